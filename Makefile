@@ -1,0 +1,53 @@
+# ben: `make demo` to see it work, `make test` to check it. Both install what they need.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+export SOURCE_DATE_EPOCH
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install system-packages demo test unit cram bench man man-check lint clean
+
+$(BIN)/ben: pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/ben
+
+system-packages:
+	@tests/support/install-system-packages
+
+demo: install
+	@tests/support/demo
+
+# The test suite runs against a real ClickHouse server: started here on free loopback ports,
+# with data and logs in a temporary folder, and stopped when pytest ends (pass or fail).
+test: install system-packages
+	@dir=$$(mktemp -d); \
+	export BEN_CH_TCP_PORT=$$(tests/support/free-port) BEN_CH_HTTP_PORT=$$(tests/support/free-port); \
+	trap 'tests/support/clickhouse-test-server stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	tests/support/clickhouse-test-server start "$$dir" || exit 1; \
+	BEN_TEST_CLICKHOUSE=127.0.0.1:$$BEN_CH_TCP_PORT $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: install
+	$(BIN)/python -m pytest -q --ignore=tests/test_transcripts.py $(PYTEST_ARGS)
+
+cram: install
+	cd tests/cram && $(CURDIR)/$(BIN)/cram --shell=/bin/bash *.t
+
+bench: install system-packages
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+man: install
+	$(BIN)/python tests/support/manpages.py --write
+
+man-check: install
+	$(BIN)/python tests/support/manpages.py --check
+
+lint: install
+	$(BIN)/ruff check ben_cli commands tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

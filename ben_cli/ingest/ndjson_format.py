@@ -1,0 +1,44 @@
+"""NDJSON input: one JSON object per line, normalised into the envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from ben_cli.ingest.envelope import Normaliser
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+
+
+class NdjsonDecoder:
+    def __init__(self, options: IngestOptions):
+        self._normalise = Normaliser(options).normalise
+
+    def decode(self, data: bytes) -> dict:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError(f"invalid JSON: {exc}") from None
+        if type(obj) is not dict:
+            raise DecodeError(f"record is a JSON {type(obj).__name__}, not an object")
+        return self._normalise(obj)
+
+    def end(self) -> list[dict]:
+        return []
+
+
+def sniff(sample: Sequence[bytes]) -> float:
+    """Sure when the first lines are JSON objects; never for anything else."""
+    good = 0
+    for line in sample[:5]:
+        if not line.lstrip().startswith(b"{"):
+            return 0.0
+        try:
+            if isinstance(orjson.loads(line), dict):
+                good += 1
+        except orjson.JSONDecodeError:
+            pass
+    return 1.0 if good else 0.0
+
+
+NDJSON = register_format(Format("ndjson", "one JSON object per line", NdjsonDecoder, sniff))

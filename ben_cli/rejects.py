@@ -1,0 +1,101 @@
+"""Where bad input goes: the ``--rejects`` file, the counts, and the stderr summary line.
+
+Nothing a user feeds ben may vanish. A rejected line is written with its file, line number,
+reason and raw text; text that is not valid UTF-8 is kept exactly as base64 beside a readable
+rendering, so a rejects file can always be replayed.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+import orjson
+
+from ben_cli.ndjson import BadRecord
+
+MAX_RAW_IN_REJECT = 1 << 20
+
+
+def reject_record(bad: BadRecord, stage: str) -> dict:
+    """The NDJSON object written for one rejected line."""
+    raw = bad.raw
+    rec: dict = {"stage": stage, "file": bad.file, "line": bad.lineno, "reason": bad.reason}
+    try:
+        rec["raw"] = raw.decode("utf-8")
+        if "\x00" in rec["raw"]:
+            rec["raw_b64"] = base64.b64encode(raw).decode("ascii")
+    except UnicodeDecodeError:
+        rec["raw"] = raw.decode("utf-8", "backslashreplace")
+        rec["raw_b64"] = base64.b64encode(raw).decode("ascii")
+    return rec
+
+
+@dataclass
+class Rejects:
+    """Collects bad lines: writes them to ``path`` when given, always counts them.
+
+    With ``strict`` the first bad line is raised instead, which the CLI turns into exit status 1.
+    ``notify`` receives a one-line message per rejected line (the CLI prints the first few).
+    """
+
+    path: Path | None = None
+    stage: str = "ben"
+    strict: bool = False
+    count: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    first: list[str] = field(default_factory=list)
+    _fh: BinaryIO | None = None
+
+    def add(self, bad: BadRecord) -> None:
+        if self.strict:
+            raise bad
+        self.count += 1
+        kind = bad.reason.split(":", 1)[0]
+        self.reasons[kind] = self.reasons.get(kind, 0) + 1
+        if len(self.first) < 5:
+            self.first.append(str(bad))
+        if self.path is not None:
+            if self._fh is None:
+                self._fh = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+            self._fh.write(orjson.dumps(reject_record(bad, self.stage), option=orjson.OPT_APPEND_NEWLINE))
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> "Rejects":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Summary:
+    """The counts a filter reports on stderr when it ends."""
+
+    stage: str
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        parts = [f"read {self.read}", f"wrote {self.written}", f"rejected {self.rejected}"]
+        parts += [f"{k} {v}" for k, v in self.extra.items()]
+        return f"ben {self.stage}: " + ", ".join(parts)
+
+    def report(self, stream: TextIO, rejects: Rejects | None = None) -> None:
+        stream.write(self.line() + "\n")
+        if rejects is not None and rejects.count:
+            for msg in rejects.first:
+                stream.write(f"  rejected {msg}\n")
+            if rejects.count > len(rejects.first):
+                stream.write(f"  ... and {rejects.count - len(rejects.first)} more")
+                stream.write(" (see --rejects)\n" if rejects.path else " (use --rejects FILE to keep them)\n")
+        stream.flush()

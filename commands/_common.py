@@ -1,0 +1,32 @@
+"""Options and output helpers every filter shares, so flags read the same in every command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+Inputs = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="Input files (gzip is read transparently); none or '-' reads stdin.", show_default=False),
+]
+RejectsOpt = Annotated[
+    Optional[Path],
+    typer.Option("--rejects", help="Append bad lines here as NDJSON: file, line, reason, raw text.", metavar="FILE"),
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Stop at the first bad line with exit status 1.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary or messages on stderr.")]
+
+
+def stderr_is_terminal() -> bool:
+    return os.isatty(2)
+
+
+def say(message: str, quiet: bool = False) -> None:
+    """A human message on stderr (never stdout, which carries data)."""
+    if not quiet:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()

@@ -1,0 +1,103 @@
+"""The ``ben`` root command: subcommands, plugins, and how errors become exit statuses."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _version_fast_path() -> None:
+    """``ben --version`` answers before Typer loads: start-up is part of performance."""
+    if sys.argv[1:] == ["--version"]:
+        from ben_cli import __version__
+
+        sys.stdout.write(f"ben {__version__}\n")
+        sys.exit(0)
+
+
+def _plugin_entry_points() -> list:
+    """Entry points of the ``ben.commands`` group. ``BEN_LOAD_PLUGINS`` unset: all of them;
+    empty: none; ``a,b``: only those distributions' plugins."""
+    from importlib.metadata import entry_points
+
+    eps = list(entry_points(group="ben.commands"))
+    wanted = os.environ.get("BEN_LOAD_PLUGINS")
+    if wanted is None:
+        return eps
+    names = {n.strip() for n in wanted.split(",") if n.strip()}
+    return [ep for ep in eps if ep.dist is not None and ep.dist.name in names]
+
+
+def build_app():
+    import typer
+
+    from ben_cli import __version__
+    from ben_cli.commands import register
+
+    app = typer.Typer(
+        help="Unix filters for telemetry: NDJSON envelopes in, NDJSON envelopes out.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    def show_version(value: bool) -> None:
+        if value:
+            sys.stdout.write(f"ben {__version__}\n")
+            raise typer.Exit()
+
+    @app.callback()
+    def root(
+        version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True, help="Print the version and exit."),
+    ) -> None:
+        """ben: ingest, scrub, detect, narrate and sink telemetry as a pipeline of filters.
+
+        Every command reads NDJSON envelopes (or raw producer formats, for ingest) from files or
+        stdin and writes NDJSON to stdout; messages and summaries go to stderr.
+        """
+
+    register(app)
+    return app
+
+
+def build_cli(plugins: list | None = None):
+    """The root click group with plugins attached (tests pass their own entry points)."""
+    import click
+    import typer.main
+    from click_plugins import with_plugins
+
+    group = typer.main.get_command(build_app())
+    assert isinstance(group, click.Group), "typer>=0.26 vendors click; click-plugins needs typer<0.26"
+    return with_plugins(_plugin_entry_points() if plugins is None else plugins)(group)
+
+
+def main() -> None:
+    _version_fast_path()
+    from ben_cli.exit import ExitStatus
+    from ben_cli.ndjson import BadRecord
+
+    try:
+        build_cli().main(prog_name="ben", standalone_mode=True)
+    except BadRecord as exc:
+        sys.stderr.write(f"ben: {exc}\n")
+        sys.exit(ExitStatus.ERROR)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        sys.exit(ExitStatus.ERROR)
+    except KeyboardInterrupt:
+        sys.exit(ExitStatus.INTERRUPTED)
+    except OSError as exc:
+        sys.stderr.write(f"ben: {exc.strerror or exc}: {exc.filename}\n" if exc.filename else f"ben: {exc}\n")
+        sys.exit(ExitStatus.ERROR)
+
+
+def _quiet_broken_pipe() -> None:
+    """Downstream closed the pipe (``| head``): point stdout at /dev/null so the interpreter's
+    final flush cannot raise again, and leave without a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    main()
