@@ -6,7 +6,10 @@ function name is the command; command groups (``ben key ...``) are added under t
 
 from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the package is imported by `ben --version`, which must not pay for typer
+    import typer
 
 # module name -> group name (None: the module's single command is a top-level command)
 COMMANDS: dict[str, str | None] = {
@@ -14,7 +17,7 @@ COMMANDS: dict[str, str | None] = {
 }
 
 
-def register(app: typer.Typer) -> None:
+def register(app: "typer.Typer") -> None:
     import importlib
 
     for module, group in COMMANDS.items():

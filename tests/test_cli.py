@@ -1,0 +1,134 @@
+"""The root command: a click group, its version, its plugins, its exit statuses, its start-up cost."""
+
+import subprocess
+import sys
+from importlib.metadata import EntryPoint
+
+import click
+import typer.main
+
+from ben_cli import __version__
+from ben_cli.commands import COMMANDS
+from ben_cli.commands._root import build_app, build_cli
+
+from .conftest import run_ben
+
+HEAVY = ("numpy", "clickhouse_driver", "textual")
+
+
+def test_root_is_a_click_group():
+    """Guards the typer<0.26 pin: click-plugins can only attach to a real click.Group."""
+    assert isinstance(typer.main.get_command(build_app()), click.Group)
+
+
+def test_version(cli):
+    result = cli(["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"ben {__version__}\n"
+
+
+def test_version_fast_path_matches():
+    proc = run_ben("--version", check=True)
+    assert proc.stdout.decode() == f"ben {__version__}\n"
+
+
+def test_help_lists_every_command_and_nothing_else(cli):
+    result = cli(["--help"])
+    assert result.exit_code == 0
+    group = build_cli(plugins=[])
+    listed = set(group.list_commands(click.Context(group)))
+    assert listed == set(COMMANDS)  # no placeholders: exactly the modules that exist
+    for name in listed:
+        assert name in result.stdout
+
+
+def test_every_command_has_help(cli):
+    for name in COMMANDS:
+        result = cli([name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert "Usage:" in result.stdout
+
+
+def test_unknown_option_is_a_usage_error():
+    proc = run_ben("ingest", "--no-such-flag")
+    assert proc.returncode == 2
+    assert b"No such option" in proc.stderr
+
+
+def test_plugin_command_is_attached():
+    ep = EntryPoint(name="hello", value="tests.fake_plugin:hello", group="ben.commands")
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(build_cli(plugins=[ep]), ["hello", "bee"])
+    assert result.exit_code == 0
+    assert result.stdout == "hello bee\n"
+
+
+def test_broken_plugin_is_reported_not_fatal():
+    from click.testing import CliRunner
+
+    broken = EntryPoint(name="broken", value="tests.no_such_module:cmd", group="ben.commands")
+    group = build_cli(plugins=[broken])
+    ran = CliRunner().invoke(group, ["broken"])
+    assert ran.exit_code != 0
+    assert "could not be loaded" in ran.output or "Warning" in ran.output
+    ok = CliRunner().invoke(group, ["ingest", "-q"], input=b'{"msg":"still works"}\n')
+    assert ok.exit_code == 0
+    assert b"still works" in ok.stdout_bytes
+
+
+def _modules_loaded_by(args: list[str], stdin: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from ben_cli.commands._root import build_cli\n"
+        f"r = CliRunner().invoke(build_cli(plugins=[]), {args!r}, input={stdin!r})\n"
+        "assert r.exit_code == 0, r.output\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    return set(filter(None, out.split(",")))
+
+
+def test_help_and_ingest_do_not_import_heavy_modules():
+    assert _modules_loaded_by(["--help"], "") == set()
+    assert _modules_loaded_by(["ingest", "-q"], '{"msg":"x"}\n') == set()
+
+
+def test_version_imports_nothing_heavy():
+    code = (
+        "import sys, io\n"
+        "sys.argv = ['ben', '--version']\n"
+        "from ben_cli.commands._root import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(','.join(m for m in ('typer', 'click', 'rich') + " + repr(HEAVY) + " if m in sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stderr.strip() == ""
+
+
+def test_library_imports_no_ui_packages():
+    """ben_cli is a plain library: typer, click, rich and textual only in commands/ and watch/."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "ben_cli"
+    pattern = re.compile(r"^\s*(?:import|from)\s+(typer|click|rich|textual|click_plugins)\b", re.M)
+    offenders = [
+        str(path.relative_to(root.parent))
+        for path in root.rglob("*.py")
+        if "watch" not in path.relative_to(root).parts[:1] and pattern.search(path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_closed_pipe_exits_quietly(tmp_path):
+    big = tmp_path / "big.ndjson"
+    big.write_bytes(b'{"msg":"line","n":1}\n' * 200_000)
+    proc = subprocess.run(
+        f"set -o pipefail; {sys.executable[:-len('python')]}ben ingest -q {big} | head -1",
+        shell=True, executable="/bin/bash", capture_output=True,
+    )
+    assert proc.stdout.count(b"\n") == 1
+    assert b"Traceback" not in proc.stderr
+    assert b"BrokenPipe" not in proc.stderr
