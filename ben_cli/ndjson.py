@@ -159,7 +159,7 @@ class Writer:
     def flush(self) -> None:
         self.stream.flush()
 
-    def __enter__(self) -> "Writer":
+    def __enter__(self) -> Writer:
         return self
 
     def __exit__(self, *exc: object) -> None:

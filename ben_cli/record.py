@@ -17,6 +17,8 @@ RESERVED = ("anomaly", "redacted", "sig", "via", "_ingest")
 ENVELOPE_FIELDS = ("ts", "lane", "source", "name", "value", "unit", "severity", "body", "attrs")
 
 NS_PER_S = 1_000_000_000
+MIN_NS = -62135596800 * NS_PER_S  # 0001-01-01T00:00:00Z: RFC 3339 has four-digit years
+MAX_NS = 253402300800 * NS_PER_S - 1  # 9999-12-31T23:59:59.999999999Z
 
 # Spellings producers use for levels, mapped onto the envelope's six severities.
 _SEVERITY_ALIASES = {
@@ -98,7 +100,7 @@ def parse_rfc3339(text: str, *, default_offset_s: int = 0) -> int:
         raise TimestampError(f"not an RFC 3339 timestamp: {text[:64]!r}")
     year, month, day = int(m[1]), int(m[2]), int(m[3])
     hour, minute, second = int(m[4]), int(m[5]), int(m[6])
-    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
+    if year == 0 or not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
         raise TimestampError(f"no such date: {text[:64]!r}")
     if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
         raise TimestampError(f"no such date (not a leap year): {text[:64]!r}")
@@ -185,7 +187,10 @@ def normalise_ts(value: object, *, default_offset_s: int = 0) -> str:
             if m[1] is not None:
                 parse_rfc3339(value)  # validates 29 February and the 31st of short months
             return value
-    return format_ts(to_ns(value, default_offset_s=default_offset_s))
+    ns = to_ns(value, default_offset_s=default_offset_s)
+    if not MIN_NS <= ns <= MAX_NS:
+        raise TimestampError(f"time {value!r} is outside the years 0001-9999")
+    return format_ts(ns)
 
 
 def now_ns() -> int:

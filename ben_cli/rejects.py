@@ -68,7 +68,7 @@ class Rejects:
             self._fh.close()
             self._fh = None
 
-    def __enter__(self) -> "Rejects":
+    def __enter__(self) -> Rejects:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -60,7 +60,7 @@ def main() -> int:
         section = (f"<!-- bench:{name} -->\n{body}\n_Measured {stamp} on {machine}, "
                    f"{time.time() - started:.0f} s for this section._\n<!-- /bench:{name} -->\n")
         pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->\n", re.S)
-        text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+        text = pattern.sub(lambda _, s=section: s, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
         OUT.write_text(text)
     return 0
 

@@ -17,7 +17,7 @@ COMMANDS: dict[str, str | None] = {
 }
 
 
-def register(app: "typer.Typer") -> None:
+def register(app: typer.Typer) -> None:
     import importlib
 
     for module, group in COMMANDS.items():

@@ -30,9 +30,9 @@ def _plugin_entry_points() -> list:
 
 def build_app():
     import typer
+    from ben_cli.commands import register
 
     from ben_cli import __version__
-    from ben_cli.commands import register
 
     app = typer.Typer(
         help="Unix filters for telemetry: NDJSON envelopes in, NDJSON envelopes out.",

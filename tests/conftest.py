@@ -25,9 +25,8 @@ def ben_home(tmp_path, monkeypatch):
 @pytest.fixture
 def cli():
     """Invoke the real root command in-process: ``cli(["ingest"], input=b"...")``."""
-    from click.testing import CliRunner
-
     from ben_cli.commands._root import build_cli
+    from click.testing import CliRunner
 
     group = build_cli(plugins=[])
 

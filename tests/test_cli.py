@@ -6,10 +6,10 @@ from importlib.metadata import EntryPoint
 
 import click
 import typer.main
-
-from ben_cli import __version__
 from ben_cli.commands import COMMANDS
 from ben_cli.commands._root import build_app, build_cli
+
+from ben_cli import __version__
 
 from .conftest import run_ben
 

@@ -150,10 +150,10 @@ class Normaliser:
 
         value = obj.get("value")
         if value is not None:
-            if type(value) in (int, float) and math.isfinite(value):
+            if type(value) is int or (type(value) is float and math.isfinite(value)):
                 out["value"] = value
             else:
-                raise DecodeError(f"field 'value' must be a finite number, got {orjson.dumps(value)[:40].decode()}")
+                raise DecodeError(f"field 'value' must be a finite number, got {orjson.dumps(value).decode()[:40]}")
         unit = obj.get("unit")
         if unit is not None:
             if type(unit) is not str:
@@ -208,7 +208,7 @@ class _Plan:
         self.attr_keys = attr_keys
 
     @classmethod
-    def for_keys(cls, keys: tuple) -> "_Plan | None":
+    def for_keys(cls, keys: tuple) -> _Plan | None:
         best: dict[int, tuple[int, str]] = {}
         for k in keys:
             role = _ROLES.get(k)

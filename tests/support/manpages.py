@@ -65,7 +65,7 @@ def generated_section(cmd: click.Command, path: list[str]) -> str:
         ctx = click.Context(cmd, info_name="ben")
         for name in cmd.list_commands(ctx):
             sub = cmd.get_command(ctx, name)
-            lines += [".TP", f"\\fBben {name}\\fR", roff_escape((sub.get_short_help_str(120) if sub else ""))]
+            lines += [".TP", f"\\fBben {name}\\fR", roff_escape(sub.get_short_help_str(120) if sub else "")]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
