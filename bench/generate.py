@@ -29,6 +29,7 @@ def app_log_objects(n: int, seed: int = 7):
             "status": status,
             "latency_ms": ms,
             "trace_id": f"{rng.getrandbits(128):032x}",
+            "span_id": f"{rng.getrandbits(64):016x}",
         }
 
 
