@@ -8,9 +8,11 @@ human reason for a line it cannot read.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Protocol
 
 from ben_cli import registry
@@ -27,7 +29,11 @@ class IngestOptions:
     lane: str = "diag"
     source: str | None = None  # fallback when a record names no source of its own
     tz_offset_s: int = 0  # offset for timestamps that carry none
+    tz: tzinfo | None = None  # zone of syslog (RFC 3164) stamps, which carry none; None: this machine's
     extra: dict[str, object] = field(default_factory=dict)
+    ts_field: str | None = None  # CSV: the column holding the time
+    value_field: str | None = None  # CSV: the column holding the measured value
+    name_field: str | None = None  # CSV: the column holding the record's name
     clock: Callable[[], int] = time.time_ns  # "time of reading" for records without one
 
 
@@ -43,7 +49,41 @@ class Format:
     description: str
     make_decoder: Callable[[IngestOptions], Decoder]
     sniff: Callable[[Sequence[bytes]], float] | None = None
+    # Each line decodes alone (no state carried between lines), so a big file may be split at
+    # line boundaries and decoded by several processes.
+    stateless: bool = False
+    # Lines at the head of a file that later lines depend on (a CSV header): a reader resuming
+    # in the middle of a file feeds them to the decoder first.
+    head_lines: int = 0
 
 
 def register_format(fmt: Format) -> Format:
     return registry.formats.add(fmt.name, fmt)
+
+
+_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)")
+
+
+def parse_tz(text: str) -> tzinfo:
+    """A zone from ``UTC``/``Z``, a fixed offset (``+02:00``, ``-0500``) or an IANA name (``Europe/Paris``)."""
+    if text.upper() in ("UTC", "Z", "GMT"):
+        return UTC
+    m = _OFFSET.fullmatch(text)
+    if m:
+        hours, minutes = int(m[2]), int(m[3])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"bad UTC offset {text!r}")
+        sign = 1 if m[1] == "+" else -1
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {text!r} (use UTC, +hh:mm or a name like Europe/Paris)") from None
+
+
+def utc_offset_now(zone: tzinfo) -> int:
+    """The zone's offset from UTC in seconds at this moment (for formats that take a fixed offset)."""
+    offset = datetime.now(zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0

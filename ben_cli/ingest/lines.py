@@ -61,4 +61,4 @@ def sniff(sample: Sequence[bytes]) -> float:
     return 0.1
 
 
-LINES = register_format(Format("lines", "plain text, one log record per line", LinesDecoder, sniff))
+LINES = register_format(Format("lines", "plain text, one log record per line", LinesDecoder, sniff, stateless=True))

@@ -89,4 +89,5 @@ def sniff(sample: Sequence[bytes]) -> float:
     return 0.8 * hits / len(lines)
 
 
-LOGFMT = register_format(Format("logfmt", "key=value pairs, one record per line", LogfmtDecoder, sniff))
+LOGFMT = register_format(Format("logfmt", "key=value pairs, one record per line", LogfmtDecoder, sniff,
+                                  stateless=True))

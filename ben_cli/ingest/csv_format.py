@@ -1,0 +1,132 @@
+"""CSV and TSV with a header line: one record per row, columns by their header names.
+
+Cells written as canonical numbers (``12``, ``-3.5``, ``1e3``) or ``true``/``false`` become JSON
+numbers and booleans, as in logfmt; empty cells are left out. ``--ts-field``, ``--value-field``
+and ``--name-field`` name the columns that hold the time, the measured value and the record's
+name; without them the usual aliases apply (a ``timestamp`` column is the time, ``host`` the
+source ...), and the other columns go into ``attrs``. A quoted cell may span lines: the record is
+marked with the line it ends on.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+
+from ben_cli.ingest.envelope import Normaliser
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.logfmt import typed
+
+MAX_PENDING_LINES = 1000  # a quoted cell may span lines, but not the whole file
+
+
+class CsvDecoder:
+    delimiter = ","
+
+    def __init__(self, options: IngestOptions):
+        self.options = options
+        self._normalise = Normaliser(options).normalise
+        self.header: list[str] | None = None
+        self._pending: list[str] = []
+        self._rename: dict[str, str] = {}
+
+    def _cells(self, text: str) -> list[str] | None:
+        """The cells of a row, or None while a quoted cell is still open at the end of the line."""
+        if self._pending:
+            self._pending.append(text)
+            text = "\n".join(self._pending)
+        try:
+            row = next(csv.reader((text,), delimiter=self.delimiter, strict=True))
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc) or "newline inside string" in str(exc):
+                if not self._pending:
+                    self._pending.append(text)
+                if len(self._pending) > MAX_PENDING_LINES:
+                    self._pending = []
+                    raise DecodeError(f"quoted cell still open after {MAX_PENDING_LINES} lines") from None
+                return None
+            self._pending = []
+            raise DecodeError(f"bad {self.delimiter == ',' and 'CSV' or 'TSV'} row: {exc}") from None
+        except StopIteration:
+            row = []
+        self._pending = []
+        return row
+
+    def decode(self, data: bytes) -> dict | None:
+        if b"\x00" in data:
+            raise DecodeError("line contains NUL bytes")
+        try:
+            text = data.decode("utf-8-sig" if self.header is None else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+        cells = self._cells(text)
+        if cells is None:
+            return None
+        if self.header is None:
+            self._set_header(cells)
+            return None
+        if len(cells) != len(self.header):
+            raise DecodeError(f"row has {len(cells)} cells, the header names {len(self.header)}")
+        obj = {}
+        rename = self._rename
+        for key, cell in zip(self.header, cells, strict=True):
+            if cell != "":
+                obj[rename.get(key, key)] = typed(cell)
+        if "ts" in rename.values() and "ts" not in obj:
+            raise DecodeError(f"empty time in column {self.options.ts_field!r}")
+        return self._normalise(obj)
+
+    def _set_header(self, cells: list[str]) -> None:
+        names = [c.strip() for c in cells]
+        if not names or any(not n for n in names):
+            raise DecodeError("header line has an empty column name")
+        if len(set(names)) != len(names):
+            raise DecodeError("header line names a column twice")
+        for field, target in ((self.options.ts_field, "ts"), (self.options.value_field, "value"),
+                              (self.options.name_field, "name")):
+            if field is None:
+                continue
+            if field not in names:
+                raise DecodeError(f"no column named {field!r} in the header ({', '.join(names)})")
+            self._rename[field] = target
+        # a column already called ts/value/name that is not the chosen one keeps its own name in attrs
+        for n in names:
+            if n in ("ts", "value", "name") and n not in self._rename and n in self._rename.values():
+                self._rename[n] = f"csv.{n}"
+        self.header = names
+
+    def end(self) -> list[dict]:
+        if self._pending:
+            self._pending = []
+            raise DecodeError("input ends inside a quoted cell")
+        return []
+
+
+class TsvDecoder(CsvDecoder):
+    delimiter = "\t"
+
+
+_IDENT = re.compile(rb'"?[A-Za-z_@][\w .@/-]*"?')
+
+
+def _sniff(sample: Sequence[bytes], sep: bytes) -> float:
+    lines = [s for s in sample[:20] if s.strip()]
+    if len(lines) < 2:
+        return 0.0
+    header = lines[0].split(sep)
+    if len(header) < 2 or not all(_IDENT.fullmatch(h.strip()) for h in header):
+        return 0.0
+    try:
+        rows = list(csv.reader((line.decode("utf-8", "replace") for line in lines), delimiter=sep.decode()))
+    except csv.Error:
+        return 0.0
+    if len(rows) > 2:
+        rows = rows[:-1]  # the sample may end inside a quoted cell
+    return 0.6 if len({len(row) for row in rows}) == 1 else 0.0
+
+
+CSV = register_format(Format("csv", "comma-separated values with a header line", CsvDecoder,
+                             lambda s: _sniff(s, b","), head_lines=1))
+TSV = register_format(Format("tsv", "tab-separated values with a header line", TsvDecoder,
+                             lambda s: _sniff(s, b"\t"), head_lines=1))

@@ -1,0 +1,320 @@
+"""Reading files that grow and rotate: ``--since-last`` for cron, ``--follow`` for daemons.
+
+The offsets file (``--state``) keeps, per followed path, the identity of the file last read
+(device, inode, and a fingerprint: the first bytes, up to 1 KiB) and how far it was read (byte
+offset and line number). A run then finds one of these cases:
+
+- same file (same inode, its first bytes unchanged, no shorter than the offset): read on from
+  the offset;
+- renamed away (logrotate's default): the path is a new file; the old one is found beside it by
+  its inode (``app.log.1``, ``app.log-20261125``) and read from the offset to its end, then the
+  new file from its start;
+- copied and truncated (logrotate's ``copytruncate``): same inode but shorter than the offset or
+  with other first bytes; the copy is found beside it by its fingerprint and read from the
+  offset, then the file from its start;
+- never seen: read from the start.
+
+A last line without its newline is not read: the writer has not finished it, and the next run
+reads it whole. Offsets are committed after every batch (at most ``BATCH_BYTES`` of input)
+with the output flushed first, by writing a temporary file, fsyncing it and renaming it over the
+state, under an exclusive lock so two runs never interleave. When the output is a file ben writes
+itself (``--output``), the state also records the output's length at each commit and a new run
+first cuts the output back to it: records written after the last commit of a run that was killed
+are dropped and read again, so every line arrives exactly once. On stdout, a run killed by
+SIGKILL between a write and its commit can repeat that batch; SIGTERM and SIGINT end the run at a
+batch boundary and commit it.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from ben_cli import registry
+from ben_cli.ingest import IngestRun, choose_format, decode_lines, finish_decoder, mark_base
+from ben_cli.ingest.format import Format, IngestOptions
+from ben_cli.ndjson import Writer
+from ben_cli.rejects import Rejects
+
+FINGERPRINT_BYTES = 1024
+BATCH_BYTES = 1 << 20
+POLL_SECONDS = 0.2
+STATE_NAME = "ingest-offsets.json"
+
+
+class StateLocked(RuntimeError):
+    """Another run holds the offsets file."""
+
+
+def default_state_path() -> Path:
+    home = os.environ.get("BEN_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share", "ben")
+    return Path(home) / STATE_NAME
+
+
+@dataclass
+class FileState:
+    """Where reading of one followed path stands."""
+
+    dev: int = 0
+    inode: int = 0
+    offset: int = 0
+    lineno: int = 0
+    fingerprint: str = ""  # hex of the file's first bytes (up to FINGERPRINT_BYTES)
+    format: str = ""
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class State:
+    path: Path
+    files: dict[str, FileState] = field(default_factory=dict)
+    output_bytes: int | None = None  # length of --output at the last commit
+
+    @classmethod
+    def load(cls, path: Path) -> State:
+        try:
+            data = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return cls(path)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"{path}: offsets file is not valid JSON ({exc}); move it away to start afresh") from None
+        files = {k: FileState(**v) for k, v in data.get("files", {}).items()}
+        return cls(path, files, data.get("output_bytes"))
+
+    def save(self) -> None:
+        """Atomically: temporary file, fsync, rename, fsync of the folder."""
+        data = {"version": 1, "files": {k: v.to_json() for k, v in self.files.items()}}
+        if self.output_bytes is not None:
+            data["output_bytes"] = self.output_bytes
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+@contextmanager
+def locked(state_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the offsets file for the whole run."""
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{state_path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise StateLocked(f"{state_path} is in use by another ben ingest run") from None
+            raise
+        yield
+    finally:
+        os.close(fd)
+
+
+def fingerprint(fd: int, upto: int | None = None) -> str:
+    n = FINGERPRINT_BYTES if upto is None else min(FINGERPRINT_BYTES, upto)
+    return os.pread(fd, n, 0).hex()
+
+
+def _same_file(st: os.stat_result, fd: int, known: FileState) -> bool:
+    """Is the open file the one ``known`` describes, grown or not, and not truncated?"""
+    if (st.st_dev, st.st_ino) != (known.dev, known.inode) or st.st_size < known.offset:
+        return False
+    return fingerprint(fd, len(known.fingerprint) // 2) == known.fingerprint
+
+
+def _find_rotated(path: str, known: FileState) -> str | None:
+    """The file the old contents of ``path`` went to: same inode (renamed) or same first bytes (copied)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    stem = base.split(".")[0]
+    by_print = None
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    for name in names:
+        if name == base or not name.startswith(stem):
+            continue
+        full = os.path.join(folder, name)
+        try:
+            st = os.stat(full)
+        except OSError:
+            continue
+        if st.st_size < known.offset or not os.path.isfile(full):
+            continue
+        if (st.st_dev, st.st_ino) == (known.dev, known.inode):
+            return full
+        if by_print is None and known.fingerprint:
+            with open(full, "rb") as fh:
+                if fingerprint(fh.fileno(), len(known.fingerprint) // 2) == known.fingerprint:
+                    by_print = full
+    return by_print
+
+
+class _Stop:
+    """Set by SIGTERM/SIGINT: the run ends at the next batch boundary."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+
+class Follower:
+    """Reads the new part of a set of paths, committing offsets batch by batch."""
+
+    def __init__(self, state: State, writer: Writer, rejects: Rejects, run: IngestRun, *, format: str,
+                 options: IngestOptions, max_line_bytes: int, output: BinaryIO | None,
+                 on_format: Callable[[str, str], None] | None):
+        self.state, self.writer, self.rejects, self.run = state, writer, rejects, run
+        self.fixed = None if format == "auto" else registry.formats.get(format)
+        self.options, self.max_line_bytes, self.output = options, max_line_bytes, output
+        self.on_format = on_format
+        self.stop = _Stop()
+
+    def commit(self) -> None:
+        self.writer.flush()
+        if self.output is not None:
+            self.output.flush()
+            os.fsync(self.output.fileno())
+            self.state.output_bytes = os.fstat(self.output.fileno()).st_size
+        self.state.save()
+
+    def _format(self, known: FileState, fd: int, name: str) -> Format:
+        if self.fixed is not None:
+            return self.fixed
+        if known.format and known.format in registry.formats:
+            return registry.formats.get(known.format)
+        return choose_format(None, os.pread(fd, 1 << 16, 0), name, self.on_format)
+
+    def read_file(self, key: str, read_path: str, fh: BinaryIO, known: FileState) -> bool:
+        """Read ``fh`` from ``known.offset`` to its last complete line; True if anything was read."""
+        fd = fh.fileno()
+        fmt = self._format(known, fd, read_path)
+        known.format = fmt.name
+        decoder = fmt.make_decoder(self.options)
+        mark = mark_base(fmt, read_path)
+        if known.offset and fmt.head_lines:  # a CSV header the decoder needs again
+            fh.seek(0)
+            for _ in range(fmt.head_lines):
+                head = fh.readline().rstrip(b"\r\n")
+                if head:
+                    decoder.decode(head)
+        fh.seek(known.offset)
+        progressed = False
+        emitted0, rejected0 = self.writer.count, self.rejects.count
+        read = 0
+        while not self.stop.requested:
+            batch = fh.readlines(BATCH_BYTES)
+            if not batch:
+                break
+            counts = decode_lines(decoder, batch, mark, self.writer, self.rejects, self.max_line_bytes,
+                                  lineno=known.lineno, hold_partial=True)
+            consumed = sum(map(len, batch)) - len(counts.held)
+            read += counts.read
+            if not known.fingerprint or len(known.fingerprint) < 2 * FINGERPRINT_BYTES:
+                known.fingerprint = fingerprint(fd, known.offset + consumed)
+            known.offset += consumed
+            known.lineno = counts.lineno
+            self.state.files[key] = known
+            progressed = progressed or consumed > 0
+            self.commit()
+            if counts.held:
+                break
+        finish_decoder(decoder, mark, self.writer, self.rejects, known.lineno)
+        self.run.add(fmt.name, read, self.writer.count - emitted0, self.rejects.count - rejected0)
+        return progressed
+
+    def poll(self, path: str) -> bool:
+        """One pass over ``path``: the rest of a rotated predecessor, then the file itself."""
+        key = os.path.abspath(path)
+        known = self.state.files.get(key)
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return False
+        with fh:
+            st = os.fstat(fh.fileno())
+            progressed = False
+            if known is not None and not _same_file(st, fh.fileno(), known):
+                old = _find_rotated(path, known)
+                if old is not None:
+                    with open(old, "rb") as ofh:
+                        progressed = self.read_file(key, old, ofh, known)
+                if self.stop.requested:
+                    return progressed
+                known = None
+            if known is None:
+                known = FileState(st.st_dev, st.st_ino)
+                self.state.files[key] = known
+            return self.read_file(key, path, fh, known) or progressed
+
+
+def read_new(
+    paths: Sequence[str],
+    writer: Writer,
+    rejects: Rejects,
+    run: IngestRun,
+    *,
+    state: Path | None = None,
+    format: str = "auto",
+    options: IngestOptions | None = None,
+    max_line_bytes: int = 1 << 20,
+    follow: bool = False,
+    output: Path | None = None,
+    on_format: Callable[[str, str], None] | None = None,
+    poll_seconds: float = POLL_SECONDS,
+) -> Writer:
+    """Read what is new in ``paths`` since the last run with this ``state``; with ``follow``, keep
+    reading as they grow until SIGTERM or SIGINT. ``output``: write records to this file with
+    exactly-once commits (see the module's notes) instead of ``writer``'s stream. Returns the
+    writer the records went to."""
+    state_path = state or default_state_path()
+    with locked(state_path):
+        st = State.load(state_path)
+        out_fh = None
+        if output is not None:
+            out_fh = open(output, "ab")  # noqa: SIM115 - closed below
+            if st.output_bytes is not None and os.fstat(out_fh.fileno()).st_size > st.output_bytes:
+                out_fh.truncate(st.output_bytes)  # drop records of a killed run that were never committed
+            writer = Writer(out_fh, line_buffered=False)
+        follower = Follower(st, writer, rejects, run, format=format, options=options or IngestOptions(),
+                            max_line_bytes=max_line_bytes, output=out_fh, on_format=on_format)
+        old_term = signal.signal(signal.SIGTERM, follower.stop)
+        old_int = signal.signal(signal.SIGINT, follower.stop)
+        try:
+            while True:
+                for path in paths:
+                    follower.poll(path)
+                    if follower.stop.requested:
+                        break
+                follower.commit()
+                if not follow or follower.stop.requested:
+                    break
+                time.sleep(poll_seconds)
+        finally:
+            signal.signal(signal.SIGTERM, old_term)
+            signal.signal(signal.SIGINT, old_int)
+            if out_fh is not None:
+                writer.flush()
+                out_fh.close()
+    return writer

@@ -1,0 +1,364 @@
+"""``ben ingest --listen``: a streaming service that decodes what clients send.
+
+One thread and one ``selectors`` loop serve a TCP or Unix stream socket (many clients, each a
+line-delimited stream with its own decoder and line numbers) or a UDP socket (syslog: one
+message per datagram). Records from all clients go to one output, whole lines only.
+
+Memory stays bounded whatever the clients and the consumer do:
+
+- each client's buffer holds at most one partial line (``max_line_bytes``; a longer line is
+  rejected and skipped to its end) plus one receive block;
+- output is written synchronously: when stdout is slow, writing blocks, the loop stops reading,
+  the kernel's socket buffers fill and TCP pushes back on the senders;
+- at most ``max_clients`` connections are served; further ones wait in the listen backlog;
+- UDP has no backpressure: datagrams the kernel drops because ben fell behind are counted
+  (Linux's ``SO_RXQ_OVFL``) and reported as ``dropped`` in the summary.
+
+SIGTERM or SIGINT stops accepting, reads what connected clients had already sent, decodes it,
+flushes the output and returns. Only loopback addresses are served unless ``allow_remote``.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import os
+import selectors
+import signal
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ben_cli import registry
+from ben_cli.ingest import IngestRun, choose_format, decode_lines, finish_decoder
+from ben_cli.ingest.format import Decoder, Format, IngestOptions
+from ben_cli.ndjson import BadRecord, Writer
+from ben_cli.rejects import Rejects
+
+RECV_BYTES = 1 << 16
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux: count of datagrams dropped before this one
+BACKLOG = 128
+
+
+@dataclass(frozen=True)
+class Address:
+    kind: str  # tcp, udp or unix
+    host: str = ""
+    port: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        return f"unix:{self.path}" if self.kind == "unix" else f"{self.kind}://{self.host}:{self.port}"
+
+    def is_loopback(self) -> bool:
+        if self.kind == "unix":
+            return True
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_address(text: str) -> Address:
+    """``tcp://HOST:PORT``, ``udp://HOST:PORT`` or ``unix:PATH``."""
+    if text.startswith("unix:"):
+        path = text[5:]
+        if path.startswith("//"):
+            path = path[2:]
+        if not path:
+            raise ValueError("unix: needs a socket path, e.g. unix:/tmp/ben.sock")
+        return Address("unix", path=path)
+    parts = urlsplit(text)
+    if parts.scheme not in ("tcp", "udp"):
+        raise ValueError(f"{text!r}: use tcp://HOST:PORT, udp://HOST:PORT or unix:PATH")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise ValueError(f"{text!r}: needs a host and a port, e.g. {parts.scheme}://127.0.0.1:5140")
+    return Address(parts.scheme, parts.hostname, port)
+
+
+class _Client:
+    """One stream connection: its buffer, decoder and line count."""
+
+    __slots__ = ("sock", "peer", "buf", "decoder", "fmt", "mark", "lineno", "skipping")
+
+    def __init__(self, sock: socket.socket, peer: str):
+        self.sock, self.peer = sock, peer
+        self.buf = b""
+        self.decoder: Decoder | None = None
+        self.fmt: Format | None = None
+        self.mark: dict = {}
+        self.lineno = 0
+        self.skipping = False  # inside a line that went over the limit: drop bytes to its newline
+
+
+class Listener:
+    def __init__(self, address: Address, writer: Writer, rejects: Rejects, run: IngestRun, *, format: str,
+                 options: IngestOptions, max_line_bytes: int, max_clients: int,
+                 on_format: Callable[[str, str], None] | None = None):
+        self.address, self.writer, self.rejects, self.run = address, writer, rejects, run
+        self.fixed = None if format == "auto" else registry.formats.get(format)
+        self.options, self.max_line_bytes, self.max_clients = options, max_line_bytes, max_clients
+        self.on_format = on_format
+        self.sel = selectors.DefaultSelector()
+        self.clients: dict[int, _Client] = {}
+        self.stopping = False
+        self.dropped = 0
+        self.accepting = False
+        self.sock = self._bind()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self.sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._udp = None
+        if address.kind == "udp":
+            self.sel.register(self.sock, selectors.EVENT_READ, "udp")
+        else:
+            self._accept_on()
+
+    @property
+    def bound(self) -> str:
+        if self.address.kind == "unix":
+            return str(self.address)
+        host, port = self.sock.getsockname()[:2]
+        return f"{self.address.kind}://{host}:{port}"
+
+    def _bind(self) -> socket.socket:
+        a = self.address
+        if a.kind == "unix":
+            if os.path.exists(a.path):
+                probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    probe.connect(a.path)
+                except OSError:
+                    os.unlink(a.path)  # a socket file left by a run that ended without cleaning up
+                else:
+                    probe.close()
+                    raise OSError(f"{a.path}: another server is listening there")
+                probe.close()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(a.path)
+        else:
+            infos = socket.getaddrinfo(a.host, a.port, type=socket.SOCK_DGRAM if a.kind == "udp" else socket.SOCK_STREAM)
+            family, kind, proto, _, sockaddr = infos[0]
+            sock = socket.socket(family, kind, proto)
+            if a.kind == "tcp":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            else:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+                except OSError:
+                    pass  # not Linux: drops go uncounted
+            sock.bind(sockaddr)
+        if a.kind != "udp":
+            sock.listen(BACKLOG)
+        sock.setblocking(False)
+        return sock
+
+    def _accept_on(self) -> None:
+        if not self.accepting and not self.stopping:
+            self.sel.register(self.sock, selectors.EVENT_READ, "accept")
+            self.accepting = True
+
+    def _accept_off(self) -> None:
+        if self.accepting:
+            self.sel.unregister(self.sock)
+            self.accepting = False
+
+    def request_stop(self, *_: object) -> None:
+        self.stopping = True
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        while not self.stopping:
+            events = self.sel.select(timeout=1.0)
+            for key, _ in events:
+                tag = key.data
+                if tag == "accept":
+                    self._accept()
+                elif tag == "udp":
+                    self._read_datagrams()
+                elif tag == "wake":
+                    try:
+                        self._wake_r.recv(64)
+                    except BlockingIOError:
+                        pass
+                else:
+                    self._read_client(tag)
+            self.writer.flush()  # nothing more ready: let the consumer see what came
+        self._shutdown()
+
+    def _accept(self) -> None:
+        while len(self.clients) < self.max_clients:
+            try:
+                conn, addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            conn.setblocking(False)
+            peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else f"unix:{self.address.path}#{conn.fileno()}"
+            client = _Client(conn, peer)
+            self.clients[conn.fileno()] = client
+            self.sel.register(conn, selectors.EVENT_READ, client)
+        self._accept_off()  # at the limit: the kernel's backlog holds the rest
+
+    def _read_client(self, client: _Client, draining: bool = False) -> None:
+        try:
+            data = client.sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(client)
+            return
+        self._feed(client, data)
+
+    def _feed(self, client: _Client, data: bytes) -> None:
+        if client.skipping:
+            nl = data.find(b"\n")
+            if nl < 0:
+                return
+            client.skipping = False
+            client.lineno += 1
+            data = data[nl + 1:]
+        buf = client.buf + data if client.buf else data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            client.buf = buf
+        else:
+            client.buf = buf[cut + 1:]
+            self._decode(client, buf[: cut + 1])
+        if len(client.buf) > self.max_line_bytes:
+            client.lineno += 1
+            raw = client.buf[:256]
+            self.rejects.add(BadRecord(client.lineno, f"line is over the {self.max_line_bytes}-byte limit", raw,
+                                       client.peer))
+            client.buf = b""
+            client.skipping = True
+
+    def _decode(self, client: _Client, block: bytes) -> None:
+        if client.decoder is None:
+            client.fmt = choose_format(self.fixed, block[:1 << 16], client.peer, self.on_format)
+            client.decoder = client.fmt.make_decoder(self.options)
+            client.mark = {"format": client.fmt.name, "peer": client.peer}
+        emitted0, rejected0 = self.writer.count, self.rejects.count
+        counts = decode_lines(client.decoder, io.BytesIO(block), client.mark, self.writer, self.rejects,
+                              self.max_line_bytes, lineno=client.lineno)
+        client.lineno = counts.lineno
+        assert client.fmt is not None
+        self.run.add(client.fmt.name, counts.read, self.writer.count - emitted0, self.rejects.count - rejected0)
+
+    def _close(self, client: _Client) -> None:
+        """The client is gone: its last line counts even without a newline."""
+        if client.buf and not client.skipping:
+            self._decode(client, client.buf + b"\n")
+            client.buf = b""
+        if client.decoder is not None:
+            finish_decoder(client.decoder, client.mark, self.writer, self.rejects, client.lineno)
+        self.sel.unregister(client.sock)
+        del self.clients[client.sock.fileno()]
+        client.sock.close()
+        self._accept_on()
+
+    def _read_datagrams(self) -> None:
+        for _ in range(256):  # then give the loop a turn
+            try:
+                data, anc, _flags, addr = self.sock.recvmsg(self.max_line_bytes + 1, socket.CMSG_SPACE(4))
+            except (BlockingIOError, InterruptedError):
+                return
+            for level, kind, payload in anc:
+                if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(payload) >= 4:
+                    self.dropped = struct.unpack("I", payload[:4])[0]
+            self._datagram(data, addr)
+
+    def _datagram(self, data: bytes, addr: object) -> None:
+        peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else "udp"
+        if self._udp is None:
+            self._udp = _Client(self.sock, "udp")
+        client = self._udp
+        if len(data) > self.max_line_bytes:
+            client.lineno += 1
+            self.rejects.add(BadRecord(client.lineno, f"datagram is over the {self.max_line_bytes}-byte limit",
+                                       data[:256], peer))
+            return
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        if client.decoder is None:
+            client.peer = peer
+        self._decode(client, data)
+
+    def _shutdown(self) -> None:
+        """Stop accepting, take in what clients already sent, decode it, flush."""
+        self._accept_off()
+        if self.address.kind == "udp":
+            self._read_datagrams()
+        for client in list(self.clients.values()):
+            while client.sock.fileno() in self.clients:
+                try:
+                    data = client.sock.recv(RECV_BYTES)
+                except (BlockingIOError, InterruptedError):
+                    self._close(client)
+                    break
+                except OSError:
+                    data = b""
+                if not data:
+                    self._close(client)
+                    break
+                self._feed(client, data)
+        if self._udp is not None and self._udp.decoder is not None:
+            finish_decoder(self._udp.decoder, self._udp.mark, self.writer, self.rejects, self._udp.lineno)
+        self.writer.flush()
+        self.sel.close()
+        self.sock.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        if self.address.kind == "unix":
+            try:
+                os.unlink(self.address.path)
+            except FileNotFoundError:
+                pass
+        if self.dropped:
+            self.run.summary.extra["dropped"] = self.dropped
+
+
+def serve(
+    address: str,
+    writer: Writer,
+    rejects: Rejects,
+    run: IngestRun,
+    *,
+    format: str = "auto",
+    options: IngestOptions | None = None,
+    max_line_bytes: int = 1 << 20,
+    max_clients: int = 256,
+    allow_remote: bool = False,
+    on_format: Callable[[str, str], None] | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``address`` until SIGTERM or SIGINT, writing decoded records to ``writer``."""
+    where = parse_address(address)
+    if not allow_remote and not where.is_loopback():
+        raise ValueError(f"{where} is not a loopback address; pass --allow-remote to serve other hosts")
+    listener = Listener(where, writer, rejects, run, format=format, options=options or IngestOptions(),
+                        max_line_bytes=max_line_bytes, max_clients=max_clients, on_format=on_format)
+    old_term = signal.signal(signal.SIGTERM, listener.request_stop)
+    old_int = signal.signal(signal.SIGINT, listener.request_stop)
+    try:
+        if on_ready is not None:
+            on_ready(listener.bound)
+        listener.serve()
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)

@@ -1,0 +1,298 @@
+"""OTLP/JSON, the OpenTelemetry protocol's JSON encoding: logs and metrics.
+
+Each line is one export request (``{"resourceLogs": [...]}`` or ``{"resourceMetrics": [...]}``),
+as the OpenTelemetry Collector's file exporter writes them. Every log record and every metric
+data point becomes one envelope:
+
+- ``ts`` from ``timeUnixNano`` (``observedTimeUnixNano`` when zero), all nine digits kept;
+- ``source`` from the resource's ``service.name``;
+- ``attrs``: resource attributes, then scope ``scope.name``/``scope.version`` and scope
+  attributes, then the record's or point's own attributes (a later level wins on a clash);
+  nested values flatten into dotted keys, arrays into JSON text;
+- logs: ``severity`` from ``severityNumber`` (or ``severityText``), ``body`` from the body,
+  ``trace_id``/``span_id`` as hex;
+- metrics: ``name`` and ``unit`` from the metric, ``value`` from ``asDouble``/``asInt`` for gauges
+  and sums (``otel.type``, ``otel.temporality``, ``otel.monotonic`` in attrs); a histogram becomes
+  its series as Prometheus writes them: ``NAME.count``, ``NAME.sum``, ``NAME.min``, ``NAME.max``
+  and one ``NAME.bucket`` per bucket with a cumulative count and its upper bound in ``attrs.le``.
+
+Both field spellings are read: lowerCamelCase (the OTLP/JSON spec and protobuf's default JSON)
+and snake_case (protobuf's ``preserving_proto_field_name``); int64 values may be strings; trace
+ids may be hex (the spec) or base64 (protobuf's generic bytes encoding).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Sequence
+
+import orjson
+
+from ben_cli.ingest.envelope import flatten_into
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.record import format_ts, normalise_severity
+
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+_ENUM_TEMPORALITY = {1: "delta", 2: "cumulative", "AGGREGATION_TEMPORALITY_DELTA": "delta",
+                     "AGGREGATION_TEMPORALITY_CUMULATIVE": "cumulative"}
+_SEVERITY_BY_NUMBER = ("trace", "debug", "info", "warn", "error", "fatal")
+
+
+def _get(obj: dict, camel: str, default: object = None) -> object:
+    """A field by its lowerCamelCase name or its snake_case proto name."""
+    if camel in obj:
+        return obj[camel]
+    return obj.get(_SNAKE.sub("_", camel).lower(), default)
+
+
+def _int(value: object, what: str) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is str and value.lstrip("-").isdigit():
+        return int(value)
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise DecodeError(f"{what} is not an integer: {str(value)[:40]!r}")
+
+
+def any_value(value: object) -> object:
+    """An OTLP AnyValue as a plain JSON value."""
+    if not isinstance(value, dict):
+        raise DecodeError("attribute value is not an AnyValue object")
+    for key, conv in (("stringValue", str), ("boolValue", bool), ("doubleValue", float)):
+        v = _get(value, key)
+        if v is not None:
+            if key == "doubleValue" and isinstance(v, str):  # protobuf writes "NaN", "Infinity"
+                return v
+            return conv(v) if not isinstance(v, conv) else v
+    v = _get(value, "intValue")
+    if v is not None:
+        return _int(v, "intValue")
+    v = _get(value, "arrayValue")
+    if v is not None:
+        return [any_value(x) for x in _get(v, "values", [])]  # type: ignore[union-attr]
+    v = _get(value, "kvlistValue")
+    if v is not None:
+        return {kv["key"]: any_value(kv.get("value", {})) for kv in _get(v, "values", [])}  # type: ignore[union-attr]
+    v = _get(value, "bytesValue")
+    if v is not None:
+        return v
+    return None
+
+
+def attributes_into(attrs: dict, items: object) -> None:
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise DecodeError("attributes must be a list of {key, value}")
+    for kv in items:
+        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+            raise DecodeError("attribute without a key")
+        flatten_into(attrs, kv["key"], any_value(kv.get("value", {})))
+
+
+def hex_id(value: object) -> str | None:
+    """A trace or span id as lowercase hex, from hex or base64 text."""
+    if not value or not isinstance(value, str):
+        return None
+    if re.fullmatch(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}", value):
+        return value.lower()
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise DecodeError(f"id is neither hex nor base64: {value[:40]!r}") from None
+    return raw.hex()
+
+
+def _time(obj: dict, *fields: str) -> int:
+    for f in fields:
+        v = _get(obj, f)
+        if v is not None:
+            ns = _int(v, f)
+            if ns:
+                return ns
+    return 0
+
+
+class OtlpDecoder:
+    def __init__(self, options: IngestOptions):
+        self.options = options
+
+    def _now(self) -> str:
+        return format_ts(self.options.clock())
+
+    def decode(self, data: bytes) -> list[dict]:
+        try:
+            req = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError(f"invalid JSON: {exc}") from None
+        if not isinstance(req, dict):
+            raise DecodeError("an OTLP request is a JSON object")
+        logs = _get(req, "resourceLogs")
+        metrics = _get(req, "resourceMetrics")
+        if logs is None and metrics is None:
+            raise DecodeError("neither resourceLogs nor resourceMetrics: not an OTLP/JSON logs or metrics request")
+        out: list[dict] = []
+        try:
+            for resource, scope_attrs, rec in self._walk(logs or [], "scopeLogs", "logRecords"):
+                out.append(self._log(resource, scope_attrs, rec))
+            for resource, scope_attrs, metric in self._walk(metrics or [], "scopeMetrics", "metrics"):
+                out.extend(self._metric(resource, scope_attrs, metric))
+        except (TypeError, AttributeError, KeyError) as exc:
+            raise DecodeError(f"malformed OTLP request: {type(exc).__name__}: {exc}") from None
+        return out
+
+    def _walk(self, resources: object, scopes_key: str, items_key: str):
+        """``(resource attrs, resource+scope attrs, item)`` for every item of every scope."""
+        if not isinstance(resources, list):
+            raise DecodeError("resource list is not a list")
+        for res in resources:
+            r_attrs: dict = {}
+            attributes_into(r_attrs, _get(_get(res, "resource") or {}, "attributes"))
+            for scope in _get(res, scopes_key) or []:
+                s_attrs = dict(r_attrs)
+                info = _get(scope, "scope") or {}
+                if _get(info, "name"):
+                    s_attrs["scope.name"] = _get(info, "name")
+                if _get(info, "version"):
+                    s_attrs["scope.version"] = _get(info, "version")
+                attributes_into(s_attrs, _get(info, "attributes"))
+                for item in _get(scope, items_key) or []:
+                    if not isinstance(item, dict):
+                        raise DecodeError(f"an entry of {items_key} is not an object")
+                    yield r_attrs, s_attrs, item
+
+    def _envelope(self, resource: dict, ns: int, name: str) -> dict:
+        rec: dict = {"ts": format_ts(ns) if ns else self._now(), "lane": self.options.lane}
+        source = resource.get("service.name")
+        if isinstance(source, str) and source:
+            rec["source"] = source
+        elif self.options.source is not None:
+            rec["source"] = self.options.source
+        rec["name"] = name
+        return rec
+
+    def _log(self, resource: dict, scope_attrs: dict, lr: dict) -> dict:
+        name = _get(lr, "eventName") or "log"
+        rec = self._envelope(resource, _time(lr, "timeUnixNano", "observedTimeUnixNano"), str(name))
+        number = _get(lr, "severityNumber")
+        severity = None
+        if isinstance(number, str) and number.startswith("SEVERITY_NUMBER_"):
+            severity = normalise_severity(number[len("SEVERITY_NUMBER_"):].rstrip("0123456789"))
+        elif isinstance(number, int) and 1 <= number <= 24:
+            severity = _SEVERITY_BY_NUMBER[(number - 1) // 4]
+        text = _get(lr, "severityText")
+        if severity is None and isinstance(text, str):
+            severity = normalise_severity(text)
+        if severity:
+            rec["severity"] = severity
+        body = _get(lr, "body")
+        if body is not None:
+            value = any_value(body)
+            if value is not None:
+                rec["body"] = value if isinstance(value, str) else orjson.dumps(value).decode()
+        attrs = dict(scope_attrs)
+        attributes_into(attrs, _get(lr, "attributes"))
+        if isinstance(text, str) and text and severity is None:
+            attrs["severity_text"] = text
+        for field, key in (("traceId", "trace_id"), ("spanId", "span_id")):
+            ident = hex_id(_get(lr, field))
+            if ident:
+                attrs[key] = ident
+        if attrs:
+            rec["attrs"] = attrs
+        return rec
+
+    def _metric(self, resource: dict, scope_attrs: dict, metric: dict) -> list[dict]:
+        name = _get(metric, "name")
+        if not isinstance(name, str) or not name:
+            raise DecodeError("metric without a name")
+        unit = _get(metric, "unit")
+        description = _get(metric, "description")
+        out = []
+        for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary"):
+            body = _get(metric, kind)
+            if body is None:
+                continue
+            base = {"otel.type": kind}
+            if kind != "gauge":
+                temporality = _get(body, "aggregationTemporality")
+                if temporality in _ENUM_TEMPORALITY:
+                    base["otel.temporality"] = _ENUM_TEMPORALITY[temporality]  # type: ignore[index]
+            if kind == "sum":
+                base["otel.monotonic"] = bool(_get(body, "isMonotonic", False))
+            for point in _get(body, "dataPoints") or []:
+                attrs = dict(scope_attrs)
+                attrs.update(base)
+                attributes_into(attrs, _get(point, "attributes"))
+                start = _time(point, "startTimeUnixNano")
+                if start:
+                    attrs["otel.start_ts"] = format_ts(start)
+                ns = _time(point, "timeUnixNano")
+                for series, value, extra in self._series(kind, name, point):
+                    rec = self._envelope(resource, ns, series)
+                    if value is not None:
+                        rec["value"] = value
+                    if unit:
+                        rec["unit"] = unit
+                    if description:
+                        rec["body"] = description
+                    rec["attrs"] = {**attrs, **extra} if extra else dict(attrs)
+                    out.append(rec)
+        return out
+
+    @staticmethod
+    def _series(kind: str, name: str, point: dict):
+        """``(name, value, extra attrs)`` of each record a data point becomes."""
+        if kind in ("gauge", "sum"):
+            value: object = _get(point, "asDouble")
+            if value is None:
+                v = _get(point, "asInt")
+                value = _int(v, "asInt") if v is not None else None
+            if isinstance(value, str):  # protobuf writes "NaN", "Infinity", "-Infinity"
+                yield name, None, {"otel.value": value}
+            elif isinstance(value, float) and not math.isfinite(value):
+                yield name, None, {"otel.value": str(value)}
+            else:
+                yield name, value, None
+            return
+        count = _int(_get(point, "count", 0), "count")
+        yield f"{name}.count", count, None
+        total = _get(point, "sum")
+        if isinstance(total, (int, float)):
+            yield f"{name}.sum", total, None
+        for field in ("min", "max"):
+            v = _get(point, field)
+            if isinstance(v, (int, float)):
+                yield f"{name}.{field}", v, None
+        if kind == "histogram":
+            counts = [_int(c, "bucketCounts") for c in _get(point, "bucketCounts") or []]
+            bounds = _get(point, "explicitBounds") or []
+            if counts and len(counts) != len(bounds) + 1:
+                raise DecodeError(f"{name}: {len(counts)} bucket counts for {len(bounds)} bounds")
+            running = 0
+            for i, c in enumerate(counts):
+                running += c
+                le = "+Inf" if i == len(bounds) else repr(float(bounds[i]))
+                yield f"{name}.bucket", running, {"le": le}
+        elif kind == "summary":
+            for q in _get(point, "quantileValues") or []:
+                yield name, _get(q, "value", 0.0), {"quantile": repr(float(_get(q, "quantile", 0.0)))}
+
+    def end(self) -> list[dict]:
+        return []
+
+
+_SNIFF = re.compile(rb'^\s*\{\s*"(?:resourceLogs|resourceMetrics|resource_logs|resource_metrics)"')
+
+
+def sniff(sample: Sequence[bytes]) -> float:
+    """Sure when the first line is a JSON object whose first key is resourceLogs/resourceMetrics."""
+    return 1.0 if sample and _SNIFF.match(sample[0]) else 0.0
+
+
+OTLP = register_format(Format("otlp", "OTLP/JSON logs and metrics export requests, one per line", OtlpDecoder,
+                              sniff, stateless=True))

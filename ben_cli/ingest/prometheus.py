@@ -1,0 +1,194 @@
+"""Prometheus text exposition and OpenMetrics text: one record per sample.
+
+``name{label="v",...} value [timestamp]`` becomes ``{"lane": "diag", "name": name, "value": value,
+"attrs": {labels..., "prom.type": type}}``. ``# TYPE`` gives every sample of a family its type,
+also the series a histogram or summary is written as (``_bucket`` with its ``le`` label, ``_sum``,
+``_count``, ``_created``); ``# UNIT`` (OpenMetrics) fills ``unit``; ``# HELP`` fills ``body``. The
+time is the sample's own timestamp when it has one (milliseconds in Prometheus text, seconds in
+OpenMetrics: told apart by size) and otherwise the scrape time, one instant for the whole input.
+A value that is not a finite number (``NaN``, ``+Inf``) is kept as text in ``attrs.prom.value``,
+because the envelope's ``value`` is a finite number. Exemplars (``# {trace_id="..."} 1.0``) are
+kept in ``attrs`` under ``exemplar.``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from ben_cli.ingest.envelope import Normaliser
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.record import TimestampError, epoch_to_ns, format_ts
+
+TYPES = ("counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown", "untyped")
+# series a family is written as, beside the family name itself
+SUFFIXES = ("_bucket", "_sum", "_count", "_created", "_total", "_info", "_gsum", "_gcount")
+
+_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\\n]|\\.)*)"\s*(,?)\s*')
+_VALUE_TS = re.compile(r"\s+(\S+)(?:\s+(\S+))?\s*(?:#\s*(.*))?$")
+_COMMENT = re.compile(r"#\s+(HELP|TYPE|UNIT)\s+([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\s(.*))?$")
+_ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+_ESCAPE = re.compile(r"\\[\\\"n]")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|[Ii]nf|\+?Inf|NaN)")
+
+
+def _unescape(value: str) -> str:
+    return _ESCAPE.sub(lambda m: _ESCAPES[m[0]], value) if "\\" in value else value
+
+
+def parse_labels(text: str, pos: int) -> tuple[dict[str, str], int]:
+    """Labels from ``{`` at ``pos`` to the matching ``}``; returns them and the position after it."""
+    labels: dict[str, str] = {}
+    pos += 1
+    while True:
+        if text.startswith("}", pos):
+            return labels, pos + 1
+        m = _LABEL.match(text, pos)
+        if m is None:
+            raise DecodeError(f"bad label at column {pos + 1}")
+        labels[m[1]] = _unescape(m[2])
+        pos = m.end()
+        if not m[3] and not text.startswith("}", pos):
+            raise DecodeError(f"expected ',' or '}}' at column {pos + 1}")
+
+
+def parse_value(text: str) -> float | int:
+    if not _NUMBER.fullmatch(text):
+        raise DecodeError(f"bad sample value {text[:40]!r}")
+    if text.lstrip("+-").isdigit():
+        return int(text)
+    return float(text)
+
+
+class PrometheusDecoder:
+    def __init__(self, options: IngestOptions):
+        self.options = options
+        self._now = Normaliser(options).now
+        self.scrape_ts: str | None = None
+        self.types: dict[str, str] = {}
+        self.units: dict[str, str] = {}
+        self.helps: dict[str, str] = {}
+        self._family_of: dict[str, str | None] = {}
+        self.ended = False
+
+    def family(self, name: str) -> str | None:
+        """The family (declared by ``# TYPE``) a sample name belongs to, if any."""
+        fam = self._family_of.get(name, "")
+        if fam != "":
+            return fam
+        found = name if name in self.types else None
+        if found is None:
+            for suffix in SUFFIXES:
+                if name.endswith(suffix) and name[: -len(suffix)] in self.types:
+                    found = name[: -len(suffix)]
+                    break
+        self._family_of[name] = found
+        return found
+
+    def decode(self, data: bytes) -> dict | None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+        if text.startswith("#"):
+            return self._comment(text)
+        if self.ended:
+            raise DecodeError("sample after '# EOF'")
+        m = _NAME.match(text)
+        if m is None:
+            raise DecodeError("not a sample: no metric name at the start")
+        name = m[0]
+        pos = m.end()
+        labels: dict = {}
+        if text.startswith("{", pos):
+            labels, pos = parse_labels(text, pos)
+        v = _VALUE_TS.match(text, pos)
+        if v is None:
+            raise DecodeError("not a sample: no value after the name")
+        value = parse_value(v[1])
+        if v[2] is not None:
+            try:
+                stamp = float(v[2]) if not v[2].lstrip("-").isdigit() else int(v[2])
+                ts = format_ts(epoch_to_ns(stamp))
+            except (ValueError, TimestampError):
+                raise DecodeError(f"bad sample timestamp {v[2][:40]!r}") from None
+        else:
+            if self.scrape_ts is None:
+                self.scrape_ts = self._now()
+            ts = self.scrape_ts
+        rec: dict = {"ts": ts, "lane": "diag"}
+        if self.options.source is not None:
+            rec["source"] = self.options.source
+        rec["name"] = name
+        if type(value) is int or math.isfinite(value):
+            rec["value"] = value
+        else:
+            labels["prom.value"] = v[1]
+        fam = self.family(name)
+        if fam is not None:
+            unit = self.units.get(fam)
+            if unit:
+                rec["unit"] = unit
+            help_text = self.helps.get(fam)
+            if help_text:
+                rec["body"] = help_text
+            labels["prom.type"] = self.types[fam]
+        if v[3]:
+            self._exemplar(v[3], labels)
+        if labels:
+            rec["attrs"] = labels
+        return rec
+
+    def _exemplar(self, text: str, attrs: dict) -> None:
+        if not text.startswith("{"):
+            raise DecodeError("bad exemplar: labels must come first")
+        labels, pos = parse_labels(text, 0)
+        for k, val in labels.items():
+            attrs[f"exemplar.{k}"] = val
+        rest = text[pos:].split()
+        if rest:
+            attrs["exemplar.value"] = parse_value(rest[0])
+        if len(rest) > 1:
+            attrs["exemplar.ts"] = rest[1]
+
+    def _comment(self, text: str) -> None:
+        if text.rstrip() == "# EOF":
+            self.ended = True
+            return None
+        m = _COMMENT.match(text)
+        if m is None:
+            return None  # any other comment is allowed and carries nothing
+        kind, family, rest = m[1], m[2], (m[3] or "").strip()
+        if kind == "TYPE":
+            if rest not in TYPES:
+                raise DecodeError(f"unknown metric type {rest!r} for {family}")
+            self.types[family] = rest
+            self._family_of.clear()
+        elif kind == "UNIT":
+            self.units[family] = rest
+        else:
+            self.helps[family] = _unescape(rest)
+        return None
+
+    def end(self) -> list[dict]:
+        return []
+
+
+_SAMPLE = re.compile(rb'[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?\s+[-+]?(?:[\d.]+(?:[eE][+-]?\d+)?|Inf|NaN)(?:\s+-?\d+(?:\.\d+)?)?\s*$')
+
+
+def sniff(sample: Sequence[bytes]) -> float:
+    """Sure with ``# TYPE``/``# HELP`` lines; likely when most lines are ``name{labels} value``."""
+    lines = [s for s in sample if s.strip()]
+    if not lines:
+        return 0.0
+    if any(s.startswith((b"# TYPE ", b"# HELP ")) for s in lines):
+        return 0.95
+    hits = sum(1 for s in lines if _SAMPLE.match(s))
+    return 0.7 * hits / len(lines)
+
+
+PROM = register_format(Format("prom", "Prometheus / OpenMetrics text exposition, one record per sample",
+                              PrometheusDecoder, sniff))

@@ -1,0 +1,215 @@
+"""syslog: RFC 5424 (``<165>1 2026-11-25T10:00:00Z host app 42 ID47 [sd@1 k="v"] msg``) and
+RFC 3164, the older BSD form (``<34>Nov 25 10:00:00 host su[42]: msg``), told apart per line.
+
+PRI carries facility and severity (``pri = facility * 8 + severity``): severity maps onto the
+envelope's six levels, the facility's name goes into ``attrs.facility``. RFC 5424 structured
+data becomes ``attrs`` as ``SD-ID.PARAM`` keys. RFC 3164 stamps carry neither year nor zone: the
+zone is ``--tz`` (this machine's zone when not given) and the year is the one that puts the
+stamp nearest before the time of reading (a December line read in January is last year's), as
+syslog daemons themselves do. Lines a syslog daemon wrote to a file (no PRI) are read too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from ben_cli.ingest.envelope import DEFAULT_NAME, Normaliser
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.record import NS_PER_S, TimestampError, format_ts, normalise_ts
+
+FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+              "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
+              "local5", "local6", "local7")
+# syslog severity 0..7 (emerg, alert, crit, err, warning, notice, info, debug) onto the envelope's
+SEVERITY = ("fatal", "fatal", "fatal", "error", "warn", "info", "info", "debug")
+MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                      "Nov", "Dec"), 1)}
+
+_PRI = re.compile(r"<(\d{1,3})>")
+_HEADER_5424 = re.compile(r"([1-9]\d{0,2}) (\S+) (\S+) (\S+) (\S+) (\S+) ")
+_BSD_STAMP = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? ?")
+_TAG = re.compile(r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{1,32})\])?:(?: |$)")
+_SD_ELEMENT = re.compile(r"\[([^\s=\]\"]{1,32})")
+_SD_PARAM = re.compile(r' ([^\s=\]"]{1,32})="((?:[^"\\]|\\.)*)"')
+_SD_UNESCAPE = re.compile(r'\\(["\\\]])')
+
+
+def pri_fields(pri: int) -> tuple[str, str]:
+    """The envelope severity and the facility name of a PRI value."""
+    return SEVERITY[pri & 7], FACILITIES[pri >> 3]
+
+
+def parse_structured_data(text: str, pos: int, attrs: dict) -> int:
+    """Read RFC 5424 STRUCTURED-DATA at ``pos`` into ``attrs``; returns where the message starts."""
+    if text.startswith("-", pos):
+        return pos + 1
+    if not text.startswith("[", pos):
+        raise DecodeError("structured data must be '-' or start with '['")
+    while text.startswith("[", pos):
+        m = _SD_ELEMENT.match(text, pos)
+        if m is None:
+            raise DecodeError(f"bad structured-data element at column {pos + 1}")
+        sd_id = m[1]
+        pos = m.end()
+        while True:
+            p = _SD_PARAM.match(text, pos)
+            if p is None:
+                break
+            attrs[f"{sd_id}.{p[1]}"] = _SD_UNESCAPE.sub(r"\1", p[2])
+            pos = p.end()
+        if not text.startswith("]", pos):
+            raise DecodeError(f"unterminated structured-data element {sd_id!r}")
+        pos += 1
+    return pos
+
+
+class SyslogDecoder:
+    def __init__(self, options: IngestOptions):
+        self.options = options
+        self._now = Normaliser(options).now
+        self._zone: tzinfo = options.tz or datetime.now().astimezone().tzinfo or UTC
+
+    def decode(self, data: bytes) -> dict:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+        if "\x00" in text:
+            raise DecodeError("line contains NUL bytes")
+        m = _PRI.match(text)
+        pri = None
+        pos = 0
+        if m is not None:
+            pri = int(m[1])
+            if pri > 191:
+                raise DecodeError(f"PRI {pri} is over 191")
+            pos = m.end()
+            h = _HEADER_5424.match(text, pos)
+            if h is not None and h[1] == "1":
+                return self._rfc5424(text, pri, h)
+        return self._rfc3164(text, pri, pos)
+
+    def _base(self, pri: int | None, ts: str, host: str | None, app: str | None) -> tuple[dict, dict]:
+        rec: dict = {"ts": ts, "lane": self.options.lane}
+        if host is not None:
+            rec["source"] = host
+        elif self.options.source is not None:
+            rec["source"] = self.options.source
+        rec["name"] = app or DEFAULT_NAME
+        attrs: dict = {}
+        if pri is not None:
+            rec["severity"], attrs["facility"] = pri_fields(pri)
+        return rec, attrs
+
+    def _rfc5424(self, text: str, pri: int, h: re.Match) -> dict:
+        stamp, host, app, procid, msgid = h[2], h[3], h[4], h[5], h[6]
+        if stamp == "-":
+            ts = self._now()
+        else:
+            try:
+                ts = normalise_ts(stamp)
+            except TimestampError as exc:
+                raise DecodeError(f"bad RFC 5424 timestamp: {exc}") from None
+        rec, attrs = self._base(pri, ts, None if host == "-" else host, None if app == "-" else app)
+        if app != "-":
+            attrs["appname"] = app
+        if procid != "-":
+            attrs["procid"] = procid
+        if msgid != "-":
+            attrs["msgid"] = msgid
+        pos = parse_structured_data(text, h.end(), attrs)
+        if pos < len(text):
+            if text[pos] != " ":
+                raise DecodeError(f"expected a space before the message at column {pos + 1}")
+            msg = text[pos + 1:]
+            if msg.startswith("\ufeff"):
+                msg = msg[1:]
+            rec["body"] = msg
+        if attrs:
+            rec["attrs"] = attrs
+        return rec
+
+    def _rfc3164(self, text: str, pri: int | None, pos: int) -> dict:
+        s = _BSD_STAMP.match(text, pos)
+        if s is None:
+            if pri is None:
+                raise DecodeError("not syslog: no <PRI> and no 'Mmm dd hh:mm:ss' stamp")
+            # RFC 3164 section 4.3.2: a relay receiving no valid stamp uses its own time
+            rec, attrs = self._base(pri, self._now(), None, None)
+            rec["body"] = text[pos:]
+            rec["attrs"] = attrs
+            return rec
+        ts = self._bsd_time(s)
+        pos = s.end()
+        host = None
+        rest = text[pos:]
+        t = _TAG.match(rest)
+        if t is None:  # "host tag: msg" (a bare "tag: msg" names no host)
+            first, sep, after = rest.partition(" ")
+            if sep:
+                host, rest = first, after
+                t = _TAG.match(rest)
+        app = procid = None
+        if t is not None:
+            app, procid, rest = t[1], t[2], rest[t.end():]
+        rec, attrs = self._base(pri, ts, host, app)
+        if app is not None:
+            attrs["appname"] = app
+        if procid is not None:
+            attrs["procid"] = procid
+        rec["body"] = rest
+        if attrs:
+            rec["attrs"] = attrs
+        return rec
+
+    def _bsd_time(self, s: re.Match) -> str:
+        month = MONTHS.get(s[1])
+        if month is None:
+            raise DecodeError(f"unknown month {s[1]!r}")
+        day, hour, minute, second = int(s[2]), int(s[3]), int(s[4]), int(s[5])
+        nanos = int(s[6].ljust(9, "0")) if s[6] else 0
+        now_ns = self.options.clock()
+        now = datetime.fromtimestamp(now_ns / NS_PER_S, self._zone)
+        # the year that puts the stamp nearest before now, allowing a day of clock skew ahead
+        for year in (now.year + 1, now.year, now.year - 1):
+            try:
+                local = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=self._zone)
+            except ValueError:
+                continue  # 29 February of a year that has none
+            if local <= now + timedelta(days=1):
+                break
+        else:
+            raise DecodeError(f"no such date: {s[1]} {day}")
+        utc = local.astimezone(UTC)
+        secs = int((utc - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+        return format_ts(secs * NS_PER_S + nanos)
+
+    def end(self) -> list[dict]:
+        return []
+
+
+_SNIFF_5424 = re.compile(rb"<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ [\[-]")
+_SNIFF_3164 = re.compile(rb"(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: ")
+_SNIFF_PRI = re.compile(rb"<\d{1,3}>")
+
+
+def sniff(sample: Sequence[bytes]) -> float:
+    """Sure for RFC 5424 headers, likely for BSD lines with a PRI or a ``tag[pid]:`` after the host."""
+    lines = [s for s in sample[:10] if s.strip()]
+    if not lines:
+        return 0.0
+    score = 0.0
+    for line in lines:
+        if _SNIFF_5424.match(line):
+            score += 0.95
+        elif _SNIFF_3164.match(line):
+            score += 0.6
+        elif _SNIFF_PRI.match(line):
+            score += 0.5
+    return score / len(lines)
+
+
+SYSLOG = register_format(Format("syslog", "syslog lines, RFC 5424 or RFC 3164 (BSD), told apart per line",
+                                SyslogDecoder, sniff, stateless=True))
