@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the package is imported by `ben --version`, which must not 
 # module name -> group name (None: the module's single command is a top-level command)
 COMMANDS: dict[str, str | None] = {
     "ingest": None,
+    "narrate": None,
 }
 
 

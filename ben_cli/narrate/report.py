@@ -1,0 +1,190 @@
+"""The report as data: range, verdict and why, incidents with their sentences, volume, scrub
+marks and rejects. Renderers (text, Markdown, HTML, JSON) only lay this out; every judgement
+and every sentence is made here once, so all formats say the same thing.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+
+from ben_cli.narrate.collect import BUCKET_NS, Collector
+from ben_cli.narrate.episodes import Episode, analyse
+from ben_cli.narrate.humanize import count, day_of, duration, join_words, plural, share
+from ben_cli.narrate.incidents import Incident, group
+from ben_cli.narrate.wording import TimeStyle, incident_sentences, incident_title
+from ben_cli.record import NS_PER_S
+
+ERROR_SHARE_ALERT = 0.05  # a source whose error share reaches 5% and at least doubled is news
+MIN_RECORDS_FOR_SHARE = 20
+
+
+@dataclass
+class Options:
+    """What the operator can tune (all have defaults that suit minute-level metrics)."""
+
+    gap_ns: int | None = None  # episode gap tolerance; None: three sampling intervals per series
+    min_change: float = 0.2  # smallest change, as a fraction of the usual value, worth narrating
+    since_ns: int | None = None
+    until_ns: int | None = None
+
+
+@dataclass
+class VolumeRow:
+    source: str
+    lane: str
+    records: int
+    warnings: int
+    errors: int
+    halves: tuple[tuple[int, int], tuple[int, int]]  # (records, errors) in each half of the range
+    trend: str = ""  # "up from 0.4%" when the error share changed notably
+    alert: bool = False
+
+
+@dataclass
+class NarratedIncident:
+    incident: Incident
+    title: str
+    sentences: list[str]
+    errors: dict[str, int]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+
+@dataclass
+class Report:
+    start_ns: int | None
+    end_ns: int | None
+    records: int
+    sources: list[str]
+    series: int
+    points: int
+    flagged: int
+    verdict: str
+    why: str
+    incidents: list[NarratedIncident]
+    noise: list[Episode]
+    volume: list[VolumeRow]
+    lanes: dict[str, int]
+    entities: dict[str, int]
+    scrubbed_records: int
+    rejected: dict[str, dict[str, int]] = field(default_factory=dict)
+    own_rejects: int = 0
+    untimed: int = 0
+    partial: bool = False
+    min_change: float = 0.2
+    style: TimeStyle = field(default_factory=TimeStyle)
+
+    @property
+    def span_s(self) -> float:
+        if self.start_ns is None or self.end_ns is None:
+            return 0.0
+        return (self.end_ns - self.start_ns) / NS_PER_S
+
+
+def _volume(c: Collector, start: int, end: int) -> list[VolumeRow]:
+    mid_bucket = (start + (end - start) // 2) // BUCKET_NS
+    rows = []
+    for (source, lane), vol in sorted(c.volume.items()):
+        n = warn = err = 0
+        halves = [[0, 0], [0, 0]]
+        for bucket, (bn, bw, be) in vol.buckets.items():
+            n, warn, err = n + bn, warn + bw, err + be
+            half = halves[0 if bucket < mid_bucket else 1]
+            half[0] += bn
+            half[1] += be
+        row = VolumeRow(source, lane, n, warn, err, ((halves[0][0], halves[0][1]), (halves[1][0], halves[1][1])))
+        (n1, e1), (n2, e2) = row.halves
+        if n1 >= MIN_RECORDS_FOR_SHARE and n2 >= MIN_RECORDS_FOR_SHARE:
+            s1, s2 = e1 / n1, e2 / n2
+            if s2 >= ERROR_SHARE_ALERT and s2 >= 2 * s1 + 0.01:
+                row.trend, row.alert = f"up from {share(e1, n1)}", True
+            elif s1 >= ERROR_SHARE_ALERT and s1 >= 2 * s2 + 0.01:
+                row.trend = f"down from {share(e1, n1)}"
+        rows.append(row)
+    return rows
+
+
+def _errors_during(c: Collector, inc: Incident) -> dict[str, int]:
+    out = {}
+    for source in inc.sources:
+        times = c.errors.get(source)
+        if times:
+            ordered = sorted(times) if any(times[i] > times[i + 1] for i in range(len(times) - 1)) else times
+            out[source] = bisect_right(ordered, inc.end_ns) - bisect_left(ordered, inc.start_ns)
+    return out
+
+
+def build(c: Collector, options: Options | None = None, *, rejected: dict[str, dict[str, int]] | None = None,
+          own_rejects: int = 0, window: tuple[int, int] | None = None, partial: bool = False) -> Report:
+    """Analyse what a collector holds and judge it. ``window`` fixes the range (streaming mode);
+    otherwise it is ``--since``/``--until`` where given and the records' own first and last times."""
+    o = options or Options()
+    if window is not None:
+        start, end = window
+    else:
+        start = o.since_ns if o.since_ns is not None else c.first_ns
+        end = o.until_ns if o.until_ns is not None else c.last_ns
+    style = TimeStyle(with_date=start is not None and end is not None and day_of(start) != day_of(max(start, end - 1)))
+    episodes: list[Episode] = []
+    flagged = points = 0
+    for key in sorted(c.series):
+        s = c.series[key]
+        points += len(s) - s.first
+        flagged += len(s.flags)
+        episodes += analyse(s, gap_ns=o.gap_ns, min_change=o.min_change)
+    notable = [ep for ep in episodes if ep.notable]
+    noise = [ep for ep in episodes if not ep.notable]
+    narrated = []
+    for inc in group(notable):
+        errors = _errors_during(c, inc)
+        narrated.append(NarratedIncident(inc, incident_title(inc, style), incident_sentences(inc, style, errors), errors))
+    lo = start if start is not None else 0
+    hi = end if end is not None else lo
+    volume = _volume(c, lo, hi)
+    lanes: dict[str, int] = {}
+    for row in volume:
+        lanes[row.lane] = lanes.get(row.lane, 0) + row.records
+    sources = sorted({row.source for row in volume})
+    report = Report(
+        start_ns=start, end_ns=end, records=c.count, sources=sources, series=len(c.series), points=points,
+        flagged=flagged, verdict="healthy", why="", incidents=narrated, noise=noise, volume=volume,
+        lanes=dict(sorted(lanes.items())), entities=dict(sorted(c.entities.items(), key=lambda kv: (-kv[1], kv[0]))),
+        scrubbed_records=c.scrubbed_records, rejected=rejected or {}, own_rejects=own_rejects, untimed=c.untimed,
+        partial=partial, min_change=o.min_change, style=style,
+    )
+    report.verdict, report.why = verdict(report)
+    return report
+
+
+def verdict(r: Report) -> tuple[str, str]:
+    """healthy / degraded / incident, and the reason in one sentence."""
+    major = [n for n in r.incidents if n.incident.grade == "major"]
+    minor = [n for n in r.incidents if n.incident.grade == "minor"]
+    alerts = [row for row in r.volume if row.alert]
+    if major:
+        worst = major[0]
+        lead = f"{plural(len(major), 'major incident')}"
+        if minor:
+            lead += f" and {plural(len(minor), 'minor one')}"
+        return "incident", f"{lead}; the worst: {worst.title}."
+    if minor or alerts:
+        reasons = []
+        if minor:
+            reasons.append(f"{plural(len(minor), 'minor incident')} ({minor[0].title})")
+        for row in alerts[:3]:
+            (n2, e2) = row.halves[1]
+            reasons.append(f"the error share of {row.source} ({row.lane}) rose to {share(e2, n2)}, {row.trend}")
+        return "degraded", join_words(reasons) + "."
+    if r.records == 0:
+        return "healthy", "no records in this range, so nothing to report."
+    where = f"{count(r.records)} {'record' if r.records == 1 else 'records'} from {plural(len(r.sources), 'source')}"
+    span = f" over {duration(r.span_s)}" if r.span_s >= 1 else ""
+    if not r.flagged:
+        return "healthy", f"no anomalies among {where}{span}."
+    readings = plural(r.flagged, "anomalous reading")
+    return "healthy", (f"{readings} among {where}{span}, none lasting or large enough to matter "
+                       f"(each a single reading or a change under {round(100 * r.min_change)}% of the usual value).")
+

@@ -1,0 +1,113 @@
+"""ben narrate, the command: flags, exit statuses, rejects, streaming, and properties of any input."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from narrate_scenarios import ewma_marks, series, window
+
+from ben_cli.narrate.humanize import count, duration, parse_duration, plural
+
+from conftest import run_ben
+
+
+def ndjson(records) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+SPIKE = ndjson(ewma_marks(series("web-3", "http.request", "ms", "09:00", 1, 120, 120, 5, 1, window("10:02", "10:14", 292))))
+
+
+def test_text_report_on_stdin_with_a_summary_on_stderr(cli):
+    result = cli(["narrate"], input=SPIKE)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Health report: 25 Nov 2026, 09:00 to 10:59 UTC (1 hour 59 minutes)\nVerdict: INCIDENT.")
+    assert result.stderr == "ben narrate: read 120, wrote 1, rejected 0, anomalies 1, incidents 1\n"
+
+
+def test_bad_lines_go_to_rejects_and_strict_stops_with_status_1(cli, tmp_path):
+    rejects = tmp_path / "bad.ndjson"
+    result = cli(["narrate", "-q", "-f", "json", "--rejects", str(rejects)], input=SPIKE + b"not json\n[1]\n")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert orjson.loads(result.stdout)["rejected"]["narrate"] == 2
+    assert [orjson.loads(x)["line"] for x in rejects.read_bytes().splitlines()] == [121, 122]
+
+
+def test_strict_through_the_real_entry_point_names_the_line():
+    proc = run_ben("narrate", "--strict", input=SPIKE.split(b"\n")[0] + b"\n{oops\n")
+    assert proc.returncode == 1 and proc.stderr.decode().startswith("ben: line 2: invalid JSON")
+
+
+def test_usage_errors_exit_2(cli):
+    for args in (["--every", "soon"], ["--format", "pdf"], ["--since", "yesterday"], ["--gap", "-5m"], ["--min-change", "lots"]):
+        assert cli(["narrate", *args], input=b"").exit_code == 2, args
+
+
+def test_every_passes_records_through_and_adds_narratives(cli):
+    result = cli(["narrate", "--every", "1h"], input=SPIKE)
+    lines = [orjson.loads(x) for x in result.stdout.splitlines()]
+    assert len(lines) == 122 and [x["ts"] for x in lines if x["name"] == "ben.narrative"] == [
+        "2026-11-25T10:00:00Z", "2026-11-25T11:00:00Z"]
+    assert result.stderr == "ben narrate: read 120, wrote 122, rejected 0, narratives 2\n"
+
+
+def test_narratives_in_the_input_are_not_narrated_again(cli):
+    once = cli(["narrate", "--every", "1h", "-q"], input=SPIKE).stdout.encode()
+    again = cli(["narrate", "-q", "-f", "json"], input=once)
+    assert orjson.loads(again.stdout)["records"] == 120
+
+
+def test_html_goes_to_stdout_as_one_document(cli):
+    result = cli(["narrate", "-q", "-f", "html"], input=SPIKE)
+    assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.count("<svg") == 1
+    assert "http://" not in result.stdout.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+# -- properties -------------------------------------------------------------------------------
+
+scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+minutes = st.integers(0, 24 * 60 - 1).map(lambda m: f"2026-11-25T{m // 60:02d}:{m % 60:02d}:00Z")
+records = st.fixed_dictionaries(
+    {"ts": minutes | scalars},
+    optional={
+        "source": st.sampled_from(["a", "b", "c"]) | scalars, "name": st.sampled_from(["x", "y"]) | scalars,
+        "lane": st.sampled_from(["diag", "event", "control"]) | scalars, "value": st.floats(-1e6, 1e6) | scalars,
+        "unit": st.sampled_from(["ms", "%", "By", "1/s"]) | scalars,
+        "severity": st.sampled_from(["info", "warn", "error"]) | scalars,
+        "redacted": st.lists(st.sampled_from(["email", "ipv4"]), max_size=2) | scalars,
+        "anomaly": st.fixed_dictionaries({"detector": st.just("ewma"), "score": st.floats(0, 1), "is_anomaly": st.booleans()},
+                                         optional={"expected": st.floats(-1e6, 1e6) | scalars, "series": scalars}) | scalars,
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(records, max_size=60), st.sampled_from(["text", "markdown", "html", "json"]))
+def test_any_envelopes_give_a_report_and_the_same_one_twice(cli, recs, fmt):
+    data = ndjson(recs)
+    first = cli(["narrate", "-q", "-f", fmt], input=data)
+    assert first.exit_code == 0
+    assert first.stdout == cli(["narrate", "-q", "-f", fmt], input=data).stdout
+    if fmt == "json":
+        assert orjson.loads(first.stdout)["verdict"] in ("healthy", "degraded", "incident")
+
+
+@given(st.integers(1, 10**12))
+def test_durations_read_like_speech(seconds):
+    text = duration(seconds)
+    assert not text.startswith("0 ")
+    assert " 0 " not in f" {text} " and len(text.split()) in (2, 4)
+    assert ("1 " + text.split()[1] == text) == (text.split()[0] == "1" and len(text.split()) == 2)
+
+
+@given(st.integers(1, 10**6), st.sampled_from(["s", "m", "h", "d"]))
+def test_parse_duration_reads_what_people_write(n, unit):
+    assert parse_duration(f"{n}{unit}") == n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+@given(st.integers(0, 10**12))
+def test_counts_stay_short(n):
+    text = count(n)
+    assert len(text) <= 5 and float(text.rstrip("kMGT")) < 1000
+    assert plural(1, "record") == "1 record" and plural(n, "record").endswith("record" if n == 1 else "records")
