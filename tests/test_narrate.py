@@ -10,11 +10,12 @@ from html.parser import HTMLParser
 
 import orjson
 import pytest
-from narrate_scenarios import at, ewma_marks, flag_only, merge, ramp, series, step, window
 
 from ben_cli import narrate
 from ben_cli.narrate.collect import Collector
 from ben_cli.narrate.report import Options, build
+
+from .narrate_scenarios import at, ewma_marks, flag_only, merge, ramp, series, step, window
 
 MIN = 60 * 10**9
 
@@ -23,7 +24,7 @@ def near(text: str, pattern: str, *truth: float, within: float = 0.1) -> None:
     """``pattern``'s numbered groups in ``text`` are each within 10% of the true values."""
     m = re.search(pattern, text)
     assert m, f"{pattern!r} not in {text!r}"
-    for got, want in zip(m.groups(), truth):
+    for got, want in zip(m.groups(), truth, strict=True):
         assert abs(float(got) - want) <= within * abs(want), (text, got, want)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from narrate_scenarios import ewma_marks, series, window
 
 from ben_cli.narrate.humanize import count, duration, parse_duration, plural
 
-from conftest import run_ben
+from .conftest import run_ben
+from .narrate_scenarios import ewma_marks, series, window
 
 
 def ndjson(records) -> bytes:

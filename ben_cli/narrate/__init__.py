@@ -20,8 +20,8 @@ from ben_cli.narrate.collect import NARRATIVE_NAME, Collector
 from ben_cli.narrate.episodes import BASELINE_POINTS
 from ben_cli.narrate.report import Options, Report, build
 from ben_cli.ndjson import BadRecord, Writer, iter_records
-from ben_cli.rejects import Summary
 from ben_cli.record import format_ts
+from ben_cli.rejects import Summary
 
 __all__ = ["FORMATS", "Options", "Report", "narrative_record", "read_rejected", "render", "report", "stream"]
 

@@ -92,7 +92,7 @@ class Episode:
 
 def sampling_interval(t) -> int:
     """The median spacing of a series' points (0 for fewer than two distinct times)."""
-    steps = [b - a for a, b in zip(t, t[1:]) if b > a]
+    steps = [b - a for a, b in zip(t, t[1:], strict=False) if b > a]
     return int(median(steps)) if steps else 0
 
 
@@ -100,7 +100,7 @@ def _robust(values: list[float]) -> tuple[float, float]:
     """Median and noise spread. The spread comes from successive differences (1.4826 x their
     MAD / sqrt 2), so a slope or a step inside the window does not pass for noise."""
     m = median(values)
-    diffs = [b - a for a, b in zip(values, values[1:])]
+    diffs = [b - a for a, b in zip(values, values[1:], strict=False)]
     if len(diffs) >= 2:
         dm = median(diffs)
         return m, 1.4826 * median(abs(d - dm) for d in diffs) / math.sqrt(2)
@@ -183,7 +183,7 @@ def analyse(s: Series, *, gap_ns: int | None = None, min_change: float = 0.2) ->
     if not s.flags:
         return []
     s = s.ordered()
-    t, v, n = s.t, s.v, len(s.t)
+    t = s.t
     interval = sampling_interval(t) or 1
     gap = gap_ns if gap_ns else GAP_INTERVALS * interval
     flags_at = {f.index: f for f in s.flags}

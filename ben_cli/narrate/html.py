@@ -14,8 +14,15 @@ from bisect import bisect_left, bisect_right
 from html import escape
 
 from ben_cli.narrate.episodes import Episode
-from ben_cli.narrate.layout import (VOLUME_HEADER, lanes_text, noise_text, range_text, rejected_text, scrubbed_text,
-                                    volume_cells)
+from ben_cli.narrate.layout import (
+    VOLUME_HEADER,
+    lanes_text,
+    noise_text,
+    range_text,
+    rejected_text,
+    scrubbed_text,
+    volume_cells,
+)
 from ben_cli.narrate.report import Report
 from ben_cli.narrate.wording import metric
 
@@ -87,10 +94,10 @@ def sparkline(ep: Episode, lo_ns: int, hi_ns: int) -> str:
     def pts(pairs) -> str:
         return " ".join(f"{px:.1f},{py:.1f}" for px, py in pairs)
 
-    upper = [(x(s.t[i]), y(e + band)) for i, e in zip(idx, expected)]
-    lower = [(x(s.t[i]), y(e - band)) for i, e in zip(idx, expected)]
+    upper = [(x(s.t[i]), y(e + band)) for i, e in zip(idx, expected, strict=True)]
+    lower = [(x(s.t[i]), y(e - band)) for i, e in zip(idx, expected, strict=True)]
     line = [(x(s.t[i]), y(s.v[i])) for i in idx]
-    mid = [(x(s.t[i]), y(e)) for i, e in zip(idx, expected)]
+    mid = [(x(s.t[i]), y(e)) for i, e in zip(idx, expected, strict=True)]
     shade_a = x(max(ep.start_ns, t0))
     shade_b = x(min(ep.end_ns if not ep.ongoing else t1, t1))
     flagged = {f.index for f in s.flags}

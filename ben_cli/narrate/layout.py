@@ -77,8 +77,8 @@ def rejected_text(r: Report) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    fmt = lambda cells: indent + "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    fmt = lambda cells: indent + "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return [fmt(header)] + [fmt(row) for row in rows]
 
 
@@ -133,7 +133,7 @@ def markdown(r: Report) -> str:
     if r.noise:
         out += [_md_escape(noise_text(r)), ""]
     if r.volume:
-        out += [f"## Volume and errors", "", f"{count(r.records)} records from {plural(len(r.sources), 'source')}; "
+        out += ["## Volume and errors", "", f"{count(r.records)} records from {plural(len(r.sources), 'source')}; "
                 f"by lane: {lanes_text(r)}.", ""]
         out += ["| " + " | ".join(VOLUME_HEADER) + " |", "|---|---|--:|--:|--:|--:|"]
         out += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in volume_cells(r)]

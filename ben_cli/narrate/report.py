@@ -179,11 +179,11 @@ def verdict(r: Report) -> tuple[str, str]:
             reasons.append(f"the error share of {row.source} ({row.lane}) rose to {share(e2, n2)}, {row.trend}")
         return "degraded", join_words(reasons) + "."
     if r.records == 0:
-        return "healthy", "no records in this range, so nothing to report."
+        return "healthy", "No records in this range, so nothing to report."
     where = f"{count(r.records)} {'record' if r.records == 1 else 'records'} from {plural(len(r.sources), 'source')}"
     span = f" over {duration(r.span_s)}" if r.span_s >= 1 else ""
     if not r.flagged:
-        return "healthy", f"no anomalies among {where}{span}."
+        return "healthy", f"No anomalies among {where}{span}."
     readings = plural(r.flagged, "anomalous reading")
     return "healthy", (f"{readings} among {where}{span}, none lasting or large enough to matter "
                        f"(each a single reading or a change under {round(100 * r.min_change)}% of the usual value).")
