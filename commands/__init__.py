@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the package is imported by `ben --version`, which must not 
 COMMANDS: dict[str, str | None] = {
     "ingest": None,
     "narrate": None,
+    "key": "key",
 }
 
 

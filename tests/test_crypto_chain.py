@@ -1,0 +1,135 @@
+"""Signed streams: any single-byte change, deletion, reordering or truncation is detected, and an
+intact stream passes through unchanged."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ben_cli.crypto import chain
+from ben_cli.crypto.keys import SigningKey
+
+KEY = SigningKey.generate()
+
+scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=12)
+records = st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda k: k != "sig"), scalars, max_size=4)
+streams = st.lists(records, min_size=1, max_size=12)
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def signed(recs: list[dict], every: int = 3) -> list[bytes]:
+    return list(chain.sign_records(recs, KEY, every))
+
+
+def verify(data: bytes) -> list[bytes]:
+    return list(chain.verify_lines(io.BytesIO(data), KEY.public))
+
+
+def detected(data: bytes) -> chain.ChainError:
+    with pytest.raises(chain.ChainError) as caught:
+        verify(data)
+    return caught.value
+
+
+@given(streams, st.integers(1, 5))
+@PROPERTY
+def test_intact_stream_passes_through(recs, every):
+    lines = signed(recs, every)
+    assert verify(b"".join(lines)) == lines
+    assert [{k: v for k, v in orjson.loads(line).items() if k != "sig"} for line in lines] == [
+        orjson.loads(orjson.dumps(r)) for r in recs
+    ]
+
+
+@given(streams, st.data())
+@PROPERTY
+def test_any_single_byte_change_is_detected(recs, data):
+    blob = bytearray(b"".join(signed(recs)))
+    at = data.draw(st.integers(0, len(blob) - 1))
+    new = data.draw(st.integers(0, 255).filter(lambda b: b != blob[at]))
+    blob[at] = new
+    detected(bytes(blob))
+
+
+@given(streams, st.data())
+@PROPERTY
+def test_any_byte_deletion_is_detected(recs, data):
+    blob = b"".join(signed(recs))
+    at = data.draw(st.integers(0, len(blob) - 1))
+    detected(blob[:at] + blob[at + 1 :])
+
+
+@given(streams, st.data())
+@PROPERTY
+def test_any_truncation_is_detected(recs, data):
+    blob = b"".join(signed(recs))
+    cut = data.draw(st.integers(0, len(blob) - 1))
+    if cut == 0:
+        assert verify(b"") == []  # nothing at all is an empty stream, not a damaged one
+        return
+    detected(blob[:cut])
+
+
+@given(streams.filter(lambda r: len(r) >= 2), st.data())
+@PROPERTY
+def test_record_deletion_and_reordering_are_detected(recs, data):
+    lines = signed(recs)
+    i = data.draw(st.integers(0, len(lines) - 1))
+    detected(b"".join(lines[:i] + lines[i + 1 :]))
+    j = data.draw(st.integers(0, len(lines) - 1).filter(lambda j: j != i))
+    swapped = list(lines)
+    swapped[i], swapped[j] = swapped[j], swapped[i]
+    detected(b"".join(swapped))
+
+
+@given(streams, st.data(), records)
+@PROPERTY
+def test_inserted_record_is_detected(recs, data, extra):
+    lines = signed(recs)
+    i = data.draw(st.integers(0, len(lines)))
+    foreign = signed([extra])[0]
+    detected(b"".join(lines[:i] + [data.draw(st.sampled_from([orjson.dumps(extra) + b"\n", foreign]))] + lines[i:]))
+
+
+def test_reports_name_the_kind_and_the_line():
+    lines = signed([{"n": i} for i in range(8)], every=4)
+    assert detected(b"".join(lines[:3] + lines[4:])).kind == "missing"
+    err = detected(b"".join(lines[:2] + [lines[2].replace(b'"n":2', b'"n":9')] + lines[3:]))
+    assert (err.kind, err.line) == ("altered", 3)
+    err = detected(b"".join(lines[:6]))
+    assert err.kind == "truncated" and "withheld" in str(err)
+    assert detected(b"".join(lines) + lines[-1]).kind == "inserted"
+    assert detected(b"".join(lines) + b"".join(lines)).kind == "inserted"  # a replayed stream
+    assert detected(b"".join(signed([{"x": 1}])) + b"".join(lines)).kind == "inserted"  # a prepended one
+
+
+def test_records_are_released_only_at_verified_checkpoints():
+    lines = signed([{"n": i} for i in range(10)], every=4)
+    out: list[bytes] = []
+    with pytest.raises(chain.ChainError):
+        for line in chain.verify_lines(io.BytesIO(b"".join(lines[:9])), KEY.public):
+            out.append(line)
+    assert out == lines[:8]
+
+
+def test_one_input_holds_one_stream():
+    first, second = signed([{"a": 1}]), signed([{"b": 2}, {"c": 3}])
+    assert verify(b"".join(first)) == first and verify(b"".join(second)) == second
+    assert detected(b"".join(first + second)).kind == "inserted"
+
+
+def test_the_wrong_key_fails_at_the_first_checkpoint():
+    lines = signed([{"n": 1}, {"n": 2}])
+    other = SigningKey.generate()
+    with pytest.raises(chain.ChainError, match="signed by key"):
+        list(chain.verify_lines(io.BytesIO(b"".join(lines)), other.public))
+
+
+def test_a_record_that_already_has_sig_is_refused():
+    signer = chain.StreamSigner(KEY)
+    with pytest.raises(ValueError, match="already has"):
+        signer.add({"sig": 1})

@@ -1,0 +1,105 @@
+"""``ben key`` in-process and as a process: flags, files, exit statuses, messages."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from conftest import run_ben
+
+
+@pytest.fixture
+def keys(tmp_path, cli):
+    assert cli(["key", "gen", "--out", str(tmp_path / "sig")]).exit_code == 0
+    assert cli(["key", "gen", "--type", "x25519", "--out", str(tmp_path / "box")]).exit_code == 0
+    return tmp_path
+
+
+def test_gen_prints_public_part_only(tmp_path, cli):
+    result = cli(["key", "gen", "--out", str(tmp_path / "k")])
+    assert result.exit_code == 0, result.stderr
+    secret = (tmp_path / "k.key").read_text().splitlines()[1]
+    assert secret not in result.stdout and secret not in result.stderr
+    assert "fingerprint: " in result.stdout and "key id: " in result.stdout
+    assert oct((tmp_path / "k.key").stat().st_mode)[-3:] == "600"
+
+
+def test_gen_refuses_world_writable_folder(tmp_path, cli):
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w").chmod(0o777)
+    result = cli(["key", "gen", "--out", str(tmp_path / "w" / "k")])
+    assert result.exit_code == 1 and "world-writable" in result.stderr
+
+
+def test_gen_with_passphrase_from_environment(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("BEN_PASSPHRASE", "correct horse")
+    result = cli(["key", "gen", "--out", str(tmp_path / "k"), "--passphrase", "--cost", "interactive"])
+    assert result.exit_code == 0, result.stderr
+    assert "encrypted" in (tmp_path / "k.key").read_text().splitlines()[0]
+    (tmp_path / "f").write_bytes(b"data")
+    assert cli(["key", "sign", "-k", str(tmp_path / "k.key"), str(tmp_path / "f")]).exit_code == 0
+    monkeypatch.setenv("BEN_PASSPHRASE", "wrong")
+    result = cli(["key", "sign", "-k", str(tmp_path / "k.key"), str(tmp_path / "f")])
+    assert result.exit_code == 1 and "wrong passphrase" in result.stderr
+
+
+def test_sign_and_verify_a_file(keys, cli):
+    target = keys / "report.txt"
+    target.write_bytes(b"quarterly numbers\n")
+    assert cli(["key", "sign", "-k", str(keys / "sig.key"), "-t", "release 1", str(target)]).exit_code == 0
+    result = cli(["key", "verify", "--pub", str(keys / "sig.pub"), str(target)])
+    assert result.exit_code == 0 and "trusted comment: release 1" in result.stderr
+    target.write_bytes(b"quarterly numbers, edited\n")
+    result = cli(["key", "verify", "--pub", str(keys / "sig.pub"), str(target)])
+    assert result.exit_code == 1 and "altered" in result.stderr
+
+
+def test_seal_and_open_through_files(keys, cli):
+    sealed = keys / "s.age"
+    result = cli(["key", "seal", "--to", str(keys / "box.pub"), "-o", str(sealed)], input=b"top secret\n")
+    assert result.exit_code == 0, result.stderr
+    assert sealed.read_bytes().startswith(b"age-encryption.org/v1\n")
+    result = cli(["key", "open", "--key", str(keys / "box.key"), str(sealed)])
+    assert result.exit_code == 0 and result.stdout_bytes == b"top secret\n"
+
+
+def test_open_of_truncated_input_writes_nothing(keys):
+    recipient = (keys / "box.pub").read_text().strip()
+    sealed = run_ben("key", "seal", "--to", recipient, input=b"z" * 200_000, check=True).stdout
+    out = keys / "plain"
+    done = run_ben("key", "open", "-k", str(keys / "box.key"), "-o", str(out), input=sealed[:-10])
+    assert done.returncode == 1 and b"does not authenticate" in done.stderr
+    assert not out.exists()
+    done = run_ben("key", "open", "-k", str(keys / "box.key"), input=sealed[:-10])
+    assert done.returncode == 1 and done.stdout == b""
+
+
+def test_stream_sign_verify_pipeline(keys):
+    lines = b"".join(orjson.dumps({"name": "cpu", "value": i}) + b"\n" for i in range(25))
+    signed = run_ben("key", "sign", "--stream", "-k", str(keys / "sig.key"), "--every", "10", input=lines + b"not json\n")
+    assert signed.returncode == 0
+    assert b"read 26, wrote 25, rejected 1, checkpoints 3" in signed.stderr
+    verified = run_ben("key", "verify", "--stream", "--pub", str(keys / "sig.pub"), input=signed.stdout)
+    assert verified.returncode == 0 and verified.stdout == signed.stdout
+    tampered = signed.stdout.replace(b'"value":7', b'"value":8')
+    verified = run_ben("key", "verify", "--stream", "--pub", str(keys / "sig.pub"), input=tampered)
+    assert verified.returncode == 1 and b"line 8: altered" in verified.stderr
+    # line 8 comes before the first checkpoint (line 10), so nothing at all was released
+    assert verified.stdout == b""
+
+
+def test_stream_sign_strict_stops_at_bad_line(keys):
+    done = run_ben("key", "sign", "--stream", "--strict", "-k", str(keys / "sig.key"), input=b'{"a":1}\n[1]\n')
+    assert done.returncode == 1 and b"line 2" in done.stderr
+
+
+def test_show_accepts_strings_and_files(keys, cli):
+    pub_line = (keys / "sig.pub").read_text().splitlines()[1]
+    by_string = cli(["key", "show", pub_line]).stdout
+    assert by_string == cli(["key", "show", str(keys / "sig.pub")]).stdout == cli(["key", "show", str(keys / "sig.key")]).stdout
+    result = cli(["key", "show", "age1notarecipient"])
+    assert result.exit_code == 1 and "not an age recipient" in result.stderr
+
+
+def test_usage_errors_exit_2(cli):
+    assert cli(["key", "gen", "--out", "x", "--type", "rsa"]).exit_code == 2
+    assert cli(["key", "gen"]).exit_code == 2
