@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from conftest import run_ben
+
+from .conftest import run_ben
 
 
 @pytest.fixture

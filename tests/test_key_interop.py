@@ -6,7 +6,8 @@ import os
 import subprocess
 
 import pytest
-from conftest import run_ben
+
+from .conftest import run_ben
 
 
 def tool(*args: str, input: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
