@@ -132,3 +132,29 @@ def test_closed_pipe_exits_quietly(tmp_path):
     assert proc.stdout.count(b"\n") == 1
     assert b"Traceback" not in proc.stderr
     assert b"BrokenPipe" not in proc.stderr
+
+
+def test_output_is_flushed_per_line_on_a_terminal():
+    """On a terminal each record appears as soon as it is read, before the input ends."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    ben = str(__import__("pathlib").Path(sys.executable).with_name("ben"))
+    proc = subprocess.Popen([ben, "ingest", "-q", "-f", "ndjson"], stdin=subprocess.PIPE, stdout=slave,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    os.close(slave)
+    try:
+        proc.stdin.write(b'{"msg":"live"}\n')
+        proc.stdin.flush()
+        seen = b""
+        while b"live" not in seen:
+            ready, _, _ = select.select([master], [], [], 20)
+            assert ready, f"no output while the input is still open; got {seen!r}"
+            seen += os.read(master, 4096)
+        assert proc.poll() is None  # the input is still open: this was not the final flush
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+        os.close(master)
