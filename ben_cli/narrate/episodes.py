@@ -16,7 +16,8 @@ triggers, and the extent of an episode is read from the data itself:
    least-squares fit on the stretch before and after tells a step (one knot, two means) from a
    slow drift (flat, then a straight line), and the knot is its start;
 5. an episode is *notable* when the change is at least ``min_change`` of the baseline and
-   ``BAND_SIGMAS`` spreads, and lasted at least two points or was extreme (``LONE_SIGMAS``).
+   ``BAND_SIGMAS`` spreads, and lasted at least two points or was extreme (``LONE_SIGMAS`` spreads
+   and ``LONE_CHANGE`` of the usual value).
    Everything else is noise: counted in the report, not narrated.
 """
 
@@ -32,6 +33,7 @@ BASELINE_POINTS = 30
 MIN_BASELINE = 5
 BAND_SIGMAS = 3.0
 LONE_SIGMAS = 6.0
+LONE_CHANGE = 0.5  # a single reading is news only if it is also half again (or half) the usual value
 WALK_SIGMAS = 2.5
 GAP_INTERVALS = 3
 DRIFT_ADVANTAGE = 0.8  # a drift must fit with at most 80% of a step's squared error
@@ -57,7 +59,6 @@ class Episode:
     peak_score: float
     severity: int
     detectors: list[str] = field(default_factory=list)
-    alarm_end: int = 0  # index of the last point of the first flag cluster (for grouping)
     notable: bool = True
 
     @property
@@ -72,10 +73,10 @@ class Episode:
 
     @property
     def active_end_ns(self) -> int:
-        """The end used to group episodes into incidents. A step that stayed is news at its
-        knot, not for the rest of the day, so it groups by its alarm rather than its extent."""
+        """The end used to group episodes into incidents. A step that stayed (or a slide) is news
+        where it began, not for the rest of the day: it groups by its start and one gap."""
         if self.kind in ("shift", "drift"):
-            return max(self.series.t[max(self.alarm_end, self.start)], self.start_ns) + self.interval_ns
+            return self.start_ns + self.interval_ns
         return self.end_ns
 
     @property
@@ -266,11 +267,12 @@ def _episode(s: Series, cluster: list[int], cursor: int, interval: int, gap: int
         series=s, kind=kind, direction=sign, start=first, end=n - 1 if ongoing else last, interval_ns=interval,
         gap_ns=gap, baseline=base, level=level, peak=peak, sigma=sigma, ongoing=ongoing, flags=len(own_flags),
         peak_score=max(f.score for f in own_flags), severity=max(f.severity for f in own_flags),
-        detectors=sorted({f.detector for f in own_flags}), alarm_end=cluster[-1],
+        detectors=sorted({f.detector for f in own_flags}),
     )
     points = len(inside) if not ongoing else n - first
     big = abs(ep.change) >= BAND_SIGMAS * sigma and ep.relative >= min_change
-    ep.notable = big and (points >= 2 or abs(peak - base) >= LONE_SIGMAS * sigma)
+    lone_ok = abs(peak - base) >= LONE_SIGMAS * sigma and abs(peak - base) >= LONE_CHANGE * max(abs(base), 1e-12)
+    ep.notable = big and (points >= 2 or lone_ok)
     return ep
 
 
