@@ -133,7 +133,9 @@ class Writer:
         self.line_buffered = line_buffered
         self.target = target
         self.stream: BinaryIO = target
-        raw = getattr(target, "raw", None)
+        # sys.stdout.buffer is a BufferedWriter, or the raw FileIO itself under PYTHONUNBUFFERED=1
+        # (where every record would otherwise cost a system call)
+        raw = target if isinstance(target, io.FileIO) else getattr(target, "raw", None)
         if not line_buffered and isinstance(raw, io.FileIO):
             target.flush()
             self.stream = io.BufferedWriter(raw, WRITE_BUFFER)  # type: ignore[assignment]

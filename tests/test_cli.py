@@ -5,6 +5,7 @@ import sys
 from importlib.metadata import EntryPoint
 
 import click
+import pytest
 import typer.main
 from ben_cli.commands import COMMANDS
 from ben_cli.commands._root import build_app, build_cli
@@ -134,7 +135,8 @@ def test_closed_pipe_exits_quietly(tmp_path):
     assert b"BrokenPipe" not in proc.stderr
 
 
-def test_output_is_flushed_per_line_on_a_terminal():
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_output_is_flushed_per_line_on_a_terminal(unbuffered):
     """On a terminal each record appears as soon as it is read, before the input ends."""
     import os
     import pty
@@ -143,7 +145,8 @@ def test_output_is_flushed_per_line_on_a_terminal():
     master, slave = pty.openpty()
     ben = str(__import__("pathlib").Path(sys.executable).with_name("ben"))
     proc = subprocess.Popen([ben, "ingest", "-q", "-f", "ndjson"], stdin=subprocess.PIPE, stdout=slave,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+                            stderr=subprocess.DEVNULL,
+                            env={**os.environ, "BEN_LOAD_PLUGINS": "", "PYTHONUNBUFFERED": unbuffered})
     os.close(slave)
     try:
         proc.stdin.write(b'{"msg":"live"}\n')
@@ -158,3 +161,26 @@ def test_output_is_flushed_per_line_on_a_terminal():
         proc.stdin.close()
         proc.wait(timeout=20)
         os.close(master)
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_output_to_a_pipe_is_written_in_blocks(unbuffered):
+    """Into a pipe, records are collected into large writes, even under PYTHONUNBUFFERED=1."""
+    import os
+
+    ben = str(__import__("pathlib").Path(sys.executable).with_name("ben"))
+    script = (
+        f"import os, subprocess\n"
+        f"r, w = os.pipe()\n"
+        f"p = subprocess.Popen([{ben!r}, 'ingest', '-q', '-f', 'ndjson'], stdin=subprocess.PIPE, stdout=w)\n"
+        f"os.close(w)\n"
+        f"p.stdin.write(b'{{\"msg\":\"x\"}}\\n' * 2000); p.stdin.close()\n"
+        f"sizes = []\n"
+        f"while chunk := os.read(r, 1 << 20): sizes.append(len(chunk))\n"
+        f"p.wait(); print(len(sizes), sum(sizes))\n"
+    )
+    env = {**os.environ, "BEN_LOAD_PLUGINS": "", "PYTHONUNBUFFERED": unbuffered}
+    reads, total = map(int, subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                           check=True, env=env).stdout.split())
+    assert total > 2000 * 80
+    assert reads < 20  # a write per record would show up as hundreds of reads
