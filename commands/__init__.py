@@ -16,6 +16,8 @@ COMMANDS: dict[str, str | None] = {
     "ingest": None,
     "narrate": None,
     "key": "key",
+    "sink": None,
+    "db": "db",
 }
 
 

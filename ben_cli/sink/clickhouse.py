@@ -1,0 +1,216 @@
+"""Delivering a spooled batch to ClickHouse: columnar native inserts, retries for transient
+failures, bisection for rows the server refuses, and the check that makes a resend safe.
+
+Every row carries its batch id and its row number in the batch. When an insert's outcome is
+unknown (the connection died mid-insert, the server was killed, or this is a replay of a batch an
+earlier run had spooled), the rows already stored are read back by batch id and only the others
+are sent. On servers that know ``insert_deduplication_token`` the same part is re-sent with the
+same token instead, and the server itself drops the copy (see ``deepdives/clickhouse-pipeline.md``).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ben_cli.ndjson import BadRecord
+from ben_cli.sink.rows import LEGACY, Row, RowBuilder, insert_columns, to_columns
+from ben_cli.sink.schema import VERSIONS_TABLE, parse_version
+from ben_cli.sink.spool import Spool, SpooledBatch
+from ben_cli.sink.target import ClickHouseTarget
+
+# Server error codes worth waiting out: overload, timeouts, network, replicas and keeper.
+TRANSIENT_CODES = frozenset({
+    3, 32, 159, 160, 164, 201, 202, 203, 209, 210, 236, 241, 242, 252, 285, 286, 319, 394, 425, 999, 225,
+})
+# Server error codes that blame the data: the rows, not the server or the query, are at fault.
+DATA_CODES = frozenset({
+    6, 26, 27, 38, 41, 43, 53, 69, 70, 72, 117, 131, 190, 349, 395, 469,
+})
+DEDUP_TOKEN_SINCE = (22, 2)
+
+
+class SinkError(RuntimeError):
+    """Delivery cannot go on (wrong table, no server within the retry time ...); the spool keeps
+    every batch not yet confirmed, so a rerun loses nothing."""
+
+
+class DataError(Exception):
+    """The server (or the driver, converting a value) refused these rows for what is in them."""
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter: a random wait up to base * 2**attempt, capped."""
+
+    base: float = 0.2
+    cap: float = 10.0
+    give_up_after: float = 300.0
+
+    def wait(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap, self.base * (2 ** attempt)))
+
+
+def server_reason(exc: BaseException) -> str:
+    """The server's message without its stack trace: what a person needs in a rejects file."""
+    code = getattr(exc, "code", None)
+    message = getattr(exc, "message", None) or str(exc)
+    message = message.split("Stack trace:", 1)[0].strip().splitlines()[0] if message.strip() else type(exc).__name__
+    return f"Code: {code}. {message}" if code is not None else message
+
+
+def classify(exc: BaseException) -> str:
+    """'transient', 'data' or 'fatal' for an exception raised by an insert."""
+    from clickhouse_driver import errors
+
+    if isinstance(exc, (errors.NetworkError, errors.SocketTimeoutError, EOFError, ConnectionError, TimeoutError)):
+        return "transient"
+    if isinstance(exc, errors.ServerException):
+        if exc.code in TRANSIENT_CODES:
+            return "transient"
+        return "data" if exc.code in DATA_CODES else "fatal"
+    if isinstance(exc, (errors.TypeMismatchError, errors.TooLargeStringSize, TypeError, ValueError, OverflowError,
+                        UnicodeError)) or type(exc).__name__ == "error":  # struct.error from the driver's writers
+        return "data"
+    if isinstance(exc, OSError):
+        return "transient"
+    return "fatal"
+
+
+class ClickHouseWriter:
+    """One connection's worth of delivery to one table."""
+
+    def __init__(self, target: ClickHouseTarget, spool: Spool, on_reject: Callable[[BadRecord], None],
+                 retry: RetryPolicy | None = None, notify: Callable[[str], None] = lambda _m: None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.target = target
+        self.spool = spool
+        self.on_reject = on_reject
+        self.retry = retry or RetryPolicy()
+        self.notify = notify
+        self.sleep = sleep
+        self.client = target.connect()
+        self.flavour = LEGACY
+        self.dedup_tokens = False
+        self.table = f"`{target.database}`.`{target.table}`"
+        self.stored = 0
+
+    # set-up -----------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Find the table's schema flavour and version; wait out a server that is not up yet."""
+        self.client = self.target.connect(database="default")
+        try:
+            rows = self._with_retry(lambda: self.client.execute(
+                f"SELECT flavour, max(version) FROM `{self.target.database}`.`{VERSIONS_TABLE}` "
+                "WHERE table = %(t)s GROUP BY flavour", {"t": self.target.table}), "connect")
+        except SinkError as exc:
+            if getattr(exc.__cause__, "code", None) in (60, 81):  # unknown table, unknown database
+                rows = []
+            else:
+                raise
+        if not rows:
+            raise SinkError(f"no ben table {self.target.database}.{self.target.table} on {self.target.host}:"
+                            f"{self.target.port}; create it with `ben db init --to URL`")
+        self.flavour = rows[0][0]
+        self.client.disconnect()
+        self.client = self.target.connect()
+        version = parse_version(self._with_retry(lambda: self.client.execute("SELECT version()"), "connect")[0][0])
+        self.dedup_tokens = tuple(version[:2]) >= DEDUP_TOKEN_SINCE
+        self.builder = RowBuilder(self.flavour)
+        self.columns = insert_columns(self.flavour)
+        self.insert_sql = f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES"
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+    def _with_retry(self, fn: Callable, what: str):
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 - classified below
+                kind = classify(exc)
+                if kind != "transient":
+                    raise SinkError(f"{what}: {server_reason(exc)}") from exc
+                attempt += 1
+                if time.monotonic() - started > self.retry.give_up_after:
+                    raise SinkError(f"{what}: gave up after {self.retry.give_up_after:.0f} s: {server_reason(exc)}") from exc
+                pause = self.retry.wait(attempt)
+                self.notify(f"{what}: {server_reason(exc)}; retrying in {pause:.1f} s")
+                self.client.disconnect()
+                self.sleep(pause)
+
+    # delivery ---------------------------------------------------------------------------------
+    def deliver(self, batch: SpooledBatch, rows: Sequence[Row], origins: Sequence[tuple[str, int]] | None,
+                lines: Sequence[bytes], replay: bool) -> None:
+        """Store every row of a spooled batch exactly once (or reject it), then drop the batch."""
+        todo = [i for i in range(len(rows)) if i not in self.spool.rejected_rows(batch)] if replay else list(range(len(rows)))
+        if replay:
+            have = self._existing(batch, rows)
+            todo = [i for i in todo if i not in have]
+        parts = [todo] if todo else []
+        while parts:
+            part = parts.pop()
+            try:
+                self._insert(batch, rows, part)
+            except DataError as exc:
+                if len(part) == 1:
+                    self._reject(batch, part[0], str(exc), lines, origins)
+                else:
+                    mid = len(part) // 2
+                    parts += [part[mid:], part[:mid]]
+        self.spool.done(batch)
+
+    def _insert(self, batch: SpooledBatch, rows: Sequence[Row], part: list[int]) -> None:
+        started = time.monotonic()
+        attempt = 0
+        unsure = False  # an earlier attempt may have stored some rows
+        while True:
+            try:
+                if unsure and not self.dedup_tokens:
+                    have = self._existing(batch, rows)
+                    part = [i for i in part if i not in have]
+                    if not part:
+                        return
+                settings = {"insert_distributed_sync": 1} if self.target.cluster else {}
+                if self.dedup_tokens:
+                    settings["insert_deduplication_token"] = f"{batch.batch_id}:{part[0]}:{part[-1]}:{len(part)}"
+                cols = to_columns(self.flavour, [rows[i] for i in part], batch.batch_id, part)
+                self.client.execute(self.insert_sql, cols, columnar=True, types_check=False, settings=settings)
+                self.stored += len(part)
+                return
+            except Exception as exc:  # noqa: BLE001 - classified below
+                kind = classify(exc)
+                if kind == "data":
+                    self.client.disconnect()
+                    raise DataError(server_reason(exc)) from exc
+                if kind == "fatal":
+                    raise SinkError(f"insert into {self.target.database}.{self.target.table}: {server_reason(exc)}") from exc
+                attempt += 1
+                unsure = True
+                if time.monotonic() - started > self.retry.give_up_after:
+                    raise SinkError(f"gave up after {self.retry.give_up_after:.0f} s: {server_reason(exc)}; "
+                                    f"the spool keeps the batch for the next run") from exc
+                pause = self.retry.wait(attempt)
+                self.notify(f"insert: {server_reason(exc)}; retrying in {pause:.1f} s")
+                self.client.disconnect()
+                self.sleep(pause)
+
+    def _existing(self, batch: SpooledBatch, rows: Sequence[Row]) -> set[int]:
+        """Row numbers of this batch the server already has. The modern table finds them through
+        its bloom-filter index on batch_id; on the legacy table, ts bounds skip other months."""
+        sql, params = f"SELECT batch_row FROM {self.table} WHERE batch_id = %(b)s", {"b": batch.batch_id}
+        if self.flavour == LEGACY and rows:
+            sql += " AND ts >= toDateTime(%(low)s, 'UTC') AND ts <= toDateTime(%(high)s, 'UTC')"
+            params.update(low=min(r[0] for r in rows) // 1_000_000_000, high=max(r[0] for r in rows) // 1_000_000_000)
+        found = self._with_retry(lambda: self.client.execute(sql, params), "check stored rows")
+        return {r[0] for r in found}
+
+    def _reject(self, batch: SpooledBatch, row: int, reason: str, lines: Sequence[bytes],
+                origins: Sequence[tuple[str, int]] | None) -> None:
+        file, lineno = origins[row] if origins else (f"spool batch {batch.batch_id}", row + 1)
+        self.on_reject(BadRecord(lineno, f"server refused the row: {reason}", lines[row].rstrip(b"\n"), file))
+        self.spool.mark_rejected(batch, row)

@@ -1,0 +1,215 @@
+"""Envelope <-> table row: how every field of a record is stored, and read back the same.
+
+The envelope's fields have columns (``ts``, ``lane``, ``source``, ``name``, ``value``, ``unit``,
+``severity``, ``body``, ``attrs``, ``redacted``) and the detector's mark has ``anomaly`` (the whole
+object as JSON) plus three derived columns that queries and the anomalies view filter on. Anything
+the columns cannot hold *exactly* goes, under its own name, into ``extra`` (a JSON object):
+unknown fields, ``sig``/``via``/``_ingest``, a ``value`` that is not a number a Float64 holds
+exactly, a ``ts`` that is not in canonical form, ``attrs`` that is not an object. Reading a row
+back overlays ``extra`` on the columns, so the record comes back field for field.
+
+attrs values are stored as strings (what queries compare against, as in the OpenTelemetry
+exporter's tables); values that were not strings are stored as their JSON text and their keys are
+listed in ``attrs_typed`` so that ``42`` comes back as the number 42, not the string "42".
+
+One limit, stated rather than hidden: ``lane``, ``source`` and ``name`` are key columns and never
+NULL; a record without one is stored (and read back) with the empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from ben_cli.ndjson import BadRecord
+from ben_cli.record import NS_PER_S, TimestampError, format_ts, normalise_ts, parse_rfc3339, to_ns
+
+MODERN = "modern"
+LEGACY = "legacy"
+
+# The flavour-independent row built for each record, in this order.
+FIELDS = (
+    "ts_ns", "lane", "source", "name", "value", "unit", "severity", "body",
+    "attr_keys", "attr_values", "attrs_typed", "anomaly", "is_anomaly", "anomaly_score",
+    "anomaly_detector", "redacted", "extra",
+)
+Row = tuple
+
+# Times each flavour's ts column can hold (DateTime is UInt32 seconds; DateTime64(9) is Int64 ns).
+TS_RANGE = {
+    LEGACY: (0, (2**32 - 1) * NS_PER_S + NS_PER_S - 1),
+    MODERN: (-(2**63), 2**63 - 1),
+}
+_STRING_FIELDS = ("unit", "severity", "body")
+_MAX_EXACT_INT = 2**53
+
+
+def _exact_float(v: object) -> float | None:
+    """The Float64 for a JSON number when it round-trips exactly, else None."""
+    t = type(v)
+    if t is float:
+        return v  # type: ignore[return-value]
+    if t is int and -_MAX_EXACT_INT <= v <= _MAX_EXACT_INT:  # type: ignore[operator]
+        return float(v)  # type: ignore[arg-type]
+    return None
+
+
+class RowBuilder:
+    """Turns records into rows for one table flavour; a record it cannot place raises BadRecord."""
+
+    def __init__(self, flavour: str = LEGACY):
+        if flavour not in TS_RANGE:
+            raise ValueError(f"unknown schema flavour {flavour!r}")
+        self.flavour = flavour
+        self.ts_min, self.ts_max = TS_RANGE[flavour]
+
+    def row(self, rec: dict, lineno: int = 0, file: str = "-") -> Row:
+        extra: dict[str, Any] = {}
+        ts = rec.get("ts")
+        try:
+            if type(ts) is str:
+                canonical = normalise_ts(ts)
+                ts_ns = parse_rfc3339(canonical)
+                if canonical is not ts and canonical != ts:
+                    extra["ts"] = ts
+            elif ts is None:
+                raise TimestampError("the record has no ts")
+            else:
+                ts_ns = to_ns(ts)
+                extra["ts"] = ts
+        except TimestampError as exc:
+            raise BadRecord(lineno, f"ts: {exc}", orjson.dumps(rec), file) from None
+        if not self.ts_min <= ts_ns <= self.ts_max:
+            raise BadRecord(lineno, f"ts: {ts!r} is outside what the {self.flavour} table's ts column holds",
+                            orjson.dumps(rec), file)
+
+        ident = []
+        for key in ("lane", "source", "name"):
+            v = rec.get(key, "")
+            if type(v) is not str:
+                extra[key] = v
+                v = ""
+            ident.append(v)
+
+        value = None
+        if "value" in rec:
+            raw = rec["value"]
+            value = _exact_float(raw)  # ints come back as floats: equal as numbers
+            if value is None:
+                extra["value"] = raw
+
+        strings = []
+        for key in _STRING_FIELDS:
+            v = rec.get(key)
+            if v is not None and type(v) is not str:
+                extra[key] = v
+                v = None
+            elif v is None and key in rec:
+                extra[key] = None
+            strings.append(v)
+
+        keys: list[str] = []
+        values: list[str] = []
+        typed: list[str] = []
+        attrs = rec.get("attrs")
+        if type(attrs) is dict and attrs:
+            for k, v in attrs.items():
+                keys.append(k)
+                if type(v) is str:
+                    values.append(v)
+                else:
+                    values.append(orjson.dumps(v).decode())
+                    typed.append(k)
+        elif "attrs" in rec:
+            extra["attrs"] = attrs
+
+        anomaly = rec.get("anomaly")
+        anomaly_json, is_anomaly, score, detector = "", 0, None, ""
+        if "anomaly" in rec:
+            anomaly_json = orjson.dumps(anomaly).decode()
+            if type(anomaly) is dict:
+                is_anomaly = 1 if anomaly.get("is_anomaly") is True else 0
+                score = _exact_float(anomaly.get("score"))
+                d = anomaly.get("detector")
+                detector = d if type(d) is str else ""
+
+        redacted = rec.get("redacted")
+        if type(redacted) is list and redacted and all(type(x) is str for x in redacted):
+            red = redacted
+        else:
+            red = []
+            if "redacted" in rec:
+                extra["redacted"] = redacted
+
+        for key in rec:
+            if key not in _KNOWN:
+                extra[key] = rec[key]
+
+        return (ts_ns, ident[0], ident[1], ident[2], value, strings[0], strings[1], strings[2],
+                keys, values, typed, anomaly_json, is_anomaly, score, detector, red,
+                orjson.dumps(extra).decode() if extra else "")
+
+
+_KNOWN = frozenset(("ts", "lane", "source", "name", "value", "unit", "severity", "body", "attrs", "anomaly", "redacted"))
+
+
+def insert_columns(flavour: str) -> tuple[str, ...]:
+    """The table columns an insert names, in the order :func:`to_columns` produces them."""
+    head = ("ts", "ts_ns") if flavour == LEGACY else ("ts",)
+    attrs = ("attrs.key", "attrs.value") if flavour == LEGACY else ("attrs",)
+    return (*head, "lane", "source", "name", "value", "unit", "severity", "body", *attrs, "attrs_typed",
+            "anomaly", "is_anomaly", "anomaly_score", "anomaly_detector", "redacted", "extra",
+            "batch_id", "batch_row")
+
+
+def to_columns(flavour: str, rows: Sequence[Row], batch_id: str, row_numbers: Sequence[int]) -> list[list]:
+    """Rows transposed into the column lists of a native columnar insert."""
+    cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in FIELDS]
+    ts = cols[0]
+    if flavour == LEGACY:
+        head = [[t // NS_PER_S for t in ts], [t % NS_PER_S for t in ts]]
+        attrs = [cols[8], cols[9]]
+    else:
+        head = [ts]
+        attrs = [[dict(zip(k, v, strict=True)) for k, v in zip(cols[8], cols[9], strict=True)]]
+    return [*head, *cols[1:8], *attrs, *cols[10:], [batch_id] * len(rows), list(row_numbers)]
+
+
+def select_list(flavour: str) -> str:
+    """Columns to read rows back exactly (ns times as integers, attrs as key and value arrays)."""
+    if flavour == LEGACY:
+        ts = "toUInt64(toUInt32(ts)) * 1000000000 + ts_ns AS ts_ns"
+        attrs = "attrs.key AS attr_keys, attrs.value AS attr_values"
+    else:
+        ts = "toUnixTimestamp64Nano(ts) AS ts_ns"
+        attrs = "mapKeys(attrs) AS attr_keys, mapValues(attrs) AS attr_values"
+    return (f"{ts}, lane, source, name, value, unit, severity, body, {attrs}, attrs_typed, anomaly, "
+            "redacted, extra")
+
+
+def record_from_row(row: Sequence[Any]) -> dict:
+    """The record a row read with :func:`select_list` stores (the inverse of :meth:`RowBuilder.row`)."""
+    ts_ns, lane, source, name, value, unit, severity, body, keys, values, typed, anomaly, redacted, extra = row
+    rec: dict[str, Any] = {"ts": format_ts(int(ts_ns)), "lane": lane, "source": source, "name": name}
+    if value is not None:
+        rec["value"] = value
+    for key, v in (("unit", unit), ("severity", severity), ("body", body)):
+        if v is not None:
+            rec[key] = v
+    if keys:
+        typed_set = set(typed)
+        rec["attrs"] = {k: (orjson.loads(v) if k in typed_set else v) for k, v in zip(keys, values, strict=True)}
+    if anomaly:
+        rec["anomaly"] = orjson.loads(anomaly)
+    if redacted:
+        rec["redacted"] = list(redacted)
+    if extra:
+        rec.update(orjson.loads(extra))
+    return rec
+
+
+def rows_of(records: Iterable[dict], flavour: str = LEGACY) -> list[Row]:
+    builder = RowBuilder(flavour)
+    return [builder.row(r) for r in records]

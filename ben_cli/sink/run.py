@@ -1,0 +1,273 @@
+"""``ben sink``: read records, cut them into batches, hand each batch to its target.
+
+Batches close on whichever comes first: ``rows``, ``bytes`` or ``age`` seconds since their first
+record (the last also when the input is idle, so a slow ``tail -f`` still lands within a second).
+The reader (this thread) parses and converts; a sender thread writes the closed batches. A
+one-slot queue between them bounds memory to about three batches (one filling, one waiting, one
+being sent) whatever the size of the input, and makes a slow server slow the reader down.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ben_cli.ndjson import BadRecord, Writer, parse_object
+from ben_cli.rejects import Rejects, Summary
+from ben_cli.sink.files import RotatingFile
+from ben_cli.sink.reader import iter_positioned
+from ben_cli.sink.rows import Row, RowBuilder
+from ben_cli.sink.spool import Spool
+from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, Target, spool_root
+
+
+@dataclass
+class BatchLimits:
+    rows: int = 100_000
+    bytes: int = 32 << 20
+    age: float = 1.0
+
+
+@dataclass
+class SinkOptions:
+    limits: BatchLimits = field(default_factory=BatchLimits)
+    retry_for: float = 300.0
+    rotate_bytes: int | None = None
+    rotate_seconds: float | None = None
+    gzip: bool = False
+    from_start: bool = False
+
+
+@dataclass
+class Batch:
+    lines: list[bytes] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    origins: list[tuple[str, int]] = field(default_factory=list)
+    inputs: dict[str, dict] = field(default_factory=dict)
+    nbytes: int = 0
+    started: float = 0.0
+
+
+class DurableRejects(Rejects):
+    """Rejects whose file can be forced to disk before the spool notes that a row was rejected."""
+
+    def sync(self) -> None:
+        if self._fh is not None:
+            import os
+
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+
+class _Sender(threading.Thread):
+    """Takes closed batches off the queue and delivers them; closes an idle batch when it ages."""
+
+    def __init__(self, deliver: Callable[[Batch], None], take_aged: Callable[[], Batch | None], age: float):
+        super().__init__(name="ben-sink-sender", daemon=True)
+        self.q: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.deliver = deliver
+        self.take_aged = take_aged
+        self.age = age
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    batch = self.q.get(timeout=max(self.age / 4, 0.01))
+                except queue.Empty:
+                    aged = self.take_aged()
+                    if aged is not None:
+                        self.deliver(aged)
+                    continue
+                if batch is None:
+                    return
+                self.deliver(batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader thread, which raises it
+            self.error = exc
+
+    def finish(self) -> None:
+        """Deliver what is queued, stop, and raise what went wrong in this thread."""
+        self.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """The reader failed: stop after the batch in hand (the spool keeps what was not sent)."""
+        try:
+            self.put(None)
+        except BaseException:  # noqa: BLE001 - the reader's own error is the one to report
+            return
+        self.join(timeout=60)
+
+    def put(self, batch: Batch | None) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.q.put(batch, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+
+class Batcher:
+    """The batch being filled, shared by the reader (adds) and the sender (takes it when aged)."""
+
+    def __init__(self, limits: BatchLimits, clock: Callable[[], float] = time.monotonic):
+        self.limits = limits
+        self.clock = clock
+        self.mu = threading.Lock()
+        self.current = Batch()
+
+    def add(self, line: bytes, row: Row, origin: tuple[str, int], key: str | None, pos: dict) -> Batch | None:
+        """Add a record; return the batch when this record filled it."""
+        with self.mu:
+            b = self.current
+            if not b.lines:
+                b.started = self.clock()
+            b.lines.append(line + b"\n")
+            b.rows.append(row)
+            b.origins.append(origin)
+            b.nbytes += len(line) + 1
+            if key is not None:
+                b.inputs[key] = pos
+            if len(b.lines) >= self.limits.rows or b.nbytes >= self.limits.bytes \
+                    or self.clock() - b.started >= self.limits.age:
+                self.current = Batch()
+                return b
+        return None
+
+    def take_aged(self) -> Batch | None:
+        with self.mu:
+            b = self.current
+            if b.lines and self.clock() - b.started >= self.limits.age:
+                self.current = Batch()
+                return b
+        return None
+
+    def take(self) -> Batch | None:
+        with self.mu:
+            b, self.current = self.current, Batch()
+        return b if b.lines else None
+
+
+def _stream(inputs: Iterable[str], builder: RowBuilder, rejects: Rejects, resume: dict | None,
+            tee: Writer | None, summary: Summary, batcher: Batcher, sender: _Sender) -> None:
+    def bad(exc: BadRecord) -> None:
+        summary.rejected += 1
+        rejects.add(exc)
+
+    sender.start()
+    try:
+        for rec, line, pos, lineno, name in iter_positioned(inputs, resume, on_error=bad):
+            summary.read += 1
+            try:
+                row = builder.row(rec, lineno, name)
+            except BadRecord as exc:
+                bad(exc)
+                continue
+            if tee is not None:
+                tee.write_line(line + b"\n")
+            full = batcher.add(line, row, (name, lineno), pos.key, pos.as_dict())
+            if full is not None:
+                sender.put(full)
+        last = batcher.take()
+        if last is not None:
+            sender.put(last)
+    except BaseException:
+        sender.abandon()
+        raise
+    sender.finish()
+
+
+def sink_to_file(inputs: Iterable[str], target: FileTarget | StdoutTarget, rejects: Rejects, options: SinkOptions,
+                 tee: Writer | None = None) -> Summary:
+    """Append records to an NDJSON file (or stdout), flushing each batch; fsync at rotation and end."""
+    summary = Summary("sink")
+    builder = RowBuilder("modern")  # the file keeps records as they are; only the ts check applies
+    if isinstance(target, StdoutTarget):
+        out = Writer(sys.stdout.buffer)
+
+        def deliver(batch: Batch) -> None:
+            for line in batch.lines:
+                out.write_line(line)
+            out.flush()
+            summary.written += len(batch.lines)
+        close = out.flush
+    else:
+        fh = RotatingFile(target.path, options.rotate_bytes, options.rotate_seconds, options.gzip)
+
+        def deliver(batch: Batch) -> None:
+            for line in batch.lines:
+                fh.write(line)
+            fh.flush()
+            summary.written += len(batch.lines)
+        close = fh.close
+    batcher = Batcher(options.limits)
+    sender = _Sender(deliver, batcher.take_aged, options.limits.age)
+    try:
+        _stream(inputs, builder, rejects, None, tee, summary, batcher, sender)
+    finally:
+        close()
+    return summary
+
+
+def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects: DurableRejects,
+                       options: SinkOptions, tee: Writer | None = None,
+                       notify: Callable[[str], None] = lambda _m: None, spool_dir: Path | None = None) -> Summary:
+    """Store every record exactly once in the table (or in rejects): replay what earlier runs left
+    in the spool, then stream the inputs from where those runs got to."""
+    from ben_cli.sink.clickhouse import ClickHouseWriter, RetryPolicy
+
+    summary = Summary("sink")
+    spool = Spool(spool_dir or spool_root() / "clickhouse" / target.key)
+    spool.lock()
+
+    def on_reject(bad: BadRecord) -> None:
+        summary.rejected += 1
+        rejects.add(bad)
+        rejects.sync()
+
+    writer = ClickHouseWriter(target, spool, on_reject, RetryPolicy(give_up_after=options.retry_for), notify)
+    try:
+        writer.open()
+        replayed = 0
+        for old in spool.pending():
+            lines = list(old.lines())
+            rows = []
+            for n, line in enumerate(lines, 1):
+                rows.append(writer.builder.row(parse_object(line.rstrip(b"\n"), n, old.path.name), n, old.path.name))
+            notify(f"replaying spooled batch {old.batch_id} ({len(rows)} rows)")
+            before = writer.stored
+            writer.deliver(old, rows, None, lines, replay=True)
+            replayed += writer.stored - before
+        resume = None if options.from_start else spool.offsets()
+
+        def deliver(batch: Batch) -> None:
+            spooled = spool.write(batch.lines, batch.inputs)
+            writer.deliver(spooled, batch.rows, batch.origins, batch.lines, replay=False)
+
+        batcher = Batcher(options.limits)
+        sender = _Sender(deliver, batcher.take_aged, options.limits.age)
+        _stream(inputs, writer.builder, rejects, resume, tee, summary, batcher, sender)
+        summary.written = writer.stored - replayed
+        if replayed:
+            summary.extra["replayed"] = replayed
+    finally:
+        writer.close()
+        spool.unlock()
+    return summary
+
+
+def sink(inputs: Iterable[str], target: Target, rejects: DurableRejects, options: SinkOptions,
+         tee: Writer | None = None, notify: Callable[[str], None] = lambda _m: None) -> Summary:
+    if isinstance(target, ClickHouseTarget):
+        return sink_to_clickhouse(inputs, target, rejects, options, tee, notify)
+    return sink_to_file(inputs, target, rejects, options, tee)

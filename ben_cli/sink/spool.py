@@ -1,0 +1,172 @@
+"""The write-ahead spool: a batch is on disk (fsynced) before it is sent, and gone only after the
+server confirmed it.
+
+One folder per destination under ``$BEN_HOME/spool/clickhouse/``; a lock file keeps two ``ben sink``
+processes out of each other's folder. Each batch is one file ``<seq>-<batch id>.ndjson`` whose first
+line is a header (batch id, row count, and how far into each input file the batch reaches) and
+whose other lines are the records. Rows the server refused and that were written to the rejects
+file are listed in ``<seq>-<batch id>.rejected`` so a replay does not reject them twice.
+
+``offsets.json`` remembers, per input file, how far earlier runs got, so a rerun on the same file
+(a cron job, or a restart after SIGKILL) continues where the last spooled batch ended instead of
+sending the file again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+SPOOL_FORMAT = 1
+
+
+class SpoolBusy(RuntimeError):
+    """Another process holds this spool's lock."""
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file + fsync + rename + fsync of the folder: the file is whole or absent after a crash."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+@dataclass
+class SpooledBatch:
+    path: Path
+    seq: int
+    batch_id: str
+    rows: int = 0
+    inputs: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def rejected_path(self) -> Path:
+        return self.path.with_suffix(".rejected")
+
+    def lines(self) -> Iterator[bytes]:
+        """The record lines (without the header), as written."""
+        with open(self.path, "rb") as fh:
+            fh.readline()
+            yield from fh
+
+
+class Spool:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._lock_fd: int | None = None
+        self._next_seq = 0
+
+    def lock(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise SpoolBusy(f"another ben sink is using the spool {self.folder}") from None
+        self._lock_fd = fd
+        existing = self.pending()
+        self._next_seq = existing[-1].seq + 1 if existing else 0
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def pending(self) -> list[SpooledBatch]:
+        """Batches left by earlier runs (or this one), oldest first. Half-written temp files are
+        removed: they were never sent, and their records are re-read from the input."""
+        out = []
+        if not self.folder.exists():
+            return out
+        for path in self.folder.iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+                continue
+            if path.suffix != ".ndjson":
+                continue
+            with open(path, "rb") as fh:
+                header = orjson.loads(fh.readline())
+            seq = int(path.name.split("-", 1)[0])
+            out.append(SpooledBatch(path, seq, header["batch_id"], header["rows"], header.get("inputs", {})))
+        return sorted(out, key=lambda b: b.seq)
+
+    def write(self, lines: list[bytes], inputs: dict[str, dict]) -> SpooledBatch:
+        batch_id = uuid.uuid4().hex
+        seq = self._next_seq
+        self._next_seq += 1
+        path = self.folder / f"{seq:012d}-{batch_id}.ndjson"
+        header = {"ben_spool": SPOOL_FORMAT, "batch_id": batch_id, "rows": len(lines), "inputs": inputs}
+        write_atomic(path, orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE) + b"".join(lines))
+        return SpooledBatch(path, seq, batch_id, len(lines), inputs)
+
+    def mark_rejected(self, batch: SpooledBatch, row: int) -> None:
+        with open(batch.rejected_path, "ab") as fh:
+            fh.write(b"%d\n" % row)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def rejected_rows(self, batch: SpooledBatch) -> set[int]:
+        try:
+            return {int(x) for x in batch.rejected_path.read_bytes().split()}
+        except FileNotFoundError:
+            return set()
+
+    def done(self, batch: SpooledBatch) -> None:
+        """The server has every row of the batch (or rejects has it): forget it, durably."""
+        self.save_offsets(batch.inputs)
+        batch.path.unlink(missing_ok=True)
+        batch.rejected_path.unlink(missing_ok=True)
+        fsync_dir(self.folder)
+
+    # input offsets -------------------------------------------------------------------------------
+    @property
+    def offsets_path(self) -> Path:
+        return self.folder / "offsets.json"
+
+    def offsets(self) -> dict[str, dict]:
+        """How far into each input file the stored and spooled batches reach."""
+        try:
+            saved: dict[str, dict] = orjson.loads(self.offsets_path.read_bytes())
+        except FileNotFoundError:
+            saved = {}
+        for batch in self.pending():
+            merge_offsets(saved, batch.inputs)
+        return saved
+
+    def save_offsets(self, inputs: dict[str, dict]) -> None:
+        if not inputs:
+            return
+        try:
+            saved = orjson.loads(self.offsets_path.read_bytes())
+        except FileNotFoundError:
+            saved = {}
+        merge_offsets(saved, inputs)
+        write_atomic(self.offsets_path, orjson.dumps(saved, option=orjson.OPT_SORT_KEYS))
+
+
+def merge_offsets(into: dict[str, dict], more: dict[str, dict]) -> None:
+    """Keep the furthest position per input; a different file at the same path replaces it."""
+    for key, pos in more.items():
+        old = into.get(key)
+        if old is None or old.get("ino") != pos.get("ino") or old.get("dev") != pos.get("dev") \
+                or pos["offset"] > old["offset"]:
+            into[key] = pos

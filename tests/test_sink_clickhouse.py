@@ -1,0 +1,189 @@
+"""ben sink against the real ClickHouse server: fields read back equal, bad rows go to rejects
+with the server's reason, a spool left by a crash is replayed without duplicates, and a sink
+killed with SIGKILL again and again still stores every record exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import run_ben
+from sink_support import canonical, ndjson, read_back, varied_records
+
+from ben_cli.sink.rows import LEGACY, RowBuilder, insert_columns, to_columns
+from ben_cli.sink.spool import Spool
+from ben_cli.sink.target import parse_target, spool_root
+
+
+@pytest.fixture
+def sinkdb(clickhouse, cli):
+    """A fresh database with the ben schema: (url, client, name); dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"clickhouse://{clickhouse.host}:{clickhouse.port}/{name}"
+    result = cli(["db", "init", "--to", url])
+    assert result.exit_code == 0, result.output
+    client = clickhouse.client()
+    yield url, client, name
+    client.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    client.disconnect()
+
+
+def test_every_field_of_a_varied_stream_reads_back_equal(sinkdb, cli):
+    url, client, db = sinkdb
+    records = varied_records(3000)
+    result = cli(["sink", "--to", url, "--batch-rows", "700"], input=ndjson(records))
+    assert result.exit_code == 0, result.output
+    assert "read 3000, wrote 3000, rejected 0" in result.stderr
+    back = read_back(client, db)
+    assert len(back) == 3000
+    assert canonical(back) == canonical(records)
+    # nanoseconds survive: the stored times are exactly the input's
+    assert sorted(r["ts"] for r in back) == sorted(r["ts"] for r in records)
+    # each batch numbered its rows 0..n-1 and no row is stored twice
+    assert client.execute(f"SELECT count(), uniqExact(batch_id, batch_row) FROM `{db}`.telemetry") == [(3000, 3000)]
+    assert client.execute(f"SELECT uniqExact(batch_id) FROM `{db}`.telemetry") == [(5,)]
+
+
+def test_rows_the_server_refuses_go_to_rejects_with_its_reason(sinkdb, cli, tmp_path):
+    url, client, db = sinkdb
+    # a user's derived column that throws for negative values: the server, not ben, refuses the row
+    client.execute(f"ALTER TABLE `{db}`.telemetry ADD COLUMN checked UInt8 MATERIALIZED throwIf(ifNull(value, 0) < 0)")
+    records = [{"ts": f"2026-11-25T10:00:{i % 60:02d}.{i:09d}Z", "lane": "diag", "source": "s", "name": "n",
+                "value": -1.5 if i in (3, 77, 78) else float(i)} for i in range(100)]
+    rejects = tmp_path / "rejects.ndjson"
+    result = cli(["sink", "--to", url, "--rejects", str(rejects)], input=ndjson(records))
+    assert result.exit_code == 0, result.output
+    assert "read 100, wrote 97, rejected 3" in result.stderr
+    bad = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert sorted(b["line"] for b in bad) == [4, 78, 79]
+    for b in bad:
+        assert b["stage"] == "sink"
+        assert "Code: 395" in b["reason"] and "throwIf" in b["reason"]
+        assert orjson.loads(b["raw"]) == records[b["line"] - 1]
+    assert client.execute(f"SELECT count(), min(value) FROM `{db}`.telemetry") == [(97, 0.0)]
+    assert list(spool_root().glob("clickhouse/*/*.ndjson")) == []
+
+
+def test_a_spooled_batch_is_replayed_without_storing_any_row_twice(sinkdb, cli):
+    """The crash window: a batch is spooled and half of it reached the server, then the process died."""
+    url, client, db = sinkdb
+    target = parse_target(url)
+    records = varied_records(100, seed=5)
+    spool = Spool(spool_root() / "clickhouse" / target.key)
+    spool.lock()
+    batch = spool.write([orjson.dumps(r) + b"\n" for r in records], {})
+    spool.unlock()
+    rows = [RowBuilder(LEGACY).row(r) for r in records]
+    half = list(range(0, 100, 2))
+    client.execute(f"INSERT INTO `{db}`.telemetry ({', '.join(insert_columns(LEGACY))}) VALUES",
+                   to_columns(LEGACY, [rows[i] for i in half], batch.batch_id, half), columnar=True)
+    more = varied_records(10, seed=6)
+    result = cli(["sink", "--to", url], input=ndjson(more))
+    assert result.exit_code == 0, result.output
+    assert "replayed 50" in result.stderr and "read 10, wrote 10" in result.stderr
+    assert canonical(read_back(client, db)) == canonical(records + more)
+    assert not batch.path.exists()
+
+
+def test_a_second_sink_on_the_same_spool_is_kept_out(sinkdb):
+    url, _, _ = sinkdb
+    spool = Spool(spool_root() / "clickhouse" / parse_target(url).key)
+    spool.lock()
+    try:
+        proc = run_ben("sink", "--to", url, input=b"", env={"BEN_HOME": os.environ["BEN_HOME"]})
+    finally:
+        spool.unlock()
+    assert proc.returncode == 1
+    assert b"another ben sink is using the spool" in proc.stderr
+
+
+def test_a_table_that_does_not_exist_is_an_error_that_says_what_to_do(clickhouse, tmp_path):
+    proc = run_ben("sink", "--to", f"clickhouse://{clickhouse.host}:{clickhouse.port}/nothing_here",
+                   input=b'{"ts":"2026-11-25T10:00:00Z"}\n')
+    assert proc.returncode == 1
+    assert b"ben db init" in proc.stderr
+
+
+def test_sigkill_at_random_points_and_rerun_stores_every_record_exactly_once(sinkdb, tmp_path):
+    url, client, db = sinkdb
+    records = varied_records(30_000, seed=9)
+    data = tmp_path / "input.ndjson"
+    data.write_bytes(ndjson(records))
+    ben = Path(sys.executable).with_name("ben")
+    env = {**os.environ, "BEN_LOAD_PLUGINS": ""}
+    rng = random.Random(42)
+    kills = 0
+    for _ in range(40):
+        proc = subprocess.Popen([str(ben), "sink", "-q", "--to", url, "--batch-rows", "1000", str(data)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            proc.wait(timeout=rng.uniform(0.4, 2.5))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            continue
+        assert proc.returncode == 0, proc.stderr.read()
+        break
+    else:
+        pytest.fail("ben sink never finished")
+    assert kills >= 2, "the test must kill the sink mid-stream at least twice to mean anything"
+    final = run_ben("sink", "--to", url, str(data))  # a rerun after success stores nothing new
+    assert final.returncode == 0 and b"read 0, wrote 0" in final.stderr
+    assert client.execute(f"SELECT count() FROM `{db}`.telemetry") == [(30_000,)]
+    assert canonical(read_back(client, db)) == canonical(records)
+
+
+def test_server_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp_path):
+    """Our own throw-away server: killed with SIGKILL while the sink is sending, started again."""
+    root = Path(__file__).resolve().parent / "support"
+    ports = [subprocess.run([sys.executable, str(root / "free-port")], capture_output=True, text=True,
+                            check=True).stdout.strip() for _ in range(2)]
+    env = {**os.environ, "BEN_CH_TCP_PORT": ports[0], "BEN_CH_HTTP_PORT": ports[1], "BEN_LOAD_PLUGINS": ""}
+    folder = tmp_path / "server"
+    script = str(root / "clickhouse-test-server")
+    subprocess.run([script, "start", str(folder)], env=env, check=True)
+    try:
+        url = f"clickhouse://127.0.0.1:{ports[0]}/crashy"
+        assert run_ben("db", "init", "--to", url).returncode == 0
+        records = varied_records(20_000, seed=3)
+        ben = Path(sys.executable).with_name("ben")
+        sink = subprocess.Popen([str(ben), "sink", "--to", url, "--batch-rows", "500", "--batch-age", "100ms",
+                                 "--retry-for", "120s"], env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert sink.stdin is not None
+        chunks = [records[i:i + 1000] for i in range(0, len(records), 1000)]
+        for n, chunk in enumerate(chunks):
+            if sink.poll() is not None:
+                pytest.fail(f"ben sink exited early: {sink.stderr.read().decode() if sink.stderr else ''}")
+            sink.stdin.write(ndjson(chunk))
+            sink.stdin.flush()
+            time.sleep(0.05)
+            if n == 6:  # the sink blocks its input while the server is away, so restart on a timer
+                pid = int((folder / "server.pid").read_text())
+                os.kill(pid, signal.SIGKILL)
+                restart = threading.Timer(3.0, subprocess.run, ([script, "start", str(folder)],), {"env": env, "check": True})
+                restart.start()
+        sink.stdin.close()
+        restart.join()
+        err = sink.stderr.read().decode() if sink.stderr else ""
+        assert sink.wait(timeout=180) == 0, err
+        assert "retrying" in err, "the server was down, so the sink must have retried"
+        assert "read 20000, wrote 20000, rejected 0" in err
+        from clickhouse_driver import Client
+
+        client = Client(host="127.0.0.1", port=int(ports[0]))
+        assert client.execute("SELECT count() FROM crashy.telemetry") == [(20_000,)]
+        assert canonical(read_back(client, "crashy")) == canonical(records)
+        client.disconnect()
+    finally:
+        subprocess.run([script, "stop", str(folder)], env=env, check=False)
