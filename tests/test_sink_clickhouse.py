@@ -16,12 +16,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import run_ben
-from sink_support import canonical, ndjson, read_back, varied_records
 
 from ben_cli.sink.rows import LEGACY, RowBuilder, insert_columns, to_columns
 from ben_cli.sink.spool import Spool
 from ben_cli.sink.target import parse_target, spool_root
+
+from .conftest import run_ben
+from .sink_support import canonical, ndjson, read_back, varied_records
 
 
 @pytest.fixture
