@@ -34,7 +34,7 @@ import orjson
 
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import SigningKey, VerifyKey, key_id_text
-from ben_cli.ndjson import BadRecord, display_name, iter_lines, open_input, parse_object
+from ben_cli.ndjson import BadRecord, display_name, open_input, parse_object
 from ben_cli.rejects import Rejects, Summary
 
 FIELD = "sig"
@@ -60,7 +60,7 @@ def checkpoint_message(stream_id: bytes, seq: int, head: bytes, end: bool) -> by
 
 
 def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def _line(body: bytes, sig: dict) -> bytes:
@@ -181,12 +181,15 @@ class StreamVerifier:
                 raise ChainError("missing", line, f"record {gone} is missing before this record (seq {seq})")
             raise ChainError("reordered", line, f"record seq {seq} arrives after seq {self.expected - 1}: "
                              "reordered, duplicated or inserted")
-        prev = self._decode(sig.get("prev"), line, "sig.prev", 32)
         if self.head is None:
-            self.first_prev = prev
-        elif not p.equal(prev, self.head):
-            raise ChainError("altered", line - 1, f"record seq {seq - 1} does not hash to the link that the next "
-                             "record carries: it (or that link) was altered")
+            prev = self.first_prev = self._decode(sig.get("prev"), line, "sig.prev", 32)
+        else:
+            # compare the text: equal to the canonical base64 of our own hash, or altered
+            link = sig.get("prev")
+            if not isinstance(link, str) or not p.equal(link.encode(), _b64(self.head).encode()):
+                raise ChainError("altered", line - 1, f"record seq {seq - 1} does not hash to the link that "
+                                 "the next record carries: it (or that link) was altered")
+            prev = self.head
         self.head = _link(prev, seq, body)
         self.expected += 1
         if not self.pending:
@@ -272,14 +275,15 @@ def sign_stream(paths: Iterable[str], sink: BinaryIO, key: SigningKey, rejects: 
         name = display_name(path)
         stream = open_input(path)
         try:
-            for line in iter_lines(stream, name):
-                if not line.data.strip():
+            for lineno, raw in enumerate(stream, 1):
+                data = raw.rstrip(b"\r\n")
+                if not data.strip():
                     continue
                 summary.read += 1
                 try:
-                    record = parse_object(line.data, line.lineno, name)
+                    record = parse_object(data, lineno, name)
                     if FIELD in record:
-                        raise BadRecord(line.lineno, f"record already has a {FIELD!r} field", line.data, name)
+                        raise BadRecord(lineno, f"record already has a {FIELD!r} field", data, name)
                 except BadRecord as bad:
                     summary.rejected += 1
                     rejects.add(bad)
