@@ -18,6 +18,7 @@ COMMANDS: dict[str, str | None] = {
     "key": "key",
     "sink": None,
     "db": "db",
+    "detect": None,
 }
 
 

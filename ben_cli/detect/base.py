@@ -1,0 +1,219 @@
+"""The detector interface: one small object per series, fed a value and its time, returning surprise.
+
+A detector class describes its parameters (``PARAMS``, shown by ``ben detect --list``) and keeps
+its per-series state in ``__slots__``, so a hundred thousand series cost a hundred thousand small
+objects, not dictionaries. The state is a flat JSON list (``state()`` / ``restore()``) so it can be
+carried between runs exactly: floats round-trip through JSON bit for bit.
+
+``surprise(value, t)`` is the model: it returns ``-log10 p`` of the new point under the state so
+far (then learns from the point) and the value the model expected. ``score()`` adds what every
+detector shares, in this order:
+
+1. warm-up: the first ``warmup`` points of a series score 0 while the model learns;
+2. tail calibration: a model's p-value assumes its noise model (Gaussian for most), which real
+   metrics break with heavy tails. Each series learns its own tail of surprises, peaks over a
+   threshold with exponential excesses (as in SPOT, Siffer et al. 2017), and the reported surprise
+   is the weighted geometric mean of the model's p-value and that learned-tail p-value;
+3. hold-off: after a surprise, later points score 0 unless they beat its echo, which halves every
+   ``holdoff`` points. One incident then raises one alarm, not one per point it lasts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from ben_cli.detect.pvalue import LN10
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable parameter: its name, default, type and what it does (for ``--list``)."""
+
+    name: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+
+    def parse(self, text: str) -> Any:
+        """Read a value given on the command line as this parameter's type."""
+        kind = type(self.default)
+        if self.choices is not None:
+            if text not in self.choices:
+                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, not {text!r}")
+            return text
+        try:
+            if kind is bool:
+                if text.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if text.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(text)
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"{self.name} must be {kind.__name__}, not {text!r}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{self.name} must be finite")
+        return value
+
+
+COMMON_PARAMS: tuple[Param, ...] = (
+    Param("warmup", 30, "points a series must show before it is scored"),
+    Param("tail_weight", 0.5, "weight of the series' learned tail against the model's p-value (0: trust the model)"),
+    Param("holdoff", 69.0, "points for an alarm's echo to halve; points that do not beat it score 0 (0: off)"),
+)
+
+# Tail calibration: exceedances of s > TAIL_U are counted; the prior is a well-calibrated model
+# (P(s > u) = 10^-u, excess mean 1/ln 10) worth PRIOR_N points and PRIOR_HITS exceedances.
+TAIL_U = 1.0
+PRIOR_N = 20.0
+PRIOR_HITS = 5.0
+
+
+class Config:
+    """Resolved parameter values for one run, shared by every series (attributes by name)."""
+
+    def __init__(self, cls: type[Detector], values: Mapping[str, Any] | None = None):
+        params = {p.name: p for p in cls.all_params()}
+        given = dict(values or {})
+        unknown = sorted(set(given) - set(params))
+        if unknown:
+            raise ValueError(f"{cls.name} has no parameter {', '.join(unknown)}; it has {', '.join(params)}")
+        self.values: dict[str, Any] = {name: given.get(name, p.default) for name, p in params.items()}
+        for name, value in self.values.items():
+            setattr(self, name, value)
+        self.echo_keep = 0.5 ** (1.0 / self.holdoff) if self.holdoff > 0 else 0.0  # type: ignore[attr-defined]
+        self.uses_time = cls.uses_time
+        cls.prepare(self)
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes set by prepare(); keeps mypy quiet
+        raise AttributeError(name)
+
+
+class Detector:
+    """Base class of every detector. Subclasses set ``name``, ``PARAMS``, ``__slots__`` and
+    implement ``surprise``; the slots named in ``__slots__`` are the state that is saved."""
+
+    __slots__ = ("cfg", "seen", "count", "tail_n", "tail_hits", "tail_excess", "echo")
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    PARAMS: ClassVar[tuple[Param, ...]] = ()
+    DEFAULTS: ClassVar[dict[str, Any]] = {}  # this detector's own defaults for COMMON_PARAMS
+    kind: ClassVar[str] = "point"  # "change" for drift detectors: an alarm marks a change point
+    uses_time: ClassVar[bool] = False  # needs the record's timestamp (seasonal profiles)
+    vector: ClassVar[bool] = False  # watches several numbers at once (spca)
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.seen: int | None = None  # newest timestamp (ns) of the series, for --expire
+        self.count = 0
+        self.tail_n = 0.0
+        self.tail_hits = 0.0
+        self.tail_excess = 0.0
+        self.echo = 0.0
+
+    # -- what subclasses provide ------------------------------------------------------------
+    @classmethod
+    def prepare(cls, cfg: Config) -> None:
+        """Derive constants from parameters once per run (e.g. a rate from a half-life)."""
+
+    @classmethod
+    def alarm_s(cls, cfg: Config) -> float:
+        """The surprise at which this detector's textbook rule raises an alarm (score 0.5)."""
+        return 3.0
+
+    def surprise(self, value: Any, t: float) -> tuple[float, Any]:
+        """``(-log10 p, expected value)`` of ``value`` at time ``t`` (seconds); then learn it."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------
+    @classmethod
+    def all_params(cls) -> tuple[Param, ...]:
+        common = tuple(replace(p, default=cls.DEFAULTS[p.name]) if p.name in cls.DEFAULTS else p for p in COMMON_PARAMS)
+        return cls.PARAMS + common
+
+    def score(self, value: Any, t: float) -> tuple[float, Any]:
+        """The reported surprise: the model's, after warm-up, tail calibration and hold-off."""
+        s, expected = self.surprise(value, t)
+        cfg = self.cfg
+        self.count += 1
+        if self.count <= cfg.warmup:
+            s = 0.0
+        w = cfg.tail_weight
+        if w > 0.0:
+            s = (1.0 - w) * s + w * self._tail(s)
+        keep = cfg.echo_keep
+        if keep:
+            echo = self.echo * keep
+            if s > echo:
+                self.echo = s
+            else:
+                self.echo = echo
+                s = 0.0
+        return s, expected
+
+    def _tail(self, s: float) -> float:
+        """The surprise of ``s`` under this series' own tail of surprises (then count it)."""
+        n, hits, excess = self.tail_n, self.tail_hits, self.tail_excess
+        head = -math.log10((hits + PRIOR_N * 10.0**-TAIL_U) / (n + PRIOR_N))
+        if s > TAIL_U:
+            mean_excess = (excess + PRIOR_HITS / LN10) / (hits + PRIOR_HITS)
+            out = head + (s - TAIL_U) / (mean_excess * LN10)
+            self.tail_hits = hits + 1.0
+            self.tail_excess = excess + (s - TAIL_U)
+        else:
+            out = s * head / TAIL_U
+        self.tail_n = n + 1.0
+        return out
+
+    # -- state -------------------------------------------------------------------------------
+    @classmethod
+    def state_slots(cls) -> tuple[str, ...]:
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            for slot in klass.__dict__.get("__slots__", ()):
+                if slot != "cfg":
+                    names.append(slot)
+        return tuple(names)
+
+    def state(self) -> list:
+        """The series' state as a JSON-ready list (restored exactly by :meth:`restore`)."""
+        return [_export(getattr(self, name)) for name in self.state_slots()]
+
+    @classmethod
+    def restore(cls, cfg: Config, state: list) -> Detector:
+        det = cls(cfg)
+        names = cls.state_slots()
+        if len(state) != len(names):
+            raise ValueError(f"{cls.name} state has {len(state)} fields, expected {len(names)}")
+        for name, value in zip(names, state, strict=True):
+            setattr(det, name, _import(getattr(det, name), value, cfg))
+        return det
+
+
+def _export(value: Any) -> Any:
+    if isinstance(value, Detector):
+        return value.state()
+    if isinstance(value, list):
+        return [_export(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays
+        return value.tolist()
+    if hasattr(value, "maxlen") and hasattr(value, "popleft"):  # deque
+        return list(value)
+    return value
+
+
+def _import(template: Any, value: Any, cfg: Config) -> Any:
+    """Rebuild a slot's value in the shape the fresh object has (nested detector, deque, array)."""
+    if isinstance(template, Detector):
+        return type(template).restore(template.cfg, value)
+    if hasattr(template, "maxlen") and hasattr(template, "popleft"):
+        return type(template)(value, maxlen=template.maxlen)
+    if hasattr(template, "tolist") and value is not None:
+        import numpy as np
+
+        return np.asarray(value, dtype=template.dtype)
+    return value

@@ -1,0 +1,64 @@
+"""``ewma``: how far the new point lies from an exponentially weighted mean, in standard deviations.
+
+The mean follows the series with weight ``lambda`` per point (0.1: the last twenty points or so
+matter); the variance of the residuals is learned more slowly (``lambda_var``), because a
+variance estimated from a handful of points is itself noisy and makes every z heavy-tailed. The
+new point's z is scored against the mean and variance *before* it is learned, two-sided. The
+textbook alarm is ``|z| > L`` (2.814 with lambda 0.1 gives Lucas and Saccucci's in-control run
+length of about 500 points).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.baseline import learn
+from ben_cli.detect.pvalue import normal_tail_s
+from ben_cli.registry import detectors
+
+# Scored surprise for a change when the series has had no variance at all (a flat line moving).
+FLAT_BREAK_S = 30.0
+
+
+@detectors.register("ewma")
+class Ewma(Detector):
+    summary = "z of each point against an EWMA mean and variance"
+    PARAMS = (
+        Param("lambda", 0.1, "weight of the newest point in the mean"),
+        Param("lambda_var", 0.002, "weight of the newest residual in the variance"),
+        Param("L", 2.814, "alarm when |z| exceeds L standard deviations"),
+    )
+    __slots__ = ("mean", "var", "n")
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        self.mean: float | None = None
+        self.var = 0.0
+        self.n = 0
+
+    @classmethod
+    def prepare(cls, cfg: Config) -> None:
+        cfg.lam = cfg.values["lambda"]  # "lambda" is a keyword in Python
+
+    @classmethod
+    def alarm_s(cls, cfg: Config) -> float:
+        return normal_tail_s(cfg.L)
+
+    def surprise(self, value: float, t: float) -> tuple[float, float | None]:
+        mean = self.mean
+        if mean is None:
+            self.mean = value
+            self.n = 1
+            return 0.0, None
+        var = self.var
+        err = value - mean
+        if var > 0.0:
+            s = normal_tail_s(err / math.sqrt(var))
+        else:
+            s = 0.0 if err == 0.0 else FLAT_BREAK_S
+        n = self.n + 1
+        self.n = n
+        cfg = self.cfg
+        self.mean, self.var = learn(mean, var, n, value, cfg.lam, cfg.lambda_var)
+        return s, mean

@@ -1,0 +1,100 @@
+"""``seasonal``: a learned daily (or weekly) profile, Holt-Winters style, with a drift test on its residual.
+
+The forecast is ``level + profile[slot]``, the slot being the time of day (``bins`` slots per
+``period``). After each point the level moves by ``alpha`` of the deseasonalised error and the
+slot's profile value by ``gamma`` of what is left (additive Holt-Winters without trend, learned
+online, one point at a time; a slot seen for the first time takes the residual as it is).
+
+The residual is standardised by a slowly learned spread and scored twice: as a point (two-sided
+normal tail) and through a tabular CUSUM (k, h as in ``cusum``), which catches a run of small
+departures that no single point reveals. The surprise is the larger of the two, less log10(2)
+for having looked twice.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.ewma import FLAT_BREAK_S
+from ben_cli.detect.pvalue import LN10, LOG10_2, normal_tail_s
+from ben_cli.registry import detectors
+
+
+@detectors.register("seasonal")
+class Seasonal(Detector):
+    summary = "residual of a learned daily profile (Holt-Winters), point and CUSUM drift test"
+    uses_time = True
+    PARAMS = (
+        Param("period", 86400.0, "length of the season in seconds (604800 for a week)"),
+        Param("bins", 48, "slots per season (48: half-hours of a day)"),
+        Param("alpha", 0.1, "weight of the newest point in the level"),
+        Param("gamma", 0.1, "weight of the newest point in its slot of the profile"),
+        Param("lambda_var", 0.002, "weight of the newest residual in the variance"),
+        Param("k", 0.5, "CUSUM allowance on the standardised residual"),
+        Param("h", 5.0, "CUSUM decision interval"),
+        Param("L", 3.0, "alarm when the residual's |z| exceeds L"),
+    )
+    __slots__ = ("level", "profile", "var", "n", "up", "down")
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        self.level: float | None = None
+        self.profile: list[float | None] = [None] * cfg.bins
+        self.var = 0.0
+        self.n = 0
+        self.up = 0.0
+        self.down = 0.0
+
+    @classmethod
+    def prepare(cls, cfg: Config) -> None:
+        if cfg.bins < 1 or cfg.period <= 0:
+            raise ValueError("bins and period must be positive")
+        cfg.slot_width = cfg.period / cfg.bins
+        cfg.to_s = 2.0 * cfg.k / LN10
+
+    @classmethod
+    def alarm_s(cls, cfg: Config) -> float:
+        return normal_tail_s(cfg.L) - LOG10_2
+
+    def surprise(self, value: float, t: float) -> tuple[float, float | None]:
+        cfg = self.cfg
+        level = self.level
+        self.n += 1
+        if level is None:
+            self.level = value
+            return 0.0, None
+        slot = int((t % cfg.period) / cfg.slot_width) % cfg.bins
+        seasonal = self.profile[slot]
+        season = 0.0 if seasonal is None else seasonal
+        expected = level + season
+        err = value - expected
+        var = self.var
+        s = 0.0
+        if var > 0.0:
+            z = err / math.sqrt(var)
+            k = cfg.k
+            up = self.up + z - k
+            down = self.down - z - k
+            up = up if up > 0.0 else 0.0
+            down = down if down > 0.0 else 0.0
+            stat = up if up > down else down
+            if stat > cfg.h:
+                self.up = self.down = 0.0
+            else:
+                self.up, self.down = up, down
+            s = max(normal_tail_s(z), stat * cfg.to_s) - LOG10_2
+            s = s if s > 0.0 else 0.0
+        elif err != 0.0:
+            s = FLAT_BREAK_S
+        n = self.n
+        alpha = cfg.alpha if cfg.alpha * n > 1.0 else 1.0 / n
+        level = level + alpha * (value - season - level)
+        self.level = level
+        if seasonal is None:
+            self.profile[slot] = value - level
+        else:
+            self.profile[slot] = seasonal + cfg.gamma * (value - level - seasonal)
+        rate = cfg.lambda_var if cfg.lambda_var * n > 1.0 else 1.0 / n
+        self.var = (1.0 - rate) * var + rate * err * err
+        return s, expected

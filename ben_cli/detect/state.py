@@ -1,0 +1,88 @@
+"""Every series' detector state in one file, written atomically and locked while a run uses it.
+
+The file is one JSON object: what wrote it (detector, parameters, ``--by``, ``--field``), the
+newest timestamp seen, and each series' key and state list. A run refuses a file written with a
+different detector or parameters: carrying state between unlike models would be silent nonsense.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+FORMAT = "ben-detect-state"
+VERSION = 1
+
+
+class StateError(RuntimeError):
+    """The state file cannot be used: locked, unreadable or written by another configuration."""
+
+
+def load(path: Path, identity: dict[str, Any]) -> dict | None:
+    """The saved state if ``path`` exists (None if not); checks it was written by ``identity``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise StateError(f"{path}: not a detector state file ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise StateError(f"{path}: not a detector state file")
+    if data.get("version") != VERSION:
+        raise StateError(f"{path}: state version {data.get('version')} is not {VERSION}")
+    for key, want in identity.items():
+        if data.get(key) != want:
+            raise StateError(
+                f"{path}: written with {key} {data.get(key)!r}, this run uses {want!r}; "
+                "use another --state file or remove this one"
+            )
+    return data
+
+
+def save(path: Path, identity: dict[str, Any], newest: int | None, series: Iterator[list]) -> int:
+    """Write the state atomically (temporary file, fsync, rename, fsync of the folder); the bytes written."""
+    data = {"format": FORMAT, "version": VERSION, **identity, "newest": newest, "series": list(series)}
+    blob = orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return len(blob)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the state file for the whole run (fails at once if held)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise StateError(f"{path} is in use by another ben detect run") from None
+            raise
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,205 @@
+"""``ben detect`` end to end: marks, pass-through, flags, state carried between runs."""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ben_cli.record import format_ts
+from .conftest import run_ben
+
+T0 = 1_700_000_000 * 1_000_000_000
+DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal"]
+
+
+def stream(n: int = 400, series: int = 3, seed: int = 1, spike_at: int = 300) -> list[dict]:
+    """Interleaved records of a few series, a daily wave plus noise, one spike, some unmarked lines."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        for k in range(series):
+            ts = T0 + i * 300 * 1_000_000_000
+            value = 50 + 10 * math.sin(i / 288 * 2 * math.pi) + rng.gauss(0, 1) + (40 if i == spike_at and k == 0 else 0)
+            out.append({"ts": format_ts(ts), "source": f"host-{k}", "name": "cpu", "value": round(value, 3)})
+        if i % 50 == 0:
+            out.append({"ts": format_ts(T0 + i * 300 * 1_000_000_000), "source": "app", "name": "log", "body": "hello"})
+    return out
+
+
+def ndjson(records: list[dict]) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+def parse(out: bytes | str) -> list[dict]:
+    data = out.encode() if isinstance(out, str) else out
+    return [orjson.loads(line) for line in data.splitlines()]
+
+
+def test_every_record_passes_through_with_a_mark_when_it_has_the_field(cli):
+    records = stream()
+    result = cli(["detect", "-q"], input=ndjson(records))
+    assert result.exit_code == 0, result.output
+    out = parse(result.stdout)
+    assert len(out) == len(records)
+    for before, after in zip(records, out, strict=True):
+        mark = after.pop("anomaly", None)
+        assert after == before  # nothing else is touched
+        if "value" in before:
+            assert set(mark) >= {"detector", "score", "is_anomaly", "series"}
+            assert mark["detector"] == "auto" and 0.0 <= mark["score"] < 1.0
+            assert mark["series"] == f"{before['source']}/cpu"
+            assert mark["is_anomaly"] == (mark["score"] >= 0.5)
+        else:
+            assert mark is None
+
+
+def test_the_spike_is_the_anomaly(cli):
+    out = parse(cli(["detect", "-q", "--only-anomalies"], input=ndjson(stream())).stdout)
+    spikes = [r for r in out if r["source"] == "host-0" and r["ts"] == format_ts(T0 + 300 * 300 * 1_000_000_000)]
+    assert spikes and spikes[0]["anomaly"]["is_anomaly"]
+    assert all(r["anomaly"]["is_anomaly"] for r in out)
+    assert len(out) < 10  # and hardly anything else in smooth noise
+
+
+def test_threshold_decides_is_anomaly(cli):
+    data = ndjson(stream())
+    low = parse(cli(["detect", "-q", "--threshold", "0.01"], input=data).stdout)
+    marks = [r["anomaly"] for r in low if "anomaly" in r]
+    assert all(m["is_anomaly"] == (m["score"] >= 0.01) for m in marks)
+    assert sum(m["is_anomaly"] for m in marks) > sum(m["score"] >= 0.5 for m in marks)
+
+
+def test_field_and_by(cli):
+    records = [{"ts": format_ts(T0 + i * 10**9), "svc": "a" if i % 2 else "b", "attrs": {"ms": float(i % 7)}}
+               for i in range(100)]
+    out = parse(cli(["detect", "-q", "-d", "ewma", "--field", "attrs.ms", "--by", "svc"], input=ndjson(records)).stdout)
+    assert {r["anomaly"]["series"] for r in out} == {"a", "b"}
+    assert all(r["anomaly"]["detector"] == "ewma" for r in out)
+
+
+def test_change_detectors_mark_a_change_point(cli):
+    rng = random.Random(2)
+    records = [{"source": "s", "name": "m", "value": rng.gauss(0 if i < 300 else 5, 1)} for i in range(400)]
+    out = parse(cli(["detect", "-q", "-d", "cusum", "--only-anomalies"], input=ndjson(records)).stdout)
+    assert out and all(r["anomaly"]["kind"] == "change" for r in out)
+    assert any(300 <= records.index({k: v for k, v in r.items() if k != "anomaly"}) < 310 for r in out)
+
+
+def test_list_shows_parameters_and_defaults(cli):
+    result = cli(["detect", "--list"])
+    assert result.exit_code == 0
+    for name in DETECTORS:
+        assert f"\n{name}: " in "\n" + result.stdout
+    assert "  k=0.5 " in result.stdout and "  h=5.0 " in result.stdout and "  L=2.814 " in result.stdout
+
+
+def test_bad_parameters_are_usage_errors(cli):
+    assert cli(["detect", "-p", "nope=1"], input=b"").exit_code == 2
+    assert cli(["detect", "-d", "ewma", "-p", "lambda=abc"], input=b"").exit_code == 2
+    assert cli(["detect", "-d", "nosuch"], input=b"").exit_code == 2
+    assert cli(["detect", "--expire", "soon"], input=b"").exit_code == 2
+
+
+def test_bad_lines_are_rejected_and_counted(cli, tmp_path):
+    rejects = tmp_path / "rejects.ndjson"
+    result = cli(["detect", "--rejects", str(rejects)], input=b'{"value": 1}\nnot json\n{"value": 2}\n')
+    assert result.exit_code == 0
+    assert len(parse(result.stdout)) == 2
+    assert "rejected 1" in result.stderr
+    assert orjson.loads(rejects.read_bytes())["line"] == 2
+    assert cli(["detect", "--strict"], input=b"not json\n").exit_code == 1
+
+
+# -- state ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_two_runs_with_state_equal_one_run(cli, tmp_path, detector):
+    records = stream(n=300)
+    whole = cli(["detect", "-q", "-d", detector], input=ndjson(records)).stdout
+    state = tmp_path / "state.json"
+    cut = len(records) * 2 // 3
+    first = cli(["detect", "-q", "-d", detector, "--state", str(state)], input=ndjson(records[:cut]))
+    assert first.exit_code == 0, first.output
+    second = cli(["detect", "-q", "-d", detector, "--state", str(state)], input=ndjson(records[cut:]))
+    assert second.exit_code == 0, second.output
+    assert first.stdout + second.stdout == whole
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(0, 320), min_size=1, max_size=3, unique=True))
+def test_any_split_into_runs_gives_the_same_output(cli, tmp_path_factory, cuts):
+    records = stream(n=100, series=3, spike_at=70)
+    whole = cli(["detect", "-q"], input=ndjson(records)).stdout
+    state = tmp_path_factory.mktemp("state") / "s.json"
+    out = ""
+    bounds = [0, *sorted(cuts), len(records)]
+    for lo, hi in zip(bounds, bounds[1:]):
+        out += cli(["detect", "-q", "--state", str(state)], input=ndjson(records[lo:hi])).stdout
+    assert out == whole
+
+
+def test_state_written_by_another_configuration_is_refused(cli, tmp_path):
+    state = tmp_path / "s.json"
+    assert cli(["detect", "-q", "-d", "ewma", "--state", str(state)], input=ndjson(stream(n=50))).exit_code == 0
+    result = cli(["detect", "-d", "cusum", "--state", str(state)], input=ndjson(stream(n=50)))
+    assert result.exit_code == 1 and "written with detector 'ewma'" in result.stderr
+    result = cli(["detect", "-d", "ewma", "-p", "L=3", "--state", str(state)], input=ndjson(stream(n=50)))
+    assert result.exit_code == 1 and "params" in result.stderr
+
+
+def test_state_is_locked_while_a_run_uses_it(tmp_path):
+    state = tmp_path / "s.json"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time; fd = os.open(sys.argv[1] + '.lock', os.O_RDWR | os.O_CREAT); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)"), str(state)],
+        stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        proc = run_ben("detect", "--state", str(state), input=b'{"value": 1}\n')
+        assert proc.returncode == 1 and b"in use by another ben detect run" in proc.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_expire_drops_series_unseen_for_that_long(cli, tmp_path):
+    state = tmp_path / "s.json"
+    day = 86400 * 10**9
+    old = [{"ts": format_ts(T0), "source": "gone", "name": "x", "value": 1.0},
+           {"ts": format_ts(T0), "source": "stays", "name": "x", "value": 1.0}]
+    new = [{"ts": format_ts(T0 + 8 * day), "source": "stays", "name": "x", "value": 1.0}]
+    cli(["detect", "-q", "--state", str(state)], input=ndjson(old))
+    result = cli(["detect", "--state", str(state), "--expire", "7d"], input=ndjson(new))
+    assert "series 1, expired 1" in result.stderr
+    saved = orjson.loads(state.read_bytes())
+    assert [key for key, _, _ in saved["series"]] == [["stays", "x"]]
+
+
+def test_state_file_is_json_and_written_atomically(cli, tmp_path):
+    state = tmp_path / "s.json"
+    cli(["detect", "-q", "-d", "ewma", "--state", str(state)], input=ndjson(stream(n=20)))
+    saved = orjson.loads(state.read_bytes())
+    assert saved["format"] == "ben-detect-state" and saved["detector"] == "ewma"
+    assert len(saved["series"]) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.json.lock"]  # no temporary left
+
+
+# -- start-up cost ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_detect_does_not_import_numpy_unless_the_detector_needs_it(detector):
+    code = (
+        "import sys; from ben_cli.commands._root import main; sys.argv = ['ben', 'detect', '-q', '-d', sys.argv[1]];\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('NUMPY' if 'numpy' in sys.modules else 'CLEAN')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, detector], input=ndjson(stream(n=40)), capture_output=True)
+    assert proc.stderr.endswith(b"CLEAN"), proc.stderr[-500:]
+    assert proc.stdout.count(b'"anomaly"') == 120
