@@ -76,9 +76,9 @@ def _print_list() -> None:
 def detect(
     inputs: Inputs = None,
     detector: Annotated[str, typer.Option("--detector", "-d", help="Detector to run (see --list).")] = "auto",
-    param: Annotated[list[str], typer.Option("--param", "-p", help="Set a detector parameter, NAME=VALUE; repeatable.", metavar="NAME=VALUE")] = [],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="Set a detector parameter, NAME=VALUE; repeatable.", metavar="NAME=VALUE")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the detectors with their parameters and defaults, and exit.")] = False,
-    field: Annotated[list[str], typer.Option("--field", "-f", help="Numeric field to watch (dots reach into objects: attrs.ms); spca takes several.")] = ["value"],
+    field: Annotated[list[str], typer.Option("--field", "-f", help="Numeric field to watch (dots reach into objects: attrs.ms); spca takes several.")] = None,
     by: Annotated[str, typer.Option(help="Fields whose values name a series, comma-separated.")] = "source,name",
     threshold: Annotated[float, typer.Option(help="Score at or above which a record is an anomaly (0.5: the detector's textbook alarm).", min=0.0, max=1.0)] = 0.5,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the records marked as anomalies.")] = False,
@@ -95,6 +95,10 @@ def detect(
     [0, 1], is_anomaly, expected and series; other records pass through untouched. With --state the
     detectors' memory is carried between runs, so a cron job sees one continuous stream.
     """
+    if field is None:
+        field = ["value"]
+    if param is None:
+        param = []
     if list_:
         _print_list()
         raise typer.Exit()
@@ -111,11 +115,13 @@ def detect(
     )
     if not options.by:
         raise typer.BadParameter("needs at least one field", param_hint="--by")
+    try:
+        series = core.Series(options)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     with Rejects(rejects, stage="detect", strict=strict) as bad:
         try:
-            summary = core.detect(inputs or ["-"], Writer(), bad, options)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+            summary = core.detect(inputs or ["-"], Writer(), bad, series)
         except core.StateError as exc:
             say(f"ben detect: {exc}")
             raise typer.Exit(ExitStatus.ERROR) from None

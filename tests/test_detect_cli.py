@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ben_cli.record import format_ts
+
 from .conftest import run_ben
 
 T0 = 1_700_000_000 * 1_000_000_000
@@ -114,7 +115,8 @@ def test_bad_lines_are_rejected_and_counted(cli, tmp_path):
     assert len(parse(result.stdout)) == 2
     assert "rejected 1" in result.stderr
     assert orjson.loads(rejects.read_bytes())["line"] == 2
-    assert cli(["detect", "--strict"], input=b"not json\n").exit_code == 1
+    strict = run_ben("detect", "--strict", input=b'{"value": 1}\nnot json\n')
+    assert strict.returncode == 1 and b"line 2: invalid JSON" in strict.stderr
 
 
 # -- state ----------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def test_any_split_into_runs_gives_the_same_output(cli, tmp_path_factory, cuts):
     state = tmp_path_factory.mktemp("state") / "s.json"
     out = ""
     bounds = [0, *sorted(cuts), len(records)]
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
         out += cli(["detect", "-q", "--state", str(state)], input=ndjson(records[lo:hi])).stdout
     assert out == whole
 

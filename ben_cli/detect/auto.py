@@ -4,6 +4,10 @@ Each part is a full detector with its own defaults, but only its model is used (
 before warm-up, calibration and hold-off); the ensemble reports the largest part's surprise less
 ``log10(parts)`` (Bonferroni: looking several times costs significance), and then applies the
 shared warm-up, tail calibration and hold-off once. The expected value is the first part's.
+
+The parts' textbook alarms (p of about 0.01) flag a point in a hundred on real metrics; ``auto``
+is meant to be left on, so its score 0.5 sits where NAB's optimiser puts the threshold, at a
+surprise of about 6 (p = 1e-6).
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ DEFAULT_PARTS = "seasonal,cusum"
 @detectors.register("auto")
 class Auto(Detector):
     summary = "ensemble (default: seasonal + cusum), the best combination on NAB"
-    PARAMS = (Param("parts", DEFAULT_PARTS, "comma-separated detectors to combine, each with its defaults"),)
+    PARAMS = (
+        Param("parts", DEFAULT_PARTS, "comma-separated detectors to combine, each with its defaults"),
+        Param("alarm", 6.0, "surprise (-log10 p) that scores 0.5; 6 is about the best threshold on NAB"),
+    )
     __slots__ = ("members",)
 
     def __init__(self, cfg: Config):
@@ -43,7 +50,7 @@ class Auto(Detector):
 
     @classmethod
     def alarm_s(cls, cfg: Config) -> float:
-        return max(part.alarm_s(part_cfg) for part, part_cfg in cfg.part_configs) - cfg.penalty
+        return cfg.alarm
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         best = 0.0

@@ -128,9 +128,13 @@ class Series:
         statefile.save(path, self.identity, self.newest, rows)
 
 
-def detect(paths: Sequence[str], writer: Writer, rejects: Rejects, options: DetectOptions) -> Summary:
-    """Score every record of ``paths`` and write it to ``writer``; returns the run's counts."""
-    series = Series(options)
+def detect(paths: Sequence[str], writer: Writer, rejects: Rejects, options: DetectOptions | Series) -> Summary:
+    """Score every record of ``paths`` and write it to ``writer``; returns the run's counts.
+
+    ``options`` may be a ready :class:`Series` (built first to report bad parameters as such).
+    """
+    series = options if isinstance(options, Series) else Series(options)
+    options = series.options
     summary = Summary("detect")
     if options.state is None:
         _run(series, paths, writer, rejects, summary)

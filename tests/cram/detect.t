@@ -1,0 +1,48 @@
+  $ . "$TESTDIR/setup.sh"
+
+Two hosts report CPU every minute; web-2 spikes once at 01:40. Records without a value (the log
+line) pass through unmarked:
+
+  $ awk 'BEGIN{for(i=0;i<120;i++){for(h=1;h<=2;h++){v=40+(i*7%5)+h; if(h==2&&i==100)v=95;
+  >   printf "{\"ts\":\"2026-11-25T%02d:%02d:00Z\",\"source\":\"web-%d\",\"name\":\"cpu\",\"value\":%d}\n", i/60, i%60, h, v}}
+  >   print "{\"ts\":\"2026-11-25T02:00:00Z\",\"source\":\"web-1\",\"name\":\"log\",\"body\":\"done\"}"}' > cpu.ndjson
+
+  $ ben detect --only-anomalies cpu.ndjson
+  {"ts":"2026-11-25T01:40:00Z","source":"web-2","name":"cpu","value":95,"anomaly":{"detector":"auto","score":0.9*,"is_anomaly":true,"expected":4*,"series":"web-2/cpu"}} (glob)
+  ben detect: read 241, wrote 1, rejected 0, series 2
+
+  $ ben detect -q cpu.ndjson | tail -1
+  {"ts":"2026-11-25T02:00:00Z","source":"web-1","name":"log","body":"done"}
+
+Every detector and its parameters:
+
+  $ ben detect --list | grep -A4 '^cusum'
+  cusum: two-sided tabular CUSUM of the standardised value (change points)
+    k=0.5  allowance, in standard deviations (half the shift to detect)
+    h=5.0  decision interval: alarm when a sum exceeds h
+    lambda=0.1  weight of the newest point in the learned level
+    lambda_var=0.002  weight of the newest residual in the learned variance
+
+A change of level, found by CUSUM and marked as a change point:
+
+  $ awk 'BEGIN{for(i=0;i<200;i++){v=(i<150)?10+(i*7%5)/2:14+(i*7%5)/2; printf "{\"source\":\"db\",\"name\":\"lag\",\"value\":%s}\n", v}}' > lag.ndjson
+  $ ben detect -q -d cusum --only-anomalies lag.ndjson | head -1 | jq -c '.anomaly | {kind, is_anomaly}'
+  {"kind":"change","is_anomaly":true}
+
+State carried between two runs gives the same marks as one run over everything:
+
+  $ head -150 cpu.ndjson > part1; tail -n +151 cpu.ndjson > part2
+  $ ben detect -q --state s.json part1 > split.out; ben detect -q --state s.json part2 >> split.out
+  $ ben detect -q cpu.ndjson | cmp - split.out && echo same
+  same
+
+A state file belongs to one configuration:
+
+  $ ben detect -d ewma --state s.json part2 > /dev/null
+  ben detect: s.json: written with detector 'auto', this run uses 'ewma'; use another --state file or remove this one
+  [1]
+
+Unknown parameters are usage errors:
+
+  $ ben detect -p nope=1 part1 2>&1 | grep -o "auto has no parameter 'nope'"
+  auto has no parameter 'nope'
