@@ -76,9 +76,9 @@ def _print_list() -> None:
 def detect(
     inputs: Inputs = None,
     detector: Annotated[str, typer.Option("--detector", "-d", help="Detector to run (see --list).")] = "auto",
-    param: Annotated[list[str], typer.Option("--param", "-p", help="Set a detector parameter, NAME=VALUE; repeatable.", metavar="NAME=VALUE")] = None,
+    param: Annotated[list[str], typer.Option("--param", "-p", help="Set a detector parameter, NAME=VALUE; repeatable.", metavar="NAME=VALUE")] = [],  # noqa: B006 - typer reads, never mutates
     list_: Annotated[bool, typer.Option("--list", help="List the detectors with their parameters and defaults, and exit.")] = False,
-    field: Annotated[list[str], typer.Option("--field", "-f", help="Numeric field to watch (dots reach into objects: attrs.ms); spca takes several.")] = None,
+    field: Annotated[list[str], typer.Option("--field", "-f", help="Numeric field to watch (dots reach into objects: attrs.ms); spca takes several.")] = ["value"],  # noqa: B006
     by: Annotated[str, typer.Option(help="Fields whose values name a series, comma-separated.")] = "source,name",
     threshold: Annotated[float, typer.Option(help="Score at or above which a record is an anomaly (0.5: the detector's textbook alarm).", min=0.0, max=1.0)] = 0.5,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the records marked as anomalies.")] = False,
