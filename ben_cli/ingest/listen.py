@@ -10,6 +10,7 @@ Memory stays bounded whatever the clients and the consumer do:
   rejected and skipped to its end) plus one receive block;
 - output is written synchronously: when stdout is slow, writing blocks, the loop stops reading,
   the kernel's socket buffers fill and TCP pushes back on the senders;
+- a NUL byte ends a line as a newline does (the framing of Python's ``SysLogHandler`` over TCP);
 - at most ``max_clients`` connections are served; further ones wait in the listen backlog;
 - UDP has no backpressure: datagrams the kernel drops because ben fell behind are counted
   (Linux's ``SO_RXQ_OVFL``) and reported as ``dropped`` in the summary.
@@ -226,6 +227,8 @@ class Listener:
         self._feed(client, data)
 
     def _feed(self, client: _Client, data: bytes) -> None:
+        if b"\x00" in data:  # NUL ends a message in the stdlib SysLogHandler's TCP framing
+            data = data.replace(b"\x00", b"\n")
         if client.skipping:
             nl = data.find(b"\n")
             if nl < 0:
@@ -293,8 +296,7 @@ class Listener:
             self.rejects.add(BadRecord(client.lineno, f"datagram is over the {self.max_line_bytes}-byte limit",
                                        data[:256], peer))
             return
-        if not data.endswith(b"\n"):
-            data += b"\n"
+        data = data.rstrip(b"\x00\n") + b"\n"  # the stdlib SysLogHandler ends datagrams with NUL
         if client.decoder is None:
             client.peer = peer
         self._decode(client, data)

@@ -137,9 +137,9 @@ class OtlpDecoder:
             raise DecodeError("neither resourceLogs nor resourceMetrics: not an OTLP/JSON logs or metrics request")
         out: list[dict] = []
         try:
-            for resource, scope_attrs, rec in self._walk(logs or [], "scopeLogs", "logRecords"):
+            for resource, scope_attrs, rec in self._walk([] if logs is None else logs, "scopeLogs", "logRecords"):
                 out.append(self._log(resource, scope_attrs, rec))
-            for resource, scope_attrs, metric in self._walk(metrics or [], "scopeMetrics", "metrics"):
+            for resource, scope_attrs, metric in self._walk([] if metrics is None else metrics, "scopeMetrics", "metrics"):
                 out.extend(self._metric(resource, scope_attrs, metric))
         except (TypeError, AttributeError, KeyError) as exc:
             raise DecodeError(f"malformed OTLP request: {type(exc).__name__}: {exc}") from None
