@@ -149,7 +149,8 @@ def ingest(
             finally:
                 if progress is not None:
                     progress.stop()
-    writer.flush()
+    if not writer.stream.closed:  # --since-last with --output closes its own file
+        writer.flush()
     if out_fh is not None:
         out_fh.close()
     run.summary.written, run.summary.rejected = writer.count, bad.count

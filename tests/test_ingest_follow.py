@@ -1,0 +1,198 @@
+"""--since-last and --follow: offsets kept across runs, half-written lines, rotation by rename and
+by copytruncate, runs killed at random points, and the lock that keeps two runs apart."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from .conftest import run_ben
+
+
+def bodies(out: bytes) -> list[str]:
+    return [orjson.loads(line)["body"] for line in out.splitlines()]
+
+
+def since_last(log: Path, state: Path, *extra: str):
+    proc = run_ben("ingest", "-q", "--since-last", "--state", str(state), "-f", "lines", *extra, str(log))
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_reads_only_what_is_new_and_waits_for_half_written_lines(tmp_path):
+    log, state = tmp_path / "app.log", tmp_path / "offsets.json"
+    log.write_bytes(b"one\ntwo\n")
+    assert bodies(since_last(log, state).stdout) == ["one", "two"]
+    assert bodies(since_last(log, state).stdout) == []
+    with open(log, "ab") as fh:
+        fh.write(b"three\nfo")  # the writer is in the middle of "four"
+    out = since_last(log, state).stdout
+    assert bodies(out) == ["three"]
+    assert [orjson.loads(line)["_ingest"]["line"] for line in out.splitlines()] == [3]
+    with open(log, "ab") as fh:
+        fh.write(b"ur\n")
+    out = since_last(log, state).stdout
+    assert bodies(out) == ["four"] and orjson.loads(out)["_ingest"]["line"] == 4
+    saved = orjson.loads(state.read_bytes())["files"][str(log)]
+    assert saved["offset"] == log.stat().st_size and saved["inode"] == log.stat().st_ino
+    assert bytes.fromhex(saved["fingerprint"]) == log.read_bytes()[:1024]
+
+
+def test_rotation_by_rename_reads_the_old_file_to_its_end(tmp_path):
+    log, state = tmp_path / "app.log", tmp_path / "offsets.json"
+    log.write_bytes(b"a1\na2\n")
+    since_last(log, state)
+    with open(log, "ab") as fh:
+        fh.write(b"a3\n")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"b1\nb2\n")
+    assert bodies(since_last(log, state).stdout) == ["a3", "b1", "b2"]
+    assert bodies(since_last(log, state).stdout) == []
+
+
+def test_copytruncate_reads_the_copy_then_the_file_from_its_start(tmp_path):
+    log, state = tmp_path / "app.log", tmp_path / "offsets.json"
+    log.write_bytes(b"a1\na2\n")
+    since_last(log, state)
+    with open(log, "ab") as fh:
+        fh.write(b"a3\na4\n")
+    shutil.copyfile(log, tmp_path / "app.log.1")
+    with open(log, "r+b") as fh:
+        fh.truncate(0)
+    with open(log, "ab") as fh:
+        fh.write(b"b1\n")
+    assert bodies(since_last(log, state).stdout) == ["a3", "a4", "b1"]
+
+
+def test_csv_header_is_replayed_when_resuming(tmp_path):
+    log, state = tmp_path / "m.csv", tmp_path / "offsets.json"
+    log.write_bytes(b"time,host,cpu\n2026-11-25T10:00:00Z,a,1\n")
+    first = run_ben("ingest", "-q", "--since-last", "--state", str(state), str(log)).stdout
+    with open(log, "ab") as fh:
+        fh.write(b"2026-11-25T10:00:01Z,b,2\n")
+    second = run_ben("ingest", "-q", "--since-last", "--state", str(state), str(log)).stdout
+    assert orjson.loads(first)["attrs"] == {"cpu": 1} and orjson.loads(first)["source"] == "a"
+    rec = orjson.loads(second)
+    assert (rec["source"], rec["attrs"], rec["_ingest"]["line"]) == ("b", {"cpu": 2}, 3)
+
+
+def test_a_second_run_on_the_same_state_is_refused(tmp_path):
+    log, state = tmp_path / "app.log", tmp_path / "offsets.json"
+    log.write_bytes(b"x\n")
+    ben = Path(sys.executable).with_name("ben")
+    follower = subprocess.Popen([str(ben), "ingest", "-q", "--follow", "--state", str(state), str(log)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not state.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = run_ben("ingest", "--since-last", "--state", str(state), str(log))
+        assert second.returncode == 1 and b"in use by another ben ingest run" in second.stderr
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    assert bodies(out) == ["x"]
+
+
+def test_follow_tails_growth_and_rotation_until_sigterm(tmp_path):
+    log, state = tmp_path / "app.log", tmp_path / "offsets.json"
+    log.write_bytes(b"")
+    ben = Path(sys.executable).with_name("ben")
+    out_path = tmp_path / "out.ndjson"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([str(ben), "ingest", "-q", "--follow", "--state", str(state), "-f", "lines",
+                                 str(log)], stdout=out, stderr=subprocess.PIPE)
+        try:
+            for i in range(30):
+                with open(log, "ab") as fh:
+                    fh.write(b"line %d\n" % i)
+                if i == 14:
+                    time.sleep(0.5)  # let it catch up before the rotation
+                    log.rename(tmp_path / "app.log.1")
+                time.sleep(0.02)
+            time.sleep(1.0)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert bodies(out_path.read_bytes()) == [f"line {i}" for i in range(30)]
+
+
+def test_killed_runs_over_a_growing_rotating_file_see_every_line_once(tmp_path):
+    """A writer appends (sometimes leaving a line half-written) while ``--since-last`` runs are
+    SIGKILLed at random moments; between completed runs the log is rotated, by rename or by
+    copytruncate. In the end every line is in the output exactly once, in order per file."""
+    rng = random.Random(20261125)
+    log, state, out = tmp_path / "app.log", tmp_path / "offsets.json", tmp_path / "out.ndjson"
+    ben = Path(sys.executable).with_name("ben")
+    cmd = [str(ben), "ingest", "-q", "--since-last", "--state", str(state), "-f", "lines", "-o", str(out), str(log)]
+    env = {**os.environ, "BEN_LOAD_PLUGINS": ""}
+    written = 0
+    pending = b""  # the second half of a half-written line
+    rotations = 0
+
+    def append(n: int) -> None:
+        nonlocal written, pending
+        with open(log, "ab") as fh:
+            fh.write(pending)
+            pending = b""
+            for _ in range(n):
+                line = b"line %06d %s\n" % (written, b"x" * rng.randrange(0, 200))
+                written += 1
+                if rng.random() < 0.05:  # stop in the middle of the line; finish it next time
+                    cut = rng.randrange(1, len(line))
+                    fh.write(line[:cut])
+                    pending = line[cut:]
+                    return
+                fh.write(line)
+
+    def rotate() -> None:
+        nonlocal rotations
+        rotations += 1
+        if rotations % 2:
+            for i in range(9, 0, -1):  # shift app.log.N up, as logrotate does
+                if (tmp_path / f"app.log.{i}").exists():
+                    (tmp_path / f"app.log.{i}").rename(tmp_path / f"app.log.{i + 1}")
+            log.rename(tmp_path / "app.log.1")
+            log.write_bytes(b"")
+        else:
+            for i in range(9, 0, -1):
+                if (tmp_path / f"app.log.{i}").exists():
+                    (tmp_path / f"app.log.{i}").rename(tmp_path / f"app.log.{i + 1}")
+            shutil.copyfile(log, tmp_path / "app.log.1")
+            with open(log, "r+b") as fh:
+                fh.truncate(0)
+
+    log.write_bytes(b"")
+    kills = completed = 0
+    for _ in range(24):
+        append(rng.randrange(200, 3000))
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        append(rng.randrange(0, 500))  # the file grows while it is read
+        try:
+            proc.wait(timeout=rng.uniform(0.05, 0.6))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            kills += 1
+            continue
+        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+        completed += 1
+        if completed % 2 == 0:  # at most one rotation between two completed runs
+            append(0)
+            rotate()
+    append(0)  # finish any half-written line
+    final = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    got = [int(b.split()[1]) for b in bodies(out.read_bytes())]
+    assert kills >= 3 and rotations >= 2, (kills, rotations)  # the scenario really happened
+    assert sorted(got) == list(range(written))  # every line, none twice

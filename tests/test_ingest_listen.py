@@ -1,0 +1,211 @@
+"""``ben ingest --listen``: many clients at once, whole lines, bounded memory under a slow
+consumer, limits, UDP, Unix sockets, and a clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+
+from .conftest import run_ben
+from .listening import ListeningBen
+
+CLIENTS = 50
+LINES = 20_000
+
+
+def _send_lines(addr: tuple[str, int], client: int, n: int, errors: list) -> None:
+    try:
+        with socket.create_connection(addr, timeout=60) as s:
+            batch = []
+            for i in range(n):
+                batch.append(b'{"ts":"2026-11-25T10:00:00Z","c":%d,"i":%d,"msg":"hello from %d"}\n' % (client, i, client))
+                if len(batch) == 997:  # odd-sized writes, so lines straddle packets
+                    s.sendall(b"".join(batch))
+                    batch = []
+            s.sendall(b"".join(batch))
+    except Exception as exc:  # reported by the test, not lost in a thread
+        errors.append(exc)
+
+
+def _wait_for_lines(path: Path, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path, "rb") as fh:
+            if sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) >= n:
+                return
+        time.sleep(0.25)
+
+
+def test_fifty_tcp_clients_twenty_thousand_lines_each(tmp_path):
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "--format", "ndjson")
+    errors: list = []
+    threads = [threading.Thread(target=_send_lines, args=(ben.host_port, c, LINES, errors)) for c in range(CLIENTS)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        _wait_for_lines(ben.out_path, CLIENTS * LINES, timeout=120)
+        peak = ben.peak_rss_kib()
+    finally:
+        out, err, code = ben.stop()
+    assert not errors, errors
+    assert code == 0, err
+    assert len(out) == CLIENTS * LINES
+    seen = Counter((r["attrs"]["c"], r["attrs"]["i"]) for r in out)
+    assert len(seen) == CLIENTS * LINES and max(seen.values()) == 1  # all whole, none twice
+    per_client: dict[int, list[int]] = {}
+    for r in out:
+        per_client.setdefault(r["attrs"]["c"], []).append(r["attrs"]["i"])
+        assert r["body"] == f"hello from {r['attrs']['c']}"
+    assert all(v == list(range(LINES)) for v in per_client.values())  # each client's order kept
+    assert all(r["_ingest"]["line"] == r["attrs"]["i"] + 1 for r in out)
+    assert peak < 200 * 1024, f"peak RSS {peak} KiB"
+    assert f"read {CLIENTS * LINES}, wrote {CLIENTS * LINES}, rejected 0" in err
+
+
+def test_a_slow_consumer_pushes_back_on_tcp_clients_with_bounded_memory(tmp_path):
+    """stdout is a pipe nobody reads for a while: ben blocks writing, stops reading, and the
+    sender blocks too; memory stays flat; then everything arrives."""
+    ben_bin = Path(sys.executable).with_name("ben")
+    proc = subprocess.Popen([str(ben_bin), "ingest", "--listen", "tcp://127.0.0.1:0", "-f", "lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    line = proc.stderr.readline().decode()
+    host, port = line.rsplit(" ", 1)[1].strip().split("://")[1].rsplit(":", 1)
+    sent = 0
+    total = 60 << 20
+    payload = b"x" * 199 + b"\n"
+    done = threading.Event()
+
+    def sender():
+        nonlocal sent
+        with socket.create_connection((host, int(port))) as s:
+            block = payload * 5000
+            while sent < total:
+                s.sendall(block)
+                sent += len(block)
+        done.set()
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    time.sleep(3.0)
+    stalled_at = sent
+    hwm = _vm_hwm(proc.pid)
+    assert not done.is_set() and stalled_at < total // 2, "the sender was never held back"
+    assert hwm < 150 * 1024, f"peak RSS {hwm} KiB while stalled"
+    count = 0
+    reader_done = threading.Event()
+
+    def reader():
+        nonlocal count
+        for chunk in iter(lambda: os.read(proc.stdout.fileno(), 1 << 16), b""):
+            count += chunk.count(b"\n")
+        reader_done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    assert done.wait(120)
+    deadline = time.monotonic() + 120
+    while count < sent // len(payload) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    reader_done.wait(30)
+    assert count == sent // len(payload)
+
+
+def _vm_hwm(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_long_lines_are_rejected_and_the_stream_goes_on(tmp_path):
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines", "--max-line-bytes", "100",
+                       "--rejects", str(tmp_path / "rejects.ndjson"))
+    with socket.create_connection(ben.host_port) as s:
+        s.sendall(b"short one\n" + b"y" * 5000 + b"\nshort two\n")
+    time.sleep(0.3)
+    out, err, code = ben.stop()
+    assert code == 0
+    assert [r["body"] for r in out] == ["short one", "short two"]
+    assert [r["_ingest"]["line"] for r in out] == [1, 3]
+    rejected = orjson.loads((tmp_path / "rejects.ndjson").read_bytes())
+    assert rejected["line"] == 2 and "100-byte limit" in rejected["reason"]
+
+
+def test_client_limit_holds_later_clients_until_a_slot_frees(tmp_path):
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines", "--max-clients", "2")
+    a = socket.create_connection(ben.host_port)
+    b = socket.create_connection(ben.host_port)
+    time.sleep(0.3)
+    c = socket.create_connection(ben.host_port)  # waits in the backlog
+    c.sendall(b"from c\n")
+    a.sendall(b"from a\n")
+    time.sleep(0.5)
+    assert b"from c" not in ben.out_path.read_bytes()
+    a.close()
+    time.sleep(0.5)
+    assert b"from c" in ben.out_path.read_bytes()
+    b.close()
+    c.close()
+    out, _, code = ben.stop()
+    assert code == 0 and sorted(r["body"] for r in out) == ["from a", "from c"]
+
+
+def test_sigterm_flushes_lines_already_sent_including_an_unfinished_last_one(tmp_path):
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines")
+    s = socket.create_connection(ben.host_port)
+    s.sendall(b"".join(b"line %d\n" % i for i in range(5000)) + b"no newline yet")
+    time.sleep(0.3)
+    out, err, code = ben.stop()
+    s.close()
+    assert code == 0, err
+    assert [r["body"] for r in out] == [f"line {i}" for i in range(5000)] + ["no newline yet"]
+
+
+def test_unix_socket_and_auto_format_per_client(tmp_path):
+    path = tmp_path / "ben.sock"
+    ben = ListeningBen(tmp_path, f"unix:{path}")
+    for payload in (b'{"msg":"json"}\n', b"level=info msg=logfmt\n", b"<13>1 - h app - - - syslog\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(str(path))
+            s.sendall(payload)
+        time.sleep(0.1)
+    out, err, code = ben.stop()
+    assert code == 0
+    assert [(r["_ingest"]["format"], r["body"]) for r in out] == [("ndjson", "json"), ("logfmt", "logfmt"),
+                                                                   ("syslog", "syslog")]
+    assert err.count("format ") == 3 and not path.exists()  # told what it picked; socket removed
+
+
+def test_udp_syslog_datagrams(tmp_path):
+    ben = ListeningBen(tmp_path, "udp://127.0.0.1:0", "-f", "syslog")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for i in range(100):
+            s.sendto(b"<14>1 2026-11-25T10:00:00Z h app - - - datagram %d" % i, ben.host_port)
+    time.sleep(0.3)
+    out, err, code = ben.stop()
+    assert code == 0
+    assert sorted(r["body"] for r in out) == sorted(f"datagram {i}" for i in range(100))
+
+
+def test_only_loopback_unless_allowed():
+    proc = run_ben("ingest", "--listen", "tcp://0.0.0.0:0")
+    assert proc.returncode == 2 and b"not a loopback address" in proc.stderr
+    assert run_ben("ingest", "--listen", "http://x:1").returncode == 2
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "unix:", "udp://:5"])
+def test_bad_addresses_are_usage_errors(address):
+    assert run_ben("ingest", "--listen", address).returncode == 2
