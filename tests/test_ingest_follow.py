@@ -174,17 +174,20 @@ def test_killed_runs_over_a_growing_rotating_file_see_every_line_once(tmp_path):
 
     log.write_bytes(b"")
     kills = completed = 0
-    for _ in range(24):
+    for round_ in range(24):
         append(rng.randrange(200, 3000))
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         append(rng.randrange(0, 500))  # the file grows while it is read
-        try:
-            proc.wait(timeout=rng.uniform(0.05, 0.6))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            kills += 1
-            continue
+        if round_ % 2 == 0:  # every other run is SIGKILLed at a random moment
+            try:
+                proc.wait(timeout=rng.uniform(0.0, 0.8))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                kills += 1
+                continue
+        else:
+            proc.wait(timeout=120)
         assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
         completed += 1
         if completed % 2 == 0:  # at most one rotation between two completed runs

@@ -7,7 +7,7 @@ decoder may only answer with records or a DecodeError)."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -88,9 +88,9 @@ def test_rfc3164_year_and_zone_inferred():
 
 
 def test_rfc3164_without_host_or_tag():
-    (rec,) = decode_all("syslog", [b"<13>Nov 25 10:00:00 kernel: boot"], tz=timezone.utc)
+    (rec,) = decode_all("syslog", [b"<13>Nov 25 10:00:00 kernel: boot"], tz=UTC)
     assert "source" not in rec and rec["name"] == "kernel" and rec["body"] == "boot"
-    (rec,) = decode_all("syslog", [b"<13>Nov 25 10:00:00 host free text"], tz=timezone.utc)
+    (rec,) = decode_all("syslog", [b"<13>Nov 25 10:00:00 host free text"], tz=UTC)
     assert rec["source"] == "host" and rec["name"] == "log" and rec["body"] == "free text"
     (rec,) = decode_all("syslog", [b"<13>no stamp at all"])
     assert rec["ts"] == "2026-11-25T09:46:40.123Z" and rec["body"] == "no stamp at all"
@@ -130,7 +130,7 @@ def test_rfc5424_round_trip(pri, ns, host, app, procid, sd, msg):
 def test_rfc3164_round_trip(month, day, hh, mm, ss, host, tag, pid):
     mon = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[month - 1]
     line = f"<13>{mon} {day:2d} {hh:02d}:{mm:02d}:{ss:02d} {host} {tag}[{pid}]: the message".encode()
-    (rec,) = decode_all("syslog", [line], tz=timezone.utc)
+    (rec,) = decode_all("syslog", [line], tz=UTC)
     year = 2026 if (month, day) <= (11, 26) else 2025
     assert rec["ts"] == f"{year}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}Z"
     assert (rec["source"], rec["name"], rec["attrs"]["procid"], rec["body"]) == (host, tag, str(pid), "the message")
@@ -381,7 +381,7 @@ def test_sniffing_picks_each_format():
 
 
 def test_parse_tz():
-    assert parse_tz("UTC") is timezone.utc
+    assert parse_tz("UTC") is UTC
     assert datetime(2026, 1, 1, tzinfo=parse_tz("+05:30")).utcoffset().total_seconds() == 19800
     assert datetime(2026, 7, 1, tzinfo=parse_tz("Europe/Paris")).utcoffset().total_seconds() == 7200
     with pytest.raises(ValueError, match="unknown time zone"):
