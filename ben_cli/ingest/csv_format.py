@@ -30,6 +30,7 @@ class CsvDecoder:
         self.header: list[str] | None = None
         self._pending: list[str] = []
         self._rename: dict[str, str] = {}
+        self._bad_header: str | None = None  # rows cannot be read without a usable header
 
     def _cells(self, text: str) -> list[str] | None:
         """The cells of a row, or None while a quoted cell is still open at the end of the line."""
@@ -60,11 +61,17 @@ class CsvDecoder:
             text = data.decode("utf-8-sig" if self.header is None else "utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+        if self._bad_header is not None:
+            raise DecodeError(f"row not read: {self._bad_header}")
         cells = self._cells(text)
         if cells is None:
             return None
         if self.header is None:
-            self._set_header(cells)
+            try:
+                self._set_header(cells)
+            except DecodeError as exc:
+                self._bad_header = f"the header line was unusable ({exc})"
+                raise
             return None
         if len(cells) != len(self.header):
             raise DecodeError(f"row has {len(cells)} cells, the header names {len(self.header)}")

@@ -142,12 +142,12 @@ def _same_file(st: os.stat_result, fd: int, known: FileState) -> bool:
 
 def _find_rotated(path: str, known: FileState) -> str | None:
     """The file the old contents of ``path`` went to: same inode (renamed) or same first bytes (copied)."""
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(path)
     base = os.path.basename(path)
     stem = base.split(".")[0]
     by_print = None
     try:
-        names = sorted(os.listdir(folder))
+        names = sorted(os.listdir(folder or "."))
     except OSError:
         return None
     for name in names:

@@ -186,8 +186,11 @@ def sniff(sample: Sequence[bytes]) -> float:
         return 0.0
     if any(s.startswith((b"# TYPE ", b"# HELP ")) for s in lines):
         return 0.95
-    hits = sum(1 for s in lines if _SAMPLE.match(s))
-    return 0.7 * hits / len(lines)
+    hits = [s for s in lines if _SAMPLE.match(s)]
+    # "word 12" is as likely plain text: ask for labels or a metric-like name (with _ or :)
+    if not any(b"{" in s or b"_" in s.split(None, 1)[0] or b":" in s.split(None, 1)[0] for s in hits):
+        return 0.0
+    return 0.7 * len(hits) / len(lines)
 
 
 PROM = register_format(Format("prom", "Prometheus / OpenMetrics text exposition, one record per sample",
