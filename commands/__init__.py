@@ -1,7 +1,9 @@
 """The CLI shells, one module per subcommand. Installed as ``ben_cli.commands``.
 
-Each module exposes ``app`` (a Typer app). Top-level commands are added without a name so their
-function name is the command; command groups (``ben key ...``) are added under their name.
+Each module exposes ``app`` (a Typer app) and is imported only when its command runs (or when
+help lists every command), so ``ben ingest`` never pays for the crypto, ClickHouse or detector
+code of its siblings. A module whose app holds one command becomes a top-level command; one with
+several becomes a group (``ben key gen``).
 """
 
 from __future__ import annotations
@@ -9,25 +11,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the package is imported by `ben --version`, which must not pay for typer
-    import typer
+    import click
 
-# module name -> group name (None: the module's single command is a top-level command)
-COMMANDS: dict[str, str | None] = {
-    "ingest": None,
-    "narrate": None,
-    "key": "key",
-    "sink": None,
-    "db": "db",
-    "detect": None,
-}
+# The built-in commands, in the order `ben --help` lists them: the pipeline first.
+COMMANDS: tuple[str, ...] = ("ingest", "scrub", "detect", "narrate", "sink", "db", "key")
 
 
-def register(app: typer.Typer) -> None:
+def available() -> list[str]:
+    """The built-in commands whose module exists in this installation."""
+    from importlib.util import find_spec
+
+    return [name for name in COMMANDS if find_spec(f"{__name__}.{name}") is not None]
+
+
+def load(name: str) -> "click.Command":
+    """Import one command module and turn its Typer app into the click command named ``name``."""
     import importlib
 
-    for module, group in COMMANDS.items():
-        mod = importlib.import_module(f"{__name__}.{module}")
-        if group is None:
-            app.add_typer(mod.app)
-        else:
-            app.add_typer(mod.app, name=group)
+    import typer.main
+
+    module = importlib.import_module(f"{__name__}.{name}")
+    command = typer.main.get_command(module.app)
+    command.name = name
+    # a Typer app converted on its own grows shell-completion options; ben's root owns those
+    command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
+    return command

@@ -30,11 +30,11 @@ def _plugin_entry_points() -> list:
 
 def build_app():
     import typer
-    from ben_cli.commands import register
 
     from ben_cli import __version__
 
     app = typer.Typer(
+        cls=_lazy_group_class(),
         help="Unix filters for telemetry: NDJSON envelopes in, NDJSON envelopes out.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -57,8 +57,26 @@ def build_app():
         stdin and writes NDJSON to stdout; messages and summaries go to stderr.
         """
 
-    register(app)
     return app
+
+
+def _lazy_group_class():
+    """The root group's class: built-in commands are imported the first time they are asked for."""
+    from typer.core import TyperGroup
+
+    from ben_cli import commands
+
+    class LazyCommands(TyperGroup):
+        def list_commands(self, ctx):
+            plugins = [name for name in self.commands if name not in commands.COMMANDS]
+            return commands.available() + sorted(plugins)
+
+        def get_command(self, ctx, name):
+            if name not in self.commands and name in commands.available():
+                self.commands[name] = commands.load(name)
+            return self.commands.get(name)
+
+    return LazyCommands
 
 
 def build_cli(plugins: list | None = None):

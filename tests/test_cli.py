@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 import click
 import pytest
 import typer.main
-from ben_cli.commands import COMMANDS
+from ben_cli.commands import available
 from ben_cli.commands._root import build_app, build_cli
 
 from ben_cli import __version__
@@ -38,13 +38,13 @@ def test_help_lists_every_command_and_nothing_else(cli):
     assert result.exit_code == 0
     group = build_cli(plugins=[])
     listed = set(group.list_commands(click.Context(group)))
-    assert listed == set(COMMANDS)  # no placeholders: exactly the modules that exist
+    assert listed == set(available())  # no placeholders: exactly the modules that exist
     for name in listed:
         assert name in result.stdout
 
 
 def test_every_command_has_help(cli):
-    for name in COMMANDS:
+    for name in available():
         result = cli([name, "--help"])
         assert result.exit_code == 0, (name, result.output)
         assert "Usage:" in result.stdout
@@ -89,6 +89,21 @@ def _modules_loaded_by(args: list[str], stdin: str) -> set[str]:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     return set(filter(None, out.split(",")))
+
+
+def test_a_command_imports_only_its_own_library():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from ben_cli.commands._root import build_cli\n"
+        "r = CliRunner().invoke(build_cli(plugins=[]), ['ingest', '-q'], input='{}\\n')\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('ben_cli.') and m.count('.') == 1)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    loaded = set(out.split(","))
+    assert "ben_cli.ingest" in loaded
+    assert loaded.isdisjoint({"ben_cli.crypto", "ben_cli.sink", "ben_cli.detect", "ben_cli.narrate", "ben_cli.scrub"})
 
 
 def test_help_and_ingest_do_not_import_heavy_modules():
