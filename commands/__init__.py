@@ -24,7 +24,7 @@ def available() -> list[str]:
     return [name for name in COMMANDS if find_spec(f"{__name__}.{name}") is not None]
 
 
-def load(name: str) -> "click.Command":
+def load(name: str) -> click.Command:
     """Import one command module and turn its Typer app into the click command named ``name``."""
     import importlib
 
