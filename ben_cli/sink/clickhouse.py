@@ -172,6 +172,8 @@ class ClickHouseWriter:
             try:
                 if unsure and not self.dedup_tokens:
                     have = self._existing(batch, rows)
+                    landed = [i for i in part if i in have]  # the lost attempt did store these
+                    self.stored += len(landed)
                     part = [i for i in part if i not in have]
                     if not part:
                         return

@@ -7,8 +7,8 @@ add more, and a later folder's file shadows an earlier one of the same name.
 
 Binding: a current server receives the query text unchanged and the values separately (the
 driver's server-side parameters). An old server without that feature gets the driver's
-client-side escaping instead: each ``{name:Type}`` becomes ``CAST(%(name)s AS Type)`` and the
-driver quotes the value. Either way the value never reaches the SQL text unescaped. Identifiers
+client-side escaping instead: each ``{name:Type}`` becomes ``%(name)s`` (wrapped in ``CAST(... AS
+Type)`` for times) and the driver quotes the value. Either way the value never reaches the SQL text unescaped. Identifiers
 (``{table:Identifier}``) are checked to be plain names and quoted with backticks.
 """
 
@@ -91,8 +91,13 @@ def convert(value: str, type_: str) -> object:
     if base.startswith("Nullable("):
         base = base[len("Nullable("):-1]
     try:
-        if re.fullmatch(r"U?Int\d+", base):
-            return int(value)
+        m = re.fullmatch(r"(U?)Int(\d+)", base)
+        if m:
+            number, bits = int(value), int(m[2])
+            low, high = (0, 2**bits - 1) if m[1] else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+            if not low <= number <= high:
+                raise ValueError(f"out of range {low}..{high}")
+            return number
         if re.fullmatch(r"Float\d+|Decimal.*", base):
             return float(value)
         if base.startswith("DateTime") or base == "Date":
@@ -129,6 +134,8 @@ def bind(sql: str, params: dict[str, str], server_side: bool, declared: tuple[Pa
         name, type_ = m[1], m[2]
         if type_ == "Identifier":
             return f"`{typed[name]}`"
+        if isinstance(typed[name], (int, float, str)):  # literals that carry their type (LIMIT needs a bare one)
+            return f"%({name})s"
         return f"CAST(%({name})s AS {type_})"
 
     text = PLACEHOLDER.sub(replace, sql.replace("%", "%%"))
