@@ -111,3 +111,47 @@ def test_counts_stay_short(n):
     text = count(n)
     assert len(text) <= 5 and float(text.rstrip("kMGT")) < 1000
     assert plural(1, "record") == "1 record" and plural(n, "record").endswith("record" if n == 1 else "records")
+
+
+def _on_a_terminal(args: list[str], data: bytes, env: dict) -> bytes:
+    """Run ben with stdout on a pseudo-terminal; everything it wrote there."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("ben")), *args], stdin=subprocess.PIPE, stdout=slave,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "BEN_LOAD_PLUGINS": "", **env})
+    os.close(slave)
+    proc.stdin.write(data)
+    proc.stdin.close()
+    seen = b""
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 20)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed when ben exited
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        proc.wait(timeout=20)
+        os.close(master)
+    return seen
+
+
+def test_colours_only_on_a_terminal_and_never_with_no_color():
+    env = {"TERM": "xterm-256color", "COLUMNS": "100"}
+    coloured = _on_a_terminal(["narrate", "-q"], SPIKE, {**env, "NO_COLOR": ""})
+    assert b"\x1b[" in coloured and b"Verdict: INCIDENT." in coloured
+    plain = _on_a_terminal(["narrate", "-q"], SPIKE, {**env, "NO_COLOR": "1"})
+    assert b"\x1b[" not in plain and b"Verdict: INCIDENT." in plain
+    piped = run_ben("narrate", "-q", input=SPIKE, env=env)
+    assert b"\x1b[" not in piped.stdout
