@@ -97,7 +97,8 @@ def run(h: Harness) -> str:
         f"{N:,} records: {N_HOSTS * N_METRICS:,} series of {N_POINTS:,} one-minute points, with a two-host latency "
         f"plateau and a four-host cpu step injected. {note} Time is the whole process, best of {h.repeat}; "
         "the ratio column is time relative to the reference (lower is faster; the goal is under 2.00x "
-        "`ben detect`).\n\n"
+        "`ben detect`). The machine is shared (two cores, other builds running), so absolute rates are "
+        "pessimistic and vary between runs; the ratios are measured side by side.\n\n"
         + table(["command", "records/s", "time vs reference", "peak memory"], rows)
         + f"\nThe report found {plural(len(found['incidents']), 'incident')} over {found['series']:,} series "
         f"(verdict: {found['verdict']}).\n"

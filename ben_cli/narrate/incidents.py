@@ -23,6 +23,7 @@ about 50: that is worth waking someone for.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ben_cli.narrate.collect import ERROR, WARN
@@ -77,10 +78,18 @@ def _episode_rank(ep: Episode) -> tuple:
     return (-ep.peak_score, -_size(ep), -min(ep.relative, 1e12), ep.start_ns, ep.series.key)
 
 
-def severity(episodes: list[Episode]) -> float:
+ErrorsDuring = Callable[[list[str], int, int], int]
+
+
+def severity(episodes: list[Episode], errors_during: ErrorsDuring | None = None) -> float:
+    """The incident's severity; error records its sources logged meanwhile count as the severity
+    field too, not only the severity of the flagged records themselves."""
     start = min(ep.start_ns for ep in episodes)
     end = max(ep.end_ns for ep in episodes)
     sev_rank = max(ep.severity for ep in episodes)
+    if errors_during is not None and sev_rank < ERROR:
+        if errors_during(sorted({ep.series.source for ep in episodes}), start, end):
+            sev_rank = ERROR
     parts = {
         "score": max(min(1.0, max(0.0, ep.peak_score)) for ep in episodes),
         "size": max(_size(ep) for ep in episodes),
@@ -92,7 +101,7 @@ def severity(episodes: list[Episode]) -> float:
     return round(sum(WEIGHTS[k] * parts[k] for k in WEIGHTS), 1)
 
 
-def group(episodes: list[Episode]) -> list[Incident]:
+def group(episodes: list[Episode], errors_during: ErrorsDuring | None = None) -> list[Incident]:
     """Overlapping episodes become incidents, most severe first (ties: earliest first)."""
     ordered = sorted(episodes, key=lambda ep: (ep.start_ns, ep.series.key))
     groups: list[list[Episode]] = []
@@ -108,7 +117,7 @@ def group(episodes: list[Episode]) -> list[Incident]:
     for members in groups:
         lead = min(members, key=_episode_rank)
         rest = sorted((ep for ep in members if ep is not lead), key=lambda ep: (ep.series.name, ep.series.source, ep.series.key))
-        incidents.append(Incident([lead, *rest], severity(members)))
+        incidents.append(Incident([lead, *rest], severity(members, errors_during)))
     incidents.sort(key=lambda inc: (-inc.severity, inc.start_ns, inc.lead.series.key))
     for i, inc in enumerate(incidents, 1):
         inc.number = i

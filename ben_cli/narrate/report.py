@@ -107,13 +107,14 @@ def _volume(c: Collector, start: int, end: int) -> list[VolumeRow]:
     return rows
 
 
-def _errors_during(c: Collector, inc: Incident) -> dict[str, int]:
+def _errors_during(c: Collector, sources: list[str], start: int, end: int) -> dict[str, int]:
+    """Error and fatal records each source logged between two times."""
     out = {}
-    for source in inc.sources:
+    for source in sources:
         times = c.errors.get(source)
         if times:
             ordered = sorted(times) if any(times[i] > times[i + 1] for i in range(len(times) - 1)) else times
-            out[source] = bisect_right(ordered, inc.end_ns) - bisect_left(ordered, inc.start_ns)
+            out[source] = bisect_right(ordered, end) - bisect_left(ordered, start)
     return out
 
 
@@ -138,8 +139,8 @@ def build(c: Collector, options: Options | None = None, *, rejected: dict[str, d
     notable = [ep for ep in episodes if ep.notable]
     noise = [ep for ep in episodes if not ep.notable]
     narrated = []
-    for inc in group(notable):
-        errors = _errors_during(c, inc)
+    for inc in group(notable, lambda sources, a, b: sum(_errors_during(c, sources, a, b).values())):
+        errors = _errors_during(c, inc.sources, inc.start_ns, inc.end_ns)
         narrated.append(NarratedIncident(inc, incident_title(inc, style), incident_sentences(inc, style, errors), errors))
     lo = start if start is not None else 0
     hi = end if end is not None else lo

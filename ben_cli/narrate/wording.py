@@ -117,9 +117,11 @@ def incident_title(inc: Incident, style: TimeStyle) -> str:
             metrics.append(metric(ep))
     sources = inc.sources
     where = sources[0] if len(sources) == 1 else plural(len(sources), "source")
-    start, end = style.at(inc.start_ns, inc.end_ns)
-    span = f"from {start} UTC, still in force at the end" if inc.ongoing else \
-        f"{start} to {end} UTC ({duration((inc.end_ns - inc.start_ns) / 1e9)})"
+    if inc.ongoing:
+        span = f"from {style.at(inc.start_ns)[0]} UTC, still in force at the end"
+    else:
+        start, end = style.at(inc.start_ns, inc.end_ns)
+        span = f"{start} to {end} UTC ({duration((inc.end_ns - inc.start_ns) / 1e9)})"
     shown = metrics[:3] + ([f"{len(metrics) - 3} more"] if len(metrics) > 3 else [])
     return f"{join_words(shown)} on {where}, {span}"
 

@@ -58,6 +58,20 @@ Streaming: records pass through, and each 30-minute window ends with a narrative
   ["2026-11-25T10:30:00Z","info","healthy",null]
   ["2026-11-25T11:00:00Z","error","incident","web-3"]
 
+The whole pipeline on the bundled sample: ingest, detect, narrate:
+
+  $ ben ingest -q "$DATA/sample-app.ndjson" "$DATA/sample-db.logfmt" | ben detect -q | ben narrate -q | sed -n '1,10p'
+  Health report: 25 Nov 2026, 10:00:00 to 10:59:54 UTC (59 minutes 54 seconds)
+  Verdict: INCIDENT. 2 major incidents; the worst: http.request latency on web-2, 10:30:06 to 10:36:06
+    UTC (6 minutes).
+  
+  Incidents
+    1. major (severity 55.8): http.request latency on web-2, 10:30:06 to 10:36:06 UTC (6 minutes)
+       web-2's http.request latency rose to 412 ms, 3.5x its usual 119 ms, from 10:30:06 to 10:36:06
+       UTC (6 minutes). Meanwhile web-2 logged 2 errors.
+    2. major (severity 52.4): cpu.usage on db-1, from 10:40 UTC, still in force at the end
+       cpu.usage on db-1 stepped up from 31.1% to 57.8% at 10:40 UTC and stayed there.
+
 What earlier stages scrubbed and rejected is reported too:
 
   $ printf '{"ts":"2026-11-25T10:00:00Z","source":"api","name":"log","severity":"error","redacted":["email","ipv4"]}\n{"ts":"2026-11-25T10:01:00Z","source":"api","name":"log","severity":"info","redacted":["email"]}\n' > scrubbed.ndjson
