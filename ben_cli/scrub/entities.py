@@ -1,0 +1,431 @@
+"""The entities ben scrub finds: one pattern (and validator) per kind of personal data or secret.
+
+Each :class:`Entity` has a ``find(text)`` that yields ``(start, end)`` spans of the sensitive part
+only (for ``password=hunter2`` the span is ``hunter2``), a ``family`` naming the cheap trigger that
+must fire before ``find`` is worth running (see :mod:`ben_cli.scrub.prefilter`), and a
+``priority``: where two findings overlap, the higher priority wins (a JWT inside an
+``Authorization`` header is reported as ``auth_header``; an AWS key id as the value of
+``api_key=`` is ``aws_access_key``, not the generic ``secret``).
+
+All patterns are ASCII (``re.ASCII``): the prefilter scans UTF-8 bytes, and a pattern that matched
+non-ASCII digits or letters could find what the prefilter never looked for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ben_cli import registry
+from ben_cli.scrub import validators as v
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    find: Callable[[str], Iterator[Span]]
+    family: str | None  # None: no trigger, always run (plugins)
+    priority: int
+    default_operator: str
+    description: str
+
+    @property
+    def token(self) -> str:
+        return self.name.upper()
+
+
+def entity(name: str, family: str | None, priority: int, default_operator: str, description: str):
+    """Register a finder function as a built-in entity."""
+
+    def deco(fn: Callable[[str], Iterator[Span]]) -> Callable[[str], Iterator[Span]]:
+        registry.entities.add(name, Entity(name, fn, family, priority, default_operator, description))
+        return fn
+
+    return deco
+
+
+A = re.ASCII
+# Already scrubbed: an operator's token (<EMAIL>, <EMAIL:3f..>, <EMAIL#3f..>) or a mask.
+_SCRUBBED = re.compile(r"<[A-Z][A-Z0-9_]*(?:[:#][0-9a-f]+)?>|[*]+[^*]{0,4}", A)
+
+
+def already_scrubbed(value: str) -> bool:
+    return _SCRUBBED.fullmatch(value) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Things that are never personal data, whatever a pattern thinks: guards used by several finders.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", A)
+_HEX_ID = re.compile(r"(?=[0-9]*[a-f])(?:[0-9a-f]{16}|[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})", A)
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}", A)
+_VERSION_BEFORE = re.compile(r"(?:\b(?:version|ver|release|build|rev)\b[\s=:\"']{0,3}v?|\bv|[A-Za-z]/)$", A | re.I)
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """True when the span is part of a larger token (``web-10.0.0.1.svc``, ``id-4111...``):
+    preceded by ``X-``/``X.`` or followed by ``-X``/``.X``/``:D`` where X is alphanumeric."""
+    if start >= 2 and text[start - 1] in "-." and text[start - 2].isalnum():
+        return True
+    if end + 1 < len(text) and text[end] in "-." and text[end + 1].isalnum():
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# email and URL credentials (family "at": the text has an @)
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9@-]|\.[A-Za-z0-9])",
+    A,
+)
+
+
+@entity("email", "at", 50, "pseudonym", "e-mail addresses (user@example.com)")
+def find_email(text: str) -> Iterator[Span]:
+    for m in _EMAIL.finditer(text):
+        yield m.span()
+
+
+_URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/?#]+)@[^\s/?#@]", A)
+
+
+@entity("url_password", "url", 90, "redact", "passwords in URLs (scheme://user:PASSWORD@host)")
+def find_url_password(text: str) -> Iterator[Span]:
+    for m in _URL_PASSWORD.finditer(text):
+        if not already_scrubbed(m.group(1)):
+            yield m.span(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets by context (family "kw": the text holds a secret-ish word)
+
+SECRET_WORDS = (
+    r"passw(?:or)?d|passphrase|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|"
+    r"client[_.-]?secret|credentials?|auth[_.-]?key|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|"
+    r"session[_.-]?key|account[_.-]?key|x-api-key"
+)
+COOKIE_NAMES = r"cookie|set-cookie|sessionid|session[_.-]?id|session|sid|jsessionid|phpsessid|connect\.sid|csrftoken|xsrf-token|_session"
+_KEY_SECRET = re.compile(rf"[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*", A | re.I)
+_KEY_COOKIE = re.compile(rf"(?:[A-Za-z0-9_.-]*[_.-])?(?:{COOKIE_NAMES})", A | re.I)
+_KEY_AUTH = re.compile(r"(?:[A-Za-z0-9_.-]*[_.-])?(?:proxy-)?authorization", A | re.I)
+# Names that contain a secret word but hold no secret: counts, sizes, names, places, times, flags.
+_KEY_NOT_SECRET = re.compile(
+    r"(?:tokens|tokenizer|tokenized|[_.-](?:count|len|length|size|type|kind|name|file|path|dir|url|uri|endpoint|"
+    r"ttl|expires?|expiry|expiration|expires_at|expires_in|at|reset|policy|hint|required|enabled|changed|age|"
+    r"format|usage|limit|max|min|bucket|version|rotation|rotated|id_hash|strength|set|algorithm|alg|header))$",
+    A | re.I,
+)
+_NOT_A_VALUE = frozenset(("", "null", "none", "nil", "true", "false", "undefined", "redacted", "[redacted]", "[filtered]"))
+
+
+def key_entity(key: str) -> str | None:
+    """The entity a field or key name implies for its whole value: secret, cookie, auth_header or
+    aws_secret_key; None for an ordinary name. Callers cache this (names repeat)."""
+    if _KEY_AUTH.fullmatch(key):
+        return "auth_header"
+    if _KEY_COOKIE.fullmatch(key):
+        return "cookie"
+    if _KEY_SECRET.fullmatch(key) and not _KEY_NOT_SECRET.search(key):
+        lowered = key.lower()
+        if "aws" in lowered and "secret" in lowered:
+            return "aws_secret_key"
+        return "secret"
+    return None
+
+
+def secret_value(value: str) -> bool:
+    """A value under a secret-named key that is worth hiding (not empty, a flag or a token)."""
+    return value.strip().lower() not in _NOT_A_VALUE and not already_scrubbed(value)
+
+
+_KV = re.compile(
+    r"""(?<![A-Za-z0-9_.-])(["']?)([A-Za-z0-9_.-]*(?:""" + SECRET_WORDS + "|" + COOKIE_NAMES
+    + r""")[A-Za-z0-9_.-]*)\1[ \t]*(?:=|:(?!//))[ \t]*"""
+    r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&}\]\)]+))""",
+    A | re.I,
+)
+
+
+def _kv_findings(text: str) -> Iterator[tuple[str, int, int]]:
+    """``key=value``, ``key: value`` and ``"key": "value"`` pairs whose key names a secret."""
+    for m in _KV.finditer(text):
+        kind = key_entity(m.group(2))
+        if kind is None or kind == "auth_header":
+            continue
+        g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
+        if secret_value(m.group(g)):
+            yield kind, m.start(g), m.end(g)
+
+
+@entity("secret", "kw", 70, "redact", "values of secret-named keys: password=, \"api_key\": ..., token: ...")
+def find_secret(text: str) -> Iterator[Span]:
+    for kind, s, e in _kv_findings(text):
+        if kind == "secret":
+            yield s, e
+
+
+_AWS_SECRET_SHAPE = re.compile(r"[A-Za-z0-9/+]{40}", A)
+_AWS_SECRET_CONTEXT = re.compile(r"(?i)aws[\w.-]{0,30}?(?:secret)[\w.\"' -]{0,30}?[=:\s][\s\"']*([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])", A)
+
+
+@entity("aws_secret_key", "kw", 85, "redact", "AWS secret access keys (40 characters, in an AWS secret context)")
+def find_aws_secret(text: str) -> Iterator[Span]:
+    for kind, s, e in _kv_findings(text):
+        if kind == "aws_secret_key":
+            yield s, e
+    for m in _AWS_SECRET_CONTEXT.finditer(text):
+        yield m.span(1)
+
+
+_COOKIE_HEADER = re.compile(r"(?i)\b(?:set-)?cookie[\"']?[ \t]*[:=][ \t]*[\"']?([^\r\n\"]+)", A)
+_COOKIE_PAIR = re.compile(r"([^=;,\s]+)=([^;,\s]*)", A)
+_COOKIE_ATTRS = frozenset(("path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority", "version", "comment"))
+
+
+def cookie_value_spans(value: str, offset: int = 0) -> Iterator[Span]:
+    """The values of ``name=value`` pairs in a Cookie/Set-Cookie header, not its attributes."""
+    for m in _COOKIE_PAIR.finditer(value):
+        if m.group(1).lower() not in _COOKIE_ATTRS and m.group(2) and not already_scrubbed(m.group(2)):
+            yield offset + m.start(2), offset + m.end(2)
+
+
+@entity("cookie", "kw", 75, "redact", "cookie and session values (Cookie:, Set-Cookie:, sessionid=...)")
+def find_cookie(text: str) -> Iterator[Span]:
+    for m in _COOKIE_HEADER.finditer(text):
+        yield from cookie_value_spans(m.group(1), m.start(1))
+    for kind, s, e in _kv_findings(text):
+        if kind == "cookie" and not text[s:e].count("="):
+            yield s, e
+
+
+_AUTH_HEADER = re.compile(
+    r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?:(?:bearer|basic|digest|negotiate|token|apikey|hmac|aws4-hmac-sha256|dpop)[ \t]+)?([^\s\"',;]+)",
+    A,
+)
+_BEARER = re.compile(r"(?i)\bbearer[ \t]+([A-Za-z0-9\-._~+/]{12,}=*)", A)
+_BASIC = re.compile(r"(?i)\bbasic[ \t]+([A-Za-z0-9+/]{4,}=*)", A)
+
+
+@entity("auth_header", "kw", 95, "redact", "Authorization header values (Bearer/Basic/... credentials)")
+def find_auth_header(text: str) -> Iterator[Span]:
+    for m in _AUTH_HEADER.finditer(text):
+        if secret_value(m.group(1)):
+            yield m.span(1)
+    for m in _BEARER.finditer(text):
+        if not already_scrubbed(m.group(1)):
+            yield m.span(1)
+    for m in _BASIC.finditer(text):
+        if v.basic_credentials_ok(m.group(1)):
+            yield m.span(1)
+
+
+_ENTROPY_CONTEXT = re.compile(
+    r"(?i)\b(?:secret|token|key|passw\w*|credential|signature|apikey|bearer|auth|hmac)[A-Za-z_.-]*[\"']?"
+    r"(?:[ \t]*(?:[=:]|is|was|of|for|using|with)?[ \t]*)[\"']?([A-Za-z0-9+/=_\-.~]{20,})",
+    A,
+)
+
+
+@entity("high_entropy", "kw", 40, "redact", "high-entropy strings (20+ characters) in a secret context")
+def find_high_entropy(text: str) -> Iterator[Span]:
+    for m in _ENTROPY_CONTEXT.finditer(text):
+        value = m.group(1).rstrip(".")
+        if _UUID.fullmatch(value) or "/" == value[:1] or ".." in value or already_scrubbed(value):
+            continue
+        if v.char_classes(value) >= 2 and v.shannon_entropy(value) >= 3.5 and any(c.isdigit() for c in value):
+            yield m.start(1), m.start(1) + len(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# vendor credentials and structured tokens (family "vendor": a known prefix is present)
+
+_AWS_KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}(?![A-Za-z0-9])", A)
+_GITHUB = re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{40,255})(?![A-Za-z0-9_])", A)
+_SLACK = re.compile(
+    r"(?<![A-Za-z0-9])(?:xox[abposre]-[A-Za-z0-9-]{10,250}|xapp-\d-[A-Za-z0-9-]{10,250})"
+    r"|(?<=hooks\.slack\.com/services/)T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+",
+    A,
+)
+_STRIPE = re.compile(r"(?<![A-Za-z0-9])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,247}|whsec_[A-Za-z0-9]{20,})(?![A-Za-z0-9])", A)
+_GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])", A)
+_PEM = re.compile(
+    r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----(?:.*?-----END \1-----|.*)", A | re.S
+)
+_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*", A)
+
+
+def _simple(pattern: re.Pattern) -> Callable[[str], Iterator[Span]]:
+    def find(text: str) -> Iterator[Span]:
+        for m in pattern.finditer(text):
+            yield m.span()
+
+    return find
+
+
+entity("aws_access_key", "vendor", 96, "redact", "AWS access key ids (AKIA..., ASIA...)")(_simple(_AWS_KEY_ID))
+entity("github_token", "vendor", 96, "redact", "GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)")(_simple(_GITHUB))
+entity("slack_token", "vendor", 96, "redact", "Slack tokens (xoxb-, xoxp-, xapp-...) and webhook paths")(_simple(_SLACK))
+entity("stripe_key", "vendor", 96, "redact", "Stripe secret and restricted keys, webhook secrets")(_simple(_STRIPE))
+entity("google_api_key", "vendor", 96, "redact", "Google API keys (AIza...)")(_simple(_GOOGLE))
+entity("private_key", "vendor", 99, "redact", "PEM private key blocks")(_simple(_PEM))
+
+
+@entity("jwt", "vendor", 92, "redact", "JSON Web Tokens (eyJ....eyJ....sig)")
+def find_jwt(text: str) -> Iterator[Span]:
+    for m in _JWT.finditer(text):
+        if v.jwt_ok(m.group()):
+            yield m.span()
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers: cards, SSNs, IBANs, phones
+
+_CARD = re.compile(r"(?<![A-Za-z0-9_+])\d(?:[ -]?\d){11,18}+(?![A-Za-z0-9_])", A)
+_CARD_GROUPS = re.compile(r"\d+(?:([ -])\d+)*", A)
+
+
+@entity("credit_card", "card", 80, "redact", "payment card numbers (12-19 digits, Luhn, issuer ranges)")
+def find_card(text: str) -> Iterator[Span]:
+    for m in _CARD.finditer(text):
+        s, e = m.span()
+        run = m.group()
+        if _glued(text, s, e) or (e < len(text) and text[e] in " -" and text[e + 1 : e + 2].isdigit()):
+            continue
+        seps = {c for c in run if not c.isdigit()}
+        if len(seps) > 1:
+            continue
+        digits = run.replace(" ", "").replace("-", "")
+        if seps and min(len(g) for g in re.split("[ -]", run)) < 3:
+            continue
+        if v.card_ok(digits):
+            yield s, e
+
+
+_SSN = re.compile(r"(?<![A-Za-z0-9_.+/-])(\d{3})([- ])(\d{2})\2(\d{4})(?![A-Za-z0-9_]|[.-]\d)", A)
+
+
+@entity("us_ssn", "ssn", 78, "redact", "US social security numbers (AAA-GG-SSSS, allocation rules)")
+def find_ssn(text: str) -> Iterator[Span]:
+    for m in _SSN.finditer(text):
+        if v.ssn_ok(m.group(1), m.group(3), m.group(4)):
+            yield m.span()
+
+
+# Country codes are upper case, as in the IBAN registry's electronic format.
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(v.IBAN_LENGTHS) + r")\d{2}", A)
+
+
+@entity("iban", "iban", 82, "redact", "IBANs (country length and mod-97 check), with or without spaces")
+def find_iban(text: str) -> Iterator[Span]:
+    for m in _IBAN_START.finditer(text):
+        want = v.IBAN_LENGTHS[m.group(1).upper()]
+        pos, chars = m.start(), []
+        while pos < len(text) and len(chars) < want:
+            c = text[pos]
+            if c.isascii() and c.isalnum():
+                chars.append(c)
+            elif not (c == " " and pos + 1 < len(text) and text[pos + 1].isalnum() and len(chars) % 4 == 0):
+                break
+            pos += 1
+        if len(chars) == want and not (pos < len(text) and text[pos].isalnum()) and v.iban_ok("".join(chars)):
+            yield m.start(), pos
+
+
+_PHONE = re.compile(
+    r"""(?<![A-Za-z0-9_+.:/=-])(?<![A-Za-z0-9][.-])
+    (?:
+        \+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?)(?:[ .-]?\d{2,5}){1,4}      # +CC international
+      | \(\d{1,4}\)[ .-]?\d{2,5}(?:[ .-]?\d{2,5}){0,3}                            # (08) 8747 6301
+      | \d{2,5}(?:[ .-]\d{2,5}){1,4}                                              # grouped national
+      | \d{7,11}                                                                  # bare digits
+    )
+    (?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})?
+    (?![A-Za-z0-9_]|[.:/-]\d)""",
+    A | re.X,
+)
+_NANP = re.compile(r"(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])\d{3}[ .-]\d{4}", A)
+_PHONE_CONTEXT = re.compile(r"(?i)(?:phone|tel|mobile|cell|call|contact|fax|sms|whatsapp|number|reach|dial|ph|mob)\b[^\n]{0,24}$", A)
+
+
+@entity("phone", "phone", 60, "redact", "phone numbers (E.164, national formats; guarded against dates, epochs and ids)")
+def find_phone(text: str) -> Iterator[Span]:
+    for m in _PHONE.finditer(text):
+        run = m.group()
+        s, e = m.span()
+        digits = sum(c.isdigit() for c in run.split("x")[0].split("e")[0])
+        if not 7 <= digits <= 15 or _DATE.fullmatch(run) or _glued(text, s, e):
+            continue
+        if e < len(text) and text[e] == "." and e + 1 < len(text) and text[e + 1].isdigit():
+            continue
+        # Without a phone word nearby, only shapes that are phones and nothing else pass:
+        # +CC..., (area)..., a trunk 0 with 9+ digits, or the NANP 3-3-4 layout.
+        shaped = run[0] in "+(" or (run[0] == "0" and digits >= 9 and run[1] != "0" and not run.isdigit()) \
+            or (run[0] == "0" and run[1] == "0" and digits >= 10) or bool(_NANP.match(run))
+        if shaped or _PHONE_CONTEXT.search(text, max(0, s - 40), s):
+            yield s, e
+
+
+# ---------------------------------------------------------------------------------------------
+# network addresses (family "ipv4", "colon")
+
+_IPV4 = re.compile(
+    r"(?<![A-Za-z0-9_.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"(?:/(?:3[0-2]|[12]?\d)(?!\d))?(?![A-Za-z0-9_]|\.\d|-\w)",
+    A,
+)
+
+
+@entity("ipv4", "ipv4", 55, "truncate", "IPv4 addresses (and CIDR networks)")
+def find_ipv4(text: str) -> Iterator[Span]:
+    for m in _IPV4.finditer(text):
+        s = m.start()
+        if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
+            continue
+        if _VERSION_BEFORE.search(text, max(0, s - 12), s):
+            continue
+        yield m.span()
+
+
+_IPV6 = re.compile(r"(?<![A-Za-z0-9_:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z._-]+)?(?:/\d{1,3}(?!\d))?", A)
+
+
+@entity("ipv6", "colon", 57, "truncate", "IPv6 addresses in every compressed form (and zones, networks)")
+def find_ipv6(text: str) -> Iterator[Span]:
+    for m in _IPV6.finditer(text):
+        cand = m.group()
+        s = m.start()
+        # a trailing ':' or '.' belongs to the sentence, not the address
+        while cand and cand[-1] in ":." and not cand.endswith("::"):
+            cand = cand[:-1]
+        e = s + len(cand)
+        if e < len(text) and (text[e].isalnum() or text[e] in "_-"):
+            continue
+        addr = cand.split("/", 1)[0].split("%", 1)[0]
+        if addr in ("::", ":::") or ":" not in addr or not v.ipv6_ok(addr):
+            continue
+        yield s, e
+
+
+_MAC = re.compile(
+    r"(?<![A-Za-z0-9_:.-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})"
+    r"(?![A-Za-z0-9_]|[:.-][0-9A-Fa-f])",
+    A,
+)
+
+
+@entity("mac", "colon", 56, "pseudonym", "MAC addresses (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)")
+def find_mac(text: str) -> Iterator[Span]:
+    for m in _MAC.finditer(text):
+        if m.group().count(".") == 2 and m.group().isdigit():
+            continue
+        yield m.span()
+
+
+def protected(value: str) -> bool:
+    """Spans that are ids, digests or dates are never rewritten, whatever found them."""
+    return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value) or _DATE.fullmatch(value))

@@ -1,0 +1,261 @@
+"""Scrub whole records: walk every field, apply field rules, rewrite findings, mark ``redacted``.
+
+The walk is copy-on-write (the caller's record is never modified) and plans per key path are
+cached, because the same few dozen paths repeat on every record of a stream.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from ben_cli.scrub import entities as ents
+from ben_cli.scrub.detect import Detector
+from ben_cli.scrub.keys import load_or_create_key, read_key
+from ben_cli.scrub.operators import APPLY, Drop
+from ben_cli.scrub.policy import Policy, default_policy
+
+_PLAN_CACHE_LIMIT = 50_000
+_MAX_ROUNDS = 4
+_AUTH_SCHEME = re.compile(r"(?i)(\s*(?:bearer|basic|digest|negotiate|token|apikey|hmac|aws4-hmac-sha256|dpop)\s+)(\S.*)", re.S)
+
+
+class Unscrubbable(ValueError):
+    """A record that cannot be scrubbed safely; it must be rejected, never passed on."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do with one key path (resolved once from the policy, then cached)."""
+
+    path: str
+    never: bool
+    action: str  # "scan" or a whole-value operator (incl. drop)
+    entity: str  # name used by a whole-value operator
+    key_entity: str | None  # secret/cookie/auth_header implied by the key name
+    operators: dict[str, str]
+    numbers: bool
+
+
+class Scrubber:
+    """``Scrubber(policy).scrub(record)`` returns a scrubbed copy carrying ``redacted``.
+
+    ``key`` is the HMAC key for pseudonyms (bytes), or a key file; without one the key under
+    ``$BEN_HOME`` is used, created on the first pseudonym. ``report`` counts findings per
+    (entity, field path) when ``count=True``.
+    """
+
+    def __init__(self, policy: Policy | None = None, *, key: bytes | Path | str | None = None,
+                 count: bool = False, use_prefilter: bool = True):
+        self.policy = policy or default_policy()
+        self.detector = Detector(use_prefilter=use_prefilter)
+        self._key_source = key
+        self._key_bytes: bytes | None = key if isinstance(key, bytes) else None
+        self._plans: dict[tuple[str, str, str | None], Plan] = {}
+        self.count = count
+        self.report: Counter[tuple[str, str]] = Counter()
+        self._ops = {e.name: self.policy.operator_for(e.name) for e in self.detector.entities}
+        self._max = self.policy.max_value_bytes
+        self._rule_keys = self._fast_path_keys()
+
+    # -- the key --------------------------------------------------------------------------
+    def key(self) -> bytes:
+        if self._key_bytes is None:
+            src = self._key_source
+            self._key_bytes = read_key(Path(src)) if src is not None else load_or_create_key()  # type: ignore[arg-type]
+        return self._key_bytes
+
+    # -- plans ----------------------------------------------------------------------------
+    def _plan(self, parent: str, key: str, inherited: Plan | None) -> Plan:
+        ck = (parent, key, inherited.path if inherited is not None else None)
+        plan = self._plans.get(ck)
+        if plan is not None:
+            return plan
+        path = f"{parent}.{key}" if parent else key
+        pol = self.policy
+        never = any(fnmatchcase(path, g) for g in pol.never)
+        rule = next((r for r in pol.fields if r.matches(path)), None)
+        ops = dict(inherited.operators) if inherited is not None else dict(self._ops)
+        action, entity, numbers = "scan", "pii", pol.numbers
+        key_entity = ents.key_entity(key) if isinstance(key, str) else None
+        if inherited is not None:
+            numbers = inherited.numbers
+            if inherited.action != "scan":
+                action, entity = inherited.action, inherited.entity
+            key_entity = key_entity or inherited.key_entity
+            never = never or inherited.never
+        if rule is not None:
+            if rule.action == "never":
+                never = True
+            elif rule.action != "scan":
+                action, entity = rule.action, rule.entity
+            ops.update(rule.operators)
+            if rule.numbers is not None:
+                numbers = rule.numbers
+        plan = Plan(path, never, action, entity, key_entity, ops, numbers)
+        if len(self._plans) < _PLAN_CACHE_LIMIT:
+            self._plans[ck] = plan
+        return plan
+
+    def _fast_path_keys(self) -> list[bytes] | None:
+        """Quoted key names whose presence in a line forces the full walk (rules that rewrite a
+        field whatever its content); None when a rule's last key is a glob."""
+        keys = []
+        for rule in self.policy.fields:
+            if rule.action in ("scan", "never", "keep"):
+                continue
+            last = rule.path.rsplit(".", 1)[-1]
+            if any(c in last for c in "*?["):
+                return None
+            keys.append(b'"' + last.encode() + b'"')
+        return keys
+
+    # -- records --------------------------------------------------------------------------
+    def line_is_clean(self, data: bytes) -> bool:
+        """True when a raw NDJSON line certainly holds nothing to scrub, so it can pass unchanged
+        (with an empty ``redacted``) without a walk: no escapes (which could hide characters
+        from the prefilter), no earlier ``redacted``, no forcing rule key, and no trigger."""
+        if self._rule_keys is None or self.detector.always or len(data) > self._max:
+            return False
+        if b"\\" in data or b'"redacted"' in data:
+            return False
+        for k in self._rule_keys:
+            if k in data:
+                return False
+        return not self.detector.families(data)
+
+    def scrub(self, record: dict) -> dict:
+        """A scrubbed copy of ``record`` with ``redacted`` set to the sorted entity names found
+        (merged with any earlier list, so scrubbing twice changes nothing more)."""
+        found: set[str] = set()
+        out = self._dict(record, "", None, found)
+        prev = record.get("redacted")
+        if isinstance(prev, list):
+            found.update(x for x in prev if isinstance(x, str))
+        out["redacted"] = sorted(found)
+        return out
+
+    def _dict(self, d: dict, prefix: str, inherited: Plan | None, found: set[str]) -> dict:
+        out = {}
+        for k, val in d.items():
+            if not prefix and k == "redacted":
+                continue
+            plan = self._plan(prefix, k, inherited)
+            if plan.never:
+                out[k] = val
+                continue
+            try:
+                out[k] = self._value(val, plan, found)
+            except Drop as dropped:
+                found.add(str(dropped))
+                if self.count:
+                    self.report[(str(dropped), plan.path)] += 1
+        return out
+
+    def _value(self, val: object, plan: Plan, found: set[str]) -> object:
+        t = type(val)
+        if t is str:
+            return self._string(val, plan, found)  # type: ignore[arg-type]
+        if t is dict:
+            return self._dict(val, plan.path, plan, found)  # type: ignore[arg-type]
+        if t is list:
+            return [self._value(x, plan, found) for x in val]  # type: ignore[attr-defined]
+        if (t is int or t is float) and (plan.numbers or plan.key_entity or plan.action != "scan"):
+            text = str(val)
+            new = self._string(text, plan, found)
+            return val if new == text else new
+        return val
+
+    def _apply(self, op: str, entity: str, value: str, plan: Plan, found: set[str], rescan: bool = False) -> str:
+        """Rewrite one finding and count it (on a rescan only if it changed: a truncated network
+        is found again and truncates to itself)."""
+        new = value if op == "keep" else APPLY[op](entity, value, self.key)
+        if self.count and not (rescan and new == value):
+            self.report[(entity, plan.path)] += 1
+        if op != "keep":
+            found.add(entity)
+        return new
+
+    def _string(self, s: str, plan: Plan, found: set[str]) -> str:
+        if len(s) > self._max // 4 and len(s.encode("utf-8", "surrogatepass")) > self._max:
+            raise Unscrubbable(f"{plan.path} is a string of over {self._max} bytes (max_value_bytes)")
+        if plan.action != "scan":
+            if ents.already_scrubbed(s):
+                return s
+            return self._apply(plan.action, plan.entity, s, plan, found)
+        if plan.key_entity is not None:
+            return self._keyed(s, plan, found)
+        return self._text(s, plan, found)
+
+    def _keyed(self, s: str, plan: Plan, found: set[str]) -> str:
+        """The value of a field whose name says it is a secret, cookie or credential."""
+        entity = plan.key_entity
+        assert entity is not None
+        if not ents.secret_value(s):
+            return s
+        op = plan.operators.get(entity, "redact")
+        if entity == "auth_header":
+            m = _AUTH_SCHEME.fullmatch(s)
+            if m:
+                return m.group(1) + (m.group(2) if ents.already_scrubbed(m.group(2)) else self._apply(op, entity, m.group(2), plan, found))
+        if entity == "cookie" and "=" in s:
+            return self._replace(s, [(a, b, "cookie") for a, b in ents.cookie_value_spans(s)], plan, found)
+        return self._apply(op, entity, s, plan, found)
+
+    def _text(self, s: str, plan: Plan, found: set[str]) -> str:
+        """Scan and rewrite until nothing new is found. A rewrite can expose a finding that was
+        glued to its neighbour (``2001:db8::1bob@x.io``: once the e-mail is a token, the address
+        before it stands alone), so the output is rescanned; this is what makes scrubbing
+        idempotent. Text that keeps changing after a few rounds is refused, not passed on."""
+        findings = self.detector.find(s)
+        rounds = 0
+        while findings:
+            new = self._replace(s, findings, plan, found, rounds > 0)
+            if new == s:
+                return s
+            s = new
+            rounds += 1
+            findings = [f for f in self.detector.find(s) if plan.operators.get(f[2]) != "keep"]
+            if rounds == _MAX_ROUNDS and findings:
+                raise Unscrubbable(f"{plan.path or 'text'} did not settle after {_MAX_ROUNDS} scrubbing rounds")
+        return s
+
+    def _replace(self, s: str, findings: list[tuple[int, int, str]], plan: Plan, found: set[str], rescan: bool = False) -> str:
+        parts, last = [], 0
+        ops = plan.operators
+        for start, end, name in findings:
+            parts.append(s[last:start])
+            parts.append(self._apply(ops.get(name) or "redact", name, s[start:end], plan, found, rescan))
+            last = end
+        parts.append(s[last:])
+        return "".join(parts)
+
+    # -- plain text -----------------------------------------------------------------------
+    def scrub_text(self, text: str) -> tuple[str, list[str]]:
+        """Scrub one string (no field rules apply); ``drop`` hides the whole text as ``<NAME>``.
+        Returns the new text and the sorted entity names found."""
+        found: set[str] = set()
+        plan = Plan("", False, "scan", "pii", None, self._ops, False)
+        try:
+            out = self._text(text, plan, found)
+        except Drop as dropped:
+            found.add(str(dropped))
+            out = f"<{str(dropped).upper()}>"
+        return out, sorted(found)
+
+
+_DEFAULT_SCRUBBER: Scrubber | None = None
+
+
+def scrub_text(text: str, scrubber: Scrubber | None = None) -> str:
+    """Scrub a string with the default policy (or ``scrubber``'s): ``scrub_text("mail bob@x.io")``."""
+    global _DEFAULT_SCRUBBER
+    if scrubber is None:
+        if _DEFAULT_SCRUBBER is None:
+            _DEFAULT_SCRUBBER = Scrubber()
+        scrubber = _DEFAULT_SCRUBBER
+    return scrubber.scrub_text(text)[0]
+

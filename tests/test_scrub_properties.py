@@ -1,0 +1,67 @@
+"""Properties: scrubbing never raises, is idempotent, and the prefilter never hides a finding."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ben_cli.scrub import Scrubber
+from ben_cli.scrub.detect import Detector
+
+KEY = b"p" * 32
+SCRUBBER = Scrubber(key=KEY)
+FULL = Detector(use_prefilter=False)
+FAST = Detector()
+
+# Pieces that look like entities (and near misses), glued with ordinary text and punctuation.
+PIECES = st.sampled_from([
+    "bob@example.com", "a.b+c@mail.example.co.uk", "203.0.113.9", "10.0.0.0/8", "2001:db8::1", "fe80::1%eth0", "::1",
+    "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005", "4111111111111112", "123-45-6789",
+    "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "+1 415-555-0100", "(579)888-3058", "01.84.17.61.18",
+    "00:1a:2b:3c:4d:5e", "password=hunter2", "token: abc", '"api_key": "zzz"', "Authorization: Bearer abcdefghijklmnop",
+    "Cookie: sid=1; a=2", "postgres://u:pw@db/x", "AKIAIOSFODNN7EXAMPLE", "ghp_" + "a1B2" * 9,
+    "xoxb-123456789012-abcdefABCDEF", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe",
+    "-----BEGIN EC PRIVATE KEY-----\nabc\n-----END EC PRIVATE KEY-----",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2ln", "4bf92f3577b34da6a3ce929d0e0e4736",
+    "123e4567-e89b-12d3-a456-426614174000", "2026-11-25T10:00:00.123Z", "1795600000123", "v1.2.3",
+    "<EMAIL>", "<EMAIL:0123456789abcdef>@x.org", "****1234", "call", "phone", "key", "secret", "@", ":", "::", "-", ".",
+])
+TEXT = st.lists(st.one_of(PIECES, st.text(max_size=12), st.sampled_from([" ", "=", ": ", ", ", "\n", "/", "\"", "x"])),
+                max_size=10).map("".join)
+SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | TEXT
+VALUES = st.recursive(SCALARS, lambda k: st.lists(k, max_size=4) | st.dictionaries(st.sampled_from(
+    ["body", "attrs", "password", "user", "ip", "token", "x", "cookie", "Authorization", "trace_id"]) | st.text(max_size=8), k, max_size=4),
+    max_leaves=15)
+RECORDS = st.dictionaries(st.sampled_from(["ts", "body", "attrs", "source", "redacted", "name"]) | st.text(max_size=8), VALUES, max_size=6)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(RECORDS)
+def test_scrub_never_raises_and_is_idempotent(rec):
+    once = SCRUBBER.scrub(rec)
+    assert isinstance(once["redacted"], list) and once["redacted"] == sorted(set(once["redacted"]))
+    assert SCRUBBER.scrub(once) == once
+
+
+@settings(max_examples=600, deadline=None)
+@given(TEXT)
+def test_prefilter_finds_exactly_what_running_every_finder_finds(text):
+    assert FAST.find(text) == FULL.find(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_scrub_text_is_idempotent(text):
+    once, _ = SCRUBBER.scrub_text(text)
+    assert SCRUBBER.scrub_text(once)[0] == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(RECORDS)
+def test_clean_lines_pass_unchanged(rec):
+    import orjson
+
+    line = orjson.dumps(rec)
+    if SCRUBBER.line_is_clean(line):
+        parsed = orjson.loads(line)
+        assert SCRUBBER.scrub(parsed) == {**{k: v for k, v in parsed.items() if k != "redacted"}, "redacted": []}
