@@ -17,7 +17,7 @@ from ben_cli.record import format_ts
 from .conftest import run_ben
 
 T0 = 1_700_000_000 * 1_000_000_000
-DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal"]
+DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin"]
 
 
 def stream(n: int = 400, series: int = 3, seed: int = 1, spike_at: int = 300) -> list[dict]:
@@ -96,7 +96,7 @@ def test_change_detectors_mark_a_change_point(cli):
 def test_list_shows_parameters_and_defaults(cli):
     result = cli(["detect", "--list"])
     assert result.exit_code == 0
-    for name in DETECTORS:
+    for name in DETECTORS + ["spca"]:
         assert f"\n{name}: " in "\n" + result.stdout
     assert "  k=0.5 " in result.stdout and "  h=5.0 " in result.stdout and "  L=2.814 " in result.stdout
 
@@ -205,3 +205,33 @@ def test_detect_does_not_import_numpy_unless_the_detector_needs_it(detector):
     proc = subprocess.run([sys.executable, "-c", code, detector], input=ndjson(stream(n=40)), capture_output=True)
     assert proc.stderr.endswith(b"CLEAN"), proc.stderr[-500:]
     assert proc.stdout.count(b'"anomaly"') == 120
+
+
+def test_spca_does_import_numpy():
+    code = (
+        "import sys; from ben_cli.commands._root import main; "
+        "sys.argv = ['ben', 'detect', '-q', '-d', 'spca', '-f', 'a,b'];\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('NUMPY' if 'numpy' in sys.modules else 'CLEAN')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], input=b'{"a": 1, "b": 2}\n' * 40, capture_output=True)
+    assert proc.stderr.endswith(b"NUMPY"), proc.stderr[-500:]
+
+
+def test_spca_watches_several_fields_and_its_state_carries_over(cli, tmp_path):
+    rng = random.Random(3)
+    records = []
+    for i in range(600):
+        a = 1.5 if i == 500 else rng.gauss(0, 1)
+        b = -2 * a if i == 500 else 2 * a + rng.gauss(0, 0.1)  # at 500 the correlation breaks
+        records.append({"source": "h", "name": "m", "a": a, "b": b, "c": rng.gauss(0, 1)})
+    args = ["detect", "-q", "-d", "spca", "-f", "a,b,c", "-p", "k=2"]
+    whole = cli(args, input=ndjson(records)).stdout
+    marks = [r["anomaly"] for r in parse(whole)]
+    assert marks[500]["is_anomaly"] and marks[500]["score"] == max(m["score"] for m in marks)
+    state = tmp_path / "s.json"
+    split = cli([*args, "--state", str(state)], input=ndjson(records[:250])).stdout
+    split += cli([*args, "--state", str(state)], input=ndjson(records[250:])).stdout
+    assert split == whole
+    assert cli(["detect", "-q", "-d", "spca", "-f", "a"], input=b"").exit_code == 2  # one field is no PCA
+    assert cli(["detect", "-q", "-d", "ewma", "-f", "a,b"], input=b"").exit_code == 2

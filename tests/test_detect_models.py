@@ -230,3 +230,67 @@ def test_bad_parameters_are_refused():
         Config(cls, {"nope": 1})
     with pytest.raises(ValueError):
         Config(registry.detectors.get("auto"), {"parts": "auto"})
+
+
+# -- drift: Page-Hinkley and ADWIN -------------------------------------------------------------
+
+def test_pagehinkley_finds_a_shift_soon_and_restarts_its_regime():
+    det = make("pagehinkley")
+    alarm = det.cfg.threshold * det.cfg.to_s
+    rng = random.Random(8)
+    quiet = [det.surprise(rng.gauss(0, 1), 0)[0] > alarm for _ in range(500)]
+    assert sum(quiet[50:]) <= 2
+    found = next(i for i in range(100) if det.surprise(rng.gauss(3, 1), 0)[0] > alarm)
+    assert found < 10
+    assert det.n == 0  # the next point starts a new regime
+    det.surprise(3.0, 0)
+    assert det.mean == 3.0 and det.up == det.down == 0.0
+
+
+def _window(det) -> tuple[int, float]:
+    return sum(len(row) << i for i, row in enumerate(det.rows)), sum(b[0] for row in det.rows for b in row)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-100, 100), min_size=1, max_size=300), st.integers(2, 6))
+def test_adwin_histogram_holds_exactly_the_newest_width_values(values, buckets):
+    det = make("adwin", buckets=buckets, clock=1)
+    for v in values:
+        det.surprise(v, 0)
+    width, total = _window(det)
+    assert width == det.width
+    tail = values[len(values) - width:]
+    assert total == pytest.approx(math.fsum(tail), abs=1e-6)
+    assert det.total == pytest.approx(math.fsum(tail), abs=1e-6)
+    mean = math.fsum(tail) / width
+    assert det.sq == pytest.approx(math.fsum((v - mean) ** 2 for v in tail), rel=1e-6, abs=1e-6)
+    assert all(len(row) <= buckets for row in det.rows)
+
+
+def test_adwin_drops_the_old_regime_after_a_change():
+    det = make("adwin", clock=1)
+    alarm = type(det).alarm_s(det.cfg)
+    rng = random.Random(9)
+    false = sum(det.surprise(rng.gauss(0, 1), 0)[0] > alarm for _ in range(1000))
+    assert false <= 3 and det.width > 900
+    found = next(i for i in range(200) if det.surprise(rng.gauss(2, 1), 0)[0] > alarm)
+    assert found < 40
+    for _ in range(300):
+        det.surprise(rng.gauss(2, 1), 0)
+    assert det.width < 300 + found + 100  # nearly all of the 1000 points before the change are gone
+
+
+# -- spca -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["fd", "oja"])
+def test_spca_learns_the_correlation_and_flags_its_break(method):
+    det = make("spca", k=1, method=method)
+    rng = random.Random(10)
+    for _ in range(2000):
+        a = rng.gauss(0, 1)
+        det.surprise([a, 2 * a + rng.gauss(0, 0.05)], 0)
+    principal = det.W[:, 0] / math.hypot(*det.W[:, 0])
+    assert abs(principal[0]) == pytest.approx(abs(principal[1]), abs=0.1)  # the a+b direction
+    usual, _ = det.surprise([1.0, 2.0], 0)  # large but on the usual line
+    broken, _ = det.surprise([1.0, -2.0], 0)  # same size, against the correlation
+    assert usual < 3.0 < 30.0 < broken

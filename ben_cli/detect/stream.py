@@ -85,6 +85,10 @@ class Series:
         self.cfg = Config(self.cls, options.params)
         if len(options.fields) > 1 and not self.cls.vector:
             raise ValueError(f"{options.detector} watches one field; give --field once (spca watches several)")
+        if self.cls.vector and len(options.fields) < 2:
+            raise ValueError(f"{options.detector} watches two or more fields: --field a,b,...")
+        if self.cls.vector and getattr(self.cfg, "k", 0) >= len(options.fields):
+            raise ValueError(f"{options.detector} keeps k={self.cfg.k} components of {len(options.fields)} fields; use fewer")
         self.table: dict[tuple, Detector] = {}
         self.newest: int | None = None
         self.expired = 0
