@@ -143,7 +143,17 @@ def test_a_rising_error_share_degrades_a_day_without_anomalies():
                      "name": "http.request", "severity": sev, "body": "GET /"})
     r = report_of(recs)
     assert r.verdict == "degraded"
-    assert "the error share of api (event) rose to 20%, up from 1%." in r.why
+    assert r.why == "The error share of api (event) rose to 20%, up from 1%."
+    assert "  api     event  200      2/min  0%        11% (up from 1%)" in narrate.render(r, "text")
+
+
+def test_a_rising_warning_share_is_shown_beside_the_volume():
+    recs = [{"ts": f"2026-11-25T10:{i // 2:02d}:{i % 2 * 30:02d}Z", "source": "db", "lane": "diag", "name": "log",
+             "severity": "warn" if i >= 60 and i % 4 == 0 else "info"} for i in range(120)]
+    r = report_of(recs)
+    assert r.volume[0].warn_trend == "up from 0%" and r.verdict == "healthy"
+    assert "  db      diag  120      2/min  13% (up from 0%)  0%" in narrate.render(r, "text")
+    assert orjson.loads(narrate.render(r, "json"))["volume"][0]["warning_share_halves"] == [0.0, round(15 / 62, 6)]  # halves split on whole minutes: 58 and 62 records
 
 
 def test_since_and_until_bound_the_report():

@@ -172,7 +172,7 @@ def share(part: float, whole: float) -> str:
         return "0%"
     if p < 0.1:
         return "<0.1%"
-    return f"{sig(p, 2) if p < 10 else str(round(p))}%"
+    return f"{sig(p, 2) if p < 10 else str(int(p + 0.5))}%"  # half up: 12.5% reads as 13%
 
 
 def rate(n: int, seconds: float) -> str:

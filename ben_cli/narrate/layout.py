@@ -45,8 +45,8 @@ def volume_cells(r: Report) -> list[list[str]]:
     rows = []
     for row in sorted(r.volume, key=lambda row: (-row.records, row.source, row.lane))[:MAX_VOLUME_ROWS]:
         errors = share(row.errors, row.records) + (f" ({row.trend})" if row.trend else "")
-        rows.append([row.source, row.lane, count(row.records), rate(row.records, max(r.span_s, 1.0)),
-                     share(row.warnings, row.records), errors])
+        warnings = share(row.warnings, row.records) + (f" ({row.warn_trend})" if row.warn_trend else "")
+        rows.append([row.source, row.lane, count(row.records), rate(row.records, max(r.span_s, 1.0)), warnings, errors])
     return rows
 
 
@@ -180,6 +180,7 @@ def data(r: Report) -> dict:
         "noise": [episode_data(ep) for ep in r.noise],
         "volume": [{"source": v.source, "lane": v.lane, "records": v.records, "warnings": v.warnings,
                     "errors": v.errors, "error_share_halves": [_num(e / n) if n else None for n, e in v.halves],
+                    "warning_share_halves": [_num(w / n) if n else None for (n, _), w in zip(v.halves, v.warn_halves, strict=True)],
                     "alert": v.alert} for v in r.volume],
         "lanes": r.lanes, "scrubbed": {"records": r.scrubbed_records, "entities": r.entities},
         "rejected": {"upstream": r.rejected, "narrate": r.own_rejects, "untimed": r.untimed},

@@ -39,6 +39,8 @@ class VolumeRow:
     halves: tuple[tuple[int, int], tuple[int, int]]  # (records, errors) in each half of the range
     trend: str = ""  # "up from 0.4%" when the error share changed notably
     alert: bool = False
+    warn_halves: tuple[int, int] = (0, 0)  # warnings in each half
+    warn_trend: str = ""
 
 
 @dataclass
@@ -89,22 +91,31 @@ def _volume(c: Collector, start: int, end: int) -> list[VolumeRow]:
     rows = []
     for (source, lane), vol in sorted(c.volume.items()):
         n = warn = err = 0
-        halves = [[0, 0], [0, 0]]
+        halves = [[0, 0, 0], [0, 0, 0]]  # records, warnings, errors
         for bucket, (bn, bw, be) in vol.buckets.items():
             n, warn, err = n + bn, warn + bw, err + be
             half = halves[0 if bucket < mid_bucket else 1]
             half[0] += bn
-            half[1] += be
-        row = VolumeRow(source, lane, n, warn, err, ((halves[0][0], halves[0][1]), (halves[1][0], halves[1][1])))
-        (n1, e1), (n2, e2) = row.halves
+            half[1] += bw
+            half[2] += be
+        (n1, w1, e1), (n2, w2, e2) = halves
+        row = VolumeRow(source, lane, n, warn, err, ((n1, e1), (n2, e2)), warn_halves=(w1, w2))
         if n1 >= MIN_RECORDS_FOR_SHARE and n2 >= MIN_RECORDS_FOR_SHARE:
-            s1, s2 = e1 / n1, e2 / n2
-            if s2 >= ERROR_SHARE_ALERT and s2 >= 2 * s1 + 0.01:
-                row.trend, row.alert = f"up from {share(e1, n1)}", True
-            elif s1 >= ERROR_SHARE_ALERT and s1 >= 2 * s2 + 0.01:
-                row.trend = f"down from {share(e1, n1)}"
+            row.trend, row.alert = _share_change(e1, n1, e2, n2)
+            row.warn_trend, _ = _share_change(w1, n1, w2, n2)
         rows.append(row)
     return rows
+
+
+def _share_change(a: int, n1: int, b: int, n2: int) -> tuple[str, bool]:
+    """``up from 0.4%`` when a share reached 5% and at least doubled (plus a point) between the
+    halves, ``down from 6%`` for the reverse; whether it rose."""
+    s1, s2 = a / n1, b / n2
+    if s2 >= ERROR_SHARE_ALERT and s2 >= 2 * s1 + 0.01:
+        return f"up from {share(a, n1)}", True
+    if s1 >= ERROR_SHARE_ALERT and s1 >= 2 * s2 + 0.01:
+        return f"down from {share(a, n1)}", False
+    return "", False
 
 
 def _errors_during(c: Collector, sources: list[str], start: int, end: int) -> dict[str, int]:
@@ -178,7 +189,8 @@ def verdict(r: Report) -> tuple[str, str]:
         for row in alerts[:3]:
             (n2, e2) = row.halves[1]
             reasons.append(f"the error share of {row.source} ({row.lane}) rose to {share(e2, n2)}, {row.trend}")
-        return "degraded", join_words(reasons) + "."
+        why = join_words(reasons)
+        return "degraded", why[:1].upper() + why[1:] + "."
     if r.records == 0:
         return "healthy", "No records in this range, so nothing to report."
     where = f"{count(r.records)} {'record' if r.records == 1 else 'records'} from {plural(len(r.sources), 'source')}"
