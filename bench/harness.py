@@ -24,9 +24,16 @@ class Timing:
     seconds: float
     peak_rss_kib: int
     returncode: int
+    cpu_seconds: float = 0.0  # user + system time of the whole process tree
 
     def rate(self, n: int) -> float:
+        """Items per wall-clock second: what a user waits for."""
         return n / self.seconds if self.seconds > 0 else float("inf")
+
+    def cpu_rate(self, n: int) -> float:
+        """Items per CPU second: steadier than wall time when other work shares the cores, but it
+        hides the gain of using several cores at once (and the cost of start-up waits)."""
+        return n / self.cpu_seconds if self.cpu_seconds > 0 else float("inf")
 
 
 class Harness:
@@ -59,14 +66,15 @@ class Harness:
                     fh.close()
         if proc.returncode != 0:
             raise RuntimeError(f"benchmark command failed ({proc.returncode}): {cmd}\n{err[-2000:]}")
-        # the shell's rusage covers its waited-for children; RUSAGE_CHILDREN maxima are per process
-        return Timing(elapsed, usage.ru_maxrss, proc.returncode)
+        # wait4's rusage covers the shell and the children it reaped: CPU times add up over the tree,
+        # the peak resident size is the largest single process's
+        return Timing(elapsed, usage.ru_maxrss, proc.returncode, usage.ru_utime + usage.ru_stime)
 
     def time(self, cmd: str, stdin: Path | None = None, stdout: Path | None = None) -> Timing:
         """Best of ``repeat`` runs (the least disturbed by other load on a shared machine)."""
         runs = [self.time_once(cmd, stdin, stdout) for _ in range(self.repeat)]
-        best = min(runs, key=lambda t: t.seconds)
-        return Timing(best.seconds, max(t.peak_rss_kib for t in runs), 0)
+        return Timing(min(t.seconds for t in runs), max(t.peak_rss_kib for t in runs), 0,
+                      min(t.cpu_seconds for t in runs))
 
     def q(self, value: object) -> str:
         return shlex.quote(str(value))
