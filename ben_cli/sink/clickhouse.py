@@ -79,6 +79,26 @@ def classify(exc: BaseException) -> str:
     return "fatal"
 
 
+# Columns whose every value in a batch is the column's default can be left out of the insert
+# (the server fills the default in); most batches carry no anomaly or redaction marks, and
+# arrays are the slowest columns for the driver to encode.
+# Columns whose every value in a batch is the column's default are left out of the insert (the
+# server fills the default in): most batches carry no anomaly or redaction marks, and arrays are
+# the slowest columns for the driver to encode.
+OMITTABLE = {"attrs_typed": [], "redacted": [], "anomaly": "", "is_anomaly": 0, "anomaly_score": None,
+             "anomaly_detector": "", "extra": "", "unit": None, "severity": None, "body": None, "value": None}
+
+
+def drop_default_columns(names: Sequence[str], cols: list[list]) -> tuple[list[str], list[list]]:
+    keep_names, keep_cols = [], []
+    for name, col in zip(names, cols, strict=True):
+        if name in OMITTABLE and col.count(OMITTABLE[name]) == len(col):
+            continue
+        keep_names.append(name)
+        keep_cols.append(col)
+    return keep_names, keep_cols
+
+
 class ClickHouseWriter:
     """One connection's worth of delivery to one table."""
 
@@ -120,7 +140,6 @@ class ClickHouseWriter:
         self.dedup_tokens = tuple(version[:2]) >= DEDUP_TOKEN_SINCE
         self.builder = RowBuilder(self.flavour)
         self.columns = insert_columns(self.flavour)
-        self.insert_sql = f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES"
 
     def close(self) -> None:
         self.client.disconnect()
@@ -181,7 +200,9 @@ class ClickHouseWriter:
                 if self.dedup_tokens:
                     settings["insert_deduplication_token"] = f"{batch.batch_id}:{part[0]}:{part[-1]}:{len(part)}"
                 cols = to_columns(self.flavour, [rows[i] for i in part], batch.batch_id, part)
-                self.client.execute(self.insert_sql, cols, columnar=True, types_check=False, settings=settings)
+                names, cols = drop_default_columns(self.columns, cols)
+                self.client.execute(f"INSERT INTO {self.table} ({', '.join(names)}) VALUES", cols,
+                                    columnar=True, types_check=False, settings=settings)
                 self.stored += len(part)
                 return
             except Exception as exc:  # noqa: BLE001 - classified below

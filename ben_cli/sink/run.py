@@ -9,11 +9,13 @@ being sent) whatever the size of the input, and makes a slow server slow the rea
 
 from __future__ import annotations
 
+import gc
 import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from ben_cli.sink.reader import iter_positioned
 from ben_cli.sink.rows import Row, RowBuilder
 from ben_cli.sink.spool import Spool
 from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, Target, spool_root
+
+COLLECT_EVERY = 20
 
 
 @dataclass
@@ -53,6 +57,24 @@ class Batch:
     started: float = 0.0
 
 
+@contextmanager
+def collect_per_batch() -> Iterator[None]:
+    """Switch the cyclic garbage collector from automatic to once per batch.
+
+    A batch is hundreds of thousands of fresh lists and tuples; the automatic collector kept
+    re-scanning them as they were built and took 60% of the time spent turning records into
+    rows. Rows hold no reference cycles (reference counting frees them), so the sender runs a
+    full collection every ``COLLECT_EVERY`` batches instead (one costs about as much as sending a
+    batch), which still bounds what cycles from elsewhere (tracebacks of retried errors) can hold."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class DurableRejects(Rejects):
     """Rejects whose file can be forced to disk before the spool notes that a row was rejected."""
 
@@ -74,6 +96,7 @@ class _Sender(threading.Thread):
         self.take_aged = take_aged
         self.age = age
         self.error: BaseException | None = None
+        self.delivered = 0
 
     def run(self) -> None:
         try:
@@ -88,6 +111,10 @@ class _Sender(threading.Thread):
                 if batch is None:
                     return
                 self.deliver(batch)
+                del batch
+                self.delivered += 1
+                if self.delivered % COLLECT_EVERY == 0:
+                    gc.collect()
         except BaseException as exc:  # noqa: BLE001 - handed to the reader thread, which raises it
             self.error = exc
 
@@ -268,6 +295,7 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
 
 def sink(inputs: Iterable[str], target: Target, rejects: DurableRejects, options: SinkOptions,
          tee: Writer | None = None, notify: Callable[[str], None] = lambda _m: None) -> Summary:
-    if isinstance(target, ClickHouseTarget):
-        return sink_to_clickhouse(inputs, target, rejects, options, tee, notify)
-    return sink_to_file(inputs, target, rejects, options, tee)
+    with collect_per_batch():
+        if isinstance(target, ClickHouseTarget):
+            return sink_to_clickhouse(inputs, target, rejects, options, tee, notify)
+        return sink_to_file(inputs, target, rejects, options, tee)
