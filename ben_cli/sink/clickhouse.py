@@ -116,6 +116,7 @@ class ClickHouseWriter:
         self.dedup_tokens = False
         self.table = f"`{target.database}`.`{target.table}`"
         self.stored = 0
+        self.distributed = False
 
     # set-up -----------------------------------------------------------------------------------
     def open(self) -> None:
@@ -138,6 +139,12 @@ class ClickHouseWriter:
         self.client = self.target.connect()
         version = parse_version(self._with_retry(lambda: self.client.execute("SELECT version()"), "connect")[0][0])
         self.dedup_tokens = tuple(version[:2]) >= DEDUP_TOKEN_SINCE
+        engine = self._with_retry(lambda: self.client.execute(
+            "SELECT engine FROM system.tables WHERE database = %(d)s AND name = %(t)s",
+            {"d": self.target.database, "t": self.target.table}), "connect")
+        # a Distributed table confirms an insert once it is queued on this node, unless told to wait
+        # for the shards: exactly once needs the shards' confirmation
+        self.distributed = bool(engine) and engine[0][0] == "Distributed"
         self.builder = RowBuilder(self.flavour)
         self.columns = insert_columns(self.flavour)
 
@@ -196,7 +203,7 @@ class ClickHouseWriter:
                     part = [i for i in part if i not in have]
                     if not part:
                         return
-                settings = {"insert_distributed_sync": 1} if self.target.cluster else {}
+                settings = {"insert_distributed_sync": 1} if self.distributed else {}
                 if self.dedup_tokens:
                     settings["insert_deduplication_token"] = f"{batch.batch_id}:{part[0]}:{part[-1]}:{len(part)}"
                 cols = to_columns(self.flavour, [rows[i] for i in part], batch.batch_id, part)
