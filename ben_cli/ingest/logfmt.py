@@ -14,13 +14,17 @@ from collections.abc import Sequence
 from ben_cli.ingest.envelope import Normaliser
 from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
 
-_TOKEN = re.compile(
-    r'([^\s="]+)(?:=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?|(\S+)'
-)
-_CANONICAL_INT = re.compile(r"-?(?:0|[1-9]\d{0,17})")
-_CANONICAL_FLOAT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+# a quoted value in the unrolled form "[^"\\]*(?:\\.[^"\\]*)*": the same language as
+# "(?:[^"\\]|\\.)*" with less backtracking bookkeeping, about a quarter faster on this machine
+_QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
+_BARE = r'([^\s"]*)'
+_TOKEN = re.compile(rf'([^\s="]+)(?:=(?:{_QUOTED}|{_BARE}))?|(\S+)')
+# canonical numbers; an integer of up to 18 digits (no fraction, no exponent) stays an int
+_CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9](\d*))(\.\d+)?([eE][+-]?\d+)?")
+_NUMBER_START = frozenset("-0123456789")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 _ESCAPE = re.compile(r"\\(.)")
+_MAX_SHAPES = 64
 
 
 def _unescape(text: str) -> str:
@@ -29,22 +33,27 @@ def _unescape(text: str) -> str:
 
 def typed(value: str) -> object:
     """Numbers and booleans written canonically become JSON types; all else stays text."""
-    if _CANONICAL_INT.fullmatch(value):
-        return int(value)
+    if value[:1] in _NUMBER_START:  # every canonical number starts so; most text does not
+        m = _CANONICAL_NUMBER.fullmatch(value)
+        if m is not None:
+            if m[2] is None and m[3] is None and (m[1] is None or len(m[1]) < 18):
+                return int(value)
+            number = float(value)
+            if number == number and number not in (float("inf"), float("-inf")):
+                return number
+        return value
     if value == "true":
         return True
     if value == "false":
         return False
-    if _CANONICAL_FLOAT.fullmatch(value):
-        number = float(value)
-        if number == number and number not in (float("inf"), float("-inf")):
-            return number
     return value
 
 
-def parse_logfmt(line: str) -> dict:
-    """The pairs of one logfmt line; raises DecodeError naming the first piece that is not a pair."""
+def _parse(line: str) -> tuple[dict, tuple | None]:
+    """The pairs of a line, and its shape (keys and which values were quoted) when every pair has
+    a non-empty value and so can be matched again by a shape pattern."""
     out: dict = {}
+    shape: list | None = []
     for key, quoted, bare, junk in _TOKEN.findall(line):
         if junk:
             raise DecodeError(f"not a key=value pair: {junk[:40]!r}")
@@ -55,14 +64,72 @@ def parse_logfmt(line: str) -> dict:
         else:
             # key= (empty) or a bare flag; tell them apart by looking for '='
             out[key] = "" if f"{key}=" in line else True
+            shape = None
+        if shape is not None:
+            shape.append((key, bool(quoted)))
     if not out:
         raise DecodeError("no key=value pairs")
-    return out
+    return out, None if shape is None else tuple(shape)
+
+
+def parse_logfmt(line: str) -> dict:
+    """The pairs of one logfmt line; raises DecodeError naming the first piece that is not a pair."""
+    return _parse(line)[0]
+
+
+class _Shape:
+    """One line layout, ``k1=v1 k2="v 2" ...`` with these keys in this order, single spaces and
+    each value bare or quoted as here, matched by one anchored pattern.
+
+    A line this pattern matches is tokenised by ``_TOKEN`` into exactly these pairs (the bare and
+    quoted sub-patterns are ``_TOKEN``'s own, and a single space ends each pair), so the values
+    read from its groups are the ones :func:`parse_logfmt` gives; a property test checks it.
+    """
+
+    __slots__ = ("pattern", "keys", "quoted")
+
+    def __init__(self, shape: tuple):
+        self.keys = tuple(k for k, _ in shape)
+        self.quoted = tuple(q for _, q in shape)
+        self.pattern = re.compile(" ".join(re.escape(k) + "=" + (_QUOTED if q else _BARE) for k, q in shape))
+
+    def parse(self, line: str) -> dict | None:
+        m = self.pattern.fullmatch(line)
+        if m is None:
+            return None
+        out: dict = {}
+        for key, quoted, value in zip(self.keys, self.quoted, m.groups(), strict=True):
+            out[key] = (_unescape(value) if quoted else typed(value)) if value else ""
+        return out
+
+
+class LogfmtParser:
+    """:func:`parse_logfmt` for a stream: lines of one producer share a layout, so the last line's
+    layout is tried first as one anchored pattern; any other line takes the general tokeniser."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple, _Shape] = {}
+        self._last: _Shape | None = None
+
+    def parse(self, line: str) -> dict:
+        last = self._last
+        if last is not None:
+            out = last.parse(line)
+            if out is not None:
+                return out
+        out, shape = _parse(line)
+        if shape is not None:
+            known = self._shapes.get(shape)
+            if known is None and len(self._shapes) < _MAX_SHAPES:
+                known = self._shapes[shape] = _Shape(shape)
+            self._last = known
+        return out
 
 
 class LogfmtDecoder:
     def __init__(self, options: IngestOptions):
         self._normalise = Normaliser(options).normalise
+        self._parse = LogfmtParser().parse
 
     def decode(self, data: bytes) -> dict:
         if b"\x00" in data:
@@ -71,7 +138,7 @@ class LogfmtDecoder:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
-        return self._normalise(parse_logfmt(text))
+        return self._normalise(self._parse(text))
 
     def end(self) -> list[dict]:
         return []
