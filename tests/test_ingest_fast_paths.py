@@ -104,3 +104,42 @@ def test_a_learned_logfmt_layout_answers_alone():
     assert shape is not None
     assert shape.parse('ts=x level=warn msg="c" n=-2.5') == {"ts": "x", "level": "warn", "msg": "c", "n": -2.5}
     assert shape.parse('ts=x level=warn msg=c n=1') is None  # msg is bare here: another layout
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+
+csv_text = st.text(st.sampled_from([",", "\t", '"', "\r", " ", "a", "1", "-", "é", "\u2028", "\x0b"]), max_size=16)
+
+
+@PROPS
+@given(csv_text, st.sampled_from([",", "\t"]))
+def test_csv_rows_without_quotes_split_as_the_csv_module_reads_them(text, delimiter):
+    import csv
+
+    from ben_cli.ingest.csv_format import CsvDecoder
+
+    dec = CsvDecoder.__new__(CsvDecoder)  # only the row splitter, without a header
+    dec.delimiter, dec._pending = delimiter, []
+    try:
+        want: object = next(csv.reader((text,), delimiter=delimiter, strict=True), [])
+    except csv.Error:
+        want = "error or more lines"
+    try:
+        got = dec._cells(text)
+    except DecodeError:
+        got = "error or more lines"
+    assert (got if got is not None else "error or more lines") == want
+
+
+def test_a_cell_over_the_csv_limit_is_rejected_as_before():
+    from ben_cli.ingest.csv_format import _FIELD_LIMIT, CsvDecoder
+    from ben_cli.ingest.format import IngestOptions
+
+    dec = CsvDecoder(IngestOptions())
+    dec.decode(b"a,b")
+    try:
+        dec.decode(b"x," + b"y" * (_FIELD_LIMIT + 1))
+    except DecodeError as exc:
+        assert "field larger than field limit" in str(exc)
+    else:
+        raise AssertionError("an over-long cell was accepted")
