@@ -42,7 +42,6 @@ TS_RANGE = {
     LEGACY: (0, (2**32 - 1) * NS_PER_S + NS_PER_S - 1),
     MODERN: (-(2**63), 2**63 - 1),
 }
-_STRING_FIELDS = ("unit", "severity", "body")
 _FRACTION_SCALE = {5: 1_000_000, 8: 1_000, 11: 1}  # len(".fffZ") etc. -> ns per unit of the digits
 _MAX_EXACT_INT = 2**53
 
@@ -107,13 +106,16 @@ class RowBuilder:
             raise BadRecord(lineno, f"ts: {ts!r} is outside what the {self.flavour} table's ts column holds",
                             orjson.dumps(rec), file)
 
-        ident = []
-        for key in ("lane", "source", "name"):
-            v = rec.get(key, "")
-            if type(v) is not str:
-                extra[key] = v
-                v = ""
-            ident.append(v)
+        # written out field by field rather than in loops: this runs for every record
+        lane = rec.get("lane", "")
+        if type(lane) is not str:
+            extra["lane"], lane = lane, ""
+        source = rec.get("source", "")
+        if type(source) is not str:
+            extra["source"], source = source, ""
+        name = rec.get("name", "")
+        if type(name) is not str:
+            extra["name"], name = name, ""
 
         value = None
         if "value" in rec:
@@ -122,27 +124,28 @@ class RowBuilder:
             if value is None:
                 extra["value"] = raw
 
-        strings = []
-        for key in _STRING_FIELDS:
-            v = rec.get(key)
-            if v is not None and type(v) is not str:
-                extra[key] = v
-                v = None
-            elif v is None and key in rec:
-                extra[key] = None
-            strings.append(v)
+        unit = rec.get("unit")
+        if type(unit) is not str and (unit is not None or "unit" in rec):
+            extra["unit"], unit = unit, None
+        severity = rec.get("severity")
+        if type(severity) is not str and (severity is not None or "severity" in rec):
+            extra["severity"], severity = severity, None
+        body = rec.get("body")
+        if type(body) is not str and (body is not None or "body" in rec):
+            extra["body"], body = body, None
 
         keys: list[str] = []
         values: list[str] = []
         typed: list[str] = []
         attrs = rec.get("attrs")
         if type(attrs) is dict and attrs:
+            keys = list(attrs)
             for k, v in attrs.items():
-                keys.append(k)
-                if type(v) is str:
+                t = type(v)
+                if t is str:
                     values.append(v)
-                else:
-                    values.append(orjson.dumps(v).decode())
+                else:  # an int's str() is its JSON text; anything else is spelled by orjson
+                    values.append(str(v) if t is int else orjson.dumps(v).decode())
                     typed.append(k)
         elif "attrs" in rec:
             extra["attrs"] = attrs
@@ -168,8 +171,7 @@ class RowBuilder:
         for key in rec.keys() - _KNOWN:
             extra[key] = rec[key]
 
-        return (ts_ns, ident[0], ident[1], ident[2], value, strings[0], strings[1], strings[2],
-                keys, values, typed, anomaly_json, is_anomaly, score, detector, red,
+        return (ts_ns, lane, source, name, value, unit, severity, body, keys, values, typed, anomaly_json, is_anomaly, score, detector, red,
                 orjson.dumps(extra).decode() if extra else "")
 
 

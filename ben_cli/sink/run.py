@@ -22,7 +22,7 @@ from pathlib import Path
 from ben_cli.ndjson import BadRecord, Writer, parse_object
 from ben_cli.rejects import Rejects, Summary
 from ben_cli.sink.files import RotatingFile
-from ben_cli.sink.reader import iter_positioned
+from ben_cli.sink.reader import Position, iter_positioned
 from ben_cli.sink.rows import Row, RowBuilder
 from ben_cli.sink.spool import Spool
 from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, Target, spool_root
@@ -52,7 +52,7 @@ class Batch:
     lines: list[bytes] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     origins: list[tuple[str, int]] = field(default_factory=list)
-    inputs: dict[str, dict] = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)  # input key -> Position while filling, its dict once closed
     nbytes: int = 0
     started: float = 0.0
 
@@ -153,8 +153,9 @@ class Batcher:
         self.mu = threading.Lock()
         self.current = Batch()
 
-    def add(self, line: bytes, row: Row, origin: tuple[str, int], key: str | None, pos: dict) -> Batch | None:
-        """Add a record; return the batch when this record filled it."""
+    def add(self, line: bytes, row: Row, origin: tuple[str, int], pos: Position) -> Batch | None:
+        """Add a record; return the batch when this record filled it. Only the last position per
+        input matters, so positions become the header's dicts when the batch closes."""
         with self.mu:
             b = self.current
             if not b.lines:
@@ -163,25 +164,29 @@ class Batcher:
             b.rows.append(row)
             b.origins.append(origin)
             b.nbytes += len(line) + 1
-            if key is not None:
-                b.inputs[key] = pos
+            if pos.key is not None:
+                b.inputs[pos.key] = pos
             if len(b.lines) >= self.limits.rows or b.nbytes >= self.limits.bytes \
                     or self.clock() - b.started >= self.limits.age:
-                self.current = Batch()
-                return b
+                return self._close()
         return None
+
+    def _close(self) -> Batch:
+        """Hand out the current batch (the caller holds the lock) and start a new one."""
+        b, self.current = self.current, Batch()
+        b.inputs = {key: pos.as_dict() for key, pos in b.inputs.items()}
+        return b
 
     def take_aged(self) -> Batch | None:
         with self.mu:
             b = self.current
             if b.lines and self.clock() - b.started >= self.limits.age:
-                self.current = Batch()
-                return b
+                return self._close()
         return None
 
     def take(self) -> Batch | None:
         with self.mu:
-            b, self.current = self.current, Batch()
+            b = self._close()
         return b if b.lines else None
 
 
@@ -202,7 +207,7 @@ def _stream(inputs: Iterable[str], builder: RowBuilder, rejects: Rejects, resume
                 continue
             if tee is not None:
                 tee.write_line(line + b"\n")
-            full = batcher.add(line, row, (name, lineno), pos.key, pos.as_dict())
+            full = batcher.add(line, row, (name, lineno), pos)
             if full is not None:
                 sender.put(full)
         last = batcher.take()

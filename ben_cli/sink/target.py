@@ -56,6 +56,10 @@ class ClickHouseTarget:
 
         from clickhouse_driver import Client
 
+        from ben_cli.sink import native
+
+        native.install()
+
         # the driver logs a traceback for every refused connection; retries are reported by ben
         logging.getLogger("clickhouse_driver").addHandler(logging.NullHandler())
 
