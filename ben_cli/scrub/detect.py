@@ -42,10 +42,14 @@ class Detector:
     def families(self, data: bytes | str) -> frozenset[str] | set[str]:
         return self.prefilter.families(data) if self.prefilter is not None else ALL
 
-    def find(self, text: str) -> list[Finding]:
-        """Non-overlapping findings in text order; the higher priority wins an overlap."""
+    def find(self, text: str, context: str = "") -> list[Finding]:
+        """Non-overlapping findings in text order; the higher priority wins an overlap.
+        ``context`` is text the value is read after (a field's name), never rewritten itself."""
         if len(text) < MIN_TEXT:
             return []
+        if context:
+            shift = len(context) + 1
+            return [(s - shift, e - shift, n) for s, e, n in self.find(f"{context} {text}") if s >= shift]
         fams = self.families(text)
         if not fams and not self.always:
             return []

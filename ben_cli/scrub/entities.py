@@ -90,10 +90,10 @@ def find_email(text: str) -> Iterator[Span]:
         yield m.span()
 
 
-_URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/?#]+)@[^\s/?#@]", A)
+_URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/?]+)@[^\s/?#@]", A)
 
 
-@entity("url_password", "url", 90, "redact", "passwords in URLs (scheme://user:PASSWORD@host)")
+@entity("url_password", "at", 90, "redact", "passwords in URLs (scheme://user:PASSWORD@host)")
 def find_url_password(text: str) -> Iterator[Span]:
     for m in _URL_PASSWORD.finditer(text):
         if not already_scrubbed(m.group(1)):
@@ -106,7 +106,7 @@ def find_url_password(text: str) -> Iterator[Span]:
 SECRET_WORDS = (
     r"passw(?:or)?d|passphrase|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|"
     r"client[_.-]?secret|credentials?|auth[_.-]?key|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|"
-    r"session[_.-]?key|account[_.-]?key|x-api-key"
+    r"session[_.-]?key|account[_.-]?key|x-api-key|signature|hmac"
 )
 COOKIE_NAMES = r"cookie|set-cookie|sessionid|session[_.-]?id|session|sid|jsessionid|phpsessid|connect\.sid|csrftoken|xsrf-token|_session"
 _KEY_SECRET = re.compile(rf"[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*", A | re.I)
@@ -237,7 +237,8 @@ def find_high_entropy(text: str) -> Iterator[Span]:
         value = m.group(1).rstrip(".")
         if _UUID.fullmatch(value) or "/" == value[:1] or ".." in value or already_scrubbed(value):
             continue
-        if v.char_classes(value) >= 2 and v.shannon_entropy(value) >= 3.5 and any(c.isdigit() for c in value):
+        entropy = v.shannon_entropy(value) if v.char_classes(value) >= 2 else 0.0
+        if entropy >= 4.0 or (entropy >= 3.5 and any(c.isdigit() for c in value)):
             yield m.start(1), m.start(1) + len(value)
 
 
@@ -286,7 +287,11 @@ def find_jwt(text: str) -> Iterator[Span]:
 # numbers: cards, SSNs, IBANs, phones
 
 _CARD = re.compile(r"(?<![A-Za-z0-9_+])\d(?:[ -]?\d){11,18}+(?![A-Za-z0-9_])", A)
-_CARD_GROUPS = re.compile(r"\d+(?:([ -])\d+)*", A)
+
+
+def _card_layout(groups: list[int]) -> bool:
+    """How printed card numbers are grouped: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4, Maestro 4-4-4(-n)."""
+    return groups[0] == 4 and all(g in (4, 6) for g in groups[1:-1]) and 1 <= groups[-1] <= 5
 
 
 @entity("credit_card", "card", 80, "redact", "payment card numbers (12-19 digits, Luhn, issuer ranges)")
@@ -300,7 +305,7 @@ def find_card(text: str) -> Iterator[Span]:
         if len(seps) > 1:
             continue
         digits = run.replace(" ", "").replace("-", "")
-        if seps and min(len(g) for g in re.split("[ -]", run)) < 3:
+        if seps and not _card_layout([len(g) for g in run.split(seps.pop())]):
             continue
         if v.card_ok(digits):
             yield s, e
@@ -341,7 +346,7 @@ _PHONE = re.compile(
     (?:
         \+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?)(?:[ .-]?\d{2,5}){1,4}      # +CC international
       | \(\d{1,4}\)[ .-]?\d{2,5}(?:[ .-]?\d{2,5}){0,3}                            # (08) 8747 6301
-      | \d{2,5}(?:[ .-]\d{2,5}){1,4}                                              # grouped national
+      | \d{2,5}(?:[ .-]\d{2,8}){1,4}                                              # grouped national
       | \d{7,11}                                                                  # bare digits
     )
     (?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})?
@@ -424,6 +429,14 @@ def find_mac(text: str) -> Iterator[Span]:
         if m.group().count(".") == 2 and m.group().isdigit():
             continue
         yield m.span()
+
+
+_PHONE_FIELD = re.compile(r"(?i)phone|tel|mobile|cell|fax|msisdn|contact|sms")
+
+
+def context_hint(key: str) -> str:
+    """Words a field's name lends to its value: a field called ``phone`` is phone context."""
+    return "phone:" if _PHONE_FIELD.search(key) else ""
 
 
 def protected(value: str) -> bool:

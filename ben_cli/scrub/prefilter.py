@@ -17,7 +17,6 @@ from __future__ import annotations
 # family -> (trigger patterns, caseless?)
 TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "at": ([r"@"], False),
-    "url": ([r"://[^\s/?#]*@"], False),
     "kw": ([r"pass|pwd|secret|token|key|credential|auth|bearer|basic|cookie|sess|sid|hmac|signature"], True),
     "vendor": ([r"AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA|gh[pousr]_|github_pat_|xox[abposre]-|"
                 r"xapp-|hooks\.slack\.com|[sr]k_(?:live|test)_|whsec_|AIza|PRIVATE KEY|eyJ"], False),

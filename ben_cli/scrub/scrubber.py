@@ -38,6 +38,7 @@ class Plan:
     key_entity: str | None  # secret/cookie/auth_header implied by the key name
     operators: dict[str, str]
     numbers: bool
+    context: str = ""  # words the key lends its value (a field named phone)
 
 
 class Scrubber:
@@ -81,7 +82,9 @@ class Scrubber:
         ops = dict(inherited.operators) if inherited is not None else dict(self._ops)
         action, entity, numbers = "scan", "pii", pol.numbers
         key_entity = ents.key_entity(key) if isinstance(key, str) else None
+        context = ents.context_hint(key) if isinstance(key, str) else ""
         if inherited is not None:
+            context = context or inherited.context
             numbers = inherited.numbers
             if inherited.action != "scan":
                 action, entity = inherited.action, inherited.entity
@@ -95,7 +98,7 @@ class Scrubber:
             ops.update(rule.operators)
             if rule.numbers is not None:
                 numbers = rule.numbers
-        plan = Plan(path, never, action, entity, key_entity, ops, numbers)
+        plan = Plan(path, never, action, entity, key_entity, ops, numbers, context)
         if len(self._plans) < _PLAN_CACHE_LIMIT:
             self._plans[ck] = plan
         return plan
@@ -210,7 +213,7 @@ class Scrubber:
         glued to its neighbour (``2001:db8::1bob@x.io``: once the e-mail is a token, the address
         before it stands alone), so the output is rescanned; this is what makes scrubbing
         idempotent. Text that keeps changing after a few rounds is refused, not passed on."""
-        findings = self.detector.find(s)
+        findings = self.detector.find(s, plan.context)
         rounds = 0
         while findings:
             new = self._replace(s, findings, plan, found, rounds > 0)
@@ -218,7 +221,7 @@ class Scrubber:
                 return s
             s = new
             rounds += 1
-            findings = [f for f in self.detector.find(s) if plan.operators.get(f[2]) != "keep"]
+            findings = [f for f in self.detector.find(s, plan.context) if plan.operators.get(f[2]) != "keep"]
             if rounds == _MAX_ROUNDS and findings:
                 raise Unscrubbable(f"{plan.path or 'text'} did not settle after {_MAX_ROUNDS} scrubbing rounds")
         return s
