@@ -36,26 +36,28 @@ class Detector:
         chosen = names if names is not None else registry.entities.names()
         entities: list[Entity] = sorted((registry.entities.get(n) for n in chosen), key=lambda e: -e.priority)
         self.entities = entities
-        self.always = [e for e in entities if e.family is None]
+        self.always = [e for e in entities if e.families is None]
         self.prefilter = shared_prefilter() if use_prefilter else None
 
     def families(self, data: bytes | str) -> frozenset[str] | set[str]:
         return self.prefilter.families(data) if self.prefilter is not None else ALL
 
-    def find(self, text: str, context: str = "") -> list[Finding]:
+    def find(self, text: str, context: str = "", families: frozenset[str] | set[str] | None = None) -> list[Finding]:
         """Non-overlapping findings in text order; the higher priority wins an overlap.
-        ``context`` is text the value is read after (a field's name), never rewritten itself."""
+        ``context`` is text the value is read after (a field's name), never rewritten itself.
+        ``families``: triggers already known to cover ``text`` (those of the line it came from),
+        which saves scanning a short string again."""
         if len(text) < MIN_TEXT:
             return []
         if context:
             shift = len(context) + 1
-            return [(s - shift, e - shift, n) for s, e, n in self.find(f"{context} {text}") if s >= shift]
-        fams = self.families(text)
+            return [(s - shift, e - shift, n) for s, e, n in self.find(f"{context} {text}", "", families) if s >= shift]
+        fams = families if families is not None else self.families(text)
         if not fams and not self.always:
             return []
         taken: list[Finding] = []
         for e in self.entities:  # highest priority first
-            if e.family is not None and e.family not in fams:
+            if e.families is not None and fams.isdisjoint(e.families):
                 continue
             for s, end in e.find(text):
                 if end <= s or any(s < te and ts < end for ts, te, _ in taken):

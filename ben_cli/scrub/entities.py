@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ben_cli import registry
 from ben_cli.scrub import validators as v
@@ -27,7 +28,7 @@ Span = tuple[int, int]
 class Entity:
     name: str
     find: Callable[[str], Iterator[Span]]
-    family: str | None  # None: no trigger, always run (plugins)
+    families: tuple[str, ...] | None  # triggers, any of which lets find() run; None: always run (plugins)
     priority: int
     default_operator: str
     description: str
@@ -37,11 +38,12 @@ class Entity:
         return self.name.upper()
 
 
-def entity(name: str, family: str | None, priority: int, default_operator: str, description: str):
+def entity(name: str, family: str | tuple[str, ...] | None, priority: int, default_operator: str, description: str):
     """Register a finder function as a built-in entity."""
+    families = (family,) if isinstance(family, str) else family
 
     def deco(fn: Callable[[str], Iterator[Span]]) -> Callable[[str], Iterator[Span]]:
-        registry.entities.add(name, Entity(name, fn, family, priority, default_operator, description))
+        registry.entities.add(name, Entity(name, fn, families, priority, default_operator, description))
         return fn
 
     return deco
@@ -101,7 +103,7 @@ def find_url_password(text: str) -> Iterator[Span]:
 
 
 # ---------------------------------------------------------------------------------------------
-# secrets by context (family "kw": the text holds a secret-ish word)
+# secrets by context (family "kv": a secret-ish key before = or :, family "kw": a secret-ish word)
 
 SECRET_WORDS = (
     r"passw(?:or)?d|passphrase|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|"
@@ -122,6 +124,7 @@ _KEY_NOT_SECRET = re.compile(
 _NOT_A_VALUE = frozenset(("", "null", "none", "nil", "true", "false", "undefined", "redacted", "[redacted]", "[filtered]"))
 
 
+@lru_cache(maxsize=8192)
 def key_entity(key: str) -> str | None:
     """The entity a field or key name implies for its whole value: secret, cookie, auth_header or
     aws_secret_key; None for an ordinary name. Callers cache this (names repeat)."""
@@ -142,26 +145,45 @@ def secret_value(value: str) -> bool:
     return value.strip().lower() not in _NOT_A_VALUE and not already_scrubbed(value)
 
 
+# Any key=value / key: value / "key": "value" pair; the key is then classified by key_entity (cached),
+# which is much cheaper than a pattern that looks for secret words inside every word of the text.
 _KV = re.compile(
-    r"""(?<![A-Za-z0-9_.-])(["']?)([A-Za-z0-9_.-]*(?:""" + SECRET_WORDS + "|" + COOKIE_NAMES
-    + r""")[A-Za-z0-9_.-]*)\1[ \t]*(?:=|:(?!//))[ \t]*"""
+    r"""(?<![A-Za-z0-9_.-])(["']?)([A-Za-z0-9_.-]++)\1[ \t]*(?:=|:(?!//))[ \t]*"""
     r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&}\]\)]+))""",
-    A | re.I,
+    A,
 )
+_LAST_KV: tuple[str, list[tuple[str, int, int]]] = ("", [])
 
 
-def _kv_findings(text: str) -> Iterator[tuple[str, int, int]]:
-    """``key=value``, ``key: value`` and ``"key": "value"`` pairs whose key names a secret."""
+def _kv_findings(text: str) -> list[tuple[str, int, int]]:
+    """``key=value``, ``key: value`` and ``"key": "value"`` pairs whose key names a secret
+    (computed once per text: three finders ask)."""
+    global _LAST_KV
+    if _LAST_KV[0] == text:
+        return _LAST_KV[1]
+    out = []
     for m in _KV.finditer(text):
         kind = key_entity(m.group(2))
         if kind is None or kind == "auth_header":
             continue
         g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
         if secret_value(m.group(g)):
-            yield kind, m.start(g), m.end(g)
+            out.append((kind, m.start(g), m.end(g)))
+    _LAST_KV = (text, out)
+    return out
 
 
-@entity("secret", "kw", 70, "redact", "values of secret-named keys: password=, \"api_key\": ..., token: ...")
+_LAST_LOWER: tuple[str, str] = ("", "")
+
+
+def _lower(text: str) -> str:
+    global _LAST_LOWER
+    if _LAST_LOWER[0] != text:
+        _LAST_LOWER = (text, text.lower())
+    return _LAST_LOWER[1]
+
+
+@entity("secret", "kv", 70, "redact", "values of secret-named keys: password=, \"api_key\": ..., token: ...")
 def find_secret(text: str) -> Iterator[Span]:
     for kind, s, e in _kv_findings(text):
         if kind == "secret":
@@ -172,11 +194,13 @@ _AWS_SECRET_SHAPE = re.compile(r"[A-Za-z0-9/+]{40}", A)
 _AWS_SECRET_CONTEXT = re.compile(r"(?i)aws[\w.-]{0,30}?(?:secret)[\w.\"' -]{0,30}?[=:\s][\s\"']*([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])", A)
 
 
-@entity("aws_secret_key", "kw", 85, "redact", "AWS secret access keys (40 characters, in an AWS secret context)")
+@entity("aws_secret_key", ("kv", "kw"), 85, "redact", "AWS secret access keys (40 characters, in an AWS secret context)")
 def find_aws_secret(text: str) -> Iterator[Span]:
     for kind, s, e in _kv_findings(text):
         if kind == "aws_secret_key":
             yield s, e
+    if "aws" not in _lower(text):
+        return
     for m in _AWS_SECRET_CONTEXT.finditer(text):
         yield m.span(1)
 
@@ -193,10 +217,11 @@ def cookie_value_spans(value: str, offset: int = 0) -> Iterator[Span]:
             yield offset + m.start(2), offset + m.end(2)
 
 
-@entity("cookie", "kw", 75, "redact", "cookie and session values (Cookie:, Set-Cookie:, sessionid=...)")
+@entity("cookie", ("kv", "kw"), 75, "redact", "cookie and session values (Cookie:, Set-Cookie:, sessionid=...)")
 def find_cookie(text: str) -> Iterator[Span]:
-    for m in _COOKIE_HEADER.finditer(text):
-        yield from cookie_value_spans(m.group(1), m.start(1))
+    if "cookie" in _lower(text):
+        for m in _COOKIE_HEADER.finditer(text):
+            yield from cookie_value_spans(m.group(1), m.start(1))
     for kind, s, e in _kv_findings(text):
         if kind == "cookie" and not text[s:e].count("="):
             yield s, e
@@ -213,15 +238,19 @@ _BASIC = re.compile(r"(?i)\bbasic[ \t]+([A-Za-z0-9+/]{4,}=*)", A)
 
 @entity("auth_header", "kw", 95, "redact", "Authorization header values (Bearer/Basic/... credentials)")
 def find_auth_header(text: str) -> Iterator[Span]:
-    for m in _AUTH_HEADER.finditer(text):
-        if secret_value(m.group(1)):
-            yield m.span(1)
-    for m in _BEARER.finditer(text):
-        if not already_scrubbed(m.group(1)):
-            yield m.span(1)
-    for m in _BASIC.finditer(text):
-        if v.basic_credentials_ok(m.group(1)):
-            yield m.span(1)
+    low = _lower(text)
+    if "authorization" in low:
+        for m in _AUTH_HEADER.finditer(text):
+            if secret_value(m.group(1)):
+                yield m.span(1)
+    if "bearer" in low:
+        for m in _BEARER.finditer(text):
+            if not already_scrubbed(m.group(1)):
+                yield m.span(1)
+    if "basic" in low:
+        for m in _BASIC.finditer(text):
+            if v.basic_credentials_ok(m.group(1)):
+                yield m.span(1)
 
 
 _ENTROPY_CONTEXT = re.compile(
@@ -231,8 +260,14 @@ _ENTROPY_CONTEXT = re.compile(
 )
 
 
+_ENTROPY_WORDS = ("secret", "token", "key", "passw", "credential", "signature", "bearer", "auth", "hmac")
+
+
 @entity("high_entropy", "kw", 40, "redact", "high-entropy strings (20+ characters) in a secret context")
 def find_high_entropy(text: str) -> Iterator[Span]:
+    low = _lower(text)
+    if not any(w in low for w in _ENTROPY_WORDS):
+        return
     for m in _ENTROPY_CONTEXT.finditer(text):
         value = m.group(1).rstrip(".")
         if _UUID.fullmatch(value) or "/" == value[:1] or ".." in value or already_scrubbed(value):

@@ -17,14 +17,15 @@ from __future__ import annotations
 # family -> (trigger patterns, caseless?)
 TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "at": ([r"@"], False),
-    "kw": ([r"pass|pwd|secret|token|key|credential|auth|bearer|basic|cookie|sess|sid|hmac|signature"], True),
+    "kv": ([r"(?:pass|pwd|secret|token|key|credential|sess|sid|cookie|auth|hmac|signature)[A-Za-z0-9_.-]*[\"']?[ \t]*[=:]"], True),
+    "kw": ([r"secret|token|key|passw|credential|signature|bearer|basic|auth|hmac|cookie|aws"], True),
     "vendor": ([r"AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA|gh[pousr]_|github_pat_|xox[abposre]-|"
                 r"xapp-|hooks\.slack\.com|[sr]k_(?:live|test)_|whsec_|AIza|PRIVATE KEY|eyJ"], False),
     "card": ([r"\d(?:[ -]?\d){11}"], False),
     "ssn": ([r"\d{3}[- ]\d{2}[- ]\d{4}"], False),
     "iban": ([r"[A-Z]{2}\d\d"], False),
-    "phone": ([r"\+\d", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_])0\d",
-               r"phone|tel|mobile|cell|call|contact|fax|sms|whatsapp|number|reach|dial|ph\b|mob\b"], True),
+    "phone": ([r"\+\d", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_+.:/=-])0\d",
+               r"phone|tel|mobile|cell|call|contact|fax|sms|msisdn|whatsapp|number|reach|dial|ph\b|mob\b"], True),
     "ipv4": ([r"\d\.\d{1,3}\.\d{1,3}\.\d"], False),
     "colon": ([r"::", r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
                r"[0-9A-Fa-f]-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]",

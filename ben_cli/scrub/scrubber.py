@@ -20,6 +20,7 @@ from ben_cli.scrub.policy import Policy, default_policy
 
 _PLAN_CACHE_LIMIT = 50_000
 _MAX_ROUNDS = 4
+_SHORT = 64  # strings up to this long reuse their line's trigger families instead of a scan
 _AUTH_SCHEME = re.compile(r"(?i)(\s*(?:bearer|basic|digest|negotiate|token|apikey|hmac|aws4-hmac-sha256|dpop)\s+)(\S.*)", re.S)
 
 
@@ -61,6 +62,7 @@ class Scrubber:
         self._ops = {e.name: self.policy.operator_for(e.name) for e in self.detector.entities}
         self._max = self.policy.max_value_bytes
         self._rule_keys = self._fast_path_keys()
+        self._line_families: frozenset[str] | set[str] | None = None
 
     # -- the key --------------------------------------------------------------------------
     def key(self) -> bytes:
@@ -117,23 +119,33 @@ class Scrubber:
         return keys
 
     # -- records --------------------------------------------------------------------------
-    def line_is_clean(self, data: bytes) -> bool:
+    def line_families(self, data: bytes) -> frozenset[str] | set[str] | None:
+        """The trigger families of a raw NDJSON line, or None when its bytes cannot stand for its
+        strings: a backslash escape (``\\u0040``) could hide a character from the byte scan."""
+        if b"\\" in data:
+            return None
+        return self.detector.families(data)
+
+    def line_is_clean(self, data: bytes, families: frozenset[str] | set[str] | None = None) -> bool:
         """True when a raw NDJSON line certainly holds nothing to scrub, so it can pass unchanged
-        (with an empty ``redacted``) without a walk: no escapes (which could hide characters
-        from the prefilter), no earlier ``redacted``, no forcing rule key, and no trigger."""
-        if self._rule_keys is None or self.detector.always or len(data) > self._max:
-            return False
-        if b"\\" in data or b'"redacted"' in data:
+        (with an empty ``redacted``) without a walk: no escapes, no earlier ``redacted``, no
+        forcing rule key, no over-long value, and no trigger anywhere."""
+        if self._rule_keys is None or self.detector.always or len(data) > self._max or b'"redacted"' in data:
             return False
         for k in self._rule_keys:
             if k in data:
                 return False
-        return not self.detector.families(data)
+        if families is None:
+            families = self.line_families(data)
+        return families is not None and not families
 
-    def scrub(self, record: dict) -> dict:
+    def scrub(self, record: dict, families: frozenset[str] | set[str] | None = None) -> dict:
         """A scrubbed copy of ``record`` with ``redacted`` set to the sorted entity names found
-        (merged with any earlier list, so scrubbing twice changes nothing more)."""
+        (merged with any earlier list, so scrubbing twice changes nothing more). ``families``
+        are the line's trigger families (see :meth:`line_families`), which spare short strings a
+        scan of their own."""
         found: set[str] = set()
+        self._line_families = families
         out = self._dict(record, "", None, found)
         prev = record.get("redacted")
         if isinstance(prev, list):
@@ -213,7 +225,7 @@ class Scrubber:
         glued to its neighbour (``2001:db8::1bob@x.io``: once the e-mail is a token, the address
         before it stands alone), so the output is rescanned; this is what makes scrubbing
         idempotent. Text that keeps changing after a few rounds is refused, not passed on."""
-        findings = self.detector.find(s, plan.context)
+        findings = self.detector.find(s, plan.context, self._line_families if len(s) <= _SHORT else None)
         rounds = 0
         while findings:
             new = self._replace(s, findings, plan, found, rounds > 0)

@@ -32,7 +32,7 @@ def scrub_stream(
     """Scrub every record of ``paths`` to ``writer``. With ``dry_run`` records are written
     unchanged and only ``scrubber.report`` counts what would have been scrubbed."""
     summary = Summary("scrub")
-    loads, clean, scrub = orjson.loads, scrubber.line_is_clean, scrubber.scrub
+    loads, clean, scrub, families = orjson.loads, scrubber.line_is_clean, scrubber.scrub, scrubber.line_families
     write, write_line = writer.write, writer.write_line
     for path in paths or ["-"]:
         name = display_name(path)
@@ -58,12 +58,14 @@ def scrub_stream(
                     if dry_run:
                         scrub(rec)
                         write_line(data + b"\n")
-                    elif clean(data):
+                        continue
+                    fams = families(data)
+                    if clean(data, fams):
                         body = data.rstrip()
                         write_line(body[:-1] + (_EMPTY_MARK if body == b"{}" or body[:-1].rstrip() == b"{" else b"," + _EMPTY_MARK))
                     else:
                         try:
-                            write(scrub(rec))
+                            write(scrub(rec, fams))
                         except Unscrubbable as exc:
                             raise BadRecord(lineno, f"cannot scrub safely: {exc}", data, name) from None
                 except BadRecord as bad:
