@@ -41,6 +41,18 @@ Secrets in every form: key=value, JSON, headers, URLs, vendor tokens, IPv6, MAC,
   {"body":"peer 2001:db8:85a3::/48 nic <MAC:*> call <PHONE> iban <IBAN>","redacted":["iban","ipv6","mac","phone"]} (glob)
   {"body":"Cookie: sessionid=<COOKIE>; theme=<COOKIE>","attrs":{"password":"<SECRET>","max_tokens":4096},"redacted":["cookie","secret"]}
 
+Vendor credentials, JWTs, private keys and high-entropy strings after a secret word:
+
+  $ cat > vendors.ndjson <<'JSON'
+  > {"body":"jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+  > {"body":"slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc google AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe"}
+  > {"body":"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY----- loaded; refreshed with token 8Fj3kL9qZx2Vb7Nm4Tr1Yw6P"}
+  > JSON
+  $ ben scrub -q vendors.ndjson
+  {"body":"jwt <JWT> aws_secret_access_key=<AWS_SECRET_KEY>","redacted":["aws_secret_key","jwt"]}
+  {"body":"slack <SLACK_TOKEN> stripe <STRIPE_KEY> google <GOOGLE_API_KEY>","redacted":["google_api_key","slack_token","stripe_key"]}
+  {"body":"<PRIVATE_KEY> loaded; refreshed with token <HIGH_ENTROPY>","redacted":["high_entropy","private_key"]}
+
 Scrubbing twice changes nothing more:
 
   $ ben scrub -q secrets.ndjson | ben scrub -q | cmp - <(ben scrub -q secrets.ndjson) && echo idempotent
