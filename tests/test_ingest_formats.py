@@ -6,7 +6,7 @@ decoder may only answer with records or a DecodeError)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -123,6 +123,13 @@ def test_rfc5424_round_trip(pri, ns, host, app, procid, sd, msg):
             assert rec["attrs"][f"{sid}.{k}"] == v
 
 
+def test_rfc3164_year_boundary_is_a_day_after_reading():
+    """Read at 2026-11-25T09:46:40Z: a stamp up to a day ahead is this year's, later is last year's."""
+    inside, = decode_all("syslog", [b"<13>Nov 26 09:46:00 h app: x"], tz=UTC)
+    outside, = decode_all("syslog", [b"<13>Nov 26 09:47:00 h app: x"], tz=UTC)
+    assert inside["ts"] == "2026-11-26T09:46:00Z" and outside["ts"] == "2025-11-26T09:47:00Z"
+
+
 @FAST
 @given(month=st.integers(1, 12), day=st.integers(1, 28), hh=st.integers(0, 23), mm=st.integers(0, 59),
        ss=st.integers(0, 59), host=tokens, tag=tokens, pid=st.integers(1, 99999))
@@ -130,7 +137,9 @@ def test_rfc3164_round_trip(month, day, hh, mm, ss, host, tag, pid):
     mon = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[month - 1]
     line = f"<13>{mon} {day:2d} {hh:02d}:{mm:02d}:{ss:02d} {host} {tag}[{pid}]: the message".encode()
     (rec,) = decode_all("syslog", [line], tz=UTC)
-    year = 2026 if (month, day) <= (11, 26) else 2025
+    # the stamp's year is the one that puts it before the time of reading plus a day of skew
+    read_at = datetime.fromtimestamp(FIXED / 1e9, UTC)
+    year = 2026 if datetime(2026, month, day, hh, mm, ss, tzinfo=UTC) <= read_at + timedelta(days=1) else 2025
     assert rec["ts"] == f"{year}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}Z"
     assert (rec["source"], rec["name"], rec["attrs"]["procid"], rec["body"]) == (host, tag, str(pid), "the message")
 
