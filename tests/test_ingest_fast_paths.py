@@ -143,3 +143,95 @@ def test_a_cell_over_the_csv_limit_is_rejected_as_before():
         assert "field larger than field limit" in str(exc)
     else:
         raise AssertionError("an over-long cell was accepted")
+
+
+# -- Prometheus --------------------------------------------------------------------------------
+
+label_text = st.text(st.sampled_from(['a', 'é', ' ', ',', '}', '{', '"', '\\', '=', 'n', '#']), max_size=6)
+
+
+@st.composite
+def prom_streams(draw) -> list[bytes]:
+    """Samples whose label blocks repeat (some well-formed, some not), with shared timestamps."""
+    def block() -> str:
+        pairs = draw(st.lists(st.tuples(st.sampled_from(["a", "le", "b_2", "x y"]), label_text), max_size=3))
+        sep = draw(st.sampled_from([",", ", ", " ", ""]))
+        return "{" + sep.join(f'{k}="{v}"' for k, v in pairs) + draw(st.sampled_from(["}", ",}", " }", ""]))
+
+    blocks = [block() for _ in range(draw(st.integers(1, 3)))]
+    stamps = draw(st.lists(st.sampled_from(["", " 1395066363000", " 1.5e9", " -1", " soon", " 1 2"]), min_size=1,
+                           max_size=2))
+    lines = []
+    for _ in range(draw(st.integers(1, 10))):
+        kind = draw(st.integers(0, 6))
+        if kind == 0:
+            lines.append(draw(st.sampled_from(["# TYPE m counter", "# TYPE m_x histogram", "# HELP m h\\n", "# EOF"])))
+        else:
+            name = draw(st.sampled_from(["m", "m_total", "m_x_bucket"]))
+            value = draw(st.sampled_from(["1", "-2.5", "NaN", "+Inf", "x"]))
+            lines.append(f"{name}{draw(st.sampled_from(blocks))} {value}{draw(st.sampled_from(stamps))}")
+    return [line.encode() for line in lines]
+
+
+@PROPS
+@given(prom_streams())
+def test_prometheus_label_sets_and_stamps_read_as_the_parser_reads_them(lines):
+    from ben_cli.ingest.format import IngestOptions
+    from ben_cli.ingest.prometheus import PrometheusDecoder
+
+    opts = IngestOptions(clock=lambda: 1_795_600_000_123_000_000)
+    fast, general = PrometheusDecoder(opts), PrometheusDecoder(opts)
+    for data in lines:
+        general._label_sets.clear()  # the general decoder forgets before every line
+        general._stamp = ("", "")
+        got, want = outcome(fast.decode, data), outcome(general.decode, data)
+        assert got[0] == want[0] and same(got[1], want[1]), data
+
+
+# -- syslog ------------------------------------------------------------------------------------
+
+syslog_lines = st.builds(
+    lambda pri, ver, fields, sd, msg: f"<{pri}>{ver} {' '.join(fields)} {sd}{msg}",
+    st.sampled_from(["0", "13", "191", "192", "999", "01", "x"]), st.sampled_from(["1", "2", "10", "", "1 "]),
+    st.lists(st.sampled_from(["-", "2026-11-25T10:00:00Z", "2026-11-25T10:00:00.5+02:00", "web", "app", "42",
+                              "bad-time", "\u00e9"]), min_size=4, max_size=6),
+    st.sampled_from(["-", '[a@1 k="v"]', '[a@1 k="v\\"w"][b x="1"]', "[bad", ""]),
+    st.sampled_from(["", " msg", " \ufeffbom", "x"]))
+
+
+@PROPS
+@given(st.lists(syslog_lines, min_size=1, max_size=5))
+def test_syslog_rfc5424_header_in_one_match_reads_as_the_general_path(lines):
+    import ben_cli.ingest.syslog as syslog
+    from ben_cli.ingest.format import IngestOptions
+
+    opts = IngestOptions(clock=lambda: 1_795_600_000_123_000_000, tz=__import__("datetime").UTC)
+    dec = syslog.SyslogDecoder(opts)
+    fast = [outcome(dec.decode, line.encode()) for line in lines]
+    saved = syslog._PRI_5424
+    syslog._PRI_5424 = re.compile(r"(?!)")  # matches nothing: every line takes the general path
+    try:
+        general = [outcome(dec.decode, line.encode()) for line in lines]
+    finally:
+        syslog._PRI_5424 = saved
+    assert all(a[0] == b[0] and same(a[1], b[1]) for a, b in zip(fast, general, strict=True)), lines
+
+
+# -- OTLP --------------------------------------------------------------------------------------
+
+any_values = st.recursive(
+    st.dictionaries(st.sampled_from(["stringValue", "string_value", "intValue", "int_value", "boolValue",
+                                     "doubleValue", "bytesValue", "other"]),
+                    st.one_of(st.none(), st.text(max_size=4), st.integers(-5, 5), st.sampled_from(["12", "-3", "x"]),
+                              st.booleans(), st.floats(allow_nan=False)), max_size=2),
+    lambda inner: st.builds(lambda xs: {"arrayValue": {"values": xs}}, st.lists(inner, max_size=3)),
+    max_leaves=6)
+
+
+@PROPS
+@given(any_values)
+def test_otlp_single_key_values_read_as_the_general_path(value):
+    from ben_cli.ingest.otlp import any_value, any_value_general
+
+    got, want = outcome(any_value, value), outcome(any_value_general, value)
+    assert got[0] == want[0] and same(got[1], want[1])

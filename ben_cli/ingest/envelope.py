@@ -195,6 +195,8 @@ def _usable(role: int, value: object) -> bool:
 
 
 _MAX_PLANS = 1024
+# level words already mapped ("info", "WARN"): a stream uses a handful, and the mapping is fixed
+_SEVERITY_SEEN: dict[str, str] = {}
 _UNSEEN = object()
 
 
@@ -254,9 +256,14 @@ class _Plan:
         else:
             out["name"] = DEFAULT_NAME
         if self.severity is not None:
-            severity = normalise_severity(obj[self.severity])
+            v = obj[self.severity]
+            severity = _SEVERITY_SEEN.get(v) if type(v) is str else None
             if severity is None:
-                return None
+                severity = normalise_severity(v)
+                if severity is None:
+                    return None
+                if type(v) is str and len(_SEVERITY_SEEN) < 256:
+                    _SEVERITY_SEEN[v] = severity
             out["severity"] = severity
         if self.body is not None:
             v = obj[self.body]

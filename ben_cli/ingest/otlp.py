@@ -38,14 +38,21 @@ from ben_cli.record import format_ts, normalise_severity
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 _ENUM_TEMPORALITY = {1: "delta", 2: "cumulative", "AGGREGATION_TEMPORALITY_DELTA": "delta",
                      "AGGREGATION_TEMPORALITY_CUMULATIVE": "cumulative"}
+_HEX_ID = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}")
 _SEVERITY_BY_NUMBER = ("trace", "debug", "info", "warn", "error", "fatal")
+
+
+_SNAKE_NAMES: dict[str, str] = {}  # lowerCamelCase -> snake_case, for the few field names there are
 
 
 def _get(obj: dict, camel: str, default: object = None) -> object:
     """A field by its lowerCamelCase name or its snake_case proto name."""
     if camel in obj:
         return obj[camel]
-    return obj.get(_SNAKE.sub("_", camel).lower(), default)
+    snake = _SNAKE_NAMES.get(camel)
+    if snake is None:
+        snake = _SNAKE_NAMES[camel] = _SNAKE.sub("_", camel).lower()
+    return obj.get(snake, default)
 
 
 def _int(value: object, what: str) -> int:
@@ -60,6 +67,18 @@ def _int(value: object, what: str) -> int:
 
 def any_value(value: object) -> object:
     """An OTLP AnyValue as a plain JSON value."""
+    if type(value) is dict and len(value) == 1:  # the usual {"stringValue": ...} or {"intValue": ...}
+        v = value.get("stringValue")
+        if type(v) is str:
+            return v
+        v = value.get("intValue")
+        if v is not None:
+            return _int(v, "intValue")
+    return any_value_general(value)
+
+
+def any_value_general(value: object) -> object:
+    """:func:`any_value` for every spelling and kind, in the order of preference it defines."""
     if not isinstance(value, dict):
         raise DecodeError("attribute value is not an AnyValue object")
     for key, conv in (("stringValue", str), ("boolValue", bool), ("doubleValue", float)):
@@ -98,7 +117,7 @@ def hex_id(value: object) -> str | None:
     """A trace or span id as lowercase hex, from hex or base64 text."""
     if not value or not isinstance(value, str):
         return None
-    if re.fullmatch(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}", value):
+    if _HEX_ID.fullmatch(value):
         return value.lower()
     try:
         raw = base64.b64decode(value, validate=True)

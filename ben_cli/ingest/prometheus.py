@@ -31,6 +31,7 @@ _VALUE_TS = re.compile(r"\s+(\S+)(?:\s+(\S+))?\s*(?:#\s*(.*))?$")
 _COMMENT = re.compile(r"#\s+(HELP|TYPE|UNIT)\s+([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\s(.*))?$")
 _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
 _ESCAPE = re.compile(r"\\[\\\"n]")
+_MAX_LABEL_SETS = 10_000
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|[Ii]nf|\+?Inf|NaN)")
 
 
@@ -72,6 +73,39 @@ class PrometheusDecoder:
         self.helps: dict[str, str] = {}
         self._family_of: dict[str, str | None] = {}
         self.ended = False
+        # label blocks already read, by their text from "{" to the first "}"; see _labels
+        self._label_sets: dict[str, dict[str, str]] = {}
+        self._stamp = ("", "")  # the last sample timestamp's text and its envelope time
+
+    def _labels(self, text: str, pos: int) -> tuple[dict[str, str], int]:
+        """:func:`parse_labels`, remembering label sets: a scrape repeats every series' labels.
+
+        The key is the text from ``{`` to the first ``}``. A block stored under a key was read
+        whole by the parser and ended at that ``}``; the parser reads left to right and never
+        looks past a block's closing brace, so the same text at the start of another block reads
+        the same way and ends there too.
+        """
+        end = text.find("}", pos)
+        key = text[pos:end + 1] if end >= 0 else ""
+        known = self._label_sets.get(key)
+        if known is not None:
+            return dict(known), end + 1
+        labels, after = parse_labels(text, pos)
+        if after == end + 1 and len(self._label_sets) < _MAX_LABEL_SETS:
+            self._label_sets[key] = dict(labels)
+        return labels, after
+
+    def _sample_ts(self, stamp: str) -> str:
+        """The envelope time of a sample timestamp; the samples of one scrape share theirs."""
+        last = self._stamp
+        if stamp == last[0]:
+            return last[1]
+        try:
+            ts = format_ts(epoch_to_ns(float(stamp) if not stamp.lstrip("-").isdigit() else int(stamp)))
+        except (ValueError, TimestampError):
+            raise DecodeError(f"bad sample timestamp {stamp[:40]!r}") from None
+        self._stamp = (stamp, ts)
+        return ts
 
     def family(self, name: str) -> str | None:
         """The family (declared by ``# TYPE``) a sample name belongs to, if any."""
@@ -103,17 +137,13 @@ class PrometheusDecoder:
         pos = m.end()
         labels: dict = {}
         if text.startswith("{", pos):
-            labels, pos = parse_labels(text, pos)
+            labels, pos = self._labels(text, pos)
         v = _VALUE_TS.match(text, pos)
         if v is None:
             raise DecodeError("not a sample: no value after the name")
         value = parse_value(v[1])
         if v[2] is not None:
-            try:
-                stamp = float(v[2]) if not v[2].lstrip("-").isdigit() else int(v[2])
-                ts = format_ts(epoch_to_ns(stamp))
-            except (ValueError, TimestampError):
-                raise DecodeError(f"bad sample timestamp {v[2][:40]!r}") from None
+            ts = self._sample_ts(v[2])
         else:
             if self.scrape_ts is None:
                 self.scrape_ts = self._now()

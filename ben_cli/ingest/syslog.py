@@ -34,11 +34,14 @@ _TAG = re.compile(r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{1,32})\])?:(?: |$)")
 _SD_ELEMENT = re.compile(r"\[([^\s=\]\"]{1,32})")
 _SD_PARAM = re.compile(r' ([^\s=\]"]{1,32})="((?:[^"\\]|\\.)*)"')
 _SD_UNESCAPE = re.compile(r'\\(["\\\]])')
+# RFC 5424's PRI and header in one match, the common case; anything else takes the general path
+_PRI_5424 = re.compile(r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) ")
+_PRI_FIELDS = tuple((SEVERITY[pri & 7], FACILITIES[pri >> 3]) for pri in range(192))
 
 
 def pri_fields(pri: int) -> tuple[str, str]:
-    """The envelope severity and the facility name of a PRI value."""
-    return SEVERITY[pri & 7], FACILITIES[pri >> 3]
+    """The envelope severity and the facility name of a PRI value (0..191)."""
+    return _PRI_FIELDS[pri]
 
 
 def parse_structured_data(text: str, pos: int, attrs: dict) -> int:
@@ -57,7 +60,8 @@ def parse_structured_data(text: str, pos: int, attrs: dict) -> int:
             p = _SD_PARAM.match(text, pos)
             if p is None:
                 break
-            attrs[f"{sd_id}.{p[1]}"] = _SD_UNESCAPE.sub(r"\1", p[2])
+            value = p[2]
+            attrs[f"{sd_id}.{p[1]}"] = _SD_UNESCAPE.sub(r"\1", value) if "\\" in value else value
             pos = p.end()
         if not text.startswith("]", pos):
             raise DecodeError(f"unterminated structured-data element {sd_id!r}")
@@ -78,6 +82,11 @@ class SyslogDecoder:
             raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
         if "\x00" in text:
             raise DecodeError("line contains NUL bytes")
+        h = _PRI_5424.match(text)
+        if h is not None:
+            pri = int(h[1])
+            if pri <= 191:
+                return self._rfc5424(text, pri, h)
         m = _PRI.match(text)
         pri = None
         pos = 0
@@ -104,6 +113,7 @@ class SyslogDecoder:
         return rec, attrs
 
     def _rfc5424(self, text: str, pri: int, h: re.Match) -> dict:
+        """An RFC 5424 line whose header fields are groups 2 to 6 of ``h``."""
         stamp, host, app, procid, msgid = h[2], h[3], h[4], h[5], h[6]
         if stamp == "-":
             ts = self._now()
