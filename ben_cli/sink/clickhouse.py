@@ -79,9 +79,6 @@ def classify(exc: BaseException) -> str:
     return "fatal"
 
 
-# Columns whose every value in a batch is the column's default can be left out of the insert
-# (the server fills the default in); most batches carry no anomaly or redaction marks, and
-# arrays are the slowest columns for the driver to encode.
 # Columns whose every value in a batch is the column's default are left out of the insert (the
 # server fills the default in): most batches carry no anomaly or redaction marks, and arrays are
 # the slowest columns for the driver to encode.

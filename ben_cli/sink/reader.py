@@ -70,7 +70,7 @@ def iter_positioned(
                 offset += len(raw)
                 lineno += 1
                 data = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
-                if not data.strip():
+                if not data or data.isspace():  # strip() would copy every line to find out
                     continue
                 try:
                     if len(data) > max_line_bytes:
