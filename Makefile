@@ -7,7 +7,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install system-packages demo test unit cram bench man man-check lint clean
+.PHONY: install system-packages demo test unit cram bench eval-detect man man-check lint clean
 
 $(BIN)/ben: pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,6 +39,10 @@ cram: install
 
 bench: install system-packages
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Score ben detect on the Numenta Anomaly Benchmark (bench/nab) and write its BENCHMARKS.md section.
+eval-detect: install
+	$(BIN)/python bench/eval_detect.py $(EVAL_ARGS)
 
 man: install
 	$(BIN)/python tests/support/manpages.py --write

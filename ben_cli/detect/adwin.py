@@ -31,7 +31,7 @@ class Adwin(Detector):
     PARAMS = (
         Param("delta", 0.002, "confidence: declare a change when the split is this unlikely"),
         Param("buckets", 5, "buckets kept per row of the histogram"),
-        Param("clock", 4, "test the splits every this many points"),
+        Param("clock", 32, "test the splits every this many points"),
         Param("min_split", 5, "fewest points on each side of a split"),
     )
     # rows[i] holds buckets of 2**i points, oldest first, each [sum, squared deviations]

@@ -18,12 +18,12 @@ from ben_cli import registry
 from ben_cli.detect.base import Config, Detector, Param
 from ben_cli.registry import detectors
 
-DEFAULT_PARTS = "seasonal,cusum"
+DEFAULT_PARTS = "seasonal,adwin"
 
 
 @detectors.register("auto")
 class Auto(Detector):
-    summary = "ensemble (default: seasonal + cusum), the best combination on NAB"
+    summary = "ensemble (default: seasonal + adwin), the best combination on NAB"
     PARAMS = (
         Param("parts", DEFAULT_PARTS, "comma-separated detectors to combine, each with its defaults"),
         Param("alarm", 6.0, "surprise (-log10 p) that scores 0.5; 6 is about the best threshold on NAB"),
