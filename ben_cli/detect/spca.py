@@ -6,8 +6,9 @@ learned online, by one of:
 
 * ``oja``: Sanger's generalised Hebbian rule, Oja's rule extended to ``k`` ordered components:
   ``W += eta (x y' - W triu(y y'))`` with ``y = W' x``; no decomposition per point;
-* ``fd``: Frequent Directions (Liberty 2013): a sketch of ``2k`` rows; when it fills, an SVD
-  shrinks it by its k-th singular value. The top right singular vectors are the directions.
+* ``fd``: Frequent Directions (Liberty 2013): a sketch of ``k + 16`` rows; when it fills, an SVD
+  keeps its top k rows, shrunk by the next singular value (so the SVD runs once every 16 points).
+  The top right singular vectors are the directions.
 
 Two statistics score the point against the model before it learns from it: Hotelling's
 ``T2 = sum(y_i^2 / lambda_i)`` (unusual *within* the usual subspace; chi-squared with k degrees of
@@ -26,6 +27,18 @@ from ben_cli.detect.base import Config, Detector, Param
 from ben_cli.detect.pvalue import LOG10_2, chi2_upper_s
 from ben_cli.registry import detectors
 
+SKETCH_SPARE = 16  # fd: rows beyond k, so the SVD runs once every 16 points
+VAR_FLOOR = 1e-24  # eigenvalues never reach 0: no division by zero in T-squared
+np: Any = None  # numpy, imported when an spca run is configured (never at ben's start-up)
+
+
+def _load_numpy() -> None:
+    global np
+    if np is None:
+        import numpy
+
+        np = numpy
+
 
 @detectors.register("spca")
 class Spca(Detector):
@@ -38,7 +51,7 @@ class Spca(Detector):
         Param("lambda", 0.01, "weight of the newest point in means, variances and eigenvalues"),
         Param("L", 3.5, "alarm at the surprise of a |z| of L (two-sided normal tail)"),
     )
-    # W: d x k components; sketch: fd's 2k x d rows; eig: k variances; spe_mean/var: SPE moments
+    # W: d x k components; sketch: fd's (k + 16) x d rows; eig: k variances; spe_mean/var: SPE moments
     __slots__ = ("mean", "var", "n", "W", "sketch", "filled", "eig", "spe_mean", "spe_var")
 
     def __init__(self, cfg: Config):
@@ -58,6 +71,7 @@ class Spca(Detector):
         if cfg.k < 1:
             raise ValueError("k must be at least 1")
         cfg.lam = cfg.values["lambda"]
+        _load_numpy()
 
     @classmethod
     def alarm_s(cls, cfg: Config) -> float:
@@ -66,8 +80,6 @@ class Spca(Detector):
         return normal_tail_s(cfg.L)
 
     def _start(self, x: Any) -> None:
-        import numpy as np
-
         d = x.shape[0]
         k = self.cfg.k
         if k >= d:
@@ -78,11 +90,9 @@ class Spca(Detector):
         self.W = np.eye(d, k)
         self.eig = np.ones(k)
         if self.cfg.method == "fd":
-            self.sketch = np.zeros((2 * k, d))
+            self.sketch = np.zeros((k + SKETCH_SPARE, d))
 
     def surprise(self, value: Any, t: float) -> tuple[float, Any]:
-        import numpy as np
-
         x = np.asarray(value, dtype=float)
         if self.mean is None:
             self._start(x)
@@ -91,14 +101,15 @@ class Spca(Detector):
         cfg = self.cfg
         self.n += 1
         rate = cfg.lam if cfg.lam * self.n > 1.0 else 1.0 / self.n
-        err = x - self.mean
-        sd = np.sqrt(self.var)
-        z = np.divide(err, sd, out=np.zeros_like(err), where=sd > 0)
-        W = self.W
-        y = W.T @ z
+        mean, var, W, eig = self.mean, self.var, self.W, self.eig  # updated in place below
+        err = x - mean
+        sd = np.sqrt(var)
+        z = np.divide(err, sd, out=np.zeros_like(err), where=sd > 0)  # a field with no spread yet adds nothing
+        y = z @ W
         residual = z - W @ y
         spe = float(residual @ residual)
-        t2 = float(np.sum(y * y / np.maximum(self.eig, 1e-12)))
+        yy = y * y
+        t2 = float(yy @ (1.0 / eig))
         s = 0.0
         if self.n > 2:
             s_t2 = chi2_upper_s(t2, cfg.k)
@@ -112,13 +123,16 @@ class Spca(Detector):
             s = max(s_t2, s_spe) - LOG10_2
             s = s if s > 0.0 else 0.0
         # learn: moments, then components from the standardised point
-        self.mean = self.mean + rate * err
-        self.var = (1.0 - rate) * self.var + rate * err * err
+        mean += rate * err
+        var *= 1.0 - rate
+        var += rate * err * err
         if cfg.method == "oja":
-            self.W = W + cfg.eta * (np.outer(z, y) - W @ np.triu(np.outer(y, y)))
+            W += cfg.eta * (np.outer(z, y) - W @ np.triu(np.outer(y, y)))
         else:
             self._sketch(z)
-        self.eig = (1.0 - rate) * self.eig + rate * y * y
+        eig *= 1.0 - rate
+        eig += rate * yy
+        np.maximum(eig, VAR_FLOOR, out=eig)
         spe_err = spe - self.spe_mean
         self.spe_mean += rate * spe_err
         self.spe_var = (1.0 - rate) * self.spe_var + rate * spe_err * spe_err
@@ -126,23 +140,21 @@ class Spca(Detector):
 
     def _sketch(self, z: Any) -> None:
         """Frequent Directions: put the row in a free slot; when none is left, shrink by SVD."""
-        import numpy as np
-
         k = self.cfg.k
         if self.filled == self.sketch.shape[0]:
             _, sigma, vt = np.linalg.svd(self.sketch, full_matrices=False)
-            shrunk = np.sqrt(np.maximum(sigma**2 - sigma[k] ** 2 if len(sigma) > k else sigma**2, 0.0))
+            floor = sigma[k] ** 2 if len(sigma) > k else 0.0
+            keep = min(k, len(sigma))  # rows k and beyond shrink to zero
+            shrunk = np.sqrt(np.maximum(sigma[:keep] ** 2 - floor, 0.0))
             self.sketch = np.zeros_like(self.sketch)
-            self.sketch[: len(shrunk)] = shrunk[:, None] * vt
-            self.filled = int(np.count_nonzero(shrunk > 0))
+            self.sketch[:keep] = shrunk[:, None] * vt[:keep]
+            self.filled = keep
             self.W = vt[:k].T.copy()
         self.sketch[self.filled] = z
         self.filled += 1
 
     @classmethod
     def restore(cls, cfg: Config, state: list) -> Detector:
-        import numpy as np
-
         det = super().restore(cfg, state)
         for name in ("mean", "var", "W", "sketch", "eig"):
             value = getattr(det, name)
