@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import random
+import subprocess
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -69,22 +72,49 @@ def state_cost(path: Path, detector: str) -> tuple[float, float]:
     return held / STATE_SERIES, state.stat().st_size / STATE_SERIES
 
 
+def timed(h: Harness, cmd: str) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak KiB) of the run with the least wall time, of ``h.repeat``.
+
+    CPU time (user + system, from wait4) is what the process itself cost; on a machine shared
+    with other builds the wall time also holds the waiting for a core.
+    """
+    best: tuple[float, float, int] | None = None
+    for _ in range(h.repeat):
+        start = time.perf_counter()
+        proc = subprocess.Popen(["/bin/bash", "-c", f"exec {cmd}"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=h.env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"benchmark command failed: {cmd}\n{proc.stderr.read().decode()[-2000:]}")
+        proc.stderr.close()
+        run = (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+        if best is None or run[0] < best[0]:
+            best = run
+    assert best is not None
+    return best
+
+
 def run(h: Harness) -> str:
     metrics = write_metrics(h.path("detect-1m.ndjson"), N, SERIES)
     vectors = write_vectors(h.path("detect-spca.ndjson"), N_SPCA, 200)
     many = write_metrics(h.path("detect-100k-series.ndjson"), 3 * STATE_SERIES, STATE_SERIES, seed=13)
-    jq = h.time(f"jq -c . {h.q(metrics)}")
-    rows = [["`jq -c .` (reference)", f"{N:,} in {SERIES:,} series", human_rate(jq.rate(N)), "1.00x", mib(jq.peak_rss_kib)]]
+    rows = []
+
+    def row(label: str, what: str, cmd: str, n: int, ref: tuple[float, float, int] | None) -> tuple[float, float, int]:
+        wall, cpu, kib = timed(h, cmd)
+        vs = "1.00x" if ref is None else f"{ref[0] / wall:.2f}x"
+        rows.append([label, what, human_rate(n / wall), human_rate(n / cpu), vs, mib(kib)])
+        return wall, cpu, kib
+
+    what = f"{N:,} in {SERIES:,} series"
+    jq = row("`jq -c .` (reference)", what, f"jq -c . {h.q(metrics)}", N, None)
     for detector in ("ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "auto"):
-        t = h.time(f"{h.ben} detect -q -d {detector} {h.q(metrics)}")
-        rows.append([f"`ben detect -d {detector}`", f"{N:,} in {SERIES:,} series", human_rate(t.rate(N)),
-                     f"{t.rate(N) / jq.rate(N):.2f}x", mib(t.peak_rss_kib)])
-    jq_v = h.time(f"jq -c . {h.q(vectors)}")
-    t = h.time(f"{h.ben} detect -q -d spca -f cpu,load,mem {h.q(vectors)}")
-    rows.append(["`jq -c .` (reference)", f"{N_SPCA:,} vectors in 200 series", human_rate(jq_v.rate(N_SPCA)), "1.00x",
-                 mib(jq_v.peak_rss_kib)])
-    rows.append(["`ben detect -d spca -f cpu,load,mem`", f"{N_SPCA:,} vectors in 200 series", human_rate(t.rate(N_SPCA)),
-                 f"{t.rate(N_SPCA) / jq_v.rate(N_SPCA):.2f}x", mib(t.peak_rss_kib)])
+        row(f"`ben detect -d {detector}`", what, f"{h.ben} detect -q -d {detector} {h.q(metrics)}", N, jq)
+    what = f"{N_SPCA:,} vectors in 200 series"
+    jq_v = row("`jq -c .` (reference)", what, f"jq -c . {h.q(vectors)}", N_SPCA, None)
+    row("`ben detect -d spca -f cpu,load,mem`", what, f"{h.ben} detect -q -d spca -f cpu,load,mem {h.q(vectors)}",
+        N_SPCA, jq_v)
     cost_rows = []
     for detector in ("ewma", "cusum", "auto", "mad"):
         held, disk = state_cost(many, detector)
@@ -92,13 +122,15 @@ def run(h: Harness) -> str:
     return (
         "## detect\n\n"
         f"{N:,} metric envelopes from {SERIES:,} series (a daily wave, noise, rare spikes), each series\n"
-        "scored online; the whole record passes through with its mark. Rate is points per second, whole\n"
-        "process, NDJSON in and out; ratio is to `jq -c .` on the same file (parse and print, no work).\n"
-        "spca runs on records carrying three correlated fields.\n\n"
-        + table(["command", "input", "points/s", "vs jq", "peak memory"], rows)
+        "scored online; the whole record passes through with its mark. Rates are points per second for\n"
+        "the whole process, NDJSON in and out, by wall clock and by the CPU time the process used (the\n"
+        "machine is shared with other builds, so the wall clock also counts waiting for a core); the\n"
+        "ratio is wall time against `jq -c .` on the same file (parse and print, no work). spca runs on\n"
+        "records carrying three correlated fields.\n\n"
+        + table(["command", "input", "points/s (wall)", "points/s (CPU)", "vs jq (wall)", "peak memory"], rows)
         + f"\nWhat a series costs, measured on {STATE_SERIES:,} series after three points each: Python heap\n"
         "held by the series table (the detector objects with their keys, by tracemalloc), and bytes of\n"
         "the saved `--state` file.\n\n"
         + table(["detector", "memory per series", "state file per series"], cost_rows)
-        + "\nThe machine is shared by several builds at once; rates are pessimistic and their ratios the point.\n"
+        + "\nThe machine (two cores) is shared by several builds at once: wall-clock rates are pessimistic.\n"
     )

@@ -30,6 +30,19 @@ def _known(text: str, name: str) -> float | None:
         raise ValueError(f"{name} must be a number or 'learn', not {text!r}") from None
 
 
+def tabular_step(up: float, down: float, z: float, k: float, h: float) -> tuple[float, float, float]:
+    """One step of the two-sided tabular CUSUM: the new sums and the statistic (the larger sum
+    before any reset). Both sums restart at 0 when the statistic exceeds ``h``."""
+    up = up + z - k
+    down = down - z - k
+    up = up if up > 0.0 else 0.0
+    down = down if down > 0.0 else 0.0
+    stat = up if up > down else down
+    if stat > h:
+        return 0.0, 0.0, stat
+    return up, down, stat
+
+
 @detectors.register("cusum")
 class Cusum(Detector):
     summary = "two-sided tabular CUSUM of the standardised value"
@@ -75,17 +88,8 @@ class Cusum(Detector):
         var = self.var
         s = 0.0
         if var > 0.0:
-            z = (value - mean) / math.sqrt(var)
-            k = cfg.k
-            up = self.up + z - k
-            down = self.down - z - k
-            up = up if up > 0.0 else 0.0
-            down = down if down > 0.0 else 0.0
-            stat = up if up > down else down
+            self.up, self.down, stat = tabular_step(self.up, self.down, (value - mean) / math.sqrt(var), cfg.k, cfg.h)
             s = stat * cfg.to_s
-            if stat > cfg.h:
-                up = down = 0.0
-            self.up, self.down = up, down
         if self.n > 1:
             mean2, var2 = learn(mean, var, self.n, value, cfg.lam, cfg.lambda_var)
             if cfg.mu_known is None:

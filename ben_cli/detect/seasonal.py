@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.cusum import tabular_step
 from ben_cli.detect.ewma import FLAT_BREAK_S
 from ben_cli.detect.pvalue import LN10, LOG10_2, normal_tail_s
 from ben_cli.registry import detectors
@@ -73,16 +74,7 @@ class Seasonal(Detector):
         s = 0.0
         if var > 0.0:
             z = err / math.sqrt(var)
-            k = cfg.k
-            up = self.up + z - k
-            down = self.down - z - k
-            up = up if up > 0.0 else 0.0
-            down = down if down > 0.0 else 0.0
-            stat = up if up > down else down
-            if stat > cfg.h:
-                self.up = self.down = 0.0
-            else:
-                self.up, self.down = up, down
+            self.up, self.down, stat = tabular_step(self.up, self.down, z, cfg.k, cfg.h)
             s = max(normal_tail_s(z), stat * cfg.to_s) - LOG10_2
             s = s if s > 0.0 else 0.0
         elif err != 0.0:
