@@ -101,6 +101,53 @@ def test_small_or_stdin_or_stateful_inputs_stay_serial(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel.Pool, "decode_file", lambda *a, **k: calls.append(a) or 0)
     monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
     csv_path = tmp_path / "x.csv"
-    csv_path.write_bytes(b"a,b\n1,2\n")
+    csv_path.write_bytes(b'a,b\n1,2\n3,"4"\n')
     _run(str(csv_path), "csv", 4, tmp_path)
-    assert calls == []  # a CSV line means nothing without its header: never split
+    prom_path = tmp_path / "x.prom"
+    prom_path.write_bytes(b"# TYPE m counter\nm 1\n")
+    _run(str(prom_path), "prom", 4, tmp_path)
+    assert calls == []  # a quote may open a cell that spans lines; prom lines depend on # TYPE
+    csv_path.write_bytes(b"a,b\n1,2\n3,4\n")
+    _run(str(csv_path), "csv", 4, tmp_path)
+    assert len(calls) == 1  # without quotes a CSV row needs only its header
+
+
+def _csv_lines(n: int, seed: int, sep: bytes) -> bytes:
+    """Rows of every kind but quoted ones: blank lines, bad UTF-8, wrong cell counts, stray CRs."""
+    rng = random.Random(seed)
+    out = [b""] * rng.randrange(3) + [sep.join([b"ts", b"level", b"msg", b"n"])]
+    for i in range(n):
+        roll = rng.random()
+        if roll < 0.03:
+            out.append(b"")
+        elif roll < 0.05:
+            out.append(b"\xff\xfe" + sep + b"x" + sep + b"y" + sep + b"1")
+        elif roll < 0.07:
+            out.append(sep.join([b"2026-11-25T10:00:00Z", b"info"]))
+        elif roll < 0.08:
+            out.append(sep.join([b"2026-11-25T10:00:00Z", b"info", b"a\rb", b"1"]))
+        else:
+            out.append(sep.join([b"2026-11-25T10:00:%02d.%03dZ" % (i % 60, i % 1000), b"warn", b"line %d" % i,
+                                 str(i).encode()]))
+    return b"\n".join(out) + (b"\n" if seed % 2 else b"")
+
+
+@pytest.mark.parametrize("fmt, sep", [("csv", b","), ("tsv", b"\t")])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_parallel_csv_carries_its_header_into_every_block(tmp_path, small_blocks, fmt, sep, seed):
+    path = tmp_path / f"in.{fmt}"
+    path.write_bytes(_csv_lines(3000, seed, sep))
+    serial = _run(str(path), fmt, 1, tmp_path)
+    par = _run(str(path), fmt, 3, tmp_path)
+    assert serial[0].count(b"\n") > 2000 and serial[1]
+    assert par == serial
+    strict = _run(str(path), fmt, 1, tmp_path, strict=True), _run(str(path), fmt, 2, tmp_path, strict=True)
+    assert strict[0][3] is not None and strict[1] == strict[0]
+
+
+def test_parallel_csv_with_an_unusable_header_rejects_every_row_alike(tmp_path, small_blocks):
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"a,a\n" + b"".join(b"%d,x\n" % i for i in range(2000)))
+    serial = _run(str(path), "csv", 1, tmp_path)
+    par = _run(str(path), "csv", 3, tmp_path)
+    assert serial[2] == (2001, 0, 2001) and par == serial

@@ -206,13 +206,14 @@ def ingest(
             try:
                 fmt = choose_format(fixed, stream.peek(SNIFF_BYTES), name, on_format)  # type: ignore[attr-defined]
                 emitted0, rejected0 = writer.count, rejects.count
-                if jobs > 1 and fmt.stateless and _splittable(path, stream):
+                head = _block_head(fmt, path, stream) if jobs > 1 else None
+                if head is not None:
                     from ben_cli.ingest import parallel
 
                     if pool is None:
                         pool = parallel.Pool(jobs)
                     read = pool.decode_file(fmt, path, mark_base(fmt, name), options, writer, rejects,
-                                            max_line_bytes, progress)
+                                            max_line_bytes, progress, head)
                 else:
                     if progress is not None and path != "-":
                         stream = _with_progress(stream, path, name, progress)
@@ -234,17 +235,24 @@ def ingest(
     return run.summary
 
 
-def _splittable(path: str, stream: BinaryIO) -> bool:
-    """A named, uncompressed regular file big enough to be worth splitting."""
-    if path == "-" or not hasattr(stream, "raw"):
-        return False
+def _block_head(fmt: Format, path: str, stream: BinaryIO) -> tuple[list[bytes], int] | None:
+    """For a named, uncompressed regular file big enough to be worth splitting, in a format whose
+    lines decode alone or with a known head (a CSV header): the lines each block's decoder reads
+    first and the offset past which blocks need them. None: read the file in one process."""
+    if path == "-" or not hasattr(stream, "raw") or not (fmt.stateless or fmt.block_head is not None):
+        return None
     try:
         st = os.stat(path)
     except OSError:
-        return False
+        return None
     import stat
 
-    return stat.S_ISREG(st.st_mode) and st.st_size >= PARALLEL_MIN_BYTES
+    if not stat.S_ISREG(st.st_mode) or st.st_size < PARALLEL_MIN_BYTES:
+        return None
+    if fmt.stateless:
+        return [], 0
+    with open(path, "rb") as fh:
+        return fmt.block_head(fh.fileno(), st.st_size)  # type: ignore[misc]
 
 
 def _with_progress(stream: BinaryIO, path: str, name: str, progress: Callable[[str, int, int], None]) -> BinaryIO:

@@ -121,6 +121,24 @@ class TsvDecoder(CsvDecoder):
     delimiter = "\t"
 
 
+def block_head(fd: int, size: int) -> tuple[list[bytes], int] | None:
+    """The header line and where it ends, when the file has no quote character at all: then no
+    cell spans lines, and a row decodes from its own line and the header alone, so blocks may
+    start at any line past the header. None when there is a quote anywhere."""
+    with open(fd, "rb", closefd=False) as fh:
+        fh.seek(0)
+        while chunk := fh.read(1 << 20):
+            if b'"' in chunk:
+                return None
+        fh.seek(0)
+        end = 0
+        for line in fh:  # the header is the first line that is not blank, as decode_lines sees it
+            end += len(line)
+            if line.strip():
+                return [line[:-2] if line.endswith(b"\r\n") else line.removesuffix(b"\n")], end
+    return [], size
+
+
 _IDENT = re.compile(rb'"?[A-Za-z_@][\w .@/-]*"?')
 
 
@@ -141,6 +159,6 @@ def _sniff(sample: Sequence[bytes], sep: bytes) -> float:
 
 
 CSV = register_format(Format("csv", "comma-separated values with a header line", CsvDecoder,
-                             lambda s: _sniff(s, b","), head_lines=1))
+                             lambda s: _sniff(s, b","), head_lines=1, block_head=block_head))
 TSV = register_format(Format("tsv", "tab-separated values with a header line", TsvDecoder,
-                             lambda s: _sniff(s, b"\t"), head_lines=1))
+                             lambda s: _sniff(s, b"\t"), head_lines=1, block_head=block_head))

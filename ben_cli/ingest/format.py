@@ -55,6 +55,10 @@ class Format:
     # Lines at the head of a file that later lines depend on (a CSV header): a reader resuming
     # in the middle of a file feeds them to the decoder first.
     head_lines: int = 0
+    # For a format that is not stateless: given an open file and its size, the lines a decoder
+    # must read before it can start at a line boundary past ``offset`` (the second item), or
+    # None when this file cannot be cut into blocks (see parallel.py).
+    block_head: Callable[[int, int], tuple[list[bytes], int] | None] | None = None
 
 
 def register_format(fmt: Format) -> Format:

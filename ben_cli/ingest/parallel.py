@@ -13,6 +13,9 @@ blocks in file order. Sameness with the serial path is kept by construction:
 - ``--strict``: a worker stops at its first bad line and returns what it decoded before it; the
   parent writes that, then the bad line raises as in the serial loop, and later blocks are dropped.
 
+Formats whose lines need a head (a CSV header; ``Format.block_head``) are split the same way
+when the file allows it: every block past the head first feeds it to its decoder, unseen.
+
 Memory stays bounded: at most ``2 * jobs`` blocks are in flight.
 """
 
@@ -24,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from ben_cli.ingest.format import Format, IngestOptions
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions
 from ben_cli.ndjson import BadRecord, Writer
 from ben_cli.rejects import Rejects
 
@@ -59,7 +62,7 @@ def _decode_block(start: int, end: int, lineno: int) -> tuple[bytes, int, int, l
     """Worker: decode bytes ``[start, end)`` of the file whose first line is ``lineno + 1``."""
     from ben_cli.ingest import decode_lines
 
-    fmt, path, mark, options, max_line_bytes, strict = _JOB
+    fmt, path, mark, options, max_line_bytes, strict, (head, head_end) = _JOB
 
     with open(path, "rb") as fh:
         data = os.pread(fh.fileno(), end - start, start)
@@ -67,8 +70,15 @@ def _decode_block(start: int, end: int, lineno: int) -> tuple[bytes, int, int, l
     writer = Writer(out, line_buffered=False)
     collect = _Collect(strict)
     read = 0
+    decoder = fmt.make_decoder(options)
+    if start >= head_end:
+        for line in head:
+            try:
+                decoder.decode(line)
+            except DecodeError:
+                pass  # the block that holds this line reports it; this decoder remembers it
     try:
-        read = decode_lines(fmt.make_decoder(options), io.BytesIO(data), mark, writer, collect,  # type: ignore[arg-type]
+        read = decode_lines(decoder, io.BytesIO(data), mark, writer, collect,  # type: ignore[arg-type]
                             max_line_bytes, lineno=lineno).read
     except _StopAtFirst:
         pass
@@ -87,12 +97,14 @@ class Pool:
 
     def decode_file(self, fmt: Format, path: str, mark: dict, options: IngestOptions, writer: Writer,
                     rejects: Rejects, max_line_bytes: int,
-                    progress: Callable[[str, int, int], None] | None = None) -> int:
-        """Decode ``path`` in blocks; returns the number of lines read (non-blank)."""
+                    progress: Callable[[str, int, int], None] | None = None,
+                    head: tuple[list[bytes], int] = ([], 0)) -> int:
+        """Decode ``path`` in blocks; returns the number of lines read (non-blank). ``head``: the
+        lines every block starting at or past the offset beside them decodes first."""
         import multiprocessing
 
         global _JOB
-        _JOB = (fmt, path, mark, options, max_line_bytes, rejects.strict)
+        _JOB = (fmt, path, mark, options, max_line_bytes, rejects.strict, head)
         writer.flush()  # forked workers must not inherit unwritten output
         pending: deque[tuple[Future, int]] = deque()
         read = 0
