@@ -235,3 +235,22 @@ def test_spca_watches_several_fields_and_its_state_carries_over(cli, tmp_path):
     assert split == whole
     assert cli(["detect", "-q", "-d", "spca", "-f", "a"], input=b"").exit_code == 2  # one field is no PCA
     assert cli(["detect", "-q", "-d", "ewma", "-f", "a,b"], input=b"").exit_code == 2
+
+
+def test_long_runs_save_state_every_checkpoint(tmp_path, monkeypatch):
+    import io
+
+    from ben_cli.detect import DetectOptions, detect
+    from ben_cli.detect import state as statefile
+    from ben_cli.ndjson import Writer
+    from ben_cli.rejects import Rejects
+
+    saves = []
+    real_save = statefile.save
+    monkeypatch.setattr(statefile, "save", lambda *a, **kw: saves.append(1) or real_save(*a, **kw))
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(b'{"source": "s", "name": "m", "value": 1}\n' * 9000)
+    options = DetectOptions(detector="ewma", state=tmp_path / "s.json", checkpoint=1e-9)
+    detect([str(data)], Writer(io.BytesIO(), line_buffered=False), Rejects(), options)
+    assert len(saves) == 3  # after 4096 and 8192 records, and at the end
+    assert orjson.loads((tmp_path / "s.json").read_bytes())["series"][0][2][1] == 9000  # every point counted
