@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ben_cli.atomic import write_atomic
 from ben_cli.crypto import age, minisign
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import Identity, Recipient, SigningKey, VerifyKey, key_id_text
@@ -66,19 +67,8 @@ def write_secret(path: Path, data: bytes, force: bool = False) -> None:
 
 
 def write_atomically(path: Path, fill: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
-    """Create ``path`` through a temp file in the same folder (fsync, then rename): readers see
-    the old file or the complete new one, never a part. ``fill`` writes the content."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fill(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Create ``path`` so readers see the old file or the complete new one, never a part."""
+    write_atomic(path, fill, mode=mode)
 
 
 def write_public(path: Path, text: str, force: bool = False) -> None:

@@ -7,15 +7,14 @@ different detector or parameters: carrying state between unlike models would be 
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from ben_cli.atomic import Busy, exclusive_lock, write_atomic
 
 FORMAT = "ben-detect-state"
 VERSION = 1
@@ -53,36 +52,15 @@ def save(path: Path, identity: dict[str, Any], newest: int | None, series: Itera
     data = {"format": FORMAT, "version": VERSION, **identity, "newest": newest, "series": list(series)}
     blob = orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, blob)
     return len(blob)
 
 
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock beside the state file for the whole run (fails at once if held)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise StateError(f"{path} is in use by another ben detect run") from None
-            raise
-        yield
-    finally:
-        os.close(fd)
+        with exclusive_lock(path, "another ben detect run"):
+            yield
+    except Busy as exc:
+        raise StateError(str(exc)) from None

@@ -27,13 +27,11 @@ batch boundary and commit it.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +39,7 @@ from typing import BinaryIO
 import orjson
 
 from ben_cli import registry
+from ben_cli.atomic import Busy, exclusive_lock, write_atomic
 from ben_cli.ingest import IngestRun, choose_format, decode_lines, finish_decoder, mark_base
 from ben_cli.ingest.format import Format, IngestOptions
 from ben_cli.ndjson import Writer
@@ -52,8 +51,7 @@ POLL_SECONDS = 0.2
 STATE_NAME = "ingest-offsets.json"
 
 
-class StateLocked(RuntimeError):
-    """Another run holds the offsets file."""
+StateLocked = Busy  # what a second run on the same state file meets
 
 
 def default_state_path() -> Path:
@@ -98,34 +96,12 @@ class State:
         data = {"version": 1, "files": {k: v.to_json() for k, v in self.files.items()}}
         if self.output_bytes is not None:
             data["output_bytes"] = self.output_bytes
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
-@contextmanager
-def locked(state_path: Path) -> Iterator[None]:
+def locked(state_path: Path) -> AbstractContextManager[None]:
     """Hold an exclusive lock beside the offsets file for the whole run."""
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(f"{state_path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise StateLocked(f"{state_path} is in use by another ben ingest run") from None
-            raise
-        yield
-    finally:
-        os.close(fd)
+    return exclusive_lock(state_path, "another ben ingest run")
 
 
 def fingerprint(fd: int, upto: int | None = None) -> str:

@@ -13,6 +13,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from ben_cli.atomic import fsync_dir
+
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 
@@ -65,11 +67,7 @@ def load_or_create_key(path: Path | None = None) -> bytes:
             os.link(tmp, path)  # fails if another process created the key first
         except FileExistsError:
             pass
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
     return read_key(path)

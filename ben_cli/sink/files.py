@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from ben_cli.sink.spool import SpoolBusy, fsync_dir
+from ben_cli.atomic import fsync_dir
+from ben_cli.sink.spool import SpoolBusy
 
 
 def rotated_name(path: Path, stamp: str) -> Path:

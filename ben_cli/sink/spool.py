@@ -23,30 +23,13 @@ from pathlib import Path
 
 import orjson
 
+from ben_cli.atomic import fsync_dir, write_atomic
+
 SPOOL_FORMAT = 1
 
 
 class SpoolBusy(RuntimeError):
     """Another process holds this spool's lock."""
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file + fsync + rename + fsync of the folder: the file is whole or absent after a crash."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 @dataclass
