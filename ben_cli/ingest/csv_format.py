@@ -84,7 +84,7 @@ class CsvDecoder:
             return None
         if len(cells) != len(self.header):
             raise DecodeError(f"row has {len(cells)} cells, the header names {len(self.header)}")
-        obj = {key: typed(cell) for key, cell in zip(self._columns, cells) if cell != ""}
+        obj = {key: typed(cell) for key, cell in zip(self._columns, cells, strict=True) if cell != ""}
         if self._ts_column and "ts" not in obj:
             raise DecodeError(f"empty time in column {self.options.ts_field!r}")
         return self._normalise(obj)
