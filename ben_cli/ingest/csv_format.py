@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions, decode_text, register_format
 from ben_cli.ingest.logfmt import typed
 
 MAX_PENDING_LINES = 1000  # a quoted cell may span lines, but not the whole file
@@ -64,12 +64,7 @@ class CsvDecoder:
         return row
 
     def decode(self, data: bytes) -> dict | None:
-        if b"\x00" in data:
-            raise DecodeError("line contains NUL bytes")
-        try:
-            text = data.decode("utf-8-sig" if self.header is None else "utf-8")
-        except UnicodeDecodeError as exc:
-            raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+        text = decode_text(data, "utf-8-sig" if self.header is None else "utf-8")
         if self._bad_header is not None:
             raise DecodeError(f"row not read: {self._bad_header}")
         cells = self._cells(text)

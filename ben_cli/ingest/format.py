@@ -22,6 +22,16 @@ class DecodeError(ValueError):
     """A line this format cannot read; the message is the reason shown to the user."""
 
 
+def decode_text(data: bytes, encoding: str = "utf-8") -> str:
+    """A text format's line as ``str``: NUL bytes (binary data) and invalid UTF-8 are refused."""
+    if b"\x00" in data:
+        raise DecodeError("line contains NUL bytes")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+
+
 @dataclass
 class IngestOptions:
     """Settings shared by all decoders. Formats read what applies to them from here or ``extra``."""

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import DEFAULT_NAME, Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import Format, IngestOptions, decode_text, register_format
 from ben_cli.record import TimestampError, normalise_severity, normalise_ts
 
 _LEADING = re.compile(
@@ -26,12 +26,7 @@ class LinesDecoder:
         self._normaliser = Normaliser(options)
 
     def decode(self, data: bytes) -> dict | None:
-        if b"\x00" in data:
-            raise DecodeError("line contains NUL bytes")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+        text = decode_text(data)
         if not text.strip():
             return None
         rec: dict = {"ts": "", "lane": self.options.lane}

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import DecodeError, Format, IngestOptions, decode_text, register_format
 
 # a quoted value in the unrolled form "[^"\\]*(?:\\.[^"\\]*)*": the same language as
 # "(?:[^"\\]|\\.)*" with less backtracking bookkeeping, about a quarter faster on this machine
@@ -132,12 +132,7 @@ class LogfmtDecoder:
         self._parse = LogfmtParser().parse
 
     def decode(self, data: bytes) -> dict:
-        if b"\x00" in data:
-            raise DecodeError("line contains NUL bytes")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+        text = decode_text(data)
         return self._normalise(self._parse(text))
 
     def end(self) -> list[dict]:
