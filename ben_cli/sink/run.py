@@ -226,22 +226,16 @@ def sink_to_file(inputs: Iterable[str], target: FileTarget | StdoutTarget, rejec
     builder = RowBuilder("modern")  # the file keeps records as they are; only the ts check applies
     if isinstance(target, StdoutTarget):
         out = Writer(sys.stdout.buffer)
-
-        def deliver(batch: Batch) -> None:
-            for line in batch.lines:
-                out.write_line(line)
-            out.flush()
-            summary.written += len(batch.lines)
-        close = out.flush
+        write, flush, close = out.write_line, out.flush, out.flush
     else:
         fh = RotatingFile(target.path, options.rotate_bytes, options.rotate_seconds, options.gzip)
+        write, flush, close = fh.write, fh.flush, fh.close
 
-        def deliver(batch: Batch) -> None:
-            for line in batch.lines:
-                fh.write(line)
-            fh.flush()
-            summary.written += len(batch.lines)
-        close = fh.close
+    def deliver(batch: Batch) -> None:
+        for line in batch.lines:
+            write(line)
+        flush()
+        summary.written += len(batch.lines)
     batcher = Batcher(options.limits)
     sender = _Sender(deliver, batcher.take_aged, options.limits.age)
     try:
