@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, BinaryIO, Optional
 
 import typer
 
@@ -33,6 +33,18 @@ PassOpt = Annotated[
 ]
 COST_HELP = "scrypt cost of the passphrase: interactive (16 MiB), moderate (128 MiB) or sensitive (1 GiB)."
 OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")]
+
+
+@contextmanager
+def _one_input(inputs: list[str] | None, verb: str) -> Iterator[BinaryIO]:
+    """The single file (or stdin) that seal and open read."""
+    if inputs and len(inputs) > 1:
+        raise CryptoError(f"{verb} reads one input (a file or stdin)")
+    if not inputs or inputs[0] == "-":
+        yield sys.stdin.buffer
+        return
+    with open(inputs[0], "rb") as source:
+        yield source
 
 
 @contextmanager
@@ -213,18 +225,12 @@ def seal(
             keys.append(age.Passphrase(_ask_passphrase(confirm=True)))
         if not keys:
             raise CryptoError("give at least one --to RECIPIENT (or --passphrase)")
-        if inputs and len(inputs) > 1:
-            raise CryptoError("seal reads one input (a file or stdin)")
-        source = sys.stdin.buffer if not inputs or inputs[0] == "-" else open(inputs[0], "rb")  # noqa: SIM115
-        try:
+        with _one_input(inputs, "seal") as source:
             if output is not None:
                 keyfiles.write_atomically(output, lambda fh: age.encrypt(source, fh, keys, armor))
             else:
                 age.encrypt(source, sys.stdout.buffer, keys, armor)
                 sys.stdout.buffer.flush()
-        finally:
-            if source is not sys.stdin.buffer:
-                source.close()
 
 
 @app.command("open")
@@ -247,15 +253,9 @@ def open_(
             openers.append(age.Passphrase(_ask_passphrase()))
         if not openers:
             raise CryptoError("give --key NAME.key (or --passphrase)")
-        if inputs and len(inputs) > 1:
-            raise CryptoError("open reads one input (a file or stdin)")
-        source = sys.stdin.buffer if not inputs or inputs[0] == "-" else open(inputs[0], "rb")  # noqa: SIM115
-        try:
+        with _one_input(inputs, "open") as source:
             if output is not None:
                 keyfiles.write_atomically(output, lambda fh: age.decrypt_to(source, fh, openers), mode=0o600)
             else:
                 age.decrypt_to(source, sys.stdout.buffer, openers)
                 sys.stdout.buffer.flush()
-        finally:
-            if source is not sys.stdin.buffer:
-                source.close()
