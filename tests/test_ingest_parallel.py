@@ -45,9 +45,14 @@ def _mixed_lines(fmt: str, n: int, seed: int) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-def _run(path: str, fmt: str, jobs: int, tmp_path, strict: bool = False):
-    buf = io.BytesIO()
-    writer = Writer(buf, line_buffered=False)
+def _run(path: str, fmt: str, jobs: int, tmp_path, strict: bool = False, prefix: bytes = b""):
+    """Output goes to a real file, as workers write to the output's file descriptor themselves;
+    ``prefix`` is a record the writer holds, unflushed, when the parallel part starts."""
+    out_path = tmp_path / f"out-{jobs}-{strict}.ndjson"
+    out = open(out_path, "wb")  # noqa: SIM115 - closed below
+    writer = Writer(out, line_buffered=False)
+    if prefix:
+        writer.write_line(prefix)
     rej_path = tmp_path / f"rejects-{jobs}-{strict}.ndjson"
     rej_path.unlink(missing_ok=True)
     error = None
@@ -59,7 +64,8 @@ def _run(path: str, fmt: str, jobs: int, tmp_path, strict: bool = False):
         except BadRecord as exc:
             error, counts = str(exc), None
     writer.flush()
-    return buf.getvalue(), rej_path.read_bytes() if rej_path.exists() else b"", counts, error
+    out.close()
+    return out_path.read_bytes(), rej_path.read_bytes() if rej_path.exists() else b"", counts, error
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "logfmt", "syslog"])
@@ -94,6 +100,27 @@ def test_blocks_end_at_newlines_and_count_lines(tmp_path):
     assert blocks[0][0] == 0 and blocks[-1][1] == len(data)
     for (s1, e1, n1), (s2, _, n2) in zip(blocks, blocks[1:], strict=False):
         assert e1 == s2 and data[e1 - 1:e1] == b"\n" and n2 - n1 == data[s1:e1].count(b"\n")
+
+
+def test_parallel_output_follows_what_the_writer_held_and_counts(tmp_path, small_blocks):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(_mixed_lines("ndjson", 2000, 6))
+    serial = _run(str(path), "ndjson", 1, tmp_path, prefix=b'{"first":1}\n')
+    par = _run(str(path), "ndjson", 2, tmp_path, prefix=b'{"first":1}\n')
+    assert par[0].startswith(b'{"first":1}\n') and par == serial
+    assert par[2][1] == par[0].count(b"\n")  # every line written is counted, the held one too
+
+
+def test_in_memory_output_is_decoded_serially(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(parallel.Pool, "decode_file", lambda *a, **k: calls.append(a) or 0)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(_mixed_lines("ndjson", 200, 7))
+    buf = io.BytesIO()
+    with Rejects(None, stage="ingest") as bad:
+        summary = ingest.ingest([str(path)], Writer(buf, line_buffered=False), bad, format="ndjson", jobs=4)
+    assert calls == [] and summary.written == buf.getvalue().count(b"\n") > 150
 
 
 def test_small_or_stdin_or_stateful_inputs_stay_serial(tmp_path, monkeypatch):

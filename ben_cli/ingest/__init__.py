@@ -206,7 +206,7 @@ def ingest(
             try:
                 fmt = choose_format(fixed, stream.peek(SNIFF_BYTES), name, on_format)  # type: ignore[attr-defined]
                 emitted0, rejected0 = writer.count, rejects.count
-                head = _block_head(fmt, path, stream) if jobs > 1 else None
+                head = _block_head(fmt, path, stream, writer) if jobs > 1 else None
                 if head is not None:
                     from ben_cli.ingest import parallel
 
@@ -235,10 +235,11 @@ def ingest(
     return run.summary
 
 
-def _block_head(fmt: Format, path: str, stream: BinaryIO) -> tuple[list[bytes], int] | None:
+def _block_head(fmt: Format, path: str, stream: BinaryIO, writer: Writer) -> tuple[list[bytes], int] | None:
     """For a named, uncompressed regular file big enough to be worth splitting, in a format whose
-    lines decode alone or with a known head (a CSV header): the lines each block's decoder reads
-    first and the offset past which blocks need them. None: read the file in one process."""
+    lines decode alone or with a known head (a CSV header), written to an output that worker
+    processes can write to: the lines each block's decoder reads first and the offset past which
+    blocks need them. None: read the file in one process."""
     if path == "-" or not hasattr(stream, "raw") or not (fmt.stateless or fmt.block_head is not None):
         return None
     try:
@@ -248,6 +249,10 @@ def _block_head(fmt: Format, path: str, stream: BinaryIO) -> tuple[list[bytes], 
     import stat
 
     if not stat.S_ISREG(st.st_mode) or st.st_size < PARALLEL_MIN_BYTES:
+        return None
+    from ben_cli.ingest.parallel import output_fd
+
+    if output_fd(writer) is None:
         return None
     if fmt.stateless:
         return [], 0

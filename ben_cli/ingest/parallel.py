@@ -3,15 +3,21 @@
 Python decodes one line at a time on one core; a 1,000,000-line file keeps that core busy for
 seconds while the others idle. For formats whose lines decode independently (``Format.stateless``)
 the file is cut into blocks that end at a newline; worker processes (forked, so they start with
-every module already imported) each decode a block into NDJSON bytes, and the parent writes the
-blocks in file order. Sameness with the serial path is kept by construction:
+every module already imported) each decode a block into NDJSON bytes and write it to the output
+themselves, in file order: a worker holding block ``k`` waits until block ``k - 1`` is written,
+writes, and passes the turn on. The output bytes never travel through the parent, which would
+otherwise spend as much time copying them as a worker spends making them. Sameness with the
+serial path is kept by construction:
 
 - line numbers: the parent counts the newlines of each block before handing it out, so a worker
   knows the number of its first line;
-- rejects: a worker returns its block's bad lines, and the parent adds them to ``Rejects`` after
-  writing the records that precede them, block by block, so the rejects file is in line order;
-- ``--strict``: a worker stops at its first bad line and returns what it decoded before it; the
-  parent writes that, then the bad line raises as in the serial loop, and later blocks are dropped.
+- rejects: a worker returns its block's bad lines, and the parent adds them to ``Rejects`` block
+  by block, in file order, so the rejects file is in line order;
+- ``--strict``: a worker stops at its first bad line and writes what it decoded before it; it
+  marks the run stopped as it passes the turn, so later blocks write nothing, and the parent
+  raises that bad line as the serial loop would;
+- a closed pipe (``| head``): the worker that meets it marks the run stopped the same way and
+  the parent raises ``BrokenPipeError``, which the command treats like the serial path's.
 
 Formats whose lines need a head (a CSV header; ``Format.block_head``) are split the same way
 when the file allows it: every block past the head first feeds it to its decoder, unseen.
@@ -33,6 +39,8 @@ from ben_cli.rejects import Rejects
 
 BLOCK_BYTES = 4 << 20
 
+_RUNNING, _STOPPED, _PIPE_CLOSED = 0, 1, 2
+
 
 class _StopAtFirst(Exception):
     """Raised inside a worker by the strict collector: the block ends at its first bad line."""
@@ -53,37 +61,83 @@ class _Collect:
             raise _StopAtFirst
 
 
-# The file being decoded and its settings. Set before the workers fork, so they inherit it rather
-# than unpickling it per block (options may hold closures, which do not pickle).
+class _Turns:
+    """Whose turn it is to write, shared by the forked workers: the index of the next block to
+    write, and whether the run has stopped (a strict failure or a closed pipe)."""
+
+    def __init__(self, ctx) -> None:
+        self.cond = ctx.Condition()
+        self.next = ctx.RawValue("q", 0)
+        self.state = ctx.RawValue("i", _RUNNING)
+
+    def write_in_turn(self, index: int, fd: int, data: memoryview, stop_after: bool) -> bool:
+        """Write ``data`` once every earlier block is written; False when the run had stopped.
+        The turn is passed on whatever happens, so no later worker waits forever."""
+        cond = self.cond
+        with cond:
+            cond.wait_for(lambda: self.next.value == index)
+            running = self.state.value == _RUNNING
+        state = _STOPPED if stop_after else _RUNNING
+        try:
+            if running:
+                while data:
+                    data = data[os.write(fd, data):]
+        except BrokenPipeError:
+            state = _PIPE_CLOSED
+        finally:
+            with cond:
+                if running and state != _RUNNING:
+                    self.state.value = state
+                self.next.value = index + 1
+                cond.notify_all()
+        return running
+
+
+# The file being decoded, its settings and the turn keeper. Set before the workers fork, so they
+# inherit it rather than unpickling it per block (options may hold closures, which do not pickle).
 _JOB: tuple = ()
 
 
-def _decode_block(start: int, end: int, lineno: int) -> tuple[bytes, int, int, list]:
-    """Worker: decode bytes ``[start, end)`` of the file whose first line is ``lineno + 1``."""
+def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, int, int, list]:
+    """Worker: decode bytes ``[start, end)`` of the file, whose first line is ``lineno + 1``, and
+    write them as block ``index``. Returns (written, records, lines read, bad lines)."""
     from ben_cli.ingest import decode_lines
 
-    fmt, path, mark, options, max_line_bytes, strict, (head, head_end) = _JOB
-
-    with open(path, "rb") as fh:
-        data = os.pread(fh.fileno(), end - start, start)
+    fmt, path, mark, options, max_line_bytes, strict, (head, head_end), fd, turns = _JOB
     out = io.BytesIO()
     writer = Writer(out, line_buffered=False)
     collect = _Collect(strict)
     read = 0
-    decoder = fmt.make_decoder(options)
-    if start >= head_end:
-        for line in head:
-            try:
-                decoder.decode(line)
-            except DecodeError:
-                pass  # the block that holds this line reports it; this decoder remembers it
     try:
-        read = decode_lines(decoder, io.BytesIO(data), mark, writer, collect,  # type: ignore[arg-type]
-                            max_line_bytes, lineno=lineno).read
-    except _StopAtFirst:
-        pass
-    writer.flush()
-    return out.getvalue(), writer.count, read, collect.bad
+        with open(path, "rb") as fh:
+            data = os.pread(fh.fileno(), end - start, start)
+        decoder = fmt.make_decoder(options)
+        if start >= head_end:
+            for line in head:
+                try:
+                    decoder.decode(line)
+                except DecodeError:
+                    pass  # the block that holds this line reports it; this decoder remembers it
+        try:
+            read = decode_lines(decoder, io.BytesIO(data), mark, writer, collect,  # type: ignore[arg-type]
+                                max_line_bytes, lineno=lineno).read
+        except _StopAtFirst:
+            pass
+        writer.flush()
+    except BaseException:
+        turns.write_in_turn(index, fd, memoryview(b""), stop_after=True)
+        raise
+    written = turns.write_in_turn(index, fd, out.getbuffer(), stop_after=bool(strict and collect.bad))
+    return written, writer.count, read, collect.bad
+
+
+def output_fd(writer: Writer) -> int | None:
+    """The file descriptor workers can write ``writer``'s output to, or None (an in-memory
+    stream, say), in which case the file is decoded in one process."""
+    try:
+        return writer.stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
 
 
 class Pool:
@@ -104,21 +158,26 @@ class Pool:
         import multiprocessing
 
         global _JOB
-        _JOB = (fmt, path, mark, options, max_line_bytes, rejects.strict, head)
-        writer.flush()  # forked workers must not inherit unwritten output
+        fd = output_fd(writer)
+        if fd is None:
+            raise ValueError("parallel decoding needs an output with a file descriptor")
+        ctx = multiprocessing.get_context("fork")
+        turns = _Turns(ctx)
+        _JOB = (fmt, path, mark, options, max_line_bytes, rejects.strict, head, fd, turns)
+        writer.flush()  # workers write to the same descriptor: everything before goes first
         pending: deque[tuple[Future, int]] = deque()
         read = 0
         size = os.path.getsize(path)
         name = mark.get("file", path)
-        executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
+        executor = ProcessPoolExecutor(self.jobs, mp_context=ctx)
         try:
             with open(path, "rb") as fh:
-                for start, end, lineno in _blocks(fh.fileno(), size):
-                    pending.append((executor.submit(_decode_block, start, end, lineno), end))
+                for index, (start, end, lineno) in enumerate(_blocks(fh.fileno(), size)):
+                    pending.append((executor.submit(_decode_block, index, start, end, lineno), end))
                     if len(pending) >= 2 * self.jobs:
-                        read += self._drain_one(pending, writer, rejects, progress, name, size)
+                        read += self._drain_one(pending, writer, rejects, progress, name, size, turns)
                 while pending:
-                    read += self._drain_one(pending, writer, rejects, progress, name, size)
+                    read += self._drain_one(pending, writer, rejects, progress, name, size, turns)
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
             _JOB = ()
@@ -126,11 +185,14 @@ class Pool:
 
     @staticmethod
     def _drain_one(pending: deque, writer: Writer, rejects: Rejects,
-                   progress: Callable[[str, int, int], None] | None, name: str, size: int) -> int:
+                   progress: Callable[[str, int, int], None] | None, name: str, size: int,
+                   turns: _Turns) -> int:
         future, end = pending.popleft()
-        block, count, read, bad = future.result()
-        writer.stream.write(block)
-        writer.count += count
+        written, count, read, bad = future.result()
+        if turns.state.value == _PIPE_CLOSED:
+            raise BrokenPipeError("the reader of the output closed it")
+        if written:
+            writer.count += count
         for lineno, reason, raw, file in bad:
             rejects.add(BadRecord(lineno, reason, raw, file))  # raises at the first under --strict
         if progress is not None:
