@@ -161,22 +161,36 @@ def to_ns(value: object, *, default_offset_s: int = 0) -> int:
     raise TimestampError(f"not a timestamp: {value!r}")
 
 
+# The last whole second format_ts wrote and its text: records arrive in time order, so most
+# share their second with the one before and only the fraction needs formatting. One tuple,
+# replaced whole, so threads never see a second beside another second's text.
+_LAST_SECOND: tuple[int, str] = (0, "1970-01-01T00:00:00")
+
+
 def format_ts(ns: int) -> str:
-    """RFC 3339 UTC with the shortest of 0, 3, 6 or 9 fractional digits that is exact."""
+    """RFC 3339 UTC with the shortest of 0, 3, 6 or 9 fractional digits that is exact; raises
+    :class:`TimestampError` for a time outside the years 0001-9999, which RFC 3339 cannot write."""
+    global _LAST_SECOND
     secs, nanos = divmod(ns, NS_PER_S)
-    days, sod = divmod(secs, 86400)
-    y, mo, d = civil_from_days(days)
-    hh, rem = divmod(sod, 3600)
-    mi, ss = divmod(rem, 60)
-    if nanos == 0:
-        frac = ""
-    elif nanos % 1_000_000 == 0:
-        frac = f".{nanos // 1_000_000:03d}"
-    elif nanos % 1_000 == 0:
-        frac = f".{nanos // 1_000:06d}"
+    last = _LAST_SECOND
+    if last[0] == secs:
+        text = last[1]
     else:
-        frac = f".{nanos:09d}"
-    return f"{y:04d}-{mo:02d}-{d:02d}T{hh:02d}:{mi:02d}:{ss:02d}{frac}Z"
+        if not MIN_NS <= ns <= MAX_NS:
+            raise TimestampError(f"time {ns} ns after 1970 is outside the years 0001-9999")
+        days, sod = divmod(secs, 86400)
+        y, mo, d = civil_from_days(days)
+        hh, rem = divmod(sod, 3600)
+        mi, ss = divmod(rem, 60)
+        text = f"{y:04d}-{mo:02d}-{d:02d}T{hh:02d}:{mi:02d}:{ss:02d}"
+        _LAST_SECOND = (secs, text)
+    if nanos == 0:
+        return text + "Z"
+    if nanos % 1_000_000 == 0:
+        return f"{text}.{nanos // 1_000_000:03d}Z"
+    if nanos % 1_000 == 0:
+        return f"{text}.{nanos // 1_000:06d}Z"
+    return f"{text}.{nanos:09d}Z"
 
 
 def normalise_ts(value: object, *, default_offset_s: int = 0) -> str:

@@ -336,10 +336,71 @@ def test_otlp_metrics_gauge_sum_histogram():
     (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"soon"}]}]}]}', "not an integer"),
     (b'{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"gauge":{}}]}]}]}', "metric without a name"),
     (b"[1]", "JSON object"),
+    ('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"\u00b2"}]}]}]}'.encode(), "not an integer"),
+    (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"observedTimeUnixNano":"-5"}]}]}]}', "before 1970"),
+    (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"253402300800000000000"}]}]}]}',
+     "outside the 64-bit range"),
+    (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"key":"k","value":{"intValue":"\\u0663"}}]}]}]}]}',
+     "not an integer"),
+    (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"key":"k","value":{"intValue":"18446744073709551616"}}]}]}]}]}',
+     "outside the 64-bit range"),
 ])
 def test_otlp_rejects(line, reason):
     with pytest.raises(DecodeError, match=reason):
         decode_all("otlp", [line])
+
+
+_ANY_VALUE = st.recursive(
+    st.one_of(st.builds(lambda v: {"stringValue": v}, st.text(max_size=5)),
+              st.builds(lambda v: {"intValue": v}, st.one_of(st.integers(-10**19, 10**19), st.from_regex(r"-?[0-9]{1,20}", fullmatch=True))),
+              st.builds(lambda v: {"boolValue": v}, st.booleans()),
+              st.builds(lambda v: {"doubleValue": v}, st.floats(allow_nan=False))),
+    lambda inner: st.builds(lambda vs: {"arrayValue": {"values": vs}}, st.lists(inner, max_size=3)),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "a.b", "service.name"]), _ANY_VALUE), max_size=6))
+def test_otlp_attribute_shortcuts_agree_with_the_general_reading(items):
+    from ben_cli.ingest.envelope import flatten_into
+    from ben_cli.ingest.otlp import any_value_general, attributes_into
+
+    def shortcut() -> dict:
+        attrs: dict = {}
+        attributes_into(attrs, [{"key": k, "value": v} for k, v in items])
+        return attrs
+
+    def general() -> dict:
+        attrs: dict = {}
+        for k, v in items:
+            flatten_into(attrs, k, any_value_general(v))
+        return attrs
+
+    def outcome(read):
+        try:
+            attrs = read()
+        except DecodeError as exc:
+            return str(exc)
+        return [(k, type(v), v) for k, v in attrs.items()]
+
+    assert outcome(shortcut) == outcome(general)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries({}, optional={
+    "time_unix_nano": st.integers(1, 2**62).map(str), "timeUnixNano": st.integers(1, 2**62).map(str),
+    "observed_time_unix_nano": st.integers(1, 2**62).map(str), "severity_number": st.integers(1, 24),
+    "severityNumber": st.integers(1, 24), "severity_text": st.sampled_from(["WARN", "oops"]),
+    "event_name": st.sampled_from(["login", ""]), "trace_id": st.just("5b8efff798038103d269b633813fc60c"),
+    "spanId": st.just("eee19b7ec3c1b174"), "span_id": st.just("0000000000000001")}))
+def test_otlp_snake_case_log_fields_read_as_the_camel_case_ones(record):
+    """camel_keys gives every field the value the one-field-at-a-time reading (_get) gives."""
+    from ben_cli.ingest.otlp import _get, camel_keys
+
+    camel = camel_keys(record)
+    for name in ("timeUnixNano", "observedTimeUnixNano", "severityNumber", "severityText", "eventName",
+                 "traceId", "spanId"):
+        assert camel.get(name) == _get(record, name)
 
 
 # -- every decoder, any bytes ------------------------------------------------------------------

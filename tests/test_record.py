@@ -22,12 +22,28 @@ from ben_cli.record import (
 
 NS = 1_000_000_000
 # 0001-01-01 .. 9999-12-31 in nanoseconds
-ns_range = st.integers(min_value=-62135596800 * NS, max_value=253402300799 * NS + NS - 1)
+FIRST_NS, LAST_NS = -62135596800 * NS, 253402300799 * NS + NS - 1
+ns_range = st.integers(min_value=FIRST_NS, max_value=LAST_NS)
 
 
 @given(ns_range)
 def test_format_then_parse_is_identity(ns):
     assert parse_rfc3339(format_ts(ns)) == ns
+
+
+@given(ns_range, st.lists(st.integers(-3 * NS, 3 * NS), max_size=30))
+def test_format_ts_in_a_run_of_close_times_is_each_time_exactly(base, steps):
+    """format_ts reuses the text of the second before: times within, across and back over a
+    second must each still come out as themselves."""
+    for step in steps:
+        ns = min(max(base + step, FIRST_NS), LAST_NS)
+        assert parse_rfc3339(format_ts(ns)) == ns
+
+
+@pytest.mark.parametrize("ns", [-62135596800 * NS - 1, 253402300800 * NS, 10**30, -(10**30)])
+def test_format_ts_refuses_times_outside_the_years_0001_to_9999(ns):
+    with pytest.raises(TimestampError, match="outside the years 0001-9999"):
+        format_ts(ns)
 
 
 @given(ns_range)

@@ -55,14 +55,31 @@ def _get(obj: dict, camel: str, default: object = None) -> object:
     return obj.get(snake, default)
 
 
+# a log record's fields by their protobuf names, and the lowerCamelCase names _log reads them by
+_LOG_CAMEL = {_SNAKE.sub("_", camel).lower(): camel
+              for camel in ("timeUnixNano", "observedTimeUnixNano", "severityNumber", "severityText", "eventName",
+                            "traceId", "spanId")}
+
+
+def camel_keys(obj: dict) -> dict:
+    """``obj`` with the protobuf (snake_case) names of log record fields spelled lowerCamelCase;
+    where both spellings of a field are present the lowerCamelCase one wins, as in :func:`_get`."""
+    out = {_LOG_CAMEL[k]: v for k, v in obj.items() if k in _LOG_CAMEL}
+    out.update((k, v) for k, v in obj.items() if k not in _LOG_CAMEL)
+    return out
+
+
 def _int(value: object, what: str) -> int:
-    if type(value) is int:
-        return value
-    if type(value) is str and value.lstrip("-").isdigit():
-        return int(value)
-    if type(value) is float and value.is_integer():
-        return int(value)
-    raise DecodeError(f"{what} is not an integer: {str(value)[:40]!r}")
+    """An int64 or uint64 field, written as a JSON number or (the spec's way) as a string."""
+    if type(value) is str and value.isascii() and value.lstrip("-").isdigit():
+        value = int(value)
+    elif type(value) is float and value.is_integer():
+        value = int(value)
+    if type(value) is not int:
+        raise DecodeError(f"{what} is not an integer: {str(value)[:40]!r}")
+    if not -(1 << 63) <= value < 1 << 64:
+        raise DecodeError(f"{what} is outside the 64-bit range: {str(value)[:40]}")
+    return value
 
 
 def any_value(value: object) -> object:
@@ -105,12 +122,23 @@ def any_value_general(value: object) -> object:
 def attributes_into(attrs: dict, items: object) -> None:
     if items is None:
         return
-    if not isinstance(items, list):
+    if type(items) is not list:
         raise DecodeError("attributes must be a list of {key, value}")
     for kv in items:
-        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+        if type(kv) is not dict or type(key := kv.get("key")) is not str:
             raise DecodeError("attribute without a key")
-        flatten_into(attrs, kv["key"], any_value(kv.get("value", {})))
+        value = kv.get("value", {})
+        if type(value) is dict and len(value) == 1:
+            # the two commonest kinds go in as flatten_into(any_value(...)) would put them
+            v = value.get("stringValue")
+            if type(v) is str:
+                attrs[key] = v
+                continue
+            v = value.get("intValue")
+            if type(v) is str and v.isascii() and v.isdigit() and len(v) < 19:
+                attrs[key] = int(v)
+                continue
+        flatten_into(attrs, key, any_value(value))
 
 
 def hex_id(value: object) -> str | None:
@@ -127,11 +155,15 @@ def hex_id(value: object) -> str | None:
 
 
 def _time(obj: dict, *fields: str) -> int:
+    """The first non-zero of these times (0: none), in nanoseconds since 1970 (uint64: the latest
+    is in the year 2554)."""
     for f in fields:
         v = _get(obj, f)
         if v is not None:
             ns = _int(v, f)
             if ns:
+                if ns < 0:  # fixed64 in the protocol
+                    raise DecodeError(f"{f} {ns} is before 1970")
                 return ns
     return 0
 
@@ -195,30 +227,35 @@ class OtlpDecoder:
         return rec
 
     def _log(self, resource: dict, scope_attrs: dict, lr: dict) -> dict:
-        name = _get(lr, "eventName") or "log"
+        if not _LOG_CAMEL.keys().isdisjoint(lr):
+            lr = camel_keys(lr)
+        get = lr.get  # every field below by its lowerCamelCase name: one dict lookup each
+        name = get("eventName") or "log"
         rec = self._envelope(resource, _time(lr, "timeUnixNano", "observedTimeUnixNano"), str(name))
-        number = _get(lr, "severityNumber")
+        number = get("severityNumber")
         severity = None
         if isinstance(number, str) and number.startswith("SEVERITY_NUMBER_"):
             severity = normalise_severity(number[len("SEVERITY_NUMBER_"):].rstrip("0123456789"))
         elif isinstance(number, int) and 1 <= number <= 24:
             severity = _SEVERITY_BY_NUMBER[(number - 1) // 4]
-        text = _get(lr, "severityText")
+        text = get("severityText")
         if severity is None and isinstance(text, str):
             severity = normalise_severity(text)
         if severity:
             rec["severity"] = severity
-        body = _get(lr, "body")
-        if body is not None:
+        body = get("body")
+        if type(body) is dict and len(body) == 1 and type(text_body := body.get("stringValue")) is str:
+            rec["body"] = text_body
+        elif body is not None:
             value = any_value(body)
             if value is not None:
                 rec["body"] = value if isinstance(value, str) else orjson.dumps(value).decode()
         attrs = dict(scope_attrs)
-        attributes_into(attrs, _get(lr, "attributes"))
+        attributes_into(attrs, get("attributes"))
         if isinstance(text, str) and text and severity is None:
             attrs["severity_text"] = text
         for field, key in (("traceId", "trace_id"), ("spanId", "span_id")):
-            ident = hex_id(_get(lr, field))
+            ident = hex_id(get(field))
             if ident:
                 attrs[key] = ident
         if attrs:
