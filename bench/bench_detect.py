@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import random
-import subprocess
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -73,26 +70,13 @@ def state_cost(path: Path, detector: str) -> tuple[float, float]:
 
 
 def timed(h: Harness, cmd: str) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, peak KiB) of the run with the least wall time, of ``h.repeat``.
+    """(wall seconds, CPU seconds, peak KiB), each the best of ``h.repeat`` runs.
 
-    CPU time (user + system, from wait4) is what the process itself cost; on a machine shared
-    with other builds the wall time also holds the waiting for a core.
+    CPU time (user + system) is what the process itself cost; on a machine shared with other
+    builds the wall time also holds the waiting for a core.
     """
-    best: tuple[float, float, int] | None = None
-    for _ in range(h.repeat):
-        start = time.perf_counter()
-        proc = subprocess.Popen(["/bin/bash", "-c", f"exec {cmd}"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, env=h.env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"benchmark command failed: {cmd}\n{proc.stderr.read().decode()[-2000:]}")
-        proc.stderr.close()
-        run = (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
-        if best is None or run[0] < best[0]:
-            best = run
-    assert best is not None
-    return best
+    t = h.time(cmd)
+    return t.seconds, t.cpu_seconds, t.peak_rss_kib
 
 
 def run(h: Harness) -> str:

@@ -58,10 +58,10 @@ def run(h: Harness) -> str:
         "and per second of CPU time (user + system of the process tree). Each row has its own reference,\n"
         "`jq -c .` (jq 1.6) on the NDJSON form of the same records (the samples as NDJSON for prom), run\n"
         f"in turns with it, best of {h.repeat} each. Line-by-line formats (ndjson, logfmt, syslog, otlp) are decoded\n"
-        f"by one process per CPU ({cpus} here) by default; `-j1` rows are one process. Several processes\n"
-        "shorten the wall time but add CPU time (the parent copies every block), so the CPU ratio of\n"
-        "such a row is below its wall ratio. The machine is shared with other work: absolute rates are\n"
-        "pessimistic, the CPU columns are the steadier comparison.\n\n"
+        f"by one process per CPU ({cpus} here) by default, each writing its blocks to the output in turn;\n"
+        "`-j1` rows are one process. Several processes shorten the wall time, not the CPU time, so the\n"
+        "CPU ratio of such a row is below its wall ratio. The machine is shared with other work:\n"
+        "absolute rates are pessimistic, the CPU columns are the steadier comparison.\n\n"
         + table(["command", "records/s", "jq records/s", "vs jq", "records/CPU-s", "jq records/CPU-s",
                  "vs jq (CPU)", "peak memory"], rows)
         + f"\nStart-up: `ben --version` {startup * 1000:.0f} ms, `ben ingest --help` {help_time * 1000:.0f} ms "

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 from generate import write_ndjson
 from harness import Harness, human_rate, mib, table
@@ -28,12 +27,7 @@ def _keys(h: Harness) -> tuple[str, str, str, str]:
 def _cpu_seconds(h: Harness, cmd: str) -> float:
     """User + system CPU time of a command (best of the harness's repeat count): on a shared,
     loaded machine this says more about the work done than the wall clock does."""
-    best = float("inf")
-    for _ in range(h.repeat):
-        proc = subprocess.Popen(["/bin/bash", "-c", cmd], stdout=subprocess.DEVNULL, env=h.env)
-        _, _, usage = os.wait4(proc.pid, 0)
-        best = min(best, usage.ru_utime + usage.ru_stime)
-    return best
+    return h.time(cmd).cpu_seconds
 
 
 def _big_file(h: Harness):

@@ -2,7 +2,8 @@
 
 A benchmark module ``bench/bench_<name>.py`` defines ``run(h: Harness) -> str`` returning its
 Markdown section. Commands are timed as whole processes (start-up included, as a user pays it),
-best of ``repeat`` runs, with peak resident memory from ``wait4``'s rusage.
+best of ``repeat`` runs, with CPU time from ``wait4``'s rusage and peak resident memory from GNU
+time (see ``Harness.time_once``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
+GNU_TIME = "/usr/bin/time"  # Debian's package "time"
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Harness:
         self.bin = Path(sys.executable).parent
         self.ben = str(self.bin / "ben")
         self.env = {**os.environ, "BEN_LOAD_PLUGINS": "", "BEN_HOME": str(WORK / "home")}
+        self.peak_report = WORK / "peak-kib.txt"
 
     def path(self, name: str) -> Path:
         return self.work / name
@@ -54,7 +57,8 @@ class Harness:
         fout = open(stdout, "wb") if stdout else subprocess.DEVNULL
         try:
             start = time.perf_counter()
-            proc = subprocess.Popen(["/bin/bash", "-c", "set -o pipefail; " + cmd], stdin=fin, stdout=fout,
+            proc = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", str(self.peak_report),
+                                     "/bin/bash", "-c", "set -o pipefail; " + cmd], stdin=fin, stdout=fout,
                                     stderr=subprocess.PIPE, env=self.env)
             _, status, usage = os.wait4(proc.pid, 0)
             elapsed = time.perf_counter() - start
@@ -66,9 +70,12 @@ class Harness:
                     fh.close()
         if proc.returncode != 0:
             raise RuntimeError(f"benchmark command failed ({proc.returncode}): {cmd}\n{err[-2000:]}")
-        # wait4's rusage covers the shell and the children it reaped: CPU times add up over the tree,
-        # the peak resident size is the largest single process's
-        return Timing(elapsed, usage.ru_maxrss, proc.returncode, usage.ru_utime + usage.ru_stime)
+        # wait4's rusage covers the shell and the children it reaped: CPU times add up over the tree.
+        # The peak resident size comes from GNU time instead: Linux carries a process's peak across
+        # fork and exec, so a shell started straight from this (large) Python process would report
+        # at least this process's own size; time's child is forked from time, which is small.
+        peak_kib = int(self.peak_report.read_text().split()[-1])
+        return Timing(elapsed, peak_kib, proc.returncode, usage.ru_utime + usage.ru_stime)
 
     def time(self, cmd: str, stdin: Path | None = None, stdout: Path | None = None) -> Timing:
         """Best of ``repeat`` runs (the least disturbed by other load on a shared machine)."""
