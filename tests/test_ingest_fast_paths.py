@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ben_cli.ingest.format import DecodeError
-from ben_cli.ingest.logfmt import LogfmtParser, parse_logfmt, typed
+from ben_cli.ingest.logfmt import LogfmtParser, parse_python, typed
 
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -93,7 +93,7 @@ def logfmt_streams(draw) -> list[str]:
 def test_logfmt_layouts_read_like_the_tokeniser(lines):
     parser = LogfmtParser()  # learns layouts as it goes: later lines take the fast path
     for text in lines:
-        fast, general = outcome(parser.parse, text), outcome(parse_logfmt, text)
+        fast, general = outcome(parser.parse, text), outcome(parse_python, text)
         assert fast[0] == general[0] and same(fast[1], general[1]), text
 
 

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from ben_cli import registry
 from ben_cli.ingest import csv_format as _csv  # noqa: F401  (registers the formats)
 from ben_cli.ingest import lines as _lines  # noqa: F401
-from ben_cli.ingest import logfmt as _logfmt  # noqa: F401
+from ben_cli.ingest import logfmt as _logfmt_format  # noqa: F401
 from ben_cli.ingest import ndjson_format as _ndjson  # noqa: F401
 from ben_cli.ingest import otlp as _otlp  # noqa: F401
 from ben_cli.ingest import prometheus as _prometheus  # noqa: F401

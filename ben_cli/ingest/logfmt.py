@@ -4,12 +4,16 @@ Values stay strings except canonical numbers (``12``, ``-3.5``, ``1e3``) and ``t
 which become JSON numbers and booleans; ``007`` stays ``"007"``. A bare key is a ``true`` flag.
 The line is matched with one regular expression whose last alternative catches anything that is
 not a pair, so malformed lines are found without a second pass.
+
+That Python tokenizer is the definition. ``_logfmt.c`` is the same tokenizer compiled (about ten
+times faster; see deepdives/ingest-formats.md): :func:`parse_logfmt` and the decoder use it when
+it was built, and fall back to the Python code, which gives the same answers, when it was not.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ben_cli.ingest.envelope import Normaliser
 from ben_cli.ingest.format import DecodeError, Format, IngestOptions, decode_text, register_format
@@ -72,9 +76,20 @@ def _parse(line: str) -> tuple[dict, tuple | None]:
     return out, None if shape is None else tuple(shape)
 
 
-def parse_logfmt(line: str) -> dict:
-    """The pairs of one logfmt line; raises DecodeError naming the first piece that is not a pair."""
+def parse_python(line: str) -> dict:
+    """The pairs of one logfmt line; raises DecodeError naming the first piece that is not a pair.
+    This is the definition the compiled tokenizer is tested against."""
     return _parse(line)[0]
+
+
+try:
+    from ben_cli.ingest._logfmt import parse as _compiled_parse
+except ImportError:  # installed without a C compiler
+    _compiled_parse = None
+
+COMPILED = _compiled_parse is not None
+# The pairs of one logfmt line, as parse_python reads them: compiled when it could be built.
+parse_logfmt: Callable[[str], dict] = _compiled_parse if _compiled_parse is not None else parse_python
 
 
 class _Shape:
@@ -83,7 +98,7 @@ class _Shape:
 
     A line this pattern matches is tokenised by ``_TOKEN`` into exactly these pairs (the bare and
     quoted sub-patterns are ``_TOKEN``'s own, and a single space ends each pair), so the values
-    read from its groups are the ones :func:`parse_logfmt` gives; a property test checks it.
+    read from its groups are the ones :func:`parse_python` gives; a property test checks it.
     """
 
     __slots__ = ("pattern", "keys", "quoted")
@@ -104,8 +119,9 @@ class _Shape:
 
 
 class LogfmtParser:
-    """:func:`parse_logfmt` for a stream: lines of one producer share a layout, so the last line's
-    layout is tried first as one anchored pattern; any other line takes the general tokeniser."""
+    """:func:`parse_python` for a stream, the decoder's parser when the compiled tokenizer is not
+    built: lines of one producer share a layout, so the last line's layout is tried first as one
+    anchored pattern; any other line takes the general tokeniser."""
 
     def __init__(self) -> None:
         self._shapes: dict[tuple, _Shape] = {}
@@ -129,7 +145,7 @@ class LogfmtParser:
 class LogfmtDecoder:
     def __init__(self, options: IngestOptions):
         self._normalise = Normaliser(options).normalise
-        self._parse = LogfmtParser().parse
+        self._parse = parse_logfmt if COMPILED else LogfmtParser().parse
 
     def decode(self, data: bytes) -> dict:
         text = decode_text(data)
