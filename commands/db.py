@@ -27,8 +27,8 @@ def _target(url: str) -> ClickHouseTarget:
         target = parse_target(url)
     except TargetError as exc:
         raise typer.BadParameter(str(exc), param_hint="--to") from None
-    if not isinstance(target, ClickHouseTarget):
-        raise typer.BadParameter("ben db works on a clickhouse:// URL", param_hint="--to")
+    if not isinstance(target, ClickHouseTarget) or target.http:
+        raise typer.BadParameter("ben db works on a clickhouse:// URL (the native port)", param_hint="--to")
     return target
 
 

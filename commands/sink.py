@@ -36,7 +36,7 @@ def _duration(value: Optional[str]) -> Optional[float]:
 @app.command()
 def sink(
     inputs: Inputs = None,
-    to: Annotated[Optional[str], typer.Option("--to", metavar="URL", help="clickhouse://[user[:password]@]host[:port]/db[?table=T], file:PATH or - (stdout). Default: file:$BEN_HOME/spool/records.ndjson.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="URL", help="clickhouse://[user[:password]@]host[:port]/db[?table=T] (native protocol, port 9000), clickhouse+http://... (HTTP, port 8123: faster), file:PATH or - (stdout). Default: file:$BEN_HOME/spool/records.ndjson.")] = None,
     tee: Annotated[bool, typer.Option("--tee", help="Also pass the records on to stdout.")] = False,
     batch_rows: Annotated[int, typer.Option(help="Close a batch at this many rows.", min=1)] = 100_000,
     batch_bytes: Annotated[str, typer.Option(help="... or at this many bytes of NDJSON.", metavar="SIZE")] = "32M",

@@ -44,10 +44,11 @@ def run_ben(*args: str, input: bytes | None = None, check: bool = False, env: di
 
 
 class ClickHouseServer:
-    """Where the test server listens; ``client()`` gives a clickhouse-driver connection."""
+    """Where the test server listens (native ``port``, HTTP ``http_port``); ``client()`` gives a
+    clickhouse-driver connection."""
 
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, http_port: int):
+        self.host, self.port, self.http_port = host, port, http_port
 
     @property
     def url(self) -> str:
@@ -66,7 +67,7 @@ def clickhouse():
     given = os.environ.get("BEN_TEST_CLICKHOUSE")
     if given:
         host, port = given.rsplit(":", 1)
-        yield ClickHouseServer(host, int(port))
+        yield ClickHouseServer(host, int(port), int(os.environ["BEN_CH_HTTP_PORT"]))
         return
     script = ROOT / "tests" / "support" / "clickhouse-test-server"
     free = ROOT / "tests" / "support" / "free-port"
@@ -78,6 +79,6 @@ def clickhouse():
         if started.returncode != 0:
             pytest.fail(f"ClickHouse test server did not start: {started.stderr}")
         try:
-            yield ClickHouseServer("127.0.0.1", int(tcp))
+            yield ClickHouseServer("127.0.0.1", int(tcp), int(http))
         finally:
             subprocess.run([str(script), "stop", folder], env=env, check=False)

@@ -25,15 +25,21 @@ from .conftest import run_ben
 from .sink_support import canonical, ndjson, read_back, varied_records
 
 
-@pytest.fixture
-def sinkdb(clickhouse, cli):
-    """A fresh database with the ben schema: (url, client, name); dropped afterwards."""
+def sink_url(protocol: str, host: str, native_port: int, http_port: int, database: str) -> str:
+    """The --to URL of one of the two ways to ClickHouse (``ben db`` always takes the native one)."""
+    if protocol == "http":
+        return f"clickhouse+http://{host}:{http_port}/{database}"
+    return f"clickhouse://{host}:{native_port}/{database}"
+
+
+@pytest.fixture(params=["native", "http"])
+def sinkdb(request, clickhouse, cli):
+    """A fresh database with the ben schema: (sink URL for each protocol, client, name); dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = f"clickhouse://{clickhouse.host}:{clickhouse.port}/{name}"
-    result = cli(["db", "init", "--to", url])
+    result = cli(["db", "init", "--to", f"clickhouse://{clickhouse.host}:{clickhouse.port}/{name}"])
     assert result.exit_code == 0, result.output
     client = clickhouse.client()
-    yield url, client, name
+    yield sink_url(request.param, clickhouse.host, clickhouse.port, clickhouse.http_port, name), client, name
     client.execute(f"DROP DATABASE IF EXISTS `{name}`")
     client.disconnect()
 
@@ -52,6 +58,8 @@ def test_every_field_of_a_varied_stream_reads_back_equal(sinkdb, cli):
     # each batch numbered its rows 0..n-1 and no row is stored twice
     assert client.execute(f"SELECT count(), uniqExact(batch_id, batch_row) FROM `{db}`.telemetry") == [(3000, 3000)]
     assert client.execute(f"SELECT uniqExact(batch_id) FROM `{db}`.telemetry") == [(5,)]
+    # the server filled in the insert time (JSONEachRow leaves omitted columns at 0 unless told)
+    assert client.execute(f"SELECT min(inserted_at) > now() - 3600 FROM `{db}`.telemetry") == [(1,)]
 
 
 def test_rows_the_server_refuses_go_to_rejects_with_its_reason(sinkdb, cli, tmp_path):
@@ -81,7 +89,7 @@ def test_a_spooled_batch_is_replayed_without_storing_any_row_twice(sinkdb, cli):
     records = varied_records(100, seed=5)
     spool = Spool(spool_root() / "clickhouse" / target.key)
     spool.lock()
-    batch = spool.write([orjson.dumps(r) + b"\n" for r in records], {})
+    batch = spool.write(uuid.uuid4().hex, [orjson.dumps(r) + b"\n" for r in records], {})
     spool.unlock()
     rows = [RowBuilder(LEGACY).row(r) for r in records]
     half = list(range(0, 100, 2))
@@ -107,9 +115,10 @@ def test_a_second_sink_on_the_same_spool_is_kept_out(sinkdb):
     assert b"another ben sink is using the spool" in proc.stderr
 
 
-def test_a_table_that_does_not_exist_is_an_error_that_says_what_to_do(clickhouse, tmp_path):
-    proc = run_ben("sink", "--to", f"clickhouse://{clickhouse.host}:{clickhouse.port}/nothing_here",
-                   input=b'{"ts":"2026-11-25T10:00:00Z"}\n')
+@pytest.mark.parametrize("protocol", ["native", "http"])
+def test_a_table_that_does_not_exist_is_an_error_that_says_what_to_do(clickhouse, protocol):
+    url = sink_url(protocol, clickhouse.host, clickhouse.port, clickhouse.http_port, "nothing_here")
+    proc = run_ben("sink", "--to", url, input=b'{"ts":"2026-11-25T10:00:00Z"}\n')
     assert proc.returncode == 1
     assert b"ben db init" in proc.stderr
 
@@ -150,7 +159,8 @@ def test_sigkill_at_random_points_and_rerun_stores_every_record_exactly_once(sin
     assert canonical(read_back(client, db)) == canonical(records)
 
 
-def test_server_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("protocol", ["native", "http"])
+def test_server_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp_path, protocol):
     """Our own throw-away server: killed with SIGKILL while the sink is sending, started again."""
     root = Path(__file__).resolve().parent / "support"
     ports = [subprocess.run([sys.executable, str(root / "free-port")], capture_output=True, text=True,
@@ -160,8 +170,8 @@ def test_server_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp
     script = str(root / "clickhouse-test-server")
     subprocess.run([script, "start", str(folder)], env=env, check=True)
     try:
-        url = f"clickhouse://127.0.0.1:{ports[0]}/crashy"
-        assert run_ben("db", "init", "--to", url).returncode == 0
+        assert run_ben("db", "init", "--to", f"clickhouse://127.0.0.1:{ports[0]}/crashy").returncode == 0
+        url = sink_url(protocol, "127.0.0.1", int(ports[0]), int(ports[1]), "crashy")
         records = varied_records(20_000, seed=3)
         ben = Path(sys.executable).with_name("ben")
         sink = subprocess.Popen([str(ben), "sink", "--to", url, "--batch-rows", "500", "--batch-age", "100ms",

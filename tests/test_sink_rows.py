@@ -14,7 +14,8 @@ from ben_cli.sink.rows import FIELDS, LEGACY, MODERN, RowBuilder, insert_columns
 
 def read_back(row) -> dict:
     """What select_list reads for a stored row: the columns record_from_row takes, in order."""
-    d = dict(zip(FIELDS, row, strict=True))
+    d = row
+    assert tuple(d) == FIELDS
     return record_from_row((d["ts_ns"], d["lane"], d["source"], d["name"], d["value"], d["unit"], d["severity"],
                             d["body"], d["attr_keys"], d["attr_values"], d["attrs_typed"], d["anomaly"],
                             d["redacted"], d["extra"]))
@@ -62,7 +63,7 @@ def test_attrs_keep_their_types_and_strings_stay_strings():
     rec = {"ts": "2026-11-25T10:00:00.123456789Z", "lane": "diag", "source": "a", "name": "b",
            "attrs": {"status": 500, "ok": False, "path": "/x", "num_as_text": "42", "ratio": 0.5}}
     row = RowBuilder(LEGACY).row(rec)
-    d = dict(zip(FIELDS, row, strict=True))
+    d = dict(row)
     assert d["attr_values"] == ["500", "false", "/x", "42", "0.5"]
     assert sorted(d["attrs_typed"]) == ["ok", "ratio", "status"]
     assert read_back(row) == rec
@@ -70,7 +71,7 @@ def test_attrs_keep_their_types_and_strings_stay_strings():
 
 def test_non_canonical_ts_is_stored_by_instant_and_kept_verbatim():
     rec = {"ts": "2026-11-25T12:00:00.5+02:00", "lane": "diag", "source": "a", "name": "b"}
-    d = dict(zip(FIELDS, RowBuilder(LEGACY).row(rec), strict=True))
+    d = RowBuilder(LEGACY).row(rec)
     assert d["ts_ns"] == 1795600800_500_000_000
     assert orjson.loads(d["extra"]) == {"ts": "2026-11-25T12:00:00.5+02:00"}
 

@@ -1,5 +1,6 @@
-"""Delivering a spooled batch to ClickHouse: columnar native inserts, retries for transient
-failures, bisection for rows the server refuses, and the check that makes a resend safe.
+"""Delivering a spooled batch to ClickHouse: columnar native inserts or JSONEachRow posted over
+HTTP, retries for transient failures, bisection for rows the server refuses, and the check that
+makes a resend safe.
 
 Every row carries its batch id and its row number in the batch. When an insert's outcome is
 unknown (the connection died mid-insert, the server was killed, or this is a replay of a batch an
@@ -14,9 +15,11 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ben_cli.ndjson import BadRecord
-from ben_cli.sink.rows import LEGACY, Row, RowBuilder, insert_columns, to_columns
+from ben_cli.sink.http import TRANSIENT_STATUSES, ServerError
+from ben_cli.sink.rows import LEGACY, JsonLines, RowBuilder, RowList, insert_columns, to_columns
 from ben_cli.sink.schema import VERSIONS_TABLE, parse_version
 from ben_cli.sink.spool import Spool, SpooledBatch
 from ben_cli.sink.target import ClickHouseTarget
@@ -30,6 +33,12 @@ DATA_CODES = frozenset({
     6, 26, 27, 38, 41, 43, 53, 69, 70, 72, 117, 131, 190, 349, 395, 469,
 })
 DEDUP_TOKEN_SINCE = (22, 2)
+# JSONEachRow fills an omitted column with its DEFAULT expression (inserted_at's now()) only when
+# told to; the setting was renamed in 19.12.
+OMITTED_DEFAULTS_RENAMED = (19, 12)
+
+if TYPE_CHECKING:
+    from ben_cli.sink.run import Batch
 
 
 class SinkError(RuntimeError):
@@ -38,7 +47,12 @@ class SinkError(RuntimeError):
 
 
 class DataError(Exception):
-    """The server (or the driver, converting a value) refused these rows for what is in them."""
+    """The server (or the driver, converting a value) refused these rows for what is in them;
+    ``row`` is the index in the part sent when the server named the row (a parse error)."""
+
+    def __init__(self, reason: str, row: int | None = None):
+        super().__init__(reason)
+        self.row = row
 
 
 @dataclass
@@ -63,6 +77,16 @@ def server_reason(exc: BaseException) -> str:
 
 def classify(exc: BaseException) -> str:
     """'transient', 'data' or 'fatal' for an exception raised by an insert."""
+    import http.client
+
+    if isinstance(exc, ServerError):
+        if exc.code is None:
+            return "transient" if exc.status in TRANSIENT_STATUSES else "fatal"
+        if exc.code in TRANSIENT_CODES:
+            return "transient"
+        return "data" if exc.code in DATA_CODES else "fatal"
+    if isinstance(exc, (http.client.HTTPException, OSError, EOFError)):  # the connection, not the data
+        return "transient"
     from clickhouse_driver import errors
 
     if isinstance(exc, (errors.NetworkError, errors.SocketTimeoutError, EOFError, ConnectionError, TimeoutError)):
@@ -114,6 +138,7 @@ class ClickHouseWriter:
         self.table = f"`{target.database}`.`{target.table}`"
         self.stored = 0
         self.distributed = False
+        self.insert_settings: dict[str, object] = {}
 
     # set-up -----------------------------------------------------------------------------------
     def open(self) -> None:
@@ -136,6 +161,10 @@ class ClickHouseWriter:
         self.client = self.target.connect()
         version = parse_version(self._with_retry(lambda: self.client.execute("SELECT version()"), "connect")[0][0])
         self.dedup_tokens = tuple(version[:2]) >= DEDUP_TOKEN_SINCE
+        if self.target.http:
+            renamed = tuple(version[:2]) >= OMITTED_DEFAULTS_RENAMED
+            self.insert_settings = {"input_format_defaults_for_omitted_fields" if renamed
+                                    else "insert_sample_with_metadata": 1}
         engine = self._with_retry(lambda: self.client.execute(
             "SELECT engine FROM system.tables WHERE database = %(d)s AND name = %(t)s",
             {"d": self.target.database, "t": self.target.table}), "connect")
@@ -144,6 +173,11 @@ class ClickHouseWriter:
         self.distributed = bool(engine) and engine[0][0] == "Distributed"
         self.builder = RowBuilder(self.flavour)
         self.columns = insert_columns(self.flavour)
+
+    def new_rows(self) -> RowList | JsonLines:
+        """How a batch keeps its rows until they are sent: as rows for a native insert, as lines of
+        JSONEachRow for HTTP (made by the reader thread, so the sender only posts them)."""
+        return JsonLines(self.flavour) if self.target.http else RowList()
 
     def close(self) -> None:
         self.client.disconnect()
@@ -167,53 +201,63 @@ class ClickHouseWriter:
                 self.sleep(pause)
 
     # delivery ---------------------------------------------------------------------------------
-    def deliver(self, batch: SpooledBatch, rows: Sequence[Row], origins: Sequence[tuple[str, int]] | None,
-                lines: Sequence[bytes], replay: bool) -> None:
+    def deliver(self, spooled: SpooledBatch, batch: Batch, replay: bool) -> None:
         """Store every row of a spooled batch exactly once (or reject it), then drop the batch."""
-        todo = [i for i in range(len(rows)) if i not in self.spool.rejected_rows(batch)] if replay else list(range(len(rows)))
+        todo = list(range(len(batch.rows)))
         if replay:
-            have = self._existing(batch, rows)
-            todo = [i for i in todo if i not in have]
+            skip = self.spool.rejected_rows(spooled) | self._existing(spooled, batch)
+            todo = [i for i in todo if i not in skip]
         parts = [todo] if todo else []
         while parts:
             part = parts.pop()
             try:
-                self._insert(batch, rows, part)
+                self._insert(spooled, batch, part)
             except DataError as exc:
                 if len(part) == 1:
-                    self._reject(batch, part[0], str(exc), lines, origins)
+                    self._reject(spooled, part[0], str(exc), batch)
+                elif exc.row is not None and 0 <= exc.row < len(part):
+                    # the server named the row it could not parse: reject it, send the others again
+                    self._reject(spooled, part[exc.row], str(exc), batch)
+                    parts.append(part[:exc.row] + part[exc.row + 1:])
                 else:
                     mid = len(part) // 2
                     parts += [part[mid:], part[:mid]]
-        self.spool.done(batch)
+        self.spool.done(spooled)
 
-    def _insert(self, batch: SpooledBatch, rows: Sequence[Row], part: list[int]) -> None:
+    def _send(self, spooled: SpooledBatch, batch: Batch, part: list[int], settings: dict[str, object]) -> None:
+        if isinstance(batch.rows, JsonLines):
+            self.client.insert(self.table, batch.rows.payload(part), {**self.insert_settings, **settings})
+            return
+        cols = to_columns(self.flavour, [batch.rows[i] for i in part], spooled.batch_id, part)
+        names, cols = drop_default_columns(self.columns, cols)
+        self.client.execute(f"INSERT INTO {self.table} ({', '.join(names)}) VALUES", cols,
+                            columnar=True, types_check=False, settings=settings)
+
+    def _insert(self, spooled: SpooledBatch, batch: Batch, part: list[int]) -> None:
         started = time.monotonic()
         attempt = 0
         unsure = False  # an earlier attempt may have stored some rows
         while True:
             try:
                 if unsure and not self.dedup_tokens:
-                    have = self._existing(batch, rows)
+                    have = self._existing(spooled, batch)
                     landed = [i for i in part if i in have]  # the lost attempt did store these
                     self.stored += len(landed)
                     part = [i for i in part if i not in have]
                     if not part:
                         return
-                settings = {"insert_distributed_sync": 1} if self.distributed else {}
+                settings: dict[str, object] = {"insert_distributed_sync": 1} if self.distributed else {}
                 if self.dedup_tokens:
-                    settings["insert_deduplication_token"] = f"{batch.batch_id}:{part[0]}:{part[-1]}:{len(part)}"
-                cols = to_columns(self.flavour, [rows[i] for i in part], batch.batch_id, part)
-                names, cols = drop_default_columns(self.columns, cols)
-                self.client.execute(f"INSERT INTO {self.table} ({', '.join(names)}) VALUES", cols,
-                                    columnar=True, types_check=False, settings=settings)
+                    settings["insert_deduplication_token"] = f"{spooled.batch_id}:{part[0]}:{part[-1]}:{len(part)}"
+                self._send(spooled, batch, part, settings)
                 self.stored += len(part)
                 return
             except Exception as exc:  # noqa: BLE001 - classified below
                 kind = classify(exc)
                 if kind == "data":
                     self.client.disconnect()
-                    raise DataError(server_reason(exc)) from exc
+                    row = exc.row - 1 if isinstance(exc, ServerError) and exc.row is not None else None
+                    raise DataError(server_reason(exc), row) from exc
                 if kind == "fatal":
                     raise SinkError(f"insert into {self.target.database}.{self.target.table}: {server_reason(exc)}") from exc
                 attempt += 1
@@ -226,18 +270,17 @@ class ClickHouseWriter:
                 self.client.disconnect()
                 self.sleep(pause)
 
-    def _existing(self, batch: SpooledBatch, rows: Sequence[Row]) -> set[int]:
+    def _existing(self, spooled: SpooledBatch, batch: Batch) -> set[int]:
         """Row numbers of this batch the server already has. The modern table finds them through
         its bloom-filter index on batch_id; on the legacy table, ts bounds skip other months."""
-        sql, params = f"SELECT batch_row FROM {self.table} WHERE batch_id = %(b)s", {"b": batch.batch_id}
-        if self.flavour == LEGACY and rows:
+        sql, params = f"SELECT batch_row FROM {self.table} WHERE batch_id = %(b)s", {"b": spooled.batch_id}
+        if self.flavour == LEGACY and batch.rows:
             sql += " AND ts >= toDateTime(%(low)s, 'UTC') AND ts <= toDateTime(%(high)s, 'UTC')"
-            params.update(low=min(r[0] for r in rows) // 1_000_000_000, high=max(r[0] for r in rows) // 1_000_000_000)
+            params.update(low=batch.ts_low // 1_000_000_000, high=batch.ts_high // 1_000_000_000)
         found = self._with_retry(lambda: self.client.execute(sql, params), "check stored rows")
         return {r[0] for r in found}
 
-    def _reject(self, batch: SpooledBatch, row: int, reason: str, lines: Sequence[bytes],
-                origins: Sequence[tuple[str, int]] | None) -> None:
-        file, lineno = origins[row] if origins else (f"spool batch {batch.batch_id}", row + 1)
-        self.on_reject(BadRecord(lineno, f"server refused the row: {reason}", lines[row].rstrip(b"\n"), file))
-        self.spool.mark_rejected(batch, row)
+    def _reject(self, spooled: SpooledBatch, row: int, reason: str, batch: Batch) -> None:
+        file, lineno = batch.origins[row] if batch.origins else (f"spool batch {spooled.batch_id}", row + 1)
+        self.on_reject(BadRecord(lineno, f"server refused the row: {reason}", batch.lines[row].rstrip(b"\n"), file))
+        self.spool.mark_rejected(spooled, row)

@@ -18,7 +18,9 @@ NULL; a record without one is stored (and read back) with the empty string.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -29,13 +31,13 @@ from ben_cli.record import NS_PER_S, TimestampError, format_ts, normalise_ts, pa
 MODERN = "modern"
 LEGACY = "legacy"
 
-# The flavour-independent row built for each record, in this order.
+# The flavour-independent row built for each record: a dict with these keys, in this order.
 FIELDS = (
     "ts_ns", "lane", "source", "name", "value", "unit", "severity", "body",
     "attr_keys", "attr_values", "attrs_typed", "anomaly", "is_anomaly", "anomaly_score",
     "anomaly_detector", "redacted", "extra",
 )
-Row = tuple
+Row = dict
 
 # Times each flavour's ts column can hold (DateTime is UInt32 seconds; DateTime64(9) is Int64 ns).
 TS_RANGE = {
@@ -171,8 +173,11 @@ class RowBuilder:
         for key in rec.keys() - _KNOWN:
             extra[key] = rec[key]
 
-        return (ts_ns, lane, source, name, value, unit, severity, body, keys, values, typed, anomaly_json, is_anomaly, score, detector, red,
-                orjson.dumps(extra).decode() if extra else "")
+        # a dict display with constant keys is one bytecode; the HTTP path serializes it as it is
+        return {"ts_ns": ts_ns, "lane": lane, "source": source, "name": name, "value": value, "unit": unit,
+                "severity": severity, "body": body, "attr_keys": keys, "attr_values": values, "attrs_typed": typed,
+                "anomaly": anomaly_json, "is_anomaly": is_anomaly, "anomaly_score": score, "anomaly_detector": detector,
+                "redacted": red, "extra": orjson.dumps(extra).decode() if extra else ""}
 
 
 _KNOWN = frozenset(("ts", "lane", "source", "name", "value", "unit", "severity", "body", "attrs", "anomaly", "redacted"))
@@ -189,7 +194,7 @@ def insert_columns(flavour: str) -> tuple[str, ...]:
 
 def to_columns(flavour: str, rows: Sequence[Row], batch_id: str, row_numbers: Sequence[int]) -> list[list]:
     """Rows transposed into the column lists of a native columnar insert."""
-    cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in FIELDS]
+    cols = [list(map(itemgetter(f), rows)) for f in FIELDS]
     ts = cols[0]
     if flavour == LEGACY:
         head = [[t // NS_PER_S for t in ts], [t % NS_PER_S for t in ts]]
@@ -198,6 +203,57 @@ def to_columns(flavour: str, rows: Sequence[Row], batch_id: str, row_numbers: Se
         head = [ts]
         attrs = [[dict(zip(k, v, strict=True)) for k, v in zip(cols[8], cols[9], strict=True)]]
     return [*head, *cols[1:8], *attrs, *cols[10:], [batch_id] * len(rows), list(row_numbers)]
+
+
+def json_line(flavour: str, row: Row, batch_id: str, batch_row: int) -> bytes:
+    """A row as one line of ``INSERT ... FORMAT JSONEachRow`` (the HTTP path), named and laid out
+    as :func:`to_columns` lays out the native insert. The row dict is reused for it (it is built
+    for this one line and dropped)."""
+    secs, ns = divmod(row.pop("ts_ns"), NS_PER_S)
+    keys, values = row.pop("attr_keys"), row.pop("attr_values")
+    if flavour == LEGACY:
+        row["ts"], row["ts_ns"], row["attrs.key"], row["attrs.value"] = secs, ns, keys, values
+    else:  # DateTime64(9) reads seconds since 1970 with nine decimals, or (before 1970) its text form
+        row["ts"] = f"{secs}.{ns:09d}" if secs >= 0 else format_ts(secs * NS_PER_S + ns)[:-1].replace("T", " ")
+        row["attrs"] = dict(zip(keys, values, strict=True))
+    row["batch_id"] = batch_id
+    row["batch_row"] = batch_row
+    return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+
+
+class RowList(list):
+    """A batch's rows kept as they are, for a native insert (which transposes them into columns)."""
+
+    def add(self, row: Row, batch_id: str) -> None:
+        self.append(row)
+
+
+class JsonLines:
+    """A batch's rows as one buffer of JSONEachRow lines, ready to post, and where each line ends.
+
+    One buffer rather than a bytes object per row: orjson allocates a large buffer for each
+    result and shrinks it, and keeping 100,000 such results alive left the heap so fragmented
+    that a batch cost about 8 KB of memory per row; appending each line to a buffer and dropping
+    it at once costs the line's length (measured in ``retros/0006-sink.md``)."""
+
+    def __init__(self, flavour: str):
+        self.flavour = flavour
+        self.body = bytearray()
+        self.ends = array("Q")
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def add(self, row: Row, batch_id: str) -> None:
+        self.body += json_line(self.flavour, row, batch_id, len(self.ends))
+        self.ends.append(len(self.body))
+
+    def payload(self, part: Sequence[int]) -> bytes | bytearray:
+        """The lines of the rows numbered in ``part``, in that order."""
+        if len(part) == len(self.ends):
+            return self.body
+        view, ends = memoryview(self.body), self.ends
+        return b"".join([view[ends[i - 1] if i else 0:ends[i]] for i in part])
 
 
 def select_list(flavour: str) -> str:

@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ben_cli.ndjson import BadRecord, Writer, parse_object
 from ben_cli.rejects import Rejects, Summary
 from ben_cli.sink.files import RotatingFile
 from ben_cli.sink.reader import Position, iter_positioned
-from ben_cli.sink.rows import Row, RowBuilder
+from ben_cli.sink.rows import JsonLines, Row, RowBuilder, RowList
 from ben_cli.sink.spool import Spool
 from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, Target, spool_root
 
@@ -47,14 +48,31 @@ class SinkOptions:
     from_start: bool = False
 
 
+# A batch's rows as its target keeps them until it is sent: the rows themselves (native insert),
+# their JSONEachRow lines (HTTP), or nothing (a file needs only the lines).
+RowsFactory = Callable[[], RowList | JsonLines] | None
+
+
 @dataclass
 class Batch:
+    batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     lines: list[bytes] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
+    rows: RowList | JsonLines | None = None
     origins: list[tuple[str, int]] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)  # input key -> Position while filling, its dict once closed
     nbytes: int = 0
     started: float = 0.0
+    ts_low: int = 2**63  # the rows' earliest and latest ts_ns (to narrow the check for stored rows)
+    ts_high: int = -(2**63)
+
+    def add_row(self, row: Row) -> None:
+        ts = row["ts_ns"]
+        if ts < self.ts_low:
+            self.ts_low = ts
+        if ts > self.ts_high:
+            self.ts_high = ts
+        if self.rows is not None:
+            self.rows.add(row, self.batch_id)
 
 
 @contextmanager
@@ -147,11 +165,15 @@ class _Sender(threading.Thread):
 class Batcher:
     """The batch being filled, shared by the reader (adds) and the sender (takes it when aged)."""
 
-    def __init__(self, limits: BatchLimits, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limits: BatchLimits, make_rows: RowsFactory = None, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
+        self.make_rows = make_rows
         self.clock = clock
         self.mu = threading.Lock()
-        self.current = Batch()
+        self.current = self._new()
+
+    def _new(self) -> Batch:
+        return Batch(rows=self.make_rows() if self.make_rows else None)
 
     def add(self, line: bytes, row: Row, origin: tuple[str, int], pos: Position) -> Batch | None:
         """Add a record; return the batch when this record filled it. Only the last position per
@@ -161,7 +183,7 @@ class Batcher:
             if not b.lines:
                 b.started = self.clock()
             b.lines.append(line + b"\n")
-            b.rows.append(row)
+            b.add_row(row)
             b.origins.append(origin)
             b.nbytes += len(line) + 1
             if pos.key is not None:
@@ -173,7 +195,7 @@ class Batcher:
 
     def _close(self) -> Batch:
         """Hand out the current batch (the caller holds the lock) and start a new one."""
-        b, self.current = self.current, Batch()
+        b, self.current = self.current, self._new()
         b.inputs = {key: pos.as_dict() for key, pos in b.inputs.items()}
         return b
 
@@ -266,21 +288,20 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
         writer.open()
         replayed = 0
         for old in spool.pending():
-            lines = list(old.lines())
-            rows = []
-            for n, line in enumerate(lines, 1):
-                rows.append(writer.builder.row(parse_object(line.rstrip(b"\n"), n, old.path.name), n, old.path.name))
-            notify(f"replaying spooled batch {old.batch_id} ({len(rows)} rows)")
+            batch = Batch(old.batch_id, lines=list(old.lines()), rows=writer.new_rows())
+            for n, line in enumerate(batch.lines, 1):
+                batch.add_row(writer.builder.row(parse_object(line.rstrip(b"\n"), n, old.path.name), n, old.path.name))
+            notify(f"replaying spooled batch {old.batch_id} ({len(batch.lines)} rows)")
             before = writer.stored
-            writer.deliver(old, rows, None, lines, replay=True)
+            writer.deliver(old, batch, replay=True)
             replayed += writer.stored - before
         resume = None if options.from_start else spool.offsets()
 
         def deliver(batch: Batch) -> None:
-            spooled = spool.write(batch.lines, batch.inputs)
-            writer.deliver(spooled, batch.rows, batch.origins, batch.lines, replay=False)
+            spooled = spool.write(batch.batch_id, batch.lines, batch.inputs)
+            writer.deliver(spooled, batch, replay=False)
 
-        batcher = Batcher(options.limits)
+        batcher = Batcher(options.limits, writer.new_rows)
         sender = _Sender(deliver, batcher.take_aged, options.limits.age)
         _stream(inputs, writer.builder, rejects, resume, tee, summary, batcher, sender)
         summary.written = writer.stored - replayed

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +91,7 @@ class Spool:
             out.append(SpooledBatch(path, seq, header["batch_id"], header["rows"], header.get("inputs", {})))
         return sorted(out, key=lambda b: b.seq)
 
-    def write(self, lines: list[bytes], inputs: dict[str, dict]) -> SpooledBatch:
-        batch_id = uuid.uuid4().hex
+    def write(self, batch_id: str, lines: list[bytes], inputs: dict[str, dict]) -> SpooledBatch:
         seq = self._next_seq
         self._next_seq += 1
         path = self.folder / f"{seq:012d}-{batch_id}.ndjson"

@@ -1,8 +1,13 @@
 """Where ``ben sink`` writes: a ClickHouse server, an NDJSON file, or stdout, named by one URL.
 
     clickhouse://[user[:password]@]host[:port]/database[?table=NAME&cluster=NAME&secure=1]
+    clickhouse+http://[user[:password]@]host[:port]/database[?table=NAME&secure=1]
     file:PATH
     -
+
+``clickhouse://`` speaks the native protocol (port 9000) through clickhouse-driver;
+``clickhouse+http://`` (port 8123; ``clickhouse+https://``, 8443) posts JSONEachRow to the HTTP
+interface, which leaves parsing to the server and is the faster way to insert from Python.
 
 The password may also come from ``BEN_CLICKHOUSE_PASSWORD`` so that it never has to appear in a
 command line (where ``ps`` would show it). It is kept out of ``repr`` and out of spool paths.
@@ -17,6 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_PORT = 9000
+HTTP_PORTS = {False: 8123, True: 8443}  # plain, TLS
 DEFAULT_TABLE = "telemetry"
 PASSWORD_ENV = "BEN_CLICKHOUSE_PASSWORD"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -43,6 +49,7 @@ class ClickHouseTarget:
     password: str = field(default="", repr=False)
     cluster: str | None = None
     secure: bool = False
+    http: bool = False
 
     @property
     def key(self) -> str:
@@ -52,6 +59,10 @@ class ClickHouseTarget:
     def connect(self, database: str | None = None, **settings: object):
         """A clickhouse-driver client; the driver is imported here, never at start-up. Schema work
         connects to ``default`` because the target's database may not exist yet."""
+        if self.http:
+            from ben_cli.sink.http import HttpClient
+
+            return HttpClient(self.host, self.port, database or self.database, self.user, self.password, self.secure)
         import logging
 
         from clickhouse_driver import Client
@@ -110,12 +121,14 @@ def parse_target(url: str | None, env: dict[str, str] | None = None) -> Target:
             raise TargetError("file: needs a path, e.g. file:/var/lib/ben/out.ndjson")
         return FileTarget(Path(unquote(rest)).expanduser())
     parts = urlsplit(url)
-    if parts.scheme not in ("clickhouse", "clickhouses"):
-        raise TargetError(f"unknown target {url!r}: use clickhouse://host/db, file:PATH or -")
+    if parts.scheme not in ("clickhouse", "clickhouses", "clickhouse+http", "clickhouse+https"):
+        raise TargetError(f"unknown target {url!r}: use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -")
+    http = parts.scheme.startswith("clickhouse+")
+    secure = parts.scheme in ("clickhouses", "clickhouse+https")
     if not parts.hostname:
         raise TargetError(f"no host in {url!r}")
     try:
-        port = parts.port or DEFAULT_PORT
+        port = parts.port
     except ValueError as exc:
         raise TargetError(f"bad port in target URL: {exc}") from None
     database = unquote(parts.path.lstrip("/")) or "default"
@@ -123,6 +136,9 @@ def parse_target(url: str | None, env: dict[str, str] | None = None) -> Target:
     unknown = set(query) - {"table", "cluster", "secure"}
     if unknown:
         raise TargetError(f"unknown option(s) in target URL: {', '.join(sorted(unknown))}")
+    secure = secure or query.get("secure", "") in ("1", "true", "yes")
+    if port is None:
+        port = HTTP_PORTS[secure] if http else DEFAULT_PORT
     password = unquote(parts.password) if parts.password is not None else env.get(PASSWORD_ENV, "")
     cluster = query.get("cluster") or None
     return ClickHouseTarget(
@@ -133,5 +149,6 @@ def parse_target(url: str | None, env: dict[str, str] | None = None) -> Target:
         user=unquote(parts.username) if parts.username else "default",
         password=password,
         cluster=check_identifier(cluster, "cluster") if cluster else None,
-        secure=parts.scheme == "clickhouses" or query.get("secure", "") in ("1", "true", "yes"),
+        secure=secure,
+        http=http,
     )

@@ -43,7 +43,7 @@ A record without a time cannot be stored in a time-series table; it goes to --re
 Target URLs are checked before anything is read:
 
   $ ben sink --to postgres://db/x < /dev/null 2>&1 | tail -1
-  Error: Invalid value for --to: unknown target 'postgres://db/x': use clickhouse://host/db, file:PATH or -
+  Error: Invalid value for --to: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -
   $ ben sink --to postgres://db/x < /dev/null > /dev/null 2>&1
   [2]
 
