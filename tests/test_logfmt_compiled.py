@@ -58,6 +58,21 @@ def test_near_pairs_read_as_the_definition_reads_them(text):
     assert compiled[0] == python[0] and same(compiled[1], python[1]), (compiled, python)
 
 
+# keys shared by the lines of a stream, in 1-, 2- and 4-byte str widths, one a prefix of another
+shared_keys = st.sampled_from(["k", "ke", "key", "\u00e9t\u00e9", "\u2160", "\U0001f600", "k\u2003"])
+stream_line = st.lists(st.tuples(shared_keys, st.sampled_from(["=1", '="x"', "=", "", "=\u2003", '="\u2003"']),
+                                 ).map("".join), min_size=1, max_size=5).map(" ".join)
+
+
+@SOME
+@given(st.lists(stream_line, min_size=1, max_size=6))
+def test_streams_whose_lines_share_keys_read_as_the_definition_reads_them(lines):
+    # the compiled parser hands out the previous line's key objects when the text matches
+    for text in lines:
+        compiled, python = outcome(parse_logfmt, text), outcome(parse_python, text)
+        assert compiled[0] == python[0] and same(compiled[1], python[1]), (text, compiled, python)
+
+
 key_text = st.text(st.characters(blacklist_categories=("Cs",)).filter(lambda c: not c.isspace() and c not in '="'),
                    min_size=1, max_size=8)
 value = st.one_of(

@@ -27,6 +27,12 @@
  *
  * The line is only read; every object made is either put into the dict or released, and the one
  * buffer (for unescaping) is as long as the quoted text it is made from.
+ *
+ * Speed: the scanner is written once over PyUnicode_READ and inlined three times, once for each
+ * character width of str (nearly every line is the 1-byte kind), so the width is a constant in
+ * each copy. Lines of one producer repeat their keys in the same order, so the key objects of the
+ * last lines are kept by position and handed out again when the text matches: no allocation and
+ * no hashing (a str keeps its hash) for them.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -39,17 +45,27 @@ typedef struct {
     Py_ssize_t len;
 } Line;
 
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 #define AT(t, i) PyUnicode_READ((t)->kind, (t)->data, (i))
 #define IS_SPACE(c) Py_UNICODE_ISSPACE(c)
 /* \d of a str pattern is any Unicode decimal digit; [1-9] and [eE+-.] are ASCII */
-#define IS_DIGIT(c) Py_UNICODE_ISDECIMAL(c)
+#define IS_DIGIT(c) ((c) < 128 ? ((c) >= '0' && (c) <= '9') : Py_UNICODE_ISDECIMAL(c))
 
 static PyObject *empty_str;  /* "" */
 static PyObject *equals_str; /* "=" */
 
+#define KEY_CACHE 64     /* keys remembered: the first this many pairs of a line */
+#define KEY_CACHE_LEN 64 /* and only keys up to this many characters */
+static PyObject *recent_keys[KEY_CACHE];
+
 /* Index of the quote that closes the quoted value starting at `start` (just after the opening
  * quote), or -1 when there is none; *escaped is set when a backslash pair was crossed. */
-static Py_ssize_t
+HOT Py_ssize_t
 closing_quote(const Line *t, Py_ssize_t start, int *escaped)
 {
     Py_ssize_t i = start;
@@ -72,7 +88,7 @@ closing_quote(const Line *t, Py_ssize_t start, int *escaped)
 
 /* The text of [start, end) with backslash pairs replaced as _unescape replaces them. The
  * closing_quote() scan guarantees every backslash here has a partner. */
-static PyObject *
+HOT PyObject *
 unescape(const Line *t, Py_ssize_t start, Py_ssize_t end)
 {
     /* the result is never longer than the source, and holds no wider character */
@@ -104,7 +120,7 @@ unescape(const Line *t, Py_ssize_t start, Py_ssize_t end)
     return out;
 }
 
-static int
+HOT int
 matches_ascii(const Line *t, Py_ssize_t start, Py_ssize_t end, const char *word)
 {
     Py_ssize_t n = (Py_ssize_t)strlen(word);
@@ -119,7 +135,7 @@ matches_ascii(const Line *t, Py_ssize_t start, Py_ssize_t end, const char *word)
 /* A non-empty bare value as typed() gives it: a canonical number
  * -?(?:0|[1-9](\d*))(\.\d+)?([eE][+-]?\d+)? becomes an int when it has no fraction, no exponent
  * and at most 18 digits, else a float unless that is infinite; true/false become bools. */
-static PyObject *
+HOT PyObject *
 typed(const Line *t, Py_ssize_t start, Py_ssize_t end)
 {
     Py_UCS4 c = AT(t, start);
@@ -200,6 +216,37 @@ text:
     return PyUnicode_Substring(t->str, start, end);
 }
 
+/* Whether [start, start + len(known)) of the line is the text of `known`. */
+HOT int
+same_text(const Line *t, Py_ssize_t start, PyObject *known)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(known);
+    int kind = PyUnicode_KIND(known);
+    const void *data = PyUnicode_DATA(known);
+    if (kind == t->kind)
+        return memcmp((const char *)t->data + start * kind, data, (size_t)(n * kind)) == 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (AT(t, start + i) != PyUnicode_READ(kind, data, i))
+            return 0;
+    return 1;
+}
+
+/* The key [start, end), the `index`-th of its line: the object the last line had there when it is
+ * the same text, else a new one, remembered for the next line. */
+HOT PyObject *
+key_at(const Line *t, Py_ssize_t start, Py_ssize_t end, Py_ssize_t index)
+{
+    if (index >= KEY_CACHE || end - start > KEY_CACHE_LEN)
+        return PyUnicode_Substring(t->str, start, end);
+    PyObject *known = recent_keys[index];
+    if (known != NULL && PyUnicode_GET_LENGTH(known) == end - start && same_text(t, start, known))
+        return Py_NewRef(known);
+    PyObject *key = PyUnicode_Substring(t->str, start, end);
+    if (key != NULL)
+        Py_XSETREF(recent_keys[index], Py_NewRef(key));
+    return key;
+}
+
 /* A flag's value: "" when "key=" occurs anywhere in the line, else True. */
 static PyObject *
 flag(const Line *t, PyObject *key)
@@ -254,24 +301,16 @@ PyDoc_STRVAR(parse_doc,
 "The key=value pairs of one logfmt line, exactly as the pure-Python tokenizer reads them;\n"
 "raises its DecodeError, with its message, for a line it refuses.");
 
-static PyObject *
-parse(PyObject *module, PyObject *arg)
+/* The tokenizer for lines of one character width (`kind`, a constant in each inlined copy). */
+HOT PyObject *
+parse_kind(PyObject *arg, int kind)
 {
-    (void)module;
-    if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "parse() takes a str, not %.100s", Py_TYPE(arg)->tp_name);
-        return NULL;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0)
-        return NULL;
-#endif
-    Line line = {arg, PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
+    Line line = {arg, kind, PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
     const Line *t = &line;
     PyObject *out = PyDict_New();
     if (out == NULL)
         return NULL;
-    Py_ssize_t i = 0;
+    Py_ssize_t i = 0, pairs = 0;
     while (i < t->len) {
         Py_UCS4 c = AT(t, i);
         if (IS_SPACE(c)) {
@@ -285,7 +324,7 @@ parse(PyObject *module, PyObject *arg)
         Py_ssize_t key_start = i;
         while (i < t->len && (c = AT(t, i)) != '=' && c != '"' && !IS_SPACE(c))
             i++;
-        PyObject *key = PyUnicode_Substring(arg, key_start, i);
+        PyObject *key = key_at(t, key_start, i, pairs++);
         if (key == NULL)
             goto fail;
         PyObject *value = NULL;
@@ -333,6 +372,28 @@ parse(PyObject *module, PyObject *arg)
 fail:
     Py_DECREF(out);
     return NULL;
+}
+
+static PyObject *
+parse(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "parse() takes a str, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+#endif
+    switch (PyUnicode_KIND(arg)) {
+    case PyUnicode_1BYTE_KIND:
+        return parse_kind(arg, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND:
+        return parse_kind(arg, PyUnicode_2BYTE_KIND);
+    default:
+        return parse_kind(arg, PyUnicode_4BYTE_KIND);
+    }
 }
 
 static PyMethodDef methods[] = {
