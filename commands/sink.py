@@ -46,6 +46,7 @@ def sink(
     rotate_every: Annotated[Optional[str], typer.Option(help="file: rotate the file when it is this old.", metavar="DURATION")] = None,
     gzip: Annotated[bool, typer.Option("--gzip", help="file: write gzip.")] = False,
     from_start: Annotated[bool, typer.Option("--from-start", help="Read input files from their start, not from where earlier runs got to.")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="clickhouse+http: processes converting records (default: one per core, at most 4; 1: none, the reader converts).", min=1)] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -72,6 +73,7 @@ def sink(
         rotate_seconds=_duration(rotate_every),
         gzip=gzip,
         from_start=from_start,
+        workers=workers,
     )
     from ben_cli.sink.clickhouse import SinkError
 

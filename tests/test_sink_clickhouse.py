@@ -204,3 +204,48 @@ def test_server_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp
         client.disconnect()
     finally:
         subprocess.run([script, "stop", str(folder)], env=env, check=False)
+
+
+def test_lines_that_are_not_storable_records_go_to_rejects_once(sinkdb, cli, tmp_path):
+    """Unreadable lines and records without a usable time: on the HTTP path the workers find them
+    after the batch was spooled, and they are rejected through the spool's list like refused rows."""
+    url, client, db = sinkdb
+    good = varied_records(50, seed=12)
+    lines = [orjson.dumps(r) for r in good]
+    lines.insert(10, b"{not json")
+    lines.insert(20, b'{"lane":"diag","source":"s","name":"no time"}')
+    lines.insert(30, b"[1, 2]")
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(b"\n".join(lines) + b"\n")
+    rejects = tmp_path / "rejects.ndjson"
+    result = cli(["sink", "--to", url, "--rejects", str(rejects), "--batch-rows", "17", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 50, rejected 3" in result.stderr
+    bad = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert [(b["line"], b["raw"]) for b in bad] == [(11, "{not json"), (21, lines[20].decode()), (31, "[1, 2]")]
+    assert "no ts" in bad[1]["reason"]
+    assert canonical(read_back(client, db)) == canonical(good)
+    assert list(spool_root().glob("clickhouse/*/*.ndjson")) == []
+
+
+def test_a_replayed_batch_rejects_a_bad_line_once(sinkdb, cli, tmp_path):
+    """A spooled batch with a line that cannot be stored, left by a run that died before handling
+    it, and another whose bad line was already rejected (listed in its .rejected file)."""
+    url, client, db = sinkdb
+    target = parse_target(url)
+    records = varied_records(20, seed=13)
+    lines = [orjson.dumps(r) + b"\n" for r in records]
+    spool = Spool(spool_root() / "clickhouse" / target.key)
+    spool.lock()
+    fresh = spool.write(uuid.uuid4().hex, lines[:10] + [b"{broken\n"], {})
+    handled = spool.write(uuid.uuid4().hex, [b"{also broken\n"] + lines[10:], {})
+    spool.mark_rejected(handled, 0)
+    spool.unlock()
+    rejects = tmp_path / "rejects.ndjson"
+    result = cli(["sink", "--to", url, "--rejects", str(rejects)], input=b"")
+    assert result.exit_code == 0, result.output
+    assert "replayed 20" in result.stderr
+    bad = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert [b["raw"] for b in bad] == ["{broken"]
+    assert canonical(read_back(client, db)) == canonical(records)
+    assert not fresh.path.exists() and not handled.path.exists()

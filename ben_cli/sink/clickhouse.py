@@ -203,21 +203,26 @@ class ClickHouseWriter:
     # delivery ---------------------------------------------------------------------------------
     def deliver(self, spooled: SpooledBatch, batch: Batch, replay: bool) -> None:
         """Store every row of a spooled batch exactly once (or reject it), then drop the batch."""
-        todo = list(range(len(batch.rows)))
+        skip = self.spool.rejected_rows(spooled) if replay or batch.bad else set()
+        for row, reason in batch.bad:  # lines the sink itself could not convert (after spooling)
+            if row not in skip:
+                self._reject(spooled, row, reason, batch)
+        skip |= {row for row, _ in batch.bad}
         if replay:
-            skip = self.spool.rejected_rows(spooled) | self._existing(spooled, batch)
-            todo = [i for i in todo if i not in skip]
+            skip |= self._existing(spooled, batch)
+        todo = [i for i in range(len(batch.rows)) if i not in skip]
         parts = [todo] if todo else []
         while parts:
             part = parts.pop()
             try:
                 self._insert(spooled, batch, part)
             except DataError as exc:
+                reason = f"server refused the row: {exc}"
                 if len(part) == 1:
-                    self._reject(spooled, part[0], str(exc), batch)
+                    self._reject(spooled, part[0], reason, batch)
                 elif exc.row is not None and 0 <= exc.row < len(part):
                     # the server named the row it could not parse: reject it, send the others again
-                    self._reject(spooled, part[exc.row], str(exc), batch)
+                    self._reject(spooled, part[exc.row], reason, batch)
                     parts.append(part[:exc.row] + part[exc.row + 1:])
                 else:
                     mid = len(part) // 2
@@ -274,7 +279,7 @@ class ClickHouseWriter:
         """Row numbers of this batch the server already has. The modern table finds them through
         its bloom-filter index on batch_id; on the legacy table, ts bounds skip other months."""
         sql, params = f"SELECT batch_row FROM {self.table} WHERE batch_id = %(b)s", {"b": spooled.batch_id}
-        if self.flavour == LEGACY and batch.rows:
+        if self.flavour == LEGACY and batch.ts_low <= batch.ts_high:
             sql += " AND ts >= toDateTime(%(low)s, 'UTC') AND ts <= toDateTime(%(high)s, 'UTC')"
             params.update(low=batch.ts_low // 1_000_000_000, high=batch.ts_high // 1_000_000_000)
         found = self._with_retry(lambda: self.client.execute(sql, params), "check stored rows")
@@ -282,5 +287,5 @@ class ClickHouseWriter:
 
     def _reject(self, spooled: SpooledBatch, row: int, reason: str, batch: Batch) -> None:
         file, lineno = batch.origins[row] if batch.origins else (f"spool batch {spooled.batch_id}", row + 1)
-        self.on_reject(BadRecord(lineno, f"server refused the row: {reason}", batch.lines[row].rstrip(b"\n"), file))
+        self.on_reject(BadRecord(lineno, reason, batch.lines[row].rstrip(b"\n"), file))
         self.spool.mark_rejected(spooled, row)

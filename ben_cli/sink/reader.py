@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, BadRecord, display_name, open_input, parse_object
 
 
-@dataclass
-class Position:
-    """Where a record ended: the input's identity (None for stdin) and the byte after its line."""
+@dataclass(frozen=True)
+class Input:
+    """An input's identity: its absolute path (None for stdin), device and inode. One per input,
+    with each record's end offset beside it, rather than a position object per record."""
 
     key: str | None
     dev: int
     ino: int
-    offset: int
 
-    def as_dict(self) -> dict:
-        return {"dev": self.dev, "ino": self.ino, "offset": self.offset}
+    def position(self, offset: int) -> dict:
+        return {"dev": self.dev, "ino": self.ino, "offset": offset}
 
 
 def input_key(path: str) -> str | None:
@@ -39,8 +39,11 @@ def iter_positioned(
     resume: dict[str, dict] | None = None,
     on_error: Callable[[BadRecord], None] | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> Iterator[tuple[dict, bytes, Position, int, str]]:
-    """(record, its line, position after it, line number, file name) for each record of each input.
+    parse: bool = True,
+) -> Iterator[tuple[dict | None, bytes, int, str, Input, int]]:
+    """(record, its line ending in a newline, line number, file name, input, offset after the line)
+    for each record of each input; with ``parse=False`` the record is None and the lines are left
+    for later (worker processes).
 
     ``resume`` maps an input key to a saved position; a file with the same device and inode that
     is at least that long is read from there (line numbers then count from the resume point).
@@ -57,6 +60,7 @@ def iter_positioned(
             saved = resume.get(key)
             if saved and saved.get("dev") == dev and saved.get("ino") == ino:
                 skip = int(saved["offset"])
+        source = Input(key, dev, ino)
         stream = open_input(path)
         try:
             offset = 0
@@ -66,22 +70,25 @@ def iter_positioned(
                     break
                 offset += len(chunk)
             lineno = 0
-            for raw in stream:
+            for raw in stream:  # the line as read is what is kept: no copy per line on the way
                 offset += len(raw)
                 lineno += 1
-                data = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
-                if not data or data.isspace():  # strip() would copy every line to find out
+                if raw.isspace():  # strip() would copy every line to find out
                     continue
+                if not raw.endswith(b"\n") or raw.endswith(b"\r\n"):  # the last line, or CRLF
+                    raw = raw.rstrip(b"\r\n") + b"\n"
                 try:
-                    if len(data) > max_line_bytes:
-                        raise BadRecord(lineno, f"line is {len(data)} bytes, over the {max_line_bytes}-byte limit", data, name)
-                    rec = parse_object(data, lineno, name)
+                    if len(raw) > max_line_bytes + 1:
+                        raise BadRecord(lineno, f"line is {len(raw) - 1} bytes, over the {max_line_bytes}-byte limit",
+                                        raw[:-1], name)
+                    rec = parse_object(raw, lineno, name) if parse else None  # JSON allows the newline
                 except BadRecord as bad:
                     if on_error is None:
                         raise
+                    bad.raw = bad.raw.rstrip(b"\n")
                     on_error(bad)
                     continue
-                yield rec, data, Position(key, dev, ino, offset), lineno, name
+                yield rec, raw, lineno, name, source, offset
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()

@@ -227,6 +227,10 @@ class RowList(list):
     def add(self, row: Row, batch_id: str) -> None:
         self.append(row)
 
+    def skip(self) -> None:
+        """Keep the place of a line that is not a record the table can hold."""
+        self.append(None)
+
 
 class JsonLines:
     """A batch's rows as one buffer of JSONEachRow lines, ready to post, and where each line ends.
@@ -236,8 +240,9 @@ class JsonLines:
     that a batch cost about 8 KB of memory per row; appending each line to a buffer and dropping
     it at once costs the line's length (measured in ``retros/0006-sink.md``)."""
 
-    def __init__(self, flavour: str):
+    def __init__(self, flavour: str, first: int = 0):
         self.flavour = flavour
+        self.first = first  # the batch's number for the first row (a worker converts a chunk)
         self.body = bytearray()
         self.ends = array("Q")
 
@@ -245,8 +250,18 @@ class JsonLines:
         return len(self.ends)
 
     def add(self, row: Row, batch_id: str) -> None:
-        self.body += json_line(self.flavour, row, batch_id, len(self.ends))
+        self.body += json_line(self.flavour, row, batch_id, self.first + len(self.ends))
         self.ends.append(len(self.body))
+
+    def skip(self) -> None:
+        """Keep the place of a line that is not a record the table can hold (an empty line)."""
+        self.ends.append(len(self.body))
+
+    def extend(self, more: JsonLines) -> None:
+        """Append the lines of the next chunk of the batch."""
+        base = len(self.body)
+        self.body += more.body
+        self.ends.extend([end + base for end in more.ends])
 
     def payload(self, part: Sequence[int]) -> bytes | bytearray:
         """The lines of the rows numbered in ``part``, in that order."""

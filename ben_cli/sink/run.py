@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ben_cli.ndjson import BadRecord, Writer, parse_object
+from ben_cli.ndjson import BadRecord, Writer
 from ben_cli.rejects import Rejects, Summary
+from ben_cli.sink.convert import Converted, Converters, convert
 from ben_cli.sink.files import RotatingFile
-from ben_cli.sink.reader import Position, iter_positioned
+from ben_cli.sink.reader import Input, iter_positioned
 from ben_cli.sink.rows import JsonLines, Row, RowBuilder, RowList
 from ben_cli.sink.spool import Spool
 from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, Target, spool_root
@@ -46,6 +48,7 @@ class SinkOptions:
     rotate_seconds: float | None = None
     gzip: bool = False
     from_start: bool = False
+    workers: int | None = None  # processes converting for the HTTP target (None: one per core, up to 4)
 
 
 # A batch's rows as its target keeps them until it is sent: the rows themselves (native insert),
@@ -59,11 +62,22 @@ class Batch:
     lines: list[bytes] = field(default_factory=list)
     rows: RowList | JsonLines | None = None
     origins: list[tuple[str, int]] = field(default_factory=list)
-    inputs: dict = field(default_factory=dict)  # input key -> Position while filling, its dict once closed
+    inputs: dict = field(default_factory=dict)  # Input -> offset while filling; key -> position once closed
     nbytes: int = 0
     started: float = 0.0
     ts_low: int = 2**63  # the rows' earliest and latest ts_ns (to narrow the check for stored rows)
     ts_high: int = -(2**63)
+    bad: list[tuple[int, str]] = field(default_factory=list)  # lines found unstorable after spooling
+    converting: Any = None  # the workers' pending conversion (HTTP target)
+
+    def take(self, converted: Converted) -> None:
+        """Add the rows converted from the next lines of the batch (in order)."""
+        if isinstance(self.rows, JsonLines) and isinstance(converted.rows, JsonLines):
+            self.rows.extend(converted.rows)
+        else:
+            self.rows = converted.rows
+        self.bad += converted.bad
+        self.ts_low, self.ts_high = min(self.ts_low, converted.ts_low), max(self.ts_high, converted.ts_high)
 
     def add_row(self, row: Row) -> None:
         ts = row["ts_ns"]
@@ -165,9 +179,11 @@ class _Sender(threading.Thread):
 class Batcher:
     """The batch being filled, shared by the reader (adds) and the sender (takes it when aged)."""
 
-    def __init__(self, limits: BatchLimits, make_rows: RowsFactory = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limits: BatchLimits, make_rows: RowsFactory = None, clock: Callable[[], float] = time.monotonic,
+                 on_close: Callable[[Batch], None] | None = None):
         self.limits = limits
         self.make_rows = make_rows
+        self.on_close = on_close
         self.clock = clock
         self.mu = threading.Lock()
         self.current = self._new()
@@ -175,28 +191,33 @@ class Batcher:
     def _new(self) -> Batch:
         return Batch(rows=self.make_rows() if self.make_rows else None)
 
-    def add(self, line: bytes, row: Row, origin: tuple[str, int], pos: Position) -> Batch | None:
-        """Add a record; return the batch when this record filled it. Only the last position per
-        input matters, so positions become the header's dicts when the batch closes."""
+    def add(self, line: bytes, row: Row | None, origin: tuple[str, int], source: Input, offset: int) -> Batch | None:
+        """Add a record (its row, unless workers convert the batch's lines later); return the batch
+        when this record filled it. Only the last position per input matters, so positions become
+        the header's dicts when the batch closes."""
         with self.mu:
             b = self.current
             if not b.lines:
                 b.started = self.clock()
-            b.lines.append(line + b"\n")
-            b.add_row(row)
+            b.lines.append(line)
+            if row is not None:
+                b.add_row(row)
             b.origins.append(origin)
-            b.nbytes += len(line) + 1
-            if pos.key is not None:
-                b.inputs[pos.key] = pos
-            if len(b.lines) >= self.limits.rows or b.nbytes >= self.limits.bytes \
-                    or self.clock() - b.started >= self.limits.age:
+            b.nbytes += len(line)
+            if source.key is not None:
+                b.inputs[source] = offset
+            # age is the sender's to check (take_aged): a clock call per record costs more than it
+            # buys while records flow, and an idle input is what age is for
+            if len(b.lines) >= self.limits.rows or b.nbytes >= self.limits.bytes:
                 return self._close()
         return None
 
     def _close(self) -> Batch:
         """Hand out the current batch (the caller holds the lock) and start a new one."""
         b, self.current = self.current, self._new()
-        b.inputs = {key: pos.as_dict() for key, pos in b.inputs.items()}
+        b.inputs = {source.key: source.position(offset) for source, offset in b.inputs.items()}
+        if self.on_close is not None and b.lines:
+            self.on_close(b)
         return b
 
     def take_aged(self) -> Batch | None:
@@ -212,24 +233,29 @@ class Batcher:
         return b if b.lines else None
 
 
-def _stream(inputs: Iterable[str], builder: RowBuilder, rejects: Rejects, resume: dict | None,
+def _stream(inputs: Iterable[str], builder: RowBuilder | None, rejects: Rejects, resume: dict | None,
             tee: Writer | None, summary: Summary, batcher: Batcher, sender: _Sender) -> None:
+    """Read the inputs into batches. Without a builder the lines are batched unparsed (workers
+    convert them once the batch closes)."""
     def bad(exc: BadRecord) -> None:
         summary.rejected += 1
         rejects.add(exc)
 
     sender.start()
     try:
-        for rec, line, pos, lineno, name in iter_positioned(inputs, resume, on_error=bad):
+        for rec, line, lineno, name, source, offset in iter_positioned(inputs, resume, on_error=bad,
+                                                                      parse=builder is not None):
             summary.read += 1
-            try:
-                row = builder.row(rec, lineno, name)
-            except BadRecord as exc:
-                bad(exc)
-                continue
+            row = None
+            if builder is not None:
+                try:
+                    row = builder.row(rec, lineno, name)
+                except BadRecord as exc:
+                    bad(exc)
+                    continue
             if tee is not None:
-                tee.write_line(line + b"\n")
-            full = batcher.add(line, row, (name, lineno), pos)
+                tee.write_line(line)
+            full = batcher.add(line, row, (name, lineno), source, offset)
             if full is not None:
                 sender.put(full)
         last = batcher.take()
@@ -284,13 +310,17 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
         rejects.sync()
 
     writer = ClickHouseWriter(target, spool, on_reject, RetryPolicy(give_up_after=options.retry_for), notify)
+    converters = None
     try:
         writer.open()
+        # HTTP rows are bytes, so worker processes can make them (forked now, before any thread);
+        # with --tee the reader parses every record itself, to pass on only records
+        if target.http and tee is None and options.workers != 1:
+            converters = Converters(writer.flavour, spool.folder, options.workers)
         replayed = 0
         for old in spool.pending():
-            batch = Batch(old.batch_id, lines=list(old.lines()), rows=writer.new_rows())
-            for n, line in enumerate(batch.lines, 1):
-                batch.add_row(writer.builder.row(parse_object(line.rstrip(b"\n"), n, old.path.name), n, old.path.name))
+            batch = Batch(old.batch_id, lines=list(old.lines()))
+            batch.take(convert(writer.builder, writer.new_rows(), old.batch_id, batch.lines, 0, old.path.name))
             notify(f"replaying spooled batch {old.batch_id} ({len(batch.lines)} rows)")
             before = writer.stored
             writer.deliver(old, batch, replay=True)
@@ -299,15 +329,22 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
 
         def deliver(batch: Batch) -> None:
             spooled = spool.write(batch.batch_id, batch.lines, batch.inputs)
+            if converters is not None:
+                converters.finish(batch)
             writer.deliver(spooled, batch, replay=False)
 
-        batcher = Batcher(options.limits, writer.new_rows)
+        if converters is not None:
+            batcher = Batcher(options.limits, on_close=converters.submit)
+        else:
+            batcher = Batcher(options.limits, writer.new_rows)
         sender = _Sender(deliver, batcher.take_aged, options.limits.age)
-        _stream(inputs, writer.builder, rejects, resume, tee, summary, batcher, sender)
+        _stream(inputs, None if converters else writer.builder, rejects, resume, tee, summary, batcher, sender)
         summary.written = writer.stored - replayed
         if replayed:
             summary.extra["replayed"] = replayed
     finally:
+        if converters is not None:
+            converters.close()
         writer.close()
         spool.unlock()
     return summary

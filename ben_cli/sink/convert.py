@@ -1,0 +1,128 @@
+"""Turning a batch's lines into rows: in the calling thread, or in worker processes.
+
+Parsing a record and converting it costs several microseconds of Python per row, far more than
+reading the line or the server's own work on it, and a thread cannot run it beside the reader
+(the interpreter lock). For the HTTP target, whose rows are bytes (JSONEachRow lines), worker
+processes can do it: a closed batch is cut into chunks that the workers convert at the same
+time, while the reader fills the next batch and the sender spools and posts the one before.
+Only bytes cross between processes: a chunk's lines go out as one string, and the JSON lines come
+back through a file beside the spool (page cache, never synced), read once into the batch's
+buffer; pickling them through the pool's pipe cost more than converting.
+
+A line that is not a record the table can hold is found here, after the batch was spooled: it is
+reported by its row number in the batch, and the delivery code rejects it the same way as a row
+the server refused (into the rejects file, then into the batch's ``.rejected`` list), so a replay
+neither stores it nor rejects it twice.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ben_cli.ndjson import BadRecord, parse_object
+from ben_cli.sink.rows import JsonLines, RowBuilder, RowList
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult, Pool
+
+    from ben_cli.sink.run import Batch
+
+CHUNK_ROWS = 10_000
+
+
+@dataclass
+class Converted:
+    """What became of some consecutive lines of a batch."""
+
+    rows: RowList | JsonLines
+    bad: list[tuple[int, str]] = field(default_factory=list)  # (row number in the batch, reason)
+    ts_low: int = 2**63
+    ts_high: int = -(2**63)
+    path: str | None = None  # where a worker left the JSON lines (``rows.ends`` says where each ends)
+
+
+def convert(builder: RowBuilder, rows: RowList | JsonLines, batch_id: str, lines: Sequence[bytes],
+            first: int = 0, file: str = "spool") -> Converted:
+    """Parse and convert ``lines`` (rows ``first``, ``first + 1``, … of the batch) into ``rows``."""
+    out = Converted(rows)
+    low, high = out.ts_low, out.ts_high
+    for n, line in enumerate(lines, first):
+        try:
+            row = builder.row(parse_object(line, n + 1, file), n + 1, file)
+        except BadRecord as exc:
+            out.bad.append((n, exc.reason))
+            rows.skip()
+            continue
+        ts = row["ts_ns"]
+        if ts < low:
+            low = ts
+        if ts > high:
+            high = ts
+        rows.add(row, batch_id)
+    out.ts_low, out.ts_high = low, high
+    return out
+
+
+_builders: dict[str, RowBuilder] = {}
+
+
+def _convert_chunk(flavour: str, batch_id: str, first: int, text: bytes, path: str) -> Converted:
+    """A worker's task: one chunk of a batch (its lines, each ending in a newline) into
+    JSONEachRow lines, written to ``path``."""
+    builder = _builders.get(flavour) or _builders.setdefault(flavour, RowBuilder(flavour))
+    out = convert(builder, JsonLines(flavour, first), batch_id, text.split(b"\n")[:-1], first)
+    with open(path, "wb") as fh:
+        fh.write(out.rows.body)
+    out.rows.body = bytearray()
+    out.path = path
+    return out
+
+
+class Converters:
+    """A pool of worker processes converting the HTTP target's batches.
+
+    The pool is forked before the sink starts its own threads (a fork copies only the calling
+    thread, so no lock held by another thread can be copied locked)."""
+
+    def __init__(self, flavour: str, folder: Path, workers: int | None = None):
+        self.flavour = flavour
+        self.folder = folder  # for the workers' output (hidden ``.tmp`` names: a crash leaves no litter)
+        workers = workers or min(4, os.cpu_count() or 1)
+        self.pool: Pool = multiprocessing.get_context("fork").Pool(workers)
+
+    def submit(self, batch: Batch) -> None:
+        """Start converting a closed batch (called as it closes, so it overlaps other work)."""
+        lines = batch.lines
+        chunks = [(self.flavour, batch.batch_id, i, b"".join(lines[i:i + CHUNK_ROWS]),
+                   str(self.folder / f".{batch.batch_id}-{i}.rows.tmp")) for i in range(0, len(lines), CHUNK_ROWS)]
+        batch.converting = self.pool.starmap_async(_convert_chunk, chunks)
+
+    def finish(self, batch: Batch) -> None:
+        """Wait for a batch's conversion and put its chunks together in the batch."""
+        pending: AsyncResult = batch.converting
+        batch.converting = None
+        parts: list[Converted] = pending.get()
+        sizes = [part.rows.ends[-1] if len(part.rows) else 0 for part in parts]
+        batch.rows = rows = JsonLines(self.flavour)
+        rows.body = bytearray(sum(sizes))  # read straight into place: one copy
+        with memoryview(rows.body) as view:
+            at = 0
+            for part, size in zip(parts, sizes, strict=True):
+                assert part.path is not None and isinstance(part.rows, JsonLines)
+                with open(part.path, "rb") as fh:
+                    if fh.readinto(view[at:at + size]) != size:
+                        raise OSError(f"{part.path}: short read")
+                os.unlink(part.path)
+                rows.ends.extend([end + at for end in part.rows.ends])
+                at += size
+                batch.bad += part.bad
+                batch.ts_low, batch.ts_high = min(batch.ts_low, part.ts_low), max(batch.ts_high, part.ts_high)
+
+    def close(self) -> None:
+        self.pool.terminate()
+        self.pool.join()
