@@ -44,8 +44,9 @@ TS_RANGE = {
     LEGACY: (0, (2**32 - 1) * NS_PER_S + NS_PER_S - 1),
     MODERN: (-(2**63), 2**63 - 1),
 }
-_FRACTION_SCALE = {5: 1_000_000, 8: 1_000, 11: 1}  # len(".fffZ") etc. -> ns per unit of the digits
+_FRACTION_SCALE = {1: 0, 5: 1_000_000, 8: 1_000, 11: 1}  # len("Z"), len(".fffZ") ... -> ns per unit of the digits
 _MAX_EXACT_INT = 2**53
+_ABSENT = object()
 
 
 def _exact_float(v: object) -> float | None:
@@ -74,13 +75,15 @@ class RowBuilder:
         Streams arrive in time order, so the whole-second prefix repeats from record to record;
         caching it skips the calendar arithmetic, which was the largest cost of a row."""
         tail = ts[19:]
-        if tail == "Z":
-            frac = 0
-        elif len(tail) in (5, 8, 11) and tail[0] == "." and tail[-1] == "Z" and tail[1:-1].isascii() \
-                and tail[1:-1].isdigit():
-            frac = int(tail[1:-1]) * _FRACTION_SCALE[len(tail)]
-        else:
+        scale = _FRACTION_SCALE.get(len(tail))
+        if scale is None or tail[-1] != "Z":
             return None
+        frac = 0
+        if scale:
+            digits = tail[1:-1]
+            if tail[0] != "." or not digits.isdigit() or not digits.isascii():
+                return None
+            frac = int(digits) * scale
         head = ts[:19]
         secs = self._seconds.get(head)
         if secs is None:
@@ -94,7 +97,8 @@ class RowBuilder:
 
     def row(self, rec: dict, lineno: int = 0, file: str = "-") -> Row:
         extra: dict[str, Any] = {}
-        ts = rec.get("ts")
+        get = rec.get
+        ts = get("ts")
         try:
             ts_ns = self._canonical_ns(ts) if type(ts) is str else None
             if ts_ns is None:
@@ -109,37 +113,38 @@ class RowBuilder:
                             orjson.dumps(rec), file)
 
         # written out field by field rather than in loops: this runs for every record
-        lane = rec.get("lane", "")
+        lane = get("lane", "")
         if type(lane) is not str:
             extra["lane"], lane = lane, ""
-        source = rec.get("source", "")
+        source = get("source", "")
         if type(source) is not str:
             extra["source"], source = source, ""
-        name = rec.get("name", "")
+        name = get("name", "")
         if type(name) is not str:
             extra["name"], name = name, ""
 
-        value = None
-        if "value" in rec:
-            raw = rec["value"]
-            value = _exact_float(raw)  # ints come back as floats: equal as numbers
+        value = get("value", _ABSENT)
+        if value is _ABSENT:
+            value = None
+        elif type(value) is not float:
+            raw, value = value, _exact_float(value)  # ints come back as floats: equal as numbers
             if value is None:
                 extra["value"] = raw
 
-        unit = rec.get("unit")
+        unit = get("unit")
         if type(unit) is not str and (unit is not None or "unit" in rec):
             extra["unit"], unit = unit, None
-        severity = rec.get("severity")
+        severity = get("severity")
         if type(severity) is not str and (severity is not None or "severity" in rec):
             extra["severity"], severity = severity, None
-        body = rec.get("body")
+        body = get("body")
         if type(body) is not str and (body is not None or "body" in rec):
             extra["body"], body = body, None
 
         keys: list[str] = []
         values: list[str] = []
         typed: list[str] = []
-        attrs = rec.get("attrs")
+        attrs = get("attrs")
         if type(attrs) is dict and attrs:
             keys = list(attrs)
             for k, v in attrs.items():
@@ -152,7 +157,7 @@ class RowBuilder:
         elif "attrs" in rec:
             extra["attrs"] = attrs
 
-        anomaly = rec.get("anomaly")
+        anomaly = get("anomaly")
         anomaly_json, is_anomaly, score, detector = "", 0, None, ""
         if "anomaly" in rec:
             anomaly_json = orjson.dumps(anomaly).decode()
@@ -162,7 +167,7 @@ class RowBuilder:
                 d = anomaly.get("detector")
                 detector = d if type(d) is str else ""
 
-        redacted = rec.get("redacted")
+        redacted = get("redacted")
         if type(redacted) is list and redacted and all(type(x) is str for x in redacted):
             red = redacted
         else:
