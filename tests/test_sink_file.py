@@ -101,6 +101,13 @@ def test_target_urls(monkeypatch):
     monkeypatch.setenv("BEN_CLICKHOUSE_PASSWORD", "fromenv")
     assert parse_target("clickhouse://127.0.0.1/ben").password == "fromenv"
     assert parse_target("clickhouse://127.0.0.1/ben?cluster=prod").cluster == "prod"
+    # HTTP: its own default ports, TLS by scheme or option, the same credentials and table
+    assert parse_target("clickhouse+http://bob@db.example/metrics?table=events") == ClickHouseTarget(
+        "db.example", 8123, "metrics", "events", "bob", "fromenv", None, False, http=True)
+    assert parse_target("clickhouse+https://db.example/metrics").port == 8443
+    assert parse_target("clickhouse+http://db.example/metrics?secure=1").port == 8443
+    assert parse_target("clickhouse+http://db.example:18123/metrics").port == 18123
+    assert parse_target("clickhouse://db.example/metrics").http is False
     assert parse_target("file:/tmp/x.ndjson") == FileTarget(__import__("pathlib").Path("/tmp/x.ndjson"))
     assert parse_target("-") == StdoutTarget()
     assert parse_target(None).path.name == "records.ndjson"
@@ -137,3 +144,9 @@ def test_importing_the_sink_does_not_load_the_driver():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ}).stdout.strip()
     assert out == "False False"
+
+
+def test_ben_db_takes_the_native_url_only(cli):
+    result = cli(["db", "status", "--to", "clickhouse+http://127.0.0.1/ben"])
+    text = " ".join(result.output.replace("│", " ").split())  # the error box wraps lines
+    assert result.exit_code == 2 and "(the native port)" in text
