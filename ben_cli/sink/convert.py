@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +85,14 @@ def _convert_chunk(flavour: str, batch_id: str, first: int, text: bytes, path: s
     return out
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the sink (which stops them) and say nothing on stderr: a task's
+    error travels back to the sink with its result, and when the sink was killed, the broken pipe
+    a worker meets while returning a result is expected, not news for the user."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the worker
+
+
 class Converters:
     """A pool of worker processes converting the HTTP target's batches.
 
@@ -93,7 +103,7 @@ class Converters:
         self.flavour = flavour
         self.folder = folder  # for the workers' output (hidden ``.tmp`` names: a crash leaves no litter)
         workers = workers or min(4, os.cpu_count() or 1)
-        self.pool: Pool = multiprocessing.get_context("fork").Pool(workers)
+        self.pool: Pool = multiprocessing.get_context("fork").Pool(workers, _worker_init)
 
     def submit(self, batch: Batch) -> None:
         """Start converting a closed batch (called as it closes, so it overlaps other work)."""
