@@ -8,6 +8,8 @@ quotes and newlines, '=', whitespace that is whitespace only to Unicode, number-
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import tracemalloc
 
@@ -37,6 +39,30 @@ def test_the_compiled_tokenizer_is_built_and_used():
     assert parse_logfmt is _logfmt.parse
     decoder = logfmt.LogfmtDecoder(IngestOptions())
     assert decoder._parse is _logfmt.parse
+
+
+def test_an_install_without_the_compiled_module_ingests_the_same(tmp_path):
+    """The fallback end to end: a ben whose _logfmt cannot be imported (as after an install without a
+    C compiler) writes the same records and rejects the same lines."""
+    lines = ['ts=2026-11-25T10:00:00Z level=info host=web-1 msg="a \\"b\\"" n=1 f=2.5 ok=true flag',
+             'ts=2026-11-25T10:00:01Z level=warn host=web-2 msg=plain n=007 \u00e9=\u2003x', '=junk here',
+             'ts=2026-11-25T10:00:02Z msg="open', "ts=2026-11-25T10:00:03Z a=1 a=2 xb= b", ""] * 3
+    path = tmp_path / "app.logfmt"
+    path.write_text("\n".join(lines) + "\n")
+    blocked = "import sys; sys.modules['ben_cli.ingest._logfmt'] = None; "
+    outputs = []
+    for prelude in ("", blocked):
+        script = prelude + ("import ben_cli.ingest.logfmt as m; print(m.COMPILED, file=sys.stderr); "
+                            "from ben_cli.commands._root import main; main()")
+        rejects = tmp_path / f"rejects{len(outputs)}"
+        done = subprocess.run([sys.executable, "-c", "import sys; " + script, "ingest", "-f", "logfmt",
+                               "--rejects", str(rejects), str(path)], capture_output=True,
+                              env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+        outputs.append((done.returncode, done.stdout, rejects.read_bytes(), done.stderr.splitlines()[0]))
+    (code, out, rej, compiled), (code2, out2, rej2, fallback) = outputs
+    assert (compiled, fallback) == (b"True", b"False")
+    assert (code2, out2, rej2) == (code, out, rej)
+    assert out.count(b"\n") == 9 and rej.count(b"\n") == 6
 
 
 @MANY
