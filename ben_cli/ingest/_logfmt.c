@@ -4,7 +4,7 @@
  * DecodeError with the same message. The Python code stays the definition; this file walks the line the way
  * re.findall walks it with _TOKEN,
  *
- *     ([^\s="]+)(?:=(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s"]*)))?|(\S+)
+ *     ([^\s="]+)(?:(=)(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s"]*)))?|(\S+)
  *
  * one token at a time, left to right:
  *
@@ -20,9 +20,8 @@
  *   - a key without '=' is a flag.
  *
  * Values: quoted ones are unescaped (\" \\ \n \t \r; any other pair kept as written), bare ones
- * typed as typed() types them, an empty value (key= or key="") is "", and a flag is True unless
- * "key=" occurs anywhere in the line, when it is "" (that is what the Python code answers: it
- * tells key= from a flag by looking for "key=" in the line). A later duplicate key overwrites the
+ * typed as typed() types them, an empty value (key= or key="") is "", and a flag is True. A
+ * later duplicate key overwrites the
  * value but keeps the first one's place, as dict assignment does.
  *
  * The line is only read; every object made is either put into the dict or released, and the one
@@ -53,11 +52,10 @@ typedef struct {
 
 #define AT(t, i) PyUnicode_READ((t)->kind, (t)->data, (i))
 #define IS_SPACE(c) Py_UNICODE_ISSPACE(c)
-/* \d of a str pattern is any Unicode decimal digit; [1-9] and [eE+-.] are ASCII */
-#define IS_DIGIT(c) ((c) < 128 ? ((c) >= '0' && (c) <= '9') : Py_UNICODE_ISDECIMAL(c))
+/* numbers are written in ASCII digits only (typed() says [0-9], not \d) */
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
 
 static PyObject *empty_str;  /* "" */
-static PyObject *equals_str; /* "=" */
 
 #define KEY_CACHE 64     /* keys remembered: the first this many pairs of a line */
 #define KEY_CACHE_LEN 64 /* and only keys up to this many characters */
@@ -142,7 +140,6 @@ typed(const Line *t, Py_ssize_t start, Py_ssize_t end)
     if (c == '-' || (c >= '0' && c <= '9')) {
         Py_ssize_t i = start + (c == '-');
         int small = 1;     /* at most 18 digits */
-        int ascii = 1;     /* every digit is 0-9 (\d also takes other scripts' digits) */
         long long whole = 0;
         if (i >= end)
             goto text;
@@ -152,9 +149,7 @@ typed(const Line *t, Py_ssize_t start, Py_ssize_t end)
         } else if (c >= '1' && c <= '9') {
             Py_ssize_t digits = 0;
             for (; i < end && IS_DIGIT(c = AT(t, i)); i++, digits++) {
-                if (c > '9')
-                    ascii = 0;
-                else if (digits < 18)
+                if (digits < 18)
                     whole = whole * 10 + (long long)(c - '0');
             }
             small = digits <= 18;
@@ -183,16 +178,8 @@ typed(const Line *t, Py_ssize_t start, Py_ssize_t end)
         }
         if (i != end)
             goto text;
-        if (!fraction && !exponent && small) {
-            if (ascii)
-                return PyLong_FromLongLong(AT(t, start) == '-' ? -whole : whole);
-            PyObject *s = PyUnicode_Substring(t->str, start, end);
-            if (s == NULL)
-                return NULL;
-            PyObject *n = PyLong_FromUnicodeObject(s, 10);
-            Py_DECREF(s);
-            return n;
-        }
+        if (!fraction && !exponent && small)
+            return PyLong_FromLongLong(AT(t, start) == '-' ? -whole : whole);
         PyObject *s = PyUnicode_Substring(t->str, start, end);
         if (s == NULL)
             return NULL;
@@ -245,22 +232,6 @@ key_at(const Line *t, Py_ssize_t start, Py_ssize_t end, Py_ssize_t index)
     if (key != NULL)
         Py_XSETREF(recent_keys[index], Py_NewRef(key));
     return key;
-}
-
-/* A flag's value: "" when "key=" occurs anywhere in the line, else True. */
-static PyObject *
-flag(const Line *t, PyObject *key)
-{
-    PyObject *needle = PyUnicode_Concat(key, equals_str);
-    if (needle == NULL)
-        return NULL;
-    int found = PyUnicode_Contains(t->str, needle);
-    Py_DECREF(needle);
-    if (found < 0)
-        return NULL;
-    if (found)
-        return Py_NewRef(empty_str);
-    Py_RETURN_TRUE;
 }
 
 /* Raise ben_cli.ingest.format.DecodeError(message), as the Python tokenizer does (a ValueError
@@ -352,7 +323,7 @@ parse_kind(PyObject *arg, int kind)
                 value = i == start ? Py_NewRef(empty_str) : typed(t, start, i);
             }
         } else {
-            value = flag(t, key);
+            value = Py_NewRef(Py_True);  /* a flag */
         }
         if (value == NULL) {
             Py_DECREF(key);
@@ -413,8 +384,6 @@ PyMODINIT_FUNC
 PyInit__logfmt(void)
 {
     if (empty_str == NULL && (empty_str = PyUnicode_FromString("")) == NULL)
-        return NULL;
-    if (equals_str == NULL && (equals_str = PyUnicode_FromString("=")) == NULL)
         return NULL;
     return PyModule_Create(&module);
 }

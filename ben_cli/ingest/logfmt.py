@@ -22,9 +22,9 @@ from ben_cli.ingest.format import DecodeError, Format, IngestOptions, decode_tex
 # "(?:[^"\\]|\\.)*" with less backtracking bookkeeping, about a quarter faster on this machine
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
 _BARE = r'([^\s"]*)'
-_TOKEN = re.compile(rf'([^\s="]+)(?:=(?:{_QUOTED}|{_BARE}))?|(\S+)')
+_TOKEN = re.compile(rf'([^\s="]+)(?:(=)(?:{_QUOTED}|{_BARE}))?|(\S+)')
 # canonical numbers; an integer of up to 18 digits (no fraction, no exponent) stays an int
-_CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9](\d*))(\.\d+)?([eE][+-]?\d+)?")
+_CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9]([0-9]*))(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _NUMBER_START = frozenset("-0123456789")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 _ESCAPE = re.compile(r"\\(.)")
@@ -58,7 +58,7 @@ def _parse(line: str) -> tuple[dict, tuple | None]:
     a non-empty value and so can be matched again by a shape pattern."""
     out: dict = {}
     shape: list | None = []
-    for key, quoted, bare, junk in _TOKEN.findall(line):
+    for key, eq, quoted, bare, junk in _TOKEN.findall(line):
         if junk:
             raise DecodeError(f"not a key=value pair: {junk[:40]!r}")
         if quoted:
@@ -66,8 +66,7 @@ def _parse(line: str) -> tuple[dict, tuple | None]:
         elif bare:
             out[key] = typed(bare)
         else:
-            # key= (empty) or a bare flag; tell them apart by looking for '='
-            out[key] = "" if f"{key}=" in line else True
+            out[key] = "" if eq else True  # key= (empty) or a bare flag
             shape = None
         if shape is not None:
             shape.append((key, bool(quoted)))
