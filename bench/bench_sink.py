@@ -155,7 +155,7 @@ def run(h: Harness) -> str:
         "stored in a local ClickHouse 18.16 server (legacy schema, with its two materialized views) that\n"
         "the bench starts for itself. The reference is `clickhouse-client` inserting the very rows `ben sink`\n"
         "stores, already converted to the table's columns, as JSONEachRow; `ben sink` parses the envelopes,\n"
-        "converts them, writes and fsyncs each batch to its spool, inserts it natively and deletes it.\n"
+        "converts them, writes and fsyncs each batch to its spool, inserts it and deletes it.\n"
         "`clickhouse+http://` posts each batch as JSONEachRow to the HTTP port and converts records in\n"
         "worker processes (one per core); `--workers 1` converts in the reader thread instead.\n"
         "The commands ran in turn, "
