@@ -67,7 +67,8 @@ def clickhouse():
     given = os.environ.get("BEN_TEST_CLICKHOUSE")
     if given:
         host, port = given.rsplit(":", 1)
-        yield ClickHouseServer(host, int(port), int(os.environ["BEN_CH_HTTP_PORT"]))
+        # make test exports the HTTP port it started the server on; 18123 is the server script's default
+        yield ClickHouseServer(host, int(port), int(os.environ.get("BEN_CH_HTTP_PORT", "18123")))
         return
     script = ROOT / "tests" / "support" / "clickhouse-test-server"
     free = ROOT / "tests" / "support" / "free-port"
