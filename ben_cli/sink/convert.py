@@ -55,17 +55,15 @@ def convert(builder: RowBuilder, rows: RowList | JsonLines, batch_id: str, lines
     low, high = out.ts_low, out.ts_high
     for n, line in enumerate(lines, first):
         try:
-            row = builder.row(parse_object(line, n + 1, file), n + 1, file)
+            ts = rows.add_record(builder, parse_object(line, n + 1, file), batch_id, n + 1, file)
         except BadRecord as exc:
             out.bad.append((n, exc.reason))
             rows.skip()
             continue
-        ts = row["ts_ns"]
         if ts < low:
             low = ts
         if ts > high:
             high = ts
-        rows.add(row, batch_id)
     out.ts_low, out.ts_high = low, high
     return out
 

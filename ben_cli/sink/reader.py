@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, BadRecord, display_name, open_input, parse_object
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Input:
     """An input's identity: its absolute path (None for stdin), device and inode. One per input,
-    with each record's end offset beside it, rather than a position object per record."""
+    with each record's end offset beside it, rather than a position object per record. It is
+    hashed by identity (``eq=False``), in C: a batch looks it up for every record, and a field-wise
+    hash in Python cost more than the lookup."""
 
     key: str | None
     dev: int

@@ -187,6 +187,15 @@ class RowBuilder:
 
 _KNOWN = frozenset(("ts", "lane", "source", "name", "value", "unit", "severity", "body", "attrs", "anomaly", "redacted"))
 
+# The common record's line, compiled: ``_rowjson.c`` writes what ``json_line(RowBuilder.row(rec))``
+# writes for a record that needs no judgement and declines (None) every other record, which the
+# code above then converts; that code stays the definition (see deepdives/clickhouse-pipeline.md).
+try:
+    from ben_cli.sink._rowjson import append as _append_line
+except ImportError:  # an install without a C compiler: the Python code does all of it
+    _append_line = None
+COMPILED = _append_line is not None
+
 
 def insert_columns(flavour: str) -> tuple[str, ...]:
     """The table columns an insert names, in the order :func:`to_columns` produces them."""
@@ -232,6 +241,13 @@ class RowList(list):
     def add(self, row: Row, batch_id: str) -> None:
         self.append(row)
 
+    def add_record(self, builder: RowBuilder, rec: dict, batch_id: str, lineno: int = 0, file: str = "-") -> int:
+        """Convert a record and add its row; return its ts_ns (a record the table cannot hold raises
+        BadRecord and adds nothing)."""
+        row = builder.row(rec, lineno, file)
+        self.append(row)
+        return row["ts_ns"]
+
     def skip(self) -> None:
         """Keep the place of a line that is not a record the table can hold."""
         self.append(None)
@@ -257,6 +273,21 @@ class JsonLines:
     def add(self, row: Row, batch_id: str) -> None:
         self.body += json_line(self.flavour, row, batch_id, self.first + len(self.ends))
         self.ends.append(len(self.body))
+
+    def add_record(self, builder: RowBuilder, rec: dict, batch_id: str, lineno: int = 0, file: str = "-") -> int:
+        """Convert a record and add its line; return its ts_ns (a record the table cannot hold raises
+        BadRecord and adds nothing). The compiled path writes the common record's line straight from
+        the record; it declines anything else, which goes through the builder."""
+        if _append_line is not None:
+            ts = _append_line(self.body, rec, self.flavour == LEGACY, batch_id, self.first + len(self.ends),
+                              builder._seconds, builder._canonical_ns)
+            if ts is not None:
+                self.ends.append(len(self.body))
+                return ts
+        row = builder.row(rec, lineno, file)
+        ts = row["ts_ns"]
+        self.add(row, batch_id)  # which takes the row apart
+        return ts
 
     def skip(self) -> None:
         """Keep the place of a line that is not a record the table can hold (an empty line)."""

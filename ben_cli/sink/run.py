@@ -26,7 +26,7 @@ from ben_cli.rejects import Rejects, Summary
 from ben_cli.sink.convert import Converted, Converters, convert
 from ben_cli.sink.files import RotatingFile
 from ben_cli.sink.reader import Input, iter_positioned
-from ben_cli.sink.rows import JsonLines, Row, RowBuilder, RowList
+from ben_cli.sink.rows import JsonLines, RowBuilder, RowList
 from ben_cli.sink.spool import Spool
 from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, Target, spool_root
 
@@ -79,14 +79,17 @@ class Batch:
         self.bad += converted.bad
         self.ts_low, self.ts_high = min(self.ts_low, converted.ts_low), max(self.ts_high, converted.ts_high)
 
-    def add_row(self, row: Row) -> None:
-        ts = row["ts_ns"]
+    def add_record(self, builder: RowBuilder, rec: dict, lineno: int, file: str) -> None:
+        """Convert a record into the batch's rows (or, without rows, only check it); a record the
+        table cannot hold raises BadRecord and leaves the batch as it was."""
+        if self.rows is not None:
+            ts = self.rows.add_record(builder, rec, self.batch_id, lineno, file)
+        else:
+            ts = builder.row(rec, lineno, file)["ts_ns"]
         if ts < self.ts_low:
             self.ts_low = ts
         if ts > self.ts_high:
             self.ts_high = ts
-        if self.rows is not None:
-            self.rows.add(row, self.batch_id)
 
 
 @contextmanager
@@ -180,9 +183,10 @@ class Batcher:
     """The batch being filled, shared by the reader (adds) and the sender (takes it when aged)."""
 
     def __init__(self, limits: BatchLimits, make_rows: RowsFactory = None, clock: Callable[[], float] = time.monotonic,
-                 on_close: Callable[[Batch], None] | None = None):
+                 on_close: Callable[[Batch], None] | None = None, builder: RowBuilder | None = None):
         self.limits = limits
         self.make_rows = make_rows
+        self.builder = builder  # converts (or checks) each record as it is added; None: workers convert later
         self.on_close = on_close
         self.clock = clock
         self.mu = threading.Lock()
@@ -191,17 +195,18 @@ class Batcher:
     def _new(self) -> Batch:
         return Batch(rows=self.make_rows() if self.make_rows else None)
 
-    def add(self, line: bytes, row: Row | None, origin: tuple[str, int], source: Input, offset: int) -> Batch | None:
-        """Add a record (its row, unless workers convert the batch's lines later); return the batch
-        when this record filled it. Only the last position per input matters, so positions become
-        the header's dicts when the batch closes."""
+    def add(self, line: bytes, rec: dict | None, origin: tuple[str, int], source: Input, offset: int) -> Batch | None:
+        """Add a record (and its row, unless workers convert the batch's lines later); return the
+        batch when this record filled it. A record the table cannot hold raises BadRecord and is not
+        added. Only the last position per input matters, so positions become the header's dicts
+        when the batch closes."""
         with self.mu:
             b = self.current
+            if self.builder is not None:
+                b.add_record(self.builder, rec, origin[1], origin[0])  # type: ignore[arg-type]
             if not b.lines:
                 b.started = self.clock()
             b.lines.append(line)
-            if row is not None:
-                b.add_row(row)
             b.origins.append(origin)
             b.nbytes += len(line)
             if source.key is not None:
@@ -233,10 +238,10 @@ class Batcher:
         return b if b.lines else None
 
 
-def _stream(inputs: Iterable[str], builder: RowBuilder | None, rejects: Rejects, resume: dict | None,
-            tee: Writer | None, summary: Summary, batcher: Batcher, sender: _Sender) -> None:
-    """Read the inputs into batches. Without a builder the lines are batched unparsed (workers
-    convert them once the batch closes)."""
+def _stream(inputs: Iterable[str], rejects: Rejects, resume: dict | None, tee: Writer | None, summary: Summary,
+            batcher: Batcher, sender: _Sender) -> None:
+    """Read the inputs into batches. Without a builder in the batcher the lines are batched
+    unparsed (workers convert them once the batch closes)."""
     def bad(exc: BadRecord) -> None:
         summary.rejected += 1
         rejects.add(exc)
@@ -244,18 +249,15 @@ def _stream(inputs: Iterable[str], builder: RowBuilder | None, rejects: Rejects,
     sender.start()
     try:
         for rec, line, lineno, name, source, offset in iter_positioned(inputs, resume, on_error=bad,
-                                                                      parse=builder is not None):
+                                                                      parse=batcher.builder is not None):
             summary.read += 1
-            row = None
-            if builder is not None:
-                try:
-                    row = builder.row(rec, lineno, name)
-                except BadRecord as exc:
-                    bad(exc)
-                    continue
+            try:
+                full = batcher.add(line, rec, (name, lineno), source, offset)
+            except BadRecord as exc:
+                bad(exc)
+                continue
             if tee is not None:
                 tee.write_line(line)
-            full = batcher.add(line, row, (name, lineno), source, offset)
             if full is not None:
                 sender.put(full)
         last = batcher.take()
@@ -284,10 +286,10 @@ def sink_to_file(inputs: Iterable[str], target: FileTarget | StdoutTarget, rejec
             write(line)
         flush()
         summary.written += len(batch.lines)
-    batcher = Batcher(options.limits)
+    batcher = Batcher(options.limits, builder=builder)
     sender = _Sender(deliver, batcher.take_aged, options.limits.age)
     try:
-        _stream(inputs, builder, rejects, None, tee, summary, batcher, sender)
+        _stream(inputs, rejects, None, tee, summary, batcher, sender)
     finally:
         close()
     return summary
@@ -336,9 +338,9 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
         if converters is not None:
             batcher = Batcher(options.limits, on_close=converters.submit)
         else:
-            batcher = Batcher(options.limits, writer.new_rows)
+            batcher = Batcher(options.limits, writer.new_rows, builder=writer.builder)
         sender = _Sender(deliver, batcher.take_aged, options.limits.age)
-        _stream(inputs, None if converters else writer.builder, rejects, resume, tee, summary, batcher, sender)
+        _stream(inputs, rejects, resume, tee, summary, batcher, sender)
         summary.written = writer.stored - replayed
         if replayed:
             summary.extra["replayed"] = replayed
