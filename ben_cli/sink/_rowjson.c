@@ -6,7 +6,7 @@
  * unit/severity/body, attrs whose values are strings or 64-bit integers, a list of strings for
  * redacted, no anomaly -- and declines (returns None) anything else, which the Python code then
  * converts. Fields the table has no column for go into `extra` as the Python code puts them
- * (orjson.dumps of a dict of them).
+ * (the JSON text of an object of them, as orjson.dumps writes it but for the spelling of floats).
  *
  *   append(body, rec, legacy, batch_id, batch_row, seconds, canonical_ns) -> int | None
  *
@@ -28,7 +28,7 @@
 #define FAIL (-1) /* a Python error is set */
 
 static PyObject *k_ts, *k_lane, *k_source, *k_name, *k_value, *k_unit, *k_severity, *k_body, *k_attrs,
-    *k_anomaly, *k_redacted, *known, *dumps;
+    *k_anomaly, *k_redacted, *known;
 
 /* A growing output buffer: on the stack for the usual line, on the heap beyond. */
 typedef struct {
@@ -73,11 +73,17 @@ static int put_utf8(Buf *b, const char *s, Py_ssize_t n) {
     char *o = b->p + b->len;
     *o++ = '"';
     for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
+        Py_ssize_t run = i;
+        while (run < n && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run > i) { /* plain bytes, copied as they are */
+            memcpy(o, s + i, run - i);
+            o += run - i;
+            i = run;
+            if (i == n)
+                break;
         }
+        unsigned char c = (unsigned char)s[i];
         *o++ = '\\';
         switch (c) {
         case '"': *o++ = '"'; break;
@@ -108,10 +114,21 @@ static int put_str(Buf *b, PyObject *s) {
     return put_utf8(b, u, n);
 }
 
+/* Decimal digits of v, written backwards ending at `end`; returns where they start. */
+static char *digits(char *end, long long v) {
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--end = '-';
+    return end;
+}
+
 static int put_i64(Buf *b, long long v) {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%lld", v);
-    return put(b, tmp, n);
+    char tmp[24], *start = digits(tmp + sizeof tmp, v);
+    return put(b, start, tmp + sizeof tmp - start);
 }
 
 /* An int that fits in 64 bits, as *out; DECLINE for a larger one. */
@@ -260,9 +277,10 @@ static int put_attr_value(Buf *b, PyObject *k, PyObject *v, Buf *typed, int *nty
     int r = as_i64(v, &i);
     if (r)
         return r;
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "\"%lld\"", i);
-    if ((r = put(b, tmp, n)) || (*ntyped && (r = PUT(typed, ","))))
+    char tmp[24], *start = digits(tmp + sizeof tmp - 1, i);
+    tmp[sizeof tmp - 1] = '"';
+    *--start = '"';
+    if ((r = put(b, start, tmp + sizeof tmp - start)) || (*ntyped && (r = PUT(typed, ","))))
         return r;
     ++*ntyped;
     return put_str(typed, k);
@@ -314,44 +332,70 @@ static int put_attrs(Buf *b, PyObject *attrs, int legacy, Buf *typed, int *ntype
     return PUT(b, "}");
 }
 
+/* Any value orjson.loads makes (objects with str keys, arrays, str, 64-bit int, finite float, true,
+ * false, null) as JSON; DECLINE for anything else, or nesting deeper than a record needs. */
+static int put_json(Buf *b, PyObject *v, int depth) {
+    int r;
+    if (depth > 32)
+        return DECLINE;
+    if (PyUnicode_CheckExact(v))
+        return put_str(b, v);
+    if (v == Py_None)
+        return PUT(b, "null");
+    if (v == Py_True)
+        return PUT(b, "true");
+    if (v == Py_False)
+        return PUT(b, "false");
+    if (PyLong_CheckExact(v)) {
+        long long i;
+        if ((r = as_i64(v, &i)))
+            return r;
+        return put_i64(b, i);
+    }
+    if (PyFloat_CheckExact(v))
+        return put_value(b, v);
+    if (PyList_CheckExact(v)) {
+        if ((r = PUT(b, "[")))
+            return r;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); i++)
+            if ((i && (r = PUT(b, ","))) || (r = put_json(b, PyList_GET_ITEM(v, i), depth + 1)))
+                return r;
+        return PUT(b, "]");
+    }
+    if (PyDict_CheckExact(v)) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *x;
+        if ((r = PUT(b, "{")))
+            return r;
+        for (int first = 1; PyDict_Next(v, &pos, &k, &x); first = 0)
+            if (!PyUnicode_CheckExact(k) || (!first && (r = PUT(b, ","))) || (r = put_str(b, k)) ||
+                (r = PUT(b, ":")) || (r = put_json(b, x, depth + 1)))
+                return r ? r : DECLINE;
+        return PUT(b, "}");
+    }
+    return DECLINE;
+}
+
 /* extra: the fields the table has no column for, as the JSON text of an object ("" for none). */
 static int put_extra(Buf *b, PyObject *rec) {
     Py_ssize_t pos = 0;
-    PyObject *k, *v, *extra = NULL;
-    int r = 0;
-    while (PyDict_Next(rec, &pos, &k, &v)) {
+    PyObject *k, *v;
+    int r = 0, any = 0;
+    Buf text = {.p = NULL, .len = 0, .cap = sizeof text.stack};
+    text.p = text.stack;
+    while (!r && PyDict_Next(rec, &pos, &k, &v)) {
         int is_known = PySet_Contains(known, k);
-        if (is_known < 0) {
-            r = FAIL;
-            break;
-        }
         if (is_known)
-            continue;
-        if (extra == NULL && (extra = PyDict_New()) == NULL) {
-            r = FAIL;
-            break;
-        }
-        if (PyDict_SetItem(extra, k, v)) {
-            r = FAIL;
-            break;
-        }
+            r = is_known < 0 ? FAIL : 0;
+        else if (!PyUnicode_CheckExact(k))
+            r = DECLINE;
+        else if (!(r = put(&text, any ? "," : "{", 1)) && !(r = put_str(&text, k)) && !(r = PUT(&text, ":")))
+            r = put_json(&text, v, 1), any = 1;
     }
-    if (r || extra == NULL) {
-        Py_XDECREF(extra);
-        return r ? r : PUT(b, "\"\"");
-    }
-    PyObject *text = PyObject_CallOneArg(dumps, extra);
-    Py_DECREF(extra);
-    if (text == NULL) { /* what orjson cannot write, the Python code reports */
-        PyErr_Clear();
-        return DECLINE;
-    }
-    if (!PyBytes_CheckExact(text)) {
-        Py_DECREF(text);
-        return DECLINE;
-    }
-    r = put_utf8(b, PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text));
-    Py_DECREF(text);
+    if (!r)
+        r = any ? (PUT(&text, "}") || put_utf8(b, text.p, text.len) ? FAIL : 0) : PUT(b, "\"\"");
+    if (text.p != text.stack)
+        PyMem_Free(text.p);
     return r;
 }
 
@@ -492,13 +536,6 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rowjson", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__rowjson(void) {
-    PyObject *orjson = PyImport_ImportModule("orjson");
-    if (orjson == NULL)
-        return NULL;
-    dumps = PyObject_GetAttrString(orjson, "dumps");
-    Py_DECREF(orjson);
-    if (dumps == NULL)
-        return NULL;
     PyObject **keys[] = {&k_ts, &k_lane, &k_source, &k_name, &k_value, &k_unit, &k_severity, &k_body, &k_attrs,
                          &k_anomaly, &k_redacted};
     const char *names[] = {"ts", "lane", "source", "name", "value", "unit", "severity", "body", "attrs",

@@ -264,6 +264,7 @@ class JsonLines:
     def __init__(self, flavour: str, first: int = 0):
         self.flavour = flavour
         self.first = first  # the batch's number for the first row (a worker converts a chunk)
+        self.legacy = flavour == LEGACY
         self.body = bytearray()
         self.ends = array("Q")
 
@@ -279,7 +280,7 @@ class JsonLines:
         BadRecord and adds nothing). The compiled path writes the common record's line straight from
         the record; it declines anything else, which goes through the builder."""
         if _append_line is not None:
-            ts = _append_line(self.body, rec, self.flavour == LEGACY, batch_id, self.first + len(self.ends),
+            ts = _append_line(self.body, rec, self.legacy, batch_id, self.first + len(self.ends),
                               builder._seconds, builder._canonical_ns)
             if ts is not None:
                 self.ends.append(len(self.body))
