@@ -4,8 +4,9 @@ Parsing a record and converting it costs several microseconds of Python per row,
 reading the line or the server's own work on it, and a thread cannot run it beside the reader
 (the interpreter lock). For the HTTP target, whose rows are bytes (JSONEachRow lines), worker
 processes can do it: a closed batch is cut into chunks that the workers convert at the same
-time, while the reader fills the next batch and the sender spools and posts the one before.
-Only bytes cross between processes: a chunk's lines go out as one string, and the JSON lines come
+time, while the reader fills the batch and the sender spools and posts the one before.
+Chunks are handed out as the batch fills, so the last batch's lines are converted by the time
+it closes, rather than after. Only bytes cross between processes: a chunk's lines go out as one string, and the JSON lines come
 back through a file beside the spool (page cache, never synced), read once into the batch's
 buffer; pickling them through the pool's pipe cost more than converting.
 
@@ -103,18 +104,29 @@ class Converters:
         workers = workers or min(4, os.cpu_count() or 1)
         self.pool: Pool = multiprocessing.get_context("fork").Pool(workers, _worker_init)
 
+    def feed(self, batch: Batch) -> None:
+        """Start converting the batch's next whole chunk of lines while the batch is still filling
+        (called every ``CHUNK_ROWS`` lines), so that the workers keep pace with the reader instead
+        of starting on a batch only when it closes."""
+        self._hand_out(batch, len(batch.lines) - len(batch.lines) % CHUNK_ROWS)
+
     def submit(self, batch: Batch) -> None:
-        """Start converting a closed batch (called as it closes, so it overlaps other work)."""
-        lines = batch.lines
-        chunks = [(self.flavour, batch.batch_id, i, b"".join(lines[i:i + CHUNK_ROWS]),
-                   str(self.folder / f".{batch.batch_id}-{i}.rows.tmp")) for i in range(0, len(lines), CHUNK_ROWS)]
-        batch.converting = self.pool.starmap_async(_convert_chunk, chunks)
+        """Start converting the rest of a closed batch (called as it closes)."""
+        self._hand_out(batch, len(batch.lines))
+
+    def _hand_out(self, batch: Batch, end: int) -> None:
+        pending: list[AsyncResult] = batch.converting if batch.converting is not None else []
+        batch.converting = pending
+        for i in range(len(pending) * CHUNK_ROWS, end, CHUNK_ROWS):  # every chunk but a batch's last is whole
+            text = b"".join(batch.lines[i:min(i + CHUNK_ROWS, end)])
+            path = str(self.folder / f".{batch.batch_id}-{i}.rows.tmp")
+            pending.append(self.pool.apply_async(_convert_chunk, (self.flavour, batch.batch_id, i, text, path)))
 
     def finish(self, batch: Batch) -> None:
         """Wait for a batch's conversion and put its chunks together in the batch."""
-        pending: AsyncResult = batch.converting
+        pending: list[AsyncResult] = batch.converting
         batch.converting = None
-        parts: list[Converted] = pending.get()
+        parts: list[Converted] = [chunk.get() for chunk in pending]
         sizes = [part.rows.ends[-1] if len(part.rows) else 0 for part in parts]
         batch.rows = rows = JsonLines(self.flavour)
         rows.body = bytearray(sum(sizes))  # read straight into place: one copy

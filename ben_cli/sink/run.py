@@ -23,7 +23,7 @@ from typing import Any
 
 from ben_cli.ndjson import BadRecord, Writer
 from ben_cli.rejects import Rejects, Summary
-from ben_cli.sink.convert import Converted, Converters, convert
+from ben_cli.sink.convert import CHUNK_ROWS, Converted, Converters, convert
 from ben_cli.sink.files import RotatingFile
 from ben_cli.sink.reader import Input, iter_positioned
 from ben_cli.sink.rows import JsonLines, RowBuilder, RowList
@@ -68,7 +68,7 @@ class Batch:
     ts_low: int = 2**63  # the rows' earliest and latest ts_ns (to narrow the check for stored rows)
     ts_high: int = -(2**63)
     bad: list[tuple[int, str]] = field(default_factory=list)  # lines found unstorable after spooling
-    converting: Any = None  # the workers' pending conversion (HTTP target)
+    converting: Any = None  # the workers' pending conversions, one per chunk (HTTP target)
 
     def take(self, converted: Converted) -> None:
         """Add the rows converted from the next lines of the batch (in order)."""
@@ -183,11 +183,13 @@ class Batcher:
     """The batch being filled, shared by the reader (adds) and the sender (takes it when aged)."""
 
     def __init__(self, limits: BatchLimits, make_rows: RowsFactory = None, clock: Callable[[], float] = time.monotonic,
-                 on_close: Callable[[Batch], None] | None = None, builder: RowBuilder | None = None):
+                 on_close: Callable[[Batch], None] | None = None, builder: RowBuilder | None = None,
+                 on_chunk: tuple[int, Callable[[Batch], None]] | None = None):
         self.limits = limits
         self.make_rows = make_rows
         self.builder = builder  # converts (or checks) each record as it is added; None: workers convert later
         self.on_close = on_close
+        self.chunk_rows, self.on_chunk = on_chunk or (0, None)  # called each time the batch grew by chunk_rows lines
         self.clock = clock
         self.mu = threading.Lock()
         self.current = self._new()
@@ -207,6 +209,8 @@ class Batcher:
             if not b.lines:
                 b.started = self.clock()
             b.lines.append(line)
+            if self.on_chunk is not None and len(b.lines) % self.chunk_rows == 0:
+                self.on_chunk(b)
             b.origins.append(origin)
             b.nbytes += len(line)
             if source.key is not None:
@@ -336,7 +340,7 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
             writer.deliver(spooled, batch, replay=False)
 
         if converters is not None:
-            batcher = Batcher(options.limits, on_close=converters.submit)
+            batcher = Batcher(options.limits, on_close=converters.submit, on_chunk=(CHUNK_ROWS, converters.feed))
         else:
             batcher = Batcher(options.limits, writer.new_rows, builder=writer.builder)
         sender = _Sender(deliver, batcher.take_aged, options.limits.age)
