@@ -1,17 +1,18 @@
 """Turning a batch's lines into rows: in the calling thread, or in worker processes.
 
-Parsing a record and converting it costs several microseconds of Python per row, far more than
-reading the line or the server's own work on it, and a thread cannot run it beside the reader
-(the interpreter lock). For the HTTP target, whose rows are bytes (JSONEachRow lines), worker
-processes can do it: a closed batch is cut into chunks that the workers convert at the same
-time, while the reader fills the batch and the sender spools and posts the one before.
-Chunks are handed out as the batch fills, so the last batch's lines are converted by the time
-it closes, rather than after. Only bytes cross between processes: a chunk's lines go out as one string, and the JSON lines come
-back through a file beside the spool (page cache, never synced), read once into the batch's
-buffer; pickling them through the pool's pipe cost more than converting.
+Parsing a record and converting it costs microseconds per row (the common record's line is
+written by compiled code, see ``rows.JsonLines.add_record``), and a thread cannot run it beside
+the reader (the interpreter lock). For the HTTP target, whose rows are bytes (JSONEachRow lines),
+worker processes can do it: a batch is cut into chunks of ``CHUNK_ROWS`` lines, handed to the
+workers as the batch fills, so they convert while the reader reads on and the sender spools and
+posts the batch before, and the last batch is converted by the time the input ends. Only bytes
+cross between processes: a chunk's lines go out as one string, and the JSON lines come back
+through a file beside the spool (page cache, never synced), read once into the batch's buffer;
+pickling them through the pool's pipe cost more than converting.
 
-A line that is not a record the table can hold is found here, after the batch was spooled: it is
-reported by its row number in the batch, and the delivery code rejects it the same way as a row
+A line that is not a record the table can hold is found by a worker but acted on only after the
+batch was spooled (when the sender collects the conversion): it is reported by its row number
+in the batch, and the delivery code rejects it the same way as a row
 the server refused (into the rejects file, then into the batch's ``.rejected`` list), so a replay
 neither stores it nor rejects it twice.
 """
