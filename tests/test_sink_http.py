@@ -4,11 +4,18 @@ rejects just that line."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ben_cli.sink.convert import Converters
 from ben_cli.sink.http import HttpClient, ServerError, parse_error, quote
+from ben_cli.sink.rows import LEGACY
+from ben_cli.sink.spool import Spool
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +67,32 @@ def test_both_spellings_of_server_errors_are_read(body, code, message):
 def test_an_answer_without_a_code_keeps_the_status():
     err = parse_error(502, b"<html>Bad Gateway</html>")
     assert err.code is None and err.status == 502 and "Bad Gateway" in err.message
+
+
+def test_conversion_workers_do_not_hold_the_spool_lock(tmp_path):
+    """A worker still finishing a chunk after its sink was killed must not keep the next run out."""
+    spool = Spool(tmp_path / "spool")
+    spool.lock()
+    lock = str(spool.folder / ".lock")
+    converters = Converters(LEGACY, spool.folder, 2, close=(spool.lock_fd,))
+    try:
+        converters.pool.map(abs, range(8))  # the workers are up
+        workers = multiprocessing.active_children()
+        assert len(workers) == 2
+
+        def open_files(pid: int) -> list[str]:
+            folder, names = f"/proc/{pid}/fd", []
+            for fd in os.listdir(folder):
+                try:
+                    names.append(os.readlink(f"{folder}/{fd}"))
+                except FileNotFoundError:  # closed meanwhile (the listing itself, the pool's pipes)
+                    continue
+            return names
+        deadline = time.monotonic() + 10
+        while any(lock in open_files(w.pid) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)  # a worker runs its initializer before its first task, but not all took one
+        assert [w.pid for w in workers if lock in open_files(w.pid)] == []
+        assert lock in open_files(os.getpid())  # the sink itself keeps it
+    finally:
+        converters.close()
+        spool.unlock()

@@ -85,10 +85,13 @@ def _convert_chunk(flavour: str, batch_id: str, first: int, text: bytes, path: s
     return out
 
 
-def _worker_init() -> None:
+def _worker_init(close: Sequence[int]) -> None:
     """Workers leave Ctrl-C to the sink (which stops them) and say nothing on stderr: a task's
     error travels back to the sink with its result, and when the sink was killed, the broken pipe
-    a worker meets while returning a result is expected, not news for the user."""
+    a worker meets while returning a result is expected, not news for the user. They close their
+    copies of the descriptors in ``close`` (the spool's lock), which the sink alone must hold."""
+    for fd in close:
+        os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the worker
 
@@ -99,11 +102,11 @@ class Converters:
     The pool is forked before the sink starts its own threads (a fork copies only the calling
     thread, so no lock held by another thread can be copied locked)."""
 
-    def __init__(self, flavour: str, folder: Path, workers: int | None = None):
+    def __init__(self, flavour: str, folder: Path, workers: int | None = None, close: Sequence[int] = ()):
         self.flavour = flavour
         self.folder = folder  # for the workers' output (hidden ``.tmp`` names: a crash leaves no litter)
         workers = workers or min(4, os.cpu_count() or 1)
-        self.pool: Pool = multiprocessing.get_context("fork").Pool(workers, _worker_init)
+        self.pool: Pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (tuple(close),))
 
     def feed(self, batch: Batch) -> None:
         """Start converting the batch's next whole chunk of lines while the batch is still filling

@@ -322,7 +322,8 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
         # HTTP rows are bytes, so worker processes can make them (forked now, before any thread);
         # with --tee the reader parses every record itself, to pass on only records
         if target.http and tee is None and options.workers != 1:
-            converters = Converters(writer.flavour, spool.folder, options.workers)
+            converters = Converters(writer.flavour, spool.folder, options.workers,
+                                    close=() if spool.lock_fd is None else (spool.lock_fd,))
         replayed = 0
         for old in spool.pending():
             batch = Batch(old.batch_id, lines=list(old.lines()))

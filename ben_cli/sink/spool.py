@@ -68,6 +68,13 @@ class Spool:
         existing = self.pending()
         self._next_seq = existing[-1].seq + 1 if existing else 0
 
+    @property
+    def lock_fd(self) -> int | None:
+        """The descriptor that holds the lock. A forked helper process must close its copy: the
+        lock lasts while any copy is open, so a helper outliving a killed sink would keep the
+        spool busy for the next run."""
+        return self._lock_fd
+
     def unlock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
