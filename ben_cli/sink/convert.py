@@ -144,8 +144,7 @@ class Converters:
                 os.unlink(part.path)
                 rows.ends.extend([end + at for end in part.rows.ends])
                 at += size
-                batch.bad += part.bad
-                batch.ts_low, batch.ts_high = min(batch.ts_low, part.ts_low), max(batch.ts_high, part.ts_high)
+                batch.take(part)
 
     def close(self) -> None:
         self.pool.terminate()

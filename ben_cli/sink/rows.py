@@ -294,12 +294,6 @@ class JsonLines:
         """Keep the place of a line that is not a record the table can hold (an empty line)."""
         self.ends.append(len(self.body))
 
-    def extend(self, more: JsonLines) -> None:
-        """Append the lines of the next chunk of the batch."""
-        base = len(self.body)
-        self.body += more.body
-        self.ends.extend([end + base for end in more.ends])
-
     def payload(self, part: Sequence[int]) -> bytes | bytearray:
         """The lines of the rows numbered in ``part``, in that order."""
         if len(part) == len(self.ends):

@@ -71,11 +71,7 @@ class Batch:
     converting: Any = None  # the workers' pending conversions, one per chunk (HTTP target)
 
     def take(self, converted: Converted) -> None:
-        """Add the rows converted from the next lines of the batch (in order)."""
-        if isinstance(self.rows, JsonLines) and isinstance(converted.rows, JsonLines):
-            self.rows.extend(converted.rows)
-        else:
-            self.rows = converted.rows
+        """Note what converting some of the batch's lines found: unstorable lines, the time span."""
         self.bad += converted.bad
         self.ts_low, self.ts_high = min(self.ts_low, converted.ts_low), max(self.ts_high, converted.ts_high)
 
@@ -327,7 +323,9 @@ def sink_to_clickhouse(inputs: Iterable[str], target: ClickHouseTarget, rejects:
         replayed = 0
         for old in spool.pending():
             batch = Batch(old.batch_id, lines=list(old.lines()))
-            batch.take(convert(writer.builder, writer.new_rows(), old.batch_id, batch.lines, 0, old.path.name))
+            converted = convert(writer.builder, writer.new_rows(), old.batch_id, batch.lines, 0, old.path.name)
+            batch.rows = converted.rows
+            batch.take(converted)
             notify(f"replaying spooled batch {old.batch_id} ({len(batch.lines)} rows)")
             before = writer.stored
             writer.deliver(old, batch, replay=True)
