@@ -5,7 +5,7 @@ key files) is written the same way: a temporary file in the same folder, fsynced
 the old one, then the folder fsynced so the rename itself is durable. After a crash a reader sees
 the old file or the whole new one, never a part. Two runs that would share state are kept apart
 by an ``flock`` on a ``.lock`` file beside it, which the kernel releases when a process dies.
-Standard library only: this is imported on the start-up path of several commands.
+Standard library only (and ben's own errors): this is imported on the start-up path of several commands.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from ben_cli.errors import Busy
 
-class Busy(RuntimeError):
-    """Another process holds the lock."""
+__all__ = ["Busy", "exclusive_lock", "fsync_dir", "write_atomic"]
 
 
 def fsync_dir(folder: Path) -> None:

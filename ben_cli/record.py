@@ -209,7 +209,3 @@ def normalise_ts(value: object, *, default_offset_s: int = 0) -> str:
 
 def now_ns() -> int:
     return time.time_ns()
-
-
-def now_ts() -> str:
-    return format_ts(time.time_ns())

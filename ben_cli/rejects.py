@@ -14,9 +14,7 @@ from typing import BinaryIO, TextIO
 
 import orjson
 
-from ben_cli.ndjson import BadRecord
-
-MAX_RAW_IN_REJECT = 1 << 20
+from ben_cli.errors import BadRecord
 
 
 def reject_record(bad: BadRecord, stage: str) -> dict:

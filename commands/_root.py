@@ -91,23 +91,36 @@ def build_cli(plugins: list | None = None):
 
 
 def main() -> None:
+    """Run ``ben``: every library error is caught here, once, and becomes one line on stderr
+    (``ben COMMAND: message``) and its own exit status."""
     _version_fast_path()
-    from ben_cli.exit import ExitStatus
-    from ben_cli.ndjson import BadRecord
+    from ben_cli.errors import BenError, ExitStatus
 
     try:
         build_cli().main(prog_name="ben", standalone_mode=True)
-    except BadRecord as exc:
-        sys.stderr.write(f"ben: {exc}\n")
-        sys.exit(ExitStatus.ERROR)
+    except BenError as exc:
+        sys.stderr.write(f"{_command_name()}: {exc}\n")
+        sys.exit(exc.status)
     except BrokenPipeError:
         _quiet_broken_pipe()
         sys.exit(ExitStatus.ERROR)
     except KeyboardInterrupt:
+        sys.stderr.write("\n")
         sys.exit(ExitStatus.INTERRUPTED)
     except OSError as exc:
-        sys.stderr.write(f"ben: {exc.strerror or exc}: {exc.filename}\n" if exc.filename else f"ben: {exc}\n")
+        sys.stderr.write(f"{_command_name()}: {exc.strerror or exc}: {exc.filename}\n" if exc.filename
+                         else f"{_command_name()}: {exc}\n")
         sys.exit(ExitStatus.ERROR)
+
+
+def _command_name() -> str:
+    """``ben COMMAND`` for messages: the first argument that names a command, else ``ben``."""
+    from ben_cli import commands
+
+    for arg in sys.argv[1:]:
+        if not arg.startswith("-"):
+            return f"ben {arg}" if arg in commands.COMMANDS else "ben"
+    return "ben"
 
 
 def _quiet_broken_pipe() -> None:

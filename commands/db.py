@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ben_cli.exit import ExitStatus
+from ben_cli.errors import ExitStatus
 from ben_cli.ndjson import Writer
 from ben_cli.sink.target import ClickHouseTarget, TargetError, parse_target
 

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ben_cli import detect as core
-from ben_cli.exit import ExitStatus
+from ben_cli.errors import ExitStatus
 from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
 

@@ -14,7 +14,7 @@ import typer
 
 from ben_cli.crypto import age, chain, keyfiles, minisign
 from ben_cli.crypto.primitives import CryptoError
-from ben_cli.exit import ExitStatus
+from ben_cli.errors import ExitStatus
 from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
 

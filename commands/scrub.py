@@ -10,7 +10,7 @@ import orjson
 import typer
 
 from ben_cli import scrub as core
-from ben_cli.exit import ExitStatus
+from ben_cli.errors import ExitStatus
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
 from ben_cli.rejects import Rejects
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ben_cli.exit import ExitStatus
+from ben_cli.errors import ExitStatus
 from ben_cli.ndjson import Writer
 from ben_cli.sink import BatchLimits, DurableRejects, SinkOptions, TargetError, parse_target
 from ben_cli.sink import sink as run_sink

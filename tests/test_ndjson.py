@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ben_cli.ndjson import BadRecord, Writer, dumps, iter_records, open_input, parse_object
+from ben_cli.ndjson import BadRecord, Reader, Writer, dumps, iter_records, open_input, parse_object
 from ben_cli.rejects import Rejects, Summary, reject_record
 
 scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
@@ -121,3 +121,82 @@ def test_writer_blocks_until_flush_when_not_a_terminal():
     w.write({"a": 1})
     w.flush()
     assert out.getvalue() == b'{"a":1}\n'
+
+
+# The one reader: every shape sees the same lines, numbers, rejects and counts.
+
+line_bytes = st.sampled_from([b'{"a":1}', b'{"b":"x"}', b"", b"   ", b"[1]", b"{bad", b'"s"', b'{"c":{"d":2}}'])
+terminators = st.sampled_from([b"\n", b"\r\n"])
+
+
+def _reader_file(tmp_path_factory, parts):
+    path = tmp_path_factory.mktemp("rd") / "in.ndjson"
+    path.write_bytes(b"".join(line + end for line, end in parts))
+    return str(path)
+
+
+def _run(shape, path):
+    bad: list[BadRecord] = []
+    reader = Reader([path], bad.append)
+    if shape == "records":
+        out = [orjson.dumps(r) for r in reader.records()]
+    elif shape == "pairs":
+        out = [orjson.dumps(r) for _line, r in reader.pairs()]
+    else:
+        out = [orjson.dumps(r) for r, _raw, _src, _off in reader.positioned()]
+    return out, [(b.lineno, b.reason) for b in bad], reader.read
+
+
+@settings(max_examples=150)
+@given(st.lists(st.tuples(line_bytes, terminators), max_size=12))
+def test_every_reader_shape_agrees(tmp_path_factory, parts):
+    path = _reader_file(tmp_path_factory, parts)
+    records = _run("records", path)
+    assert _run("pairs", path) == records
+    assert _run("positioned", path) == records
+    out, bad, read = records
+    nonblank = sum(1 for line, _ in parts if line.strip())
+    assert read == nonblank == len(out) + len(bad)  # read = written + rejected, blanks in neither
+
+
+def test_reader_pairs_give_the_line_without_its_terminator(tmp_path):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":1}\r\n{"a":2}\n{"a":3}')
+    assert [line for line, _ in Reader([str(path)]).pairs()] == [b'{"a":1}', b'{"a":2}', b'{"a":3}']
+
+
+def test_reader_rejects_long_lines_with_one_wording(tmp_path):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":"' + b"x" * 50 + b'"}\n{"a":1}\n')
+    for shape in ("records", "pairs", "lines", "positioned"):
+        bad: list[BadRecord] = []
+        reader = Reader([str(path)], bad.append, max_line_bytes=20)
+        got = list(getattr(reader, shape)())
+        assert len(got) == 1 and reader.read == 2
+        assert [(b.lineno, b.reason) for b in bad] == [(1, "line is 58 bytes, over the 20-byte limit")]
+
+
+def test_reader_positions_resume_past_stored_lines(tmp_path):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":1}\n{"a":2}\n{"a":3}\n')
+    first = list(Reader([str(path)]).positioned())
+    source, offset = first[1][2], first[1][3]
+    resumed = list(Reader([str(path)]).positioned({source.key: source.position(offset)}))
+    assert [r for r, *_ in resumed] == [{"a": 3}]
+
+
+def test_reader_reject_names_the_current_line(tmp_path):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":1}\n\n{"a":2}\n')
+    bad: list[BadRecord] = []
+    reader = Reader([str(path)], bad.append)
+    for rec in reader.records():
+        if rec["a"] == 2:
+            reader.reject("not wanted", b"x")
+    assert str(bad[0]) == f"{path}:3: not wanted"
+
+
+def test_bad_record_is_a_ben_error_with_status_one():
+    from ben_cli.errors import BenError, ExitStatus
+
+    assert isinstance(BadRecord(1, "x"), BenError) and BadRecord(1, "x").status == ExitStatus.ERROR
