@@ -30,3 +30,27 @@ def say(message: str, quiet: bool = False) -> None:
     if not quiet:
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
+
+
+def as_duration(value: Optional[str]) -> Optional[float]:
+    """An option callback: a duration in the one grammar of ``ben_cli.units`` (``1h30m``), as seconds."""
+    from ben_cli.units import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def as_size(value: Optional[str]) -> Optional[int]:
+    """An option callback: a size in the one grammar of ``ben_cli.units`` (``32M``), as bytes."""
+    from ben_cli.units import parse_size
+
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
