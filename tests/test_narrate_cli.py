@@ -36,7 +36,7 @@ def test_bad_lines_go_to_rejects_and_strict_stops_with_status_1(cli, tmp_path):
 
 def test_strict_through_the_real_entry_point_names_the_line():
     proc = run_ben("narrate", "--strict", input=SPIKE.split(b"\n")[0] + b"\n{oops\n")
-    assert proc.returncode == 1 and proc.stderr.decode().startswith("ben: line 2: invalid JSON")
+    assert proc.returncode == 1 and proc.stderr.decode().startswith("ben narrate: line 2: invalid JSON")
 
 
 def test_usage_errors_exit_2(cli):

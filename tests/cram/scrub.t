@@ -117,5 +117,5 @@ Bad lines go to --rejects and are counted; a value too large to scrub safely is 
   $ wc -l < rej.ndjson
   2
   $ echo 'not json' | ben scrub --strict
-  ben: line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
+  ben scrub: line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
   [1]
