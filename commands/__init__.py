@@ -25,14 +25,32 @@ def available() -> list[str]:
 
 
 def load(name: str) -> click.Command:
-    """Import one command module and turn its Typer app into the click command named ``name``."""
+    """Import one command module and turn its Typer app into the click command named ``name``,
+    with its examples at the end of its help (and of each subcommand's)."""
     import importlib
 
+    import click
     import typer.main
+
+    from . import _common, _examples
 
     module = importlib.import_module(f"{__name__}.{name}")
     command = typer.main.get_command(module.app)
     command.name = name
     # a Typer app converted on its own grows shell-completion options; ben's root owns those
     command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
+    markup = _common.help_markup()
+    subcommands = command.commands.items() if isinstance(command, click.Group) else ()
+    for path, each in [(name, command), *((f"{name} {sub}", cmd) for sub, cmd in subcommands)]:
+        each.rich_markup_mode = markup  # type: ignore[attr-defined]
+        each.epilog = _examples.epilog(path, rich=markup is not None)
     return command
+
+
+def no_such_command(typo: str, names: list[str]) -> str:
+    """Click's message for an unknown command, with the closest names (plugins included)."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(typo, names, n=3)
+    hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+    return f"No such command {typo!r}.{hint}"

@@ -25,6 +25,18 @@ def stderr_is_terminal() -> bool:
     return os.isatty(2)
 
 
+def colour(fd: int = 1) -> bool:
+    """Colour, styles and box drawing are for a person at a terminal: never into a pipe or a file,
+    and never when ``NO_COLOR`` has any non-empty value (https://no-color.org)."""
+    return os.isatty(fd) and not os.environ.get("NO_COLOR")
+
+
+def help_markup() -> Optional[str]:
+    """Typer's markup mode for ``--help`` (which goes to stdout): rich panels where colour is
+    welcome, click's plain text everywhere else."""
+    return "rich" if colour(1) else None
+
+
 def say(message: str, quiet: bool = False) -> None:
     """A human message on stderr (never stdout, which carries data)."""
     if not quiet:
