@@ -1,9 +1,7 @@
 """Examples of every command, written once: they end each ``ben COMMAND --help`` and make the
-EXAMPLES section of each man page (``tests/support/manpages.py``). A test parses every example
-against the real command, so a renamed flag cannot leave a stale example behind.
-
-Keys are command paths without ``ben`` (``"key gen"``), ``"ben"`` for the root; values are
-(what it does, the command line). A group shows the first example of each subcommand.
+EXAMPLES section of each man page (``tests/support/manpages.py``); a test parses each example
+against the real command, so a renamed flag cannot leave a stale example behind. Keys are command
+paths without ``ben`` (``"key gen"``; the root is ``"ben"``), values (what it does, command line).
 """
 
 from __future__ import annotations
@@ -16,18 +14,18 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          "ben ingest app.log | ben scrub | ben detect | ben narrate"),
         ("Store Prometheus metrics in ClickHouse with their anomaly marks",
          f"ben ingest --format prom metrics.txt | ben detect | ben sink --to {CH}"),
-        ("Turn on completion in bash; zsh and fish are alike (see ben(1))",
+        ("Turn on completion in bash (for zsh and fish, see SHELL COMPLETION in ben(1))",
          'eval "$(ben --show-completion bash)"'),
     ],
     "ingest": [
         ("Turn a log into envelopes; unreadable lines go to bad.ndjson",
          "ben ingest --rejects bad.ndjson app.log > envelopes.ndjson"),
-        ("Read an old compressed log from a pipe, naming its source",
-         "zcat old.log.gz | ben ingest --source web-1 --format lines"),
+        ("Scrape a Prometheus exporter, naming the source",
+         "curl -s http://127.0.0.1:9100/metrics | ben ingest --format prom --source node-1"),
         ("From cron: append only what is new since the last run",
-         "ben ingest --since-last --state app.offsets --output app.ndjson /var/log/app.log"),
-        ("Receive syslog over UDP on a local port",
-         "ben ingest --listen udp://127.0.0.1:5140 --format syslog"),
+         "ben ingest --quiet --since-last --state app.offsets --output app.ndjson /var/log/app.log"),
+        ("Receive syslog over UDP on a local port and mark unusual values at once",
+         "ben ingest --listen udp://127.0.0.1:5514 --format syslog | ben detect"),
     ],
     "scrub": [
         ("Redact personal data and secrets before anything is stored",
@@ -70,14 +68,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("Print the DDL for a cluster, with a 30-day TTL, instead of running it",
          f"ben db init --to {CH} --cluster main --ttl 30 --print"),
     ],
-    "db migrate": [
-        ("Bring the table forward to the latest schema version",
-         f"ben db migrate --to {CH}"),
-    ],
-    "db status": [
-        ("The server's version and the table's schema version, as NDJSON",
-         f"ben db status --to {CH}"),
-    ],
+    "db migrate": [("Bring the table forward to the latest schema version", f"ben db migrate --to {CH}")],
+    "db status": [("The server's version and the table's schema version, as NDJSON", f"ben db status --to {CH}")],
     "db query": [
         ("Records per source in one lane, the lane bound as a parameter",
          f"ben db query --to {CH} --param lane=event "
@@ -86,6 +78,9 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "db proc": [
         ("The worst anomalies of the last two hours",
          f"ben db proc --to {CH} top-anomalies --param minutes=120"),
+        ("One series from five minutes before to five minutes after a moment",
+         f"ben db proc --to {CH} series-around --param source=web-1 --param name=http.request "
+         "--param at=2026-11-25T10:00:00Z"),
         ("List the saved queries and their parameters",
          "ben db proc --list"),
     ],
@@ -95,25 +90,24 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("An age identity and its recipient, for sealing",
          "ben key gen --out backup --type x25519"),
     ],
-    "key show": [
-        ("A key's type, public key and fingerprint",
-         "ben key show ben.pub"),
-    ],
+    "key show": [("A key's type, public key and fingerprint", "ben key show ben.pub")],
     "key sign": [
-        ("Sign a report; writes report.html.minisig (minisign -V checks it)",
-         "ben key sign --key ben.key report.html"),
+        ("Sign a release; writes dist.tar.gz.minisig, which minisign -V -p ben.pub checks",
+         "ben key sign --key ben.key dist.tar.gz"),
         ("Sign a stream of records as a tamper-evident chain",
          "ben ingest app.log | ben key sign --stream --key ben.key > signed.ndjson"),
     ],
     "key verify": [
-        ("Check a report against report.html.minisig",
-         "ben key verify --pub ben.pub report.html"),
+        ("Check a release against dist.tar.gz.minisig",
+         "ben key verify --pub ben.pub dist.tar.gz"),
         ("Check a signed stream and pass its records on",
          "ben key verify --stream --pub ben.pub signed.ndjson | ben narrate"),
     ],
     "key seal": [
         ("Encrypt to an age recipient (age -d -i backup.key opens it)",
-         "ben key seal --to backup.pub --output events.age events.ndjson"),
+         "tar c data | ben key seal --to backup.pub > data.tar.age"),
+        ("Encrypt a file to ASCII armor, written atomically",
+         "ben key seal --to backup.pub --armor --output events.age events.ndjson"),
     ],
     "key open": [
         ("Decrypt with the identity file",

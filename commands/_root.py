@@ -1,5 +1,4 @@
-"""The ``ben`` root command: subcommands, plugins, completion, and how errors become exit statuses."""
-
+"""The ``ben`` root command: its options, and how every error becomes one line and an exit status."""
 
 import os
 import sys
@@ -15,7 +14,6 @@ EXIT_STATUS_MEANINGS: dict[str, str] = {
     "PLUGIN": "A plugin command could not be loaded.",
     "INTERRUPTED": "Interrupted (Ctrl-C).",
 }
-SHELLS = ("bash", "zsh", "fish")
 
 
 def _version_fast_path() -> None:
@@ -27,29 +25,16 @@ def _version_fast_path() -> None:
         sys.exit(0)
 
 
-def _plugin_entry_points() -> list:
-    """Entry points of the ``ben.commands`` group. ``BEN_LOAD_PLUGINS`` unset: all of them;
-    empty: none; ``a,b``: only those distributions' plugins."""
-    from importlib.metadata import entry_points
-
-    eps = list(entry_points(group="ben.commands"))
-    wanted = os.environ.get("BEN_LOAD_PLUGINS")
-    if wanted is None:
-        return eps
-    names = {n.strip() for n in wanted.split(",") if n.strip()}
-    return [ep for ep in eps if ep.dist is not None and ep.dist.name in names]
-
-
 def build_app():
     import click
     import typer
 
     from ben_cli import __version__
 
-    from . import _common, _examples
+    from . import _common, _examples, _group
 
     app = typer.Typer(
-        cls=_lazy_group_class(),
+        cls=_group.lazy_group_class(),
         help="Unix filters for telemetry: NDJSON envelopes in, NDJSON envelopes out.",
         epilog=_examples.epilog("ben", rich=_common.help_markup() is not None),
         no_args_is_help=True,
@@ -67,14 +52,14 @@ def build_app():
 
     def show_completion(ctx: typer.Context, value: str | None) -> None:
         if value:
-            sys.stdout.write(_completer(value, ctx.find_root().command).source())
+            sys.stdout.write(_group.completer(value, ctx.find_root().command).source())
             raise typer.Exit()
 
     @app.callback()
     def root(
         version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True, help="Print the version and exit."),
         completion: str = typer.Option(None, "--show-completion", metavar="SHELL", callback=show_completion, is_eager=True,
-                                       expose_value=False, click_type=click.Choice(SHELLS),
+                                       expose_value=False, click_type=click.Choice(_group.SHELLS),
                                        help="Print the completion script for bash, zsh or fish, and exit."),
     ) -> None:
         """ben: ingest, scrub, detect, narrate and sink telemetry as a pipeline of filters.
@@ -86,59 +71,16 @@ def build_app():
     return app
 
 
-def _completer(shell: str, cli, complete_var: str = "_BEN_COMPLETE"):
-    """Click's own completion for ``shell`` (Typer re-registers its variants when an app is built)."""
-    from click import shell_completion as sc
-
-    kind = {"bash": sc.BashComplete, "zsh": sc.ZshComplete, "fish": sc.FishComplete}[shell]
-    return kind(cli, {}, "ben", complete_var)
-
-
-def _lazy_group_class():
-    """The root group's class: built-in commands are imported the first time they are asked for."""
-    import click
-    from typer.core import TyperGroup
-
-    from ben_cli import commands
-
-    class LazyCommands(TyperGroup):
-        def list_commands(self, ctx):
-            plugins = [name for name in self.commands if name not in commands.COMMANDS]
-            return commands.available() + sorted(plugins)
-
-        def get_command(self, ctx, name):
-            if name not in self.commands and name in commands.available():
-                self.commands[name] = commands.load(name)
-            return self.commands.get(name)
-
-        def resolve_command(self, ctx, args):
-            try:
-                return super().resolve_command(ctx, args)
-            except click.UsageError as exc:
-                if args and self.get_command(ctx, args[0]) is None:
-                    exc.message = commands.no_such_command(args[0], self.list_commands(ctx))
-                raise
-
-        def _main_shell_completion(self, ctx_args, prog_name, complete_var=None):
-            """Click's protocol: ``_BEN_COMPLETE={bash,zsh,fish}_{source,complete}``."""
-            shell, _, step = os.environ.get(complete_var or "_BEN_COMPLETE", "").partition("_")
-            if shell in SHELLS and step in ("source", "complete"):
-                completer = _completer(shell, self, complete_var or "_BEN_COMPLETE")
-                sys.stdout.write(completer.source() if step == "source" else completer.complete() + "\n")
-                sys.exit(0)
-
-    return LazyCommands
-
-
 def build_cli(plugins: list | None = None):
     """The root click group with plugins attached (tests pass their own entry points)."""
     import click
     import typer.main
-    from click_plugins import with_plugins
+
+    from . import _group
 
     group = typer.main.get_command(build_app())
     assert isinstance(group, click.Group), "typer>=0.26 vendors click; click-plugins needs typer<0.26"
-    return with_plugins(_plugin_entry_points() if plugins is None else plugins)(group)
+    return _group.with_plugins(group, _group.plugin_entry_points() if plugins is None else plugins)
 
 
 def main() -> None:
@@ -202,7 +144,3 @@ def _quiet_broken_pipe() -> None:
     final flush cannot raise again, and leave without a traceback."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-
-
-if __name__ == "__main__":
-    main()

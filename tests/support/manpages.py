@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Keep man/ true to the CLI: the SYNOPSIS and OPTIONS of every page are generated from the
-real click commands; everything else in a page (DESCRIPTION, EXAMPLES, EXIT STATUS ...) is
-written by hand and left alone.
+real click commands, its EXAMPLES from the examples ``--help`` shows (``commands/_examples.py``),
+and ben(1)'s EXIT STATUS from ``ExitStatus`` and what the root says each means; everything else
+in a page (DESCRIPTION, ENVIRONMENT ...) is written by hand and left alone.
 
     python tests/support/manpages.py --write   # regenerate the generated part of every page
     python tests/support/manpages.py --check   # exit 1 and name the pages that drifted (the test suite runs this)
@@ -19,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 MAN = ROOT / "man"
 BEGIN = '.\\" BEGIN GENERATED FROM --help: edit the command, then run make man'
 END = '.\\" END GENERATED'
+EXAMPLES = ('.\\" BEGIN EXAMPLES FROM commands/_examples.py: edit them there, then run make man', '.\\" END EXAMPLES')
+STATUSES = ('.\\" BEGIN EXIT STATUS FROM ExitStatus: edit commands/_root.py, then run make man', '.\\" END EXIT STATUS')
 
 
 def roff_escape(text: str) -> str:
@@ -70,6 +73,47 @@ def generated_section(cmd: click.Command, path: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def examples_section(path: list[str]) -> str:
+    from ben_cli.commands._examples import page_examples
+
+    lines = [EXAMPLES[0], ".SH EXAMPLES"]
+    for what, command in page_examples(" ".join(path[1:]) or "ben"):
+        lines += [".PP", roff_escape(what) + ":", ".RS", ".nf", roff_escape(command), ".fi", ".RE"]
+    return "\n".join(lines + [EXAMPLES[1]]) + "\n"
+
+
+def exit_status_section() -> str:
+    from ben_cli.commands._root import EXIT_STATUS_MEANINGS
+
+    from ben_cli.errors import ExitStatus
+
+    lines = [STATUSES[0], ".SH EXIT STATUS"]
+    for status in ExitStatus:
+        lines += [".TP", f"\\fB{status.value}\\fR", roff_escape(EXIT_STATUS_MEANINGS[status.name])]
+    return "\n".join(lines + [STATUSES[1]]) + "\n"
+
+
+def _put(text: str, markers: tuple[str, str], section: str, heading: str) -> str:
+    """Bring a generated section up to date. The first time, it takes the place of the page's
+    hand-written section of that name (up to its first ``.fi``, for EXAMPLES; hand-written notes
+    after that stay), else goes before SEE ALSO."""
+    begin, end = markers
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        return head + section + rest.split(end, 1)[1].lstrip("\n")
+    start = text.find(f"\n.SH {heading}\n")
+    if start >= 0:
+        ends = [i for i in (text.find("\n.SH ", start + 1), text.find('\n.\\" BEGIN ', start + 1)) if i >= 0]
+        stop = min(ends, default=len(text))
+        closing = text.find("\n.fi\n", start, stop)
+        stop = closing + len("\n.fi") if heading == "EXAMPLES" and closing >= 0 else stop
+        return text[: start + 1] + section + text[stop:].lstrip("\n")
+    see_also = text.find("\n.SH SEE ALSO\n")
+    if see_also < 0:
+        return text.rstrip("\n") + "\n" + section
+    return text[: see_also + 1] + section + text[see_also + 1:]
+
+
 def pages() -> dict[Path, tuple[click.Command, list[str]]]:
     sys.path.insert(0, str(ROOT))
     from ben_cli.commands._root import build_cli
@@ -85,20 +129,19 @@ def pages() -> dict[Path, tuple[click.Command, list[str]]]:
 
 
 def render(page: Path, cmd: click.Command, path: list[str]) -> str:
-    """The page's text with its generated part brought up to date (a new page gets a skeleton)."""
-    generated = generated_section(cmd, path)
-    if page.exists():
-        text = page.read_text()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            _, tail = rest.split(END, 1)
-            return head + generated + tail.lstrip("\n")
-        return text.rstrip("\n") + "\n" + generated
+    """The page's text with its generated parts brought up to date (a new page gets a skeleton)."""
+    text = page.read_text() if page.exists() else _skeleton(cmd, path)
+    text = _put(text, (BEGIN, END), generated_section(cmd, path), "SYNOPSIS")
+    text = _put(text, EXAMPLES, examples_section(path), "EXAMPLES")
+    return _put(text, STATUSES, exit_status_section(), "EXIT STATUS") if path == ["ben"] else text
+
+
+def _skeleton(cmd: click.Command, path: list[str]) -> str:
     title = "-".join(path).upper()
     summary = (cmd.help or "").strip().split("\n")[0].rstrip(".")
     return (
         f'.TH {title} 1 "" "ben" "ben manual"\n.SH NAME\n{"-".join(path)} \\- {roff_escape(summary)}\n'
-        + generated
+        + generated_section(cmd, path)
         + ".SH DESCRIPTION\n" + roff_escape((cmd.help or "").strip()) + "\n"
     )
 
