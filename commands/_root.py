@@ -6,7 +6,7 @@ from typing import NoReturn
 
 # What each exit status means, for ben(1) and the README (generated from here, checked by a test).
 EXIT_STATUS_MEANINGS: dict[str, str] = {
-    "OK": "Success. Rejected lines, kept in --rejects and counted, do not change it.",
+    "OK": "Success; rejected lines, kept in --rejects and counted, do not change it.",
     "ERROR": "A data or runtime error: a bad line under --strict, an unreadable file, a failed server, "
              "a lock held by another run, or a closed pipe downstream (which ends ben quietly).",
     "USAGE": "A usage error: an unknown command or option, a bad option value, a missing argument.",

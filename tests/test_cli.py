@@ -1,8 +1,10 @@
 """The root command: a click group, its version, its plugins, its exit statuses, its start-up cost."""
 
+import re
 import subprocess
 import sys
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import click
 import pytest
@@ -11,6 +13,7 @@ from ben_cli.commands import available
 from ben_cli.commands._root import build_app, build_cli
 
 from ben_cli import __version__
+from ben_cli.errors import BenError, ExitStatus, UsageError
 
 from .conftest import run_ben
 
@@ -71,8 +74,9 @@ def test_broken_plugin_is_reported_not_fatal():
     broken = EntryPoint(name="broken", value="tests.no_such_module:cmd", group="ben.commands")
     group = build_cli(plugins=[broken])
     ran = CliRunner().invoke(group, ["broken"])
-    assert ran.exit_code != 0
-    assert "could not be loaded" in ran.output or "Warning" in ran.output
+    assert ran.exit_code == ExitStatus.PLUGIN
+    assert "plugin could not be loaded: ModuleNotFoundError: No module named 'tests.no_such_module'" in ran.output
+    assert "Traceback" in CliRunner().invoke(group, ["broken", "--help"]).output  # --help shows why
     ok = CliRunner().invoke(group, ["ingest", "-q"], input=b'{"msg":"still works"}\n')
     assert ok.exit_code == 0
     assert b"still works" in ok.stdout_bytes
@@ -199,3 +203,166 @@ def test_output_to_a_pipe_is_written_in_blocks(unbuffered):
                                            check=True, env=env).stdout.split())
     assert total > 2000 * 80
     assert reads < 20  # a write per record would show up as hundreds of reads
+
+
+# Errors: one line, named by the command, with the documented status.
+
+BOX_OR_ESCAPE = re.compile("[\u2500-\u257f\x1b]")
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["ingest", "--format", "nope"], "ben ingest: Invalid value for '--format' / '-f': must be auto or one of "),
+    (["ingest", "--fomat", "x"], "ben ingest: No such option '--fomat'. Did you mean '--format'?"),
+    (["db", "query", "SELECT 1"], "ben db query: Missing option '--to'"),
+    (["ingets"], "ben: No such command 'ingets'. Did you mean 'ingest'?"),
+    (["--show-completion", "tcsh"], "ben: Invalid value for '--show-completion': 'tcsh' is not one of"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args, line):
+    proc = run_ben(*args, input=b"", env={"BEN_CLICKHOUSE_URL": "", "COLUMNS": "60"})
+    assert proc.returncode == ExitStatus.USAGE
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith(line), err
+    assert not BOX_OR_ESCAPE.search(err) and proc.stdout == b""
+
+
+def test_a_misspelt_command_is_suggested_from_plugins_too():
+    from click.testing import CliRunner
+
+    hello = EntryPoint(name="hello", value="tests.fake_plugin:hello", group="ben.commands")
+    result = CliRunner().invoke(build_cli(plugins=[hello]), ["helo"])
+    assert result.exit_code == 2
+    assert "No such command 'helo'. Did you mean 'hello'?" in result.output
+
+
+def test_no_suggestion_when_nothing_is_close():
+    proc = run_ben("zzzz")
+    assert proc.stderr == b"ben: No such command 'zzzz'.\n" and proc.returncode == 2
+
+
+def test_a_library_error_reaches_main_once_as_one_line():
+    """A BenError raised inside a command, under click, is printed by main() with its status."""
+    proc = run_ben("scrub", "--strict", input=b'{"ok":1}\nnot json\n')
+    assert proc.returncode == ExitStatus.ERROR
+    assert proc.stderr.decode().startswith("ben scrub: line 2: invalid JSON") and proc.stderr.count(b"\n") == 1
+
+
+@click.command("lunch")
+def raises_usage_error():
+    raise UsageError("no such thing as a free lunch")
+
+
+def test_main_prints_a_plugins_library_error_with_its_status(monkeypatch, capsys):
+    from ben_cli.commands import _group, _root
+
+    plugin = EntryPoint(name="lunch", value="tests.test_cli:raises_usage_error", group="ben.commands")
+    monkeypatch.setattr(_group, "plugin_entry_points", lambda: [plugin])
+    monkeypatch.setattr(sys, "argv", ["ben", "lunch"])
+    with pytest.raises(SystemExit) as exited:
+        _root.main()
+    assert exited.value.code == ExitStatus.USAGE
+    assert capsys.readouterr().err == "ben lunch: no such thing as a free lunch\n"
+    assert issubclass(UsageError, BenError)
+
+
+@pytest.mark.parametrize("args", [["ingest", "-f", "ndjson"], ["scrub"], ["detect"], ["sink", "--to", "-"]])
+def test_ctrl_c_exits_130(args):
+    """A real SIGINT to a real ben reading a pipe that never ends: status 130, no traceback.
+    Its stdout is a terminal, so each record shows up as soon as it is read: then it is running."""
+    import os
+    import pty
+    import select
+    import signal
+
+    master, slave = pty.openpty()
+    ben = str(Path(sys.executable).with_name("ben"))
+    proc = subprocess.Popen([ben, *args, "-q"], stdin=subprocess.PIPE, stdout=slave, stderr=subprocess.PIPE,
+                            env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    os.close(slave)
+    try:
+        proc.stdin.write(b'{"ts":"2026-11-25T10:00:00Z","name":"live","value":1}\n')
+        proc.stdin.flush()
+        seen = b""
+        while b"live" not in seen:
+            ready, _, _ = select.select([master], [], [], 20)
+            assert ready, f"no output while the input is still open; got {seen!r}"
+            seen += os.read(master, 4096)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == ExitStatus.INTERRUPTED
+        assert b"Traceback" not in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.stdin.close()
+        os.close(master)
+
+
+# Colour: only for a person at a terminal, never under NO_COLOR.
+
+def _on_a_terminal(args: list[str], env: dict) -> bytes:
+    """What ben writes to stdout when stdout is a terminal."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    ben = str(Path(sys.executable).with_name("ben"))
+    proc = subprocess.Popen([ben, *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "BEN_LOAD_PLUGINS": "", "TERM": "xterm-256color", "COLUMNS": "100", **env})
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed: ben is done
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        proc.wait(timeout=20)
+        os.close(master)
+    return out
+
+
+@pytest.mark.parametrize("args", [[], ["ingest"], ["key", "gen"]], ids=lambda a: " ".join(a) or "ben")
+def test_help_has_colour_on_a_terminal_unless_no_color(args):
+    env = {k: v for k, v in __import__("os").environ.items() if k != "NO_COLOR"}
+    coloured = _on_a_terminal([*args, "--help"], {**env, "NO_COLOR": ""})
+    assert b"\x1b[" in coloured  # so the test below can fail
+    plain = _on_a_terminal([*args, "--help"], {"NO_COLOR": "1"})
+    assert b"\x1b" not in plain and b"Usage:" in plain and b"Examples:" in plain
+
+
+# Shell completion: click's protocol, for bash, zsh and fish.
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_script_for_each_shell(shell):
+    shown = run_ben("--show-completion", shell, check=True).stdout.decode()
+    assert "ben" in shown and "_BEN_COMPLETE" in shown and f"{shell}_complete" in shown
+    sourced = run_ben(env={"_BEN_COMPLETE": f"{shell}_source"}, check=True).stdout.decode()
+    assert sourced.strip() == shown.strip()
+
+
+def _complete(shell: str, words: str) -> str:
+    cword = str(len(words.split()) - 1) if shell != "fish" else words.split()[-1]
+    env = {"_BEN_COMPLETE": f"{shell}_complete", "COMP_WORDS": words, "COMP_CWORD": cword}
+    return run_ben(env=env, check=True).stdout.decode()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_offers_commands_and_options(shell):
+    def offered(words: str) -> list[str]:
+        return re.split(r"[\s,]", _complete(shell, words))
+
+    assert "ingest" in offered("ben in") and "scrub" not in offered("ben in")
+    assert "--format" in offered("ben ingest --fo")
+    assert "gen" in offered("ben key g")
+
+
+def test_bash_completion_through_the_real_script():
+    ben_dir = str(Path(sys.executable).parent)
+    script = (f'PATH={ben_dir}:$PATH; eval "$(ben --show-completion bash)"; '
+              'COMP_WORDS=(ben ingest --fo); COMP_CWORD=2; _ben_completion ben; echo "${COMPREPLY[@]}"; '
+              'COMPREPLY=(); COMP_WORDS=(ben sc); COMP_CWORD=1; _ben_completion ben; echo "${COMPREPLY[@]}"')
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "BEN_LOAD_PLUGINS": ""}).stdout.splitlines()
+    assert out == ["--format --follow", "scrub"]
