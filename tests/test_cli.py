@@ -1,6 +1,10 @@
 """The root command: a click group, its version, its plugins, its exit statuses, its start-up cost."""
 
+import os
+import pty
 import re
+import select
+import signal
 import subprocess
 import sys
 from importlib.metadata import EntryPoint
@@ -129,10 +133,7 @@ def test_version_imports_nothing_heavy():
 
 def test_library_imports_no_ui_packages():
     """ben_cli is a plain library: typer, click, rich and textual only in commands/ and watch/."""
-    import pathlib
-    import re
-
-    root = pathlib.Path(__file__).resolve().parent.parent / "ben_cli"
+    root = Path(__file__).resolve().parent.parent / "ben_cli"
     pattern = re.compile(r"^\s*(?:import|from)\s+(typer|click|rich|textual|click_plugins)\b", re.M)
     offenders = [
         str(path.relative_to(root.parent))
@@ -157,24 +158,11 @@ def test_closed_pipe_exits_quietly(tmp_path):
 @pytest.mark.parametrize("unbuffered", ["", "1"])
 def test_output_is_flushed_per_line_on_a_terminal(unbuffered):
     """On a terminal each record appears as soon as it is read, before the input ends."""
-    import os
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    ben = str(__import__("pathlib").Path(sys.executable).with_name("ben"))
-    proc = subprocess.Popen([ben, "ingest", "-q", "-f", "ndjson"], stdin=subprocess.PIPE, stdout=slave,
-                            stderr=subprocess.DEVNULL,
-                            env={**os.environ, "BEN_LOAD_PLUGINS": "", "PYTHONUNBUFFERED": unbuffered})
-    os.close(slave)
+    proc, master = _start_on_a_terminal(["ingest", "-q", "-f", "ndjson"], env={"PYTHONUNBUFFERED": unbuffered})
     try:
         proc.stdin.write(b'{"msg":"live"}\n')
         proc.stdin.flush()
-        seen = b""
-        while b"live" not in seen:
-            ready, _, _ = select.select([master], [], [], 20)
-            assert ready, f"no output while the input is still open; got {seen!r}"
-            seen += os.read(master, 4096)
+        _read_until(master, b"live")
         assert proc.poll() is None  # the input is still open: this was not the final flush
     finally:
         proc.stdin.close()
@@ -185,9 +173,7 @@ def test_output_is_flushed_per_line_on_a_terminal(unbuffered):
 @pytest.mark.parametrize("unbuffered", ["", "1"])
 def test_output_to_a_pipe_is_written_in_blocks(unbuffered):
     """Into a pipe, records are collected into large writes, even under PYTHONUNBUFFERED=1."""
-    import os
-
-    ben = str(__import__("pathlib").Path(sys.executable).with_name("ben"))
+    ben = str(Path(sys.executable).with_name("ben"))
     script = (
         f"import os, subprocess\n"
         f"r, w = os.pipe()\n"
@@ -268,24 +254,11 @@ def test_main_prints_a_plugins_library_error_with_its_status(monkeypatch, capsys
 def test_ctrl_c_exits_130(args):
     """A real SIGINT to a real ben reading a pipe that never ends: status 130, no traceback.
     Its stdout is a terminal, so each record shows up as soon as it is read: then it is running."""
-    import os
-    import pty
-    import select
-    import signal
-
-    master, slave = pty.openpty()
-    ben = str(Path(sys.executable).with_name("ben"))
-    proc = subprocess.Popen([ben, *args, "-q"], stdin=subprocess.PIPE, stdout=slave, stderr=subprocess.PIPE,
-                            env={**os.environ, "BEN_LOAD_PLUGINS": ""})
-    os.close(slave)
+    proc, master = _start_on_a_terminal([*args, "-q"], stderr=subprocess.PIPE)
     try:
         proc.stdin.write(b'{"ts":"2026-11-25T10:00:00Z","name":"live","value":1}\n')
         proc.stdin.flush()
-        seen = b""
-        while b"live" not in seen:
-            ready, _, _ = select.select([master], [], [], 20)
-            assert ready, f"no output while the input is still open; got {seen!r}"
-            seen += os.read(master, 4096)
+        _read_until(master, b"live")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == ExitStatus.INTERRUPTED
         assert b"Traceback" not in proc.stderr.read()
@@ -297,36 +270,46 @@ def test_ctrl_c_exits_130(args):
 
 # Colour: only for a person at a terminal, never under NO_COLOR.
 
-def _on_a_terminal(args: list[str], env: dict) -> bytes:
-    """What ben writes to stdout when stdout is a terminal."""
-    import os
-    import pty
-
+def _start_on_a_terminal(args: list[str], env: dict | None = None, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL):
+    """A real ben process whose stdout is a terminal: (the process, the terminal's other end)."""
     master, slave = pty.openpty()
-    ben = str(Path(sys.executable).with_name("ben"))
-    proc = subprocess.Popen([ben, *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "BEN_LOAD_PLUGINS": "", "TERM": "xterm-256color", "COLUMNS": "100", **env})
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("ben")), *args], stdin=stdin, stdout=slave,
+                            stderr=stderr, env={**os.environ, "BEN_LOAD_PLUGINS": "", **(env or {})})
     os.close(slave)
-    out = b""
+    return proc, master
+
+
+def _read_until(master: int, marker: bytes | None) -> bytes:
+    """What the terminal shows until ``marker`` appears (None: until ben closes it)."""
+    seen = b""
+    while marker is None or marker not in seen:
+        ready, _, _ = select.select([master], [], [], 20)
+        assert ready, f"ben showed nothing for 20 s; so far {seen!r}"
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: ben is done
+            chunk = b""
+        if not chunk:
+            assert marker is None, f"{marker!r} never showed; got {seen!r}"
+            return seen
+        seen += chunk
+    return seen
+
+
+def _on_a_terminal(args: list[str], env: dict) -> bytes:
+    """Everything ben writes to stdout when stdout is a terminal."""
+    proc, master = _start_on_a_terminal(args, env={"TERM": "xterm-256color", "COLUMNS": "100", **env},
+                                        stdin=subprocess.DEVNULL)
     try:
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the terminal closed: ben is done
-                break
-            if not chunk:
-                break
-            out += chunk
+        return _read_until(master, None)
     finally:
         proc.wait(timeout=20)
         os.close(master)
-    return out
 
 
 @pytest.mark.parametrize("args", [[], ["ingest"], ["key", "gen"]], ids=lambda a: " ".join(a) or "ben")
 def test_help_has_colour_on_a_terminal_unless_no_color(args):
-    env = {k: v for k, v in __import__("os").environ.items() if k != "NO_COLOR"}
-    coloured = _on_a_terminal([*args, "--help"], {**env, "NO_COLOR": ""})
+    coloured = _on_a_terminal([*args, "--help"], {"NO_COLOR": ""})
     assert b"\x1b[" in coloured  # so the test below can fail
     plain = _on_a_terminal([*args, "--help"], {"NO_COLOR": "1"})
     assert b"\x1b" not in plain and b"Usage:" in plain and b"Examples:" in plain
@@ -364,5 +347,5 @@ def test_bash_completion_through_the_real_script():
               'COMP_WORDS=(ben ingest --fo); COMP_CWORD=2; _ben_completion ben; echo "${COMPREPLY[@]}"; '
               'COMPREPLY=(); COMP_WORDS=(ben sc); COMP_CWORD=1; _ben_completion ben; echo "${COMPREPLY[@]}"')
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "BEN_LOAD_PLUGINS": ""}).stdout.splitlines()
+                         env={**os.environ, "BEN_LOAD_PLUGINS": ""}).stdout.splitlines()
     assert out == ["--format --follow", "scrub"]
