@@ -40,6 +40,8 @@ def load(name: str) -> click.Command:
     # a Typer app converted on its own grows shell-completion options; ben's root owns those
     command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
     markup = _common.help_markup()
+    if isinstance(command, click.Group):  # click 8.4+ suggests subcommands itself: only one of them
+        command.suggest_commands = not hasattr(click.exceptions, "NoSuchCommand")  # type: ignore[attr-defined]
     subcommands = command.commands.items() if isinstance(command, click.Group) else ()
     for path, each in [(name, command), *((f"{name} {sub}", cmd) for sub, cmd in subcommands)]:
         each.rich_markup_mode = markup  # type: ignore[attr-defined]
