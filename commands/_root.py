@@ -100,7 +100,8 @@ def main() -> None:
         exc.show()
         status = ExitStatus.USAGE
     except click.ClickException as exc:
-        _fail(getattr(exc, "ctx", None) and exc.ctx.command_path or _command_path(cli), exc.format_message(), exc.exit_code)
+        ctx = getattr(exc, "ctx", None)  # usage errors know their command, subcommand included
+        _fail(ctx.command_path if ctx is not None else _command_path(cli), exc.format_message(), exc.exit_code)
     except click.Abort as exc:  # a prompt met Ctrl-C or the end of its input
         if isinstance(exc.__context__, KeyboardInterrupt):
             status = ExitStatus.INTERRUPTED

@@ -67,8 +67,8 @@ def generated_section(cmd: click.Command, path: list[str]) -> str:
         lines.append(".SH COMMANDS")
         ctx = click.Context(cmd, info_name="ben")
         for name in cmd.list_commands(ctx):
-            sub = cmd.get_command(ctx, name)
-            lines += [".TP", f"\\fBben {name}\\fR", roff_escape(sub.get_short_help_str(120) if sub else "")]
+            listed = cmd.get_command(ctx, name)
+            lines += [".TP", f"\\fBben {name}\\fR", roff_escape(listed.get_short_help_str(120) if listed else "")]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
