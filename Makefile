@@ -24,7 +24,8 @@ demo: install
 
 # The test suite runs against a real ClickHouse server: started here on free loopback ports,
 # with data and logs in a temporary folder, and stopped when pytest ends (pass or fail).
-test: install system-packages
+# The lint comes first: CI runs `make test`, so the architecture rules hold on every change.
+test: lint system-packages
 	@dir=$$(mktemp -d); \
 	export BEN_CH_TCP_PORT=$$(tests/support/free-port) BEN_CH_HTTP_PORT=$$(tests/support/free-port); \
 	trap 'tests/support/clickhouse-test-server stop "$$dir"; rm -rf "$$dir"' EXIT; \
@@ -50,8 +51,12 @@ man: install
 man-check: install
 	$(BIN)/python tests/support/manpages.py --check
 
+# Style (ruff), the import rules (import-linter's contracts in pyproject.toml, checked on the
+# package as it installs, with commands/ as ben_cli.commands) and the types (mypy over ben_cli/).
 lint: install
 	$(BIN)/ruff check ben_cli commands tests bench
+	$(BIN)/python tests/support/lint-imports
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache

@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import orjson
 
@@ -43,8 +43,14 @@ def open_input(path: str) -> BinaryIO:
         raw = sys.stdin.buffer
     else:
         raw = open(path, "rb", buffering=_BLOCK)  # noqa: SIM115 - closed by the caller
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, _BLOCK)  # type: ignore[arg-type]
+    if isinstance(raw, io.BufferedReader):
+        buffered = raw
+    else:
+        # stdin replaced by an in-memory stream (a test runner's BytesIO): buffered here so it can
+        # peek. The cast because typeshed's BinaryIO leaves out the readinto every such stream has.
+        buffered = io.BufferedReader(cast(io.BufferedIOBase, raw), _BLOCK)
     if buffered.peek(2)[:2] == GZIP_MAGIC:
+        # typeshed counts a GzipFile as a BufferedIOBase, not a BinaryIO, though it is used as one
         return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
     return buffered
 
@@ -286,7 +292,7 @@ class Writer:
         raw = target if isinstance(target, io.FileIO) else getattr(target, "raw", None)
         if not line_buffered and isinstance(raw, io.FileIO):
             target.flush()
-            self.stream = io.BufferedWriter(raw, WRITE_BUFFER)  # type: ignore[assignment]
+            self.stream = io.BufferedWriter(raw, WRITE_BUFFER)
         self.count = 0
 
     def write(self, record: dict) -> None:
