@@ -19,7 +19,7 @@ NULL; a record without one is stored (and read back) with the empty string.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -334,7 +334,3 @@ def record_from_row(row: Sequence[Any]) -> dict:
         rec.update(orjson.loads(extra))
     return rec
 
-
-def rows_of(records: Iterable[dict], flavour: str = LEGACY) -> list[Row]:
-    builder = RowBuilder(flavour)
-    return [builder.row(r) for r in records]
