@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from ben_cli.record import NS_PER_S
-from ben_cli.sink.saved_queries import bind, saved_queries
 from ben_cli.sink.rows import MODERN, RowBuilder, insert_columns, record_from_row, select_list, to_columns
+from ben_cli.sink.saved_queries import bind, saved_queries
 from ben_cli.sink.schema import LATEST, Schema, flavour_for, init_statements
 
 from .conftest import run_ben

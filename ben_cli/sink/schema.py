@@ -70,11 +70,6 @@ class Schema:
         """Where a table's rows live: the per-node replicated table in a cluster, else the table."""
         return f"{name}_local" if self.cluster else name
 
-    @property
-    def insert_table(self) -> str:
-        """Inserts and reads go to the plain name (the Distributed table in a cluster)."""
-        return self.q(self.table)
-
     def engine(self, name: str, kind: str = "MergeTree", args: str = "") -> str:
         if not self.cluster:
             return f"{kind}({args})" if args else kind
