@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ben_cli.errors import ExitStatus
 from ben_cli.ndjson import Writer
-from ben_cli.sink.target import ClickHouseTarget, TargetError, parse_target
+
+if TYPE_CHECKING:
+    from ben_cli.sink.db import Status
+    from ben_cli.sink.target import ClickHouseTarget
 
 app = typer.Typer(help="The ClickHouse side of ben: schema, migrations, queries and saved queries.",
                   no_args_is_help=True)
@@ -20,21 +23,6 @@ To = Annotated[str, typer.Option("--to", envvar="BEN_CLICKHOUSE_URL", metavar="U
                                  help="clickhouse://[user[:password]@]host[:port]/db[?table=T] (or $BEN_CLICKHOUSE_URL).")]
 Params = Annotated[Optional[list[str]], typer.Option("--param", "-p", metavar="NAME=VALUE", help="A query parameter; repeatable.")]
 Format = Annotated[str, typer.Option("--format", help="auto (a table on a terminal, else NDJSON), ndjson or table.")]
-
-
-def _target(url: str) -> ClickHouseTarget:
-    try:
-        target = parse_target(url)
-    except TargetError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--to") from None
-    if not isinstance(target, ClickHouseTarget) or target.http:
-        raise typer.BadParameter("ben db works on a clickhouse:// URL (the native port)", param_hint="--to")
-    return target
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    sys.stderr.write(f"ben db: {exc}\n")
-    return typer.Exit(ExitStatus.ERROR)
 
 
 @app.command()
@@ -48,24 +36,14 @@ def init(
 ) -> None:
     """Create the database, the telemetry table and its materialized views (idempotent)."""
     from ben_cli.sink import db
-    from ben_cli.sink import schema as ddl
 
-    target = _target(to)
-    if schema not in ("auto", "modern", "legacy"):
-        raise typer.BadParameter("must be auto, modern or legacy", param_hint="--schema")
-    version = schema_version or ddl.LATEST
+    target = db.native_target(to)
+    version = schema_version or db.LATEST
     if print_only:
-        if schema == "auto":
-            raise typer.BadParameter("--print needs --schema modern or legacy (no server is asked)", param_hint="--schema")
-        try:
-            plan = db.plan(db.schema_for(target, schema, cluster, ttl), 0, version)
-        except ValueError as exc:
-            raise _fail(exc) from None
-        for _, _, statements in plan:
-            for sql in statements:
-                sys.stdout.write(sql + ";\n\n")
+        for sql in db.ddl(target, schema, to_version=version, cluster=cluster, ttl_days=ttl):
+            sys.stdout.write(sql + ";\n\n")
         return
-    _migrate(target, version, None if schema == "auto" else schema, cluster, ttl)
+    _report(target, *db.migrate(target, to_version=version, flavour=schema, cluster=cluster, ttl_days=ttl))
 
 
 @app.command()
@@ -74,22 +52,13 @@ def migrate(
     target_version: Annotated[Optional[int], typer.Option("--target", help="Migrate up to this schema version (default: the latest).", min=1)] = None,
 ) -> None:
     """Bring an existing table forward to the latest schema version, recording each step."""
-    from ben_cli.sink import schema as ddl
-
-    _migrate(_target(to), target_version or ddl.LATEST, None, None, None)
-
-
-def _migrate(target: ClickHouseTarget, version: int, flavour: Optional[str], cluster: Optional[str], ttl: Optional[int]) -> None:
     from ben_cli.sink import db
 
-    client = target.connect(database="default")
-    try:
-        applied = db.migrate(client, target, to_version=version, flavour=flavour, cluster=cluster, ttl_days=ttl)
-        state = db.status(client, target)
-    except (db.DbError, ValueError) as exc:
-        raise _fail(exc) from None
-    finally:
-        client.disconnect()
+    target = db.native_target(to)
+    _report(target, *db.migrate(target, to_version=target_version or db.LATEST))
+
+
+def _report(target: ClickHouseTarget, applied: list[tuple[int, str]], state: Status) -> None:
     for number, description in applied:
         sys.stderr.write(f"ben db: applied schema version {number}: {description}\n")
     sys.stderr.write(f"ben db: {target.database}.{target.table} is at schema version {state.version} "
@@ -100,21 +69,14 @@ def _migrate(target: ClickHouseTarget, version: int, flavour: Optional[str], clu
 def status(to: To) -> None:
     """Print the server version, the table's schema flavour and version as one NDJSON line."""
     from ben_cli.sink import db
-    from ben_cli.sink import schema as ddl
 
-    target = _target(to)
-    client = target.connect(database="default")
-    try:
-        state = db.status(client, target)
-    except db.DbError as exc:
-        raise _fail(exc) from None
-    finally:
-        client.disconnect()
+    target = db.native_target(to)
+    state = db.status(target)
     Writer().write({"server": state.server, "database": target.database, "table": target.table,
-                    "flavour": state.flavour, "version": state.version, "latest": ddl.LATEST})
+                    "flavour": state.flavour, "version": state.version, "latest": db.LATEST})
 
 
-def _emit(names: list[str], rows, fmt: str) -> None:
+def _emit(names: list[str], rows: Iterable[dict], fmt: str) -> None:
     if fmt == "auto":
         fmt = "table" if os.isatty(1) else "ndjson"
     if fmt == "table":
@@ -138,14 +100,9 @@ def query(
     format: Format = "auto",
 ) -> None:
     """Run a query; results as NDJSON (or a table on a terminal). Parameters are bound, not pasted."""
-    from ben_cli.sink import db, queries
+    from ben_cli.sink import db, saved_queries
 
-    target = _target(to)
-    try:
-        names, rows = db.query(target, sql, queries.parse_params(param or []))
-        _emit(names, rows, format)
-    except (db.DbError, queries.QueryError, TargetError) as exc:
-        raise _fail(exc) from None
+    _emit(*db.query(db.native_target(to), sql, saved_queries.parse_params(param or [])), format)
 
 
 @app.command()
@@ -159,26 +116,16 @@ def proc(
     format: Format = "auto",
 ) -> None:
     """Run a saved query: built-ins, $BEN_HOME/queries/*.sql and --queries folders."""
-    from ben_cli.sink import db, queries
+    from ben_cli.sink import db, saved_queries
 
-    found = queries.saved_queries(queries_dir)
     if list_ or name is None:
         with Writer() as out:
-            for q in found.values():
-                out.write({"name": q.name, "description": q.description, "from": q.path,
-                           "params": [{"name": p.name, "type": p.type, **({"default": p.default} if p.default is not None else {})} for p in q.params]})
+            out.write_all(q.listing() for q in saved_queries.saved_queries(queries_dir).values())
         return
-    saved = found.get(name)
-    if saved is None:
-        raise _fail(queries.QueryError(f"no saved query {name!r}; `ben db proc --list` shows them"))
+    saved = saved_queries.find_saved(name, queries_dir)
     if show:
         sys.stdout.write(saved.sql)
         return
     if not to:
         raise typer.BadParameter("a saved query needs --to URL (or $BEN_CLICKHOUSE_URL)", param_hint="--to")
-    target = _target(to)
-    try:
-        names, rows = db.query(target, saved.sql, queries.parse_params(param or []), saved)
-        _emit(names, rows, format)
-    except (db.DbError, queries.QueryError, TargetError) as exc:
-        raise _fail(exc) from None
+    _emit(*db.query(db.native_target(to), saved.sql, saved_queries.parse_params(param or []), saved), format)

@@ -11,10 +11,11 @@ import orjson
 import pytest
 
 from ben_cli.record import NS_PER_S
-from ben_cli.sink.queries import bind, saved_queries
 from ben_cli.sink.rows import MODERN, RowBuilder, insert_columns, record_from_row, select_list, to_columns
+from ben_cli.sink.saved_queries import bind, saved_queries
 from ben_cli.sink.schema import LATEST, Schema, flavour_for, init_statements
 
+from .conftest import run_ben
 from .sink_support import canonical, ndjson, varied_records
 
 ALL = ["-p", "minutes=100000000"]  # the test data is dated 2026-11-25; look back far enough
@@ -74,10 +75,14 @@ def test_migrate_moves_an_old_table_forward_and_backfills_the_rollups(fresh, cli
     assert cli(["db", "migrate", "--to", url]).stderr.count("applied") == 0
 
 
-def test_ttl_needs_the_modern_schema(fresh, cli):
-    url, _, _ = fresh
-    result = cli(["db", "init", "--to", url, "--ttl", "30"])
-    assert result.exit_code == 1 and "--ttl needs the modern schema" in result.stderr
+def test_ttl_needs_the_modern_schema(fresh):
+    url, _, db = fresh
+    result = run_ben("db", "init", "--to", url, "--ttl", "30")
+    assert result.returncode == 1 and result.stderr.decode().splitlines() == [
+        f"ben db: --ttl needs the modern schema (ClickHouse 22.3 or later); {db}.telemetry has the legacy schema"]
+    printed = run_ben("db", "init", "--to", url, "--ttl", "30", "--schema", "legacy", "--print")
+    assert printed.returncode == 2 and printed.stderr == b"ben db: --ttl needs the modern schema (ClickHouse 22.3 or later)\n"
+    assert run_ben("db", "init", "--to", url, "--print").returncode == 2
 
 
 HOSTILE = "it's \\ a \"test\"'; DROP DATABASE default; --\n\t😀"
@@ -91,10 +96,11 @@ def test_query_parameters_are_bound_never_pasted(fresh, cli):
     assert result.exit_code == 0, result.output
     assert lines(result) == [{"s": HOSTILE, "n": 42, "t": "2026-11-25T10:00:00Z", "m": 2}]
     assert client.execute("SELECT count() FROM system.databases WHERE name = 'default'") == [(1,)]
-    bad = cli(["db", "query", "SELECT {n:UInt32}", "--to", url, "-p", "n=1; DROP TABLE x"])
-    assert bad.exit_code == 1 and "is not a UInt32" in bad.stderr
-    missing = cli(["db", "query", "SELECT {n:UInt32}", "--to", url])
-    assert missing.exit_code == 1 and "missing parameter(s): n" in missing.stderr
+    bad = run_ben("db", "query", "SELECT {n:UInt32}", "--to", url, "-p", "n=1; DROP TABLE x")
+    assert bad.returncode == 1 and bad.stderr.startswith(b"ben db: '1; DROP TABLE x' is not a UInt32")
+    missing = run_ben("db", "query", "SELECT {n:UInt32}", "--to", url)
+    assert missing.returncode == 1
+    assert missing.stderr == b"ben db: missing parameter(s): n (pass --param NAME=VALUE)\n"
 
 
 def test_saved_queries_answer_what_the_data_says(fresh, cli):
@@ -135,7 +141,9 @@ def test_saved_queries_from_ben_home_shadow_and_list(cli, ben_home):
     assert {"top-anomalies", "error-rates", "series-around", "mine"} <= set(listed)
     assert listed["mine"]["params"] == [{"name": "x", "type": "UInt8", "default": "3"}]
     assert cli(["db", "proc", "mine", "--show"]).stdout.endswith("SELECT {x:UInt8} AS x\n")
-    assert cli(["db", "proc", "nope", "--to", "clickhouse://127.0.0.1/x"]).exit_code == 1
+    nope = run_ben("db", "proc", "nope", "--to", "clickhouse://127.0.0.1/x")
+    assert nope.returncode == 1
+    assert nope.stderr == b"ben db: no saved query 'nope'; `ben db proc --list` shows them\n"
 
 
 # --- the modern schema on a current ClickHouse (chdb: the server's engine, in-process) ---------

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ben_cli.errors import Busy, ExitStatus, UsageError
 from ben_cli.sink.files import RotatingFile, rotated_name
-from ben_cli.sink.spool import SpoolBusy
 from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, TargetError, parse_target
-from ben_cli.sink.units import parse_duration, parse_size
+from ben_cli.units import parse_duration, parse_size
 
 from .conftest import run_ben
 from .sink_support import ndjson, varied_records
@@ -76,7 +76,7 @@ def test_rotation_by_age_uses_the_time_of_rotation_in_the_name(tmp_path):
 
 def test_two_writers_on_one_file_are_kept_apart(tmp_path):
     first = RotatingFile(tmp_path / "x.ndjson")
-    with pytest.raises(SpoolBusy):
+    with pytest.raises(Busy, match="another ben sink is writing"):
         RotatingFile(tmp_path / "x.ndjson")
     first.close()
     RotatingFile(tmp_path / "x.ndjson").close()
@@ -87,7 +87,7 @@ def test_records_without_a_time_go_to_rejects(cli, tmp_path):
     data = b'{"ts":"2026-11-25T10:00:00Z","name":"ok"}\n{"name":"no time"}\nnot json\n'
     result = cli(["sink", "--to", "-", "--rejects", str(rejects)], input=data)
     assert result.exit_code == 0
-    assert "read 2, wrote 1, rejected 2" in result.stderr
+    assert "read 3, wrote 1, rejected 2" in result.stderr  # read counts every non-blank line
     reasons = [orjson.loads(x)["reason"] for x in rejects.read_bytes().splitlines()]
     assert reasons[0].startswith("ts: the record has no ts") and reasons[1].startswith("invalid JSON")
     strict = run_ben("sink", "--to", "-", "--strict", input=data)
@@ -112,18 +112,22 @@ def test_target_urls(monkeypatch):
     assert parse_target("-") == StdoutTarget()
     assert parse_target(None).path.name == "records.ndjson"
     for bad in ("http://x/y", "clickhouse:///db", "clickhouse://h/db?tabel=x", "clickhouse://h/db;drop", "file:"):
-        with pytest.raises(TargetError):
+        with pytest.raises(TargetError) as caught:
             parse_target(bad)
+        assert isinstance(caught.value, UsageError) and caught.value.status == ExitStatus.USAGE
 
 
-def test_a_bad_url_is_a_usage_error(cli):
-    result = cli(["sink", "--to", "postgres://x/y"], input=b"")
-    assert result.exit_code == 2 and "unknown target" in result.output
+def test_a_bad_url_is_a_usage_error_on_one_line():
+    result = run_ben("sink", "--to", "postgres://x/y", input=b"")
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        "ben sink: unknown target 'postgres://x/y': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -"]
 
 
 def test_units():
     assert parse_size("64M") == 64 << 20 and parse_size("1.5k") == 1536 and parse_size("10") == 10
     assert parse_duration("500ms") == 0.5 and parse_duration("5m") == 300 and parse_duration("2") == 2
+    assert parse_duration("1h30m") == 5400 and parse_duration("2w") == 14 * 86400
     for bad in ("", "x", "5 parsecs"):
         with pytest.raises(ValueError):
             parse_size(bad)
@@ -146,7 +150,17 @@ def test_importing_the_sink_does_not_load_the_driver():
     assert out == "False False"
 
 
-def test_ben_db_takes_the_native_url_only(cli):
-    result = cli(["db", "status", "--to", "clickhouse+http://127.0.0.1/ben"])
-    text = " ".join(result.output.replace("│", " ").split())  # the error box wraps lines
-    assert result.exit_code == 2 and "(the native port)" in text
+def test_ben_db_takes_the_native_url_only():
+    result = run_ben("db", "status", "--to", "clickhouse+http://127.0.0.1/ben")
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        "ben db: schema work and queries need a clickhouse:// URL (the native port), not 'clickhouse+http://127.0.0.1/ben'"]
+
+
+def test_sink_options_take_the_one_duration_grammar(cli, tmp_path):
+    target = tmp_path / "o.ndjson"
+    result = cli(["sink", "-q", "--to", f"file:{target}", "--batch-age", "1h30m", "--retry-for", "2w"],
+                 input=ndjson(varied_records(3)))
+    assert result.exit_code == 0 and read_all([target]) == varied_records(3)
+    bad = run_ben("sink", "--batch-age", "3x", input=b"")
+    assert bad.returncode == 2 and b"not a duration: '3x'" in bad.stderr

@@ -15,9 +15,10 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from ben_cli.errors import BenError
 from ben_cli.ndjson import BadRecord
+from ben_cli.sink.batch import Batch
 from ben_cli.sink.http import TRANSIENT_STATUSES, ServerError
 from ben_cli.sink.rows import LEGACY, JsonLines, RowBuilder, RowList, insert_columns, to_columns
 from ben_cli.sink.schema import VERSIONS_TABLE, parse_version
@@ -37,11 +38,7 @@ DEDUP_TOKEN_SINCE = (22, 2)
 # told to; the setting was renamed in 19.12.
 OMITTED_DEFAULTS_RENAMED = (19, 12)
 
-if TYPE_CHECKING:
-    from ben_cli.sink.run import Batch
-
-
-class SinkError(RuntimeError):
+class SinkError(BenError):
     """Delivery cannot go on (wrong table, no server within the retry time ...); the spool keeps
     every batch not yet confirmed, so a rerun loses nothing."""
 
@@ -210,6 +207,7 @@ class ClickHouseWriter:
         skip |= {row for row, _ in batch.bad}
         if replay:
             skip |= self._existing(spooled, batch)
+        assert batch.rows is not None, "a batch's rows are made before it is delivered"
         todo = [i for i in range(len(batch.rows)) if i not in skip]
         parts = [todo] if todo else []
         while parts:
@@ -233,6 +231,7 @@ class ClickHouseWriter:
         if isinstance(batch.rows, JsonLines):
             self.client.insert(self.table, batch.rows.payload(part), {**self.insert_settings, **settings})
             return
+        assert isinstance(batch.rows, RowList)
         cols = to_columns(self.flavour, [batch.rows[i] for i in part], spooled.batch_id, part)
         names, cols = drop_default_columns(self.columns, cols)
         self.client.execute(f"INSERT INTO {self.table} ({', '.join(names)}) VALUES", cols,
@@ -278,7 +277,8 @@ class ClickHouseWriter:
     def _existing(self, spooled: SpooledBatch, batch: Batch) -> set[int]:
         """Row numbers of this batch the server already has. The modern table finds them through
         its bloom-filter index on batch_id; on the legacy table, ts bounds skip other months."""
-        sql, params = f"SELECT batch_row FROM {self.table} WHERE batch_id = %(b)s", {"b": spooled.batch_id}
+        sql = f"SELECT batch_row FROM {self.table} WHERE batch_id = %(b)s"
+        params: dict[str, object] = {"b": spooled.batch_id}
         if self.flavour == LEGACY and batch.ts_low <= batch.ts_high:
             sql += " AND ts >= toDateTime(%(low)s, 'UTC') AND ts <= toDateTime(%(high)s, 'UTC')"
             params.update(low=batch.ts_low // 1_000_000_000, high=batch.ts_high // 1_000_000_000)

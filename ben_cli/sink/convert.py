@@ -24,30 +24,17 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ben_cli.ndjson import BadRecord, parse_object
+from ben_cli.sink.batch import Batch, Converted
 from ben_cli.sink.rows import JsonLines, RowBuilder, RowList
 
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult, Pool
 
-    from ben_cli.sink.run import Batch
-
 CHUNK_ROWS = 10_000
-
-
-@dataclass
-class Converted:
-    """What became of some consecutive lines of a batch."""
-
-    rows: RowList | JsonLines
-    bad: list[tuple[int, str]] = field(default_factory=list)  # (row number in the batch, reason)
-    ts_low: int = 2**63
-    ts_high: int = -(2**63)
-    path: str | None = None  # where a worker left the JSON lines (``rows.ends`` says where each ends)
 
 
 def convert(builder: RowBuilder, rows: RowList | JsonLines, batch_id: str, lines: Sequence[bytes],
@@ -77,10 +64,11 @@ def _convert_chunk(flavour: str, batch_id: str, first: int, text: bytes, path: s
     """A worker's task: one chunk of a batch (its lines, each ending in a newline) into
     JSONEachRow lines, written to ``path``."""
     builder = _builders.get(flavour) or _builders.setdefault(flavour, RowBuilder(flavour))
-    out = convert(builder, JsonLines(flavour, first), batch_id, text.split(b"\n")[:-1], first)
+    rows = JsonLines(flavour, first)
+    out = convert(builder, rows, batch_id, text.split(b"\n")[:-1], first)
     with open(path, "wb") as fh:
-        fh.write(out.rows.body)
-    out.rows.body = bytearray()
+        fh.write(rows.body)
+    rows.body = bytearray()
     out.path = path
     return out
 
@@ -108,13 +96,13 @@ class Converters:
         workers = workers or min(4, os.cpu_count() or 1)
         self.pool: Pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (tuple(close),))
 
-    def feed(self, batch: Batch) -> None:
+    def convert_full_chunks(self, batch: Batch) -> None:
         """Start converting the batch's next whole chunk of lines while the batch is still filling
         (called every ``CHUNK_ROWS`` lines), so that the workers keep pace with the reader instead
         of starting on a batch only when it closes."""
         self._hand_out(batch, len(batch.lines) - len(batch.lines) % CHUNK_ROWS)
 
-    def submit(self, batch: Batch) -> None:
+    def convert_rest(self, batch: Batch) -> None:
         """Start converting the rest of a closed batch (called as it closes)."""
         self._hand_out(batch, len(batch.lines))
 
@@ -126,26 +114,32 @@ class Converters:
             path = str(self.folder / f".{batch.batch_id}-{i}.rows.tmp")
             pending.append(self.pool.apply_async(_convert_chunk, (self.flavour, batch.batch_id, i, text, path)))
 
-    def finish(self, batch: Batch) -> None:
+    def collect(self, batch: Batch) -> None:
         """Wait for a batch's conversion and put its chunks together in the batch."""
         pending: list[AsyncResult] = batch.converting
         batch.converting = None
         parts: list[Converted] = [chunk.get() for chunk in pending]
-        sizes = [part.rows.ends[-1] if len(part.rows) else 0 for part in parts]
+        sizes = [_json_lines(part).ends[-1] if len(part.rows) else 0 for part in parts]
         batch.rows = rows = JsonLines(self.flavour)
         rows.body = bytearray(sum(sizes))  # read straight into place: one copy
         with memoryview(rows.body) as view:
             at = 0
             for part, size in zip(parts, sizes, strict=True):
-                assert part.path is not None and isinstance(part.rows, JsonLines)
+                assert part.path is not None
                 with open(part.path, "rb") as fh:
                     if fh.readinto(view[at:at + size]) != size:
                         raise OSError(f"{part.path}: short read")
                 os.unlink(part.path)
-                rows.ends.extend([end + at for end in part.rows.ends])
+                rows.ends.extend([end + at for end in _json_lines(part).ends])
                 at += size
-                batch.take(part)
+                batch.note_converted(part)
 
     def close(self) -> None:
         self.pool.terminate()
         self.pool.join()
+
+
+def _json_lines(part: Converted) -> JsonLines:
+    """A worker's chunk's rows, which are JSONEachRow lines (workers convert only for HTTP)."""
+    assert isinstance(part.rows, JsonLines)
+    return part.rows

@@ -12,22 +12,35 @@ import decimal
 import ipaddress
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from ben_cli.errors import BenError, UsageError
 from ben_cli.record import format_ts
-from ben_cli.sink.queries import SavedQuery, bind
-from ben_cli.sink.rows import MODERN
-from ben_cli.sink.schema import LATEST, VERSIONS_TABLE, Schema, flavour_for, parse_version
-from ben_cli.sink.target import ClickHouseTarget
+from ben_cli.sink.rows import LEGACY, MODERN
+from ben_cli.sink.saved_queries import SavedQuery, bind
+from ben_cli.sink.schema import LATEST, VERSIONS_TABLE, Schema, flavour_for, init_statements, parse_version, plan
+from ben_cli.sink.target import ClickHouseTarget, TargetError, parse_target
 
 SERVER_SIDE_PARAMS_SINCE = (22, 8)
+SCHEMA_CHOICES = ("auto", MODERN, LEGACY)
 
 
-class DbError(RuntimeError):
-    """The server refused a statement; the message is the server's."""
+class DbError(BenError):
+    """The server refused a statement (the message is the server's), or the table cannot be
+    brought where it was asked to go."""
 
 
-def _run(client, sql: str, params: dict | None = None, **kw):
+def native_target(url: str) -> ClickHouseTarget:
+    """The target of a ``ben db`` URL: schema work and queries speak the native protocol."""
+    target = parse_target(url)
+    if not isinstance(target, ClickHouseTarget) or target.http:
+        raise TargetError(f"schema work and queries need a clickhouse:// URL (the native port), not {url!r}")
+    return target
+
+
+def _run(client: Any, sql: str, params: dict | list | None = None, **kw: Any) -> Any:
     from clickhouse_driver import errors
 
     try:
@@ -38,18 +51,30 @@ def _run(client, sql: str, params: dict | None = None, **kw):
         raise DbError(server_reason(exc)) from exc
 
 
-def server_version(client) -> tuple[int, ...]:
+@contextmanager
+def _connected(target: ClickHouseTarget) -> Iterator[Any]:
+    """A client on the ``default`` database: the target's database may not exist yet."""
+    client = target.connect(database="default")
+    try:
+        yield client
+    finally:
+        client.disconnect()
+
+
+def server_version(client: Any) -> tuple[int, ...]:
     return parse_version(_run(client, "SELECT version()")[0][0])
 
 
 @dataclass
 class Status:
+    """Where a table stands: its schema flavour and version (None and 0: no ben table), the server."""
+
     flavour: str | None
     version: int
     server: str
 
 
-def status(client, target: ClickHouseTarget) -> Status:
+def _status(client: Any, target: ClickHouseTarget) -> Status:
     server = ".".join(map(str, server_version(client)))
     exists = _run(client, "SELECT count() FROM system.tables WHERE database = %(d)s AND name = %(t)s",
                   {"d": target.database, "t": VERSIONS_TABLE})[0][0]
@@ -60,38 +85,53 @@ def status(client, target: ClickHouseTarget) -> Status:
     return Status(rows[0][0], rows[0][1], server) if rows else Status(None, 0, server)
 
 
+def status(target: ClickHouseTarget) -> Status:
+    with _connected(target) as client:
+        return _status(client, target)
+
+
 def schema_for(target: ClickHouseTarget, flavour: str, cluster: str | None = None, ttl_days: int | None = None) -> Schema:
     return Schema(target.database, target.table, flavour, cluster or target.cluster, ttl_days)
 
 
-def plan(schema: Schema, current: int, to_version: int) -> list[tuple[int, str, list[str]]]:
-    """(version, description, statements) still to run to bring a table to ``to_version``."""
-    head = [schema.create_database(), schema.create_versions_table()] if current == 0 else []
-    steps = [(m.version, m.description, stmts) for m, stmts in schema.statements_up_to(current, to_version)]
-    if steps and head:
-        steps[0] = (steps[0][0], steps[0][1], head + steps[0][2])
-    return steps
+def _check_version(to_version: int) -> None:
+    if not 1 <= to_version <= LATEST:
+        raise UsageError(f"schema versions go from 1 to {LATEST}")
 
 
-def migrate(client, target: ClickHouseTarget, *, to_version: int = LATEST, flavour: str | None = None,
-            cluster: str | None = None, ttl_days: int | None = None) -> list[tuple[int, str]]:
-    """Apply the migrations the table lacks, recording each; returns what was applied. The
-    flavour of an existing table is kept; a new one gets the flavour of the server's version."""
-    if to_version > LATEST or to_version < 1:
-        raise DbError(f"schema versions go from 1 to {LATEST}")
-    current = status(client, target)
-    chosen = current.flavour or flavour or flavour_for(server_version(client))
-    if ttl_days is not None and chosen != MODERN:
-        raise DbError("--ttl needs the modern schema (ClickHouse 22.3 or later)")
-    schema = schema_for(target, chosen, cluster, ttl_days)
-    applied = []
-    for version, description, statements in plan(schema, current.version, to_version):
-        for sql in statements:
-            _run(client, sql)
-        _run(client, f"INSERT INTO {schema.q(VERSIONS_TABLE)} (table, version, flavour, description) VALUES",
-             [(target.table, version, chosen, description)])
-        applied.append((version, description))
-    return applied
+def ddl(target: ClickHouseTarget, flavour: str, *, to_version: int = LATEST, cluster: str | None = None,
+        ttl_days: int | None = None) -> list[str]:
+    """The statements ``init`` would run on an empty server, without asking one (so the flavour
+    must be named)."""
+    if flavour not in (MODERN, LEGACY):
+        raise UsageError("printing the DDL needs --schema modern or legacy (no server is asked)")
+    _check_version(to_version)
+    return init_statements(schema_for(target, flavour, cluster, ttl_days), to_version)
+
+
+def migrate(target: ClickHouseTarget, *, to_version: int = LATEST, flavour: str = "auto",
+            cluster: str | None = None, ttl_days: int | None = None) -> tuple[list[tuple[int, str]], Status]:
+    """Apply the migrations the table lacks, recording each; returns (version, description) of
+    each applied and where the table stands after. The flavour of an existing table is kept; a
+    new one gets ``flavour``, or with ``auto`` the flavour of the server's version."""
+    _check_version(to_version)
+    if flavour not in SCHEMA_CHOICES:
+        raise UsageError(f"the schema is one of {', '.join(SCHEMA_CHOICES)}, not {flavour!r}")
+    with _connected(target) as client:
+        current = _status(client, target)
+        chosen = current.flavour or (flavour if flavour != "auto" else flavour_for(server_version(client)))
+        if ttl_days is not None and chosen != MODERN:
+            raise DbError(f"--ttl needs the modern schema (ClickHouse 22.3 or later); "
+                          f"{target.database}.{target.table} has the {chosen} schema")
+        schema = schema_for(target, chosen, cluster, ttl_days)
+        applied = []
+        for version, description, statements in plan(schema, current.version, to_version):
+            for sql in statements:
+                _run(client, sql)
+            _run(client, f"INSERT INTO {schema.q(VERSIONS_TABLE)} (table, version, flavour, description) VALUES",
+                 [(target.table, version, chosen, description)])
+            applied.append((version, description))
+        return applied, _status(client, target)
 
 
 def _jsonable(value: object) -> object:

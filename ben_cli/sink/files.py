@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ben_cli.atomic import fsync_dir
-from ben_cli.sink.spool import SpoolBusy
+from ben_cli.errors import Busy
 
 
 def rotated_name(path: Path, stamp: str) -> Path:
@@ -46,7 +46,7 @@ class RotatingFile:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._lock_fd)
-            raise SpoolBusy(f"another ben sink is writing {path}") from None
+            raise Busy(f"another ben sink is writing {path}") from None
         self._open()
 
     def _open(self) -> None:

@@ -19,14 +19,14 @@ NULL; a record without one is stored (and read back) with the empty string.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
 import orjson
 
 from ben_cli.ndjson import BadRecord
-from ben_cli.record import NS_PER_S, TimestampError, format_ts, normalise_ts, parse_rfc3339, to_ns
+from ben_cli.record import ENVELOPE_FIELDS, NS_PER_S, TimestampError, format_ts, normalise_ts, parse_rfc3339, to_ns
 
 MODERN = "modern"
 LEGACY = "legacy"
@@ -185,7 +185,8 @@ class RowBuilder:
                 "redacted": red, "extra": orjson.dumps(extra).decode() if extra else ""}
 
 
-_KNOWN = frozenset(("ts", "lane", "source", "name", "value", "unit", "severity", "body", "attrs", "anomaly", "redacted"))
+# Fields with columns of their own: the envelope's, and the two stage marks queries filter on.
+_KNOWN = frozenset((*ENVELOPE_FIELDS, "anomaly", "redacted"))
 
 # The common record's line, compiled: ``_rowjson.c`` writes what ``json_line(RowBuilder.row(rec))``
 # writes for a record that needs no judgement and declines (None) every other record, which the
@@ -334,7 +335,3 @@ def record_from_row(row: Sequence[Any]) -> dict:
         rec.update(orjson.loads(extra))
     return rec
 
-
-def rows_of(records: Iterable[dict], flavour: str = LEGACY) -> list[Row]:
-    builder = RowBuilder(flavour)
-    return [builder.row(r) for r in records]

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ben_cli.errors import UsageError
 from ben_cli.sink.rows import LEGACY, MODERN
 from ben_cli.sink.target import check_identifier
 
@@ -52,9 +53,9 @@ class Schema:
         if self.cluster:
             check_identifier(self.cluster, "cluster")
         if self.flavour not in (LEGACY, MODERN):
-            raise ValueError(f"unknown schema flavour {self.flavour!r}")
+            raise UsageError(f"unknown schema flavour {self.flavour!r} (modern or legacy)")
         if self.ttl_days is not None and self.flavour == LEGACY:
-            raise ValueError("--ttl needs a ClickHouse server with TTL support (the modern schema, 22.3 or later)")
+            raise UsageError("--ttl needs the modern schema (ClickHouse 22.3 or later)")
 
     # names -----------------------------------------------------------------------------------
     def q(self, name: str) -> str:
@@ -68,11 +69,6 @@ class Schema:
     def storage(self, name: str) -> str:
         """Where a table's rows live: the per-node replicated table in a cluster, else the table."""
         return f"{name}_local" if self.cluster else name
-
-    @property
-    def insert_table(self) -> str:
-        """Inserts and reads go to the plain name (the Distributed table in a cluster)."""
-        return self.q(self.table)
 
     def engine(self, name: str, kind: str = "MergeTree", args: str = "") -> str:
         if not self.cluster:
@@ -225,10 +221,17 @@ MIGRATIONS: list[Migration] = [
 LATEST = MIGRATIONS[-1].version
 
 
+def plan(schema: Schema, current: int, to_version: int) -> list[tuple[int, str, list[str]]]:
+    """(version, description, statements) still to run to bring a table to ``to_version``; a new
+    table (``current`` 0) first gets its database and the table that records versions."""
+    head = [schema.create_database(), schema.create_versions_table()] if current == 0 else []
+    steps = [(m.version, m.description, stmts) for m, stmts in schema.statements_up_to(current, to_version)]
+    if steps and head:
+        steps[0] = (steps[0][0], steps[0][1], head + steps[0][2])
+    return steps
+
+
 def init_statements(schema: Schema, target: int = LATEST) -> list[str]:
     """Everything ``ben db init`` runs on an empty server, in order (the versions are recorded by
     :func:`ben_cli.sink.db.migrate` as each migration completes)."""
-    out = [schema.create_database(), schema.create_versions_table()]
-    for _, stmts in schema.statements_up_to(0, target):
-        out += stmts
-    return out
+    return [sql for _, _, statements in plan(schema, 0, target) for sql in statements]

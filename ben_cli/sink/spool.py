@@ -23,12 +23,9 @@ from pathlib import Path
 import orjson
 
 from ben_cli.atomic import fsync_dir, write_atomic
+from ben_cli.errors import Busy
 
 SPOOL_FORMAT = 1
-
-
-class SpoolBusy(RuntimeError):
-    """Another process holds this spool's lock."""
 
 
 @dataclass
@@ -63,7 +60,7 @@ class Spool:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise SpoolBusy(f"another ben sink is using the spool {self.folder}") from None
+            raise Busy(f"another ben sink is using the spool {self.folder}") from None
         self._lock_fd = fd
         existing = self.pending()
         self._next_seq = existing[-1].seq + 1 if existing else 0
@@ -83,7 +80,7 @@ class Spool:
     def pending(self) -> list[SpooledBatch]:
         """Batches left by earlier runs (or this one), oldest first. Half-written temp files are
         removed: they were never sent, and their records are re-read from the input."""
-        out = []
+        out: list[SpooledBatch] = []
         if not self.folder.exists():
             return out
         for path in self.folder.iterdir():

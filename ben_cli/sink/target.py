@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from ben_cli.errors import UsageError
+from ben_cli.units import ben_home
 
 DEFAULT_PORT = 9000
 HTTP_PORTS = {False: 8123, True: 8443}  # plain, TLS
@@ -28,8 +32,8 @@ PASSWORD_ENV = "BEN_CLICKHOUSE_PASSWORD"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class TargetError(ValueError):
-    """A target URL that cannot be used (the CLI turns it into a usage error)."""
+class TargetError(UsageError):
+    """A target URL that cannot be used, or a name in it that cannot be pasted into DDL."""
 
 
 def check_identifier(name: str, what: str) -> str:
@@ -94,10 +98,6 @@ class StdoutTarget:
 Target = ClickHouseTarget | FileTarget | StdoutTarget
 
 
-def ben_home() -> Path:
-    return Path(os.environ.get("BEN_HOME") or Path.home() / ".local" / "share" / "ben")
-
-
 def spool_root() -> Path:
     return ben_home() / "spool"
 
@@ -107,8 +107,9 @@ def default_target() -> FileTarget:
     return FileTarget(spool_root() / "records.ndjson")
 
 
-def parse_target(url: str | None, env: dict[str, str] | None = None) -> Target:
-    env = os.environ if env is None else env
+def parse_target(url: str | None, env: Mapping[str, str] | None = None) -> Target:
+    """The target a ``--to`` URL names (the default file without one); raises TargetError."""
+    environ: Mapping[str, str] = os.environ if env is None else env
     if url is None or url == "":
         return default_target()
     if url == "-":
@@ -139,7 +140,7 @@ def parse_target(url: str | None, env: dict[str, str] | None = None) -> Target:
     secure = secure or query.get("secure", "") in ("1", "true", "yes")
     if port is None:
         port = HTTP_PORTS[secure] if http else DEFAULT_PORT
-    password = unquote(parts.password) if parts.password is not None else env.get(PASSWORD_ENV, "")
+    password = unquote(parts.password) if parts.password is not None else environ.get(PASSWORD_ENV, "")
     cluster = query.get("cluster") or None
     return ClickHouseTarget(
         host=parts.hostname,

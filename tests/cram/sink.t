@@ -40,11 +40,25 @@ A record without a time cannot be stored in a time-series table; it goes to --re
   $ jq -c '{stage, line, reason}' bad.ndjson
   {"stage":"sink","line":1,"reason":"ts: the record has no ts"}
 
-Target URLs are checked before anything is read:
+Target URLs are checked before anything is read; a bad one is a usage error (exit 2), on one line:
 
-  $ ben sink --to postgres://db/x < /dev/null 2>&1 | tail -1
-  Error: Invalid value for --to: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -
-  $ ben sink --to postgres://db/x < /dev/null > /dev/null 2>&1
+  $ ben sink --to postgres://db/x < /dev/null
+  ben sink: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -
+  [2]
+  $ ben sink --batch-age 1h30x < /dev/null 2>&1 | grep -o "not a duration.*"
+  not a duration: '1h30x' (try 500ms, 90s, 15m, 1h30m, 2d or 1w)
+
+A server that cannot be reached within --retry-for is a runtime error (exit 1), and so is one
+that refuses a query:
+
+  $ echo '{"ts":"2026-11-25T10:00:00Z"}' | ben sink --to clickhouse://127.0.0.1:1/x --retry-for 0
+  ben sink: connect: gave up after 0 s: Code: 210. Connection refused (127.0.0.1:1)
+  [1]
+  $ ben db status --to clickhouse://127.0.0.1:1/x
+  ben db: Code: 210. Connection refused (127.0.0.1:1)
+  [1]
+  $ ben db status --to clickhouse+http://127.0.0.1/x
+  ben db: schema work and queries need a clickhouse:// URL (the native port), not 'clickhouse+http://127.0.0.1/x'
   [2]
 
 Saved queries ship with ben; --list shows their parameters:

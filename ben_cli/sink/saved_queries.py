@@ -20,14 +20,16 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from ben_cli.errors import BenError
 from ben_cli.record import NS_PER_S, TimestampError, to_ns
-from ben_cli.sink.target import ben_home, check_identifier
+from ben_cli.sink.target import check_identifier
+from ben_cli.units import ben_home
 
 PLACEHOLDER = re.compile(r"\{(\w+):\s*([^{}]+?)\s*\}")
 PARAM_LINE = re.compile(r"^--\s*@param\s+(\w+)\s+(\S+)(?:\s*=\s*(.*?))?\s*$")
 
 
-class QueryError(ValueError):
+class QueryError(BenError):
     """A saved query that does not exist, or parameters that do not fit it."""
 
 
@@ -45,6 +47,12 @@ class SavedQuery:
     path: str
     description: str = ""
     params: tuple[Param, ...] = field(default_factory=tuple)
+
+    def listing(self) -> dict:
+        """What ``ben db proc --list`` says about it: one NDJSON object."""
+        params = [{"name": p.name, "type": p.type, **({"default": p.default} if p.default is not None else {})}
+                  for p in self.params]
+        return {"name": self.name, "description": self.description, "from": self.path, "params": params}
 
 
 def parse_saved(name: str, text: str, path: str) -> SavedQuery:
@@ -72,6 +80,14 @@ def saved_queries(extra: list[Path] | None = None) -> dict[str, SavedQuery]:
         if folder.is_dir():
             for path in sorted(folder.glob("*.sql")):
                 found[path.stem] = parse_saved(path.stem, path.read_text(encoding="utf-8"), str(path))
+    return found
+
+
+def find_saved(name: str, extra: list[Path] | None = None) -> SavedQuery:
+    """The saved query called ``name`` (the last folder that has it wins)."""
+    found = saved_queries(extra).get(name)
+    if found is None:
+        raise QueryError(f"no saved query {name!r}; `ben db proc --list` shows them")
     return found
 
 
