@@ -105,6 +105,9 @@ def test_an_unscrubbable_record_is_rejected_never_passed():
     assert seen == [("cannot scrub safely: body is a string of over 10 bytes (max_value_bytes)", orjson.dumps(big))]
     with pytest.raises(Unscrubbable, match="over 10 bytes"):
         list(Scrubber(policy, key=KEY).feed([big]))
+    dry: list[tuple[str, bytes]] = []  # a dry run tells what a real run would do: reject it
+    assert list(Scrubber(policy, key=KEY, dry_run=True, on_reject=lambda reason, raw: dry.append((reason, raw))).feed([big])) == []
+    assert dry == seen
 
 
 def test_run_rejects_through_the_reader_with_line_numbers_and_counts(tmp_path):
