@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import random
 import tracemalloc
@@ -53,16 +52,17 @@ def write_vectors(path: Path, points: int, series: int, seed: int = 12) -> Path:
 
 def state_cost(path: Path, detector: str) -> tuple[float, float]:
     """(bytes of memory, bytes of state file) per series after 3 points each in STATE_SERIES series."""
-    from ben_cli.detect import DetectOptions, Series, detect
-    from ben_cli.ndjson import Writer
-    from ben_cli.rejects import Rejects
+    from ben_cli.detect import DetectOptions, SeriesTable
+    from ben_cli.ndjson import Reader
 
     state = path.with_suffix(f".{detector}.state")
     state.unlink(missing_ok=True)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    series = Series(DetectOptions(detector=detector, state=state))
-    detect([str(path)], Writer(io.BytesIO(), line_buffered=False), Rejects(), series)
+    with SeriesTable(DetectOptions(detector=detector, state=state)) as series:
+        for _ in series.feed(Reader([str(path)]).records()):
+            pass
+        series.save()
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert len(series.table) == STATE_SERIES
@@ -97,7 +97,7 @@ def run(h: Harness) -> str:
         row(f"`ben detect -d {detector}`", what, f"{h.ben} detect -q -d {detector} {h.q(metrics)}", N, jq)
     what = f"{N_SPCA:,} vectors in 200 series"
     jq_v = row("`jq -c .` (reference)", what, f"jq -c . {h.q(vectors)}", N_SPCA, None)
-    row("`ben detect -d spca -f cpu,load,mem`", what, f"{h.ben} detect -q -d spca -f cpu,load,mem {h.q(vectors)}",
+    row("`ben detect -d spca --field cpu,load,mem`", what, f"{h.ben} detect -q -d spca --field cpu,load,mem {h.q(vectors)}",
         N_SPCA, jq_v)
     cost_rows = []
     for detector in ("ewma", "cusum", "auto", "mad"):

@@ -81,7 +81,7 @@ def overlap_pr(pred: list[list[tuple[int, int, str]]], gold: list[list[tuple[int
 def run(h: Harness) -> str:
     sys.path.insert(0, str(ROOT))
     from ben_cli.scrub import Scrubber
-    from ben_cli.scrub.detect import Detector
+    from ben_cli.scrub.finder import EntityFinder
     from tests.scrub_corpus import ENTITIES, corpus, measure
 
     data = write(h.path("scrub-1m.ndjson"), N)
@@ -112,7 +112,7 @@ def run(h: Harness) -> str:
     # the Presidio dataset
     dataset = json.loads(DATASET.read_text())
     gold = [[(s["start_position"], s["end_position"], s["entity_type"]) for s in it["spans"]] for it in dataset]
-    det = Detector()
+    det = EntityFinder()
     ben_pred = [[(s, e, TO_PRESIDIO[n]) for s, e, n in det.find(it["full_text"]) if n in TO_PRESIDIO] for it in dataset]
     types = sorted(set(TO_PRESIDIO.values()))
     ben_pr = overlap_pr(ben_pred, gold, types)

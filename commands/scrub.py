@@ -10,11 +10,10 @@ import orjson
 import typer
 
 from ben_cli import scrub as core
-from ben_cli.errors import ExitStatus
-from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
+from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
 
-from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, say
+from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_size
 
 app = typer.Typer()
 
@@ -27,7 +26,7 @@ def scrub(
     key: Annotated[Optional[Path], typer.Option("--key", metavar="FILE", help="HMAC key file for pseudonyms (0600); default: $BEN_HOME/scrub/hmac.key, created on first use.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Change nothing: pass records through and print counts per entity and field on stderr.")] = False,
     report_json: Annotated[bool, typer.Option("--report-json", help="Like --report, with the counts as one JSON object on stderr.")] = False,
-    max_line_bytes: Annotated[int, typer.Option(help="Reject lines longer than this many bytes.", min=1)] = DEFAULT_MAX_LINE_BYTES,
+    max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this: bytes, or 64K, 1M.")] = "1M",
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -42,28 +41,12 @@ def scrub(
     if print_policy:
         sys.stdout.write(core.DEFAULT_POLICY)
         return
-    try:
-        pol = core.load_policy(policy)
-        if key is not None:
-            from ben_cli.scrub.keys import read_key
-
-            key_bytes: bytes | None = read_key(key)
-        else:
-            key_bytes = None
-    except (core.PolicyError, core.KeyFileError) as exc:
-        say(f"ben scrub: {exc}")
-        raise typer.Exit(ExitStatus.USAGE) from None
-    dry_run = report or report_json
-    scrubber = core.Scrubber(pol, key=key_bytes, count=dry_run)
-    try:
-        with Rejects(rejects, stage="scrub", strict=strict) as bad:
-            summary = core.scrub_stream(inputs or ["-"], Writer(), bad, scrubber, dry_run=dry_run, max_line_bytes=max_line_bytes)
-    except core.KeyFileError as exc:
-        say(f"ben scrub: {exc}")
-        raise typer.Exit(ExitStatus.ERROR) from None
+    options = core.ScrubOptions(policy=policy, key=key, dry_run=report or report_json, max_line_bytes=max_line_bytes)
+    with Rejects(rejects, stage="scrub", strict=strict) as bad:
+        summary = core.run(inputs or ["-"], Writer(), bad, options)
     if report_json:
-        sys.stderr.write(orjson.dumps(core.report_json(scrubber.report)).decode() + "\n")
+        sys.stderr.write(orjson.dumps(core.report_json(summary.findings)).decode() + "\n")
     elif report:
-        sys.stderr.write(core.report_text(scrubber.report))
+        sys.stderr.write(core.report_text(summary.findings))
     if not quiet:
         summary.report(sys.stderr, bad)

@@ -101,11 +101,27 @@ def test_list_shows_parameters_and_defaults(cli):
     assert "  k=0.5 " in result.stdout and "  h=5.0 " in result.stdout and "  L=2.814 " in result.stdout
 
 
-def test_bad_parameters_are_usage_errors(cli):
-    assert cli(["detect", "-p", "nope=1"], input=b"").exit_code == 2
-    assert cli(["detect", "-d", "ewma", "-p", "lambda=abc"], input=b"").exit_code == 2
-    assert cli(["detect", "-d", "nosuch"], input=b"").exit_code == 2
-    assert cli(["detect", "--expire", "soon"], input=b"").exit_code == 2
+def usage_error(*args: str) -> str:
+    """The one line ``ben detect ARGS`` prints on stderr, asserting it exits 2 having written nothing."""
+    proc = run_ben("detect", *args, input=b'{"value": 1}\n')
+    assert proc.returncode == 2 and proc.stdout == b"", proc.stderr
+    assert proc.stderr.count(b"\n") == 1, proc.stderr
+    return proc.stderr.decode().rstrip("\n")
+
+
+def test_bad_parameters_are_usage_errors_naming_the_option():
+    assert usage_error("-p", "nope=1") == "ben detect: --param: auto has no parameter 'nope'; see ben detect --list"
+    assert usage_error("-d", "ewma", "-p", "lambda=abc") == "ben detect: --param: lambda must be float, not 'abc'"
+    assert usage_error("-p", "lambda") == "ben detect: --param: 'lambda' is not NAME=VALUE"
+    assert usage_error("-d", "nosuch").startswith("ben detect: --detector: unknown detector 'nosuch'; known: adwin, auto")
+    assert usage_error("-d", "mad", "-p", "window=2") == "ben detect: --param: mad: window must be at least 3"
+    assert usage_error("--by", ",") == "ben detect: --by: needs at least one field"
+    assert usage_error("--expire", "soon").startswith("ben detect: --expire: not a duration: 'soon'")
+
+
+def test_expire_takes_the_one_duration_grammar(cli, tmp_path):
+    result = cli(["detect", "--state", str(tmp_path / "s.json"), "--expire", "1h30m"], input=ndjson(stream(n=5)))
+    assert result.exit_code == 0 and "expired 0" in result.stderr
 
 
 def test_bad_lines_are_rejected_and_counted(cli, tmp_path):
@@ -150,10 +166,11 @@ def test_any_split_into_runs_gives_the_same_output(cli, tmp_path_factory, cuts):
 def test_state_written_by_another_configuration_is_refused(cli, tmp_path):
     state = tmp_path / "s.json"
     assert cli(["detect", "-q", "-d", "ewma", "--state", str(state)], input=ndjson(stream(n=50))).exit_code == 0
-    result = cli(["detect", "-d", "cusum", "--state", str(state)], input=ndjson(stream(n=50)))
-    assert result.exit_code == 1 and "written with detector 'ewma'" in result.stderr
-    result = cli(["detect", "-d", "ewma", "-p", "L=3", "--state", str(state)], input=ndjson(stream(n=50)))
-    assert result.exit_code == 1 and "params" in result.stderr
+    result = run_ben("detect", "-d", "cusum", "--state", str(state), input=ndjson(stream(n=50)))
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.startswith(f"ben detect: {state}: written with detector 'ewma', this run uses 'cusum'".encode())
+    result = run_ben("detect", "-d", "ewma", "-p", "L=3", "--state", str(state), input=ndjson(stream(n=50)))
+    assert result.returncode == 1 and f"ben detect: {state}: written with params".encode() in result.stderr
 
 
 def test_state_is_locked_while_a_run_uses_it(tmp_path):
@@ -210,7 +227,7 @@ def test_detect_does_not_import_numpy_unless_the_detector_needs_it(detector):
 def test_spca_does_import_numpy():
     code = (
         "import sys; from ben_cli.commands._root import main; "
-        "sys.argv = ['ben', 'detect', '-q', '-d', 'spca', '-f', 'a,b'];\n"
+        "sys.argv = ['ben', 'detect', '-q', '-d', 'spca', '--field', 'a,b'];\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "sys.stderr.write('NUMPY' if 'numpy' in sys.modules else 'CLEAN')"
     )
@@ -225,7 +242,7 @@ def test_spca_watches_several_fields_and_its_state_carries_over(cli, tmp_path):
         a = 1.5 if i == 500 else rng.gauss(0, 1)
         b = -2 * a if i == 500 else 2 * a + rng.gauss(0, 0.1)  # at 500 the correlation breaks
         records.append({"source": "h", "name": "m", "a": a, "b": b, "c": rng.gauss(0, 1)})
-    args = ["detect", "-q", "-d", "spca", "-f", "a,b,c", "-p", "k=2"]
+    args = ["detect", "-q", "-d", "spca", "--field", "a,b,c", "-p", "k=2"]
     whole = cli(args, input=ndjson(records)).stdout
     marks = [r["anomaly"] for r in parse(whole)]
     assert marks[500]["is_anomaly"] and marks[500]["score"] == max(m["score"] for m in marks)
@@ -233,14 +250,15 @@ def test_spca_watches_several_fields_and_its_state_carries_over(cli, tmp_path):
     split = cli([*args, "--state", str(state)], input=ndjson(records[:250])).stdout
     split += cli([*args, "--state", str(state)], input=ndjson(records[250:])).stdout
     assert split == whole
-    assert cli(["detect", "-q", "-d", "spca", "-f", "a"], input=b"").exit_code == 2  # one field is no PCA
-    assert cli(["detect", "-q", "-d", "ewma", "-f", "a,b"], input=b"").exit_code == 2
+    assert usage_error("-q", "-d", "spca", "--field", "a").startswith("ben detect: --field: spca watches two or more")
+    assert usage_error("-q", "-d", "ewma", "--field", "a,b") == "ben detect: --field: ewma watches one field (spca watches several)"
+    assert usage_error("-d", "spca", "--field", "a,b", "-p", "k=2").startswith("ben detect: --param: spca keeps k=2")
 
 
 def test_long_runs_save_state_every_checkpoint(tmp_path, monkeypatch):
     import io
 
-    from ben_cli.detect import DetectOptions, detect
+    from ben_cli.detect import DetectOptions, run
     from ben_cli.detect import state as statefile
     from ben_cli.ndjson import Writer
     from ben_cli.rejects import Rejects
@@ -251,6 +269,6 @@ def test_long_runs_save_state_every_checkpoint(tmp_path, monkeypatch):
     data = tmp_path / "in.ndjson"
     data.write_bytes(b'{"source": "s", "name": "m", "value": 1}\n' * 9000)
     options = DetectOptions(detector="ewma", state=tmp_path / "s.json", checkpoint=1e-9)
-    detect([str(data)], Writer(io.BytesIO(), line_buffered=False), Rejects(), options)
+    run([str(data)], Writer(io.BytesIO(), line_buffered=False), Rejects(), options)
     assert len(saves) == 3  # after 4096 and 8192 records, and at the end
     assert orjson.loads((tmp_path / "s.json").read_bytes())["series"][0][2][1] == 9000  # every point counted

@@ -12,14 +12,13 @@ from hypothesis import strategies as st
 
 import ben_cli.detect  # noqa: F401  (registers the built-ins)
 from ben_cli import registry
-from ben_cli.detect.base import Config
 from ben_cli.detect.mad import kth_deviation, median_mad
 from ben_cli.detect.pvalue import chi2_upper_s, normal_tail_s, normal_upper_s, squash, unsquash
 
 
 def make(name: str, **params):
     cls = registry.detectors.get(name)
-    return cls(Config(cls, params))
+    return cls(cls.configure(params))
 
 
 # -- p-values -------------------------------------------------------------------------------
@@ -78,7 +77,7 @@ def test_ewma_by_hand():
 
 def test_ewma_alarm_is_L():
     cls = registry.detectors.get("ewma")
-    assert cls.alarm_s(Config(cls)) == pytest.approx(-math.log10(math.erfc(2.814 / math.sqrt(2))))
+    assert cls.configure().alarm_s() == pytest.approx(-math.log10(math.erfc(2.814 / math.sqrt(2))))
 
 
 # -- cusum ----------------------------------------------------------------------------------
@@ -227,9 +226,11 @@ def test_auto_is_the_larger_part_less_bonferroni():
 def test_bad_parameters_are_refused():
     cls = registry.detectors.get("ewma")
     with pytest.raises(ValueError, match="no parameter"):
-        Config(cls, {"nope": 1})
-    with pytest.raises(ValueError):
-        Config(registry.detectors.get("auto"), {"parts": "auto"})
+        cls.configure({"nope": 1})
+    with pytest.raises(ValueError, match="other than auto"):
+        registry.detectors.get("auto").configure({"parts": "auto"})
+    with pytest.raises(ValueError, match="unknown detector 'nosuch'"):
+        registry.detectors.get("auto").configure({"parts": "ewma,nosuch"})
 
 
 # -- drift: Page-Hinkley and ADWIN -------------------------------------------------------------
@@ -269,7 +270,7 @@ def test_adwin_histogram_holds_exactly_the_newest_width_values(values, buckets):
 
 def test_adwin_drops_the_old_regime_after_a_change():
     det = make("adwin", clock=1)
-    alarm = type(det).alarm_s(det.cfg)
+    alarm = det.cfg.alarm_s()
     rng = random.Random(9)
     false = sum(det.surprise(rng.gauss(0, 1), 0)[0] > alarm for _ in range(1000))
     assert false <= 3 and det.width > 900

@@ -11,7 +11,9 @@ import pytest
 
 from ben_cli.scrub import DEFAULT_POLICY, PolicyError, Scrubber, ScrubFilter, Unscrubbable, parse_policy, scrub_text
 from ben_cli.scrub import operators as ops
-from ben_cli.scrub.keys import default_key_path, load_or_create_key, read_key
+from ben_cli.scrub.keys import HmacKeyError, default_key_path, load_or_create_key, read_key
+
+from .conftest import run_ben
 
 KEY = b"k" * 32
 
@@ -190,8 +192,9 @@ def test_key_readable_by_others_is_refused(tmp_path):
     p = tmp_path / "k"
     p.write_text("00" * 32)
     os.chmod(p, 0o644)
-    with pytest.raises(ValueError, match="readable by others"):
+    with pytest.raises(HmacKeyError, match="readable by others") as refused:
         read_key(p)
+    assert refused.value.status == 1
     os.chmod(p, 0o600)
     assert read_key(p) == bytes(32)
 
@@ -239,11 +242,22 @@ def test_cli_report_changes_nothing(cli):
                                         "fields": {"attrs.x": {"email": 1}, "body": {"email": 1, "ipv4": 1}}}
 
 
-def test_cli_bad_policy_is_a_usage_error(cli, tmp_path):
+def test_cli_bad_policy_is_a_usage_error(tmp_path):
     p = tmp_path / "p.toml"
     p.write_text('[operators]\nemail = "nope"\n')
-    res = cli(["scrub", "--policy", str(p)], input=b"{}\n")
-    assert res.exit_code == 2 and f"{p}:2: unknown operator 'nope'" in res.stderr
+    res = run_ben("scrub", "--policy", str(p), input=b"{}\n")
+    assert res.returncode == 2 and res.stdout == b""
+    assert res.stderr.decode().startswith(f"ben scrub: {p}:2: unknown operator 'nope'")
+    assert res.stderr.count(b"\n") == 1  # one line, no traceback
+
+
+def test_cli_bad_key_file_is_a_runtime_error_before_any_output(tmp_path):
+    key = tmp_path / "k"
+    key.write_text("00" * 32)
+    os.chmod(key, 0o644)
+    res = run_ben("scrub", "--key", str(key), input=b'{"body":"bob@example.com"}\n')
+    assert res.returncode == 1 and res.stdout == b""
+    assert res.stderr == f"ben scrub: key file {key} is readable by others (mode 644); chmod 600 it\n".encode()
 
 
 def test_cli_unscrubbable_record_is_rejected_not_passed(cli, tmp_path):

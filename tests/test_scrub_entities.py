@@ -6,14 +6,14 @@ import pytest
 
 from ben_cli.scrub import Scrubber
 from ben_cli.scrub import validators as v
-from ben_cli.scrub.detect import Detector
+from ben_cli.scrub.finder import EntityFinder
 
 KEY = b"k" * 32
-DETECT = Detector()
+FINDER = EntityFinder()
 
 
 def found(text: str) -> list[tuple[str, str]]:
-    return [(name, text[s:e]) for s, e, name in DETECT.find(text)]
+    return [(name, text[s:e]) for s, e, name in FINDER.find(text)]
 
 
 POSITIVES = [
@@ -150,7 +150,7 @@ def test_overlap_gives_the_more_specific_entity():
 
 
 def test_prefilter_skips_finders_whose_trigger_is_absent():
-    d = Detector()
+    d = EntityFinder()
     assert "at" not in d.families("no at sign here 123")
     assert "card" not in d.families("only 11 digits 12345678901")
     assert "card" in d.families("twelve 123456789012")

@@ -6,12 +6,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ben_cli.scrub import Scrubber
-from ben_cli.scrub.detect import Detector
+from ben_cli.scrub.finder import EntityFinder
 
 KEY = b"p" * 32
 SCRUBBER = Scrubber(key=KEY)
-FULL = Detector(use_prefilter=False)
-FAST = Detector()
+FULL = EntityFinder(use_prefilter=False)
+FAST = EntityFinder()
 
 # Pieces that look like entities (and near misses), glued with ordinary text and punctuation.
 PIECES = st.sampled_from([

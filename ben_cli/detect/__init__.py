@@ -1,7 +1,14 @@
 """Streaming detectors behind one interface, with per-series state that survives between runs.
 
-The built-in detectors register themselves here on import (none of them imports numpy at import
-time); plugins add more through the ``ben.detectors`` entry-point group.
+    from ben_cli.detect import DetectOptions, SeriesTable
+    with SeriesTable(DetectOptions(detector="ewma")) as table:   # the stage core
+        marked = list(table.feed(records))
+
+The parts: :mod:`base` (the detector interface and typed configs), one module per detector,
+:mod:`options` (what a run can be asked, read from text), :mod:`table` (the stage core),
+:mod:`state` (the state file) and :mod:`stream` (``run`` over NDJSON inputs). The built-in
+detectors register themselves here on import (none of them imports numpy at import time);
+plugins add more through the ``ben.detectors`` entry-point group.
 """
 
 from __future__ import annotations
@@ -15,22 +22,14 @@ from ben_cli.detect import mad as _mad  # noqa: F401
 from ben_cli.detect import pagehinkley as _pagehinkley  # noqa: F401
 from ben_cli.detect import seasonal as _seasonal  # noqa: F401
 from ben_cli.detect import spca as _spca  # noqa: F401  (imports numpy only when used)
-from ben_cli.detect.base import COMMON_PARAMS, Config, Detector, Param
-from ben_cli.detect.state import StateError
-from ben_cli.detect.stream import DetectOptions, Series, detect
+from ben_cli.detect.base import Config, Detector, Param, derived, param
+from ben_cli.detect.options import DetectOptions, catalog_text, describe
+from ben_cli.detect.stream import run
+from ben_cli.detect.table import SeriesTable
+from ben_cli.errors import StateError
 
-__all__ = ["COMMON_PARAMS", "Config", "DetectOptions", "Detector", "Param", "Series", "StateError", "detect",
-           "describe", "detector"]
+__all__ = ["Config", "DetectOptions", "Detector", "Param", "SeriesTable", "StateError", "catalog_text", "derived",
+           "describe", "detector", "param", "run"]
 
 detector = registry.detectors.register
 """Decorator registering a detector class under a name: ``@detector("mine")``."""
-
-
-def describe() -> list[dict]:
-    """Every detector with its summary and parameters (name, default, help), for ``--list``."""
-    out = []
-    for name, cls in registry.detectors.items():
-        params = [{"name": p.name, "default": p.default, "help": p.help} for p in cls.all_params()]
-        out.append({"name": name, "summary": getattr(cls, "summary", ""), "kind": getattr(cls, "kind", "point"),
-                    "params": params})
-    return out

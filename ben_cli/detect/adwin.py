@@ -16,38 +16,41 @@ smallest ``delta`` at which the best split would have been cut.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import Config, Detector, param
 from ben_cli.detect.pvalue import LN10
 from ben_cli.registry import detectors
 
 RANGE_SD = 4.0
 
 
+@dataclass(frozen=True)
+class AdwinConfig(Config):
+    delta: float = param(0.002, "confidence: declare a change when the split is this unlikely")
+    buckets: int = param(5, "buckets kept per row of the histogram")
+    clock: int = param(32, "test the splits every this many points")
+    min_split: int = param(5, "fewest points on each side of a split")
+
+    def alarm_s(self) -> float:
+        return -math.log10(self.delta)
+
+
 @detectors.register("adwin")
-class Adwin(Detector):
+class Adwin(Detector[AdwinConfig]):
     summary = "ADWIN adaptive window: a change in the mean (change points)"
     kind = "change"
-    PARAMS = (
-        Param("delta", 0.002, "confidence: declare a change when the split is this unlikely"),
-        Param("buckets", 5, "buckets kept per row of the histogram"),
-        Param("clock", 32, "test the splits every this many points"),
-        Param("min_split", 5, "fewest points on each side of a split"),
-    )
+    config = AdwinConfig
     # rows[i] holds buckets of 2**i points, oldest first, each [sum, squared deviations]
     __slots__ = ("rows", "width", "total", "sq", "tick")
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: AdwinConfig):
         super().__init__(cfg)
         self.rows: list[list[list[float]]] = []
         self.width = 0
         self.total = 0.0
         self.sq = 0.0
         self.tick = 0
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        return -math.log10(cfg.delta)
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         expected = self.total / self.width if self.width else None

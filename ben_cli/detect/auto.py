@@ -13,44 +13,56 @@ surprise of about 6 (p = 1e-6).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 from ben_cli import registry
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import Config, Detector, derived, param
 from ben_cli.registry import detectors
 
 DEFAULT_PARTS = "seasonal,adwin"
 
 
-@detectors.register("auto")
-class Auto(Detector):
-    summary = "ensemble (default: seasonal + adwin), the best combination on NAB"
-    PARAMS = (
-        Param("parts", DEFAULT_PARTS, "comma-separated detectors to combine, each with its defaults"),
-        Param("alarm", 6.0, "surprise (-log10 p) that scores 0.5; 6 is about the best threshold on NAB"),
-    )
-    __slots__ = ("members",)
+@dataclass(frozen=True)
+class AutoConfig(Config):
+    parts: str = param(DEFAULT_PARTS, "comma-separated detectors to combine, each with its defaults")
+    alarm: float = param(6.0, "surprise (-log10 p) that scores 0.5; 6 is about the best threshold on NAB")
+    part_configs: tuple[tuple[type[Detector[Any]], Config], ...] = derived()
+    penalty: float = derived()
 
-    def __init__(self, cfg: Config):
-        super().__init__(cfg)
-        self.members: list[Detector] = [cls(part_cfg) for cls, part_cfg in cfg.part_configs]
-
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        names = [p.strip() for p in cfg.parts.split(",") if p.strip()]
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        names = [p.strip() for p in self.parts.split(",") if p.strip()]
         if not names or "auto" in names:
             raise ValueError("parts must name one or more detectors other than auto")
-        cfg.part_configs = []
+        parts = []
         for name in names:
-            part = registry.detectors.get(name)
+            try:
+                part: type[Detector[Any]] = registry.detectors.get(name)
+            except KeyError as exc:
+                raise ValueError(exc.args[0]) from None
             if part.vector:
                 raise ValueError(f"{name} watches several fields and cannot be a part of auto")
-            cfg.part_configs.append((part, Config(part)))
-        cfg.penalty = math.log10(len(names))
-        cfg.uses_time = any(part.uses_time for part, _ in cfg.part_configs)
+            parts.append((part, part.configure()))
+        self._derive("part_configs", tuple(parts))
+        self._derive("penalty", math.log10(len(names)))
 
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        return cfg.alarm
+    def alarm_s(self) -> float:
+        return self.alarm
+
+    def uses_time(self) -> bool:
+        return any(part_cfg.uses_time() for _, part_cfg in self.part_configs)
+
+
+@detectors.register("auto")
+class Auto(Detector[AutoConfig]):
+    summary = "ensemble (default: seasonal + adwin), the best combination on NAB"
+    config = AutoConfig
+    __slots__ = ("members",)
+
+    def __init__(self, cfg: AutoConfig):
+        super().__init__(cfg)
+        self.members: list[Detector[Any]] = [cls(part_cfg) for cls, part_cfg in cfg.part_configs]
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         best = 0.0
@@ -65,7 +77,7 @@ class Auto(Detector):
         return (best if best > 0.0 else 0.0), expected
 
     @classmethod
-    def restore(cls, cfg: Config, state: list) -> Detector:
+    def restore(cls, cfg: AutoConfig, state: list) -> Detector[AutoConfig]:
         slot = cls.state_slots().index("members")
         members = state[slot]
         det = super().restore(cfg, [*state[:slot], None, *state[slot + 1:]])

@@ -1,8 +1,9 @@
 """The detector interface: one small object per series, fed a value and its time, returning surprise.
 
-A detector class describes its parameters (``PARAMS``, shown by ``ben detect --list``) and keeps
-its per-series state in ``__slots__``, so a hundred thousand series cost a hundred thousand small
-objects, not dictionaries. The state is a flat JSON list (``state()`` / ``restore()``) so it can be
+A detector class names its configuration (``config``: a frozen dataclass whose fields are its
+parameters, declared with :func:`param` and shown by ``ben detect --list``; one typed object per
+run, shared by every series) and keeps its per-series state in ``__slots__``, so a hundred
+thousand series cost a hundred thousand small objects, not dictionaries. The state is a flat JSON list (``state()`` / ``restore()``) so it can be
 carried between runs exactly: floats round-trip through JSON bit for bit.
 
 ``surprise(value, t)`` is the model: it returns ``-log10 p`` of the new point under the state so
@@ -22,8 +23,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ben_cli.detect.pvalue import LN10
 
@@ -59,11 +60,18 @@ class Param:
         return value
 
 
-COMMON_PARAMS: tuple[Param, ...] = (
-    Param("warmup", 30, "points a series must show before it is scored"),
-    Param("tail_weight", 0.5, "weight of the series' learned tail against the model's p-value (0: trust the model)"),
-    Param("holdoff", 69.0, "points for an alarm's echo to halve; points that do not beat it score 0 (0: off)"),
-)
+def param(default: Any, help: str, *, name: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
+    """A configuration field that is a parameter: its default, its help for ``--list``, and the
+    name it is given by (``-p lambda=0.2`` when the field cannot be called ``lambda``)."""
+    return field(default=default, metadata={"help": help, "name": name, "choices": choices})
+
+
+def derived() -> Any:
+    """A configuration field computed from the parameters in ``__post_init__`` (not a parameter)."""
+    return field(init=False, repr=False, compare=False)
+
+
+TAIL_WEIGHT_HELP = "weight of the series' learned tail against the model's p-value (0: trust the model)"
 
 # Tail calibration: exceedances of s > TAIL_U are counted; the prior is a well-calibrated model
 # (P(s > u) = 10^-u, excess mean 1/ln 10) worth PRIOR_N points and PRIOR_HITS exceedances.
@@ -72,41 +80,76 @@ PRIOR_N = 20.0
 PRIOR_HITS = 5.0
 
 
+@dataclass(frozen=True)
 class Config:
-    """Resolved parameter values for one run, shared by every series (attributes by name)."""
+    """The parameters every detector shares; a detector's own config adds its fields with
+    :func:`param`, derives constants in ``__post_init__`` (raising ValueError for values that
+    make no sense) and says when its textbook rule raises an alarm."""
 
-    def __init__(self, cls: type[Detector], values: Mapping[str, Any] | None = None):
-        params = {p.name: p for p in cls.all_params()}
+    warmup: int = param(30, "points a series must show before it is scored")
+    tail_weight: float = param(0.5, TAIL_WEIGHT_HELP)
+    holdoff: float = param(69.0, "points for an alarm's echo to halve; points that do not beat it score 0 (0: off)")
+    echo_keep: float = derived()
+
+    def __post_init__(self) -> None:
+        self._derive("echo_keep", 0.5 ** (1.0 / self.holdoff) if self.holdoff > 0 else 0.0)
+
+    def _derive(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)  # the config is frozen once built
+
+    def alarm_s(self) -> float:
+        """The surprise at which this detector's textbook rule raises an alarm (score 0.5)."""
+        return 3.0
+
+    def uses_time(self) -> bool:
+        """Whether the detector needs each record's timestamp (seasonal profiles)."""
+        return False
+
+    @classmethod
+    def param_fields(cls) -> list[Field[Any]]:
+        """The fields that are parameters, the detector's own first, then those every detector shares."""
+        shared = {f.name for f in fields(Config)}
+        declared = [f for f in fields(cls) if f.init]
+        return [f for f in declared if f.name not in shared] + [f for f in declared if f.name in shared]
+
+    @classmethod
+    def params(cls) -> tuple[Param, ...]:
+        return tuple(Param(_param_name(f), f.default, f.metadata["help"], f.metadata["choices"]) for f in cls.param_fields())
+
+    @classmethod
+    def build(cls, values: Mapping[str, Any] | None = None) -> Config:
+        """The config for parameter values given by name (``lambda``), defaults for the rest."""
+        names = {_param_name(f): f.name for f in cls.param_fields()}
         given = dict(values or {})
-        unknown = sorted(set(given) - set(params))
+        unknown = sorted(set(given) - set(names))
         if unknown:
-            raise ValueError(f"{cls.name} has no parameter {', '.join(unknown)}; it has {', '.join(params)}")
-        self.values: dict[str, Any] = {name: given.get(name, p.default) for name, p in params.items()}
-        for name, value in self.values.items():
-            setattr(self, name, value)
-        self.echo_keep = 0.5 ** (1.0 / self.holdoff) if self.holdoff > 0 else 0.0  # type: ignore[attr-defined]
-        self.uses_time = cls.uses_time
-        cls.prepare(self)
+            raise ValueError(f"no parameter {', '.join(unknown)}; the parameters are {', '.join(names)}")
+        return cls(**{names[name]: value for name, value in given.items()})
 
-    def __getattr__(self, name: str) -> Any:  # only for attributes set by prepare(); keeps mypy quiet
-        raise AttributeError(name)
+    def values(self) -> dict[str, Any]:
+        """Every parameter's value by name, as a state file records them."""
+        return {_param_name(f): getattr(self, f.name) for f in self.param_fields()}
 
 
-class Detector:
-    """Base class of every detector. Subclasses set ``name``, ``PARAMS``, ``__slots__`` and
+def _param_name(f: Field[Any]) -> str:
+    return f.metadata["name"] or f.name
+
+
+C = TypeVar("C", bound=Config)
+
+
+class Detector(Generic[C]):
+    """Base class of every detector. Subclasses set ``config``, ``__slots__`` (and ``summary``) and
     implement ``surprise``; the slots named in ``__slots__`` are the state that is saved."""
 
     __slots__ = ("cfg", "seen", "count", "tail_n", "tail_hits", "tail_excess", "echo")
 
-    name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    PARAMS: ClassVar[tuple[Param, ...]] = ()
-    DEFAULTS: ClassVar[dict[str, Any]] = {}  # this detector's own defaults for COMMON_PARAMS
+    config: ClassVar[type[Config]] = Config
     kind: ClassVar[str] = "point"  # "change" for drift detectors: an alarm marks a change point
-    uses_time: ClassVar[bool] = False  # needs the record's timestamp (seasonal profiles)
     vector: ClassVar[bool] = False  # watches several numbers at once (spca)
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: C):
         self.cfg = cfg
         self.seen: int | None = None  # newest timestamp (ns) of the series, for --expire
         self.count = 0
@@ -116,15 +159,6 @@ class Detector:
         self.echo = 0.0
 
     # -- what subclasses provide ------------------------------------------------------------
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        """Derive constants from parameters once per run (e.g. a rate from a half-life)."""
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        """The surprise at which this detector's textbook rule raises an alarm (score 0.5)."""
-        return 3.0
-
     def surprise(self, value: Any, t: float) -> tuple[float, Any]:
         """``(-log10 p, expected value)`` of ``value`` at time ``t`` (seconds); then learn it."""
         raise NotImplementedError
@@ -132,8 +166,12 @@ class Detector:
     # -- shared ------------------------------------------------------------------------------
     @classmethod
     def all_params(cls) -> tuple[Param, ...]:
-        common = tuple(replace(p, default=cls.DEFAULTS[p.name]) if p.name in cls.DEFAULTS else p for p in COMMON_PARAMS)
-        return cls.PARAMS + common
+        return cls.config.params()
+
+    @classmethod
+    def configure(cls, values: Mapping[str, Any] | None = None) -> Config:
+        """This detector's config for parameter values given by name; ValueError says what is wrong."""
+        return cls.config.build(values)
 
     def score(self, value: Any, t: float) -> tuple[float, Any]:
         """The reported surprise: the model's, after warm-up, tail calibration and hold-off."""
@@ -184,13 +222,13 @@ class Detector:
         return [_export(getattr(self, name)) for name in self.state_slots()]
 
     @classmethod
-    def restore(cls, cfg: Config, state: list) -> Detector:
+    def restore(cls, cfg: C, state: list) -> Detector[C]:
         det = cls(cfg)
         names = cls.state_slots()
         if len(state) != len(names):
-            raise ValueError(f"{cls.name} state has {len(state)} fields, expected {len(names)}")
+            raise ValueError(f"{cls.__name__} state has {len(state)} fields, expected {len(names)}")
         for name, value in zip(names, state, strict=True):
-            setattr(det, name, _import(getattr(det, name), value, cfg))
+            setattr(det, name, _import(getattr(det, name), value))
         return det
 
 
@@ -206,7 +244,7 @@ def _export(value: Any) -> Any:
     return value
 
 
-def _import(template: Any, value: Any, cfg: Config) -> Any:
+def _import(template: Any, value: Any) -> Any:
     """Rebuild a slot's value in the shape the fresh object has (nested detector, deque, array)."""
     if isinstance(template, Detector):
         return type(template).restore(template.cfg, value)

@@ -14,8 +14,9 @@ the statistic C is a log-likelihood ratio, so ``P(C >= c) <= exp(-2 k c)`` and
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import Config, Detector, derived, param
 from ben_cli.detect.baseline import learn
 from ben_cli.detect.pvalue import LN10
 from ben_cli.registry import detectors
@@ -43,40 +44,45 @@ def tabular_step(up: float, down: float, z: float, k: float, h: float) -> tuple[
     return up, down, stat
 
 
+@dataclass(frozen=True)
+class CusumConfig(Config):
+    k: float = param(0.5, "allowance, in standard deviations (half the shift to detect)")
+    h: float = param(5.0, "decision interval: alarm when a sum exceeds h")
+    lam: float = param(0.1, "weight of the newest point in the learned level", name="lambda")
+    lambda_var: float = param(0.002, "weight of the newest residual in the learned variance")
+    mu: str = param("learn", "in-control mean, or 'learn'")
+    sigma: str = param("learn", "in-control standard deviation, or 'learn'")
+    mu_known: float | None = derived()
+    sigma_known: float | None = derived()
+    to_s: float = derived()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._derive("mu_known", _known(self.mu, "mu"))
+        sigma = _known(self.sigma, "sigma")
+        if sigma is not None and sigma <= 0:
+            raise ValueError("sigma must be positive")
+        self._derive("sigma_known", sigma)
+        self._derive("to_s", 2.0 * self.k / LN10)
+
+    def alarm_s(self) -> float:
+        return self.h * self.to_s
+
+
 @detectors.register("cusum")
-class Cusum(Detector):
+class Cusum(Detector[CusumConfig]):
     summary = "two-sided tabular CUSUM of the standardised value"
     kind = "change"
-    PARAMS = (
-        Param("k", 0.5, "allowance, in standard deviations (half the shift to detect)"),
-        Param("h", 5.0, "decision interval: alarm when a sum exceeds h"),
-        Param("lambda", 0.1, "weight of the newest point in the learned level"),
-        Param("lambda_var", 0.002, "weight of the newest residual in the learned variance"),
-        Param("mu", "learn", "in-control mean, or 'learn'"),
-        Param("sigma", "learn", "in-control standard deviation, or 'learn'"),
-    )
+    config = CusumConfig
     __slots__ = ("mean", "var", "n", "up", "down")
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: CusumConfig):
         super().__init__(cfg)
         self.mean: float | None = cfg.mu_known
         self.var = 0.0 if cfg.sigma_known is None else cfg.sigma_known**2
         self.n = 0
         self.up = 0.0
         self.down = 0.0
-
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        cfg.lam = cfg.values["lambda"]
-        cfg.mu_known = _known(cfg.mu, "mu")
-        cfg.sigma_known = _known(cfg.sigma, "sigma")
-        if cfg.sigma_known is not None and cfg.sigma_known <= 0:
-            raise ValueError("sigma must be positive")
-        cfg.to_s = 2.0 * cfg.k / LN10
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        return cfg.h * cfg.to_s
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         cfg = self.cfg

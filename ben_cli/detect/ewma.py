@@ -11,8 +11,9 @@ length of about 500 points).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import Config, Detector, param
 from ben_cli.detect.baseline import learn
 from ben_cli.detect.pvalue import normal_tail_s
 from ben_cli.registry import detectors
@@ -21,29 +22,27 @@ from ben_cli.registry import detectors
 FLAT_BREAK_S = 30.0
 
 
+@dataclass(frozen=True)
+class EwmaConfig(Config):
+    lam: float = param(0.1, "weight of the newest point in the mean", name="lambda")  # a keyword in Python
+    lambda_var: float = param(0.002, "weight of the newest residual in the variance")
+    L: float = param(2.814, "alarm when |z| exceeds L standard deviations")
+
+    def alarm_s(self) -> float:
+        return normal_tail_s(self.L)
+
+
 @detectors.register("ewma")
-class Ewma(Detector):
+class Ewma(Detector[EwmaConfig]):
     summary = "z of each point against an EWMA mean and variance"
-    PARAMS = (
-        Param("lambda", 0.1, "weight of the newest point in the mean"),
-        Param("lambda_var", 0.002, "weight of the newest residual in the variance"),
-        Param("L", 2.814, "alarm when |z| exceeds L standard deviations"),
-    )
+    config = EwmaConfig
     __slots__ = ("mean", "var", "n")
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: EwmaConfig):
         super().__init__(cfg)
         self.mean: float | None = None
         self.var = 0.0
         self.n = 0
-
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        cfg.lam = cfg.values["lambda"]  # "lambda" is a keyword in Python
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        return normal_tail_s(cfg.L)
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         mean = self.mean

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
+from dataclasses import dataclass
 from statistics import NormalDist
 
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import TAIL_WEIGHT_HELP, Config, Detector, param
 from ben_cli.detect.ewma import FLAT_BREAK_S
 from ben_cli.detect.pvalue import normal_tail_s
 from ben_cli.registry import detectors
@@ -64,30 +65,32 @@ def median_mad(ordered: list[float]) -> tuple[float, float]:
     return median, mad
 
 
-@detectors.register("mad")
-class Mad(Detector):
-    summary = "robust z against the rolling median and MAD"
-    PARAMS = (
-        Param("window", 500, "values in the rolling window"),
-        Param("threshold", 3.5, "alarm when the robust |z| exceeds this (Iglewicz and Hoaglin's 3.5)"),
-    )
+@dataclass(frozen=True)
+class MadConfig(Config):
+    window: int = param(500, "values in the rolling window")
+    threshold: float = param(3.5, "alarm when the robust |z| exceeds this (Iglewicz and Hoaglin's 3.5)")
     # A MAD of nearly 0 (most of the window one value) makes raw z unbounded: trust the learned tail.
-    DEFAULTS = {"tail_weight": 1.0}
+    tail_weight: float = param(1.0, TAIL_WEIGHT_HELP)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.window < 3:
+            raise ValueError("window must be at least 3")
+
+    def alarm_s(self) -> float:
+        return normal_tail_s(self.threshold)
+
+
+@detectors.register("mad")
+class Mad(Detector[MadConfig]):
+    summary = "robust z against the rolling median and MAD"
+    config = MadConfig
     __slots__ = ("recent", "ordered")
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: MadConfig):
         super().__init__(cfg)
         self.recent: deque[float] = deque(maxlen=cfg.window)
         self.ordered: list[float] = []
-
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        if cfg.window < 3:
-            raise ValueError("window must be at least 3")
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        return normal_tail_s(cfg.threshold)
 
     def state(self) -> list:
         state = super().state()
@@ -95,7 +98,7 @@ class Mad(Detector):
         return state
 
     @classmethod
-    def restore(cls, cfg: Config, state: list) -> Detector:
+    def restore(cls, cfg: MadConfig, state: list) -> Detector[MadConfig]:
         det = super().restore(cfg, state)
         assert isinstance(det, Mad)
         det.ordered = sorted(det.recent)

@@ -14,38 +14,42 @@ Wald's bound on the statistic, as for CUSUM: ``s = 2 delta PH / ln 10``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import Config, Detector, derived, param
 from ben_cli.detect.pvalue import LN10
 from ben_cli.registry import detectors
 
 
+@dataclass(frozen=True)
+class PageHinkleyConfig(Config):
+    delta: float = param(0.5, "magnitude of change tolerated, in standard deviations")
+    threshold: float = param(10.0, "declare a change when the statistic exceeds this")
+    lambda_var: float = param(0.002, "weight of the newest residual in the learned variance")
+    to_s: float = derived()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._derive("to_s", 2.0 * self.delta / LN10)
+
+    def alarm_s(self) -> float:
+        return self.threshold * self.to_s
+
+
 @detectors.register("pagehinkley")
-class PageHinkley(Detector):
+class PageHinkley(Detector[PageHinkleyConfig]):
     summary = "Page-Hinkley test for a change of level (change points)"
     kind = "change"
-    PARAMS = (
-        Param("delta", 0.5, "magnitude of change tolerated, in standard deviations"),
-        Param("threshold", 10.0, "declare a change when the statistic exceeds this"),
-        Param("lambda_var", 0.002, "weight of the newest residual in the learned variance"),
-    )
+    config = PageHinkleyConfig
     __slots__ = ("mean", "n", "var", "seen_var", "up", "up_min", "down", "down_min")
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: PageHinkleyConfig):
         super().__init__(cfg)
         self.mean = 0.0
         self.n = 0  # points in the current regime
         self.var = 0.0
         self.seen_var = 0  # points the variance has learned from
         self.up = self.up_min = self.down = self.down_min = 0.0
-
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        cfg.to_s = 2.0 * cfg.delta / LN10
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        return cfg.threshold * cfg.to_s
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         cfg = self.cfg

@@ -14,31 +14,49 @@ for having looked twice.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import Config, Detector, derived, param
 from ben_cli.detect.cusum import tabular_step
 from ben_cli.detect.ewma import FLAT_BREAK_S
 from ben_cli.detect.pvalue import LN10, LOG10_2, normal_tail_s
 from ben_cli.registry import detectors
 
 
+@dataclass(frozen=True)
+class SeasonalConfig(Config):
+    period: float = param(86400.0, "length of the season in seconds (604800 for a week)")
+    bins: int = param(48, "slots per season (48: half-hours of a day)")
+    alpha: float = param(0.1, "weight of the newest point in the level")
+    gamma: float = param(0.1, "weight of the newest point in its slot of the profile")
+    lambda_var: float = param(0.002, "weight of the newest residual in the variance")
+    k: float = param(0.5, "CUSUM allowance on the standardised residual")
+    h: float = param(5.0, "CUSUM decision interval")
+    L: float = param(3.0, "alarm when the residual's |z| exceeds L")
+    slot_width: float = derived()
+    to_s: float = derived()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.bins < 1 or self.period <= 0:
+            raise ValueError("bins and period must be positive")
+        self._derive("slot_width", self.period / self.bins)
+        self._derive("to_s", 2.0 * self.k / LN10)
+
+    def alarm_s(self) -> float:
+        return normal_tail_s(self.L) - LOG10_2
+
+    def uses_time(self) -> bool:
+        return True
+
+
 @detectors.register("seasonal")
-class Seasonal(Detector):
+class Seasonal(Detector[SeasonalConfig]):
     summary = "residual of a learned daily profile (Holt-Winters), point and CUSUM drift test"
-    uses_time = True
-    PARAMS = (
-        Param("period", 86400.0, "length of the season in seconds (604800 for a week)"),
-        Param("bins", 48, "slots per season (48: half-hours of a day)"),
-        Param("alpha", 0.1, "weight of the newest point in the level"),
-        Param("gamma", 0.1, "weight of the newest point in its slot of the profile"),
-        Param("lambda_var", 0.002, "weight of the newest residual in the variance"),
-        Param("k", 0.5, "CUSUM allowance on the standardised residual"),
-        Param("h", 5.0, "CUSUM decision interval"),
-        Param("L", 3.0, "alarm when the residual's |z| exceeds L"),
-    )
+    config = SeasonalConfig
     __slots__ = ("level", "profile", "var", "n", "up", "down")
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: SeasonalConfig):
         super().__init__(cfg)
         self.level: float | None = None
         self.profile: list[float | None] = [None] * cfg.bins
@@ -46,17 +64,6 @@ class Seasonal(Detector):
         self.n = 0
         self.up = 0.0
         self.down = 0.0
-
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        if cfg.bins < 1 or cfg.period <= 0:
-            raise ValueError("bins and period must be positive")
-        cfg.slot_width = cfg.period / cfg.bins
-        cfg.to_s = 2.0 * cfg.k / LN10
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        return normal_tail_s(cfg.L) - LOG10_2
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         cfg = self.cfg

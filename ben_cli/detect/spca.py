@@ -21,9 +21,10 @@ the larger, less log10(2). numpy is imported only when this detector is built.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from ben_cli.detect.base import Config, Detector, Param
+from ben_cli.detect.base import Config, Detector, param
 from ben_cli.detect.pvalue import LOG10_2, chi2_upper_s
 from ben_cli.registry import detectors
 
@@ -40,21 +41,35 @@ def _load_numpy() -> None:
         np = numpy
 
 
+@dataclass(frozen=True)
+class SpcaConfig(Config):
+    k: int = param(1, "principal components kept (fewer than the fields)")
+    method: str = param("fd", "how components are learned: fd or oja", choices=("fd", "oja"))
+    eta: float = param(0.05, "oja: learning rate")
+    lam: float = param(0.01, "weight of the newest point in means, variances and eigenvalues", name="lambda")
+    L: float = param(3.5, "alarm at the surprise of a |z| of L (two-sided normal tail)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.k < 1:
+            raise ValueError("k must be at least 1")
+        _load_numpy()
+
+    def alarm_s(self) -> float:
+        from ben_cli.detect.pvalue import normal_tail_s
+
+        return normal_tail_s(self.L)
+
+
 @detectors.register("spca")
-class Spca(Detector):
+class Spca(Detector[SpcaConfig]):
     summary = "streaming PCA over several fields: SPE and Hotelling T-squared"
     vector = True
-    PARAMS = (
-        Param("k", 1, "principal components kept (fewer than the fields)"),
-        Param("method", "fd", "how components are learned: fd or oja", choices=("fd", "oja")),
-        Param("eta", 0.05, "oja: learning rate"),
-        Param("lambda", 0.01, "weight of the newest point in means, variances and eigenvalues"),
-        Param("L", 3.5, "alarm at the surprise of a |z| of L (two-sided normal tail)"),
-    )
+    config = SpcaConfig
     # W: d x k components; sketch: fd's (k + 16) x d rows; eig: k variances; spe_mean/var: SPE moments
     __slots__ = ("mean", "var", "n", "W", "sketch", "filled", "eig", "spe_mean", "spe_var")
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: SpcaConfig):
         super().__init__(cfg)
         self.mean: Any = None
         self.var: Any = None
@@ -65,19 +80,6 @@ class Spca(Detector):
         self.eig: Any = None
         self.spe_mean = 0.0
         self.spe_var = 0.0
-
-    @classmethod
-    def prepare(cls, cfg: Config) -> None:
-        if cfg.k < 1:
-            raise ValueError("k must be at least 1")
-        cfg.lam = cfg.values["lambda"]
-        _load_numpy()
-
-    @classmethod
-    def alarm_s(cls, cfg: Config) -> float:
-        from ben_cli.detect.pvalue import normal_tail_s
-
-        return normal_tail_s(cfg.L)
 
     def _start(self, x: Any) -> None:
         d = x.shape[0]
@@ -154,7 +156,7 @@ class Spca(Detector):
         self.filled += 1
 
     @classmethod
-    def restore(cls, cfg: Config, state: list) -> Detector:
+    def restore(cls, cfg: SpcaConfig, state: list) -> Detector[SpcaConfig]:
         det = super().restore(cfg, state)
         for name in ("mean", "var", "W", "sketch", "eig"):
             value = getattr(det, name)

@@ -1,4 +1,4 @@
-"""Every series' detector state in one file, written atomically and locked while a run uses it.
+"""Every series' detector state in one file, written atomically (the series table locks it while a run uses it).
 
 The file is one JSON object: what wrote it (detector, parameters, ``--by``, ``--field``), the
 newest timestamp seen, and each series' key and state list. A run refuses a file written with a
@@ -8,20 +8,16 @@ different detector or parameters: carrying state between unlike models would be 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ben_cli.atomic import Busy, exclusive_lock, write_atomic
+from ben_cli.atomic import write_atomic
+from ben_cli.errors import StateError
 
 FORMAT = "ben-detect-state"
 VERSION = 1
-
-
-class StateError(RuntimeError):
-    """The state file cannot be used: locked, unreadable or written by another configuration."""
 
 
 def load(path: Path, identity: dict[str, Any]) -> dict | None:
@@ -54,13 +50,3 @@ def save(path: Path, identity: dict[str, Any], newest: int | None, series: Itera
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, blob)
     return len(blob)
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside the state file for the whole run (fails at once if held)."""
-    try:
-        with exclusive_lock(path, "another ben detect run"):
-            yield
-    except Busy as exc:
-        raise StateError(str(exc)) from None

@@ -364,7 +364,8 @@ _IBAN_START = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(v.IBAN_LENGTHS) + r")\d
 def find_iban(text: str) -> Iterator[Span]:
     for m in _IBAN_START.finditer(text):
         want = v.IBAN_LENGTHS[m.group(1).upper()]
-        pos, chars = m.start(), []
+        pos = m.start()
+        chars: list[str] = []
         while pos < len(text) and len(chars) < want:
             c = text[pos]
             if c.isascii() and c.isalnum():

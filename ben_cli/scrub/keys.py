@@ -14,17 +14,16 @@ import stat
 from pathlib import Path
 
 from ben_cli.atomic import fsync_dir
+from ben_cli.errors import BenError
+from ben_cli.units import ben_home
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 
 
-class KeyError_(ValueError):
-    """A key file that cannot be used (too short, readable by others, unreadable)."""
-
-
-def ben_home() -> Path:
-    return Path(os.environ.get("BEN_HOME") or Path.home() / ".local" / "share" / "ben")
+class HmacKeyError(BenError):
+    """The pseudonym key file cannot be used (too short, readable by others, unreadable): exit 1,
+    since no pseudonym may be made with a key that is not private."""
 
 
 def default_key_path() -> Path:
@@ -37,16 +36,16 @@ def read_key(path: Path) -> bytes:
         st = path.stat()
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyError_(f"cannot read key file {path}: {exc.strerror}") from None
+        raise HmacKeyError(f"cannot read key file {path}: {exc.strerror}") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyError_(f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it")
+        raise HmacKeyError(f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it")
     text = data.strip()
     try:
         key = bytes.fromhex(text.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
         key = data
     if len(key) < MIN_KEY_BYTES:
-        raise KeyError_(f"key file {path} holds {len(key)} bytes; at least {MIN_KEY_BYTES} are needed")
+        raise HmacKeyError(f"key file {path} holds {len(key)} bytes; at least {MIN_KEY_BYTES} are needed")
     return key
 
 

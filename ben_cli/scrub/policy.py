@@ -15,6 +15,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from ben_cli import registry
+from ben_cli.errors import UsageError
 from ben_cli.scrub import entities as _entities  # noqa: F401  (registers the built-in entities)
 from ben_cli.scrub.operators import OPERATORS
 
@@ -77,8 +78,9 @@ never = ["ts", "lane", "name", "severity", "unit", "redacted", "_ingest", "anoma
 """
 
 
-class PolicyError(ValueError):
-    """A policy that cannot be used; the message names the file and line."""
+class PolicyError(UsageError):
+    """A policy that cannot be used; the message names the file and line. A usage error (exit 2):
+    the policy is part of how ben scrub was asked to run."""
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,10 @@ class Prefilter:
             import hyperscan
         except ImportError:  # pragma: no cover - the wheel is a dependency; this is a safety net
             return
-        expressions, ids, flags, self._names = [], [], [], []
+        expressions: list[bytes] = []
+        ids: list[int] = []
+        flags: list[int] = []
+        self._names: list[str] = []
         for name, (patterns, caseless) in TRIGGERS.items():
             for pattern in patterns:
                 ids.append(len(self._names))

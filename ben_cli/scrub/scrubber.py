@@ -1,19 +1,27 @@
-"""Scrub whole records: walk every field, apply field rules, rewrite findings, mark ``redacted``.
+"""The scrub stage core: walk every field of a record, apply field rules, rewrite findings, mark ``redacted``.
 
 The walk is copy-on-write (the caller's record is never modified) and plans per key path are
-cached, because the same few dozen paths repeat on every record of a stream.
+cached, because the same few dozen paths repeat on every record of a stream. A record reaches the
+core as a dict (:meth:`Scrubber.feed`, for stages composed in one process) or as its NDJSON line
+with the parsed dict (:meth:`Scrubber.feed_lines`, for ``ben scrub``): a line the prefilter proves
+clean is then passed on as its own bytes with ``"redacted":[]`` appended, without a
+walk-and-serialise round trip. Both give the same records.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+import orjson
+
+from ben_cli.errors import BenError
 from ben_cli.scrub import entities as ents
-from ben_cli.scrub.detect import Detector
+from ben_cli.scrub.finder import EntityFinder
 from ben_cli.scrub.keys import load_or_create_key, read_key
 from ben_cli.scrub.operators import APPLY, Drop
 from ben_cli.scrub.policy import Policy, default_policy
@@ -22,9 +30,13 @@ _PLAN_CACHE_LIMIT = 50_000
 _MAX_ROUNDS = 4
 _SHORT = 64  # strings up to this long reuse their line's trigger families instead of a scan
 _AUTH_SCHEME = re.compile(r"(?i)(\s*(?:bearer|basic|digest|negotiate|token|apikey|hmac|aws4-hmac-sha256|dpop)\s+)(\S.*)", re.S)
+_EMPTY_MARK = b'"redacted":[]}\n'
+
+Reject = Callable[[str, bytes], None]
+"""Where a record that cannot be scrubbed goes: ``(reason, raw line)``, as :meth:`ben_cli.ndjson.Reader.reject`."""
 
 
-class Unscrubbable(ValueError):
+class Unscrubbable(BenError):
     """A record that cannot be scrubbed safely; it must be rejected, never passed on."""
 
 
@@ -43,32 +55,75 @@ class Plan:
 
 
 class Scrubber:
-    """``Scrubber(policy).scrub(record)`` returns a scrubbed copy carrying ``redacted``.
+    """The scrub stage: ``feed`` records in, scrubbed copies carrying ``redacted`` out.
 
-    ``key`` is the HMAC key for pseudonyms (bytes), or a key file; without one the key under
-    ``$BEN_HOME`` is used, created on the first pseudonym. ``report`` counts findings per
-    (entity, field path) when ``count=True``.
+    ``key`` is the HMAC key for pseudonyms (bytes), or a key file (read at once, so a bad key
+    stops the run before any output); without one the key under ``$BEN_HOME`` is used, created on
+    the first pseudonym. With ``dry_run`` records pass unchanged and ``findings`` counts what
+    would have been scrubbed, per (entity, field path). A record that cannot be scrubbed safely
+    goes to ``on_reject`` (reason, raw line); without it :class:`Unscrubbable` is raised.
     """
 
-    def __init__(self, policy: Policy | None = None, *, key: bytes | Path | str | None = None,
-                 count: bool = False, use_prefilter: bool = True):
+    def __init__(self, policy: Policy | None = None, *, key: bytes | Path | None = None,
+                 dry_run: bool = False, on_reject: Reject | None = None, use_prefilter: bool = True):
         self.policy = policy or default_policy()
-        self.detector = Detector(use_prefilter=use_prefilter)
-        self._key_source = key
-        self._key_bytes: bytes | None = key if isinstance(key, bytes) else None
+        self.finder = EntityFinder(use_prefilter=use_prefilter)
+        self._key_bytes: bytes | None = read_key(key) if isinstance(key, Path) else key
         self._plans: dict[tuple[str, str, str | None], Plan] = {}
-        self.count = count
-        self.report: Counter[tuple[str, str]] = Counter()
-        self._ops = {e.name: self.policy.operator_for(e.name) for e in self.detector.entities}
+        self.dry_run = dry_run
+        self.on_reject = on_reject
+        self.findings: Counter[tuple[str, str]] = Counter()
+        self._ops = {e.name: self.policy.operator_for(e.name) for e in self.finder.entities}
         self._max = self.policy.max_value_bytes
         self._rule_keys = self._fast_path_keys()
         self._line_families: frozenset[str] | set[str] | None = None
 
+    # -- the stage --------------------------------------------------------------------------
+    def feed(self, records: Iterable[dict]) -> Iterator[dict]:
+        """Each record scrubbed (or, with ``dry_run``, counted and passed as it is)."""
+        scrub, dry_run = self.scrub, self.dry_run
+        for rec in records:
+            try:
+                out = scrub(rec)
+            except Unscrubbable as exc:
+                self._reject(exc, orjson.dumps(rec))
+                continue
+            yield rec if dry_run else out
+
+    def feed_lines(self, pairs: Iterable[tuple[bytes, dict]]) -> Iterator[bytes]:
+        """The output line (ending in a newline) of each (line, record) pair, as ``feed`` gives
+        it for the record; a line proven clean is reused as it is, with ``"redacted":[]`` added."""
+        clean, scrub, families = self.line_is_clean, self.scrub, self.line_families
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        dry_run = self.dry_run
+        for data, rec in pairs:
+            try:
+                if dry_run:
+                    scrub(rec)
+                    yield data + b"\n"
+                    continue
+                fams = families(data)
+                if clean(data, fams):
+                    body = data.rstrip()
+                    yield body[:-1] + (_EMPTY_MARK if body == b"{}" or body[:-1].rstrip() == b"{" else b"," + _EMPTY_MARK)
+                else:
+                    yield dumps(scrub(rec, fams), option=newline)
+            except Unscrubbable as exc:
+                self._reject(exc, data)
+
+    def flush(self) -> Iterator[dict]:
+        """Nothing: a record is scrubbed as it comes, none is held back."""
+        return iter(())
+
+    def _reject(self, exc: Unscrubbable, raw: bytes) -> None:
+        if self.on_reject is None:
+            raise exc
+        self.on_reject(f"cannot scrub safely: {exc}", raw)
+
     # -- the key --------------------------------------------------------------------------
     def key(self) -> bytes:
         if self._key_bytes is None:
-            src = self._key_source
-            self._key_bytes = read_key(Path(src)) if src is not None else load_or_create_key()  # type: ignore[arg-type]
+            self._key_bytes = load_or_create_key()
         return self._key_bytes
 
     # -- plans ----------------------------------------------------------------------------
@@ -124,13 +179,13 @@ class Scrubber:
         strings: a backslash escape (``\\u0040``) could hide a character from the byte scan."""
         if b"\\" in data:
             return None
-        return self.detector.families(data)
+        return self.finder.families(data)
 
     def line_is_clean(self, data: bytes, families: frozenset[str] | set[str] | None = None) -> bool:
         """True when a raw NDJSON line certainly holds nothing to scrub, so it can pass unchanged
         (with an empty ``redacted``) without a walk: no escapes, no earlier ``redacted``, no
         forcing rule key, no over-long value, and no trigger anywhere."""
-        if self._rule_keys is None or self.detector.always or len(data) > self._max or b'"redacted"' in data:
+        if self._rule_keys is None or self.finder.always or len(data) > self._max or b'"redacted"' in data:
             return False
         for k in self._rule_keys:
             if k in data:
@@ -166,8 +221,8 @@ class Scrubber:
                 out[k] = self._value(val, plan, found)
             except Drop as dropped:
                 found.add(str(dropped))
-                if self.count:
-                    self.report[(str(dropped), plan.path)] += 1
+                if self.dry_run:
+                    self.findings[(str(dropped), plan.path)] += 1
         return out
 
     def _value(self, val: object, plan: Plan, found: set[str]) -> object:
@@ -188,8 +243,8 @@ class Scrubber:
         """Rewrite one finding and count it (on a rescan only if it changed: a truncated network
         is found again and truncates to itself)."""
         new = value if op == "keep" else APPLY[op](entity, value, self.key)
-        if self.count and not (rescan and new == value):
-            self.report[(entity, plan.path)] += 1
+        if self.dry_run and not (rescan and new == value):
+            self.findings[(entity, plan.path)] += 1
         if op != "keep":
             found.add(entity)
         return new
@@ -225,7 +280,7 @@ class Scrubber:
         glued to its neighbour (``2001:db8::1bob@x.io``: once the e-mail is a token, the address
         before it stands alone), so the output is rescanned; this is what makes scrubbing
         idempotent. Text that keeps changing after a few rounds is refused, not passed on."""
-        findings = self.detector.find(s, plan.context, self._line_families if len(s) <= _SHORT else None)
+        findings = self.finder.find(s, plan.context, self._line_families if len(s) <= _SHORT else None)
         rounds = 0
         while findings:
             new = self._replace(s, findings, plan, found, rounds > 0)
@@ -233,7 +288,7 @@ class Scrubber:
                 return s
             s = new
             rounds += 1
-            findings = [f for f in self.detector.find(s, plan.context) if plan.operators.get(f[2]) != "keep"]
+            findings = [f for f in self.finder.find(s, plan.context) if plan.operators.get(f[2]) != "keep"]
             if rounds == _MAX_ROUNDS and findings:
                 raise Unscrubbable(f"{plan.path or 'text'} did not settle after {_MAX_ROUNDS} scrubbing rounds")
         return s

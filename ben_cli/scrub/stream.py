@@ -1,104 +1,52 @@
-"""``ben scrub`` over NDJSON streams: one output line per input line, in order, or a reject.
+"""``ben scrub`` over NDJSON inputs: one output line per input line, in order, or a reject.
 
-Lines the prefilter proves clean are passed through as their own bytes with ``"redacted":[]``
-appended, without a parse-walk-serialise round trip; every other line is parsed, walked and
-written again. A line that is not a JSON object, or that cannot be scrubbed safely, goes to the
-rejects with its reason and is never written to the output.
+The shared reader hands the scrubber each line with its record, so the byte-level fast path of
+:meth:`Scrubber.feed_lines` can reuse a clean line's own bytes. A line that is not a JSON object,
+or whose record cannot be scrubbed safely, goes to the rejects with its reason and is never
+written to the output.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import orjson
-
-from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, BadRecord, Writer, display_name, open_input
+from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Reader, Writer
 from ben_cli.rejects import Rejects, Summary
-from ben_cli.scrub.scrubber import Scrubber, Unscrubbable
+from ben_cli.scrub.policy import Policy, load_policy
+from ben_cli.scrub.scrubber import Scrubber
 
-_EMPTY_MARK = b'"redacted":[]}\n'
+
+@dataclass(frozen=True)
+class ScrubOptions:
+    """How a ``ben scrub`` run scrubs: the policy (or its TOML file; None: the default), the
+    pseudonym key (bytes or a 0600 key file; None: the one under ``$BEN_HOME``), and ``dry_run``
+    (``--report``: pass records unchanged, count what would be scrubbed)."""
+
+    policy: Policy | Path | None = None
+    key: bytes | Path | None = None
+    dry_run: bool = False
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
 
 
-def scrub_stream(
-    paths: Sequence[str],
-    writer: Writer,
-    rejects: Rejects,
-    scrubber: Scrubber,
-    *,
-    dry_run: bool = False,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> Summary:
-    """Scrub every record of ``paths`` to ``writer``. With ``dry_run`` records are written
-    unchanged and only ``scrubber.report`` counts what would have been scrubbed."""
-    summary = Summary("scrub")
-    loads, clean, scrub, families = orjson.loads, scrubber.line_is_clean, scrubber.scrub, scrubber.line_families
-    write, write_line = writer.write, writer.write_line
-    for path in paths or ["-"]:
-        name = display_name(path)
-        stream = open_input(path)
-        try:
-            lineno = 0
-            for data in stream:
-                lineno += 1
-                if data[-1:] == b"\n":
-                    data = data[:-2] if data[-2:] == b"\r\n" else data[:-1]
-                if not data or data.isspace():
-                    continue
-                summary.read += 1
-                try:
-                    if len(data) > max_line_bytes:
-                        raise BadRecord(lineno, f"line is {len(data)} bytes, over the {max_line_bytes}-byte limit", data, name)
-                    try:
-                        rec = loads(data)
-                    except orjson.JSONDecodeError as exc:
-                        raise BadRecord(lineno, f"invalid JSON: {exc}", data, name) from None
-                    if type(rec) is not dict:
-                        raise BadRecord(lineno, f"record is a JSON {type(rec).__name__}, not an object", data, name)
-                    if dry_run:
-                        scrub(rec)
-                        write_line(data + b"\n")
-                        continue
-                    fams = families(data)
-                    if clean(data, fams):
-                        body = data.rstrip()
-                        write_line(body[:-1] + (_EMPTY_MARK if body == b"{}" or body[:-1].rstrip() == b"{" else b"," + _EMPTY_MARK))
-                    else:
-                        try:
-                            write(scrub(rec, fams))
-                        except Unscrubbable as exc:
-                            raise BadRecord(lineno, f"cannot scrub safely: {exc}", data, name) from None
-                except BadRecord as bad:
-                    rejects.add(bad)
-        finally:
-            if path != "-":
-                stream.close()
+@dataclass
+class ScrubSummary(Summary):
+    """The run's counts, and with ``dry_run`` what was found per (entity, field path)."""
+
+    findings: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: ScrubOptions) -> ScrubSummary:
+    """Scrub every record of ``inputs`` to ``writer``, bad lines to ``rejects``."""
+    policy = options.policy if isinstance(options.policy, Policy) else load_policy(options.policy)
+    reader = Reader(inputs, rejects.add, max_line_bytes=options.max_line_bytes)
+    scrubber = Scrubber(policy, key=options.key, dry_run=options.dry_run, on_reject=reader.reject)
+    write_line = writer.write_line
+    for line in scrubber.feed_lines(reader.pairs()):
+        write_line(line)
+    writer.write_all(scrubber.flush())
     writer.flush()
-    summary.written = writer.count
-    summary.rejected = rejects.count
-    return summary
-
-
-def report_rows(report: Counter[tuple[str, str]]) -> list[tuple[str, str, int]]:
-    """(entity, field, count) sorted by entity then field."""
-    return sorted((e, f, n) for (e, f), n in report.items())
-
-
-def report_json(report: Counter[tuple[str, str]]) -> dict:
-    by_entity: Counter[str] = Counter()
-    by_field: dict[str, dict[str, int]] = {}
-    for (entity, fld), n in report.items():
-        by_entity[entity] += n
-        by_field.setdefault(fld, {})[entity] = n
-    return {"entities": dict(sorted(by_entity.items())), "fields": {k: dict(sorted(v.items())) for k, v in sorted(by_field.items())}}
-
-
-def report_text(report: Counter[tuple[str, str]]) -> str:
-    rows = report_rows(report)
-    if not rows:
-        return "ben scrub: nothing found\n"
-    width = max(len(e) for e, _, _ in rows)
-    fwidth = max(len(f) for _, f, _ in rows)
-    lines = [f"{'entity':<{width}}  {'field':<{fwidth}}  count"]
-    lines += [f"{e:<{width}}  {f:<{fwidth}}  {n}" for e, f, n in rows]
-    return "\n".join(lines) + "\n"
+    return ScrubSummary("scrub", read=reader.read, written=writer.count, rejected=rejects.count,
+                        findings=scrubber.findings)

@@ -42,7 +42,21 @@ A state file belongs to one configuration:
   ben detect: s.json: written with detector 'auto', this run uses 'ewma'; use another --state file or remove this one
   [1]
 
-Unknown parameters are usage errors:
+Unknown parameters, bad values and bad durations are usage errors, one line naming the option:
 
-  $ ben detect -p nope=1 part1 2>&1 | grep -o "auto has no parameter 'nope'"
-  auto has no parameter 'nope'
+  $ ben detect -p nope=1 part1
+  ben detect: --param: auto has no parameter 'nope'; see ben detect --list
+  [2]
+  $ ben detect -d ewma -p lambda=fast part1
+  ben detect: --param: lambda must be float, not 'fast'
+  [2]
+  $ ben detect --state s.json --expire soon part1
+  ben detect: --expire: not a duration: 'soon' (try 500ms, 90s, 15m, 1h30m, 2d or 1w)
+  [2]
+
+--expire takes any duration (1h30m, 7d, 2w); series unseen that long are dropped from the state:
+
+  $ ben detect -q --state s.json --expire 1h30m part2 | wc -l
+  91
+  $ ben detect --state s.json --expire 1h30m part2 2>&1 >/dev/null
+  ben detect: read 91, wrote 91, rejected 0, series 2, expired 0

@@ -18,14 +18,15 @@ The HMAC key was made on first use, mode 0600, and the same key gives the same p
   $ a=$(echo '{"body":"bob@example.com"}' | ben scrub -q); b=$(echo '{"body":"BOB@example.com"}' | ben scrub -q); test "$a" = "$b" && echo same
   same
 
-A key of your own (shared between hosts) gives the same pseudonyms everywhere:
+A key of your own (shared between hosts) gives the same pseudonyms everywhere; a key others can
+read is refused before anything is written (exit 1):
 
   $ printf '%064d\n' 7 > my.key && chmod 600 my.key
   $ echo '{"body":"bob@example.com"}' | ben scrub -q --key my.key
   {"body":"<EMAIL:c29ec5951e5c8f35>@example.com","redacted":["email"]}
   $ chmod 644 my.key && echo '{}' | ben scrub --key my.key
   ben scrub: key file my.key is readable by others (mode 644); chmod 600 it
-  [2]
+  [1]
 
 Secrets in every form: key=value, JSON, headers, URLs, vendor tokens, IPv6, MAC, phone, IBAN:
 
@@ -119,3 +120,14 @@ Bad lines go to --rejects and are counted; a value too large to scrub safely is 
   $ echo 'not json' | ben scrub --strict
   ben scrub: line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
   [1]
+
+Lines longer than --max-line-bytes (a size: bytes, 64K, 1M) are rejected unread:
+
+  $ printf '{"body":"%0200d"}\n{"body":"short"}\n' 0 | ben scrub --max-line-bytes 100
+  {"body":"short","redacted":[]}
+  ben scrub: read 2, wrote 1, rejected 1
+    rejected line 1: line is 211 bytes, over the 100-byte limit
+  $ echo '{}' | ben scrub --max-line-bytes lots 2>&1 | tail -1
+  .*not a size: 'lots'.* (re)
+  $ echo '{}' | ben scrub --max-line-bytes lots > /dev/null 2>&1
+  [2]

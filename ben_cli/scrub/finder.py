@@ -25,8 +25,8 @@ def shared_prefilter() -> Prefilter:
     return _PREFILTER
 
 
-class Detector:
-    """Runs the registered entities (built-in and plugins) over text.
+class EntityFinder:
+    """Finds the registered entities (built-in and plugins) in text.
 
     ``use_prefilter=False`` runs every finder on every string; it exists so tests can prove the
     prefilter never hides a finding.

@@ -1,0 +1,254 @@
+"""The detect stage core: a table of series, each with its own detector, marking every record.
+
+A series is the records that share the ``--by`` fields. Each record carrying a number in the
+watched field is scored by its series' detector and passes through with an ``anomaly`` mark;
+every other record passes through untouched. :meth:`SeriesTable.feed` is the hot path, so it
+stays flat: one dictionary lookup per record for the series, no per-record objects beyond the
+mark itself, and timestamps are parsed only when the detector or ``--expire`` needs them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from ben_cli.atomic import exclusive_lock
+from ben_cli.detect import state as statefile
+from ben_cli.detect.base import Detector
+from ben_cli.detect.options import DetectOptions, detector_class
+from ben_cli.detect.pvalue import squash
+from ben_cli.errors import StateError, UsageError
+from ben_cli.record import TimestampError, parse_rfc3339
+
+NS_PER_S = 1_000_000_000
+CHECK_EVERY = 4096  # records between looks at the clock for --checkpoint
+
+
+def getter(path: str) -> Callable[[dict], Any]:
+    """A function reading ``path`` from a record; dots walk into objects (``attrs.latency``)."""
+    if "." not in path:
+        return lambda rec: rec.get(path)
+    parts = path.split(".")
+
+    def get(rec: dict) -> Any:
+        value: Any = rec.get(path)
+        if value is not None:
+            return value
+        value = rec
+        for part in parts:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    return get
+
+
+def _number(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    return None
+
+
+def _label(key: tuple) -> str:
+    return "/".join("" if part is None else str(part) for part in key)
+
+
+def _value_reader(fields: Sequence[str], vector: bool) -> Callable[[dict], Any]:
+    """The function that reads the watched number (or numbers) from a record, None if absent."""
+    getters = [getter(f) for f in fields]
+    if not vector:
+        get = getters[0]
+        return lambda rec: _number(get(rec))
+
+    def read_vector(rec: dict) -> list[float] | None:
+        out = []
+        for get in getters:
+            v = _number(get(rec))
+            if v is None:
+                return None
+            out.append(v)
+        return out
+
+    return read_vector
+
+
+class SeriesTable:
+    """The detector of every series, and their state file: ``feed`` records, get them marked.
+
+    With ``options.state``, use the table as a context manager: entering locks the state file
+    (another run on it raises :class:`~ben_cli.errors.Busy`) and loads it, leaving unlocks it;
+    :meth:`save` writes it atomically (``feed`` also saves every ``options.checkpoint`` seconds).
+    Records are marked in place: the hot path copies nothing.
+    """
+
+    def __init__(self, options: DetectOptions):
+        self.options = options
+        self.cls = detector_class(options.detector)
+        try:
+            self.cfg = self.cls.configure(options.params)
+        except ValueError as exc:
+            raise UsageError(f"--param: {options.detector}: {exc}") from None
+        vector, fields = self.cls.vector, options.fields
+        if len(fields) > 1 and not vector:
+            raise UsageError(f"--field: {options.detector} watches one field (spca watches several)")
+        if vector and len(fields) < 2:
+            raise UsageError(f"--field: {options.detector} watches two or more fields: --field a,b,...")
+        if vector and getattr(self.cfg, "k", 0) >= len(fields):
+            raise UsageError(f"--param: {options.detector} keeps k={getattr(self.cfg, 'k', 0)} components of "
+                             f"{len(fields)} fields; use fewer")
+        if not options.by:
+            raise UsageError("--by: needs at least one field")
+        self.table: dict[tuple, Detector[Any]] = {}
+        self.newest: int | None = None
+        self.expired = 0
+        self.identity = {"detector": options.detector, "params": self.cfg.values(), "by": list(options.by),
+                         "fields": list(fields)}
+        self._held = ExitStack()
+
+    # -- state ------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Lock the state file for this run and read every series' state from it."""
+        path = self.options.state
+        if path is None:
+            return
+        self._held.enter_context(exclusive_lock(path, "another ben detect run"))
+        data = statefile.load(path, self.identity)
+        if data is None:
+            return
+        self.newest = data.get("newest")
+        restore, cfg = self.cls.restore, self.cfg
+        try:
+            for key, seen, saved in data["series"]:
+                det = restore(cfg, saved)
+                det.seen = seen
+                self.table[tuple(key)] = det
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StateError(f"{path}: a series' state cannot be read ({exc})") from None
+
+    def expire(self) -> None:
+        """Forget the series unseen for ``options.expire`` seconds before the newest record."""
+        limit = self.options.expire
+        if limit is None or self.newest is None:
+            return
+        oldest = self.newest - int(limit * NS_PER_S)
+        stale = [key for key, det in self.table.items() if det.seen is not None and det.seen < oldest]
+        for key in stale:
+            del self.table[key]
+        self.expired += len(stale)
+
+    def save(self) -> None:
+        """Write every series' state atomically (after expiring the stale ones)."""
+        path = self.options.state
+        if path is None:
+            return
+        self.expire()
+        rows = ([list(key), det.seen, det.state()] for key, det in self.table.items())
+        statefile.save(path, self.identity, self.newest, rows)
+
+    def close(self) -> None:
+        """Unlock the state file."""
+        self._held.close()
+
+    def __enter__(self) -> SeriesTable:
+        self.load()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the stage --------------------------------------------------------------------------
+    def flush(self) -> Iterator[dict]:
+        """Nothing: every record is marked as it comes."""
+        return iter(())
+
+    def feed(self, records: Iterable[dict]) -> Iterator[dict]:
+        """Each record, marked when it carries the watched number (only anomalies with
+        ``options.only_anomalies``)."""
+        options, cls, cfg = self.options, self.cls, self.cfg
+        table = self.table
+        name = options.detector
+        alarm = cfg.alarm_s()
+        threshold = options.threshold
+        only = options.only_anomalies
+        change = cls.kind == "change"
+        want_time = cfg.uses_time() or options.expire is not None or options.state is not None
+        by = options.by
+        pair = len(by) == 2
+        b0, b1 = (by[0], by[1]) if pair else ("", "")
+
+        def keyof(rec: dict) -> tuple:
+            return tuple(rec.get(b) for b in by)
+
+        value_of = _value_reader(options.fields, cls.vector)
+        new = cls
+        newest = self.newest or 0
+        checkpoint = options.checkpoint if options.state is not None else 0.0
+        next_save = time.monotonic() + checkpoint
+        count = 0
+        last_ts, last_ns = "", None
+        plain = None if cls.vector or "." in options.fields[0] else options.fields[0]
+        try:
+            for rec in records:
+                count += 1
+                if plain is not None:  # the common case, inlined: one field, read straight
+                    value = rec.get(plain)
+                    kind = type(value)
+                    if kind is not float:
+                        value = _number(value) if kind is int else None
+                else:
+                    value = value_of(rec)
+                if value is None:
+                    if not only:
+                        yield rec
+                    continue
+                key = (rec.get(b0), rec.get(b1)) if pair else keyof(rec)
+                det = table.get(key)
+                if det is None:
+                    det = table[key] = new(cfg)
+                t = 0.0
+                if want_time:
+                    ts = rec.get("ts")
+                    if type(ts) is str:
+                        if ts != last_ts:  # series reporting together share a timestamp: parse it once
+                            try:
+                                last_ns = parse_rfc3339(ts)
+                            except TimestampError:
+                                last_ns = None
+                            last_ts = ts
+                        ns = last_ns
+                        if ns is not None:
+                            t = ns / NS_PER_S
+                            det.seen = ns
+                            if ns > newest:
+                                newest = ns
+                s, expected = det.score(value, t)
+                score = squash(s, alarm)
+                hit = score >= threshold
+                if only and not hit:
+                    continue
+                mark: dict[str, Any] = {"detector": name, "score": round(score, 6), "is_anomaly": hit}
+                if expected is not None:
+                    mark["expected"] = expected
+                try:
+                    mark["series"] = key[0] + "/" + key[1] if pair else _label(key)
+                except TypeError:  # a --by field that is missing or not text
+                    mark["series"] = _label(key)
+                if hit and change:
+                    mark["kind"] = "change"
+                rec["anomaly"] = mark
+                yield rec
+                if checkpoint and count % CHECK_EVERY == 0 and time.monotonic() >= next_save:
+                    self.newest = newest or None
+                    self.save()
+                    next_save = time.monotonic() + checkpoint
+        finally:
+            self.newest = newest or None
