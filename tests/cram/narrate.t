@@ -90,7 +90,7 @@ No input is a healthy, empty report; bad lines are counted, and usage errors exi
   Verdict: HEALTHY. No records in this range, so nothing to report.
   ben narrate: read 0, wrote 1, rejected 0, anomalies 0, incidents 0
   $ printf 'not json\n' | ben narrate -f json --rejects bad.ndjson | jq .rejected.narrate
-  ben narrate: read 0, wrote 1, rejected 1, anomalies 0, incidents 0
+  ben narrate: read 1, wrote 1, rejected 1, anomalies 0, incidents 0
     rejected line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
   1
   $ ben narrate --every never < /dev/null 2>/dev/null
