@@ -188,9 +188,10 @@ class Reader:
                             continue
                 self._refuse(raw)
 
-    def lines(self) -> Iterator[bytes]:
-        """Every non-blank line without its terminator, unparsed (signature checks, other formats);
-        lines over the limit are rejected."""
+    def lines(self, *, keep_ends: bool = False) -> Iterator[bytes]:
+        """Every non-blank line without its terminator, unparsed (other formats); lines over the
+        limit are rejected. With ``keep_ends`` each line comes as read, its terminator included
+        (or missing, on a last line cut short): what a check of exact bytes must see."""
         limit = self.max_line_bytes
         for _path, stream in self._open():
             for lineno, raw in enumerate(stream, 1):
@@ -201,7 +202,7 @@ class Reader:
                 elif len(data) > limit:
                     self.reject(too_long(len(data), limit), data)
                 else:
-                    yield data
+                    yield raw if keep_ends else data
 
     def positioned(self, resume: dict[str, dict] | None = None, *, parse: bool = True
                    ) -> Iterator[tuple[dict | None, bytes, Input, int]]:
