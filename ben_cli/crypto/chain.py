@@ -76,8 +76,7 @@ def _b64(data: bytes) -> str:
 
 def _line(body: bytes, sig: dict) -> bytes:
     """The record's serialisation with ``sig`` appended as its last key (body is ``{...}``)."""
-    tail = orjson.dumps(sig)
-    return (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + tail + b"}\n"
+    return (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + orjson.dumps(sig) + b"}\n"
 
 
 class StreamSigner:
@@ -98,13 +97,16 @@ class StreamSigner:
     def _emit(self, body: bytes, end: bool) -> bytes:
         seq, prev = self.seq, self.head
         self.head = _link(prev, seq, body)
-        self.seq += 1
-        sig: dict = {"seq": seq, "prev": _b64(prev)}
-        if end or (seq + 1) % self.every == 0:
-            signature = self.key.sign(checkpoint_message(self.stream_id, seq, self.head, end))
-            sig["ck"] = {"id": _b64(self.stream_id), "key": self.key_id, "end": end, "sig": _b64(signature)}
-            self.checkpoints += 1
-        return _line(body, sig)
+        self.seq = seq + 1
+        if not end and (seq + 1) % self.every:
+            # a link without a checkpoint, spelled as orjson spells {"seq": seq, "prev": b64}
+            # (the verifier compares with that); formatting it here skips a dict and a dumps per record
+            tail = b'{"seq":%d,"prev":"%b"}}\n' % (seq, binascii.b2a_base64(prev, newline=False))
+            return (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + tail
+        signature = self.key.sign(checkpoint_message(self.stream_id, seq, self.head, end))
+        self.checkpoints += 1
+        return _line(body, {"seq": seq, "prev": _b64(prev), "ck": {"id": _b64(self.stream_id), "key": self.key_id,
+                                                                  "end": end, "sig": _b64(signature)}})
 
     def feed(self, records: Iterable[dict]) -> Iterator[bytes]:
         """The signed line of each record before the current one (the current one is held back
@@ -172,12 +174,14 @@ class StreamVerifier:
     def feed(self, lines: Iterable[bytes]) -> Iterator[bytes]:
         """The lines fed, released as the checkpoints covering them verify; :class:`ChainError`
         at the first problem (lines released before it are authentic)."""
-        check, source = self._check, self._source
+        check, source, n = self._check, self._source, self.lines
         for raw in lines:
-            self.lines += 1
-            released = check(raw, self.lines if source is None else source.lineno)
+            n += 1
+            released = check(raw, n if source is None else source.lineno)
             if released:
+                self.lines = n
                 yield from released
+        self.lines = n
 
     def flush(self) -> Iterator[bytes]:
         """Nothing (unverified lines are never released); raises if the input ended anywhere but
