@@ -328,10 +328,10 @@ def verify_stream(inputs: Sequence[str], writer: Writer, key: VerifyKey,
     verify; ``verified`` hears of each input that verified whole. The first problem raises
     :class:`ChainError` naming the input and line (what was written before it is authentic)."""
     summary = Summary("key verify")
+    write = writer.write_line
     for path in inputs or ["-"]:
         reader = Reader([path], max_line_bytes=SIGNED_LINE_BYTES)  # no rejects: any bad line is fatal
         verifier = StreamVerifier(key, file=display_name(path), source=reader)
-        write = writer.write_line
         for line in verifier.feed(reader.lines(keep_ends=True)):
             write(line)
         for line in verifier.flush():
