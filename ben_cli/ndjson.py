@@ -194,9 +194,13 @@ class Reader:
                             continue
                 self._refuse(raw)
 
-    def lines(self) -> Iterator[bytes]:
-        """Every non-blank line without its terminator, unparsed (signature checks, other formats);
-        lines over the limit are rejected."""
+    def lines(self, *, keep_ends: bool = False) -> Iterator[bytes]:
+        """Every non-blank line without its terminator, unparsed (other formats); lines over the
+        limit are rejected. With ``keep_ends`` each line comes as read, its terminator included
+        (or missing, on a last line cut short): what a check of exact bytes must see."""
+        return self._lines_as_read() if keep_ends else self._lines_stripped()
+
+    def _lines_stripped(self) -> Iterator[bytes]:
         limit = self.max_line_bytes
         for _path, stream in self._open():
             for lineno, raw in enumerate(stream, 1):
@@ -208,6 +212,19 @@ class Reader:
                     self.reject(too_long(len(data), limit), data)
                 else:
                     yield data
+
+    def _lines_as_read(self) -> Iterator[bytes]:
+        """:meth:`lines` with their terminators: no copy of a line on the way."""
+        limit = self.max_line_bytes
+        for _path, stream in self._open():
+            for lineno, raw in enumerate(stream, 1):
+                self.lineno = lineno
+                if raw.isspace():
+                    self._blank += 1
+                elif len(raw) > limit and len(_strip_terminator(raw)) > limit:
+                    self.reject(too_long(len(_strip_terminator(raw)), limit), _strip_terminator(raw))
+                else:
+                    yield raw
 
     def positioned(self, resume: dict[str, dict] | None = None, *, parse: bool = True
                    ) -> Iterator[tuple[dict | None, bytes, Input, int]]:

@@ -24,11 +24,12 @@ def test_gen_prints_public_part_only(tmp_path, cli):
     assert oct((tmp_path / "k.key").stat().st_mode)[-3:] == "600"
 
 
-def test_gen_refuses_world_writable_folder(tmp_path, cli):
+def test_gen_refuses_world_writable_folder(tmp_path):
     (tmp_path / "w").mkdir()
     (tmp_path / "w").chmod(0o777)
-    result = cli(["key", "gen", "--out", str(tmp_path / "w" / "k")])
-    assert result.exit_code == 1 and "world-writable" in result.stderr
+    result = run_ben("key", "gen", "--out", str(tmp_path / "w" / "k"))
+    assert result.returncode == 1
+    assert result.stderr.decode() == f"ben key: refusing to write a secret key in {tmp_path / 'w'}: the folder is world-writable\n"
 
 
 def test_gen_with_passphrase_from_environment(tmp_path, cli, monkeypatch):
@@ -38,9 +39,8 @@ def test_gen_with_passphrase_from_environment(tmp_path, cli, monkeypatch):
     assert "encrypted" in (tmp_path / "k.key").read_text().splitlines()[0]
     (tmp_path / "f").write_bytes(b"data")
     assert cli(["key", "sign", "-k", str(tmp_path / "k.key"), str(tmp_path / "f")]).exit_code == 0
-    monkeypatch.setenv("BEN_PASSPHRASE", "wrong")
-    result = cli(["key", "sign", "-k", str(tmp_path / "k.key"), str(tmp_path / "f")])
-    assert result.exit_code == 1 and "wrong passphrase" in result.stderr
+    result = run_ben("key", "sign", "-k", str(tmp_path / "k.key"), str(tmp_path / "f"), env={"BEN_PASSPHRASE": "wrong"})
+    assert result.returncode == 1 and result.stderr.decode() == f"ben key: {tmp_path / 'k.key'}: wrong passphrase for this key\n"
 
 
 def test_sign_and_verify_a_file(keys, cli):
@@ -50,8 +50,10 @@ def test_sign_and_verify_a_file(keys, cli):
     result = cli(["key", "verify", "--pub", str(keys / "sig.pub"), str(target)])
     assert result.exit_code == 0 and "trusted comment: release 1" in result.stderr
     target.write_bytes(b"quarterly numbers, edited\n")
-    result = cli(["key", "verify", "--pub", str(keys / "sig.pub"), str(target)])
-    assert result.exit_code == 1 and "altered" in result.stderr
+    result = run_ben("key", "verify", "--pub", str(keys / "sig.pub"), str(target))
+    assert result.returncode == 1
+    assert result.stderr.decode() == (f"ben key: {target}: signature does not match the file: "
+                                      "the file or the signature was altered\n")
 
 
 def test_seal_and_open_through_files(keys, cli):
@@ -97,10 +99,23 @@ def test_show_accepts_strings_and_files(keys, cli):
     pub_line = (keys / "sig.pub").read_text().splitlines()[1]
     by_string = cli(["key", "show", pub_line]).stdout
     assert by_string == cli(["key", "show", str(keys / "sig.pub")]).stdout == cli(["key", "show", str(keys / "sig.key")]).stdout
-    result = cli(["key", "show", "age1notarecipient"])
-    assert result.exit_code == 1 and "not an age recipient" in result.stderr
+    result = run_ben("key", "show", "age1notarecipient")
+    assert result.returncode == 1 and result.stderr.startswith(b"ben key: ") and b"not an age recipient" in result.stderr
+    assert result.stderr.count(b"\n") == 1
 
 
-def test_usage_errors_exit_2(cli):
+def test_usage_errors_exit_2(cli, keys):
     assert cli(["key", "gen", "--out", "x", "--type", "rsa"]).exit_code == 2
     assert cli(["key", "gen"]).exit_code == 2
+    for args in (["seal"], ["sign", "-k", str(keys / "sig.key")], ["seal", "--to", str(keys / "box.pub"), "a", "b"],
+                 ["sign", "-k", str(keys / "sig.key"), "-t", "two\nlines", str(keys / "sig.pub")]):
+        done = run_ben("key", *args, input=b"")
+        assert done.returncode == 2 and done.stderr.startswith(b"ben key: ") and done.stderr.count(b"\n") == 1, args
+
+
+def test_short_flags_mean_one_thing(keys, cli):
+    assert cli(["key", "gen", "-t", "x25519", "--out", str(keys / "t")]).exit_code == 2  # -t is --trusted-comment
+    signed = run_ben("key", "sign", "--stream", "-k", str(keys / "sig.key"), input=b'{"a":1}\n', check=True).stdout
+    pub = (keys / "sig.pub").read_text().splitlines()[1]
+    assert run_ben("key", "verify", "--stream", "-P", pub, input=signed).stdout == signed
+    assert cli(["key", "verify", "--stream", "-p", pub], input=signed).exit_code == 2

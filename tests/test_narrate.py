@@ -14,6 +14,8 @@ import pytest
 from ben_cli import narrate
 from ben_cli.narrate.collect import Collector
 from ben_cli.narrate.report import Options, build
+from ben_cli.ndjson import Writer
+from ben_cli.rejects import Rejects
 
 from .narrate_scenarios import at, ewma_marks, flag_only, merge, ramp, series, step, window
 
@@ -226,10 +228,12 @@ def test_streaming_passes_records_through_and_closes_each_window_with_a_narrativ
     src = tmp_path / "in.ndjson"
     src.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     out = tmp_path / "out.ndjson"
-    with open(out, "wb") as fh:
-        w = narrate.Writer(fh)
-        n = narrate.stream([str(src)], w, 30 * MIN)
+    with open(out, "wb") as fh, Rejects() as rejects:
+        w = Writer(fh)
+        summary = narrate.run([str(src)], w, rejects, Options(every_ns=30 * MIN))
         w.flush()
+    n = summary.extra["narratives"]
+    assert (summary.read, summary.written, summary.rejected) == (len(records), len(records) + 4, 0)
     lines = [orjson.loads(x) for x in out.read_bytes().splitlines()]
     narratives = [x for x in lines if x.get("name") == "ben.narrative"]
     assert n == 4 and len(narratives) == 4 and len(lines) == len(records) + 4

@@ -6,7 +6,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ben_cli.narrate.humanize import count, duration, parse_duration, plural
+from ben_cli.narrate.humanize import count, duration, plural
+from ben_cli.units import parse_duration
 
 from .conftest import run_ben
 from .narrate_scenarios import ewma_marks, series, window
@@ -39,9 +40,12 @@ def test_strict_through_the_real_entry_point_names_the_line():
     assert proc.returncode == 1 and proc.stderr.decode().startswith("ben narrate: line 2: invalid JSON")
 
 
-def test_usage_errors_exit_2(cli):
-    for args in (["--every", "soon"], ["--format", "pdf"], ["--since", "yesterday"], ["--gap", "-5m"], ["--min-change", "lots"]):
-        assert cli(["narrate", *args], input=b"").exit_code == 2, args
+def test_usage_errors_exit_2_on_one_line_naming_the_flag():
+    for args in (["--every", "soon"], ["--format", "pdf"], ["--since", "yesterday"], ["--gap", "-5m"],
+                 ["--min-change", "lots"], ["--every", "0s"]):
+        proc = run_ben("narrate", *args, input=b"")
+        assert proc.returncode == 2, args
+        assert proc.stderr.decode().startswith(f"ben narrate: {args[0]}: ") and proc.stderr.count(b"\n") == 1, args
 
 
 def test_every_passes_records_through_and_adds_narratives(cli):

@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import Identity, Recipient
+from ben_cli.errors import UsageError
 
 INTRO = b"age-encryption.org/v1\n"
 CHUNK = 64 * 1024
@@ -378,7 +379,8 @@ def dearmor(data: bytes) -> bytes:
 def _binary_source(source: BinaryIO, armored: bool | None) -> BinaryIO:
     """``source`` itself for a binary age file, the decoded bytes for an armored one.
     ``armored=None`` tells them apart by the first bytes (after any whitespace)."""
-    buffered = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[arg-type]
+    # typeshed wants a RawIOBase under a BufferedReader; any readable binary stream serves
+    buffered = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[arg-type,type-var]
     if armored is None:
         head = buffered.peek(len(INTRO) + 64)[: len(INTRO) + 64]  # type: ignore[attr-defined]
         armored = head.lstrip(_WHITESPACE).startswith(ARMOR_BEGIN[:11])
@@ -392,9 +394,9 @@ def encrypt(source: BinaryIO, sink: BinaryIO, keys: Iterable[Key], armor: bool =
     """Seal everything read from ``source`` to every recipient in ``keys``, writing to ``sink``."""
     keys = list(keys)
     if not keys:
-        raise ValueError("at least one recipient is needed")
+        raise UsageError("at least one recipient is needed: give --to RECIPIENT (or --passphrase)")
     if any(isinstance(k, Passphrase) for k in keys) and len(keys) > 1:
-        raise ValueError("a passphrase cannot be combined with other recipients (age allows one scrypt stanza alone)")
+        raise UsageError("a passphrase cannot be combined with other recipients (age allows one scrypt stanza alone)")
     file_key = p.random_bytes(FILE_KEY_BYTES)
     header = INTRO + b"".join(_stanza_for(k, file_key).encode() for k in keys) + b"---"
     out: BinaryIO = _ArmorWriter(sink) if armor else sink  # type: ignore[assignment]

@@ -6,12 +6,14 @@ identities are longer) and requires a string to be all lower or all upper case.
 
 from __future__ import annotations
 
+from ben_cli.errors import BenError
+
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 
 
-class Bech32Error(ValueError):
-    pass
+class Bech32Error(BenError, ValueError):
+    """A string that is not valid bech32 (a mistyped or altered recipient or identity): exit status 1."""
 
 
 def _polymod(values: list[int]) -> int:

@@ -18,7 +18,15 @@ The verifier releases records only once a checkpoint covering them has verified,
 out of it is authenticated; it stops at the first problem with a :class:`ChainError` that says
 what happened and where. It also requires each line to be byte-for-byte the serialisation the
 signer wrote (and to end with a newline), so even a change that leaves the parsed values equal
-(an escape spelled differently, a dropped final newline) is reported rather than ignored.
+(an escape spelled differently, a dropped final newline) is reported rather than ignored. Blank
+lines carry no record and are skipped, as every reader of ben's skips them.
+
+Both are stage cores working on lines rather than parsed records, because the signature covers
+the exact bytes: :class:`StreamSigner` takes records and yields signed lines, one record behind
+(its ``flush`` yields the last one, which carries the final checkpoint); :class:`StreamVerifier`
+takes lines and yields them again once verified (its ``flush`` checks that the stream ended
+where it was signed to end). :func:`sign_stream` and :func:`verify_stream` run them over the
+shared NDJSON reader for ``ben key sign --stream`` and ``ben key verify --stream``.
 """
 
 from __future__ import annotations
@@ -26,15 +34,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 import orjson
 
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import SigningKey, VerifyKey, key_id_text
-from ben_cli.ndjson import BadRecord, display_name, open_input, parse_object
+from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Reader, Writer, display_name
 from ben_cli.rejects import Rejects, Summary
 
 FIELD = "sig"
@@ -45,6 +53,9 @@ _START = b"ben-chain-v1 start\x00"
 STREAM_ID_BYTES = 16
 _SIG_KEYS = {"seq", "prev"}
 _CK_KEYS = {"id", "key", "end", "sig"}
+# a signed line is its record's line plus the sig field (under 300 bytes): a record that was
+# within the reader's limit when signed stays within it when verified
+SIGNED_LINE_BYTES = DEFAULT_MAX_LINE_BYTES + 1024
 
 
 def _link(prev: bytes, seq: int, body: bytes) -> bytes:
@@ -65,8 +76,7 @@ def _b64(data: bytes) -> str:
 
 def _line(body: bytes, sig: dict) -> bytes:
     """The record's serialisation with ``sig`` appended as its last key (body is ``{...}``)."""
-    tail = orjson.dumps(sig)
-    return (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + tail + b"}\n"
+    return (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + orjson.dumps(sig) + b"}\n"
 
 
 class StreamSigner:
@@ -87,35 +97,42 @@ class StreamSigner:
     def _emit(self, body: bytes, end: bool) -> bytes:
         seq, prev = self.seq, self.head
         self.head = _link(prev, seq, body)
-        self.seq += 1
-        sig: dict = {"seq": seq, "prev": _b64(prev)}
-        if end or (seq + 1) % self.every == 0:
-            signature = self.key.sign(checkpoint_message(self.stream_id, seq, self.head, end))
-            sig["ck"] = {"id": _b64(self.stream_id), "key": self.key_id, "end": end, "sig": _b64(signature)}
-            self.checkpoints += 1
-        return _line(body, sig)
+        self.seq = seq + 1
+        if not end and (seq + 1) % self.every:
+            # a link without a checkpoint, spelled as orjson spells {"seq": seq, "prev": b64}
+            # (the verifier compares with that); formatting it here skips a dict and a dumps per record
+            tail = b'{"seq":%d,"prev":"%b"}}\n' % (seq, binascii.b2a_base64(prev, newline=False))
+            return (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + tail
+        signature = self.key.sign(checkpoint_message(self.stream_id, seq, self.head, end))
+        self.checkpoints += 1
+        return _line(body, {"seq": seq, "prev": _b64(prev), "ck": {"id": _b64(self.stream_id), "key": self.key_id,
+                                                                  "end": end, "sig": _b64(signature)}})
 
-    def add(self, record: dict) -> bytes | None:
-        """Take one record; return the previous one's signed line (None for the first)."""
-        if FIELD in record:
-            raise ValueError(f"record already has a {FIELD!r} field (signed twice?)")
-        body = orjson.dumps(record)
-        held, self._held = self._held, body
-        return None if held is None else self._emit(held, end=False)
+    def feed(self, records: Iterable[dict]) -> Iterator[bytes]:
+        """The signed line of each record before the current one (the current one is held back
+        until the next record or :meth:`flush` says whether it is the last)."""
+        dumps, emit = orjson.dumps, self._emit
+        for record in records:
+            if FIELD in record:
+                raise p.CryptoError(f"record already has a {FIELD!r} field (signed twice?)")
+            held, self._held = self._held, dumps(record)
+            if held is not None:
+                yield emit(held, False)
 
-    def finish(self) -> bytes | None:
-        """The last record's line, carrying the final checkpoint (None if there were no records)."""
+    def flush(self) -> Iterator[bytes]:
+        """The last record's line, carrying the final checkpoint (nothing if there were no records)."""
         held, self._held = self._held, None
-        return None if held is None else self._emit(held, end=True)
+        if held is not None:
+            yield self._emit(held, True)
 
 
 class ChainError(p.CryptoError):
     """The first problem in a signed stream: ``kind`` is altered, missing, reordered, inserted or
-    truncated; ``line`` is the input line where it showed."""
+    truncated; ``line`` is the input line where it showed, in ``file`` when one is named."""
 
-    def __init__(self, kind: str, line: int, message: str):
-        super().__init__(f"line {line}: {kind}: {message}")
-        self.kind, self.line = kind, line
+    def __init__(self, kind: str, line: int, message: str, file: str | None = None):
+        super().__init__(f"{file + ': ' if file else ''}line {line}: {kind}: {message}")
+        self.kind, self.line, self.file = kind, line, file
 
 
 @dataclass
@@ -125,14 +142,26 @@ class VerifySummary:
     complete: bool = False
 
 
-class StreamVerifier:
-    """Checks signed lines and yields them, in batches, as each checkpoint verifies."""
+class Position(Protocol):
+    """Where a reader is (an :class:`~ben_cli.ndjson.Reader` is one)."""
 
-    def __init__(self, key: VerifyKey):
+    lineno: int
+
+
+class StreamVerifier:
+    """Checks signed lines (each as read, with its newline) and yields them again, a checkpoint's
+    worth at a time, as each checkpoint verifies.
+
+    ``file`` names the input in errors; ``source`` tells the input's line number when the lines
+    come from a reader that skips blank ones (without it, lines fed are counted)."""
+
+    def __init__(self, key: VerifyKey, *, file: str | None = None, source: Position | None = None):
         self.key = key
         self.key_id = key_id_text(key.key_id)
+        self.file = file
         self.summary = VerifySummary()
         self.lines = 0
+        self.last_line = 0  # the line of the last record checked
         self.expected = 0
         self.head: bytes | None = None
         self.first_prev: bytes | None = None
@@ -140,20 +169,44 @@ class StreamVerifier:
         self.pending: list[bytes] = []
         self.pending_from = 0
         self.ended = False
+        self._source = source
+
+    def feed(self, lines: Iterable[bytes]) -> Iterator[bytes]:
+        """The lines fed, released as the checkpoints covering them verify; :class:`ChainError`
+        at the first problem (lines released before it are authentic)."""
+        check, source, n = self._check, self._source, self.lines
+        for raw in lines:
+            n += 1
+            released = check(raw, n if source is None else source.lineno)
+            if released:
+                self.lines = n
+                yield from released
+        self.lines = n
+
+    def flush(self) -> Iterator[bytes]:
+        """Nothing (unverified lines are never released); raises if the input ended anywhere but
+        right after the final checkpoint."""
+        if self.summary.records and not self.ended:
+            raise self._error("truncated", self.last_line, f"the stream ends after seq {self.expected - 1} without "
+                              f"its final checkpoint; {len(self.pending)} unverified record(s) were withheld")
+        yield from ()
+
+    def _error(self, kind: str, line: int, message: str) -> ChainError:
+        return ChainError(kind, line, message, self.file)
 
     def _parse(self, raw: bytes, line: int) -> tuple[dict, dict, bytes]:
         if not raw.endswith(b"\n"):
-            raise ChainError("truncated", line, "the last line has no newline: the stream was cut mid-record")
+            raise self._error("truncated", line, "the last line has no newline: the stream was cut mid-record")
         try:
             record = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise ChainError("altered", line, "not valid JSON: the record was altered or cut") from None
+            raise self._error("altered", line, "not valid JSON: the record was altered or cut") from None
         if not isinstance(record, dict) or not isinstance(record.get(FIELD), dict):
-            raise ChainError("inserted", line, f"record has no {FIELD!r}: it was not part of the signed stream")
+            raise self._error("inserted", line, f"record has no {FIELD!r}: it was not part of the signed stream")
         sig = record.pop(FIELD)
         body = orjson.dumps(record)
         if _line(body, sig) != raw:
-            raise ChainError("altered", line, "record is not byte-for-byte as it was signed")
+            raise self._error("altered", line, "record is not byte-for-byte as it was signed")
         return record, sig, body
 
     def _decode(self, value: object, line: int, what: str, size: int) -> bytes:
@@ -162,36 +215,37 @@ class StreamVerifier:
         except (binascii.Error, ValueError):
             data = b""
         if len(data) != size or _b64(data) != value:  # canonical only: spare bits must be zero
-            raise ChainError("altered", line, f"{what} is not {size} bytes of canonical base64")
+            raise self._error("altered", line, f"{what} is not {size} bytes of canonical base64")
         return data
 
-    def feed(self, raw: bytes, line: int) -> list[bytes]:
-        """Check one raw line (with its newline); return the lines a verified checkpoint released."""
+    def _check(self, raw: bytes, line: int) -> list[bytes]:
+        """Check one line; return the lines a verified checkpoint released."""
         _, sig, body = self._parse(raw, line)
         if not _SIG_KEYS <= sig.keys() <= _SIG_KEYS | {"ck"}:
-            raise ChainError("altered", line, f"sig has fields {sorted(sig)}, not seq, prev and an optional ck")
+            raise self._error("altered", line, f"sig has fields {sorted(sig)}, not seq, prev and an optional ck")
         seq = sig.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
-            raise ChainError("altered", line, "sig.seq is not an integer")
+            raise self._error("altered", line, "sig.seq is not an integer")
         if self.ended:
-            raise ChainError("inserted", line, f"record seq {seq} comes after the stream's final checkpoint")
+            raise self._error("inserted", line, f"record seq {seq} comes after the stream's final checkpoint")
         if seq != self.expected:
             if seq > self.expected:
                 gone = f"seq {self.expected}" if seq == self.expected + 1 else f"seq {self.expected} to {seq - 1}"
-                raise ChainError("missing", line, f"record {gone} is missing before this record (seq {seq})")
-            raise ChainError("reordered", line, f"record seq {seq} arrives after seq {self.expected - 1}: "
-                             "reordered, duplicated or inserted")
+                raise self._error("missing", line, f"record {gone} is missing before this record (seq {seq})")
+            raise self._error("reordered", line, f"record seq {seq} arrives after seq {self.expected - 1}: "
+                              "reordered, duplicated or inserted")
         if self.head is None:
             prev = self.first_prev = self._decode(sig.get("prev"), line, "sig.prev", 32)
         else:
             # compare the text: equal to the canonical base64 of our own hash, or altered
             link = sig.get("prev")
             if not isinstance(link, str) or not p.equal(link.encode(), _b64(self.head).encode()):
-                raise ChainError("altered", line - 1, f"record seq {seq - 1} does not hash to the link that "
-                                 "the next record carries: it (or that link) was altered")
+                raise self._error("altered", self.last_line, f"record seq {seq - 1} does not hash to the link that "
+                                  "the next record carries: it (or that link) was altered")
             prev = self.head
         self.head = _link(prev, seq, body)
         self.expected += 1
+        self.last_line = line
         if not self.pending:
             self.pending_from = seq
         self.pending.append(raw)
@@ -203,23 +257,23 @@ class StreamVerifier:
 
     def _checkpoint(self, ck: object, seq: int, line: int) -> list[bytes]:
         if not isinstance(ck, dict) or ck.keys() != _CK_KEYS or not isinstance(ck["end"], bool):
-            raise ChainError("altered", line, "checkpoint is malformed")
+            raise self._error("altered", line, "checkpoint is malformed")
         if ck.get("key") != self.key_id:
-            raise ChainError("altered", line, f"checkpoint was signed by key {ck.get('key')}, not {self.key_id}")
+            raise self._error("altered", line, f"checkpoint was signed by key {ck.get('key')}, not {self.key_id}")
         stream_id = self._decode(ck.get("id"), line, "checkpoint id", STREAM_ID_BYTES)
         if self.stream_id is None:
             if self.first_prev is None or not p.equal(self.first_prev, start_hash(stream_id)):
-                raise ChainError("altered", line, "the stream's first link does not belong to this stream id")
+                raise self._error("altered", line, "the stream's first link does not belong to this stream id")
             self.stream_id = stream_id
         elif not p.equal(stream_id, self.stream_id):
-            raise ChainError("inserted", line, "checkpoint belongs to a different stream")
+            raise self._error("inserted", line, "checkpoint belongs to a different stream")
         signature = self._decode(ck.get("sig"), line, "checkpoint signature", 64)
         assert self.head is not None
         try:
             self.key.verify(checkpoint_message(stream_id, seq, self.head, ck["end"]), signature)
         except p.CryptoError:
-            raise ChainError("altered", line, f"checkpoint signature over records seq {self.pending_from} to {seq} "
-                             "does not verify: one of them was altered (or the wrong key was given)") from None
+            raise self._error("altered", line, f"checkpoint signature over records seq {self.pending_from} to {seq} "
+                              "does not verify: one of them was altered (or the wrong key was given)") from None
         released, self.pending = self.pending, []
         self.summary.checkpoints += 1
         if ck["end"]:
@@ -227,77 +281,63 @@ class StreamVerifier:
             self.summary.complete = True
         return released
 
-    def finish(self, line: int) -> None:
-        """Raise if the input ended anywhere but right after a final checkpoint."""
-        if self.summary.records == 0 and not self.pending:
-            return
-        if not self.ended:
-            held = len(self.pending)
-            raise ChainError("truncated", line, f"the stream ends after seq {self.expected - 1} without its final "
-                             f"checkpoint; {held} unverified record(s) were withheld")
-
 
 def sign_records(records: Iterable[dict], key: SigningKey, every: int = DEFAULT_EVERY) -> Iterator[bytes]:
-    """Signed lines for ``records`` (a convenience over :class:`StreamSigner`)."""
+    """Signed lines for ``records``: the signer fed, then flushed."""
     signer = StreamSigner(key, every)
-    for record in records:
-        out = signer.add(record)
-        if out is not None:
-            yield out
-    last = signer.finish()
-    if last is not None:
-        yield last
+    yield from signer.feed(records)
+    yield from signer.flush()
 
 
-def verify_lines(stream: BinaryIO, key: VerifyKey, verifier: StreamVerifier | None = None) -> Iterator[bytes]:
-    """Verified lines from a signed NDJSON stream, released checkpoint by checkpoint; raises
-    :class:`ChainError` at the first problem (lines released before it are authentic).
-    One input holds one stream: records after its final checkpoint are refused as inserted."""
-    verifier = verifier or StreamVerifier(key)
-    for raw in stream:
-        verifier.lines += 1
-        released = verifier.feed(raw, verifier.lines)
-        if released:
-            yield from released
-    verifier.finish(verifier.lines)
+def verify_lines(lines: Iterable[bytes], key: VerifyKey) -> Iterator[bytes]:
+    """The verified lines of one signed stream (each line with its newline): the verifier fed, then flushed."""
+    verifier = StreamVerifier(key)
+    yield from verifier.feed(lines)
+    yield from verifier.flush()
 
 
-def sign_stream(paths: Iterable[str], sink: BinaryIO, key: SigningKey, rejects: Rejects,
+def _unsigned(reader: Reader) -> Iterator[dict]:
+    """The reader's records; one that already carries ``sig`` is rejected, not signed again."""
+    for line, record in reader.pairs():
+        if FIELD in record:
+            reader.reject(f"record already has a {FIELD!r} field", line)
+        else:
+            yield record
+
+
+def sign_stream(inputs: Sequence[str], writer: Writer, rejects: Rejects, key: SigningKey,
                 every: int = DEFAULT_EVERY) -> Summary:
-    """Sign the NDJSON records of ``paths`` (``-`` is stdin) as one stream into ``sink``.
+    """Sign the NDJSON records of ``inputs`` (``-`` is stdin) as one stream onto ``writer``.
 
     Lines that are not JSON objects, or that already carry ``sig``, go to ``rejects`` and are not
-    part of the signed stream.
-    """
+    part of the signed stream."""
     signer = StreamSigner(key, every)
-    summary = Summary("key sign")
-    for path in paths:
-        name = display_name(path)
-        stream = open_input(path)
-        try:
-            for lineno, raw in enumerate(stream, 1):
-                data = raw.rstrip(b"\r\n")
-                if not data.strip():
-                    continue
-                summary.read += 1
-                try:
-                    record = parse_object(data, lineno, name)
-                    if FIELD in record:
-                        raise BadRecord(lineno, f"record already has a {FIELD!r} field", data, name)
-                except BadRecord as bad:
-                    summary.rejected += 1
-                    rejects.add(bad)
-                    continue
-                out = signer.add(record)
-                if out is not None:
-                    sink.write(out)
-                    summary.written += 1
-        finally:
-            if path != "-":
-                stream.close()
-    last = signer.finish()
-    if last is not None:
-        sink.write(last)
-        summary.written += 1
-    summary.extra["checkpoints"] = signer.checkpoints
+    reader = Reader(inputs, rejects.add)
+    write = writer.write_line
+    for line in signer.feed(_unsigned(reader)):
+        write(line)
+    for line in signer.flush():
+        write(line)
+    return Summary("key sign", read=reader.read, written=writer.count, rejected=rejects.count,
+                   extra={"checkpoints": signer.checkpoints})
+
+
+def verify_stream(inputs: Sequence[str], writer: Writer, key: VerifyKey,
+                  verified: Callable[[str, VerifySummary], None] | None = None) -> Summary:
+    """Verify each input as one signed stream, writing its lines to ``writer`` as checkpoints
+    verify; ``verified`` hears of each input that verified whole. The first problem raises
+    :class:`ChainError` naming the input and line (what was written before it is authentic)."""
+    summary = Summary("key verify")
+    write = writer.write_line
+    for path in inputs or ["-"]:
+        reader = Reader([path], max_line_bytes=SIGNED_LINE_BYTES)  # no rejects: any bad line is fatal
+        verifier = StreamVerifier(key, file=display_name(path), source=reader)
+        for line in verifier.feed(reader.lines(keep_ends=True)):
+            write(line)
+        for line in verifier.flush():
+            write(line)
+        summary.read += reader.read
+        if verified is not None:
+            verified(display_name(path), verifier.summary)
+    summary.written = writer.count
     return summary

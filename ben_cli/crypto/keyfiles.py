@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from ben_cli.atomic import write_atomic
 from ben_cli.crypto import age, minisign
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import Identity, Recipient, SigningKey, VerifyKey, key_id_text
+from ben_cli.errors import UsageError
 
 KINDS = ("ed25519", "x25519")
 COST_LEVELS = tuple(minisign.COSTS)
@@ -66,15 +66,10 @@ def write_secret(path: Path, data: bytes, force: bool = False) -> None:
         os.fsync(fh.fileno())
 
 
-def write_atomically(path: Path, fill: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
-    """Create ``path`` so readers see the old file or the complete new one, never a part."""
-    write_atomic(path, fill, mode=mode)
-
-
 def write_public(path: Path, text: str, force: bool = False) -> None:
     if path.exists() and not force:
         raise KeyFileError(f"{path} already exists (use --force to replace it)")
-    write_atomically(path, lambda fh: fh.write(text.encode("utf-8")))
+    write_atomic(path, text.encode("utf-8"))
 
 
 def read_secret(path: Path) -> str:
@@ -121,7 +116,7 @@ def generate(
 ) -> PublicInfo:
     """Write ``out.key`` and ``out.pub`` for a fresh key pair; return the public description."""
     if kind not in KINDS:
-        raise ValueError(f"key type must be one of {', '.join(KINDS)}")
+        raise UsageError(f"key type must be one of {', '.join(KINDS)}")
     secret_path, public_path = out.with_name(out.name + ".key"), out.with_name(out.name + ".pub")
     if not force:
         for path in (secret_path, public_path):

@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import KEY_ID_BYTES, SigningKey, VerifyKey, key_id_text
+from ben_cli.errors import UsageError
 
 SIG_ALG = b"Ed"
 SIG_ALG_HASHED = b"ED"
@@ -167,7 +168,7 @@ def prehash(stream: BinaryIO) -> bytes:
 def sign(key: SigningKey, stream: BinaryIO, trusted_comment: str, untrusted_comment: str | None = None) -> str:
     """A minisign signature file (prehashed) of everything read from ``stream``."""
     if "\n" in trusted_comment or "\r" in trusted_comment:
-        raise ValueError("a trusted comment is one line")
+        raise UsageError("a trusted comment is one line")
     signature = key.sign(prehash(stream))
     global_sig = key.sign(signature + trusted_comment.encode("utf-8"))
     untrusted = untrusted_comment or f"signature from minisign secret key {key_id_text(key.key_id)}"

@@ -19,6 +19,8 @@ import os
 import nacl.bindings as sodium
 import nacl.exceptions
 
+from ben_cli.errors import BenError
+
 ED25519_PUBLIC = 32
 ED25519_SEED = 32
 ED25519_SIGNATURE = 64
@@ -31,8 +33,11 @@ CHACHA_TAG = 16
 _L = 2**252 + 27742317777372353535851937790883648493
 
 
-class CryptoError(ValueError):
-    """A cryptographic check failed or an input was malformed; the message says which."""
+class CryptoError(BenError, ValueError):
+    """A cryptographic check failed or an input was malformed; the message says which.
+
+    A :class:`~ben_cli.errors.BenError` with exit status 1, so ``ben key`` lets it reach the root,
+    which prints it on one line; still a ValueError for callers that catch bad values broadly."""
 
 
 class Truncated(CryptoError):

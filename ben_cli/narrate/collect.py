@@ -209,7 +209,7 @@ class Collector:
         if mark.get("is_anomaly") is True:
             score = mark.get("score")
             detector = mark.get("detector")
-            s.flags.append(Flag(len(s.t) - 1, float(score) if type(score) in (int, float) else 1.0, severity,
+            s.flags.append(Flag(len(s.t) - 1, float(score) if type(score) is float or type(score) is int else 1.0, severity,
                                 detector if isinstance(detector, str) else "?"))
 
     # -- windows ------------------------------------------------------------------------------

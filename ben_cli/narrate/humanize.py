@@ -8,7 +8,6 @@ reader keeps in mind anyway; the JSON report carries the exact numbers.
 from __future__ import annotations
 
 import math
-import re
 
 from ben_cli.record import NS_PER_S, civil_from_days
 
@@ -93,41 +92,6 @@ def duration(seconds: float) -> str:
                     text += " " + plural(rest // sub_size, sub_name)
             return text
     return plural(0, "second")
-
-
-def short_duration(seconds: float) -> str:
-    """Compact spans for tables and headers: ``90s``, ``12m``, ``1h05m``, ``2d03h``."""
-    s = int(round(seconds))
-    if s < 120:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
-
-
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> float:
-    """``5m``, ``90s``, ``1h30m``, ``500ms``, ``2d`` (a bare number is seconds) into seconds."""
-    t = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(?:\.\d+)?", t):
-        value = float(t)
-    else:
-        pos, value = 0, 0.0
-        for m in _DURATION_RE.finditer(t):
-            if m.start() != pos:
-                break
-            value += float(m[1]) * _DURATION_SECONDS[m[2]]
-            pos = m.end()
-        if pos != len(t) or not t:
-            raise ValueError(f"not a duration: {text!r} (try 30s, 5m, 1h30m, 2d)")
-    if value <= 0:
-        raise ValueError(f"a duration must be positive: {text!r}")
-    return value
 
 
 def parse_percent(text: str) -> float:

@@ -12,6 +12,7 @@ import textwrap
 import orjson
 
 from ben_cli.narrate.humanize import clock, count, day_of, duration, plural, rate, share
+from ben_cli.narrate.options import FORMATS
 from ben_cli.narrate.report import Report
 from ben_cli.record import format_ts
 
@@ -189,3 +190,18 @@ def data(r: Report) -> dict:
 
 def json_text(r: Report) -> str:
     return orjson.dumps(data(r), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+
+
+def render(r: Report, fmt: str) -> str:
+    """The report in one of :data:`~ben_cli.narrate.options.FORMATS` (HTML's module loads only for it)."""
+    if fmt == "text":
+        return text(r)
+    if fmt == "markdown":
+        return markdown(r)
+    if fmt == "json":
+        return json_text(r)
+    if fmt == "html":
+        from ben_cli.narrate.html import html
+
+        return html(r)
+    raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")

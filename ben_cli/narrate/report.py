@@ -12,21 +12,12 @@ from ben_cli.narrate.collect import BUCKET_NS, Collector
 from ben_cli.narrate.episodes import Episode, analyse
 from ben_cli.narrate.humanize import count, day_of, duration, join_words, plural, share
 from ben_cli.narrate.incidents import Incident, group
+from ben_cli.narrate.options import Options
 from ben_cli.narrate.wording import TimeStyle, incident_sentences, incident_title
 from ben_cli.record import NS_PER_S
 
 ERROR_SHARE_ALERT = 0.05  # a source whose error share reaches 5% and at least doubled is news
 MIN_RECORDS_FOR_SHARE = 20
-
-
-@dataclass
-class Options:
-    """What the operator can tune (all have defaults that suit minute-level metrics)."""
-
-    gap_ns: int | None = None  # episode gap tolerance; None: three sampling intervals per series
-    min_change: float = 0.2  # smallest change, as a fraction of the usual value, worth narrating
-    since_ns: int | None = None
-    until_ns: int | None = None
 
 
 @dataclass
@@ -134,6 +125,8 @@ def build(c: Collector, options: Options | None = None, *, rejected: dict[str, d
     """Analyse what a collector holds and judge it. ``window`` fixes the range (streaming mode);
     otherwise it is ``--since``/``--until`` where given and the records' own first and last times."""
     o = options or Options()
+    start: int | None
+    end: int | None
     if window is not None:
         start, end = window
     else:

@@ -90,8 +90,12 @@ No input is a healthy, empty report; bad lines are counted, and usage errors exi
   Verdict: HEALTHY. No records in this range, so nothing to report.
   ben narrate: read 0, wrote 1, rejected 0, anomalies 0, incidents 0
   $ printf 'not json\n' | ben narrate -f json --rejects bad.ndjson | jq .rejected.narrate
-  ben narrate: read 0, wrote 1, rejected 1, anomalies 0, incidents 0
+  ben narrate: read 1, wrote 1, rejected 1, anomalies 0, incidents 0
     rejected line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
   1
-  $ ben narrate --every never < /dev/null 2>/dev/null
+  $ ben narrate --every never < /dev/null
+  ben narrate: --every: not a duration: 'never' (try 500ms, 90s, 15m, 1h30m, 2d or 1w)
   [2]
+  $ printf 'not json\n' | ben narrate --strict
+  ben narrate: line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
+  [1]
