@@ -337,7 +337,7 @@ class _ArmorWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]  # narrower than RawIOBase's buffer
         self.pending += bytes(data)
         whole = len(self.pending) - len(self.pending) % 48
         self._emit(self.pending[:whole])
@@ -380,9 +380,9 @@ def _binary_source(source: BinaryIO, armored: bool | None) -> BinaryIO:
     """``source`` itself for a binary age file, the decoded bytes for an armored one.
     ``armored=None`` tells them apart by the first bytes (after any whitespace)."""
     # typeshed wants a RawIOBase under a BufferedReader; any readable binary stream serves
-    buffered = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[arg-type,type-var]
+    buffered: io.BufferedReader = source if isinstance(source, io.BufferedReader) else io.BufferedReader(source)  # type: ignore[arg-type]  # typeshed wants RawIOBase
     if armored is None:
-        head = buffered.peek(len(INTRO) + 64)[: len(INTRO) + 64]  # type: ignore[attr-defined]
+        head = buffered.peek(len(INTRO) + 64)[: len(INTRO) + 64]
         armored = head.lstrip(_WHITESPACE).startswith(ARMOR_BEGIN[:11])
     return io.BytesIO(dearmor(buffered.read())) if armored else buffered
 
@@ -399,11 +399,12 @@ def encrypt(source: BinaryIO, sink: BinaryIO, keys: Iterable[Key], armor: bool =
         raise UsageError("a passphrase cannot be combined with other recipients (age allows one scrypt stanza alone)")
     file_key = p.random_bytes(FILE_KEY_BYTES)
     header = INTRO + b"".join(_stanza_for(k, file_key).encode() for k in keys) + b"---"
-    out: BinaryIO = _ArmorWriter(sink) if armor else sink  # type: ignore[assignment]
+    armored = _ArmorWriter(sink) if armor else None
+    out: BinaryIO = armored if armored is not None else sink  # type: ignore[assignment]  # a RawIOBase that writes bytes
     out.write(header + b" " + b64encode(_header_mac(file_key, header)).encode("ascii") + b"\n")
     _encrypt_payload(source, out, file_key)
-    if isinstance(out, _ArmorWriter):
-        out.finish()
+    if armored is not None:
+        armored.finish()
 
 
 def decrypt(source: BinaryIO, openers: Iterable[Opener], armored: bool | None = None) -> Iterator[bytes]:
@@ -440,4 +441,4 @@ def encrypt_bytes(data: bytes, keys: Iterable[Key], armor: bool = False) -> byte
 
 
 def decrypt_bytes(data: bytes, openers: Iterable[Opener], armored: bool | None = None) -> bytes:
-    return b"".join(decrypt(io.BufferedReader(io.BytesIO(data)), openers, armored))  # type: ignore[arg-type]
+    return b"".join(decrypt(io.BufferedReader(io.BytesIO(data)), openers, armored))

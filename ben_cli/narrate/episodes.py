@@ -24,6 +24,7 @@ triggers, and the extent of an episode is read from the data itself:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -91,7 +92,7 @@ class Episode:
         return abs(self.change) / abs(self.baseline)
 
 
-def sampling_interval(t) -> int:
+def sampling_interval(t: Sequence[int]) -> int:
     """The median spacing of a series' points (0 for fewer than two distinct times)."""
     steps = [b - a for a, b in zip(t, t[1:], strict=False) if b > a]
     return int(median(steps)) if steps else 0
@@ -108,7 +109,7 @@ def _robust(values: list[float]) -> tuple[float, float]:
     return m, 1.4826 * median(abs(x - m) for x in values)
 
 
-def _spread_floor(sigma: float, base: float, v) -> float:
+def _spread_floor(sigma: float, base: float, v: Sequence[float]) -> float:
     """A zero spread (a constant series) would make every wobble infinitely unusual."""
     return max(sigma, 1e-9 * max(1.0, abs(base)), 1e-12)
 
@@ -127,7 +128,7 @@ class _Fit:
     """Least-squares fits of a step and of a hinge (flat, then a line) over v[lo:hi], with prefix
     sums so that every knot costs O(1): n points cost O(n), not O(n^2)."""
 
-    def __init__(self, t, v, lo: int, hi: int):
+    def __init__(self, t: Sequence[int], v: Sequence[float], lo: int, hi: int):
         self.lo, self.hi = lo, hi
         t0 = t[lo]
         self.x = [(t[i] - t0) / 1e9 for i in range(lo, hi)]  # seconds, for conditioning
@@ -220,7 +221,7 @@ def _baseline(s: Series, lo: int, hi: int, cursor: int) -> tuple[float, float]:
     return m, _spread_floor(sigma, m, rest)
 
 
-def _walk(t, v, base: float, sign: int, threshold: float, at: int, step: int, limit: int, gap: int) -> tuple[int, bool]:
+def _walk(t: Sequence[int], v: Sequence[float], base: float, sign: int, threshold: float, at: int, step: int, limit: int, gap: int) -> tuple[int, bool]:
     """From ``at``, the farthest point (going by ``step``) still past ``threshold``, bridging gaps
     up to ``gap``; and whether the walk ran into ``limit`` (the data's edge) rather than a gap."""
     last = at
@@ -276,7 +277,8 @@ def _episode(s: Series, cluster: list[int], cursor: int, interval: int, gap: int
     return ep
 
 
-def _sustained(s: Series, cursor: int, first: int, base: float, level: float, sign: int):
+def _sustained(s: Series, cursor: int, first: int, base: float, level: float, sign: int
+               ) -> tuple[str, int, float, float, int]:
     """A change still in force at the end: a step or a drift, whichever fits the stretch from the
     last quiet point (``cursor``) to the end better; its knot becomes the start."""
     t, v, n = s.t, s.v, len(s.t)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from html import escape
 
 from ben_cli.narrate.episodes import Episode
@@ -91,7 +92,7 @@ def sparkline(ep: Episode, lo_ns: int, hi_ns: int) -> str:
     def y(val: float) -> float:
         return PAD + (H - 2 * PAD) * (1 - (val - y_lo) / (y_hi - y_lo))
 
-    def pts(pairs) -> str:
+    def pts(pairs: Iterable[tuple[float, float]]) -> str:
         return " ".join(f"{px:.1f},{py:.1f}" for px, py in pairs)
 
     upper = [(x(s.t[i]), y(e + band)) for i, e in zip(idx, expected, strict=True)]

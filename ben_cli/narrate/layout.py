@@ -11,6 +11,7 @@ import textwrap
 
 import orjson
 
+from ben_cli.narrate.episodes import Episode
 from ben_cli.narrate.humanize import clock, count, day_of, duration, plural, rate, share
 from ben_cli.narrate.options import FORMATS
 from ben_cli.narrate.report import Report
@@ -151,7 +152,7 @@ def _num(x: float) -> float | None:
     return round(x, 6)
 
 
-def episode_data(ep) -> dict:
+def episode_data(ep: Episode) -> dict:
     s = ep.series
     return {
         "series": s.key, "source": s.source, "name": s.name, "unit": s.unit, "lane": s.lane,

@@ -38,7 +38,8 @@ class Entity:
         return self.name.upper()
 
 
-def entity(name: str, family: str | tuple[str, ...] | None, priority: int, default_operator: str, description: str):
+def entity(name: str, family: str | tuple[str, ...] | None, priority: int, default_operator: str, description: str
+           ) -> Callable[[Callable[[str], Iterator[Span]]], Callable[[str], Iterator[Span]]]:
     """Register a finder function as a built-in entity."""
     families = (family,) if isinstance(family, str) else family
 

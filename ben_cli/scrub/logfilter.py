@@ -37,5 +37,5 @@ class ScrubFilter(logging.Filter):
                     setattr(record, name, sc._value(value, sc._plan("", name, None), found))
         except Drop:
             return False
-        record.redacted = sorted(found)  # type: ignore[attr-defined]
+        record.redacted = sorted(found)
         return True

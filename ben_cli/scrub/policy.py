@@ -139,7 +139,7 @@ def _check_operator(op: object, what: str, where: str, line: int | None) -> str:
     if op not in OPERATORS:
         loc = f"{where}:{line}" if line else where
         raise PolicyError(f"{loc}: unknown operator {op!r} for {what}; use one of {', '.join(OPERATORS)}")
-    return op  # type: ignore[return-value]
+    return op
 
 
 def parse_policy(text: str, where: str = "<policy>") -> Policy:

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ben_cli.errors import BenError
 from ben_cli.ndjson import BadRecord
@@ -24,6 +25,8 @@ from ben_cli.sink.rows import LEGACY, JsonLines, RowBuilder, RowList, insert_col
 from ben_cli.sink.schema import VERSIONS_TABLE, parse_version
 from ben_cli.sink.spool import Spool, SpooledBatch
 from ben_cli.sink.target import ClickHouseTarget
+
+T = TypeVar("T")
 
 # Server error codes worth waiting out: overload, timeouts, network, replicas and keeper.
 TRANSIENT_CODES = frozenset({
@@ -179,7 +182,7 @@ class ClickHouseWriter:
     def close(self) -> None:
         self.client.disconnect()
 
-    def _with_retry(self, fn: Callable, what: str):
+    def _with_retry(self, fn: Callable[[], T], what: str) -> T:
         started = time.monotonic()
         attempt = 0
         while True:

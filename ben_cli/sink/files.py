@@ -13,6 +13,7 @@ import fcntl
 import gzip
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,7 +34,7 @@ def rotated_name(path: Path, stamp: str) -> Path:
 
 class RotatingFile:
     def __init__(self, path: Path, rotate_bytes: int | None = None, rotate_seconds: float | None = None,
-                 compress: bool = False, clock=time.time):
+                 compress: bool = False, clock: Callable[[], float] = time.time):
         self.path = path
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Callable
 from itertools import accumulate, chain
+from typing import Any
 
-_original = None
+_original: Callable[..., None] | None = None
 
 
-def _original_write():
+def _original_write() -> Callable[..., None]:
     """The driver's own writer (to compare against, and the fallback)."""
     from clickhouse_driver.columns.arraycolumn import ArrayColumn
 
@@ -35,7 +37,7 @@ def install() -> None:
 
     original = ArrayColumn._write
 
-    def write(self, value, buf) -> None:  # noqa: ANN001 - the driver's signature
+    def write(self: Any, value: Any, buf: Any) -> None:  # the driver's signature, untyped
         # write_data wraps the column once more (the outer level writes no size of its own); a
         # plain Array(T) therefore arrives here as an array of arrays of a non-array column
         inner = self.nested_column

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ben_cli.errors import UsageError
@@ -60,7 +61,7 @@ class ClickHouseTarget:
         """A file-name-safe identity of the destination (no credentials): one spool per key."""
         return f"{self.host}_{self.port}_{self.database}_{self.table}".replace(":", "_").replace("/", "_")
 
-    def connect(self, database: str | None = None, **settings: object):
+    def connect(self, database: str | None = None, **settings: object) -> Any:
         """A clickhouse-driver client; the driver is imported here, never at start-up. Schema work
         connects to ``default`` because the target's database may not exist yet."""
         if self.http:
