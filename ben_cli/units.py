@@ -40,11 +40,16 @@ def parse_duration(text: str) -> float:
 
 
 def parse_size(text: str) -> int:
-    """Bytes from ``123``, ``64K``, ``32M``, ``1.5G``, ``64KiB`` or ``64kb`` (multiples of 1024)."""
+    """Bytes from ``123``, ``64K``, ``32M``, ``1.5G``, ``64KiB`` or ``64kb`` (multiples of 1024).
+
+    Every size ben takes is a limit (a line, a batch, a file before rotation), so zero is refused."""
     match = _SIZE.fullmatch(text.strip())
     if not match:
         raise ValueError(f"not a size: {text!r} (try 4096, 64K, 32M or 1G)")
-    return int(float(match[1]) * _SIZE_MULTIPLES[match[2].lower()])
+    size = int(float(match[1]) * _SIZE_MULTIPLES[match[2].lower()])
+    if size < 1:
+        raise ValueError(f"a size must be at least one byte: {text!r}")
+    return size
 
 
 def ben_home() -> Path:

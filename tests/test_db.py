@@ -79,9 +79,9 @@ def test_ttl_needs_the_modern_schema(fresh):
     url, _, db = fresh
     result = run_ben("db", "init", "--to", url, "--ttl", "30")
     assert result.returncode == 1 and result.stderr.decode().splitlines() == [
-        f"ben db: --ttl needs the modern schema (ClickHouse 22.3 or later); {db}.telemetry has the legacy schema"]
+        f"ben db init: --ttl needs the modern schema (ClickHouse 22.3 or later); {db}.telemetry has the legacy schema"]
     printed = run_ben("db", "init", "--to", url, "--ttl", "30", "--schema", "legacy", "--print")
-    assert printed.returncode == 2 and printed.stderr == b"ben db: --ttl needs the modern schema (ClickHouse 22.3 or later)\n"
+    assert printed.returncode == 2 and printed.stderr == b"ben db init: --ttl needs the modern schema (ClickHouse 22.3 or later)\n"
     assert run_ben("db", "init", "--to", url, "--print").returncode == 2
 
 
@@ -97,10 +97,10 @@ def test_query_parameters_are_bound_never_pasted(fresh, cli):
     assert lines(result) == [{"s": HOSTILE, "n": 42, "t": "2026-11-25T10:00:00Z", "m": 2}]
     assert client.execute("SELECT count() FROM system.databases WHERE name = 'default'") == [(1,)]
     bad = run_ben("db", "query", "SELECT {n:UInt32}", "--to", url, "-p", "n=1; DROP TABLE x")
-    assert bad.returncode == 1 and bad.stderr.startswith(b"ben db: '1; DROP TABLE x' is not a UInt32")
+    assert bad.returncode == 1 and bad.stderr.startswith(b"ben db query: '1; DROP TABLE x' is not a UInt32")
     missing = run_ben("db", "query", "SELECT {n:UInt32}", "--to", url)
     assert missing.returncode == 1
-    assert missing.stderr == b"ben db: missing parameter(s): n (pass --param NAME=VALUE)\n"
+    assert missing.stderr == b"ben db query: missing parameter(s): n (pass --param NAME=VALUE)\n"
 
 
 def test_saved_queries_answer_what_the_data_says(fresh, cli):
@@ -143,7 +143,7 @@ def test_saved_queries_from_ben_home_shadow_and_list(cli, ben_home):
     assert cli(["db", "proc", "mine", "--show"]).stdout.endswith("SELECT {x:UInt8} AS x\n")
     nope = run_ben("db", "proc", "nope", "--to", "clickhouse://127.0.0.1/x")
     assert nope.returncode == 1
-    assert nope.stderr == b"ben db: no saved query 'nope'; `ben db proc --list` shows them\n"
+    assert nope.stderr == b"ben db proc: no saved query 'nope'; `ben db proc --list` shows them\n"
 
 
 # --- the modern schema on a current ClickHouse (chdb: the server's engine, in-process) ---------

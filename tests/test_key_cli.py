@@ -29,7 +29,7 @@ def test_gen_refuses_world_writable_folder(tmp_path):
     (tmp_path / "w").chmod(0o777)
     result = run_ben("key", "gen", "--out", str(tmp_path / "w" / "k"))
     assert result.returncode == 1
-    assert result.stderr.decode() == f"ben key: refusing to write a secret key in {tmp_path / 'w'}: the folder is world-writable\n"
+    assert result.stderr.decode() == f"ben key gen: refusing to write a secret key in {tmp_path / 'w'}: the folder is world-writable\n"
 
 
 def test_gen_with_passphrase_from_environment(tmp_path, cli, monkeypatch):
@@ -40,7 +40,7 @@ def test_gen_with_passphrase_from_environment(tmp_path, cli, monkeypatch):
     (tmp_path / "f").write_bytes(b"data")
     assert cli(["key", "sign", "-k", str(tmp_path / "k.key"), str(tmp_path / "f")]).exit_code == 0
     result = run_ben("key", "sign", "-k", str(tmp_path / "k.key"), str(tmp_path / "f"), env={"BEN_PASSPHRASE": "wrong"})
-    assert result.returncode == 1 and result.stderr.decode() == f"ben key: {tmp_path / 'k.key'}: wrong passphrase for this key\n"
+    assert result.returncode == 1 and result.stderr.decode() == f"ben key sign: {tmp_path / 'k.key'}: wrong passphrase for this key\n"
 
 
 def test_sign_and_verify_a_file(keys, cli):
@@ -52,7 +52,7 @@ def test_sign_and_verify_a_file(keys, cli):
     target.write_bytes(b"quarterly numbers, edited\n")
     result = run_ben("key", "verify", "--pub", str(keys / "sig.pub"), str(target))
     assert result.returncode == 1
-    assert result.stderr.decode() == (f"ben key: {target}: signature does not match the file: "
+    assert result.stderr.decode() == (f"ben key verify: {target}: signature does not match the file: "
                                       "the file or the signature was altered\n")
 
 
@@ -100,7 +100,7 @@ def test_show_accepts_strings_and_files(keys, cli):
     by_string = cli(["key", "show", pub_line]).stdout
     assert by_string == cli(["key", "show", str(keys / "sig.pub")]).stdout == cli(["key", "show", str(keys / "sig.key")]).stdout
     result = run_ben("key", "show", "age1notarecipient")
-    assert result.returncode == 1 and result.stderr.startswith(b"ben key: ") and b"not an age recipient" in result.stderr
+    assert result.returncode == 1 and result.stderr.startswith(b"ben key show: ") and b"not an age recipient" in result.stderr
     assert result.stderr.count(b"\n") == 1
 
 
@@ -110,7 +110,7 @@ def test_usage_errors_exit_2(cli, keys):
     for args in (["seal"], ["sign", "-k", str(keys / "sig.key")], ["seal", "--to", str(keys / "box.pub"), "a", "b"],
                  ["sign", "-k", str(keys / "sig.key"), "-t", "two\nlines", str(keys / "sig.pub")]):
         done = run_ben("key", *args, input=b"")
-        assert done.returncode == 2 and done.stderr.startswith(b"ben key: ") and done.stderr.count(b"\n") == 1, args
+        assert done.returncode == 2 and done.stderr.startswith(f"ben key {args[0]}: ".encode()) and done.stderr.count(b"\n") == 1, args
 
 
 def test_short_flags_mean_one_thing(keys, cli):

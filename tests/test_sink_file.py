@@ -154,7 +154,7 @@ def test_ben_db_takes_the_native_url_only():
     result = run_ben("db", "status", "--to", "clickhouse+http://127.0.0.1/ben")
     assert result.returncode == 2
     assert result.stderr.decode().splitlines() == [
-        "ben db: schema work and queries need a clickhouse:// URL (the native port), not 'clickhouse+http://127.0.0.1/ben'"]
+        "ben db status: schema work and queries need a clickhouse:// URL (the native port), not 'clickhouse+http://127.0.0.1/ben'"]
 
 
 def test_sink_options_take_the_one_duration_grammar(cli, tmp_path):

@@ -41,6 +41,12 @@ def test_not_sizes(text):
         parse_size(text)
 
 
+@pytest.mark.parametrize("text", ["0", "0K", "0.0001K"])
+def test_sizes_are_at_least_one_byte(text):
+    with pytest.raises(ValueError, match="at least one byte"):
+        parse_size(text)
+
+
 def test_ben_home(monkeypatch, tmp_path):
     monkeypatch.setenv("BEN_HOME", str(tmp_path))
     assert ben_home() == tmp_path

@@ -16,7 +16,7 @@ ingest:
 scrub:
 
   $ ben scrub --max-line-bytes 0 </dev/null
-  ben scrub: Invalid value for '--max-line-bytes': 0 is not in the range x>=1.
+  ben scrub: Invalid value for '--max-line-bytes': a size must be at least one byte: '0'
   [2]
   $ echo 'not json' | ben scrub --strict
   ben scrub: line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
@@ -34,7 +34,7 @@ detect:
 narrate:
 
   $ ben narrate --format pdf </dev/null
-  ben narrate: Invalid value for '--format' / '-f': must be one of text, markdown, html, json
+  ben narrate: --format: must be one of text, markdown, html, json, not 'pdf'
   [2]
   $ ben narrate missing.ndjson
   ben narrate: No such file or directory: missing.ndjson
@@ -43,7 +43,7 @@ narrate:
 sink (nothing listens on $PORT):
 
   $ ben sink --to postgres://db/x </dev/null
-  ben sink: Invalid value for --to: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -
+  ben sink: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -
   [2]
   $ echo '{"name":"m"}' | ben sink --to "clickhouse://127.0.0.1:$PORT/ben" --retry-for 0s
   ben sink: connect: gave up after 0 s: Code: 210. Connection refused \(127.0.0.1:\d+\) (re)
@@ -55,7 +55,7 @@ db:
   ben db query: Missing option '--to' (env var: 'BEN_CLICKHOUSE_URL').
   [2]
   $ ben db status --to "clickhouse://127.0.0.1:$PORT/default"
-  ben db: Code: 210. Connection refused \(127.0.0.1:\d+\) (re)
+  ben db status: Code: 210. Connection refused \(127.0.0.1:\d+\) (re)
   [1]
 
 key:
@@ -65,7 +65,7 @@ key:
   [2]
   $ ben key seal </dev/null
   ben key seal: give at least one --to RECIPIENT (or --passphrase)
-  [1]
+  [2]
   $ printf 'untrusted comment: not a key\nAAAA\n' > bad.key && chmod 600 bad.key
   $ echo hello | ben key sign --key bad.key
   ben key sign: bad.key: secret key is 3 bytes, a minisign secret key is 158

@@ -32,7 +32,7 @@ Sign a file; minisign verifies it, and so does ben:
   ben key verify: notes.txt: signature verified; trusted comment: release 1.0
   $ printf 'release 1.1\n' > notes.txt
   $ ben key verify --pub release.pub notes.txt
-  ben key: notes.txt: signature does not match the file: the file or the signature was altered
+  ben key verify: notes.txt: signature does not match the file: the file or the signature was altered
   [1]
 
 A sealing key pair is an age identity and its recipient; age opens what ben seals:
@@ -55,14 +55,14 @@ A sealing key pair is an age identity and its recipient; age opens what ben seal
 Cut ciphertext is refused, and nothing is written:
 
   $ head -c -5 jewels.age | ben key open --key backup.key | wc -c
-  ben key: payload chunk 0 does not authenticate: the file is truncated or has no final chunk
+  ben key open: payload chunk 0 does not authenticate: the file is truncated or has no final chunk
   0
 
 A passphrase protects a key file (here from BEN_PASSPHRASE):
 
   $ BEN_PASSPHRASE=hunter2 ben key gen --out locked --passphrase --cost interactive -q > /dev/null
   $ BEN_PASSPHRASE=wrong ben key sign -k locked.key notes.txt
-  ben key: locked.key: wrong passphrase for this key
+  ben key sign: locked.key: wrong passphrase for this key
   [1]
 
 Tamper-evident telemetry: every record gets a chain link; checkpoints are signed.
@@ -79,19 +79,19 @@ Tamper-evident telemetry: every record gets a chain link; checkpoints are signed
 Altered, missing and truncated streams are named, with exit status 1:
 
   $ sed 's/"value":3/"value":30/' signed.ndjson | ben key verify --stream --pub release.pub > /dev/null
-  ben key: <stdin>: line 3: altered: record seq 2 does not hash to the link that the next record carries: it (or that link) was altered
+  ben key verify: <stdin>: line 3: altered: record seq 2 does not hash to the link that the next record carries: it (or that link) was altered
   [1]
   $ sed 2d signed.ndjson | ben key verify --stream --pub release.pub > /dev/null
-  ben key: <stdin>: line 2: missing: record seq 1 is missing before this record (seq 2)
+  ben key verify: <stdin>: line 2: missing: record seq 1 is missing before this record (seq 2)
   [1]
   $ head -4 signed.ndjson | ben key verify --stream --pub release.pub | wc -l
-  ben key: <stdin>: line 4: truncated: the stream ends after seq 3 without its final checkpoint; 0 unverified record(s) were withheld
+  ben key verify: <stdin>: line 4: truncated: the stream ends after seq 3 without its final checkpoint; 0 unverified record(s) were withheld
   4
 
 Usage errors are one line with exit status 2; a key can be given as text with -P:
 
   $ echo secret | ben key seal
-  ben key: give at least one --to RECIPIENT (or --passphrase)
+  ben key seal: give at least one --to RECIPIENT (or --passphrase)
   [2]
   $ ben key verify --stream -P "$(sed -n 2p release.pub)" signed.ndjson -q | wc -l
   5

@@ -55,10 +55,10 @@ that refuses a query:
   ben sink: connect: gave up after 0 s: Code: 210. Connection refused (127.0.0.1:1)
   [1]
   $ ben db status --to clickhouse://127.0.0.1:1/x
-  ben db: Code: 210. Connection refused (127.0.0.1:1)
+  ben db status: Code: 210. Connection refused (127.0.0.1:1)
   [1]
   $ ben db status --to clickhouse+http://127.0.0.1/x
-  ben db: schema work and queries need a clickhouse:// URL (the native port), not 'clickhouse+http://127.0.0.1/x'
+  ben db status: schema work and queries need a clickhouse:// URL (the native port), not 'clickhouse+http://127.0.0.1/x'
   [2]
 
 Saved queries ship with ben; --list shows their parameters:
