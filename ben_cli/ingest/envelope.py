@@ -16,7 +16,7 @@ import math
 
 import orjson
 
-from ben_cli.ingest.format import DecodeError, IngestOptions
+from ben_cli.ingest.format import DecodeError, DecodeOptions
 from ben_cli.record import LANES, RESERVED, TimestampError, format_ts, normalise_severity, normalise_ts
 
 TS_ALIASES = ("ts", "@timestamp", "timestamp", "time", "datetime", "date", "@t")
@@ -60,7 +60,7 @@ def flatten_into(attrs: dict, key: str, value: object) -> None:
 class Normaliser:
     """Turns mappings into envelopes under one set of ingest options."""
 
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
         self._now_ms = -1
         self._now_ts = ""

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import orjson
 
 from ben_cli.ingest.envelope import flatten_into
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
 from ben_cli.record import format_ts, normalise_severity
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
@@ -169,7 +169,7 @@ def _time(obj: dict, *fields: str) -> int:
 
 
 class OtlpDecoder:
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
 
     def _now(self) -> str:

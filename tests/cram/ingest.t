@@ -44,7 +44,7 @@ Bad lines are counted, reported on stderr, and kept with their reason in --rejec
 --strict makes the first bad line fatal, with exit status 1:
 
   $ ben ingest --strict --format ndjson mixed.ndjson > /dev/null
-  ben: mixed.ndjson:2: record is a JSON list, not an object
+  ben ingest: mixed.ndjson:2: record is a JSON list, not an object
   [1]
 
 gzip is read transparently; a closed pipe downstream ends ben quietly:
