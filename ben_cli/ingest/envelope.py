@@ -197,7 +197,6 @@ def _usable(role: int, value: object) -> bool:
 _MAX_PLANS = 1024
 # level words already mapped ("info", "WARN"): a stream uses a handful, and the mapping is fixed
 _SEVERITY_SEEN: dict[str, str] = {}
-_UNSEEN = object()
 
 
 class _Plan:
@@ -205,7 +204,8 @@ class _Plan:
 
     __slots__ = ("ts", "source", "name", "severity", "body", "attr_keys")
 
-    def __init__(self, ts, source, name, severity, body, attr_keys):
+    def __init__(self, ts: str | None, source: str | None, name: str | None, severity: str | None,
+                 body: str | None, attr_keys: tuple[str, ...]):
         self.ts, self.source, self.name, self.severity, self.body = ts, source, name, severity, body
         self.attr_keys = attr_keys
 
@@ -277,3 +277,6 @@ class _Plan:
                     return None
             out["attrs"] = attrs
         return out
+
+
+_UNSEEN = _Plan(None, None, None, None, None, ())  # a key set not planned yet (a plan itself, for the type)

@@ -127,7 +127,8 @@ class PrometheusDecoder:
         except UnicodeDecodeError as exc:
             raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
         if text.startswith("#"):
-            return self._comment(text)
+            self._comment(text)
+            return None
         if self.ended:
             raise DecodeError("sample after '# EOF'")
         m = _NAME.match(text)

@@ -83,12 +83,10 @@ class SyslogDecoder:
         if "\x00" in text:
             raise DecodeError("line contains NUL bytes")
         h = _PRI_5424.match(text)
-        if h is not None:
-            pri = int(h[1])
-            if pri <= 191:
-                return self._rfc5424(text, pri, h)
+        if h is not None and int(h[1]) <= 191:
+            return self._rfc5424(text, int(h[1]), h)
         m = _PRI.match(text)
-        pri = None
+        pri: int | None = None
         pos = 0
         if m is not None:
             pri = int(m[1])
