@@ -211,7 +211,7 @@ class Listener:
             self.sel.register(conn, selectors.EVENT_READ, client)
         self._accept_off()  # at the limit: the kernel's backlog holds the rest
 
-    def _read_client(self, client: _Client, draining: bool = False) -> None:
+    def _read_client(self, client: _Client) -> None:
         try:
             data = client.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
