@@ -131,3 +131,12 @@ def test_any_lines_give_records_or_rejects_never_an_exception(fmt, raw):
     assert core.read == sum(1 for line in lines if line.strip())
     if fmt in ("ndjson", "logfmt", "syslog", "lines"):  # one record or one reject per line
         assert len(out) + rejects.count == core.read
+
+
+def test_the_limit_option_takes_a_size_and_refuses_zero():
+    proc = run_ben("ingest", "-f", "lines", "--max-line-bytes", "1K", input=b"x" * 2000 + b"\nshort\n")
+    assert proc.returncode == 0, proc.stderr
+    assert b"line 1: line is 2000 bytes, over the 1024-byte limit" in proc.stderr
+    assert b"read 2, wrote 1, rejected 1" in proc.stderr
+    zero = run_ben("ingest", "--max-line-bytes", "0", input=b"x\n")
+    assert zero.returncode == 2 and zero.stderr.strip() == b"ben ingest: --max-line-bytes must be at least 1 byte"
