@@ -225,3 +225,15 @@ def test_only_loopback_unless_allowed():
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1", "unix:", "udp://:5"])
 def test_bad_addresses_are_usage_errors(address):
     assert run_ben("ingest", "--listen", address).returncode == 2
+
+
+def test_a_socket_another_server_listens_on_is_busy(tmp_path):
+    path = tmp_path / "ben.sock"
+    first = ListeningBen(tmp_path, f"unix:{path}", "-f", "lines")
+    try:
+        second = run_ben("ingest", "--listen", f"unix:{path}")
+        assert second.returncode == 1
+        assert second.stderr.decode() == f"ben ingest: {path}: another server is listening there\n"
+    finally:
+        _, _, code = first.stop()
+    assert code == 0

@@ -85,7 +85,10 @@ class State:
             return cls(path)
         except orjson.JSONDecodeError as exc:
             raise StateError(f"{path}: offsets file is not valid JSON ({exc}); move it away to start afresh") from None
-        files = {k: FileState(**v) for k, v in data.get("files", {}).items()}
+        try:
+            files = {k: FileState(**v) for k, v in data.get("files", {}).items()}
+        except (AttributeError, TypeError) as exc:
+            raise StateError(f"{path}: not an offsets file ({exc}); move it away to start afresh") from None
         return cls(path, files, data.get("output_bytes"))
 
     def save(self) -> None:

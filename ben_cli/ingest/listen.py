@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ben_cli import registry
-from ben_cli.errors import UsageError
+from ben_cli.errors import Busy, UsageError
 from ben_cli.ingest.core import Ingester
 from ben_cli.ingest.options import IngestOptions
 from ben_cli.ingest.sniff import SNIFF_BYTES, choose_format
@@ -139,7 +139,7 @@ class Listener:
                     os.unlink(a.path)  # a socket file left by a run that ended without cleaning up
                 else:
                     probe.close()
-                    raise OSError(f"{a.path}: another server is listening there")
+                    raise Busy(f"{a.path}: another server is listening there")
                 probe.close()
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.bind(a.path)

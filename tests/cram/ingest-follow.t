@@ -72,3 +72,7 @@ An offsets file that cannot be read is a runtime error, named by the command, wi
   $ ben ingest --follow --since-last app.log
   ben ingest: --follow and --since-last cannot be combined
   [2]
+  $ echo '[1]' > list.json
+  $ ben ingest --since-last --state list.json app.log
+  ben ingest: list.json: not an offsets file ('list' object has no attribute 'get'); move it away to start afresh
+  [1]
