@@ -140,3 +140,8 @@ def test_the_limit_option_takes_a_size_and_refuses_zero():
     assert b"read 2, wrote 1, rejected 1" in proc.stderr
     zero = run_ben("ingest", "--max-line-bytes", "0", input=b"x\n")
     assert zero.returncode == 2 and zero.stderr.strip() == b"ben ingest: --max-line-bytes must be at least 1 byte"
+
+
+def test_a_line_of_unicode_spaces_is_kept_not_dropped_in_silence():
+    out = list(Ingester("lines", DecodeOptions(clock=lambda: FIXED)).feed(["\u00a0\x1c".encode() + b"\n", b" \t\n"]))
+    assert [(r["body"], r["_ingest"]["line"]) for r in out] == [("\u00a0\x1c", 1)]  # the ASCII-blank line is blank

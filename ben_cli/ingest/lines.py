@@ -25,10 +25,8 @@ class LinesDecoder:
         self.options = options
         self._normaliser = Normaliser(options)
 
-    def decode(self, data: bytes) -> dict | None:
+    def decode(self, data: bytes) -> dict:
         text = decode_text(data)
-        if not text.strip():
-            return None
         rec: dict = {"ts": "", "lane": self.options.lane}
         if self.options.source is not None:
             rec["source"] = self.options.source
