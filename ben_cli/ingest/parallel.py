@@ -50,16 +50,15 @@ class _StopAtFirst(Exception):
 
 
 class _Collect:
-    """Stands in for :class:`Rejects` inside a worker: keeps bad lines to send to the parent."""
+    """A worker's ``on_error``: keeps bad lines to send to the parent, which adds them to
+    :class:`Rejects` in file order."""
 
     def __init__(self, strict: bool):
         self.strict = strict
         self.bad: list[tuple[int, str, bytes, str]] = []
-        self.count = 0
 
     def add(self, bad: BadRecord) -> None:
         self.bad.append((bad.lineno, bad.reason, bad.raw, bad.file))
-        self.count += 1
         if self.strict:
             raise _StopAtFirst
 
