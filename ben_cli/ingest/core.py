@@ -72,7 +72,7 @@ class Ingester:
         reader = self.reader
         reject = reader.reject
         decode = self.decoder.decode
-        mark = self.mark
+        mark = self.mark.copy  # a copy and one key set: half the time of {**mark, "line": n}
         for data in reader.lines_of(lines):
             try:
                 out = decode(data)
@@ -82,11 +82,13 @@ class Ingester:
             if out is None:
                 continue
             if type(out) is dict:
-                out["_ingest"] = {**mark, "line": reader.lineno}
+                out["_ingest"] = where = mark()
+                where["line"] = reader.lineno
                 yield out
             else:
                 for rec in out:
-                    rec["_ingest"] = {**mark, "line": reader.lineno}
+                    rec["_ingest"] = where = mark()
+                    where["line"] = reader.lineno
                     yield rec
 
     def flush(self) -> Iterator[dict]:
