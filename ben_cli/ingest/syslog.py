@@ -83,8 +83,8 @@ class SyslogDecoder:
         if "\x00" in text:
             raise DecodeError("line contains NUL bytes")
         h = _PRI_5424.match(text)
-        if h is not None and int(h[1]) <= 191:
-            return self._rfc5424(text, int(h[1]), h)
+        if h is not None and (pri_5424 := int(h[1])) <= 191:
+            return self._rfc5424(text, pri_5424, h)
         m = _PRI.match(text)
         pri: int | None = None
         pos = 0
