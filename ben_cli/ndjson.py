@@ -194,6 +194,12 @@ class Reader:
                             continue
                 self._refuse(raw)
 
+    def inputs(self) -> Iterator[tuple[str, BinaryIO]]:
+        """Each input (its path as given, its open stream) in turn, for a stage that decides per
+        input how to read it (ingest sniffs a format per file) and then reads it with
+        :meth:`lines_of`; closed after, line counts kept."""
+        return self._open()
+
     def lines(self, *, keep_ends: bool = False) -> Iterator[bytes]:
         """Every non-blank line without its terminator, unparsed (other formats); lines over the
         limit are rejected. With ``keep_ends`` each line comes as read, its terminator included
@@ -201,17 +207,24 @@ class Reader:
         return self._lines_as_read() if keep_ends else self._lines_stripped()
 
     def _lines_stripped(self) -> Iterator[bytes]:
-        limit = self.max_line_bytes
         for _path, stream in self._open():
-            for lineno, raw in enumerate(stream, 1):
-                self.lineno = lineno
-                data = _strip_terminator(raw)
-                if not data or data.isspace():
-                    self._blank += 1
-                elif len(data) > limit:
-                    self.reject(too_long(len(data), limit), data)
-                else:
-                    yield data
+            yield from self.lines_of(stream)
+
+    def lines_of(self, raw_lines: Iterable[bytes]) -> Iterator[bytes]:
+        """:meth:`lines` of one input already open (or any raw lines, with or without their
+        terminators), numbered on from ``lineno``: a stage fed lines rather than paths (ingest's
+        decoders) keeps the reader's numbering, blank lines, limit and counts."""
+        limit = self.max_line_bytes
+        for lineno, raw in enumerate(raw_lines, self.lineno + 1):
+            self.lineno = lineno
+            if raw[-1:] == b"\n":
+                raw = raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
+            if not raw or raw.isspace():
+                self._blank += 1
+            elif len(raw) > limit:
+                self.reject(too_long(len(raw), limit), raw)
+            else:
+                yield raw
 
     def _lines_as_read(self) -> Iterator[bytes]:
         """:meth:`lines` with their terminators: no copy of a line on the way."""

@@ -13,7 +13,7 @@ from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
 from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
-from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, say, stderr_is_terminal
+from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_size, say, stderr_is_terminal
 
 app = typer.Typer()
 
@@ -31,67 +31,32 @@ def _check_format(value: str) -> str:
     return value
 
 
-def _check_tz(value: Optional[str]) -> Optional[str]:
-    if value is not None:
-        try:
-            core.parse_tz(value)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-    return value
-
-
-def _check_listen(value: Optional[str]) -> Optional[str]:
-    if value is not None:
-        from ben_cli.ingest import listen
-
-        try:
-            listen.parse_address(value)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-    return value
+def _as_tz(value: Optional[str]) -> object:
+    try:
+        return None if value is None else core.parse_tz(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command()
 def ingest(
     inputs: Inputs = None,
-    format: Annotated[
-        str,
-        typer.Option("--format", "-f", callback=_check_format,
-                     help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, csv, tsv, prom or otlp."),
-    ] = "auto",
+    format: Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, csv, tsv, prom or otlp.")] = "auto",
     lane: Annotated[str, typer.Option(callback=_check_lane, help="Lane for records that name none: diag, event or control.")] = "diag",
     source: Annotated[Optional[str], typer.Option(help="Source for records that name none (host or service).")] = None,
-    tz: Annotated[
-        Optional[str],
-        typer.Option("--tz", callback=_check_tz, metavar="ZONE",
-                     help="Zone of timestamps that carry none (syslog RFC 3164 above all): UTC, +02:00 or a name like Europe/Paris. Default: this machine's zone for syslog, UTC otherwise."),
-    ] = None,
+    tz: Annotated[Optional[str], typer.Option("--tz", callback=_as_tz, metavar="ZONE", help="Zone of timestamps that carry none (syslog RFC 3164 above all): UTC, +02:00 or a name like Europe/Paris. Default: this machine's zone for syslog, UTC otherwise.")] = None,
     ts_field: Annotated[Optional[str], typer.Option(help="CSV/TSV: the column holding the time.")] = None,
     value_field: Annotated[Optional[str], typer.Option(help="CSV/TSV: the column holding the measured value.")] = None,
     name_field: Annotated[Optional[str], typer.Option(help="CSV/TSV: the column holding the record's name.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-F", help="Keep reading the files as they grow and across rotation, until interrupted.")] = False,
     since_last: Annotated[bool, typer.Option("--since-last", help="Read only what is new since the previous run with the same --state, then exit.")] = False,
-    state: Annotated[
-        Optional[Path],
-        typer.Option(help="Offsets file for --since-last and --follow. Default: ingest-offsets.json under $BEN_HOME.", metavar="FILE"),
-    ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option("--output", "-o", metavar="FILE",
-                     help="Append records to FILE instead of stdout. With --since-last/--follow it is committed with the offsets, so a killed run neither repeats nor loses a line."),
-    ] = None,
-    listen: Annotated[
-        Optional[str],
-        typer.Option(callback=_check_listen, metavar="ADDRESS",
-                     help="Serve instead of reading files: tcp://127.0.0.1:PORT, udp://127.0.0.1:PORT or unix:PATH."),
-    ] = None,
+    state: Annotated[Optional[Path], typer.Option(help="Offsets file for --since-last and --follow. Default: ingest-offsets.json under $BEN_HOME.", metavar="FILE")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Append records to FILE instead of stdout. With --since-last/--follow it is committed with the offsets, so a killed run neither repeats nor loses a line.")] = None,
+    listen: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Serve instead of reading files: tcp://127.0.0.1:PORT, udp://127.0.0.1:PORT or unix:PATH.")] = None,
     max_clients: Annotated[int, typer.Option(help="--listen: most connections served at once; more wait to be accepted.", min=1)] = 256,
     allow_remote: Annotated[bool, typer.Option("--allow-remote", help="--listen: allow an address other than loopback.")] = False,
-    jobs: Annotated[
-        int,
-        typer.Option("--jobs", "-j", help="Processes decoding a big file in a line-by-line format (0: one per CPU). Output is the same as with 1.", min=0),
-    ] = 0,
-    max_line_bytes: Annotated[int, typer.Option(help="Reject lines longer than this many bytes.", min=1)] = DEFAULT_MAX_LINE_BYTES,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes decoding a big file in a line-by-line format (0: one per CPU). Output is the same as with 1.", min=0)] = 0,
+    max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this (bytes, or 64K, 1M).")] = str(DEFAULT_MAX_LINE_BYTES),
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -102,63 +67,26 @@ def ingest(
     level -> severity, host/hostname/service -> source); other fields go into attrs. A record
     without a time gets the time it was read. Bad lines go to --rejects with their reason.
     """
-    modes = [m for m, on in (("--follow", follow), ("--since-last", since_last), ("--listen", listen)) if on]
-    if len(modes) > 1:
-        raise typer.BadParameter(f"{' and '.join(modes)} cannot be combined")
-    if (follow or since_last) and not inputs:
-        raise typer.BadParameter(f"{modes[0]} needs named files to read")
-    if listen and not allow_remote:
-        from ben_cli.ingest import listen as listener
-
-        if not listener.parse_address(listen).is_loopback():
-            raise typer.BadParameter(f"{listen} is not a loopback address; add --allow-remote to serve other hosts")
-    options = core.IngestOptions(lane=lane, source=source, ts_field=ts_field, value_field=value_field,
-                                 name_field=name_field)
+    decode = core.DecodeOptions(lane=lane, source=source, ts_field=ts_field, value_field=value_field,
+                                name_field=name_field)
     if tz is not None:
-        options.tz = core.parse_tz(tz)
-        options.tz_offset_s = core.utc_offset_now(options.tz)
-
-    def announce(name: str, fmt: str) -> None:
-        say(f"ben ingest: {name}: format {fmt}", quiet)
-
-    run = core.IngestRun()
-    out_fh = open(output, "ab") if output is not None and not (follow or since_last) else None  # noqa: SIM115
-    writer = Writer(out_fh) if out_fh is not None else Writer()
+        decode.tz = tz  # type: ignore[assignment]  # the callback made it a zone
+        decode.tz_offset_s = core.utc_offset_now(decode.tz)
+    progress = _ProgressBar() if stderr_is_terminal() and not quiet else None
+    options = core.IngestOptions(
+        format=format, decode=decode, max_line_bytes=int(max_line_bytes), jobs=jobs, follow=follow,
+        since_last=since_last, state=state, output=output, listen=listen, max_clients=max_clients,
+        allow_remote=allow_remote, on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
+        on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet),
+        progress=progress.update if progress is not None else None)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
-        if listen:
-            from ben_cli.ingest import listen as listener
-
-            listener.serve(listen, writer, bad, run, format=format, options=options, max_line_bytes=max_line_bytes,
-                           max_clients=max_clients, allow_remote=allow_remote, on_format=announce,
-                           on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet))
-        elif follow or since_last:
-            from ben_cli.ingest import follow as tail
-
-            try:
-                writer = tail.read_new(inputs or [], writer, bad, run, state=state, format=format, options=options,
-                                       max_line_bytes=max_line_bytes, follow=follow, output=output, on_format=announce)
-            except (tail.StateLocked, ValueError) as exc:
-                say(f"ben ingest: {exc}")
-                raise typer.Exit(1) from None
-        else:
-            progress = _progress_bar() if stderr_is_terminal() and not quiet else None
-            try:
-                core.ingest(inputs or ["-"], writer, bad, format=format, options=options, max_line_bytes=max_line_bytes,
-                            on_format=announce, jobs=jobs or core.cpu_count(), run=run,
-                            progress=progress.update if progress else None)
-            finally:
-                if progress is not None:
-                    progress.stop()
-    if not writer.stream.closed:  # --since-last with --output closes its own file
-        writer.flush()
-    if out_fh is not None:
-        out_fh.close()
-    run.summary.written, run.summary.rejected = writer.count, bad.count
+        try:
+            summary = core.run(inputs or [], Writer(), bad, options)
+        finally:
+            if progress is not None:
+                progress.stop()
     if not quiet:
-        if len(run.formats) > 1:
-            for name, stats in run.formats.items():
-                sys.stderr.write(f"ben ingest: {name}: read {stats.read}, emitted {stats.emitted}, rejected {stats.rejected}\n")
-        run.summary.report(sys.stderr, bad)
+        summary.report(sys.stderr, bad)
 
 
 class _ProgressBar:
@@ -179,7 +107,7 @@ class _ProgressBar:
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                                  TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self.tasks: dict[str, object] = {}
+        self.tasks: dict = {}
         self.started = False
 
     def update(self, name: str, done: int, total: int) -> None:
@@ -188,15 +116,10 @@ class _ProgressBar:
         if not self.started:
             self.progress.start()
             self.started = True
-        task = self.tasks.get(name)
-        if task is None:
-            task = self.tasks[name] = self.progress.add_task(name, total=total)
-        self.progress.update(task, completed=done)  # type: ignore[arg-type]
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=total)
+        self.progress.update(self.tasks[name], completed=done)
 
     def stop(self) -> None:
         if self.started:
             self.progress.stop()
-
-
-def _progress_bar() -> _ProgressBar:
-    return _ProgressBar()

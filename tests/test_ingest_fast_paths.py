@@ -133,9 +133,9 @@ def test_csv_rows_without_quotes_split_as_the_csv_module_reads_them(text, delimi
 
 def test_a_cell_over_the_csv_limit_is_rejected_as_before():
     from ben_cli.ingest.csv_format import _FIELD_LIMIT, CsvDecoder
-    from ben_cli.ingest.format import IngestOptions
+    from ben_cli.ingest.format import DecodeOptions
 
-    dec = CsvDecoder(IngestOptions())
+    dec = CsvDecoder(DecodeOptions())
     dec.decode(b"a,b")
     try:
         dec.decode(b"x," + b"y" * (_FIELD_LIMIT + 1))
@@ -176,10 +176,10 @@ def prom_streams(draw) -> list[bytes]:
 @PROPS
 @given(prom_streams())
 def test_prometheus_label_sets_and_stamps_read_as_the_parser_reads_them(lines):
-    from ben_cli.ingest.format import IngestOptions
+    from ben_cli.ingest.format import DecodeOptions
     from ben_cli.ingest.prometheus import PrometheusDecoder
 
-    opts = IngestOptions(clock=lambda: 1_795_600_000_123_000_000)
+    opts = DecodeOptions(clock=lambda: 1_795_600_000_123_000_000)
     fast, general = PrometheusDecoder(opts), PrometheusDecoder(opts)
     for data in lines:
         general._label_sets.clear()  # the general decoder forgets before every line
@@ -203,9 +203,9 @@ syslog_lines = st.builds(
 @given(st.lists(syslog_lines, min_size=1, max_size=5))
 def test_syslog_rfc5424_header_in_one_match_reads_as_the_general_path(lines):
     import ben_cli.ingest.syslog as syslog
-    from ben_cli.ingest.format import IngestOptions
+    from ben_cli.ingest.format import DecodeOptions
 
-    opts = IngestOptions(clock=lambda: 1_795_600_000_123_000_000, tz=__import__("datetime").UTC)
+    opts = DecodeOptions(clock=lambda: 1_795_600_000_123_000_000, tz=__import__("datetime").UTC)
     dec = syslog.SyslogDecoder(opts)
     fast = [outcome(dec.decode, line.encode()) for line in lines]
     saved = syslog._PRI_5424

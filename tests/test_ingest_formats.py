@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ben_cli import registry
-from ben_cli.ingest import IngestOptions, sniff_format
+from ben_cli.ingest import DecodeOptions, sniff_format
 from ben_cli.ingest.format import DecodeError, parse_tz
 from ben_cli.record import format_ts, parse_rfc3339
 
@@ -23,7 +23,7 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 def decoder(name: str, **opts):
-    return registry.formats.get(name).make_decoder(IngestOptions(clock=lambda: FIXED, **opts))
+    return registry.formats.get(name).make_decoder(DecodeOptions(clock=lambda: FIXED, **opts))
 
 
 def decode_all(name: str, lines: list[bytes], **opts) -> list[dict]:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ben_cli.ingest import IngestOptions, sniff_format
+from ben_cli.ingest import DecodeOptions, sniff_format
 from ben_cli.ingest.envelope import Normaliser
 from ben_cli.record import LANES, parse_rfc3339
 
@@ -21,7 +21,7 @@ def records(result) -> list[dict]:
 
 
 def normalise(obj: dict, **opts) -> dict:
-    return Normaliser(IngestOptions(clock=lambda: FIXED, **opts)).normalise(obj)
+    return Normaliser(DecodeOptions(clock=lambda: FIXED, **opts)).normalise(obj)
 
 
 def test_aliases_fold_into_the_envelope():
@@ -87,7 +87,7 @@ json_objects = st.dictionaries(st.sampled_from(["ts", "time", "msg", "message", 
 def test_any_object_becomes_an_envelope_or_a_reason(obj):
     from ben_cli.ingest.format import DecodeError
 
-    n = Normaliser(IngestOptions(clock=lambda: FIXED))
+    n = Normaliser(DecodeOptions(clock=lambda: FIXED))
     try:
         rec = n.normalise(obj)
     except DecodeError as exc:

@@ -144,6 +144,22 @@ def test_long_lines_are_rejected_and_the_stream_goes_on(tmp_path):
     assert rejected["line"] == 2 and "100-byte limit" in rejected["reason"]
 
 
+def test_a_long_line_dropped_as_it_arrives_takes_one_line_number(tmp_path):
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines", "--max-line-bytes", "100",
+                       "--rejects", str(tmp_path / "rejects.ndjson"))
+    with socket.create_connection(ben.host_port) as s:
+        s.sendall(b"short one\n" + b"y" * 5000)
+        time.sleep(0.3)  # the listener meets the limit before the line's newline arrives
+        s.sendall(b"y" * 100 + b"\nshort two\n")
+    time.sleep(0.3)
+    out, err, code = ben.stop()
+    assert code == 0
+    assert [(r["body"], r["_ingest"]["line"]) for r in out] == [("short one", 1), ("short two", 3)]
+    rejected = orjson.loads((tmp_path / "rejects.ndjson").read_bytes())
+    assert rejected["line"] == 2 and rejected["reason"] == "line is over the 100-byte limit"
+    assert "read 3, wrote 2, rejected 1" in err
+
+
 def test_client_limit_holds_later_clients_until_a_slot_frees(tmp_path):
     ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines", "--max-clients", "2")
     a = socket.create_connection(ben.host_port)
@@ -209,3 +225,15 @@ def test_only_loopback_unless_allowed():
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1", "unix:", "udp://:5"])
 def test_bad_addresses_are_usage_errors(address):
     assert run_ben("ingest", "--listen", address).returncode == 2
+
+
+def test_a_socket_another_server_listens_on_is_busy(tmp_path):
+    path = tmp_path / "ben.sock"
+    first = ListeningBen(tmp_path, f"unix:{path}", "-f", "lines")
+    try:
+        second = run_ben("ingest", "--listen", f"unix:{path}")
+        assert second.returncode == 1
+        assert second.stderr.decode() == f"ben ingest: {path}: another server is listening there\n"
+    finally:
+        _, _, code = first.stop()
+    assert code == 0

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from ben_cli import ingest
-from ben_cli.ingest import IngestOptions, parallel
+from ben_cli.ingest import DecodeOptions, IngestOptions, files, parallel
 from ben_cli.ndjson import BadRecord, Writer
 from ben_cli.rejects import Rejects
 
@@ -21,7 +21,7 @@ FIXED = 1_795_600_000_123_000_000
 def small_blocks(monkeypatch):
     """Blocks of a few KiB so a small file is cut into many."""
     monkeypatch.setattr(parallel, "BLOCK_BYTES", 4096)
-    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 1)
 
 
 def _mixed_lines(fmt: str, n: int, seed: int) -> bytes:
@@ -58,8 +58,8 @@ def _run(path: str, fmt: str, jobs: int, tmp_path, strict: bool = False, prefix:
     error = None
     with Rejects(rej_path, stage="ingest", strict=strict) as bad:
         try:
-            summary = ingest.ingest([path], writer, bad, format=fmt, jobs=jobs,
-                                    options=IngestOptions(clock=lambda: FIXED))
+            summary = ingest.run([path], writer, bad, IngestOptions(format=fmt, jobs=jobs,
+                                                                    decode=DecodeOptions(clock=lambda: FIXED)))
             counts = (summary.read, summary.written, summary.rejected)
         except BadRecord as exc:
             error, counts = str(exc), None
@@ -113,20 +113,20 @@ def test_parallel_output_follows_what_the_writer_held_and_counts(tmp_path, small
 
 def test_in_memory_output_is_decoded_serially(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(parallel.Pool, "decode_file", lambda *a, **k: calls.append(a) or 0)
-    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or 0)
+    monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 1)
     path = tmp_path / "in.ndjson"
     path.write_bytes(_mixed_lines("ndjson", 200, 7))
     buf = io.BytesIO()
     with Rejects(None, stage="ingest") as bad:
-        summary = ingest.ingest([str(path)], Writer(buf, line_buffered=False), bad, format="ndjson", jobs=4)
+        summary = ingest.run([str(path)], Writer(buf, line_buffered=False), bad, IngestOptions(format="ndjson", jobs=4))
     assert calls == [] and summary.written == buf.getvalue().count(b"\n") > 150
 
 
 def test_small_or_stdin_or_stateful_inputs_stay_serial(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(parallel.Pool, "decode_file", lambda *a, **k: calls.append(a) or 0)
-    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or 0)
+    monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 1)
     csv_path = tmp_path / "x.csv"
     csv_path.write_bytes(b'a,b\n1,2\n3,"4"\n')
     _run(str(csv_path), "csv", 4, tmp_path)

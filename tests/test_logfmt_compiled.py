@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ben_cli.ingest import logfmt
-from ben_cli.ingest.format import IngestOptions
+from ben_cli.ingest.format import DecodeOptions
 from ben_cli.ingest.logfmt import parse_logfmt, parse_python
 from tests.test_ingest_fast_paths import numberish, outcome, same
 
@@ -37,7 +37,7 @@ def test_the_compiled_tokenizer_is_built_and_used():
 
     assert logfmt.COMPILED
     assert parse_logfmt is _logfmt.parse
-    decoder = logfmt.LogfmtDecoder(IngestOptions())
+    decoder = logfmt.LogfmtDecoder(DecodeOptions())
     assert decoder._parse is _logfmt.parse
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, decode_text, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, decode_text, register_format
 from ben_cli.ingest.logfmt import typed
 
 MAX_PENDING_LINES = 1000  # a quoted cell may span lines, but not the whole file
@@ -25,7 +25,7 @@ _FIELD_LIMIT = csv.field_size_limit()  # the csv module rejects longer cells
 class CsvDecoder:
     delimiter = ","
 
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
         self._normalise = Normaliser(options).normalise
         self.header: list[str] | None = None

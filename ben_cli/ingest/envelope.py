@@ -16,7 +16,7 @@ import math
 
 import orjson
 
-from ben_cli.ingest.format import DecodeError, IngestOptions
+from ben_cli.ingest.format import DecodeError, DecodeOptions
 from ben_cli.record import LANES, RESERVED, TimestampError, format_ts, normalise_severity, normalise_ts
 
 TS_ALIASES = ("ts", "@timestamp", "timestamp", "time", "datetime", "date", "@t")
@@ -60,7 +60,7 @@ def flatten_into(attrs: dict, key: str, value: object) -> None:
 class Normaliser:
     """Turns mappings into envelopes under one set of ingest options."""
 
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
         self._now_ms = -1
         self._now_ts = ""
@@ -197,7 +197,6 @@ def _usable(role: int, value: object) -> bool:
 _MAX_PLANS = 1024
 # level words already mapped ("info", "WARN"): a stream uses a handful, and the mapping is fixed
 _SEVERITY_SEEN: dict[str, str] = {}
-_UNSEEN = object()
 
 
 class _Plan:
@@ -205,7 +204,8 @@ class _Plan:
 
     __slots__ = ("ts", "source", "name", "severity", "body", "attr_keys")
 
-    def __init__(self, ts, source, name, severity, body, attr_keys):
+    def __init__(self, ts: str | None, source: str | None, name: str | None, severity: str | None,
+                 body: str | None, attr_keys: tuple[str, ...]):
         self.ts, self.source, self.name, self.severity, self.body = ts, source, name, severity, body
         self.attr_keys = attr_keys
 
@@ -277,3 +277,6 @@ class _Plan:
                     return None
             out["attrs"] = attrs
         return out
+
+
+_UNSEEN = _Plan(None, None, None, None, None, ())  # a key set not planned yet (a plan itself, for the type)

@@ -30,8 +30,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -39,24 +38,22 @@ from typing import BinaryIO
 import orjson
 
 from ben_cli import registry
-from ben_cli.atomic import Busy, exclusive_lock, write_atomic
-from ben_cli.ingest import IngestRun, choose_format, decode_lines, finish_decoder, mark_base
-from ben_cli.ingest.format import Format, IngestOptions
+from ben_cli.atomic import exclusive_lock, write_atomic
+from ben_cli.errors import StateError
+from ben_cli.ingest.core import Ingester
+from ben_cli.ingest.format import Format
+from ben_cli.ingest.options import IngestOptions
+from ben_cli.ingest.sniff import SNIFF_BYTES, choose_format
+from ben_cli.ingest.summary import IngestSummary
 from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
+from ben_cli.units import ben_home
 
 FINGERPRINT_BYTES = 1024
 BATCH_BYTES = 1 << 20
 POLL_SECONDS = 0.2
 STATE_NAME = "ingest-offsets.json"
 
-
-StateLocked = Busy  # what a second run on the same state file meets
-
-
-def default_state_path() -> Path:
-    home = os.environ.get("BEN_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share", "ben")
-    return Path(home) / STATE_NAME
 
 
 @dataclass
@@ -87,8 +84,11 @@ class State:
         except FileNotFoundError:
             return cls(path)
         except orjson.JSONDecodeError as exc:
-            raise ValueError(f"{path}: offsets file is not valid JSON ({exc}); move it away to start afresh") from None
-        files = {k: FileState(**v) for k, v in data.get("files", {}).items()}
+            raise StateError(f"{path}: offsets file is not valid JSON ({exc}); move it away to start afresh") from None
+        try:
+            files = {k: FileState(**v) for k, v in data.get("files", {}).items()}
+        except (AttributeError, TypeError) as exc:
+            raise StateError(f"{path}: not an offsets file ({exc}); move it away to start afresh") from None
         return cls(path, files, data.get("output_bytes"))
 
     def save(self) -> None:
@@ -97,11 +97,6 @@ class State:
         if self.output_bytes is not None:
             data["output_bytes"] = self.output_bytes
         write_atomic(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
-
-
-def locked(state_path: Path) -> AbstractContextManager[None]:
-    """Hold an exclusive lock beside the offsets file for the whole run."""
-    return exclusive_lock(state_path, "another ben ingest run")
 
 
 def fingerprint(fd: int, upto: int | None = None) -> str:
@@ -158,13 +153,11 @@ class _Stop:
 class Follower:
     """Reads the new part of a set of paths, committing offsets batch by batch."""
 
-    def __init__(self, state: State, writer: Writer, rejects: Rejects, run: IngestRun, *, format: str,
-                 options: IngestOptions, max_line_bytes: int, output: BinaryIO | None,
-                 on_format: Callable[[str, str], None] | None):
-        self.state, self.writer, self.rejects, self.run = state, writer, rejects, run
-        self.fixed = None if format == "auto" else registry.formats.get(format)
-        self.options, self.max_line_bytes, self.output = options, max_line_bytes, output
-        self.on_format = on_format
+    def __init__(self, state: State, writer: Writer, rejects: Rejects, summary: IngestSummary,
+                 options: IngestOptions, output: BinaryIO | None):
+        self.state, self.writer, self.rejects, self.summary = state, writer, rejects, summary
+        self.fixed = None if options.format == "auto" else registry.formats.get(options.format)
+        self.options, self.output = options, output
         self.stop = _Stop()
 
     def commit(self) -> None:
@@ -180,44 +173,44 @@ class Follower:
             return self.fixed
         if known.format and known.format in registry.formats:
             return registry.formats.get(known.format)
-        return choose_format(None, os.pread(fd, 1 << 16, 0), name, self.on_format)
+        return choose_format(None, os.pread(fd, SNIFF_BYTES, 0), name, self.options.on_format)
 
     def read_file(self, key: str, read_path: str, fh: BinaryIO, known: FileState) -> bool:
-        """Read ``fh`` from ``known.offset`` to its last complete line; True if anything was read."""
+        """Read ``fh`` from ``known.offset`` to its last complete line; True if anything was read.
+        A last line without its newline is left for the next pass: its writer is not done."""
         fd = fh.fileno()
         fmt = self._format(known, fd, read_path)
         known.format = fmt.name
-        decoder = fmt.make_decoder(self.options)
-        mark = mark_base(fmt, read_path)
+        core = Ingester(fmt, self.options.decode, file=read_path, lineno=known.lineno, on_error=self.rejects.add,
+                        max_line_bytes=self.options.max_line_bytes)
         if known.offset and fmt.head_lines:  # a CSV header the decoder needs again
             fh.seek(0)
-            for _ in range(fmt.head_lines):
-                head = fh.readline().rstrip(b"\r\n")
-                if head:
-                    decoder.decode(head)
+            heads = [fh.readline().rstrip(b"\r\n") for _ in range(fmt.head_lines)]
+            core.prime(head for head in heads if head)
         fh.seek(known.offset)
         progressed = False
-        emitted0, rejected0 = self.writer.count, self.rejects.count
-        read = 0
+        emitted, rejected = self.writer.count, self.rejects.count
+        write = self.writer.write
         while not self.stop.requested:
             batch = fh.readlines(BATCH_BYTES)
             if not batch:
                 break
-            counts = decode_lines(decoder, batch, mark, self.writer, self.rejects, self.max_line_bytes,
-                                  lineno=known.lineno, hold_partial=True)
-            consumed = sum(map(len, batch)) - len(counts.held)
-            read += counts.read
+            partial = batch.pop() if batch[-1][-1:] != b"\n" else b""
+            for rec in core.feed(batch):
+                write(rec)
+            consumed = sum(map(len, batch))
             if not known.fingerprint or len(known.fingerprint) < 2 * FINGERPRINT_BYTES:
                 known.fingerprint = fingerprint(fd, known.offset + consumed)
             known.offset += consumed
-            known.lineno = counts.lineno
+            known.lineno = core.lineno
             self.state.files[key] = known
             progressed = progressed or consumed > 0
             self.commit()
-            if counts.held:
+            if partial:
                 break
-        finish_decoder(decoder, mark, self.writer, self.rejects, known.lineno)
-        self.run.add(fmt.name, read, self.writer.count - emitted0, self.rejects.count - rejected0)
+        for rec in core.flush():
+            write(rec)
+        self.summary.add(fmt.name, core.read, self.writer.count - emitted, self.rejects.count - rejected)
         return progressed
 
     def poll(self, path: str) -> bool:
@@ -245,36 +238,22 @@ class Follower:
             return self.read_file(key, path, fh, known) or progressed
 
 
-def read_new(
-    paths: Sequence[str],
-    writer: Writer,
-    rejects: Rejects,
-    run: IngestRun,
-    *,
-    state: Path | None = None,
-    format: str = "auto",
-    options: IngestOptions | None = None,
-    max_line_bytes: int = 1 << 20,
-    follow: bool = False,
-    output: Path | None = None,
-    on_format: Callable[[str, str], None] | None = None,
-    poll_seconds: float = POLL_SECONDS,
-) -> Writer:
-    """Read what is new in ``paths`` since the last run with this ``state``; with ``follow``, keep
-    reading as they grow until SIGTERM or SIGINT. ``output``: write records to this file with
-    exactly-once commits (see the module's notes) instead of ``writer``'s stream. Returns the
-    writer the records went to."""
-    state_path = state or default_state_path()
-    with locked(state_path):
+def read_new(paths: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,
+             summary: IngestSummary, poll_seconds: float = POLL_SECONDS) -> Writer:
+    """Read what is new in ``paths`` since the last run with ``options.state``; with
+    ``options.follow``, keep reading as they grow until SIGTERM or SIGINT. With ``options.output``
+    records go to that file with exactly-once commits (see the module's notes) instead of
+    ``writer``; returns the writer they went to. Raises :class:`~ben_cli.errors.Busy` when another run holds the state."""
+    state_path = options.state or ben_home() / STATE_NAME
+    with exclusive_lock(state_path, "another ben ingest run"):
         st = State.load(state_path)
         out_fh = None
-        if output is not None:
-            out_fh = open(output, "ab")  # noqa: SIM115 - closed below
+        if options.output is not None:
+            out_fh = open(options.output, "ab")  # noqa: SIM115 - closed below
             if st.output_bytes is not None and os.fstat(out_fh.fileno()).st_size > st.output_bytes:
                 out_fh.truncate(st.output_bytes)  # drop records of a killed run that were never committed
             writer = Writer(out_fh, line_buffered=False)
-        follower = Follower(st, writer, rejects, run, format=format, options=options or IngestOptions(),
-                            max_line_bytes=max_line_bytes, output=out_fh, on_format=on_format)
+        follower = Follower(st, writer, rejects, summary, options, out_fh)
         old_term = signal.signal(signal.SIGTERM, follower.stop)
         old_int = signal.signal(signal.SIGINT, follower.stop)
         try:
@@ -284,13 +263,13 @@ def read_new(
                     if follower.stop.requested:
                         break
                 follower.commit()
-                if not follow or follower.stop.requested:
+                if not options.follow or follower.stop.requested:
                     break
                 time.sleep(poll_seconds)
         finally:
             signal.signal(signal.SIGTERM, old_term)
             signal.signal(signal.SIGINT, old_int)
+            writer.flush()
             if out_fh is not None:
-                writer.flush()
                 out_fh.close()
     return writer

@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Protocol
 
 from ben_cli import registry
+from ben_cli.errors import BenError
 
 
-class DecodeError(ValueError):
-    """A line this format cannot read; the message is the reason shown to the user."""
+class DecodeError(BenError, ValueError):
+    """A line this format cannot read; the message is the reject reason shown to the user."""
 
 
 def decode_text(data: bytes, encoding: str = "utf-8") -> str:
@@ -33,7 +34,7 @@ def decode_text(data: bytes, encoding: str = "utf-8") -> str:
 
 
 @dataclass
-class IngestOptions:
+class DecodeOptions:
     """Settings shared by all decoders. Formats read what applies to them from here or ``extra``."""
 
     lane: str = "diag"
@@ -48,6 +49,9 @@ class IngestOptions:
 
 
 class Decoder(Protocol):
+    """One format's decoding of one input's lines (see the module's notes); driven by
+    :class:`ben_cli.ingest.core.Ingester`, which numbers, marks and rejects."""
+
     def decode(self, data: bytes) -> dict | list[dict] | None: ...
 
     def end(self) -> list[dict]: ...
@@ -57,7 +61,7 @@ class Decoder(Protocol):
 class Format:
     name: str
     description: str
-    make_decoder: Callable[[IngestOptions], Decoder]
+    make_decoder: Callable[[DecodeOptions], Decoder]
     sniff: Callable[[Sequence[bytes]], float] | None = None
     # Each line decodes alone (no state carried between lines), so a big file may be split at
     # line boundaries and decoded by several processes.

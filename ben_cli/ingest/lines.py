@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import DEFAULT_NAME, Normaliser
-from ben_cli.ingest.format import Format, IngestOptions, decode_text, register_format
+from ben_cli.ingest.format import DecodeOptions, Format, decode_text, register_format
 from ben_cli.record import TimestampError, normalise_severity, normalise_ts
 
 _LEADING = re.compile(
@@ -21,14 +21,12 @@ _LEADING = re.compile(
 
 
 class LinesDecoder:
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
         self._normaliser = Normaliser(options)
 
-    def decode(self, data: bytes) -> dict | None:
+    def decode(self, data: bytes) -> dict:
         text = decode_text(data)
-        if not text.strip():
-            return None
         rec: dict = {"ts": "", "lane": self.options.lane}
         if self.options.source is not None:
             rec["source"] = self.options.source

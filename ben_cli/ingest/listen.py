@@ -21,21 +21,23 @@ flushes the output and returns. Only loopback addresses are served unless ``allo
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import os
 import selectors
 import signal
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ben_cli import registry
-from ben_cli.ingest import IngestRun, choose_format, decode_lines, finish_decoder
-from ben_cli.ingest.format import Decoder, Format, IngestOptions
-from ben_cli.ndjson import BadRecord, Writer
+from ben_cli.errors import Busy, UsageError
+from ben_cli.ingest.core import Ingester
+from ben_cli.ingest.options import IngestOptions
+from ben_cli.ingest.sniff import SNIFF_BYTES, choose_format
+from ben_cli.ingest.summary import IngestSummary
+from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
 
 RECV_BYTES = 1 << 16
@@ -65,49 +67,44 @@ class Address:
 
 
 def parse_address(text: str) -> Address:
-    """``tcp://HOST:PORT``, ``udp://HOST:PORT`` or ``unix:PATH``."""
+    """``tcp://HOST:PORT``, ``udp://HOST:PORT`` or ``unix:PATH``; a :class:`UsageError` otherwise."""
     if text.startswith("unix:"):
         path = text[5:]
         if path.startswith("//"):
             path = path[2:]
         if not path:
-            raise ValueError("unix: needs a socket path, e.g. unix:/tmp/ben.sock")
+            raise UsageError("unix: needs a socket path, e.g. unix:/tmp/ben.sock")
         return Address("unix", path=path)
     parts = urlsplit(text)
     if parts.scheme not in ("tcp", "udp"):
-        raise ValueError(f"{text!r}: use tcp://HOST:PORT, udp://HOST:PORT or unix:PATH")
+        raise UsageError(f"{text!r}: use tcp://HOST:PORT, udp://HOST:PORT or unix:PATH")
     try:
         port = parts.port
     except ValueError:
         port = None
     if not parts.hostname or port is None:
-        raise ValueError(f"{text!r}: needs a host and a port, e.g. {parts.scheme}://127.0.0.1:5140")
+        raise UsageError(f"{text!r}: needs a host and a port, e.g. {parts.scheme}://127.0.0.1:5140")
     return Address(parts.scheme, parts.hostname, port)
 
 
 class _Client:
-    """One stream connection: its buffer, decoder and line count."""
+    """One stream connection: its buffer and its decoding core (made at its first line)."""
 
-    __slots__ = ("sock", "peer", "buf", "decoder", "fmt", "mark", "lineno", "skipping")
+    __slots__ = ("sock", "peer", "buf", "core", "skipping")
 
     def __init__(self, sock: socket.socket, peer: str):
         self.sock, self.peer = sock, peer
         self.buf = b""
-        self.decoder: Decoder | None = None
-        self.fmt: Format | None = None
-        self.mark: dict = {}
-        self.lineno = 0
+        self.core: Ingester | None = None
         self.skipping = False  # inside a line that went over the limit: drop bytes to its newline
 
 
 class Listener:
-    def __init__(self, address: Address, writer: Writer, rejects: Rejects, run: IngestRun, *, format: str,
-                 options: IngestOptions, max_line_bytes: int, max_clients: int,
-                 on_format: Callable[[str, str], None] | None = None):
-        self.address, self.writer, self.rejects, self.run = address, writer, rejects, run
-        self.fixed = None if format == "auto" else registry.formats.get(format)
-        self.options, self.max_line_bytes, self.max_clients = options, max_line_bytes, max_clients
-        self.on_format = on_format
+    def __init__(self, address: Address, writer: Writer, rejects: Rejects, summary: IngestSummary,
+                 options: IngestOptions):
+        self.address, self.writer, self.rejects, self.summary = address, writer, rejects, summary
+        self.fixed = None if options.format == "auto" else registry.formats.get(options.format)
+        self.options, self.max_line_bytes = options, options.max_line_bytes
         self.sel = selectors.DefaultSelector()
         self.clients: dict[int, _Client] = {}
         self.stopping = False
@@ -118,7 +115,7 @@ class Listener:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        self._udp = None
+        self._udp: _Client | None = None
         if address.kind == "udp":
             self.sel.register(self.sock, selectors.EVENT_READ, "udp")
         else:
@@ -142,7 +139,7 @@ class Listener:
                     os.unlink(a.path)  # a socket file left by a run that ended without cleaning up
                 else:
                     probe.close()
-                    raise OSError(f"{a.path}: another server is listening there")
+                    raise Busy(f"{a.path}: another server is listening there")
                 probe.close()
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.bind(a.path)
@@ -202,7 +199,7 @@ class Listener:
         self._shutdown()
 
     def _accept(self) -> None:
-        while len(self.clients) < self.max_clients:
+        while len(self.clients) < self.options.max_clients:
             try:
                 conn, addr = self.sock.accept()
             except (BlockingIOError, InterruptedError):
@@ -214,7 +211,7 @@ class Listener:
             self.sel.register(conn, selectors.EVENT_READ, client)
         self._accept_off()  # at the limit: the kernel's backlog holds the rest
 
-    def _read_client(self, client: _Client, draining: bool = False) -> None:
+    def _read_client(self, client: _Client) -> None:
         try:
             data = client.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -233,8 +230,7 @@ class Listener:
             nl = data.find(b"\n")
             if nl < 0:
                 return
-            client.skipping = False
-            client.lineno += 1
+            client.skipping = False  # the dropped line was numbered when it went over the limit
             data = data[nl + 1:]
         buf = client.buf + data if client.buf else data
         cut = buf.rfind(b"\n")
@@ -244,32 +240,47 @@ class Listener:
             client.buf = buf[cut + 1:]
             self._decode(client, buf[: cut + 1])
         if len(client.buf) > self.max_line_bytes:
-            client.lineno += 1
-            raw = client.buf[:256]
-            self.rejects.add(BadRecord(client.lineno, f"line is over the {self.max_line_bytes}-byte limit", raw,
-                                       client.peer))
+            self._too_long(client, client.buf[:256], "line")
             client.buf = b""
             client.skipping = True
 
+    def _core(self, client: _Client, sample: bytes) -> Ingester:
+        """The client's core, made for the format named or sniffed from its first bytes."""
+        if client.core is None:
+            fmt = choose_format(self.fixed, sample[:SNIFF_BYTES], client.peer, self.options.on_format)
+            client.core = Ingester(fmt, self.options.decode, peer=client.peer, on_error=self.rejects.add,
+                                   max_line_bytes=self.max_line_bytes)
+        return client.core
+
+    def _too_long(self, client: _Client, raw: bytes, what: str) -> None:
+        """A line or datagram dropped for its length: it takes a line number and is rejected."""
+        reader = self._core(client, raw).reader
+        reader.lineno += 1
+        reader.reject(f"{what} is over the {self.max_line_bytes}-byte limit", raw)
+        self.summary.add(client.core.format.name, 1, 0, 1)  # type: ignore[union-attr]
+
     def _decode(self, client: _Client, block: bytes) -> None:
-        if client.decoder is None:
-            client.fmt = choose_format(self.fixed, block[:1 << 16], client.peer, self.on_format)
-            client.decoder = client.fmt.make_decoder(self.options)
-            client.mark = {"format": client.fmt.name, "peer": client.peer}
-        emitted0, rejected0 = self.writer.count, self.rejects.count
-        counts = decode_lines(client.decoder, io.BytesIO(block), client.mark, self.writer, self.rejects,
-                              self.max_line_bytes, lineno=client.lineno)
-        client.lineno = counts.lineno
-        assert client.fmt is not None
-        self.run.add(client.fmt.name, counts.read, self.writer.count - emitted0, self.rejects.count - rejected0)
+        core = self._core(client, block)
+        self._emit(core, core.feed(block.splitlines(keepends=True)))
+
+    def _end(self, client: _Client) -> None:
+        if client.core is not None:
+            self._emit(client.core, client.core.flush())
+
+    def _emit(self, core: Ingester, records: Iterator[dict]) -> None:
+        emitted, rejected, read = self.writer.count, self.rejects.count, core.read
+        write = self.writer.write
+        for rec in records:
+            write(rec)
+        self.summary.add(core.format.name, core.read - read, self.writer.count - emitted,
+                         self.rejects.count - rejected)
 
     def _close(self, client: _Client) -> None:
         """The client is gone: its last line counts even without a newline."""
         if client.buf and not client.skipping:
-            self._decode(client, client.buf + b"\n")
+            self._decode(client, client.buf)
             client.buf = b""
-        if client.decoder is not None:
-            finish_decoder(client.decoder, client.mark, self.writer, self.rejects, client.lineno)
+        self._end(client)
         self.sel.unregister(client.sock)
         del self.clients[client.sock.fileno()]
         client.sock.close()
@@ -291,15 +302,12 @@ class Listener:
         if self._udp is None:
             self._udp = _Client(self.sock, "udp")
         client = self._udp
-        if len(data) > self.max_line_bytes:
-            client.lineno += 1
-            self.rejects.add(BadRecord(client.lineno, f"datagram is over the {self.max_line_bytes}-byte limit",
-                                       data[:256], peer))
-            return
-        data = data.rstrip(b"\x00\n") + b"\n"  # the stdlib SysLogHandler ends datagrams with NUL
-        if client.decoder is None:
+        if client.core is None:
             client.peer = peer
-        self._decode(client, data)
+        if len(data) > self.max_line_bytes:
+            self._too_long(client, data[:256], "datagram")
+            return
+        self._decode(client, data.rstrip(b"\x00\n") + b"\n")  # the stdlib SysLogHandler ends datagrams with NUL
 
     def _shutdown(self) -> None:
         """Stop accepting, take in what clients already sent, decode it, flush."""
@@ -319,8 +327,8 @@ class Listener:
                     self._close(client)
                     break
                 self._feed(client, data)
-        if self._udp is not None and self._udp.decoder is not None:
-            finish_decoder(self._udp.decoder, self._udp.mark, self.writer, self.rejects, self._udp.lineno)
+        if self._udp is not None:
+            self._end(self._udp)
         self.writer.flush()
         self.sel.close()
         self.sock.close()
@@ -332,34 +340,21 @@ class Listener:
             except FileNotFoundError:
                 pass
         if self.dropped:
-            self.run.summary.extra["dropped"] = self.dropped
+            self.summary.extra["dropped"] = self.dropped
 
 
-def serve(
-    address: str,
-    writer: Writer,
-    rejects: Rejects,
-    run: IngestRun,
-    *,
-    format: str = "auto",
-    options: IngestOptions | None = None,
-    max_line_bytes: int = 1 << 20,
-    max_clients: int = 256,
-    allow_remote: bool = False,
-    on_format: Callable[[str, str], None] | None = None,
-    on_ready: Callable[[str], None] | None = None,
-) -> None:
-    """Serve ``address`` until SIGTERM or SIGINT, writing decoded records to ``writer``."""
-    where = parse_address(address)
-    if not allow_remote and not where.is_loopback():
-        raise ValueError(f"{where} is not a loopback address; pass --allow-remote to serve other hosts")
-    listener = Listener(where, writer, rejects, run, format=format, options=options or IngestOptions(),
-                        max_line_bytes=max_line_bytes, max_clients=max_clients, on_format=on_format)
+def serve(writer: Writer, rejects: Rejects, options: IngestOptions, summary: IngestSummary) -> None:
+    """Serve ``options.listen`` until SIGTERM or SIGINT, writing decoded records to ``writer``."""
+    assert options.listen is not None
+    where = parse_address(options.listen)
+    if not options.allow_remote and not where.is_loopback():
+        raise UsageError(f"{where} is not a loopback address; add --allow-remote to serve other hosts")
+    listener = Listener(where, writer, rejects, summary, options)
     old_term = signal.signal(signal.SIGTERM, listener.request_stop)
     old_int = signal.signal(signal.SIGINT, listener.request_stop)
     try:
-        if on_ready is not None:
-            on_ready(listener.bound)
+        if options.on_ready is not None:
+            options.on_ready(listener.bound)
         listener.serve()
     finally:
         signal.signal(signal.SIGTERM, old_term)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, decode_text, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, decode_text, register_format
 
 # a quoted value in the unrolled form "[^"\\]*(?:\\.[^"\\]*)*": the same language as
 # "(?:[^"\\]|\\.)*" with less backtracking bookkeeping, about a quarter faster on this machine
@@ -142,7 +142,7 @@ class LogfmtParser:
 
 
 class LogfmtDecoder:
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self._normalise = Normaliser(options).normalise
         self._parse = parse_logfmt if COMPILED else LogfmtParser().parse
 

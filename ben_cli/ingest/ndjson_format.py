@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import orjson
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
 
 
 class NdjsonDecoder:
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self._normalise = Normaliser(options).normalise
 
     def decode(self, data: bytes) -> dict:

@@ -28,11 +28,12 @@ import binascii
 import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
 from ben_cli.ingest.envelope import flatten_into
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
 from ben_cli.record import format_ts, normalise_severity
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
@@ -45,8 +46,9 @@ _SEVERITY_BY_NUMBER = ("trace", "debug", "info", "warn", "error", "fatal")
 _SNAKE_NAMES: dict[str, str] = {}  # lowerCamelCase -> snake_case, for the few field names there are
 
 
-def _get(obj: dict, camel: str, default: object = None) -> object:
-    """A field by its lowerCamelCase name or its snake_case proto name."""
+def _get(obj: Any, camel: str, default: Any = None) -> Any:
+    """A field by its lowerCamelCase name or its snake_case proto name. Typed Any: it is parsed JSON,
+    and a request of the wrong shape fails as a TypeError that :meth:`OtlpDecoder.decode` rejects."""
     if camel in obj:
         return obj[camel]
     snake = _SNAKE_NAMES.get(camel)
@@ -109,10 +111,10 @@ def any_value_general(value: object) -> object:
         return _int(v, "intValue")
     v = _get(value, "arrayValue")
     if v is not None:
-        return [any_value(x) for x in _get(v, "values", [])]  # type: ignore[union-attr]
+        return [any_value(x) for x in _get(v, "values", [])]
     v = _get(value, "kvlistValue")
     if v is not None:
-        return {kv["key"]: any_value(kv.get("value", {})) for kv in _get(v, "values", [])}  # type: ignore[union-attr]
+        return {kv["key"]: any_value(kv.get("value", {})) for kv in _get(v, "values", [])}
     v = _get(value, "bytesValue")
     if v is not None:
         return v
@@ -169,7 +171,7 @@ def _time(obj: dict, *fields: str) -> int:
 
 
 class OtlpDecoder:
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
 
     def _now(self) -> str:
@@ -273,11 +275,11 @@ class OtlpDecoder:
             body = _get(metric, kind)
             if body is None:
                 continue
-            base = {"otel.type": kind}
+            base: dict[str, object] = {"otel.type": kind}
             if kind != "gauge":
                 temporality = _get(body, "aggregationTemporality")
                 if temporality in _ENUM_TEMPORALITY:
-                    base["otel.temporality"] = _ENUM_TEMPORALITY[temporality]  # type: ignore[index]
+                    base["otel.temporality"] = _ENUM_TEMPORALITY[temporality]
             if kind == "sum":
                 base["otel.monotonic"] = bool(_get(body, "isMonotonic", False))
             for point in _get(body, "dataPoints") or []:

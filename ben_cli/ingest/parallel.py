@@ -30,10 +30,13 @@ from __future__ import annotations
 import io
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions
+from ben_cli.ingest.core import Ingester
+from ben_cli.ingest.format import Format
+from ben_cli.ingest.options import IngestOptions
 from ben_cli.ndjson import BadRecord, Writer
 from ben_cli.rejects import Rejects
 
@@ -47,16 +50,15 @@ class _StopAtFirst(Exception):
 
 
 class _Collect:
-    """Stands in for :class:`Rejects` inside a worker: keeps bad lines to send to the parent."""
+    """A worker's ``on_error``: keeps bad lines to send to the parent, which adds them to
+    :class:`Rejects` in file order."""
 
     def __init__(self, strict: bool):
         self.strict = strict
         self.bad: list[tuple[int, str, bytes, str]] = []
-        self.count = 0
 
     def add(self, bad: BadRecord) -> None:
         self.bad.append((bad.lineno, bad.reason, bad.raw, bad.file))
-        self.count += 1
         if self.strict:
             raise _StopAtFirst
 
@@ -65,7 +67,7 @@ class _Turns:
     """Whose turn it is to write, shared by the forked workers: the index of the next block to
     write, and whether the run has stopped (a strict failure or a closed pipe)."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: BaseContext) -> None:
         self.cond = ctx.Condition()
         self.next = ctx.RawValue("q", 0)
         self.state = ctx.RawValue("i", _RUNNING)
@@ -101,9 +103,7 @@ _JOB: tuple = ()
 def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, int, int, list]:
     """Worker: decode bytes ``[start, end)`` of the file, whose first line is ``lineno + 1``, and
     write them as block ``index``. Returns (written, records, lines read, bad lines)."""
-    from ben_cli.ingest import decode_lines
-
-    fmt, path, mark, options, max_line_bytes, strict, (head, head_end), fd, turns = _JOB
+    fmt, path, options, strict, (head, head_end), fd, turns = _JOB
     out = io.BytesIO()
     writer = Writer(out, line_buffered=False)
     collect = _Collect(strict)
@@ -111,18 +111,17 @@ def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, 
     try:
         with open(path, "rb") as fh:
             data = os.pread(fh.fileno(), end - start, start)
-        decoder = fmt.make_decoder(options)
+        core = Ingester(fmt, options.decode, file=path, lineno=lineno, on_error=collect.add,
+                        max_line_bytes=options.max_line_bytes)
         if start >= head_end:
-            for line in head:
-                try:
-                    decoder.decode(line)
-                except DecodeError:
-                    pass  # the block that holds this line reports it; this decoder remembers it
+            core.prime(head)
+        write = writer.write
         try:
-            read = decode_lines(decoder, io.BytesIO(data), mark, writer, collect,  # type: ignore[arg-type]
-                                max_line_bytes, lineno=lineno).read
+            for rec in core.feed(io.BytesIO(data)):
+                write(rec)
         except _StopAtFirst:
             pass
+        read = core.read
         writer.flush()
     except BaseException:
         turns.write_in_turn(index, fd, memoryview(b""), stop_after=True)
@@ -140,67 +139,55 @@ def output_fd(writer: Writer) -> int | None:
         return None
 
 
-class Pool:
-    """Decodes files with ``jobs`` worker processes, forked afresh for each file."""
+def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, writer: Writer, rejects: Rejects,
+                head: tuple[list[bytes], int] = ([], 0)) -> int:
+    """Decode ``path`` in blocks with ``jobs`` worker processes, forked afresh for the file;
+    returns the number of lines read (non-blank). ``head``: the lines every block starting at or
+    past the offset beside them decodes first."""
+    import multiprocessing
 
-    def __init__(self, jobs: int):
-        self.jobs = jobs
-
-    def close(self) -> None:
-        pass
-
-    def decode_file(self, fmt: Format, path: str, mark: dict, options: IngestOptions, writer: Writer,
-                    rejects: Rejects, max_line_bytes: int,
-                    progress: Callable[[str, int, int], None] | None = None,
-                    head: tuple[list[bytes], int] = ([], 0)) -> int:
-        """Decode ``path`` in blocks; returns the number of lines read (non-blank). ``head``: the
-        lines every block starting at or past the offset beside them decodes first."""
-        import multiprocessing
-
-        global _JOB
-        fd = output_fd(writer)
-        if fd is None:
-            raise ValueError("parallel decoding needs an output with a file descriptor")
-        ctx = multiprocessing.get_context("fork")
-        turns = _Turns(ctx)
-        _JOB = (fmt, path, mark, options, max_line_bytes, rejects.strict, head, fd, turns)
-        writer.flush()  # workers write to the same descriptor: everything before goes first
-        pending: deque[tuple[Future, int]] = deque()
-        read = 0
-        size = os.path.getsize(path)
-        name = mark.get("file", path)
-        executor = ProcessPoolExecutor(self.jobs, mp_context=ctx)
-        try:
-            with open(path, "rb") as fh:
-                for index, (start, end, lineno) in enumerate(_blocks(fh.fileno(), size)):
-                    pending.append((executor.submit(_decode_block, index, start, end, lineno), end))
-                    if len(pending) >= 2 * self.jobs:
-                        read += self._drain_one(pending, writer, rejects, progress, name, size, turns)
-                while pending:
-                    read += self._drain_one(pending, writer, rejects, progress, name, size, turns)
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-            _JOB = ()
-        return read
-
-    @staticmethod
-    def _drain_one(pending: deque, writer: Writer, rejects: Rejects,
-                   progress: Callable[[str, int, int], None] | None, name: str, size: int,
-                   turns: _Turns) -> int:
-        future, end = pending.popleft()
-        written, count, read, bad = future.result()
-        if turns.state.value == _PIPE_CLOSED:
-            raise BrokenPipeError("the reader of the output closed it")
-        if written:
-            writer.count += count
-        for lineno, reason, raw, file in bad:
-            rejects.add(BadRecord(lineno, reason, raw, file))  # raises at the first under --strict
-        if progress is not None:
-            progress(name, end, size)
-        return read
+    global _JOB
+    fd = output_fd(writer)
+    if fd is None:
+        raise ValueError("parallel decoding needs an output with a file descriptor")
+    ctx = multiprocessing.get_context("fork")
+    turns = _Turns(ctx)
+    _JOB = (fmt, path, options, rejects.strict, head, fd, turns)
+    writer.flush()  # workers write to the same descriptor: everything before goes first
+    pending: deque[tuple[Future, int]] = deque()
+    read = 0
+    size = os.path.getsize(path)
+    executor = ProcessPoolExecutor(jobs, mp_context=ctx)
+    try:
+        with open(path, "rb") as fh:
+            for index, (start, end, lineno) in enumerate(_blocks(fh.fileno(), size)):
+                pending.append((executor.submit(_decode_block, index, start, end, lineno), end))
+                if len(pending) >= 2 * jobs:
+                    read += _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+            while pending:
+                read += _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        _JOB = ()
+    return read
 
 
-def _blocks(fd: int, size: int):
+def _drain_one(pending: deque, writer: Writer, rejects: Rejects, progress: Callable[[str, int, int], None] | None,
+               name: str, size: int, turns: _Turns) -> int:
+    future, end = pending.popleft()
+    written, count, read, bad = future.result()
+    if turns.state.value == _PIPE_CLOSED:
+        raise BrokenPipeError("the reader of the output closed it")
+    if written:
+        writer.count += count
+    for lineno, reason, raw, file in bad:
+        rejects.add(BadRecord(lineno, reason, raw, file))  # raises at the first under --strict
+    if progress is not None:
+        progress(name, end, size)
+    return read
+
+
+def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
     """``(start, end, lines_before)`` of blocks of about BLOCK_BYTES that end just after a newline."""
     start = 0
     lines = 0

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
 from ben_cli.record import TimestampError, epoch_to_ns, format_ts
 
 TYPES = ("counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown", "untyped")
@@ -64,7 +64,7 @@ def parse_value(text: str) -> float | int:
 
 
 class PrometheusDecoder:
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
         self._now = Normaliser(options).now
         self.scrape_ts: str | None = None
@@ -127,7 +127,8 @@ class PrometheusDecoder:
         except UnicodeDecodeError as exc:
             raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
         if text.startswith("#"):
-            return self._comment(text)
+            self._comment(text)
+            return None
         if self.ended:
             raise DecodeError("sample after '# EOF'")
         m = _NAME.match(text)

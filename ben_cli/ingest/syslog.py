@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from ben_cli.ingest.envelope import DEFAULT_NAME, Normaliser
-from ben_cli.ingest.format import DecodeError, Format, IngestOptions, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
 from ben_cli.record import NS_PER_S, TimestampError, format_ts, normalise_ts
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
@@ -70,7 +70,7 @@ def parse_structured_data(text: str, pos: int, attrs: dict) -> int:
 
 
 class SyslogDecoder:
-    def __init__(self, options: IngestOptions):
+    def __init__(self, options: DecodeOptions):
         self.options = options
         self._now = Normaliser(options).now
         self._zone: tzinfo = options.tz or datetime.now().astimezone().tzinfo or UTC
@@ -83,12 +83,10 @@ class SyslogDecoder:
         if "\x00" in text:
             raise DecodeError("line contains NUL bytes")
         h = _PRI_5424.match(text)
-        if h is not None:
-            pri = int(h[1])
-            if pri <= 191:
-                return self._rfc5424(text, pri, h)
+        if h is not None and (pri_5424 := int(h[1])) <= 191:
+            return self._rfc5424(text, pri_5424, h)
         m = _PRI.match(text)
-        pri = None
+        pri: int | None = None
         pos = 0
         if m is not None:
             pri = int(m[1])

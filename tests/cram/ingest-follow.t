@@ -59,4 +59,20 @@ Rotation by copytruncate works the same way, the copy found by its first bytes:
 Only loopback unless told otherwise:
 
   $ ben ingest --listen tcp://0.0.0.0:5140 2>&1 | tail -1
-  Error: Invalid value: tcp://0.0.0.0:5140 is not a loopback address; add --allow-remote to serve other hosts
+  ben ingest: tcp://0.0.0.0:5140 is not a loopback address; add --allow-remote to serve other hosts
+  $ ben ingest --listen tcp://0.0.0.0:5140 2>/dev/null; echo $?
+  2
+
+An offsets file that cannot be read is a runtime error, named by the command, with exit status 1:
+
+  $ echo 'not json' > broken.json
+  $ ben ingest --since-last --state broken.json app.log
+  ben ingest: broken.json: offsets file is not valid JSON (invalid literal, expected 'null': line 1 column 1 (char 0)); move it away to start afresh
+  [1]
+  $ ben ingest --follow --since-last app.log
+  ben ingest: --follow and --since-last cannot be combined
+  [2]
+  $ echo '[1]' > list.json
+  $ ben ingest --since-last --state list.json app.log
+  ben ingest: list.json: not an offsets file ('list' object has no attribute 'get'); move it away to start afresh
+  [1]

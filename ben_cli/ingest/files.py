@@ -1,0 +1,98 @@
+"""Reading inputs once, from the first line to the last: named files, stdin, gzip.
+
+Inputs are opened and counted by the one reader (:class:`ben_cli.ndjson.Reader`); each is decoded
+by an :class:`~ben_cli.ingest.core.Ingester` in the format named or sniffed for it. A big regular
+file in a line-by-line format is decoded by several processes instead (``parallel.py``), writing
+byte for byte what one process writes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import BinaryIO
+
+from ben_cli import registry
+from ben_cli.ingest.core import Ingester
+from ben_cli.ingest.format import Format
+from ben_cli.ingest.options import IngestOptions
+from ben_cli.ingest.sniff import SNIFF_BYTES, choose_format
+from ben_cli.ingest.summary import IngestSummary
+from ben_cli.ndjson import Reader, Writer
+from ben_cli.rejects import Rejects
+
+# Regular files at least this big are decoded by several processes when the format allows it.
+PARALLEL_MIN_BYTES = 16 << 20
+PROGRESS_BATCH = 1 << 20
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's total), at most 8."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+def read_files(paths: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,
+               summary: IngestSummary) -> None:
+    """Decode every input into ``writer``; counts go to ``summary`` per format."""
+    fixed = None if options.format == "auto" else registry.formats.get(options.format)
+    jobs = options.jobs or cpu_count()
+    reader = Reader(paths, rejects.add, max_line_bytes=options.max_line_bytes)
+    write = writer.write
+    for path, stream in reader.inputs():
+        name = reader.file
+        fmt = choose_format(fixed, stream.peek(SNIFF_BYTES), name, options.on_format)  # type: ignore[attr-defined]
+        emitted, rejected = writer.count, rejects.count
+        head = _block_head(fmt, path, stream, writer) if jobs > 1 else None
+        if head is not None:
+            from ben_cli.ingest import parallel
+
+            read = parallel.decode_file(jobs, fmt, path, options, writer, rejects, head)
+        else:
+            core = Ingester(fmt, options.decode, file=None if path == "-" else name, reader=reader)
+            lines: Iterable[bytes] = stream
+            if options.progress is not None and path != "-":
+                lines = _reporting(stream, name, options.progress)
+            for rec in core.feed(lines):
+                write(rec)
+            for rec in core.flush():
+                write(rec)
+            read = core.read
+        summary.add(fmt.name, read, writer.count - emitted, rejects.count - rejected)
+
+
+def _block_head(fmt: Format, path: str, stream: BinaryIO, writer: Writer) -> tuple[list[bytes], int] | None:
+    """For a named, uncompressed regular file big enough to be worth splitting, in a format whose
+    lines decode alone or with a known head (a CSV header), written to an output that worker
+    processes can write to: the lines each block's decoder reads first and the offset past which
+    blocks need them. None: read the file in one process."""
+    if path == "-" or not hasattr(stream, "raw") or not (fmt.stateless or fmt.block_head is not None):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size < PARALLEL_MIN_BYTES:
+        return None
+    from ben_cli.ingest.parallel import output_fd
+
+    if output_fd(writer) is None:
+        return None
+    if fmt.block_head is None:
+        return [], 0
+    with open(path, "rb") as fh:
+        return fmt.block_head(fh.fileno(), st.st_size)
+
+
+def _reporting(stream: BinaryIO, name: str, progress: Callable[[str, int, int], None]) -> Iterator[bytes]:
+    """The lines of ``stream``, telling ``progress`` how far into the file (on disk, so a gzip
+    file's compressed bytes) every batch of them reaches."""
+    fd = stream.fileno()
+    total = os.fstat(fd).st_size
+    while batch := stream.readlines(PROGRESS_BATCH):
+        yield from batch
+        progress(name, os.lseek(fd, 0, os.SEEK_CUR), total)

@@ -1,0 +1,57 @@
+"""``ben ingest`` as one call: the inputs, a mode, an output; the counts come back.
+
+:func:`run` checks that the options make sense together (a :class:`~ben_cli.errors.UsageError`
+when not), opens ``--output`` when records go to a file, and hands over to the mode: the inputs
+read once (``files.py``), only what is new or followed across rotation (``follow.py``), or a
+listening socket (``listen.py``). The summary's counts are the library's: lines read, records
+written (to wherever they went), lines rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ben_cli.errors import UsageError
+from ben_cli.ingest.files import read_files
+from ben_cli.ingest.options import IngestOptions
+from ben_cli.ingest.summary import IngestSummary
+from ben_cli.ndjson import Writer
+from ben_cli.rejects import Rejects
+
+
+def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions) -> IngestSummary:
+    """Decode ``inputs`` (stdin when empty) into envelopes written to ``writer``, or to
+    ``options.output``; bad lines go to ``rejects``."""
+    modes = [flag for flag, on in (("--follow", options.follow), ("--since-last", options.since_last),
+                                   ("--listen", options.listen)) if on]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined")
+    if options.max_line_bytes < 1:
+        raise UsageError("--max-line-bytes must be at least 1 byte")
+    summary = IngestSummary()
+    if options.follow or options.since_last:
+        if not inputs:
+            raise UsageError(f"{modes[0]} needs named files to read")
+        from ben_cli.ingest import follow
+
+        writer = follow.read_new(inputs, writer, rejects, options, summary)
+    elif options.output is not None:
+        with open(options.output, "ab") as out:
+            writer = Writer(out, line_buffered=False)
+            _once(inputs, writer, rejects, options, summary)
+    else:
+        _once(inputs, writer, rejects, options, summary)
+    summary.written, summary.rejected = writer.count, rejects.count
+    return summary
+
+
+def _once(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,
+          summary: IngestSummary) -> None:
+    """Read the inputs to their ends, or serve a socket until told to stop."""
+    if options.listen is not None:
+        from ben_cli.ingest import listen
+
+        listen.serve(writer, rejects, options, summary)
+    else:
+        read_files(inputs, writer, rejects, options, summary)
+    writer.flush()

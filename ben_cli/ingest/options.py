@@ -1,0 +1,37 @@
+"""The settings of one ``ben ingest`` run: what to read, how, and where the records go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ben_cli.ingest.format import DecodeOptions
+from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES
+
+
+@dataclass
+class IngestOptions:
+    """How :func:`ben_cli.ingest.run` reads.
+
+    One mode at most: ``follow`` (tail the files across rotation until SIGTERM/SIGINT),
+    ``since_last`` (what is new since the previous run with this ``state``), ``listen`` (serve an
+    address); none reads the inputs once. ``output``: append records to this file instead of the
+    writer given to ``run`` (committed with the offsets in the two offset modes). ``jobs``: processes
+    decoding a big file in a line-by-line format, 0 for one per CPU.
+    """
+
+    format: str = "auto"
+    decode: DecodeOptions = field(default_factory=DecodeOptions)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    jobs: int = 1
+    follow: bool = False
+    since_last: bool = False
+    state: Path | None = None  # offsets file; default: ingest-offsets.json under ben_home()
+    output: Path | None = None
+    listen: str | None = None
+    max_clients: int = 256
+    allow_remote: bool = False
+    on_format: Callable[[str, str], None] | None = None  # told (input, format) when auto chose one
+    on_ready: Callable[[str], None] | None = None  # told the address a listener is bound to
+    progress: Callable[[str, int, int], None] | None = None  # (input, bytes done, bytes total) of big files
