@@ -27,7 +27,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -198,7 +198,7 @@ class OtlpDecoder:
             raise DecodeError(f"malformed OTLP request: {type(exc).__name__}: {exc}") from None
         return out
 
-    def _walk(self, resources: object, scopes_key: str, items_key: str):
+    def _walk(self, resources: object, scopes_key: str, items_key: str) -> Iterator[tuple[dict, dict, dict]]:
         """``(resource attrs, resource+scope attrs, item)`` for every item of every scope."""
         if not isinstance(resources, list):
             raise DecodeError("resource list is not a list")
@@ -303,7 +303,7 @@ class OtlpDecoder:
         return out
 
     @staticmethod
-    def _series(kind: str, name: str, point: dict):
+    def _series(kind: str, name: str, point: dict) -> Iterator[tuple[str, object, dict | None]]:
         """``(name, value, extra attrs)`` of each record a data point becomes."""
         if kind in ("gauge", "sum"):
             value: object = _get(point, "asDouble")
