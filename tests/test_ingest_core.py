@@ -139,7 +139,7 @@ def test_the_limit_option_takes_a_size_and_refuses_zero():
     assert b"line 1: line is 2000 bytes, over the 1024-byte limit" in proc.stderr
     assert b"read 2, wrote 1, rejected 1" in proc.stderr
     zero = run_ben("ingest", "--max-line-bytes", "0", input=b"x\n")
-    assert zero.returncode == 2 and zero.stderr.strip() == b"ben ingest: --max-line-bytes must be at least 1 byte"
+    assert zero.returncode == 2 and zero.stderr.strip() == b"ben ingest: Invalid value for '--max-line-bytes': a size must be at least one byte: '0'"
 
 
 def test_a_line_of_unicode_spaces_is_kept_not_dropped_in_silence():

@@ -58,6 +58,6 @@ gzip is read transparently; a closed pipe downstream ends ben quietly:
 Usage errors exit with status 2:
 
   $ ben ingest --lane metrics 2>&1 | tail -1
-  Error: Invalid value for '--lane': must be one of diag, event, control
+  ben ingest: Invalid value for '--lane': must be one of diag, event, control
   $ ben ingest --lane metrics 2>/dev/null; echo $?
   2
