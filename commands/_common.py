@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, TypeVar
 
 import typer
+
+from ben_cli.units import parse_duration, parse_size
+
+T = TypeVar("T")
 
 Inputs = Annotated[
     Optional[list[str]],
@@ -44,25 +49,21 @@ def say(message: str, quiet: bool = False) -> None:
         sys.stderr.flush()
 
 
-def as_duration(value: Optional[str]) -> Optional[float]:
-    """An option callback: a duration in the one grammar of ``ben_cli.units`` (``1h30m``), as seconds."""
-    from ben_cli.units import parse_duration
+def _option_callback(parse: Callable[[str], T]) -> Callable[[Optional[str]], Optional[T]]:
+    """An option callback reading the option's text with ``parse``; its ValueError becomes a
+    usage error naming the option."""
 
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    def convert(value: Optional[str]) -> Optional[T]:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return convert
 
 
-def as_size(value: Optional[str]) -> Optional[int]:
-    """An option callback: a size in the one grammar of ``ben_cli.units`` (``32M``), as bytes."""
-    from ben_cli.units import parse_size
-
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+# Durations and sizes in the one grammar of ben_cli.units: ``1h30m`` as seconds, ``32M`` as bytes.
+as_duration = _option_callback(parse_duration)
+as_size = _option_callback(parse_size)
