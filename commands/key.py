@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -22,11 +21,11 @@ app = typer.Typer(
 
 KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Secret key file (NAME.key).", metavar="NAME.key")]
 PubOpt = Annotated[str, typer.Option("--pub", "-P", help="Public key: a NAME.pub file or the key string itself (RW...).")]
-PassOpt = Annotated[bool, typer.Option("--passphrase", help="Use a passphrase: from BEN_PASSPHRASE, else asked on the terminal.")]
+PassOpt = Annotated[bool, typer.Option("--passphrase", help="Use a passphrase: from BEN_PASSPHRASE, else asked on the terminal (never read from stdin).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")]
 COST_HELP = "scrypt cost of the passphrase: interactive (16 MiB), moderate (128 MiB) or sensitive (1 GiB)."
-ASK = files.passphrase_source(getpass.getpass)
-ASK_TWICE = files.passphrase_source(getpass.getpass, confirm=True)
+ASK = files.passphrase_source()
+ASK_TWICE = files.passphrase_source(confirm=True)
 
 
 def _one_of(choices: tuple[str, ...]):
