@@ -186,3 +186,13 @@ def test_passphrase_is_read_from_the_terminal_while_stdin_is_the_data(tmp_path):
     from ben_cli.crypto import age
 
     assert age.decrypt_bytes(sealed.read_bytes(), [age.Passphrase(b"pw")]) == b"hunter2\nthe data to seal\n"
+
+
+def test_verify_stream_refuses_an_empty_stream_unless_allowed(keys):
+    """A signed stream cut to nothing was "0 records verified", exit 0 (issue 13, item 11)."""
+    pub = str(keys / "sig.pub")
+    result = run_ben("key", "verify", "--stream", "--pub", pub, input=b"\n\n")  # blank lines carry no record
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode().startswith("ben key verify: <stdin>: truncated: the input holds no signed record")
+    result = run_ben("key", "verify", "--stream", "--allow-empty", "--pub", pub, input=b"")
+    assert result.returncode == 0 and result.stdout == b""
