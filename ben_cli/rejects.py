@@ -3,11 +3,17 @@
 Nothing a user feeds ben may vanish. A rejected line is written with its file, line number,
 reason and raw text; text that is not valid UTF-8 is kept exactly as base64 beside a readable
 rendering, so a rejects file can always be replayed.
+
+The raw text is the input as it came, before any scrubbing, so the file is private: a rejects file
+ben creates is born mode 0600 (an existing one is appended to as it is, keeping the mode its owner
+gave it). Where even a private copy is too much (``ben scrub --no-rejects-raw``), ``raw=False``
+keeps only where, why and how long (``raw_bytes``), never the text.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -16,11 +22,16 @@ import orjson
 
 from ben_cli.errors import BadRecord
 
+REJECTS_MODE = 0o600
 
-def reject_record(bad: BadRecord, stage: str) -> dict:
-    """The NDJSON object written for one rejected line."""
+
+def reject_record(bad: BadRecord, stage: str, keep_raw: bool = True) -> dict:
+    """The NDJSON object written for one rejected line (without its text unless ``keep_raw``)."""
     raw = bad.raw
     rec: dict = {"stage": stage, "file": bad.file, "line": bad.lineno, "reason": bad.reason}
+    if not keep_raw:
+        rec["raw_bytes"] = len(raw)
+        return rec
     try:
         rec["raw"] = raw.decode("utf-8")
         if "\x00" in rec["raw"]:
@@ -37,11 +48,13 @@ class Rejects:
 
     With ``strict`` the first bad line is raised instead, which the CLI turns into exit status 1.
     ``notify`` receives a one-line message per rejected line (the CLI prints the first few).
+    ``keep_raw=False`` writes each line's length instead of its text. A file created here is 0600.
     """
 
     path: Path | None = None
     stage: str = "ben"
     strict: bool = False
+    keep_raw: bool = True
     count: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     first: list[str] = field(default_factory=list)
@@ -57,8 +70,10 @@ class Rejects:
             self.first.append(str(bad))
         if self.path is not None:
             if self._fh is None:
-                self._fh = open(self.path, "ab")  # noqa: SIM115 - closed in close()
-            self._fh.write(orjson.dumps(reject_record(bad, self.stage), option=orjson.OPT_APPEND_NEWLINE))
+                # created private: the raw text is unscrubbed input (umask may only narrow the mode)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, REJECTS_MODE)
+                self._fh = os.fdopen(fd, "ab")  # closed in close()
+            self._fh.write(orjson.dumps(reject_record(bad, self.stage, self.keep_raw), option=orjson.OPT_APPEND_NEWLINE))
 
     def close(self) -> None:
         if self._fh is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -22,11 +21,11 @@ app = typer.Typer(
 
 KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Secret key file (NAME.key).", metavar="NAME.key")]
 PubOpt = Annotated[str, typer.Option("--pub", "-P", help="Public key: a NAME.pub file or the key string itself (RW...).")]
-PassOpt = Annotated[bool, typer.Option("--passphrase", help="Use a passphrase: from BEN_PASSPHRASE, else asked on the terminal.")]
+PassOpt = Annotated[bool, typer.Option("--passphrase", help="Use a passphrase: from BEN_PASSPHRASE, else asked on the terminal (never read from stdin).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")]
 COST_HELP = "scrypt cost of the passphrase: interactive (16 MiB), moderate (128 MiB) or sensitive (1 GiB)."
-ASK = files.passphrase_source(getpass.getpass)
-ASK_TWICE = files.passphrase_source(getpass.getpass, confirm=True)
+ASK = files.passphrase_source()
+ASK_TWICE = files.passphrase_source(confirm=True)
 
 
 def _one_of(choices: tuple[str, ...]):
@@ -71,7 +70,7 @@ def sign(
     inputs: Inputs = None,
     key: KeyOpt = Path("ben.key"),
     stream: Annotated[bool, typer.Option("--stream", help="Sign NDJSON records: add a chained 'sig' to each, with signed checkpoints.")] = False,
-    every: Annotated[int, typer.Option("--every", min=1, help="With --stream: a signed checkpoint every N records (and on the last).")] = chain.DEFAULT_EVERY,
+    every: Annotated[int, typer.Option("--every", min=1, max=chain.MAX_EVERY, help="With --stream: a signed checkpoint every N records (and on the last; sooner after 32 MiB).")] = chain.DEFAULT_EVERY,
     trusted_comment: Annotated[Optional[str], typer.Option("--trusted-comment", "-t", help="Signed one-line comment (default: timestamp and file name).")] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
@@ -98,12 +97,14 @@ def verify(
     pub: PubOpt = "ben.pub",
     stream: Annotated[bool, typer.Option("--stream", help="Verify a signed NDJSON stream; pass its records through if intact.")] = False,
     signature: Annotated[Optional[Path], typer.Option("--sig", "-x", help="Signature file (default: FILE.minisig).")] = None,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="With --stream: accept an input with no signed record (else a stream cut to nothing).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Check FILE against FILE.minisig; or, with --stream, check a signed NDJSON stream.
 
     A stream's records are written to stdout as each signed checkpoint verifies. The first altered,
-    missing, reordered or inserted record, or a truncated end, is reported and exits 1.
+    missing, reordered or inserted record, a truncated end, or an empty input (unless
+    --allow-empty), is reported and exits 1.
     """
     verify_key = keyfiles.load_verify_key(pub)
     if not stream:
@@ -115,7 +116,7 @@ def verify(
         say(f"ben key verify: {name}: {s.records} records and {s.checkpoints} checkpoints verified", quiet)
 
     with Writer() as writer:
-        chain.verify_stream(inputs or ["-"], writer, verify_key, verified)
+        chain.verify_stream(inputs or ["-"], writer, verify_key, verified, allow_empty)
 
 
 @app.command()

@@ -28,6 +28,7 @@ def scrub(
     report_json: Annotated[bool, typer.Option("--report-json", help="Like --report, with the counts as one JSON object on stderr.")] = False,
     max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this: bytes, or 64K, 1M.")] = "1M",
     rejects: RejectsOpt = None,
+    rejects_raw: Annotated[bool, typer.Option("--rejects-raw/--no-rejects-raw", help="With --rejects: keep each bad line's raw (unscrubbed) text, or only its file, line, reason and length.")] = True,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -42,7 +43,7 @@ def scrub(
         sys.stdout.write(core.DEFAULT_POLICY)
         return
     options = core.ScrubOptions(policy=policy, key=key, dry_run=report or report_json, max_line_bytes=max_line_bytes)
-    with Rejects(rejects, stage="scrub", strict=strict) as bad:
+    with Rejects(rejects, stage="scrub", strict=strict, keep_raw=rejects_raw) as bad:
         summary = core.run(inputs or ["-"], Writer(), bad, options)
     if report_json:
         sys.stderr.write(orjson.dumps(core.report_json(summary.findings)).decode() + "\n")

@@ -82,6 +82,20 @@ def test_passphrase_round_trip_and_mismatch():
         age.decrypt_bytes(sealed, [age.Passphrase(b"other")])
 
 
+def test_no_match_says_what_was_wrong_in_the_terms_of_what_was_given():
+    """A wrong passphrase says so, not "sealed to other recipients" (issue 13, item 16)."""
+    to_pass = age.encrypt_bytes(b"secret", [age.Passphrase(b"pw", log_n=10)])
+    with pytest.raises(age.NoMatch, match=r"^the passphrase is wrong \("):
+        age.decrypt_bytes(to_pass, [age.Passphrase(b"other")])
+    with pytest.raises(age.NoMatch, match=r"^this file was sealed to a passphrase, not to a key: open it with --passphrase$"):
+        age.decrypt_bytes(to_pass, [Identity.generate()])
+    to_key = age.encrypt_bytes(b"secret", [Identity.generate().recipient])
+    with pytest.raises(age.NoMatch, match=r"^this file was sealed to recipients' keys, not to a passphrase: open it with --key"):
+        age.decrypt_bytes(to_key, [age.Passphrase(b"pw")])
+    with pytest.raises(age.NoMatch, match=r"^none of the given keys can open this file \(it was sealed to other recipients\)$"):
+        age.decrypt_bytes(to_key, [Identity.generate()])
+
+
 def test_armor_lines_are_64_columns():
     text = age.encrypt_bytes(b"y" * 1000, [ME.recipient], armor=True).decode()
     lines = text.splitlines()

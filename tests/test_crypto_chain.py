@@ -66,10 +66,53 @@ def test_any_byte_deletion_is_detected(recs, data):
 def test_any_truncation_is_detected(recs, data):
     blob = b"".join(signed(recs))
     cut = data.draw(st.integers(0, len(blob) - 1))
-    if cut == 0:
-        assert verify(b"") == []  # nothing at all is an empty stream, not a damaged one
-        return
-    detected(blob[:cut])
+    assert detected(blob[:cut]).kind == "truncated"  # cut to nothing too (issue 13, item 11)
+
+
+def test_an_empty_stream_is_refused_unless_allowed():
+    err = detected(b"")
+    assert err.kind == "truncated" and str(err).startswith("truncated: the input holds no signed record")
+    assert list(chain.verify_lines([], KEY.public, allow_empty=True)) == []
+
+
+def _unchecked(recs: list[dict]) -> list[bytes]:
+    """A stream with no checkpoint before its last record, as only another signer could make."""
+    signer = chain.StreamSigner(KEY, chain.MAX_EVERY)
+    signer.every = 10**9  # past the limit the constructor enforces
+    return list(signer.feed(recs)) + list(signer.flush())
+
+
+def test_records_awaiting_a_checkpoint_are_bounded_in_number():
+    lines = _unchecked([{"n": i} for i in range(chain.MAX_EVERY + 2)])
+    verifier = chain.StreamVerifier(KEY.public)
+    with pytest.raises(chain.ChainError) as caught:
+        list(verifier.feed(lines))
+    err = caught.value
+    assert err.kind == "unverifiable" and err.line == chain.MAX_EVERY + 1
+    assert str(err).startswith(f"line {chain.MAX_EVERY + 1}: unverifiable: no checkpoint after {chain.MAX_EVERY} records")
+    assert len(verifier.pending) == chain.MAX_EVERY  # never more held than the limit
+
+
+def test_records_awaiting_a_checkpoint_are_bounded_in_bytes_and_the_signer_checkpoints_before(monkeypatch):
+    big = [{"n": i, "pad": "x" * 1_000_000} for i in range(70)]  # 70 MB, under --every
+    with monkeypatch.context() as m:
+        m.setattr(chain, "_SIGNER_SPAN_BYTES", 1 << 62)  # a signer that does not checkpoint by size
+        lines = _unchecked(big)
+    held = next(i for i in range(len(lines)) if sum(map(len, lines[: i + 1])) > chain.MAX_UNVERIFIED_BYTES)
+    with pytest.raises(chain.ChainError) as caught:
+        list(chain.verify_lines(lines, KEY.public))
+    assert str(caught.value).startswith(f"line {held + 1}: unverifiable: no checkpoint after {held} records "
+                                        f"({sum(map(len, lines[:held]))} bytes, from seq 0)")
+    ours = signed(big, every=1000)  # ben's signer checkpoints by size as well as by count
+    marks = [i for i, line in enumerate(ours) if b'"ck":' in line]
+    assert len(marks) == 2 and sum(map(len, ours[: marks[0]])) >= chain.MAX_UNVERIFIED_BYTES // 2 > sum(
+        map(len, ours[: marks[0] - 1]))  # one checkpoint once half the limit is reached, one at the end
+    assert verify(b"".join(ours)) == ours
+
+
+def test_the_signer_refuses_an_interval_past_the_verifiers_limit():
+    with pytest.raises(ValueError, match="from 1 to 100000"):
+        chain.StreamSigner(KEY, chain.MAX_EVERY + 1)
 
 
 @given(streams.filter(lambda r: len(r) >= 2), st.data())

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
 import orjson
 import pytest
 
@@ -119,3 +125,74 @@ def test_short_flags_mean_one_thing(keys, cli):
     pub = (keys / "sig.pub").read_text().splitlines()[1]
     assert run_ben("key", "verify", "--stream", "-P", pub, input=signed).stdout == signed
     assert cli(["key", "verify", "--stream", "-p", pub], input=signed).exit_code == 2
+
+
+# -- passphrases come from BEN_PASSPHRASE or the terminal, never from stdin (issue 13, item 10) --
+
+def _no_terminal(*args: str, input: bytes, env_extra: dict | None = None):
+    """``ben ARGS`` in a new session (so no controlling terminal) without BEN_PASSPHRASE."""
+    env = {k: v for k, v in os.environ.items() if k != "BEN_PASSPHRASE"}
+    ben = Path(sys.executable).with_name("ben")
+    return subprocess.run([str(ben), *args], input=input, capture_output=True, start_new_session=True,
+                          env={**env, "BEN_LOAD_PLUGINS": "", **(env_extra or {})}, timeout=60)
+
+
+NO_TERMINAL = ("a passphrase is needed and there is no terminal to ask on (it is never read from stdin): "
+               "set BEN_PASSPHRASE\n")
+
+
+def test_seal_passphrase_without_terminal_fails_and_leaves_stdin_unread(tmp_path):
+    result = _no_terminal("key", "seal", "--passphrase", input=b"hunter2\nthe data to seal\n")
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode() == "ben key seal: " + NO_TERMINAL
+
+
+def test_sign_stream_with_locked_key_without_terminal_fails_before_any_record(tmp_path):
+    made = _no_terminal("key", "gen", "--out", str(tmp_path / "k"), "--passphrase", "--cost", "interactive", "-q",
+                        input=b"", env_extra={"BEN_PASSPHRASE": "pw"})
+    assert made.returncode == 0, made.stderr
+    result = _no_terminal("key", "sign", "--stream", "-k", str(tmp_path / "k.key"), input=b'"pw"\n{"a":1}\n')
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode() == f"ben key sign: {tmp_path / 'k.key'}: " + NO_TERMINAL
+
+
+def test_passphrase_is_read_from_the_terminal_while_stdin_is_the_data(tmp_path):
+    """On a real terminal (a pty as the controlling terminal), the passphrase is typed there and
+    every byte of stdin is sealed."""
+    data = tmp_path / "data"
+    data.write_bytes(b"hunter2\nthe data to seal\n")
+    sealed = tmp_path / "sealed.age"
+    env = {k: v for k, v in os.environ.items() if k != "BEN_PASSPHRASE"}
+    ben = str(Path(sys.executable).with_name("ben"))
+    pid, master = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal; stdin and stdout are files
+        os.dup2(os.open(data, os.O_RDONLY), 0)
+        os.dup2(os.open(sealed, os.O_WRONLY | os.O_CREAT, 0o600), 1)
+        os.execve(ben, [ben, "key", "seal", "--passphrase"], env)
+    seen = b""
+    for answer in (b"pw\n", b"pw\n"):
+        while b"Passphrase" not in seen[-40:]:
+            seen += os.read(master, 1024)
+        os.write(master, answer)
+        seen = b""
+    while True:  # drain the terminal until the child closes it
+        try:
+            if not os.read(master, 1024):
+                break
+        except OSError:
+            break
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    from ben_cli.crypto import age
+
+    assert age.decrypt_bytes(sealed.read_bytes(), [age.Passphrase(b"pw")]) == b"hunter2\nthe data to seal\n"
+
+
+def test_verify_stream_refuses_an_empty_stream_unless_allowed(keys):
+    """A signed stream cut to nothing was "0 records verified", exit 0 (issue 13, item 11)."""
+    pub = str(keys / "sig.pub")
+    result = run_ben("key", "verify", "--stream", "--pub", pub, input=b"\n\n")  # blank lines carry no record
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode().startswith("ben key verify: <stdin>: truncated: the input holds no signed record")
+    result = run_ben("key", "verify", "--stream", "--allow-empty", "--pub", pub, input=b"")
+    assert result.returncode == 0 and result.stdout == b""

@@ -255,6 +255,7 @@ def _file_key(header: Header, openers: Iterable[Opener]) -> bytes:
     scrypts = [s for s in header.stanzas if s.type == "scrypt"]
     if scrypts and len(header.stanzas) != 1:
         raise HeaderError("a scrypt (passphrase) stanza must be the only stanza in the header")
+    openers = list(openers)
     for opener in openers:
         for stanza in header.stanzas:
             file_key = _unwrap_with(opener, stanza)
@@ -262,7 +263,18 @@ def _file_key(header: Header, openers: Iterable[Opener]) -> bytes:
                 if not p.equal(_header_mac(file_key, header.signed_bytes), header.mac):
                     raise MacError("header MAC does not match: the header was altered")
                 return file_key
-    raise NoMatch("none of the given keys can open this file (it was sealed to other recipients)")
+    raise NoMatch(_why_no_match(bool(scrypts), [o for o in openers if isinstance(o, Passphrase)], len(openers)))
+
+
+def _why_no_match(sealed_to_passphrase: bool, passphrases: list[Passphrase], given: int) -> str:
+    """Why nothing given opens the file, in the terms of what was given and what the file holds."""
+    if sealed_to_passphrase:
+        if passphrases:
+            return "the passphrase is wrong (this file was sealed to a different passphrase)"
+        return "this file was sealed to a passphrase, not to a key: open it with --passphrase"
+    if len(passphrases) == given:
+        return "this file was sealed to recipients' keys, not to a passphrase: open it with --key NAME.key"
+    return "none of the given keys can open this file (it was sealed to other recipients)"
 
 
 # --- payload ---------------------------------------------------------------------------------

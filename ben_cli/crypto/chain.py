@@ -56,6 +56,14 @@ _CK_KEYS = {"id", "key", "end", "sig"}
 # a signed line is its record's line plus the sig field (under 300 bytes): a record that was
 # within the reader's limit when signed stays within it when verified
 SIGNED_LINE_BYTES = DEFAULT_MAX_LINE_BYTES + 1024
+# The verifier holds the records after the last checkpoint until the next one verifies (it never
+# releases a record unverified), and refuses to hold more than this many records or bytes: a
+# stream with no checkpoint for longer is refused at the line that crosses the limit. The signer
+# never lets that happen: --every is at most MAX_EVERY, and it checkpoints early once the lines
+# since its last checkpoint reach half of MAX_UNVERIFIED_BYTES, so every stream ben signs verifies.
+MAX_EVERY = 100_000
+MAX_UNVERIFIED_BYTES = 64 << 20
+_SIGNER_SPAN_BYTES = MAX_UNVERIFIED_BYTES // 2
 
 
 def _link(prev: bytes, seq: int, body: bytes) -> bytes:
@@ -84,27 +92,31 @@ class StreamSigner:
     as last to carry the final checkpoint)."""
 
     def __init__(self, key: SigningKey, every: int = DEFAULT_EVERY, stream_id: bytes | None = None):
-        if every < 1:
-            raise ValueError("checkpoint interval must be at least 1")
+        if not 1 <= every <= MAX_EVERY:
+            raise ValueError(f"checkpoint interval must be from 1 to {MAX_EVERY}")
         self.key, self.every = key, every
         self.stream_id = stream_id or p.random_bytes(STREAM_ID_BYTES)
         self.key_id = key_id_text(key.key_id)
         self.head = start_hash(self.stream_id)
         self.seq = 0
         self.checkpoints = 0
+        self._span = 0  # bytes of the lines since the last checkpoint
         self._held: bytes | None = None
 
     def _emit(self, body: bytes, end: bool) -> bytes:
         seq, prev = self.seq, self.head
         self.head = _link(prev, seq, body)
         self.seq = seq + 1
-        if not end and (seq + 1) % self.every:
+        if not end and (seq + 1) % self.every and self._span < _SIGNER_SPAN_BYTES:
             # a link without a checkpoint, spelled as orjson spells {"seq": seq, "prev": b64}
             # (the verifier compares with that); formatting it here skips a dict and a dumps per record
             tail = b'{"seq":%d,"prev":"%b"}}\n' % (seq, binascii.b2a_base64(prev, newline=False))
-            return (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + tail
+            line = (b'{"sig":' if body == b"{}" else body[:-1] + b',"sig":') + tail
+            self._span += len(line)
+            return line
         signature = self.key.sign(checkpoint_message(self.stream_id, seq, self.head, end))
         self.checkpoints += 1
+        self._span = 0
         return _line(body, {"seq": seq, "prev": _b64(prev), "ck": {"id": _b64(self.stream_id), "key": self.key_id,
                                                                   "end": end, "sig": _b64(signature)}})
 
@@ -127,11 +139,11 @@ class StreamSigner:
 
 
 class ChainError(p.CryptoError):
-    """The first problem in a signed stream: ``kind`` is altered, missing, reordered, inserted or
-    truncated; ``line`` is the input line where it showed, in ``file`` when one is named."""
+    """The first problem in a signed stream: ``kind`` is altered, missing, reordered, inserted,
+    truncated or unverifiable (too long without a checkpoint); ``line`` is the input line where it showed, in ``file`` when one is named."""
 
     def __init__(self, kind: str, line: int, message: str, file: str | None = None):
-        super().__init__(f"{file + ': ' if file else ''}line {line}: {kind}: {message}")
+        super().__init__(f"{file + ': ' if file else ''}{f'line {line}: ' if line else ''}{kind}: {message}")
         self.kind, self.line, self.file = kind, line, file
 
 
@@ -153,9 +165,12 @@ class StreamVerifier:
     worth at a time, as each checkpoint verifies.
 
     ``file`` names the input in errors; ``source`` tells the input's line number when the lines
-    come from a reader that skips blank ones (without it, lines fed are counted)."""
+    come from a reader that skips blank ones (without it, lines fed are counted). An input with no
+    signed record at all is a stream truncated to nothing unless ``allow_empty``. At most
+    ``MAX_EVERY`` records or ``MAX_UNVERIFIED_BYTES`` are held awaiting a checkpoint."""
 
-    def __init__(self, key: VerifyKey, *, file: str | None = None, source: Position | None = None):
+    def __init__(self, key: VerifyKey, *, file: str | None = None, source: Position | None = None,
+                 allow_empty: bool = False):
         self.key = key
         self.key_id = key_id_text(key.key_id)
         self.file = file
@@ -168,6 +183,8 @@ class StreamVerifier:
         self.stream_id: bytes | None = None
         self.pending: list[bytes] = []
         self.pending_from = 0
+        self.pending_bytes = 0
+        self.allow_empty = allow_empty
         self.ended = False
         self._source = source
 
@@ -186,6 +203,9 @@ class StreamVerifier:
     def flush(self) -> Iterator[bytes]:
         """Nothing (unverified lines are never released); raises if the input ended anywhere but
         right after the final checkpoint."""
+        if not self.summary.records and not self.allow_empty:
+            raise self._error("truncated", 0, "the input holds no signed record: an empty stream is refused, since "
+                              "a stream cut to nothing looks the same (give --allow-empty to accept one)")
         if self.summary.records and not self.ended:
             raise self._error("truncated", self.last_line, f"the stream ends after seq {self.expected - 1} without "
                               f"its final checkpoint; {len(self.pending)} unverified record(s) were withheld")
@@ -248,7 +268,14 @@ class StreamVerifier:
         self.last_line = line
         if not self.pending:
             self.pending_from = seq
+            self.pending_bytes = 0
+        elif len(self.pending) >= MAX_EVERY or self.pending_bytes + len(raw) > MAX_UNVERIFIED_BYTES:
+            raise self._error("unverifiable", line, f"no checkpoint after {len(self.pending)} records "
+                              f"({self.pending_bytes} bytes, from seq {self.pending_from}): more than the "
+                              f"{MAX_EVERY} records or {MAX_UNVERIFIED_BYTES >> 20} MiB held awaiting one, and "
+                              "records are never released unverified")
         self.pending.append(raw)
+        self.pending_bytes += len(raw)
         self.summary.records += 1
         ck = sig.get("ck")
         if ck is None:
@@ -289,9 +316,9 @@ def sign_records(records: Iterable[dict], key: SigningKey, every: int = DEFAULT_
     yield from signer.flush()
 
 
-def verify_lines(lines: Iterable[bytes], key: VerifyKey) -> Iterator[bytes]:
+def verify_lines(lines: Iterable[bytes], key: VerifyKey, allow_empty: bool = False) -> Iterator[bytes]:
     """The verified lines of one signed stream (each line with its newline): the verifier fed, then flushed."""
-    verifier = StreamVerifier(key)
+    verifier = StreamVerifier(key, allow_empty=allow_empty)
     yield from verifier.feed(lines)
     yield from verifier.flush()
 
@@ -323,15 +350,16 @@ def sign_stream(inputs: Sequence[str], writer: Writer, rejects: Rejects, key: Si
 
 
 def verify_stream(inputs: Sequence[str], writer: Writer, key: VerifyKey,
-                  verified: Callable[[str, VerifySummary], None] | None = None) -> Summary:
+                  verified: Callable[[str, VerifySummary], None] | None = None, allow_empty: bool = False) -> Summary:
     """Verify each input as one signed stream, writing its lines to ``writer`` as checkpoints
     verify; ``verified`` hears of each input that verified whole. The first problem raises
-    :class:`ChainError` naming the input and line (what was written before it is authentic)."""
+    :class:`ChainError` naming the input and line (what was written before it is authentic); an
+    input with no signed record is one, unless ``allow_empty``."""
     summary = Summary("key verify")
     write = writer.write_line
     for path in inputs or ["-"]:
         reader = Reader([path], max_line_bytes=SIGNED_LINE_BYTES)  # no rejects: any bad line is fatal
-        verifier = StreamVerifier(key, file=display_name(path), source=reader)
+        verifier = StreamVerifier(key, file=display_name(path), source=reader, allow_empty=allow_empty)
         for line in verifier.feed(reader.lines(keep_ends=True)):
             write(line)
         for line in verifier.flush():

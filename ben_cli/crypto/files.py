@@ -8,6 +8,7 @@ was asked (no files named, one input where one is read, a missing recipient) is 
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,9 +25,51 @@ from ben_cli.errors import UsageError
 PASSPHRASE_VARIABLE = "BEN_PASSPHRASE"
 
 
-def passphrase_source(ask: Callable[[str], str], confirm: bool = False) -> keyfiles.PassphraseSource:
-    """A passphrase from ``$BEN_PASSPHRASE``, else from ``ask`` (a prompt; twice when ``confirm``),
-    fetched only when a key turns out to need one."""
+TERMINAL = "/dev/tty"
+
+
+class NoTerminal(OSError):
+    """There is no controlling terminal to ask a passphrase on."""
+
+
+def ask_terminal(prompt: str) -> str:
+    """One line typed on the controlling terminal, without echo; never read from stdin.
+
+    ``getpass`` falls back to stdin when ``/dev/tty`` cannot be opened, which would take the data
+    ben is meant to seal or sign (its first bytes, its first record) as the passphrase. Here a
+    missing terminal is :class:`NoTerminal` instead.
+    """
+    import termios  # only where a terminal is asked: the module exists on POSIX only
+
+    try:
+        fd = os.open(TERMINAL, os.O_RDWR | os.O_NOCTTY)
+    except OSError as exc:
+        raise NoTerminal(f"cannot open {TERMINAL}: {exc.strerror}") from None
+    with io.TextIOWrapper(io.FileIO(fd, "w+"), encoding="utf-8", errors="replace") as tty:
+        try:
+            old = termios.tcgetattr(fd)
+        except termios.error:
+            raise NoTerminal(f"{TERMINAL} is not a terminal") from None
+        quiet = list(old)
+        quiet[3] &= ~termios.ECHO
+        try:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)  # before the prompt: nothing typed after it is lost
+            tty.write(prompt)
+            tty.flush()
+            line = tty.readline()
+        finally:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+            tty.write("\n")
+            tty.flush()
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
+def passphrase_source(ask: Callable[[str], str] = ask_terminal, confirm: bool = False) -> keyfiles.PassphraseSource:
+    """A passphrase from ``$BEN_PASSPHRASE``, else from ``ask`` (the terminal, never stdin; twice
+    when ``confirm``), fetched only when a key turns out to need one. With neither, a
+    :class:`~ben_cli.crypto.primitives.CryptoError` (exit 1) before any input is read."""
 
     def get() -> bytes:
         given = os.environ.get(PASSPHRASE_VARIABLE)
@@ -39,7 +82,8 @@ def passphrase_source(ask: Callable[[str], str], confirm: bool = False) -> keyfi
             if confirm and ask("Passphrase (again): ") != first:
                 raise p.CryptoError("the passphrases do not match")
         except (EOFError, OSError):
-            raise p.CryptoError(f"a passphrase is needed: set {PASSPHRASE_VARIABLE} or run in a terminal") from None
+            raise p.CryptoError(f"a passphrase is needed and there is no terminal to ask on "
+                                f"(it is never read from stdin): set {PASSPHRASE_VARIABLE}") from None
         if not first:
             raise p.CryptoError("the passphrase is empty")
         return first.encode("utf-8")
