@@ -23,7 +23,7 @@ from typing import BinaryIO, cast
 
 import orjson
 
-from ben_cli.errors import BadRecord
+from ben_cli.errors import BadRecord, StateError
 
 __all__ = ["BadRecord", "DEFAULT_MAX_LINE_BYTES", "Input", "Reader", "Writer", "display_name", "dumps",
            "iter_records", "open_input", "parse_object"]
@@ -260,11 +260,16 @@ class Reader:
                     skip = int(saved["offset"])
             source = Input(key, dev, ino)
             offset = 0
+            chunk = b"\n"
             while offset < skip:  # works for plain and gzip streams alike
                 chunk = stream.read(min(_SKIP_CHUNK, skip - offset))
                 if not chunk:
                     break
                 offset += len(chunk)
+            if offset < skip or chunk[-1:] != b"\n":
+                where = "past the end of" if offset < skip else "in the middle of a line of"
+                raise StateError(f"the saved position of {path} (byte {skip}) is {where} it, so it is not "
+                                 "where an earlier run got to; run with --from-start to read it again")
             for lineno, raw in enumerate(stream, 1):  # the line as read is kept: no copy on the way
                 self.lineno = lineno
                 offset += len(raw)

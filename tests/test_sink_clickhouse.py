@@ -249,3 +249,80 @@ def test_a_replayed_batch_rejects_a_bad_line_once(sinkdb, cli, tmp_path):
     assert [b["raw"] for b in bad] == ["{broken"]
     assert canonical(read_back(client, db)) == canonical(records)
     assert not fresh.path.exists() and not handled.path.exists()
+
+
+def _spool_folder(url: str) -> Path:
+    folder = spool_root() / "clickhouse" / parse_target(url).key
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize(("name", "content", "says"), [
+    ("000000000000-abc.ndjson", b"", "is empty"),
+    ("000000000000-abc.ndjson", b"garbage\n{}\n", "has no valid batch header"),
+    ("000000000000-abc.ndjson", b'{"batch_id": 7}\n', "has no valid batch header"),
+    ("offsets.json", b"garbage", "is not a map of input positions"),
+    ("offsets.json", b'{"/x": {"offset": "9"}}', "is not a map of input positions"),
+])
+def test_wrong_shaped_spool_state_is_a_one_line_refusal_naming_the_file(sinkdb, tmp_path, name, content, says):
+    url, client, db = sinkdb
+    bad = _spool_folder(url) / name
+    bad.write_bytes(content)
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(ndjson(varied_records(20)))
+    proc = run_ben("sink", "--to", url, str(data))
+    assert proc.returncode == 1, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    line = proc.stderr.decode().strip()
+    assert line.count("\n") == 0 and line.startswith("ben sink: ") and str(bad) in line and says in line
+    assert read_back(client, db) == []
+    assert bad.read_bytes() == content  # nothing is thrown away behind the user's back
+
+
+def test_a_stray_file_in_the_spool_is_left_alone_and_the_sink_goes_on(sinkdb, cli):
+    url, client, db = sinkdb
+    stray = _spool_folder(url) / "notes.ndjson"
+    stray.write_bytes(b"my notes\n")
+    records = varied_records(30, seed=3)
+    result = cli(["sink", "--to", url], input=ndjson(records))
+    assert result.exit_code == 0, result.output
+    assert canonical(read_back(client, db)) == canonical(records)
+    assert stray.read_bytes() == b"my notes\n"
+
+
+@pytest.mark.parametrize("where", ["mid-line", "past the end"])
+def test_a_saved_offset_that_is_not_a_line_boundary_of_the_input_is_refused(sinkdb, tmp_path, where):
+    """offsets.json ahead of real progress must not silently skip rows of the input."""
+    url, client, db = sinkdb
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(ndjson(varied_records(1000, seed=8)))
+    size = data.stat().st_size
+    offset = size // 5 + 1 if where == "mid-line" else size + 100
+    while where == "mid-line" and data.read_bytes()[offset - 1:offset] == b"\n":
+        offset += 1
+    st = data.stat()
+    (_spool_folder(url) / "offsets.json").write_bytes(orjson.dumps(
+        {os.path.abspath(data): {"dev": st.st_dev, "ino": st.st_ino, "offset": offset}}))
+    proc = run_ben("sink", "--to", url, str(data))
+    assert proc.returncode == 1, proc.stderr
+    assert b"Traceback" not in proc.stderr and f"byte {offset}".encode() in proc.stderr
+    says = "in the middle of a line" if where == "mid-line" else "past the end"
+    assert says.encode() in proc.stderr and b"--from-start" in proc.stderr
+    assert read_back(client, db) == []
+    proc = run_ben("sink", "--to", url, "--from-start", str(data))
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_back(client, db)) == 1000
+
+
+def test_a_saved_offset_on_a_line_boundary_resumes_there(sinkdb, tmp_path):
+    url, client, db = sinkdb
+    records = varied_records(100, seed=9)
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(ndjson(records))
+    offset = len(ndjson(records[:40]))
+    st = data.stat()
+    (_spool_folder(url) / "offsets.json").write_bytes(orjson.dumps(
+        {os.path.abspath(data): {"dev": st.st_dev, "ino": st.st_ino, "offset": offset}}))
+    proc = run_ben("sink", "--to", url, str(data))
+    assert proc.returncode == 0, proc.stderr
+    assert canonical(read_back(client, db)) == canonical(records[40:])

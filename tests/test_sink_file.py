@@ -8,7 +8,7 @@ import os
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ben_cli.errors import Busy, ExitStatus, UsageError
@@ -164,3 +164,93 @@ def test_sink_options_take_the_one_duration_grammar(cli, tmp_path):
     assert result.exit_code == 0 and read_all([target]) == varied_records(3)
     bad = run_ben("sink", "--batch-age", "3x", input=b"")
     assert bad.returncode == 2 and b"not a duration: '3x'" in bad.stderr
+
+
+def _limit_file_size(limit: int):
+    import resource
+
+    def set_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return set_limit
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_full_disk_leaves_a_file_the_rerun_cuts_back_to_whole_lines(tmp_path, compress):
+    """ulimit -f stands in for a full disk: the run fails on one line naming the file, and the
+    rerun cuts the partial line (or unfinished gzip member) before appending, saying so."""
+    records = varied_records(2000)
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(ndjson(records))
+    target = tmp_path / ("out.ndjson.gz" if compress else "out.ndjson")
+    args = ["sink", "--to", f"file:{target}", "--batch-rows", "100", *(["--gzip"] if compress else []), str(data)]
+    limit = 50_017 if not compress else 40_017
+    proc = run_ben(*args, preexec_fn=_limit_file_size(limit))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count(b"\n") == 1 and str(target).encode() in proc.stderr and b"Traceback" not in proc.stderr
+    assert target.stat().st_size == limit  # the crash left a partial last line (or member)
+    proc = run_ben(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert b"so it ends on a whole line" in proc.stderr
+    back = read_all([target])  # every line whole (and with gzip every member readable)
+    assert back[-len(records):] == records
+    kept = back[:-len(records)]
+    assert kept == records[:len(kept)] and len(kept) > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6), st.booleans(), st.integers(1, 40))
+def test_a_file_cut_anywhere_reopens_to_whole_lines_and_loses_nothing_written_whole(tmp_path_factory, at, compress,
+                                                                                   per_batch):
+    """A crash can stop the file at any byte: reopening keeps every whole line (with gzip, every
+    closed member: one per batch) before that byte, cuts the rest, and what is appended after it
+    reads back."""
+    path = tmp_path_factory.mktemp("cut") / "out.ndjson"
+    records = varied_records(120, seed=4)
+    lines = [orjson.dumps(r) + b"\n" for r in records]
+    out = RotatingFile(path, compress=compress)
+    ends = [(0, 0)]  # (bytes on disk, lines) after each whole unit
+    for i in range(0, len(lines), per_batch):
+        out.write_lines(lines[i:i + per_batch])
+        if compress:
+            ends.append((path.stat().st_size, min(i + per_batch, len(lines))))
+    out.close()
+    if not compress:
+        ends = [(len(b"".join(lines[:n])), n) for n in range(len(lines) + 1)]
+    at %= ends[-1][0] + 1
+    with open(path, "r+b") as fh:
+        fh.truncate(at)
+    size, kept = max(e for e in ends if e[0] <= at)
+    again = RotatingFile(path, compress=compress)
+    assert again.cut == at - size
+    again.write_lines(lines[:3])
+    again.close()
+    assert read_all([path]) == records[:kept] + records[:3]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_after_a_sigkill_the_rerun_leaves_a_file_of_whole_lines(tmp_path, compress):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    records = varied_records(3000, seed=11)
+    target = tmp_path / "out.ndjson"
+    args = ["sink", "--to", f"file:{target}", "--batch-rows", "50", *(["--gzip"] if compress else [])]
+    ben = str(Path(sys.executable).with_name("ben"))
+    proc = subprocess.Popen([ben, *args], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    body = ndjson(records)
+    proc.stdin.write(body[: len(body) // 2])
+    proc.stdin.flush()
+    deadline = time.monotonic() + 20
+    while (not target.exists() or target.stat().st_size == 0) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = run_ben(*args, input=ndjson(records[:10]))
+    assert done.returncode == 0, done.stderr
+    back = read_all([target])  # whole lines, and with gzip no CRC or end-of-stream error
+    assert back[-10:] == records[:10]
+    assert back[:-10] == records[:len(back) - 10]

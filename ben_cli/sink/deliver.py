@@ -46,9 +46,11 @@ class FileDelivery:
 
     converters: Converters | None = None  # a file needs its lines only: nothing to convert
 
-    def __init__(self, target: FileTarget | StdoutTarget, options: FileOptions | None = None):
+    def __init__(self, target: FileTarget | StdoutTarget, options: FileOptions | None = None,
+                 notify: Callable[[str], None] = lambda _m: None):
         self.target = target
         self.options = options or FileOptions()
+        self.notify = notify
         self.builder: RowBuilder | None = RowBuilder(MODERN)
         self.written = 0
         self._file: RotatingFile | None = None
@@ -59,6 +61,10 @@ class FileDelivery:
         if isinstance(self.target, FileTarget):
             o = self.options
             self._file = RotatingFile(self.target.path, o.rotate_bytes, o.rotate_seconds, o.gzip)
+            if self._file.cut:
+                what = "an unfinished gzip member" if o.gzip else "a partial last line"
+                self.notify(f"{self.target.path} ended in {what} (a crash or a full disk): cut {self._file.cut} "
+                            "bytes, so it ends on a whole line")
         else:
             self._out = Writer(sys.stdout.buffer)
         return {}
@@ -69,9 +75,11 @@ class FileDelivery:
     def deliver(self, batch: Batch) -> None:
         out = self._file if self._file is not None else self._out
         assert out is not None, "load() opens the file"
-        write = out.write if isinstance(out, RotatingFile) else out.write_line
-        for line in batch.lines:
-            write(line)
+        if isinstance(out, RotatingFile):
+            out.write_lines(batch.lines)
+        else:
+            for line in batch.lines:
+                out.write_line(line)
         out.flush()
         self.written += len(batch.lines)
 

@@ -33,7 +33,7 @@ def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = Fa
             target, rejects, retry_for=options.retry_for, from_start=options.from_start,
             workers=options.workers, use_workers=not tee, notify=notify)
     else:
-        delivery = FileDelivery(target, options.file)
+        delivery = FileDelivery(target, options.file, notify=notify)
     return Batcher(delivery, options.limits, tee=tee, on_reject=rejects.add)
 
 

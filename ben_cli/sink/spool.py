@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,12 @@ from pathlib import Path
 import orjson
 
 from ben_cli.atomic import fsync_dir, write_atomic
-from ben_cli.errors import Busy
+from ben_cli.errors import Busy, StateError
 
 SPOOL_FORMAT = 1
+BATCH_NAME = re.compile(r"\d{12}-[0-9A-Za-z]+\.ndjson")  # what :meth:`Spool.write` names a batch
+
+_MOVE_OUT = "move it out of the spool folder to go on (its rows are then not sent)"
 
 
 @dataclass
@@ -87,12 +91,9 @@ class Spool:
             if path.name.startswith(".") and path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
                 continue
-            if path.suffix != ".ndjson":
-                continue
-            with open(path, "rb") as fh:
-                header = orjson.loads(fh.readline())
-            seq = int(path.name.split("-", 1)[0])
-            out.append(SpooledBatch(path, seq, header["batch_id"], header["rows"], header.get("inputs", {})))
+            if not BATCH_NAME.fullmatch(path.name) or not path.is_file():
+                continue  # not a batch ben wrote (a stray file): left alone, never sent
+            out.append(read_batch(path))
         return sorted(out, key=lambda b: b.seq)
 
     def write(self, batch_id: str, lines: list[bytes], inputs: dict[str, dict]) -> SpooledBatch:
@@ -114,6 +115,9 @@ class Spool:
             return {int(x) for x in batch.rejected_path.read_bytes().split()}
         except FileNotFoundError:
             return set()
+        except ValueError:
+            raise StateError(f"the spool's list of rejected rows {batch.rejected_path} is not a list of row "
+                             f"numbers; {_MOVE_OUT}") from None
 
     def done(self, batch: SpooledBatch) -> None:
         """The server has every row of the batch (or rejects has it): forget it, durably."""
@@ -129,10 +133,7 @@ class Spool:
 
     def offsets(self) -> dict[str, dict]:
         """How far into each input file the stored and spooled batches reach."""
-        try:
-            saved: dict[str, dict] = orjson.loads(self.offsets_path.read_bytes())
-        except FileNotFoundError:
-            saved = {}
+        saved = self._saved_offsets()
         for batch in self.pending():
             merge_offsets(saved, batch.inputs)
         return saved
@@ -140,12 +141,46 @@ class Spool:
     def save_offsets(self, inputs: dict[str, dict]) -> None:
         if not inputs:
             return
-        try:
-            saved = orjson.loads(self.offsets_path.read_bytes())
-        except FileNotFoundError:
-            saved = {}
+        saved = self._saved_offsets()
         merge_offsets(saved, inputs)
         write_atomic(self.offsets_path, orjson.dumps(saved, option=orjson.OPT_SORT_KEYS))
+
+    def _saved_offsets(self) -> dict[str, dict]:
+        path = self.offsets_path
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        try:
+            saved = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            saved = None
+        if not isinstance(saved, dict) or not all(isinstance(k, str) and valid_position(v) for k, v in saved.items()):
+            raise StateError(f"{path} is not a map of input positions; remove it to read every input "
+                             "from its start (or run with --from-start)")
+        return saved
+
+
+def valid_position(pos: object) -> bool:
+    """An input position as :meth:`Reader.positioned` reports it: device, inode, byte offset."""
+    return isinstance(pos, dict) and all(type(pos.get(k)) is int and pos[k] >= 0 for k in ("dev", "ino", "offset"))
+
+
+def read_batch(path: Path) -> SpooledBatch:
+    """A spooled batch's header, or a refusal naming the file when it is not one ben wrote."""
+    with open(path, "rb") as fh:
+        line = fh.readline()
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or not isinstance(header.get("batch_id"), str) \
+            or type(header.get("rows")) is not int \
+            or not isinstance(inputs := header.get("inputs", {}), dict) \
+            or not all(isinstance(k, str) and valid_position(v) for k, v in inputs.items()):
+        what = "is empty" if not line else "has no valid batch header on its first line"
+        raise StateError(f"the spooled batch {path} {what}; {_MOVE_OUT}")
+    return SpooledBatch(path, int(path.name.split("-", 1)[0]), header["batch_id"], header["rows"], inputs)
 
 
 def merge_offsets(into: dict[str, dict], more: dict[str, dict]) -> None:
