@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ben_cli import registry
 from ben_cli.detect import DetectOptions, SeriesTable, run
-from ben_cli.errors import Busy, StateError, UsageError
+from ben_cli.errors import BadRecord, Busy, StateError, UsageError
 from ben_cli.ndjson import Writer
 from ben_cli.record import format_ts
 from ben_cli.rejects import Rejects
@@ -181,3 +181,35 @@ def test_lambda_is_a_parameter_name_though_not_a_field_name():
     cfg = registry.detectors.get("ewma").configure({"lambda": 0.3})
     assert cfg.lam == 0.3 and cfg.values()["lambda"] == 0.3
     assert registry.detectors.get("mad").configure().tail_weight == 1.0  # mad's own default
+
+
+def test_a_list_or_object_in_a_by_field_is_a_reject_and_the_stream_goes_on(tmp_path):
+    bad = tmp_path / "rejects.ndjson"
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(b'{"name":[],"value":1}\n{"name":"a","value":2}\n{"source":{"x":1},"name":"a","value":3}\n'
+                     b'{"name":"a","value":4}\n')
+    out = io.BytesIO()
+    with Rejects(str(bad), stage="detect") as rejects:
+        summary = run([str(data)], Writer(out), rejects, DetectOptions(detector="ewma"))
+    assert (summary.read, summary.written, summary.rejected) == (4, 2, 2)
+    assert [orjson.loads(line)["value"] for line in out.getvalue().splitlines()] == [2, 4]
+    lines = [orjson.loads(line) for line in bad.read_bytes().splitlines()]
+    assert [r["line"] for r in lines] == [1, 3]
+    assert lines[0]["reason"] == "--by field name holds a list or an object, which cannot name a series"
+    assert "source" in lines[1]["reason"] and orjson.loads(lines[1]["raw"])["value"] == 3
+
+
+@pytest.mark.parametrize("detector", [*DETECTORS, "spca"])
+def test_a_value_whose_arithmetic_overflows_is_a_reject_and_the_stream_goes_on(tmp_path, detector):
+    fields = ("value", "other") if detector == "spca" else ("value",)
+    values = [1.0, 1e155, 2.0, -1e308, 1e308, 3.0]
+    records = [{"value": v, "other": 1.0} for v in values]
+    rejected: list[tuple[str, bytes]] = []
+    table = SeriesTable(DetectOptions(detector=detector, fields=fields), on_reject=lambda r, raw: rejected.append((r, raw)))
+    out = list(table.feed(records))
+    assert [r["value"] for r in out] == [1.0, 2.0, 3.0]
+    assert [orjson.loads(raw)["value"] for _, raw in rejected] == [1e155, -1e308, 1e308]
+    assert all("beyond" in reason and "overflows" in reason for reason, _ in rejected)
+    with pytest.raises(BadRecord, match="overflows"):
+        list(SeriesTable(DetectOptions(detector=detector, fields=fields)).feed([dict(r) for r in records]))
+

@@ -14,16 +14,24 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
+import orjson
+
 from ben_cli.atomic import exclusive_lock
 from ben_cli.detect import state as statefile
 from ben_cli.detect.base import Detector
 from ben_cli.detect.options import DetectOptions, detector_class
 from ben_cli.detect.pvalue import squash
-from ben_cli.errors import StateError, UsageError
+from ben_cli.errors import BadRecord, StateError, UsageError
 from ben_cli.record import TimestampError, parse_rfc3339
 
 NS_PER_S = 1_000_000_000
 CHECK_EVERY = 4096  # records between looks at the clock for --checkpoint
+# The detectors square differences of values (and sum the squares): past about 1e154 a square
+# overflows, so a value beyond this is rejected rather than let into a series' state.
+MAX_VALUE = 1e100
+
+Reject = Callable[[str, bytes], None]
+"""Where a record the table cannot score goes: ``(reason, raw line)``, as :meth:`ben_cli.ndjson.Reader.reject`."""
 
 
 def getter(path: str) -> Callable[[dict], Any]:
@@ -58,6 +66,20 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def out_of_range(value: Any) -> str | None:
+    """Why the watched number (or numbers) cannot be scored, None if they can."""
+    for v in value if type(value) is list else (value,):
+        if not -MAX_VALUE <= v <= MAX_VALUE:
+            return f"value {v!r} is beyond +-{MAX_VALUE:g}, where the detectors' arithmetic overflows"
+    return None
+
+
+def unhashable_key(by: Sequence[str], key: tuple) -> str:
+    """The reason a record whose ``--by`` fields hold a list or an object is rejected."""
+    names = ", ".join(b for b, part in zip(by, key, strict=True) if type(part) in (list, dict))
+    return f"--by field {names} holds a list or an object, which cannot name a series"
+
+
 def _label(key: tuple) -> str:
     return "/".join("" if part is None else str(part) for part in key)
 
@@ -90,8 +112,9 @@ class SeriesTable:
     Records are marked in place: the hot path copies nothing.
     """
 
-    def __init__(self, options: DetectOptions):
+    def __init__(self, options: DetectOptions, on_reject: Reject | None = None):
         self.options = options
+        self.on_reject = on_reject
         self.cls = detector_class(options.detector)
         try:
             self.cfg = self.cls.configure(options.params)
@@ -166,6 +189,13 @@ class SeriesTable:
         self.close()
 
     # -- the stage --------------------------------------------------------------------------
+    def _reject(self, reason: str, rec: dict, count: int) -> None:
+        """A record that cannot be scored: to ``on_reject``, or raised without one."""
+        raw = orjson.dumps(rec)
+        if self.on_reject is None:
+            raise BadRecord(count, reason, raw, "record")
+        self.on_reject(reason, raw)
+
     def flush(self) -> Iterator[dict]:
         """Nothing: every record is marked as it comes."""
         return iter(())
@@ -196,6 +226,7 @@ class SeriesTable:
         count = 0
         last_ts, last_ns = "", None
         plain = None if cls.vector or "." in options.fields[0] else options.fields[0]
+        top, bottom = MAX_VALUE, -MAX_VALUE
         try:
             for rec in records:
                 count += 1
@@ -210,8 +241,15 @@ class SeriesTable:
                     if not only:
                         yield rec
                     continue
+                if not bottom <= value <= top if plain is not None else out_of_range(value):
+                    self._reject(out_of_range(value) or "", rec, count)
+                    continue
                 key = (rec.get(b0), rec.get(b1)) if pair else keyof(rec)
-                det = table.get(key)
+                try:
+                    det = table.get(key)
+                except TypeError:  # a list or an object in a --by field
+                    self._reject(unhashable_key(by, key), rec, count)
+                    continue
                 if det is None:
                     det = table[key] = new(cfg)
                 t = 0.0
