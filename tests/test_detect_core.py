@@ -213,3 +213,11 @@ def test_a_value_whose_arithmetic_overflows_is_a_reject_and_the_stream_goes_on(t
     with pytest.raises(BadRecord, match="overflows"):
         list(SeriesTable(DetectOptions(detector=detector, fields=fields)).feed([dict(r) for r in records]))
 
+
+def test_a_huge_surprise_scores_below_one():
+    """mad on a flat-ish window meets a value 1e9 away: the score rounds to six decimals but stays < 1."""
+    records = [{"value": float(i % 3)} for i in range(60)] + [{"value": 1e9}, {"value": -1e9}]
+    out = list(SeriesTable(DetectOptions(detector="mad")).feed(records))
+    scores = [r["anomaly"]["score"] for r in out]
+    assert max(scores) == 0.999999 and out[-2]["anomaly"]["is_anomaly"]
+    assert all(0.0 <= s < 1.0 for s in scores)

@@ -29,6 +29,7 @@ CHECK_EVERY = 4096  # records between looks at the clock for --checkpoint
 # The detectors square differences of values (and sum the squares): past about 1e154 a square
 # overflows, so a value beyond this is rejected rather than let into a series' state.
 MAX_VALUE = 1e100
+TOP_SCORE = 0.9999995  # from here round(score, 6) would give 1.0
 
 Reject = Callable[[str, bytes], None]
 """Where a record the table cannot score goes: ``(reason, raw line)``, as :meth:`ben_cli.ndjson.Reader.reject`."""
@@ -273,7 +274,9 @@ class SeriesTable:
                 hit = score >= threshold
                 if only and not hit:
                     continue
-                mark: dict[str, Any] = {"detector": name, "score": round(score, 6), "is_anomaly": hit}
+                # six decimals, never rounded up to 1: a score lies in [0, 1)
+                mark: dict[str, Any] = {"detector": name, "score": round(score, 6) if score < TOP_SCORE else 0.999999,
+                                        "is_anomaly": hit}
                 if expected is not None:
                     mark["expected"] = expected
                 try:
