@@ -221,3 +221,49 @@ def test_a_huge_surprise_scores_below_one():
     scores = [r["anomaly"]["score"] for r in out]
     assert max(scores) == 0.999999 and out[-2]["anomaly"]["is_anomaly"]
     assert all(0.0 <= s < 1.0 for s in scores)
+
+
+@pytest.mark.parametrize("detector", ["ewma", "cusum", "seasonal", "pagehinkley", "spca", "mad", "adwin", "auto"])
+def test_huge_opposite_values_never_put_a_nan_into_the_state(tmp_path, detector):
+    """1e308 then -1e308 made inf - inf = NaN, saved as null, and every later run a TypeError."""
+    fields = ("value", "other") if detector == "spca" else ("value",)
+    state = tmp_path / "s.json"
+    records = [{"value": 1.0 + i % 3, "other": 2.0 - i % 2} for i in range(40)]
+    records += [{"value": v, "other": v} for v in (1e308, -1e308) * 5]
+    rejected: list[str] = []
+    with SeriesTable(DetectOptions(detector=detector, fields=fields, state=state),
+                     on_reject=lambda reason, raw: rejected.append(reason)) as table:
+        list(table.feed(records))
+        table.save()
+    assert len(rejected) == 10
+    with SeriesTable(DetectOptions(detector=detector, fields=fields, state=state)) as table:
+        out = list(table.feed([{"value": 2.0, "other": 1.0}]))
+    assert 0.0 <= out[0]["anomaly"]["score"] < 1.0
+
+
+@pytest.mark.parametrize(("detector", "slot", "bad"), [
+    ("ewma", "var", None), ("cusum", "mean", None), ("seasonal", "level", None), ("pagehinkley", "up", None),
+    ("ewma", "var", "1.0"), ("cusum", "n", 2.5), ("adwin", "rows", [[[1.0, None]]]), ("pagehinkley", "mean", 1e308 * 10),
+])
+def test_a_state_holding_a_missing_non_finite_or_wrong_typed_value_is_refused(tmp_path, detector, slot, bad):
+    state = tmp_path / "s.json"
+    with SeriesTable(DetectOptions(detector=detector, state=state)) as table:
+        list(table.feed(stream(n=40)))
+        table.save()
+    saved = orjson.loads(state.read_bytes())
+    slots = registry.detectors.get(detector).state_slots()
+    saved["series"][0][2][slots.index(slot)] = bad
+    state.write_bytes(orjson.dumps(saved))  # orjson writes an infinity as null, as the NaN was written
+    with pytest.raises(StateError, match=rf"a series' state cannot be read \(series 'host-0/cpu': state\.{slot}"):
+        SeriesTable(DetectOptions(detector=detector, state=state)).load()
+
+
+def test_a_series_whose_state_is_not_finite_is_not_saved(tmp_path):
+    state = tmp_path / "s.json"
+    with SeriesTable(DetectOptions(detector="ewma", state=state)) as table:
+        list(table.feed(stream(n=40)))
+        table.table[("host-1", "cpu")].var = math.nan  # type: ignore[attr-defined]
+        table.save()
+    assert table.reset == 1
+    keys = [tuple(key) for key, _, _ in orjson.loads(state.read_bytes())["series"]]
+    assert sorted(keys) == [("host-0", "cpu"), ("host-2", "cpu")]

@@ -18,7 +18,7 @@ import orjson
 
 from ben_cli.atomic import exclusive_lock
 from ben_cli.detect import state as statefile
-from ben_cli.detect.base import Detector
+from ben_cli.detect.base import Detector, state_fault
 from ben_cli.detect.options import DetectOptions, detector_class
 from ben_cli.detect.pvalue import squash
 from ben_cli.errors import BadRecord, StateError, UsageError
@@ -134,6 +134,7 @@ class SeriesTable:
         self.table: dict[tuple, Detector[Any]] = {}
         self.newest: int | None = None
         self.expired = 0
+        self.reset = 0  # series forgotten because their state was not finite
         self.identity = {"detector": options.detector, "params": self.cfg.values(), "by": list(options.by),
                          "fields": list(fields)}
         self._held = ExitStack()
@@ -150,13 +151,33 @@ class SeriesTable:
             return
         self.newest = data.get("newest")
         restore, cfg = self.cls.restore, self.cfg
+        probe = self.probe()
+        key: Any = ()
         try:
             for key, seen, saved in data["series"]:
                 det = restore(cfg, saved)
+                if seen is not None and type(seen) is not int:
+                    raise ValueError(f"seen {seen!r} is not a timestamp")
                 det.seen = seen
+                fault = state_fault(probe, det, "state")
+                if fault:
+                    raise ValueError(fault)
                 self.table[tuple(key)] = det
         except (ValueError, TypeError, KeyError) as exc:
-            raise StateError(f"{path}: a series' state cannot be read ({exc})") from None
+            raise StateError(f"{path}: a series' state cannot be read (series {_label(tuple(key))!r}: {exc})") from None
+
+    def probe(self) -> Detector[Any]:
+        """A detector of this run's kind that has learned a few points: what a series' state looks like in use."""
+        det = self.cls(self.cfg)
+        width = len(self.options.fields)
+        for i in range(1, 6):
+            if self.cls.vector:
+                import numpy as np
+
+                det.score(np.arange(i, i + width, dtype=float) * (1 + i % 2), 60.0 * i)
+            else:
+                det.score(float(i * (1 + i % 2)), 60.0 * i)
+        return det
 
     def expire(self) -> None:
         """Forget the series unseen for ``options.expire`` seconds before the newest record."""
@@ -175,6 +196,11 @@ class SeriesTable:
         if path is None:
             return
         self.expire()
+        probe = self.probe()
+        faulty = [key for key, det in self.table.items() if state_fault(probe, det, "state")]
+        for key in faulty:  # never written: a series that learned a NaN starts again
+            del self.table[key]
+        self.reset += len(faulty)
         rows = ([list(key), det.seen, det.state()] for key, det in self.table.items())
         statefile.save(path, self.identity, self.newest, rows)
 
