@@ -267,3 +267,45 @@ def test_a_series_whose_state_is_not_finite_is_not_saved(tmp_path):
     assert table.reset == 1
     keys = [tuple(key) for key, _, _ in orjson.loads(state.read_bytes())["series"]]
     assert sorted(keys) == [("host-0", "cpu"), ("host-2", "cpu")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(st.integers(0, 12), max_size=80), cap=st.integers(1, 6))
+def test_max_series_keeps_the_most_recently_seen(names, cap):
+    """Below 200 series a table evicts one at a time: it holds exactly an LRU cache's keys."""
+    table = SeriesTable(DetectOptions(detector="ewma", by=("name",), max_series=cap))
+    lru: dict[tuple, None] = {}
+    evicted = 0
+    for name in names:
+        list(table.feed([{"name": name, "value": 1.0}]))
+        lru.pop((name,), None)
+        lru[(name,)] = None
+        if len(lru) > cap:
+            del lru[next(iter(lru))]
+            evicted += 1
+        assert set(table.table) == set(lru)
+    assert table.evicted == evicted
+
+
+def test_max_series_holds_in_the_state_file_too(tmp_path):
+    state = tmp_path / "s.json"
+    records = [{"name": f"s{i % 10}", "value": float(i % 4)} for i in range(100)]
+    records += [{"name": "s3", "value": 1.0}, {"name": "s7", "value": 1.0}, {"name": "s5", "value": 1.0}]
+    with SeriesTable(DetectOptions(detector="ewma", by=("name",), state=state)) as table:
+        list(table.feed(records))
+        table.save()
+    keys = [key for key, _, _ in orjson.loads(state.read_bytes())["series"]]
+    assert keys[-3:] == [["s3"], ["s7"], ["s5"]]  # least recently seen first
+    with SeriesTable(DetectOptions(detector="ewma", by=("name",), state=state, max_series=2)) as table:
+        assert set(table.table) == {("s7",), ("s5",)} and table.evicted == 8
+        list(table.feed([{"name": "s3", "value": 1.0}]))
+        assert set(table.table) == {("s5",), ("s3",)} and table.evicted == 9
+        table.save()
+    assert [key for key, _, _ in orjson.loads(state.read_bytes())["series"]] == [["s5"], ["s3"]]
+
+
+def test_the_default_cap_evicts_a_hundredth_at_a_time():
+    table = SeriesTable(DetectOptions(detector="ewma", by=("name",), max_series=1000))
+    list(table.feed({"name": i, "value": 1.0} for i in range(1001)))
+    assert len(table.table) == 991 and table.evicted == 10 and min(k for k, in table.table) == 10
+    assert DetectOptions().max_series == 100_000

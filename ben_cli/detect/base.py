@@ -142,7 +142,7 @@ class Detector(Generic[C]):
     """Base class of every detector. Subclasses set ``config``, ``__slots__`` (and ``summary``) and
     implement ``surprise``; the slots named in ``__slots__`` are the state that is saved."""
 
-    __slots__ = ("cfg", "seen", "count", "tail_n", "tail_hits", "tail_excess", "echo")
+    __slots__ = ("cfg", "used", "seen", "count", "tail_n", "tail_hits", "tail_excess", "echo")
 
     summary: ClassVar[str] = ""
     config: ClassVar[type[Config]] = Config
@@ -151,6 +151,7 @@ class Detector(Generic[C]):
 
     def __init__(self, cfg: C):
         self.cfg = cfg
+        self.used = 0  # when the series was last fed (the table's record count), for --max-series
         self.seen: int | None = None  # newest timestamp (ns) of the series, for --expire
         self.count = 0
         self.tail_n = 0.0
@@ -213,7 +214,7 @@ class Detector(Generic[C]):
         names: list[str] = []
         for klass in reversed(cls.__mro__):
             for slot in klass.__dict__.get("__slots__", ()):
-                if slot != "cfg":
+                if slot not in ("cfg", "used"):  # the run's own bookkeeping, not the model
                     names.append(slot)
         return tuple(names)
 

@@ -26,6 +26,8 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
     summary.extra["series"] = len(table.table)
     if options.expire is not None:
         summary.extra["expired"] = table.expired
+    if table.evicted:
+        summary.extra["evicted"] = table.evicted
     if table.reset:
         summary.extra["reset"] = table.reset
     return summary

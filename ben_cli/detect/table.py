@@ -9,6 +9,7 @@ mark itself, and timestamps are parsed only when the detector or ``--expire`` ne
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
@@ -131,10 +132,14 @@ class SeriesTable:
                              f"{len(fields)} fields; use fewer")
         if not options.by:
             raise UsageError("--by: needs at least one field")
+        if options.max_series < 1:
+            raise UsageError("--max-series: must be at least 1")
         self.table: dict[tuple, Detector[Any]] = {}
         self.newest: int | None = None
         self.expired = 0
         self.reset = 0  # series forgotten because their state was not finite
+        self.evicted = 0  # series forgotten to stay within options.max_series
+        self.ticks = 0  # records fed so far: a series' ``used`` is the tick it was last fed at
         self.identity = {"detector": options.detector, "params": self.cfg.values(), "by": list(options.by),
                          "fields": list(fields)}
         self._held = ExitStack()
@@ -165,6 +170,18 @@ class SeriesTable:
                 self.table[tuple(key)] = det
         except (ValueError, TypeError, KeyError) as exc:
             raise StateError(f"{path}: a series' state cannot be read (series {_label(tuple(key))!r}: {exc})") from None
+        # The file lists the series least recently seen first: they rank before this run's.
+        for rank, det in enumerate(self.table.values(), 1 - len(self.table)):
+            det.used = rank
+        if len(self.table) > self.options.max_series:
+            self.evict(len(self.table) - self.options.max_series)
+
+    def evict(self, n: int) -> None:
+        """Forget the ``n`` series least recently seen."""
+        table = self.table
+        for key, _ in heapq.nsmallest(n, table.items(), key=lambda item: item[1].used):
+            del table[key]
+        self.evicted += n
 
     def probe(self) -> Detector[Any]:
         """A detector of this run's kind that has learned a few points: what a series' state looks like in use."""
@@ -201,7 +218,8 @@ class SeriesTable:
         for key in faulty:  # never written: a series that learned a NaN starts again
             del self.table[key]
         self.reset += len(faulty)
-        rows = ([list(key), det.seen, det.state()] for key, det in self.table.items())
+        ordered = sorted(self.table.items(), key=lambda item: item[1].used)  # least recently seen first
+        rows = ([list(key), det.seen, det.state()] for key, det in ordered)
         statefile.save(path, self.identity, self.newest, rows)
 
     def close(self) -> None:
@@ -248,9 +266,11 @@ class SeriesTable:
         value_of = _value_reader(options.fields, cls.vector)
         new = cls
         newest = self.newest or 0
+        cap = options.max_series
+        room = max(1, cap // 100)  # evicting a hundredth at a time keeps the cost per new series flat
         checkpoint = options.checkpoint if options.state is not None else 0.0
         next_save = time.monotonic() + checkpoint
-        count = 0
+        count = self.ticks
         last_ts, last_ns = "", None
         plain = None if cls.vector or "." in options.fields[0] else options.fields[0]
         top, bottom = MAX_VALUE, -MAX_VALUE
@@ -278,7 +298,10 @@ class SeriesTable:
                     self._reject(unhashable_key(by, key), rec, count)
                     continue
                 if det is None:
+                    if len(table) >= cap:
+                        self.evict(min(room, len(table)))
                     det = table[key] = new(cfg)
+                det.used = count
                 t = 0.0
                 if want_time:
                     ts = rec.get("ts")
@@ -319,3 +342,4 @@ class SeriesTable:
                     next_save = time.monotonic() + checkpoint
         finally:
             self.newest = newest or None
+            self.ticks = count
