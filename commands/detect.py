@@ -30,6 +30,7 @@ def detect(
     state: Annotated[Optional[Path], typer.Option(help="Load every series' state from FILE and save it back (atomically) at the end.", metavar="FILE")] = None,
     checkpoint: Annotated[str, typer.Option(callback=as_duration, metavar="DURATION", help="With --state, also save this often: 30s, 5m (0: only at the end).")] = "60s",
     expire: Annotated[Optional[str], typer.Option(help="Drop series unseen for this long (by record time) from the state: 90s, 15m, 1h30m, 7d, 2w.", metavar="DURATION")] = None,
+    max_series: Annotated[int, typer.Option("--max-series", metavar="N", min=1, help="Keep at most N series; past that the least recently seen are forgotten (counted as evicted).")] = core.MAX_SERIES,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -45,7 +46,7 @@ def detect(
         return
     options = core.DetectOptions.from_text(
         detector=detector, params=param, fields=field, by=by, expire=expire, threshold=threshold,
-        only_anomalies=only_anomalies, state=state, checkpoint=checkpoint,
+        only_anomalies=only_anomalies, state=state, checkpoint=checkpoint, max_series=max_series,
     )
     with Rejects(rejects, stage="detect", strict=strict) as bad:
         summary = core.run(inputs or ["-"], Writer(), bad, options)

@@ -272,3 +272,11 @@ def test_long_runs_save_state_every_checkpoint(tmp_path, monkeypatch):
     run([str(data)], Writer(io.BytesIO(), line_buffered=False), Rejects(), options)
     assert len(saves) == 3  # after 4096 and 8192 records, and at the end
     assert orjson.loads((tmp_path / "s.json").read_bytes())["series"][0][2][1] == 9000  # every point counted
+
+
+def test_max_series_evictions_are_counted_on_stderr(cli):
+    data = b"".join(b'{"name":"s%d","value":1}\n' % (i % 5) for i in range(20))
+    result = cli(["detect", "--max-series", "3", "--by", "name"], input=data)
+    assert result.exit_code == 0
+    assert "series 3, evicted 17" in result.stderr
+    assert cli(["detect", "--max-series", "0"], input=data).exit_code == 2

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ben_cli import registry
 from ben_cli.detect import DetectOptions, SeriesTable, run
-from ben_cli.errors import Busy, StateError, UsageError
+from ben_cli.errors import BadRecord, Busy, StateError, UsageError
 from ben_cli.ndjson import Writer
 from ben_cli.record import format_ts
 from ben_cli.rejects import Rejects
@@ -181,3 +181,131 @@ def test_lambda_is_a_parameter_name_though_not_a_field_name():
     cfg = registry.detectors.get("ewma").configure({"lambda": 0.3})
     assert cfg.lam == 0.3 and cfg.values()["lambda"] == 0.3
     assert registry.detectors.get("mad").configure().tail_weight == 1.0  # mad's own default
+
+
+def test_a_list_or_object_in_a_by_field_is_a_reject_and_the_stream_goes_on(tmp_path):
+    bad = tmp_path / "rejects.ndjson"
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(b'{"name":[],"value":1}\n{"name":"a","value":2}\n{"source":{"x":1},"name":"a","value":3}\n'
+                     b'{"name":"a","value":4}\n')
+    out = io.BytesIO()
+    with Rejects(str(bad), stage="detect") as rejects:
+        summary = run([str(data)], Writer(out), rejects, DetectOptions(detector="ewma"))
+    assert (summary.read, summary.written, summary.rejected) == (4, 2, 2)
+    assert [orjson.loads(line)["value"] for line in out.getvalue().splitlines()] == [2, 4]
+    lines = [orjson.loads(line) for line in bad.read_bytes().splitlines()]
+    assert [r["line"] for r in lines] == [1, 3]
+    assert lines[0]["reason"] == "--by field name holds a list or an object, which cannot name a series"
+    assert "source" in lines[1]["reason"] and orjson.loads(lines[1]["raw"])["value"] == 3
+
+
+@pytest.mark.parametrize("detector", [*DETECTORS, "spca"])
+def test_a_value_whose_arithmetic_overflows_is_a_reject_and_the_stream_goes_on(tmp_path, detector):
+    fields = ("value", "other") if detector == "spca" else ("value",)
+    values = [1.0, 1e155, 2.0, -1e308, 1e308, 3.0]
+    records = [{"value": v, "other": 1.0} for v in values]
+    rejected: list[tuple[str, bytes]] = []
+    table = SeriesTable(DetectOptions(detector=detector, fields=fields), on_reject=lambda r, raw: rejected.append((r, raw)))
+    out = list(table.feed(records))
+    assert [r["value"] for r in out] == [1.0, 2.0, 3.0]
+    assert [orjson.loads(raw)["value"] for _, raw in rejected] == [1e155, -1e308, 1e308]
+    assert all("beyond" in reason and "overflows" in reason for reason, _ in rejected)
+    with pytest.raises(BadRecord, match="overflows"):
+        list(SeriesTable(DetectOptions(detector=detector, fields=fields)).feed([dict(r) for r in records]))
+
+
+def test_a_huge_surprise_scores_below_one():
+    """mad on a flat-ish window meets a value 1e9 away: the score rounds to six decimals but stays < 1."""
+    records = [{"value": float(i % 3)} for i in range(60)] + [{"value": 1e9}, {"value": -1e9}]
+    out = list(SeriesTable(DetectOptions(detector="mad")).feed(records))
+    scores = [r["anomaly"]["score"] for r in out]
+    assert max(scores) == 0.999999 and out[-2]["anomaly"]["is_anomaly"]
+    assert all(0.0 <= s < 1.0 for s in scores)
+
+
+@pytest.mark.parametrize("detector", ["ewma", "cusum", "seasonal", "pagehinkley", "spca", "mad", "adwin", "auto"])
+def test_huge_opposite_values_never_put_a_nan_into_the_state(tmp_path, detector):
+    """1e308 then -1e308 made inf - inf = NaN, saved as null, and every later run a TypeError."""
+    fields = ("value", "other") if detector == "spca" else ("value",)
+    state = tmp_path / "s.json"
+    records = [{"value": 1.0 + i % 3, "other": 2.0 - i % 2} for i in range(40)]
+    records += [{"value": v, "other": v} for v in (1e308, -1e308) * 5]
+    rejected: list[str] = []
+    with SeriesTable(DetectOptions(detector=detector, fields=fields, state=state),
+                     on_reject=lambda reason, raw: rejected.append(reason)) as table:
+        list(table.feed(records))
+        table.save()
+    assert len(rejected) == 10
+    with SeriesTable(DetectOptions(detector=detector, fields=fields, state=state)) as table:
+        out = list(table.feed([{"value": 2.0, "other": 1.0}]))
+    assert 0.0 <= out[0]["anomaly"]["score"] < 1.0
+
+
+@pytest.mark.parametrize(("detector", "slot", "bad"), [
+    ("ewma", "var", None), ("cusum", "mean", None), ("seasonal", "level", None), ("pagehinkley", "up", None),
+    ("ewma", "var", "1.0"), ("cusum", "n", 2.5), ("adwin", "rows", [[[1.0, None]]]), ("pagehinkley", "mean", 1e308 * 10),
+])
+def test_a_state_holding_a_missing_non_finite_or_wrong_typed_value_is_refused(tmp_path, detector, slot, bad):
+    state = tmp_path / "s.json"
+    with SeriesTable(DetectOptions(detector=detector, state=state)) as table:
+        list(table.feed(stream(n=40)))
+        table.save()
+    saved = orjson.loads(state.read_bytes())
+    slots = registry.detectors.get(detector).state_slots()
+    saved["series"][0][2][slots.index(slot)] = bad
+    state.write_bytes(orjson.dumps(saved))  # orjson writes an infinity as null, as the NaN was written
+    with pytest.raises(StateError, match=rf"a series' state cannot be read \(series 'host-0/cpu': state\.{slot}"):
+        SeriesTable(DetectOptions(detector=detector, state=state)).load()
+
+
+def test_a_series_whose_state_is_not_finite_is_not_saved(tmp_path):
+    state = tmp_path / "s.json"
+    with SeriesTable(DetectOptions(detector="ewma", state=state)) as table:
+        list(table.feed(stream(n=40)))
+        table.table[("host-1", "cpu")].var = math.nan  # type: ignore[attr-defined]
+        table.save()
+    assert table.reset == 1
+    keys = [tuple(key) for key, _, _ in orjson.loads(state.read_bytes())["series"]]
+    assert sorted(keys) == [("host-0", "cpu"), ("host-2", "cpu")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(st.integers(0, 12), max_size=80), cap=st.integers(1, 6))
+def test_max_series_keeps_the_most_recently_seen(names, cap):
+    """Below 200 series a table evicts one at a time: it holds exactly an LRU cache's keys."""
+    table = SeriesTable(DetectOptions(detector="ewma", by=("name",), max_series=cap))
+    lru: dict[tuple, None] = {}
+    evicted = 0
+    for name in names:
+        list(table.feed([{"name": name, "value": 1.0}]))
+        lru.pop((name,), None)
+        lru[(name,)] = None
+        if len(lru) > cap:
+            del lru[next(iter(lru))]
+            evicted += 1
+        assert set(table.table) == set(lru)
+    assert table.evicted == evicted
+
+
+def test_max_series_holds_in_the_state_file_too(tmp_path):
+    state = tmp_path / "s.json"
+    records = [{"name": f"s{i % 10}", "value": float(i % 4)} for i in range(100)]
+    records += [{"name": "s3", "value": 1.0}, {"name": "s7", "value": 1.0}, {"name": "s5", "value": 1.0}]
+    with SeriesTable(DetectOptions(detector="ewma", by=("name",), state=state)) as table:
+        list(table.feed(records))
+        table.save()
+    keys = [key for key, _, _ in orjson.loads(state.read_bytes())["series"]]
+    assert keys[-3:] == [["s3"], ["s7"], ["s5"]]  # least recently seen first
+    with SeriesTable(DetectOptions(detector="ewma", by=("name",), state=state, max_series=2)) as table:
+        assert set(table.table) == {("s7",), ("s5",)} and table.evicted == 8
+        list(table.feed([{"name": "s3", "value": 1.0}]))
+        assert set(table.table) == {("s5",), ("s3",)} and table.evicted == 9
+        table.save()
+    assert [key for key, _, _ in orjson.loads(state.read_bytes())["series"]] == [["s5"], ["s3"]]
+
+
+def test_the_default_cap_evicts_a_hundredth_at_a_time():
+    table = SeriesTable(DetectOptions(detector="ewma", by=("name",), max_series=1000))
+    list(table.feed({"name": i, "value": 1.0} for i in range(1001)))
+    assert len(table.table) == 991 and table.evicted == 10 and min(k for k, in table.table) == 10
+    assert DetectOptions().max_series == 100_000

@@ -142,7 +142,7 @@ class Detector(Generic[C]):
     """Base class of every detector. Subclasses set ``config``, ``__slots__`` (and ``summary``) and
     implement ``surprise``; the slots named in ``__slots__`` are the state that is saved."""
 
-    __slots__ = ("cfg", "seen", "count", "tail_n", "tail_hits", "tail_excess", "echo")
+    __slots__ = ("cfg", "used", "seen", "count", "tail_n", "tail_hits", "tail_excess", "echo")
 
     summary: ClassVar[str] = ""
     config: ClassVar[type[Config]] = Config
@@ -151,6 +151,7 @@ class Detector(Generic[C]):
 
     def __init__(self, cfg: C):
         self.cfg = cfg
+        self.used = 0  # when the series was last fed (the table's record count), for --max-series
         self.seen: int | None = None  # newest timestamp (ns) of the series, for --expire
         self.count = 0
         self.tail_n = 0.0
@@ -213,7 +214,7 @@ class Detector(Generic[C]):
         names: list[str] = []
         for klass in reversed(cls.__mro__):
             for slot in klass.__dict__.get("__slots__", ()):
-                if slot != "cfg":
+                if slot not in ("cfg", "used"):  # the run's own bookkeeping, not the model
                     names.append(slot)
         return tuple(names)
 
@@ -255,3 +256,84 @@ def _import(template: Any, value: Any) -> Any:
 
         return np.asarray(value, dtype=template.dtype)
     return value
+
+
+def state_fault(probe: Any, value: Any, where: str) -> str | None:
+    """What is wrong with a restored slot ``value``, judged by the same slot of ``probe`` (a detector
+    of the same kind that has learned a few points, so its slots hold what they hold in use): a
+    non-finite or non-numeric number where the probe has a number, a missing one (``null``, which
+    is how a NaN was saved) where the probe has one, a list where it has none. None if nothing is."""
+    kind = type(probe)
+    if kind is float:
+        if type(value) not in (float, int) or not math.isfinite(value):
+            return f"{where}: {value!r} is not a finite number"
+        return None
+    if kind is int or kind is bool or kind is str:
+        return None if type(value) is kind else f"{where}: {value!r} is not {kind.__name__}"
+    if isinstance(probe, Detector):
+        if type(value) is not kind:
+            return f"{where}: not a {kind.__name__} state"
+        for name in _slots(kind):
+            fault = state_fault(getattr(probe, name), getattr(value, name), f"{where}.{name}")
+            if fault:
+                return fault
+        return None
+    if probe is None:
+        return None if value is None else state_fault(_shape_of(value), value, where)
+    if hasattr(probe, "tolist"):  # numpy array: restored with the probe's dtype
+        if getattr(value, "shape", None) is None or not bool(value.size == 0 or _all_finite(value)):
+            return f"{where}: holds a missing or non-finite number"
+        return None
+    if isinstance(probe, (list, tuple)) or hasattr(probe, "popleft"):
+        if not (isinstance(value, (list, tuple)) or hasattr(value, "popleft")):
+            return f"{where}: {value!r} is not a list"
+        items = list(probe)
+        if items and all(isinstance(p, Detector) for p in items):
+            if len(value) != len(items):
+                return f"{where}: {len(value)} parts, expected {len(items)}"
+            pairs = list(zip(items, value, strict=True))
+        else:
+            template = next((p for p in items if p is not None), None)
+            gaps = None in items or template is None
+            if type(template) is float and _finite_numbers([v for v in value if v is not None] if gaps else value):
+                return None  # the common case, at C speed: the per-item walk below only finds what is wrong
+            pairs = [(None if v is None and gaps else template, v) for v in value]
+        for i, (p, v) in enumerate(pairs):
+            fault = state_fault(p, v, f"{where}[{i}]")
+            if fault:
+                return fault
+        return None
+    return None
+
+
+def _shape_of(value: Any) -> Any:
+    """A template for a value where the probe has none: numbers must be finite, lists hold such values."""
+    if type(value) in (float, int):
+        return 0.0
+    if isinstance(value, list):
+        return []
+    return value
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _slots(kind: type[Detector[Any]]) -> tuple[str, ...]:
+    slots = _SLOTS.get(kind)
+    if slots is None:
+        slots = _SLOTS[kind] = kind.state_slots()
+    return slots
+
+
+def _finite_numbers(values: Any) -> bool:
+    """Whether every item is an int or float and finite (their sum is: a NaN or infinity spreads)."""
+    if not set(map(type, values)) <= {float, int}:
+        return False
+    total = sum(values)
+    return bool(total - total == 0.0)
+
+
+def _all_finite(array: Any) -> bool:
+    import numpy as np
+
+    return bool(np.isfinite(array).all())

@@ -13,8 +13,8 @@ from ben_cli.rejects import Rejects, Summary
 def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: DetectOptions) -> Summary:
     """Mark every record of ``inputs`` to ``writer``, carrying state in ``options.state``; the
     counts, with the number of series (and of those expired)."""
-    table = SeriesTable(options)
     reader = Reader(inputs, rejects.add)
+    table = SeriesTable(options, on_reject=reader.reject)
     write = writer.write
     with table:
         for rec in table.feed(reader.records()):
@@ -26,4 +26,8 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
     summary.extra["series"] = len(table.table)
     if options.expire is not None:
         summary.extra["expired"] = table.expired
+    if table.evicted:
+        summary.extra["evicted"] = table.evicted
+    if table.reset:
+        summary.extra["reset"] = table.reset
     return summary

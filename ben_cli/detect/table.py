@@ -9,21 +9,31 @@ mark itself, and timestamps are parsed only when the detector or ``--expire`` ne
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
+import orjson
+
 from ben_cli.atomic import exclusive_lock
 from ben_cli.detect import state as statefile
-from ben_cli.detect.base import Detector
+from ben_cli.detect.base import Detector, state_fault
 from ben_cli.detect.options import DetectOptions, detector_class
 from ben_cli.detect.pvalue import squash
-from ben_cli.errors import StateError, UsageError
+from ben_cli.errors import BadRecord, StateError, UsageError
 from ben_cli.record import TimestampError, parse_rfc3339
 
 NS_PER_S = 1_000_000_000
 CHECK_EVERY = 4096  # records between looks at the clock for --checkpoint
+# The detectors square differences of values (and sum the squares): past about 1e154 a square
+# overflows, so a value beyond this is rejected rather than let into a series' state.
+MAX_VALUE = 1e100
+TOP_SCORE = 0.9999995  # from here round(score, 6) would give 1.0
+
+Reject = Callable[[str, bytes], None]
+"""Where a record the table cannot score goes: ``(reason, raw line)``, as :meth:`ben_cli.ndjson.Reader.reject`."""
 
 
 def getter(path: str) -> Callable[[dict], Any]:
@@ -58,6 +68,20 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def out_of_range(value: Any) -> str | None:
+    """Why the watched number (or numbers) cannot be scored, None if they can."""
+    for v in value if type(value) is list else (value,):
+        if not -MAX_VALUE <= v <= MAX_VALUE:
+            return f"value {v!r} is beyond +-{MAX_VALUE:g}, where the detectors' arithmetic overflows"
+    return None
+
+
+def unhashable_key(by: Sequence[str], key: tuple) -> str:
+    """The reason a record whose ``--by`` fields hold a list or an object is rejected."""
+    names = ", ".join(b for b, part in zip(by, key, strict=True) if type(part) in (list, dict))
+    return f"--by field {names} holds a list or an object, which cannot name a series"
+
+
 def _label(key: tuple) -> str:
     return "/".join("" if part is None else str(part) for part in key)
 
@@ -90,8 +114,9 @@ class SeriesTable:
     Records are marked in place: the hot path copies nothing.
     """
 
-    def __init__(self, options: DetectOptions):
+    def __init__(self, options: DetectOptions, on_reject: Reject | None = None):
         self.options = options
+        self.on_reject = on_reject
         self.cls = detector_class(options.detector)
         try:
             self.cfg = self.cls.configure(options.params)
@@ -107,9 +132,14 @@ class SeriesTable:
                              f"{len(fields)} fields; use fewer")
         if not options.by:
             raise UsageError("--by: needs at least one field")
+        if options.max_series < 1:
+            raise UsageError("--max-series: must be at least 1")
         self.table: dict[tuple, Detector[Any]] = {}
         self.newest: int | None = None
         self.expired = 0
+        self.reset = 0  # series forgotten because their state was not finite
+        self.evicted = 0  # series forgotten to stay within options.max_series
+        self.ticks = 0  # records fed so far: a series' ``used`` is the tick it was last fed at
         self.identity = {"detector": options.detector, "params": self.cfg.values(), "by": list(options.by),
                          "fields": list(fields)}
         self._held = ExitStack()
@@ -126,13 +156,45 @@ class SeriesTable:
             return
         self.newest = data.get("newest")
         restore, cfg = self.cls.restore, self.cfg
+        probe = self.probe()
+        key: Any = ()
         try:
             for key, seen, saved in data["series"]:
                 det = restore(cfg, saved)
+                if seen is not None and type(seen) is not int:
+                    raise ValueError(f"seen {seen!r} is not a timestamp")
                 det.seen = seen
+                fault = state_fault(probe, det, "state")
+                if fault:
+                    raise ValueError(fault)
                 self.table[tuple(key)] = det
         except (ValueError, TypeError, KeyError) as exc:
-            raise StateError(f"{path}: a series' state cannot be read ({exc})") from None
+            raise StateError(f"{path}: a series' state cannot be read (series {_label(tuple(key))!r}: {exc})") from None
+        # The file lists the series least recently seen first: they rank before this run's.
+        for rank, det in enumerate(self.table.values(), 1 - len(self.table)):
+            det.used = rank
+        if len(self.table) > self.options.max_series:
+            self.evict(len(self.table) - self.options.max_series)
+
+    def evict(self, n: int) -> None:
+        """Forget the ``n`` series least recently seen."""
+        table = self.table
+        for key, _ in heapq.nsmallest(n, table.items(), key=lambda item: item[1].used):
+            del table[key]
+        self.evicted += n
+
+    def probe(self) -> Detector[Any]:
+        """A detector of this run's kind that has learned a few points: what a series' state looks like in use."""
+        det = self.cls(self.cfg)
+        width = len(self.options.fields)
+        for i in range(1, 6):
+            if self.cls.vector:
+                import numpy as np
+
+                det.score(np.arange(i, i + width, dtype=float) * (1 + i % 2), 60.0 * i)
+            else:
+                det.score(float(i * (1 + i % 2)), 60.0 * i)
+        return det
 
     def expire(self) -> None:
         """Forget the series unseen for ``options.expire`` seconds before the newest record."""
@@ -151,7 +213,13 @@ class SeriesTable:
         if path is None:
             return
         self.expire()
-        rows = ([list(key), det.seen, det.state()] for key, det in self.table.items())
+        probe = self.probe()
+        faulty = [key for key, det in self.table.items() if state_fault(probe, det, "state")]
+        for key in faulty:  # never written: a series that learned a NaN starts again
+            del self.table[key]
+        self.reset += len(faulty)
+        ordered = sorted(self.table.items(), key=lambda item: item[1].used)  # least recently seen first
+        rows = ([list(key), det.seen, det.state()] for key, det in ordered)
         statefile.save(path, self.identity, self.newest, rows)
 
     def close(self) -> None:
@@ -166,6 +234,13 @@ class SeriesTable:
         self.close()
 
     # -- the stage --------------------------------------------------------------------------
+    def _reject(self, reason: str, rec: dict, count: int) -> None:
+        """A record that cannot be scored: to ``on_reject``, or raised without one."""
+        raw = orjson.dumps(rec)
+        if self.on_reject is None:
+            raise BadRecord(count, reason, raw, "record")
+        self.on_reject(reason, raw)
+
     def flush(self) -> Iterator[dict]:
         """Nothing: every record is marked as it comes."""
         return iter(())
@@ -191,11 +266,14 @@ class SeriesTable:
         value_of = _value_reader(options.fields, cls.vector)
         new = cls
         newest = self.newest or 0
+        cap = options.max_series
+        room = max(1, cap // 100)  # evicting a hundredth at a time keeps the cost per new series flat
         checkpoint = options.checkpoint if options.state is not None else 0.0
         next_save = time.monotonic() + checkpoint
-        count = 0
+        count = self.ticks
         last_ts, last_ns = "", None
         plain = None if cls.vector or "." in options.fields[0] else options.fields[0]
+        top, bottom = MAX_VALUE, -MAX_VALUE
         try:
             for rec in records:
                 count += 1
@@ -210,10 +288,20 @@ class SeriesTable:
                     if not only:
                         yield rec
                     continue
+                if not bottom <= value <= top if plain is not None else out_of_range(value):
+                    self._reject(out_of_range(value) or "", rec, count)
+                    continue
                 key = (rec.get(b0), rec.get(b1)) if pair else keyof(rec)
-                det = table.get(key)
+                try:
+                    det = table.get(key)
+                except TypeError:  # a list or an object in a --by field
+                    self._reject(unhashable_key(by, key), rec, count)
+                    continue
                 if det is None:
+                    if len(table) >= cap:
+                        self.evict(min(room, len(table)))
                     det = table[key] = new(cfg)
+                det.used = count
                 t = 0.0
                 if want_time:
                     ts = rec.get("ts")
@@ -235,7 +323,9 @@ class SeriesTable:
                 hit = score >= threshold
                 if only and not hit:
                     continue
-                mark: dict[str, Any] = {"detector": name, "score": round(score, 6), "is_anomaly": hit}
+                # six decimals, never rounded up to 1: a score lies in [0, 1)
+                mark: dict[str, Any] = {"detector": name, "score": round(score, 6) if score < TOP_SCORE else 0.999999,
+                                        "is_anomaly": hit}
                 if expected is not None:
                     mark["expected"] = expected
                 try:
@@ -252,3 +342,4 @@ class SeriesTable:
                     next_save = time.monotonic() + checkpoint
         finally:
             self.newest = newest or None
+            self.ticks = count

@@ -60,3 +60,26 @@ Unknown parameters, bad values and bad durations are usage errors, one line nami
   91
   $ ben detect --state s.json --expire 1h30m part2 2>&1 >/dev/null
   ben detect: read 91, wrote 91, rejected 0, series 2, expired 0
+
+A value beyond +-1e100 (its square would overflow) and a list in a --by field are rejected with
+their reason; the stream goes on:
+
+  $ printf '{"name":"a","value":1}\n{"name":"a","value":1e155}\n{"name":[],"value":1}\n{"name":"a","value":2}\n' | ben detect -q -d ewma --rejects bad.ndjson | jq -c .value
+  1
+  2
+  $ jq -r .reason bad.ndjson
+  value 1e+155 is beyond +-1e+100, where the detectors' arithmetic overflows
+  --by field name holds a list or an object, which cannot name a series
+
+A state whose numbers are missing (a NaN was saved as null) is refused, one line:
+
+  $ ben detect -q -d ewma --state nan.json part1 > /dev/null
+  $ jq -c '.series[0][2][7] = null' nan.json > nan2.json && mv nan2.json nan.json
+  $ ben detect -d ewma --state nan.json part2
+  ben detect: nan.json: a series' state cannot be read (series 'web-1/cpu': state.var: None is not a finite number)
+  [1]
+
+--max-series keeps the most recently seen series; the rest are evicted and counted:
+
+  $ ben detect --by ts --max-series 10 part1 2>&1 >/dev/null
+  ben detect: read 150, wrote 150, rejected 0, series 10, evicted 65
