@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import run_ben
 
@@ -203,3 +205,49 @@ def test_killed_runs_over_a_growing_rotating_file_see_every_line_once(tmp_path):
     got = [int(b.split()[1]) for b in bodies(out.read_bytes())]
     assert kills >= 4 and rotations >= 2, (kills, rotations)  # the scenario really happened
     assert sorted(got) == list(range(written))  # every line, none twice
+
+
+BAD_STATES = [b"[]", b'"s"', b"1", b"null", b'{"files":[]}', b'{"files":{"x":5}}', b'{"files":{},"output_bytes":"q"}',
+              b'{"files":{"x":{"offset":"z"}}}', b'{"files":{"x":{"offset":-1}}}', b'{"files":{"x":{"inode":true}}}',
+              b'{"files":{"x":{"fingerprint":"zz"}}}', b'{"files":{"x":{"format":1}}}', b'{"files":{"x":{"size":1}}}']
+
+
+def test_a_wrong_shaped_state_is_refused_in_one_line_naming_the_file(tmp_path):
+    """Issue 13, item 8: ``[]`` or an offsets file with fields of the wrong type was a traceback
+    (or trusted, to fail later): each is refused before anything is read or written."""
+    log, out = tmp_path / "a.log", tmp_path / "out.ndjson"
+    log.write_bytes(b"one\ntwo\n")
+    for bad in BAD_STATES:
+        state = tmp_path / "bad.st"
+        state.write_bytes(bad)
+        for mode in (["--since-last", "-o", str(out)], ["--follow"]):
+            proc = run_ben("ingest", *mode, "--state", str(state), str(log), timeout=30)
+            err = proc.stderr.decode()
+            assert proc.returncode != 0 and "Traceback" not in err, (bad, err)
+            assert err.count("\n") == 1 and err.startswith(f"ben ingest: {state}: not an offsets file"), (bad, err)
+            assert state.read_bytes() == bad and not out.exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2, 2**63 - 1) | st.text(max_size=4),
+                    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
+                        st.sampled_from(["files", "output_bytes", "x", "offset", "dev", "inode", "lineno",
+                                         "fingerprint", "format", "version"]), kids, max_size=4),
+                    max_leaves=12))
+def test_any_json_as_state_loads_or_is_a_state_error(value):
+    """Whatever JSON the offsets file holds, loading it gives a state or a StateError, nothing else."""
+    import tempfile
+
+    from ben_cli.errors import StateError
+    from ben_cli.ingest.follow import State
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "st.json"
+        path.write_bytes(orjson.dumps(value))
+        try:
+            state = State.load(path)
+        except StateError as exc:
+            assert str(exc).startswith(f"{path}: not an offsets file")
+            return
+        state.save()
+        assert State.load(path) == state

@@ -79,6 +79,8 @@ class State:
 
     @classmethod
     def load(cls, path: Path) -> State:
+        """The offsets file at ``path`` (empty when there is none); :class:`StateError` naming the
+        file when it is not one this module wrote: every field is checked before it is trusted."""
         try:
             data = orjson.loads(path.read_bytes())
         except FileNotFoundError:
@@ -86,10 +88,16 @@ class State:
         except orjson.JSONDecodeError as exc:
             raise StateError(f"{path}: offsets file is not valid JSON ({exc}); move it away to start afresh") from None
         try:
-            files = {k: FileState(**v) for k, v in data.get("files", {}).items()}
-        except (AttributeError, TypeError) as exc:
+            if type(data) is not dict:
+                raise ValueError(f"JSON {orjson.dumps(data).decode()[:20]}, not an object")
+            files = data.get("files", {})
+            if type(files) is not dict:
+                raise ValueError("'files' is not an object")
+            state = cls(path, {key: _file_state(key, v) for key, v in files.items()},
+                        _count(data.get("output_bytes"), "output_bytes", none=True))
+        except ValueError as exc:
             raise StateError(f"{path}: not an offsets file ({exc}); move it away to start afresh") from None
-        return cls(path, files, data.get("output_bytes"))
+        return state
 
     def save(self) -> None:
         """Atomically: temporary file, fsync, rename, fsync of the folder."""
@@ -97,6 +105,34 @@ class State:
         if self.output_bytes is not None:
             data["output_bytes"] = self.output_bytes
         write_atomic(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+
+def _count(value: object, name: str, none: bool = False) -> int | None:
+    if value is None and none:
+        return None
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{name} is {orjson.dumps(value).decode()[:40]}, not a count")
+    return value
+
+
+def _file_state(key: str, value: object) -> FileState:
+    """One path's entry, each field of its type, or ValueError saying which is wrong."""
+    if type(value) is not dict:
+        raise ValueError(f"the entry for {key} is not an object")
+    unknown = set(value) - set(FileState.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"the entry for {key} has unknown fields ({', '.join(sorted(map(str, unknown)))})")
+    known = FileState(**value)
+    for name in ("dev", "inode", "offset", "lineno"):
+        _count(getattr(known, name), f"{name} of {key}")
+    for name in ("fingerprint", "format"):
+        if type(getattr(known, name)) is not str:
+            raise ValueError(f"{name} of {key} is not a string")
+    try:
+        bytes.fromhex(known.fingerprint)
+    except ValueError:
+        raise ValueError(f"fingerprint of {key} is not hex") from None
+    return known
 
 
 def fingerprint(fd: int, upto: int | None = None) -> str:
