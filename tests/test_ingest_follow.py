@@ -251,3 +251,39 @@ def test_any_json_as_state_loads_or_is_a_state_error(value):
             return
         state.save()
         assert State.load(path) == state
+
+
+def _lines(path: Path, first: int, n: int, tag: str) -> None:
+    with open(path, "ab") as fh:
+        fh.write(b"".join(b"%s %d\n" % (tag.encode(), i) for i in range(first, first + n)))
+
+
+def _kill_once_writing(cmd: list[str], out: Path) -> bool:
+    """Start ``cmd`` and SIGKILL it as soon as ``out`` grows; False if it finished first."""
+    start = out.stat().st_size if out.exists() else 0
+    proc = subprocess.Popen(cmd, env={**os.environ, "BEN_LOAD_PLUGINS": ""}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    while proc.poll() is None:
+        if out.exists() and out.stat().st_size > start:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def test_a_run_killed_before_its_first_commit_duplicates_nothing(tmp_path):
+    """Issue 13, item 2: the first commit came after the first batch (about 1 MB), so a run
+    SIGKILLed before it left records the state knew nothing of, and the rerun wrote them again.
+    The state is now committed, open, at the output's length before the first write."""
+    log, state, out = tmp_path / "a.log", tmp_path / "a.st", tmp_path / "out.ndjson"
+    ben = Path(sys.executable).with_name("ben")
+    cmd = [str(ben), "ingest", "-q", "--since-last", "--state", str(state), "-f", "lines", "-o", str(out), str(log)]
+    _lines(log, 0, 100_000, "a")
+    kills = _kill_once_writing(cmd, out)  # the first run ever
+    since_last(log, state, "-o", str(out))
+    _lines(log, 100_000, 100_000, "a")
+    kills += _kill_once_writing(cmd, out)  # a run after one that ended normally
+    since_last(log, state, "-o", str(out))
+    assert kills == 2
+    assert bodies(out.read_bytes()) == [f"a {i}" for i in range(200_000)]

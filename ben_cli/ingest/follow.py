@@ -18,8 +18,8 @@ A last line without its newline is not read: the writer has not finished it, and
 reads it whole. Offsets are committed after every batch (at most ``BATCH_BYTES`` of input)
 with the output flushed first, by writing a temporary file, fsyncing it and renaming it over the
 state, under an exclusive lock so two runs never interleave. When the output is a file ben writes
-itself (``--output``), the state also records the output's length at each commit and a new run
-first cuts the output back to it: records written after the last commit of a run that was killed
+itself (``--output``), the state also records the output's length before the first write and
+at each commit, and a new run first cuts the output back to it: records written after the last commit of a run that was killed
 are dropped and read again, so every line arrives exactly once. On stdout, a run killed by
 SIGKILL between a write and its commit can repeat that batch; SIGTERM and SIGINT end the run at a
 batch boundary and commit it.
@@ -290,6 +290,8 @@ def read_new(paths: Sequence[str], writer: Writer, rejects: Rejects, options: In
                 out_fh.truncate(st.output_bytes)  # drop records of a killed run that were never committed
             writer = Writer(out_fh, line_buffered=False)
         follower = Follower(st, writer, rejects, summary, options, out_fh)
+        if out_fh is not None:
+            follower.commit()  # the output's length before this run writes: see the module's notes
         old_term = signal.signal(signal.SIGTERM, follower.stop)
         old_int = signal.signal(signal.SIGINT, follower.stop)
         try:
