@@ -258,6 +258,62 @@ def _lines(path: Path, first: int, n: int, tag: str) -> None:
         fh.write(b"".join(b"%s %d\n" % (tag.encode(), i) for i in range(first, first + n)))
 
 
+def test_two_sources_appending_to_one_output_lose_nothing(tmp_path):
+    """Issue 13, item 1: the output was cut back to a length the state kept without knowing whose
+    it was: a.log's second run dropped every record b.log's run had appended in between."""
+    a, b, out = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "all.ndjson"
+    _lines(a, 0, 10, "a")
+    _lines(b, 0, 50, "b")
+    for log, state in ((a, "a.st"), (b, "b.st")):
+        since_last(log, tmp_path / state, "-o", str(out))
+    _lines(a, 10, 5, "a")
+    since_last(a, tmp_path / "a.st", "-o", str(out))
+    want = [f"a {i}" for i in range(10)] + [f"b {i}" for i in range(50)] + [f"a {i}" for i in range(10, 15)]
+    assert bodies(out.read_bytes()) == want
+
+
+def test_switching_the_output_between_runs_cuts_nothing(tmp_path):
+    log, state, first, other = tmp_path / "a.log", tmp_path / "a.st", tmp_path / "x.ndjson", tmp_path / "y.ndjson"
+    _lines(log, 0, 3, "a")
+    since_last(log, state, "-o", str(first))
+    other.write_bytes(b'{"body":"kept"}\n' * 100)
+    before = other.read_bytes()
+    _lines(log, 3, 2, "a")
+    since_last(log, state, "-o", str(other))
+    assert other.read_bytes().startswith(before)
+    assert bodies(other.read_bytes())[100:] == ["a 3", "a 4"]
+    assert bodies(first.read_bytes()) == ["a 0", "a 1", "a 2"]
+
+
+def test_after_a_killed_run_only_its_own_records_are_cut(tmp_path):
+    """A run killed after a commit leaves its state open and records past the committed length;
+    the rerun cuts those, but refuses (and cuts nothing) when another source appended after them."""
+    a, b, out = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "all.ndjson"
+    _lines(a, 0, 10, "a")
+    since_last(a, tmp_path / "a.st", "-o", str(out))
+    committed = out.read_bytes()
+    state = orjson.loads((tmp_path / "a.st").read_bytes())
+    assert state["output"] == {"path": str(out), "dev": os.stat(out).st_dev, "inode": os.stat(out).st_ino,
+                               "bytes": len(committed), "open": False}
+    # what a run killed after its commit leaves: its state open, a record past the commit, half a line
+    state["output"]["open"] = True
+    (tmp_path / "a.st").write_bytes(orjson.dumps(state))
+    _lines(a, 10, 2, "a")
+    with open(out, "ab") as fh:
+        fh.write(committed.splitlines(keepends=True)[-1].replace(b'"a 9"', b'"a 10"').replace(b'"line":10', b'"line":11'))
+        fh.write(b'{"body":"a 1')
+    killed = out.read_bytes()
+    _lines(b, 0, 5, "b")
+    shutil.copyfile(out, tmp_path / "kept")
+    since_last(b, tmp_path / "b.st", "-o", str(out))  # b's state knows nothing of a's: it appends
+    proc = run_ben("ingest", "-q", "--since-last", "--state", str(tmp_path / "a.st"), "-f", "lines", "-o", str(out), str(a))
+    assert proc.returncode == 1 and b"not this state's records, so nothing is cut" in proc.stderr, proc.stderr
+    assert out.read_bytes().startswith(killed) and bodies(out.read_bytes()[len(killed):]) == [f"b {i}" for i in range(5)]
+    out.write_bytes(killed)  # without b's records, the killed run's own are cut and read again
+    since_last(a, tmp_path / "a.st", "-o", str(out))
+    assert bodies(out.read_bytes()) == [f"a {i}" for i in range(12)]
+
+
 def _kill_once_writing(cmd: list[str], out: Path) -> bool:
     """Start ``cmd`` and SIGKILL it as soon as ``out`` grows; False if it finished first."""
     start = out.stat().st_size if out.exists() else 0
@@ -287,3 +343,21 @@ def test_a_run_killed_before_its_first_commit_duplicates_nothing(tmp_path):
     since_last(log, state, "-o", str(out))
     assert kills == 2
     assert bodies(out.read_bytes()) == [f"a {i}" for i in range(200_000)]
+
+
+def test_a_killed_run_is_finished_on_its_own_output_first(tmp_path):
+    log, state, first, other = tmp_path / "a.log", tmp_path / "a.st", tmp_path / "x.ndjson", tmp_path / "y.ndjson"
+    _lines(log, 0, 3, "a")
+    since_last(log, state, "-o", str(first))
+    saved = orjson.loads(state.read_bytes())
+    saved["output"]["open"] = True  # as a run killed after its commit leaves it, with a record past it
+    state.write_bytes(orjson.dumps(saved))
+    with open(first, "ab") as fh:
+        fh.write(first.read_bytes().splitlines(keepends=True)[-1])
+    proc = run_ben("ingest", "-q", "--since-last", "--state", str(state), "-f", "lines", "-o", str(other), str(log))
+    assert proc.returncode == 1 and not other.read_bytes()
+    assert proc.stderr.decode() == (f"ben ingest: {state}: the last run was killed while writing to {first}, not to "
+                                    f"{other}; run it again with --output {first} to finish it, or move the offsets "
+                                    "file away\n")
+    since_last(log, state, "-o", str(first))
+    assert bodies(first.read_bytes()) == ["a 0", "a 1", "a 2"]
