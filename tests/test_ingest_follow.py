@@ -361,3 +361,26 @@ def test_a_killed_run_is_finished_on_its_own_output_first(tmp_path):
                                     "file away\n")
     since_last(log, state, "-o", str(first))
     assert bodies(first.read_bytes()) == ["a 0", "a 1", "a 2"]
+
+
+def test_ingest_o_after_a_kill_mid_write_appends_whole_lines(tmp_path):
+    """Issue 13, item 4 (ingest -o): a run SIGKILLed in the middle of a write left half a record at
+    the end of the output, and the next run glued its first record to it (an invalid line)."""
+    log, out = tmp_path / "a.log", tmp_path / "out.ndjson"
+    _lines(log, 0, 100_000, "a")
+    ben = Path(sys.executable).with_name("ben")
+    cmd = [str(ben), "ingest", "-q", "-f", "lines", "-o", str(out), str(log)]
+    for _ in range(20):  # a kill lands mid-line almost always: writes are 64 KiB blocks
+        out.unlink(missing_ok=True)
+        assert _kill_once_writing(cmd, out)
+        if not out.read_bytes().endswith(b"\n"):
+            break
+    assert not out.read_bytes().endswith(b"\n")
+    whole = out.read_bytes()[: out.read_bytes().rfind(b"\n") + 1]
+    proc = run_ben("ingest", "-q", "-f", "lines", "-o", str(out), str(log))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes().startswith(whole)
+    assert bodies(out.read_bytes()[len(whole):]) == [f"a {i}" for i in range(100_000)]
+    out.write_bytes(b'{"body":"half')  # nothing whole at all
+    run_ben("ingest", "-q", "-f", "lines", "-o", str(out), str(log), check=True)
+    assert len(bodies(out.read_bytes())) == 100_000
