@@ -103,7 +103,52 @@ def test_flush_rejects_what_a_decoder_still_holds():
     core = Ingester("csv", on_error=rejects.add)
     assert list(core.feed([b"a,b\n", b'1,"open\n', b"still open\n"])) == []
     assert list(core.flush()) == []
-    assert rejects.first == ["line 3: input ends inside a quoted cell"]
+    assert rejects.first == ["line 2: input ends inside a quoted cell opened on this line",
+                             "line 3: row has 1 cells, the header names 2"]
+
+
+def _csv_run(lines: list[bytes]) -> tuple[list[dict], list[BadRecord], Ingester]:
+    bad: list[BadRecord] = []
+    core = Ingester("csv", DecodeOptions(clock=lambda: FIXED), file="q.csv", on_error=bad.append)
+    out = [*core.feed(lines), *core.flush()]
+    return out, bad, core
+
+
+@pytest.mark.parametrize("rows", [30, 1500])
+def test_an_unterminated_quote_costs_only_its_own_line(rows):
+    """Issue 13, item 3: a header, an open quote and good rows gave `read 32, wrote 0, rejected 1`
+    (at 1,500 rows, 1,001 lines vanished): the lines a failed quoted cell consumed reached no one."""
+    lines = [b"h1,h2\n", b'"open,1\n', *(b"a%d,%d\n" % (i, i) for i in range(rows))]
+    out, bad, core = _csv_run(lines)
+    assert [(b.lineno, b.raw) for b in bad] == [(2, b'"open,1')]
+    assert [r["_ingest"]["line"] for r in out] == list(range(3, rows + 3))
+    assert [r["attrs"]["h1"] for r in out] == [f"a{i}" for i in range(rows)]
+    assert core.read == len(out) + len(bad) + 1  # the header is read, neither written nor rejected
+
+
+def test_a_quote_that_breaks_a_later_line_rejects_each_line_it_held():
+    lines = [b"h1,h2\n", b'"multi\n', b'line"x,1\n', b"\n", b'"ok\n', b'cell",2\n', b"b,3\n"]
+    out, bad, _ = _csv_run(lines)
+    assert [(b.lineno, b.raw) for b in bad] == [(2, b'"multi')]
+    assert [(r["_ingest"]["line"], r["attrs"]["h1"]) for r in out] == [(3, 'line"x'), (6, "ok\ncell"), (7, "b")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet='",a1\r', max_size=6), min_size=1, max_size=25))
+def test_every_csv_line_is_a_record_a_reject_or_inside_a_record(cells):
+    """Whatever the quotes, each data line is rejected with its own raw text, or ends a record, or
+    sits inside a multi-line cell of a record that ends later: the last data line is never lost."""
+    lines = [b"h1,h2\n", *(c.encode() + b"\n" for c in cells)]
+    out, bad, core = _csv_run(lines)
+    data = {n: lines[n - 1][:-1].removesuffix(b"\r") for n in range(2, len(lines) + 1)}
+    data = {n: d for n, d in data.items() if d and not d.isspace()}
+    for b in bad:
+        assert data[b.lineno] == b.raw
+    marked = [b.lineno for b in bad] + [r["_ingest"]["line"] for r in out]
+    assert len(marked) == len(set(marked))
+    if data:
+        assert max(data) in marked
+    assert core.read == len(data) + 1
 
 
 def test_prime_gives_a_resumed_csv_its_header_unnumbered():

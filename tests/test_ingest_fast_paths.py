@@ -119,13 +119,13 @@ def test_csv_rows_without_quotes_split_as_the_csv_module_reads_them(text, delimi
     from ben_cli.ingest.csv_format import CsvDecoder
 
     dec = CsvDecoder.__new__(CsvDecoder)  # only the row splitter, without a header
-    dec.delimiter, dec._pending = delimiter, []
+    dec.delimiter, dec._pending, dec._held = delimiter, [], []
     try:
         want: object = next(csv.reader((text,), delimiter=delimiter, strict=True), [])
     except csv.Error:
         want = "error or more lines"
     try:
-        got = dec._cells(text)
+        got = dec._cells(text, text.encode())
     except DecodeError:
         got = "error or more lines"
     assert (got if got is not None else "error or more lines") == want

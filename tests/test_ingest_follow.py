@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import run_ben
 
@@ -203,3 +205,182 @@ def test_killed_runs_over_a_growing_rotating_file_see_every_line_once(tmp_path):
     got = [int(b.split()[1]) for b in bodies(out.read_bytes())]
     assert kills >= 4 and rotations >= 2, (kills, rotations)  # the scenario really happened
     assert sorted(got) == list(range(written))  # every line, none twice
+
+
+BAD_STATES = [b"[]", b'"s"', b"1", b"null", b'{"files":[]}', b'{"files":{"x":5}}', b'{"files":{},"output_bytes":"q"}',
+              b'{"files":{"x":{"offset":"z"}}}', b'{"files":{"x":{"offset":-1}}}', b'{"files":{"x":{"inode":true}}}',
+              b'{"files":{"x":{"fingerprint":"zz"}}}', b'{"files":{"x":{"format":1}}}', b'{"files":{"x":{"size":1}}}']
+
+
+def test_a_wrong_shaped_state_is_refused_in_one_line_naming_the_file(tmp_path):
+    """Issue 13, item 8: ``[]`` or an offsets file with fields of the wrong type was a traceback
+    (or trusted, to fail later): each is refused before anything is read or written."""
+    log, out = tmp_path / "a.log", tmp_path / "out.ndjson"
+    log.write_bytes(b"one\ntwo\n")
+    for bad in BAD_STATES:
+        state = tmp_path / "bad.st"
+        state.write_bytes(bad)
+        for mode in (["--since-last", "-o", str(out)], ["--follow"]):
+            proc = run_ben("ingest", *mode, "--state", str(state), str(log), timeout=30)
+            err = proc.stderr.decode()
+            assert proc.returncode != 0 and "Traceback" not in err, (bad, err)
+            assert err.count("\n") == 1 and err.startswith(f"ben ingest: {state}: not an offsets file"), (bad, err)
+            assert state.read_bytes() == bad and not out.exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2, 2**63 - 1) | st.text(max_size=4),
+                    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
+                        st.sampled_from(["files", "output_bytes", "x", "offset", "dev", "inode", "lineno",
+                                         "fingerprint", "format", "version"]), kids, max_size=4),
+                    max_leaves=12))
+def test_any_json_as_state_loads_or_is_a_state_error(value):
+    """Whatever JSON the offsets file holds, loading it gives a state or a StateError, nothing else."""
+    import tempfile
+
+    from ben_cli.errors import StateError
+    from ben_cli.ingest.follow import State
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "st.json"
+        path.write_bytes(orjson.dumps(value))
+        try:
+            state = State.load(path)
+        except StateError as exc:
+            assert str(exc).startswith(f"{path}: not an offsets file")
+            return
+        state.save()
+        assert State.load(path) == state
+
+
+def _lines(path: Path, first: int, n: int, tag: str) -> None:
+    with open(path, "ab") as fh:
+        fh.write(b"".join(b"%s %d\n" % (tag.encode(), i) for i in range(first, first + n)))
+
+
+def test_two_sources_appending_to_one_output_lose_nothing(tmp_path):
+    """Issue 13, item 1: the output was cut back to a length the state kept without knowing whose
+    it was: a.log's second run dropped every record b.log's run had appended in between."""
+    a, b, out = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "all.ndjson"
+    _lines(a, 0, 10, "a")
+    _lines(b, 0, 50, "b")
+    for log, state in ((a, "a.st"), (b, "b.st")):
+        since_last(log, tmp_path / state, "-o", str(out))
+    _lines(a, 10, 5, "a")
+    since_last(a, tmp_path / "a.st", "-o", str(out))
+    want = [f"a {i}" for i in range(10)] + [f"b {i}" for i in range(50)] + [f"a {i}" for i in range(10, 15)]
+    assert bodies(out.read_bytes()) == want
+
+
+def test_switching_the_output_between_runs_cuts_nothing(tmp_path):
+    log, state, first, other = tmp_path / "a.log", tmp_path / "a.st", tmp_path / "x.ndjson", tmp_path / "y.ndjson"
+    _lines(log, 0, 3, "a")
+    since_last(log, state, "-o", str(first))
+    other.write_bytes(b'{"body":"kept"}\n' * 100)
+    before = other.read_bytes()
+    _lines(log, 3, 2, "a")
+    since_last(log, state, "-o", str(other))
+    assert other.read_bytes().startswith(before)
+    assert bodies(other.read_bytes())[100:] == ["a 3", "a 4"]
+    assert bodies(first.read_bytes()) == ["a 0", "a 1", "a 2"]
+
+
+def test_after_a_killed_run_only_its_own_records_are_cut(tmp_path):
+    """A run killed after a commit leaves its state open and records past the committed length;
+    the rerun cuts those, but refuses (and cuts nothing) when another source appended after them."""
+    a, b, out = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "all.ndjson"
+    _lines(a, 0, 10, "a")
+    since_last(a, tmp_path / "a.st", "-o", str(out))
+    committed = out.read_bytes()
+    state = orjson.loads((tmp_path / "a.st").read_bytes())
+    assert state["output"] == {"path": str(out), "dev": os.stat(out).st_dev, "inode": os.stat(out).st_ino,
+                               "bytes": len(committed), "open": False}
+    # what a run killed after its commit leaves: its state open, a record past the commit, half a line
+    state["output"]["open"] = True
+    (tmp_path / "a.st").write_bytes(orjson.dumps(state))
+    _lines(a, 10, 2, "a")
+    with open(out, "ab") as fh:
+        fh.write(committed.splitlines(keepends=True)[-1].replace(b'"a 9"', b'"a 10"').replace(b'"line":10', b'"line":11'))
+        fh.write(b'{"body":"a 1')
+    killed = out.read_bytes()
+    _lines(b, 0, 5, "b")
+    shutil.copyfile(out, tmp_path / "kept")
+    since_last(b, tmp_path / "b.st", "-o", str(out))  # b's state knows nothing of a's: it appends
+    proc = run_ben("ingest", "-q", "--since-last", "--state", str(tmp_path / "a.st"), "-f", "lines", "-o", str(out), str(a))
+    assert proc.returncode == 1 and b"not this state's records, so nothing is cut" in proc.stderr, proc.stderr
+    assert out.read_bytes().startswith(killed) and bodies(out.read_bytes()[len(killed):]) == [f"b {i}" for i in range(5)]
+    out.write_bytes(killed)  # without b's records, the killed run's own are cut and read again
+    since_last(a, tmp_path / "a.st", "-o", str(out))
+    assert bodies(out.read_bytes()) == [f"a {i}" for i in range(12)]
+
+
+def _kill_once_writing(cmd: list[str], out: Path) -> bool:
+    """Start ``cmd`` and SIGKILL it as soon as ``out`` grows; False if it finished first."""
+    start = out.stat().st_size if out.exists() else 0
+    proc = subprocess.Popen(cmd, env={**os.environ, "BEN_LOAD_PLUGINS": ""}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    while proc.poll() is None:
+        if out.exists() and out.stat().st_size > start:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def test_a_run_killed_before_its_first_commit_duplicates_nothing(tmp_path):
+    """Issue 13, item 2: the first commit came after the first batch (about 1 MB), so a run
+    SIGKILLed before it left records the state knew nothing of, and the rerun wrote them again.
+    The state is now committed, open, at the output's length before the first write."""
+    log, state, out = tmp_path / "a.log", tmp_path / "a.st", tmp_path / "out.ndjson"
+    ben = Path(sys.executable).with_name("ben")
+    cmd = [str(ben), "ingest", "-q", "--since-last", "--state", str(state), "-f", "lines", "-o", str(out), str(log)]
+    _lines(log, 0, 100_000, "a")
+    kills = _kill_once_writing(cmd, out)  # the first run ever
+    since_last(log, state, "-o", str(out))
+    _lines(log, 100_000, 100_000, "a")
+    kills += _kill_once_writing(cmd, out)  # a run after one that ended normally
+    since_last(log, state, "-o", str(out))
+    assert kills == 2
+    assert bodies(out.read_bytes()) == [f"a {i}" for i in range(200_000)]
+
+
+def test_a_killed_run_is_finished_on_its_own_output_first(tmp_path):
+    log, state, first, other = tmp_path / "a.log", tmp_path / "a.st", tmp_path / "x.ndjson", tmp_path / "y.ndjson"
+    _lines(log, 0, 3, "a")
+    since_last(log, state, "-o", str(first))
+    saved = orjson.loads(state.read_bytes())
+    saved["output"]["open"] = True  # as a run killed after its commit leaves it, with a record past it
+    state.write_bytes(orjson.dumps(saved))
+    with open(first, "ab") as fh:
+        fh.write(first.read_bytes().splitlines(keepends=True)[-1])
+    proc = run_ben("ingest", "-q", "--since-last", "--state", str(state), "-f", "lines", "-o", str(other), str(log))
+    assert proc.returncode == 1 and not other.read_bytes()
+    assert proc.stderr.decode() == (f"ben ingest: {state}: the last run was killed while writing to {first}, not to "
+                                    f"{other}; run it again with --output {first} to finish it, or move the offsets "
+                                    "file away\n")
+    since_last(log, state, "-o", str(first))
+    assert bodies(first.read_bytes()) == ["a 0", "a 1", "a 2"]
+
+
+def test_ingest_o_after_a_kill_mid_write_appends_whole_lines(tmp_path):
+    """Issue 13, item 4 (ingest -o): a run SIGKILLed in the middle of a write left half a record at
+    the end of the output, and the next run glued its first record to it (an invalid line)."""
+    log, out = tmp_path / "a.log", tmp_path / "out.ndjson"
+    _lines(log, 0, 100_000, "a")
+    ben = Path(sys.executable).with_name("ben")
+    cmd = [str(ben), "ingest", "-q", "-f", "lines", "-o", str(out), str(log)]
+    for _ in range(20):  # a kill lands mid-line almost always: writes are 64 KiB blocks
+        out.unlink(missing_ok=True)
+        assert _kill_once_writing(cmd, out)
+        if not out.read_bytes().endswith(b"\n"):
+            break
+    assert not out.read_bytes().endswith(b"\n")
+    whole = out.read_bytes()[: out.read_bytes().rfind(b"\n") + 1]
+    proc = run_ben("ingest", "-q", "-f", "lines", "-o", str(out), str(log))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes().startswith(whole)
+    assert bodies(out.read_bytes()[len(whole):]) == [f"a {i}" for i in range(100_000)]
+    out.write_bytes(b'{"body":"half')  # nothing whole at all
+    run_ben("ingest", "-q", "-f", "lines", "-o", str(out), str(log), check=True)
+    assert len(bodies(out.read_bytes())) == 100_000

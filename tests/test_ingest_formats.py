@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ben_cli import registry
 from ben_cli.ingest import DecodeOptions, sniff_format
-from ben_cli.ingest.format import DecodeError, parse_tz
+from ben_cli.ingest.format import DecodeError, Resync, parse_tz
 from ben_cli.record import format_ts, parse_rfc3339
 
 FIXED = 1_795_600_000_123_000_000  # 2026-11-25T09:46:40.123Z
@@ -170,8 +170,9 @@ def test_csv_quoted_cell_across_lines_and_errors():
     d = decoder("csv")
     d.decode(b"a,b")
     d.decode(b'"open')
-    with pytest.raises(DecodeError, match="inside a quoted cell"):
+    with pytest.raises(Resync, match="inside a quoted cell") as held:
         d.end()
+    assert held.value.held == [b'"open']
 
 
 def test_tsv():

@@ -10,10 +10,11 @@ loop that ``run`` feeds straight from an open input.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 from ben_cli import registry
-from ben_cli.ingest.format import DecodeError, DecodeOptions, Format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, Resync
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, OnError, Reader
 
 
@@ -46,6 +47,8 @@ class Ingester:
             reader.lineno = lineno
         self.reader = reader
         self._read_before = reader.read
+        # numbers of the last lines the decoder returned None for: the lines it may be holding
+        self._quiet: deque[int] = deque(maxlen=1 << 12)
 
     @property
     def lineno(self) -> int:
@@ -73,13 +76,18 @@ class Ingester:
         reject = reader.reject
         decode = self.decoder.decode
         mark = self.mark.copy  # a copy and one key set: half the time of {**mark, "line": n}
+        quiet = self._quiet
         for data in reader.lines_of(lines):
             try:
                 out = decode(data)
+            except Resync as exc:
+                yield from self._resync(exc, [*list(quiet)[len(quiet) - len(exc.held) + 1:], reader.lineno])
+                continue
             except DecodeError as exc:
                 reject(str(exc), data)
                 continue
             if out is None:
+                quiet.append(reader.lineno)
                 continue
             if type(out) is dict:
                 out["_ingest"] = where = mark()
@@ -91,12 +99,47 @@ class Ingester:
                     where["line"] = reader.lineno
                     yield rec
 
-    def flush(self) -> Iterator[dict]:
+    def _resync(self, exc: Resync, numbers: list[int]) -> Iterator[dict]:
+        """Reject the first line the decoder held, under its own number, and decode the others
+        again (each may hold lines or resync in turn); the reader's line number is put back after."""
+        reader = self.reader
+        last = reader.lineno
         try:
-            tail = self.decoder.end()
-        except DecodeError as exc:
-            self.reader.reject(str(exc))
-            return
+            reader.lineno = numbers[0]
+            reader.reject(str(exc), exc.held[0])
+            for n, data in zip(numbers[1:], exc.held[1:], strict=True):
+                reader.lineno = n
+                try:
+                    out = self.decoder.decode(data)
+                except Resync as again:
+                    quiet = self._quiet
+                    yield from self._resync(again, [*list(quiet)[len(quiet) - len(again.held) + 1:], n])
+                    continue
+                except DecodeError as bad:
+                    reader.reject(str(bad), data)
+                    continue
+                if out is None:
+                    self._quiet.append(n)
+                    continue
+                for rec in [out] if type(out) is dict else out:
+                    rec["_ingest"] = where = self.mark.copy()
+                    where["line"] = n
+                    yield rec
+        finally:
+            reader.lineno = last
+
+    def flush(self) -> Iterator[dict]:
+        tail: list[dict] = []
+        while True:  # lines read again after a resync may leave a cell open once more
+            try:
+                tail = self.decoder.end()
+                break
+            except Resync as exc:
+                quiet = self._quiet
+                yield from self._resync(exc, list(quiet)[len(quiet) - len(exc.held):])
+            except DecodeError as exc:
+                self.reader.reject(str(exc))
+                return
         for rec in tail:
             rec.setdefault("_ingest", dict(self.mark))
             yield rec

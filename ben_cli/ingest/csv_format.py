@@ -5,7 +5,9 @@ numbers and booleans, as in logfmt; empty cells are left out. ``--ts-field``, ``
 and ``--name-field`` name the columns that hold the time, the measured value and the record's
 name; without them the usual aliases apply (a ``timestamp`` column is the time, ``host`` the
 source ...), and the other columns go into ``attrs``. A quoted cell may span lines: the record is
-marked with the line it ends on.
+marked with the line it ends on. A quote that is never closed (the input ends, the cell runs past
+``MAX_PENDING_LINES`` lines or the csv module's cell limit, or a later line breaks the row) costs
+only the line that opened it: that line is rejected and the lines after it are read again as rows.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, decode_text, register_format
+from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, Resync, decode_text, register_format
 from ben_cli.ingest.logfmt import typed
 
 MAX_PENDING_LINES = 1000  # a quoted cell may span lines, but not the whole file
@@ -29,13 +32,14 @@ class CsvDecoder:
         self.options = options
         self._normalise = Normaliser(options).normalise
         self.header: list[str] | None = None
-        self._pending: list[str] = []
+        self._pending: list[str] = []  # the lines of a quoted cell still open, as text
+        self._held: list[bytes] = []  # the same lines as read, for rejects and a new start
         self._rename: dict[str, str] = {}
         self._columns: tuple[str, ...] = ()  # the header's names after --ts-field and friends
         self._ts_column = False  # a column was chosen as the time: an empty cell there is an error
         self._bad_header: str | None = None  # rows cannot be read without a usable header
 
-    def _cells(self, text: str) -> list[str] | None:
+    def _cells(self, text: str, data: bytes) -> list[str] | None:
         """The cells of a row, or None while a quoted cell is still open at the end of the line.
 
         A line without quotes or carriage returns, and no longer than a cell may be, is split on
@@ -43,31 +47,37 @@ class CsvDecoder:
         """
         if not self._pending and text and '"' not in text and "\r" not in text and len(text) <= _FIELD_LIMIT:
             return text.split(self.delimiter)
-        if self._pending:
-            self._pending.append(text)
-            text = "\n".join(self._pending)
+        self._pending.append(text)
+        self._held.append(data)
+        text = "\n".join(self._pending)
         try:
             row = next(csv.reader((text,), delimiter=self.delimiter, strict=True))
         except csv.Error as exc:
             if "unexpected end of data" in str(exc) or "newline inside string" in str(exc):
-                if not self._pending:
-                    self._pending.append(text)
                 if len(self._pending) > MAX_PENDING_LINES:
-                    self._pending = []
-                    raise DecodeError(f"quoted cell still open after {MAX_PENDING_LINES} lines") from None
+                    self._give_up(f"quoted cell still open after {MAX_PENDING_LINES} lines")
                 return None
-            self._pending = []
-            raise DecodeError(f"bad {self.delimiter == ',' and 'CSV' or 'TSV'} row: {exc}") from None
+            self._give_up(f"bad {self.delimiter == ',' and 'CSV' or 'TSV'} row: {exc}")
         except StopIteration:
             row = []
         self._pending = []
+        self._held = []
         return row
+
+    def _give_up(self, reason: str) -> NoReturn:
+        """The held lines form no row: reject the one that opened it, read the others again."""
+        held = self._held
+        self._pending = []
+        self._held = []
+        if len(held) == 1:
+            raise DecodeError(reason)
+        raise Resync(f"{reason} (opened on this line)", held)
 
     def decode(self, data: bytes) -> dict | None:
         text = decode_text(data, "utf-8-sig" if self.header is None else "utf-8")
         if self._bad_header is not None:
             raise DecodeError(f"row not read: {self._bad_header}")
-        cells = self._cells(text)
+        cells = self._cells(text, data)
         if cells is None:
             return None
         if self.header is None:
@@ -107,8 +117,10 @@ class CsvDecoder:
 
     def end(self) -> list[dict]:
         if self._pending:
+            held = self._held
             self._pending = []
-            raise DecodeError("input ends inside a quoted cell")
+            self._held = []
+            raise Resync("input ends inside a quoted cell opened on this line", held)
         return []
 
 

@@ -18,9 +18,14 @@ A last line without its newline is not read: the writer has not finished it, and
 reads it whole. Offsets are committed after every batch (at most ``BATCH_BYTES`` of input)
 with the output flushed first, by writing a temporary file, fsyncing it and renaming it over the
 state, under an exclusive lock so two runs never interleave. When the output is a file ben writes
-itself (``--output``), the state also records the output's length at each commit and a new run
-first cuts the output back to it: records written after the last commit of a run that was killed
-are dropped and read again, so every line arrives exactly once. On stdout, a run killed by
+itself (``--output``), the state also records the output's identity (path, device, inode), its
+length at each commit and whether the run was still writing. A run that ended normally leaves
+nothing to undo, so the next one only appends, to the same file or another, whatever others
+appended in between. After a run that was killed, the next one cuts the output back to the
+committed length (records written after the last commit are dropped and read again, so every
+line arrives exactly once), but only when the output is the same file and every line past that
+length is a record of this state's inputs: anything it cannot prove it wrote is refused with a
+StateError instead of cut. On stdout, a run killed by
 SIGKILL between a write and its commit can repeat that batch; SIGTERM and SIGINT end the run at a
 batch boundary and commit it.
 """
@@ -72,13 +77,30 @@ class FileState:
 
 
 @dataclass
+class OutputState:
+    """The file ``--output`` wrote to: which file, its length at the last commit, and whether a run
+    was writing to it then (``open``: a run killed after that commit may have written more)."""
+
+    path: str = ""
+    dev: int = 0
+    inode: int = 0
+    bytes: int = 0
+    open: bool = False
+
+    def same_file(self, path: str, st: os.stat_result) -> bool:
+        return (self.path, self.dev, self.inode) == (os.path.abspath(path), st.st_dev, st.st_ino)
+
+
+@dataclass
 class State:
     path: Path
     files: dict[str, FileState] = field(default_factory=dict)
-    output_bytes: int | None = None  # length of --output at the last commit
+    output: OutputState | None = None  # --output at the last commit
 
     @classmethod
     def load(cls, path: Path) -> State:
+        """The offsets file at ``path`` (empty when there is none); :class:`StateError` naming the
+        file when it is not one this module wrote: every field is checked before it is trusted."""
         try:
             data = orjson.loads(path.read_bytes())
         except FileNotFoundError:
@@ -86,17 +108,68 @@ class State:
         except orjson.JSONDecodeError as exc:
             raise StateError(f"{path}: offsets file is not valid JSON ({exc}); move it away to start afresh") from None
         try:
-            files = {k: FileState(**v) for k, v in data.get("files", {}).items()}
-        except (AttributeError, TypeError) as exc:
+            if type(data) is not dict:
+                raise ValueError(f"JSON {orjson.dumps(data).decode()[:20]}, not an object")
+            files = data.get("files", {})
+            if type(files) is not dict:
+                raise ValueError("'files' is not an object")
+            state = cls(path, {key: _file_state(key, v) for key, v in files.items()}, _output_state(data))
+        except ValueError as exc:
             raise StateError(f"{path}: not an offsets file ({exc}); move it away to start afresh") from None
-        return cls(path, files, data.get("output_bytes"))
+        return state
 
     def save(self) -> None:
         """Atomically: temporary file, fsync, rename, fsync of the folder."""
         data = {"version": 1, "files": {k: v.to_json() for k, v in self.files.items()}}
-        if self.output_bytes is not None:
-            data["output_bytes"] = self.output_bytes
+        if self.output is not None:
+            data["output"] = self.output.__dict__.copy()
         write_atomic(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+
+def _count(value: object, name: str, none: bool = False) -> int | None:
+    if value is None and none:
+        return None
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{name} is {orjson.dumps(value).decode()[:40]}, not a count")
+    return value
+
+
+def _output_state(data: dict) -> OutputState | None:
+    """The ``output`` entry; an older file's bare ``output_bytes`` names no file and so proves nothing."""
+    if "output_bytes" in data:
+        _count(data["output_bytes"], "output_bytes")
+        return OutputState(bytes=data["output_bytes"], open=True)
+    value = data.get("output")
+    if value is None:
+        return None
+    if type(value) is not dict or set(value) != set(OutputState.__dataclass_fields__):
+        raise ValueError("'output' is not an object with path, dev, inode, bytes and open")
+    out = OutputState(**value)
+    for name in ("dev", "inode", "bytes"):
+        _count(getattr(out, name), f"output {name}")
+    if type(out.path) is not str or type(out.open) is not bool:
+        raise ValueError("output path or open of the wrong type")
+    return out
+
+
+def _file_state(key: str, value: object) -> FileState:
+    """One path's entry, each field of its type, or ValueError saying which is wrong."""
+    if type(value) is not dict:
+        raise ValueError(f"the entry for {key} is not an object")
+    unknown = set(value) - set(FileState.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"the entry for {key} has unknown fields ({', '.join(sorted(map(str, unknown)))})")
+    known = FileState(**value)
+    for name in ("dev", "inode", "offset", "lineno"):
+        _count(getattr(known, name), f"{name} of {key}")
+    for name in ("fingerprint", "format"):
+        if type(getattr(known, name)) is not str:
+            raise ValueError(f"{name} of {key} is not a string")
+    try:
+        bytes.fromhex(known.fingerprint)
+    except ValueError:
+        raise ValueError(f"fingerprint of {key} is not hex") from None
+    return known
 
 
 def fingerprint(fd: int, upto: int | None = None) -> str:
@@ -160,12 +233,15 @@ class Follower:
         self.options, self.output = options, output
         self.stop = _Stop()
 
-    def commit(self) -> None:
+    def commit(self, *, done: bool = False) -> None:
+        """Flush and fsync the output, then save the offsets; ``done``: the run ends normally here."""
         self.writer.flush()
         if self.output is not None:
             self.output.flush()
             os.fsync(self.output.fileno())
-            self.state.output_bytes = os.fstat(self.output.fileno()).st_size
+            st = os.fstat(self.output.fileno())
+            self.state.output = OutputState(os.path.abspath(self.output.name), st.st_dev, st.st_ino,
+                                            st.st_size, not done)
         self.state.save()
 
     def _format(self, known: FileState, fd: int, name: str) -> Format:
@@ -238,6 +314,56 @@ class Follower:
             return self.read_file(key, path, fh, known) or progressed
 
 
+def _undo_killed_run(state: State, path: str, out: BinaryIO, inputs: Sequence[str]) -> None:
+    """Cut ``out`` back to the length committed by a run that was killed while writing to it, when
+    that run provably wrote everything past it (see the module's notes); StateError otherwise."""
+    known = state.output
+    if known is None or not known.open:
+        return  # the last run ended normally: nothing was left half done
+    st = os.fstat(out.fileno())
+    if known.path and not known.same_file(path, st):
+        try:
+            old = os.stat(known.path)
+        except OSError:
+            return  # the file the killed run wrote to is gone; nothing of it is in this one
+        if (old.st_dev, old.st_ino) == (known.dev, known.inode) and old.st_size > known.bytes:
+            raise StateError(f"{state.path}: the last run was killed while writing to {known.path}, not to {path}; "
+                             f"run it again with --output {known.path} to finish it, or move the offsets file away")
+        return
+    if st.st_size <= known.bytes:
+        return  # nothing past the committed length
+    if not _written_by(path, known.bytes, st.st_size, state, inputs):
+        where = path if known.path else "an output it does not name (an offsets file of an older ben)"
+        raise StateError(f"{state.path}: the last run was killed; {path} holds lines past the {known.bytes} bytes "
+                         f"committed to {where} that are not this state's records, so nothing is cut; "
+                         "remove the lines of the killed run by hand, or move the offsets file away")
+    out.truncate(known.bytes)  # drop records of a killed run that were never committed
+
+
+def _written_by(path: str, start: int, end: int, state: State, inputs: Sequence[str]) -> bool:
+    """Is every line of the file at ``path`` between ``start`` and ``end`` a record read from one of this state's
+    files or a rotated copy beside one? (A last line cut short by the kill counts as one.)"""
+    ours = [os.path.abspath(p) for p in [*state.files, *inputs]]
+    stems = {(os.path.dirname(p), os.path.basename(p).split(".")[0]) for p in ours}  # as _find_rotated looks
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while fh.tell() < end and (line := fh.readline(end - fh.tell())):
+            if not line.endswith(b"\n"):
+                return fh.tell() >= end  # the last line, cut short by the kill
+            try:
+                mark = orjson.loads(line)["_ingest"]
+                name = mark["file"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                return False
+            if type(name) is not str:
+                return False
+            name = os.path.abspath(name)
+            if name not in ours and not any(os.path.dirname(name) == folder and os.path.basename(name).startswith(stem)
+                                            for folder, stem in stems):
+                return False
+    return True
+
+
 def read_new(paths: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,
              summary: IngestSummary, poll_seconds: float = POLL_SECONDS) -> Writer:
     """Read what is new in ``paths`` since the last run with ``options.state``; with
@@ -250,10 +376,15 @@ def read_new(paths: Sequence[str], writer: Writer, rejects: Rejects, options: In
         out_fh = None
         if options.output is not None:
             out_fh = open(options.output, "ab")  # noqa: SIM115 - closed below
-            if st.output_bytes is not None and os.fstat(out_fh.fileno()).st_size > st.output_bytes:
-                out_fh.truncate(st.output_bytes)  # drop records of a killed run that were never committed
+            try:
+                _undo_killed_run(st, str(options.output), out_fh, paths)
+            except BaseException:
+                out_fh.close()
+                raise
             writer = Writer(out_fh, line_buffered=False)
         follower = Follower(st, writer, rejects, summary, options, out_fh)
+        if out_fh is not None:
+            follower.commit()  # open, at the output's length before this run writes: see the module's notes
         old_term = signal.signal(signal.SIGTERM, follower.stop)
         old_int = signal.signal(signal.SIGINT, follower.stop)
         try:
@@ -262,9 +393,10 @@ def read_new(paths: Sequence[str], writer: Writer, rejects: Rejects, options: In
                     follower.poll(path)
                     if follower.stop.requested:
                         break
-                follower.commit()
                 if not options.follow or follower.stop.requested:
+                    follower.commit(done=True)
                     break
+                follower.commit()
                 time.sleep(poll_seconds)
         finally:
             signal.signal(signal.SIGTERM, old_term)

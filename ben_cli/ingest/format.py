@@ -23,6 +23,18 @@ class DecodeError(BenError, ValueError):
     """A line this format cannot read; the message is the reject reason shown to the user."""
 
 
+class Resync(DecodeError):
+    """Lines a decoder held back (a CSV quoted cell still open) form no record after all: the
+    first of ``held`` (the line that opened the cell) is rejected with this reason, and the
+    others are decoded again from a clean state, so one stray quote costs one line. ``held``
+    ends with the line just given to ``decode`` when raised there; from ``end`` every held line
+    was one ``decode`` returned None for."""
+
+    def __init__(self, reason: str, held: list[bytes]):
+        super().__init__(reason)
+        self.held = held
+
+
 def decode_text(data: bytes, encoding: str = "utf-8") -> str:
     """A text format's line as ``str``: NUL bytes (binary data) and invalid UTF-8 are refused."""
     if b"\x00" in data:

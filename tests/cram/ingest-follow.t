@@ -74,5 +74,5 @@ An offsets file that cannot be read is a runtime error, named by the command, wi
   [2]
   $ echo '[1]' > list.json
   $ ben ingest --since-last --state list.json app.log
-  ben ingest: list.json: not an offsets file ('list' object has no attribute 'get'); move it away to start afresh
+  ben ingest: list.json: not an offsets file (JSON [1], not an object); move it away to start afresh
   [1]
