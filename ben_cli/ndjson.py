@@ -33,6 +33,13 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20  # 1 MiB: longer lines are rejected, not parsed
 _BLOCK = 1 << 16
 WRITE_BUFFER = 1 << 20
 _SKIP_CHUNK = 1 << 20
+# The deepest nesting the writer can write back: orjson refuses to dump more than 254 levels of
+# objects and arrays (the record itself is level 1). The reader rejects deeper records, so that no
+# stage meets one it cannot write (nor a Python walk deep enough to hit the recursion limit).
+MAX_DEPTH = 254
+# A record nesting deeper than MAX_DEPTH opens MAX_DEPTH + 1 brackets and closes them: a line
+# shorter than this cannot be one, so normal records pay one length comparison for the check.
+_DEEP_LINE = 2 * (MAX_DEPTH + 1)
 
 OnError = Callable[[BadRecord], None]
 
@@ -64,6 +71,35 @@ def too_long(size: int, limit: int) -> str:
     return f"line is {size} bytes, over the {limit}-byte limit"
 
 
+def depth(value: object) -> int:
+    """How many levels of objects and arrays ``value`` nests (a scalar is 0, ``{}`` is 1); a
+    loop, not a recursion, so any depth the parser accepts is measured."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def too_deep(data: bytes, value: object) -> str | None:
+    """The reject reason of a parsed line nesting deeper than :data:`MAX_DEPTH`, else None.
+
+    Free for a line under 510 bytes (it cannot nest that deep); a longer one has its brackets
+    counted, and only a line with enough of them is walked."""
+    if len(data) < _DEEP_LINE or data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return None
+    levels = depth(value)
+    return f"record nests {levels} levels, over the {MAX_DEPTH}-level limit" if levels > MAX_DEPTH else None
+
+
 def parse_object(data: bytes, lineno: int = 0, file: str = "-") -> dict:
     """Parse one NDJSON line into a dict, or raise :class:`BadRecord` saying why not."""
     try:
@@ -72,6 +108,8 @@ def parse_object(data: bytes, lineno: int = 0, file: str = "-") -> dict:
         raise BadRecord(lineno, f"invalid JSON: {exc}", data, file) from None
     if not isinstance(obj, dict):
         raise BadRecord(lineno, f"record is a JSON {type(obj).__name__}, not an object", data, file)
+    if len(data) >= _DEEP_LINE and (reason := too_deep(data, obj)):
+        raise BadRecord(lineno, reason, data, file)
     return obj
 
 
@@ -160,7 +198,7 @@ class Reader:
 
     def records(self) -> Iterator[dict]:
         """Every record (a JSON object per line); blank lines skipped, bad lines rejected."""
-        loads, decode_error, limit = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes
+        loads, decode_error, limit, deep = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes, _DEEP_LINE
         for _path, stream in self._open():
             for lineno, raw in enumerate(stream, 1):
                 self.lineno = lineno
@@ -170,14 +208,14 @@ class Reader:
                     except decode_error:
                         pass
                     else:
-                        if type(rec) is dict:
+                        if type(rec) is dict and (len(raw) < deep or not too_deep(raw, rec)):
                             yield rec
                             continue
                 self._refuse(raw)
 
     def pairs(self) -> Iterator[tuple[bytes, dict]]:
         """Every record with its line (without the terminator), for stages that reuse the bytes."""
-        loads, decode_error, limit = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes
+        loads, decode_error, limit, deep = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes, _DEEP_LINE
         for _path, stream in self._open():
             for lineno, raw in enumerate(stream, 1):
                 self.lineno = lineno
@@ -187,7 +225,7 @@ class Reader:
                     except decode_error:
                         pass
                     else:
-                        if type(rec) is dict:
+                        if type(rec) is dict and (len(raw) < deep or not too_deep(raw, rec)):
                             if raw[-1:] == b"\n":
                                 raw = raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
                             yield raw, rec
