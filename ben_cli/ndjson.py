@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO, cast
 
 import orjson
@@ -113,6 +114,13 @@ def parse_object(data: bytes, lineno: int = 0, file: str = "-") -> dict:
     return obj
 
 
+def _bounded(stream: BinaryIO, limit: int) -> Iterator[bytes]:
+    """The lines of ``stream`` as read, none longer than ``limit + 2`` bytes: a longer line comes
+    cut there (no newline at its end), and :meth:`Reader._reject_long` reads past the rest without
+    keeping it. All in C: the same cost per line as iterating the stream."""
+    return iter(partial(stream.readline, limit + 2), b"")
+
+
 def _strip_terminator(raw: bytes) -> bytes:
     if raw[-1:] == b"\n":
         return raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
@@ -162,9 +170,10 @@ class Reader:
         """Non-blank lines read so far (the ``read`` of every summary)."""
         return self._done_lines + self.lineno - self._blank
 
-    def reject(self, reason: str, data: bytes = b"") -> None:
-        """Send the current line to ``on_error`` (or raise it) with ``reason``."""
-        bad = BadRecord(self.lineno, reason, data, self.file)
+    def reject(self, reason: str, data: bytes = b"", size: int | None = None) -> None:
+        """Send the current line to ``on_error`` (or raise it) with ``reason``; ``size`` is the
+        line's full length when ``data`` holds only its start."""
+        bad = BadRecord(self.lineno, reason, data, self.file, size=size)
         if self.on_error is None:
             raise bad
         self.on_error(bad)
@@ -183,8 +192,32 @@ class Reader:
                 if stream is not sys.stdin.buffer:
                     stream.close()
 
-    def _refuse(self, raw: bytes) -> None:
+    def _cut(self, raw: bytes) -> bool:
+        """Whether ``raw``, read by :func:`_bounded`, is only the start of a longer line."""
+        return len(raw) == self.max_line_bytes + 2 and raw[-1:] != b"\n"
+
+    def _reject_long(self, raw: bytes, stream: BinaryIO) -> int:
+        """Reject the line over the limit that ``raw`` starts: the rest is read in bounded chunks
+        and dropped (only the start is kept for the reject); returns the bytes read past ``raw``."""
+        extra = 0
+        tail = raw[-2:]
+        while tail[-1:] != b"\n":
+            chunk = stream.readline(_SKIP_CHUNK)
+            if not chunk:
+                break
+            extra += len(chunk)
+            tail = (tail + chunk)[-2:]
+        size = len(raw) + extra
+        if tail[-1:] == b"\n":
+            size -= 2 if tail == b"\r\n" else 1
+        self.reject(too_long(size, self.max_line_bytes), _strip_terminator(raw), size)
+        return extra
+
+    def _refuse(self, raw: bytes, stream: BinaryIO) -> None:
         """A line that was not a record: skip it if blank, else reject it with the reason."""
+        if self._cut(raw):
+            self._reject_long(raw, stream)
+            return
         data = _strip_terminator(raw)
         if not data or data.isspace():
             self._blank += 1
@@ -200,7 +233,7 @@ class Reader:
         """Every record (a JSON object per line); blank lines skipped, bad lines rejected."""
         loads, decode_error, limit, deep = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes, _DEEP_LINE
         for _path, stream in self._open():
-            for lineno, raw in enumerate(stream, 1):
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):
                 self.lineno = lineno
                 if len(raw) <= limit:  # raw holds its terminator: a line this short is within the limit
                     try:
@@ -211,13 +244,13 @@ class Reader:
                         if type(rec) is dict and (len(raw) < deep or not too_deep(raw, rec)):
                             yield rec
                             continue
-                self._refuse(raw)
+                self._refuse(raw, stream)
 
     def pairs(self) -> Iterator[tuple[bytes, dict]]:
         """Every record with its line (without the terminator), for stages that reuse the bytes."""
         loads, decode_error, limit, deep = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes, _DEEP_LINE
         for _path, stream in self._open():
-            for lineno, raw in enumerate(stream, 1):
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):
                 self.lineno = lineno
                 if len(raw) <= limit:
                     try:
@@ -230,7 +263,7 @@ class Reader:
                                 raw = raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
                             yield raw, rec
                             continue
-                self._refuse(raw)
+                self._refuse(raw, stream)
 
     def inputs(self) -> Iterator[tuple[str, BinaryIO]]:
         """Each input (its path as given, its open stream) in turn, for a stage that decides per
@@ -253,8 +286,14 @@ class Reader:
         terminators), numbered on from ``lineno``: a stage fed lines rather than paths (ingest's
         decoders) keeps the reader's numbering, blank lines, limit and counts."""
         limit = self.max_line_bytes
+        stream = raw_lines if hasattr(raw_lines, "readline") else None
+        if stream is not None:  # an open input: read it bounded, as the other shapes do
+            raw_lines = _bounded(cast(BinaryIO, stream), limit)
         for lineno, raw in enumerate(raw_lines, self.lineno + 1):
             self.lineno = lineno
+            if stream is not None and self._cut(raw):
+                self._reject_long(raw, cast(BinaryIO, stream))
+                continue
             if raw[-1:] == b"\n":
                 raw = raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
             if not raw or raw.isspace():
@@ -268,9 +307,11 @@ class Reader:
         """:meth:`lines` with their terminators: no copy of a line on the way."""
         limit = self.max_line_bytes
         for _path, stream in self._open():
-            for lineno, raw in enumerate(stream, 1):
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):
                 self.lineno = lineno
-                if raw.isspace():
+                if self._cut(raw):
+                    self._reject_long(raw, stream)
+                elif raw.isspace():
                     self._blank += 1
                 elif len(raw) > limit and len(_strip_terminator(raw)) > limit:
                     self.reject(too_long(len(_strip_terminator(raw)), limit), _strip_terminator(raw))
@@ -303,9 +344,12 @@ class Reader:
                 if not chunk:
                     break
                 offset += len(chunk)
-            for lineno, raw in enumerate(stream, 1):  # the line as read is kept: no copy on the way
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):  # the line as read: no copy
                 self.lineno = lineno
                 offset += len(raw)
+                if self._cut(raw):
+                    offset += self._reject_long(raw, stream)
+                    continue
                 if raw.isspace():  # strip() would copy every line to find out
                     self._blank += 1
                     continue

@@ -4,6 +4,9 @@ Each limit is met at the reader, so every stage rejects the line with one reason
 
 import io
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import orjson
 import pytest
@@ -78,3 +81,82 @@ def test_every_stage_rejects_a_deep_record_and_goes_on(tmp_path, signing_key, le
         assert re.search(r"read 3, wrote \d+, rejected 1\b", err), (name, err)
         assert int(re.search(r"wrote (\d+)", err).group(1)) >= 2
         assert f"line 2: record nests {levels} levels, over the 254-level limit" in err, (name, err)
+
+
+# --- item 14: a line over the limit is never held whole, nor kept whole in a reject
+
+GOOD = b'{"ts":"2024-01-01T00:00:00Z","value":1}'
+PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdin=open({path!r}, 'rb'), "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def peak_kib(ben: str, args: list[str], path) -> int:
+    """The peak resident memory (KiB) of ``ben ARGS < path``, measured in a fresh parent."""
+    done = subprocess.run([sys.executable, "-c", PEAK.format(path=str(path)), ben, *args],
+                          capture_output=True, check=True)
+    return int(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def long_line_input(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("long")
+    small = folder / "small.ndjson"
+    small.write_bytes(GOOD + b"\n" + GOOD + b"\n")
+    big = folder / "big.ndjson"
+    with open(big, "wb") as out:
+        out.write(GOOD + b"\n{\"body\":\"")
+        chunk = b"x" * (1 << 20)
+        for _ in range(120):
+            out.write(chunk)
+        out.write(b"\"}\r\n" + GOOD + b"\n")
+    return small, big, 120 * (1 << 20) + len(b'{"body":""}')
+
+
+@pytest.mark.parametrize("args", [["detect"], ["scrub"], ["ingest", "-f", "ndjson"], ["narrate", "--every", "1h"],
+                                  ["sink", "--to", "file:{out}"]])
+def test_a_long_line_is_rejected_without_being_held_whole(tmp_path, long_line_input, args):
+    small, big, size = long_line_input
+    ben = str(Path(sys.executable).parent / "ben")
+    args = [a.format(out=tmp_path / "out.ndjson") for a in args]
+    rejects = tmp_path / "rejects.ndjson"
+    base = peak_kib(ben, args, small)
+    peak = peak_kib(ben, [*args, "--rejects", str(rejects)], big)
+    assert peak - base < 24 * 1024, (base, peak)  # the line is 120 MiB; a few MiB of buffers are allowed
+    done = run_ben(*args, "--rejects", str(tmp_path / "r2.ndjson"), input=big.read_bytes())
+    err = done.stderr.decode()
+    assert done.returncode == 0 and "Traceback" not in err
+    assert re.search(r"read 3, wrote \d+, rejected 1\b", err), err
+    assert f"line 2: line is {size} bytes, over the 1048576-byte limit" in err
+    (kept,) = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert kept["reason"] == f"line is {size} bytes, over the 1048576-byte limit"
+    assert kept["raw_bytes"] == size and kept["raw_truncated"] is True
+    assert kept["raw"] == '{"body":"' + "x" * (64 * 1024 - 9)
+
+
+def test_every_reader_shape_reads_past_a_long_line_to_the_next(tmp_path):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":1}\n' + b'{"b":"' + b"y" * 5000 + b'"}\r\n{"a":2}\r\n' + b"z" * 3000 + b"\n{\"a\":3}")
+    long_size, z_size = 5000 + 8, 3000
+    for shape in ["records", "pairs", "positioned", "lines", "lines_of", "lines_keep_ends"]:
+        bad: list[BadRecord] = []
+        reader = Reader([str(path)], bad.append, max_line_bytes=100)
+        if shape == "lines_of":
+            with open(path, "rb") as stream:
+                got = list(reader.lines_of(stream))
+        elif shape == "lines_keep_ends":
+            got = list(reader.lines(keep_ends=True))
+        else:
+            got = list(getattr(reader, shape)())
+        assert reader.read == 5, shape
+        assert [(b.lineno, b.reason, b.size) for b in bad][:1] == [
+            (2, f"line is {long_size} bytes, over the 100-byte limit", long_size)], shape
+        assert len(bad[0].raw) <= 102, shape
+        if shape in ("lines", "lines_of", "lines_keep_ends"):
+            assert [b.lineno for b in bad] == [2, 4] and bad[1].size == z_size, shape
+            assert [g.rstrip() for g in got] == [b'{"a":1}', b'{"a":2}', b'{"a":3}'], shape
+        else:
+            assert [b.lineno for b in bad] == [2, 4], shape
+            assert len(got) == 3, shape
+        if shape == "positioned":
+            assert [offset for *_, offset in got] == [8, 8 + long_size + 2 + 9, path.stat().st_size]
