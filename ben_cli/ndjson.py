@@ -24,9 +24,9 @@ from typing import BinaryIO, cast
 
 import orjson
 
-from ben_cli.errors import BadRecord
+from ben_cli.errors import BadRecord, BenError
 
-__all__ = ["BadRecord", "DEFAULT_MAX_LINE_BYTES", "Input", "Reader", "Writer", "display_name", "dumps",
+__all__ = ["BadRecord", "TruncatedInput", "DEFAULT_MAX_LINE_BYTES", "Input", "Reader", "Writer", "display_name", "dumps",
            "iter_records", "open_input", "parse_object"]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -44,6 +44,41 @@ _DEEP_LINE = 2 * (MAX_DEPTH + 1)
 
 OnError = Callable[[BadRecord], None]
 
+class TruncatedInput(BenError):
+    """A gzip input that ends before its end marker (a copy cut short, a writer killed)."""
+
+
+class _Gzip(gzip.GzipFile):
+    """A gzip input whose early end is an error naming the file, not a bare ``EOFError`` (which
+    the command line would take for a prompt left without an answer)."""
+
+    def __init__(self, fileobj: io.BufferedReader, name: str):
+        super().__init__(fileobj=fileobj, mode="rb")
+        self.input_name = name
+
+    def _truncated(self, exc: EOFError) -> TruncatedInput:
+        return TruncatedInput(f"{self.input_name}: the gzip stream is truncated ({exc}); "
+                              "what was read before it is written")
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(size)
+        except EOFError as exc:
+            raise self._truncated(exc) from None
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except EOFError as exc:
+            raise self._truncated(exc) from None
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return super().readline(size)
+        except EOFError as exc:
+            raise self._truncated(exc) from None
+
+
 def open_input(path: str) -> BinaryIO:
     """Open a file (or stdin for ``-``) for binary reading, unwrapping gzip by its magic bytes."""
     raw: BinaryIO
@@ -59,7 +94,7 @@ def open_input(path: str) -> BinaryIO:
         buffered = io.BufferedReader(cast(io.BufferedIOBase, raw), _BLOCK)
     if buffered.peek(2)[:2] == GZIP_MAGIC:
         # typeshed counts a GzipFile as a BufferedIOBase, not a BinaryIO, though it is used as one
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return _Gzip(buffered, display_name(path))  # type: ignore[return-value]
     return buffered
 
 

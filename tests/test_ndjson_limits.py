@@ -2,6 +2,7 @@
 
 Each limit is met at the reader, so every stage rejects the line with one reason and goes on."""
 
+import gzip
 import io
 import re
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ben_cli.ndjson import MAX_DEPTH, BadRecord, Reader, Writer, depth, parse_object
+from ben_cli.ndjson import MAX_DEPTH, BadRecord, Reader, TruncatedInput, Writer, depth, parse_object
 from tests.conftest import run_ben
 
 
@@ -160,3 +161,37 @@ def test_every_reader_shape_reads_past_a_long_line_to_the_next(tmp_path):
             assert len(got) == 3, shape
         if shape == "positioned":
             assert [offset for *_, offset in got] == [8, 8 + long_size + 2 + 9, path.stat().st_size]
+
+
+# --- item 16: a gzip input cut short is an error naming the file; what came before is written
+
+@pytest.mark.parametrize("args", [["detect"], ["scrub"], ["ingest", "-f", "ndjson"], ["narrate", "--every", "1h"]])
+def test_a_truncated_gzip_input_names_the_file_and_keeps_what_came_before(tmp_path, args):
+    records = b"".join(b'{"ts":"2024-01-01T00:00:%02dZ","value":%d,"body":"%s"}\n' % (i % 60, i, b"x" * (i % 97 + 1))
+                       for i in range(3000))
+    whole = gzip.compress(records)
+    cut = tmp_path / "cut.ndjson.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    done = run_ben(*args, str(cut))
+    err = done.stderr.decode()
+    assert done.returncode == 1 and "Traceback" not in err and "Aborted" not in err and "no answer" not in err
+    assert err.splitlines()[-1] == (f"ben {args[0]}: {cut}: the gzip stream is truncated (Compressed file ended "
+                                    "before the end-of-stream marker was reached); what was read before it is written")
+    readable = gzip.GzipFile(fileobj=io.BytesIO(whole[: len(whole) // 2]))
+    got = b""
+    with pytest.raises(EOFError):
+        while chunk := readable.read1(1 << 16):
+            got += chunk
+    complete = got.count(b"\n")
+    # the records read before the cut are written, in order (the decoder may hold back the last
+    # block it inflated, never more)
+    values = [r["value"] for r in map(orjson.loads, done.stdout.splitlines()) if "value" in r and "body" in r]
+    assert values == list(range(len(values))) and complete - 1000 < len(values) <= complete
+
+
+def test_the_reader_raises_the_truncated_input_error(tmp_path):
+    cut = tmp_path / "cut.gz"
+    whole = gzip.compress(b'{"a":1}\n' * 100000)
+    cut.write_bytes(whole[:-20])
+    with pytest.raises(TruncatedInput, match="cut.gz: the gzip stream is truncated"):
+        list(Reader([str(cut)]).records())
