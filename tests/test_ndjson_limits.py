@@ -195,3 +195,22 @@ def test_the_reader_raises_the_truncated_input_error(tmp_path):
     cut.write_bytes(whole[:-20])
     with pytest.raises(TruncatedInput, match="cut.gz: the gzip stream is truncated"):
         list(Reader([str(cut)]).records())
+
+
+@pytest.mark.parametrize("stage", ["key sign", "key verify", "detect"])
+def test_a_closed_pipe_downstream_is_quiet_in_key_sign_and_verify_as_elsewhere(tmp_path, signing_key, stage):
+    records = tmp_path / "in.ndjson"
+    records.write_bytes(b"".join(b'{"ts":"2024-01-01T00:00:00Z","value":%d}\n' % i for i in range(200_000)))
+    signed = tmp_path / "signed.ndjson"
+    with open(signed, "wb") as out:
+        subprocess.run([str(Path(sys.executable).parent / "ben"), "key", "sign", "--stream", "-q", "-k",
+                        str(signing_key), str(records)], stdout=out, check=True)
+    ben = Path(sys.executable).parent / "ben"
+    args = {"key sign": f"key sign --stream -q -k {signing_key} {records}",
+            "key verify": f"key verify --stream -q -P {signing_key.with_suffix('.pub')} {signed}",
+            "detect": f"detect -q {records}"}[stage]
+    for downstream in ("head -1", "head -c 10", "true"):
+        done = subprocess.run(f"set -o pipefail; {ben} {args} | {downstream} > /dev/null", shell=True,
+                              executable="/bin/bash", capture_output=True)
+        assert done.returncode == 1, (downstream, done.stderr)
+        assert done.stderr == b"", (downstream, done.stderr)
