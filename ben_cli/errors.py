@@ -50,10 +50,11 @@ class BadRecord(BenError, ValueError):
     Usually it goes to ``--rejects``; with ``--strict`` (or where no rejects are kept) it is raised,
     and then it is fatal with status 1."""
 
-    def __init__(self, lineno: int, reason: str, raw: bytes = b"", file: str = "-"):
+    def __init__(self, lineno: int, reason: str, raw: bytes = b"", file: str = "-", *, size: int | None = None):
         where = f"{file}:{lineno}" if file not in ("-", "<stdin>") else f"line {lineno}"
         super().__init__(f"{where}: {reason}")
         self.lineno = lineno
         self.reason = reason
         self.raw = raw
         self.file = file
+        self.size = len(raw) if size is None else size  # the whole line's length: raw may be its start

@@ -19,13 +19,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO, cast
 
 import orjson
 
-from ben_cli.errors import BadRecord, StateError
+from ben_cli.errors import BadRecord, BenError, StateError
 
-__all__ = ["BadRecord", "DEFAULT_MAX_LINE_BYTES", "Input", "Reader", "Writer", "display_name", "dumps",
+__all__ = ["BadRecord", "TruncatedInput", "DEFAULT_MAX_LINE_BYTES", "Input", "Reader", "Writer", "display_name", "dumps",
            "iter_records", "open_input", "parse_object"]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -33,8 +34,50 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20  # 1 MiB: longer lines are rejected, not parsed
 _BLOCK = 1 << 16
 WRITE_BUFFER = 1 << 20
 _SKIP_CHUNK = 1 << 20
+# The deepest nesting the writer can write back: orjson refuses to dump more than 254 levels of
+# objects and arrays (the record itself is level 1). The reader rejects deeper records, so that no
+# stage meets one it cannot write (nor a Python walk deep enough to hit the recursion limit).
+MAX_DEPTH = 254
+# A record nesting deeper than MAX_DEPTH opens MAX_DEPTH + 1 brackets and closes them: a line
+# shorter than this cannot be one, so normal records pay one length comparison for the check.
+_DEEP_LINE = 2 * (MAX_DEPTH + 1)
 
 OnError = Callable[[BadRecord], None]
+
+class TruncatedInput(BenError):
+    """A gzip input that ends before its end marker (a copy cut short, a writer killed)."""
+
+
+class _Gzip(gzip.GzipFile):
+    """A gzip input whose early end is an error naming the file, not a bare ``EOFError`` (which
+    the command line would take for a prompt left without an answer)."""
+
+    def __init__(self, fileobj: io.BufferedReader, name: str):
+        super().__init__(fileobj=fileobj, mode="rb")
+        self.input_name = name
+
+    def _truncated(self, exc: EOFError) -> TruncatedInput:
+        return TruncatedInput(f"{self.input_name}: the gzip stream is truncated ({exc}); "
+                              "what was read before it is written")
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(size)
+        except EOFError as exc:
+            raise self._truncated(exc) from None
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except EOFError as exc:
+            raise self._truncated(exc) from None
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return super().readline(size)
+        except EOFError as exc:
+            raise self._truncated(exc) from None
+
 
 def open_input(path: str) -> BinaryIO:
     """Open a file (or stdin for ``-``) for binary reading, unwrapping gzip by its magic bytes."""
@@ -51,7 +94,7 @@ def open_input(path: str) -> BinaryIO:
         buffered = io.BufferedReader(cast(io.BufferedIOBase, raw), _BLOCK)
     if buffered.peek(2)[:2] == GZIP_MAGIC:
         # typeshed counts a GzipFile as a BufferedIOBase, not a BinaryIO, though it is used as one
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return _Gzip(buffered, display_name(path))  # type: ignore[return-value]
     return buffered
 
 
@@ -64,6 +107,35 @@ def too_long(size: int, limit: int) -> str:
     return f"line is {size} bytes, over the {limit}-byte limit"
 
 
+def depth(value: object) -> int:
+    """How many levels of objects and arrays ``value`` nests (a scalar is 0, ``{}`` is 1); a
+    loop, not a recursion, so any depth the parser accepts is measured."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def too_deep(data: bytes, value: object) -> str | None:
+    """The reject reason of a parsed line nesting deeper than :data:`MAX_DEPTH`, else None.
+
+    Free for a line under 510 bytes (it cannot nest that deep); a longer one has its brackets
+    counted, and only a line with enough of them is walked."""
+    if len(data) < _DEEP_LINE or data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return None
+    levels = depth(value)
+    return f"record nests {levels} levels, over the {MAX_DEPTH}-level limit" if levels > MAX_DEPTH else None
+
+
 def parse_object(data: bytes, lineno: int = 0, file: str = "-") -> dict:
     """Parse one NDJSON line into a dict, or raise :class:`BadRecord` saying why not."""
     try:
@@ -72,7 +144,16 @@ def parse_object(data: bytes, lineno: int = 0, file: str = "-") -> dict:
         raise BadRecord(lineno, f"invalid JSON: {exc}", data, file) from None
     if not isinstance(obj, dict):
         raise BadRecord(lineno, f"record is a JSON {type(obj).__name__}, not an object", data, file)
+    if len(data) >= _DEEP_LINE and (reason := too_deep(data, obj)):
+        raise BadRecord(lineno, reason, data, file)
     return obj
+
+
+def _bounded(stream: BinaryIO, limit: int) -> Iterator[bytes]:
+    """The lines of ``stream`` as read, none longer than ``limit + 2`` bytes: a longer line comes
+    cut there (no newline at its end), and :meth:`Reader._reject_long` reads past the rest without
+    keeping it. All in C: the same cost per line as iterating the stream."""
+    return iter(partial(stream.readline, limit + 2), b"")
 
 
 def _strip_terminator(raw: bytes) -> bytes:
@@ -124,9 +205,10 @@ class Reader:
         """Non-blank lines read so far (the ``read`` of every summary)."""
         return self._done_lines + self.lineno - self._blank
 
-    def reject(self, reason: str, data: bytes = b"") -> None:
-        """Send the current line to ``on_error`` (or raise it) with ``reason``."""
-        bad = BadRecord(self.lineno, reason, data, self.file)
+    def reject(self, reason: str, data: bytes = b"", size: int | None = None) -> None:
+        """Send the current line to ``on_error`` (or raise it) with ``reason``; ``size`` is the
+        line's full length when ``data`` holds only its start."""
+        bad = BadRecord(self.lineno, reason, data, self.file, size=size)
         if self.on_error is None:
             raise bad
         self.on_error(bad)
@@ -145,8 +227,32 @@ class Reader:
                 if stream is not sys.stdin.buffer:
                     stream.close()
 
-    def _refuse(self, raw: bytes) -> None:
+    def _cut(self, raw: bytes) -> bool:
+        """Whether ``raw``, read by :func:`_bounded`, is only the start of a longer line."""
+        return len(raw) == self.max_line_bytes + 2 and raw[-1:] != b"\n"
+
+    def _reject_long(self, raw: bytes, stream: BinaryIO) -> int:
+        """Reject the line over the limit that ``raw`` starts: the rest is read in bounded chunks
+        and dropped (only the start is kept for the reject); returns the bytes read past ``raw``."""
+        extra = 0
+        tail = raw[-2:]
+        while tail[-1:] != b"\n":
+            chunk = stream.readline(_SKIP_CHUNK)
+            if not chunk:
+                break
+            extra += len(chunk)
+            tail = (tail + chunk)[-2:]
+        size = len(raw) + extra
+        if tail[-1:] == b"\n":
+            size -= 2 if tail == b"\r\n" else 1
+        self.reject(too_long(size, self.max_line_bytes), _strip_terminator(raw), size)
+        return extra
+
+    def _refuse(self, raw: bytes, stream: BinaryIO) -> None:
         """A line that was not a record: skip it if blank, else reject it with the reason."""
+        if self._cut(raw):
+            self._reject_long(raw, stream)
+            return
         data = _strip_terminator(raw)
         if not data or data.isspace():
             self._blank += 1
@@ -160,9 +266,9 @@ class Reader:
 
     def records(self) -> Iterator[dict]:
         """Every record (a JSON object per line); blank lines skipped, bad lines rejected."""
-        loads, decode_error, limit = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes
+        loads, decode_error, limit, deep = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes, _DEEP_LINE
         for _path, stream in self._open():
-            for lineno, raw in enumerate(stream, 1):
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):
                 self.lineno = lineno
                 if len(raw) <= limit:  # raw holds its terminator: a line this short is within the limit
                     try:
@@ -170,16 +276,16 @@ class Reader:
                     except decode_error:
                         pass
                     else:
-                        if type(rec) is dict:
+                        if type(rec) is dict and (len(raw) < deep or not too_deep(raw, rec)):
                             yield rec
                             continue
-                self._refuse(raw)
+                self._refuse(raw, stream)
 
     def pairs(self) -> Iterator[tuple[bytes, dict]]:
         """Every record with its line (without the terminator), for stages that reuse the bytes."""
-        loads, decode_error, limit = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes
+        loads, decode_error, limit, deep = orjson.loads, orjson.JSONDecodeError, self.max_line_bytes, _DEEP_LINE
         for _path, stream in self._open():
-            for lineno, raw in enumerate(stream, 1):
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):
                 self.lineno = lineno
                 if len(raw) <= limit:
                     try:
@@ -187,12 +293,12 @@ class Reader:
                     except decode_error:
                         pass
                     else:
-                        if type(rec) is dict:
+                        if type(rec) is dict and (len(raw) < deep or not too_deep(raw, rec)):
                             if raw[-1:] == b"\n":
                                 raw = raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
                             yield raw, rec
                             continue
-                self._refuse(raw)
+                self._refuse(raw, stream)
 
     def inputs(self) -> Iterator[tuple[str, BinaryIO]]:
         """Each input (its path as given, its open stream) in turn, for a stage that decides per
@@ -215,8 +321,14 @@ class Reader:
         terminators), numbered on from ``lineno``: a stage fed lines rather than paths (ingest's
         decoders) keeps the reader's numbering, blank lines, limit and counts."""
         limit = self.max_line_bytes
+        stream = raw_lines if hasattr(raw_lines, "readline") else None
+        if stream is not None:  # an open input: read it bounded, as the other shapes do
+            raw_lines = _bounded(cast(BinaryIO, stream), limit)
         for lineno, raw in enumerate(raw_lines, self.lineno + 1):
             self.lineno = lineno
+            if stream is not None and self._cut(raw):
+                self._reject_long(raw, cast(BinaryIO, stream))
+                continue
             if raw[-1:] == b"\n":
                 raw = raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
             if not raw or raw.isspace():
@@ -230,9 +342,11 @@ class Reader:
         """:meth:`lines` with their terminators: no copy of a line on the way."""
         limit = self.max_line_bytes
         for _path, stream in self._open():
-            for lineno, raw in enumerate(stream, 1):
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):
                 self.lineno = lineno
-                if raw.isspace():
+                if self._cut(raw):
+                    self._reject_long(raw, stream)
+                elif raw.isspace():
                     self._blank += 1
                 elif len(raw) > limit and len(_strip_terminator(raw)) > limit:
                     self.reject(too_long(len(_strip_terminator(raw)), limit), _strip_terminator(raw))
@@ -270,9 +384,12 @@ class Reader:
                 where = "past the end of" if offset < skip else "in the middle of a line of"
                 raise StateError(f"the saved position of {path} (byte {skip}) is {where} it, so it is not "
                                  "where an earlier run got to; run with --from-start to read it again")
-            for lineno, raw in enumerate(stream, 1):  # the line as read is kept: no copy on the way
+            for lineno, raw in enumerate(_bounded(stream, limit), 1):  # the line as read: no copy
                 self.lineno = lineno
                 offset += len(raw)
+                if self._cut(raw):
+                    offset += self._reject_long(raw, stream)
+                    continue
                 if raw.isspace():  # strip() would copy every line to find out
                     self._blank += 1
                     continue

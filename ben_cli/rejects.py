@@ -23,15 +23,23 @@ import orjson
 from ben_cli.errors import BadRecord
 
 REJECTS_MODE = 0o600
+RAW_KEPT = 64 << 10  # a reject keeps at most the first 64 KiB of its line, and says how long it was
 
 
 def reject_record(bad: BadRecord, stage: str, keep_raw: bool = True) -> dict:
-    """The NDJSON object written for one rejected line (without its text unless ``keep_raw``)."""
+    """The NDJSON object written for one rejected line: its raw text whole up to
+    :data:`RAW_KEPT` bytes; of a longer line the first :data:`RAW_KEPT` bytes, with
+    ``raw_bytes`` (the whole line's length) and ``raw_truncated``. Without ``keep_raw`` only
+    the length is kept, never the text."""
     raw = bad.raw
     rec: dict = {"stage": stage, "file": bad.file, "line": bad.lineno, "reason": bad.reason}
     if not keep_raw:
-        rec["raw_bytes"] = len(raw)
+        rec["raw_bytes"] = max(bad.size, len(raw))
         return rec
+    if bad.size > RAW_KEPT or len(raw) > RAW_KEPT:
+        raw = raw[:RAW_KEPT]
+        rec["raw_bytes"] = max(bad.size, len(bad.raw))
+        rec["raw_truncated"] = True
     try:
         rec["raw"] = raw.decode("utf-8")
         if "\x00" in rec["raw"]:

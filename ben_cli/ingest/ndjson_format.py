@@ -8,6 +8,7 @@ import orjson
 
 from ben_cli.ingest.envelope import Normaliser
 from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
+from ben_cli.ndjson import too_deep
 
 
 class NdjsonDecoder:
@@ -21,6 +22,8 @@ class NdjsonDecoder:
             raise DecodeError(f"invalid JSON: {exc}") from None
         if type(obj) is not dict:
             raise DecodeError(f"record is a JSON {type(obj).__name__}, not an object")
+        if len(data) >= 510 and (reason := too_deep(data, obj)):  # flattening it would recurse
+            raise DecodeError(reason)
         return self._normalise(obj)
 
     def end(self) -> list[dict]:

@@ -1,0 +1,164 @@
+"""Every stage, fed any JSON value as a line, writes or rejects each line it reads, and never raises.
+
+The property runs each stage's real ``run`` over a file of lines built as JSON *text* (so numbers
+of any size and nesting past what the writer can write are reachable): any value at the top,
+any type in the fields stages look at, nesting up to the reader's limit and past it, and
+numbers that are huge, tiny or overflowing. It asserts ``written + rejected == read`` (the
+narratives narrate adds set aside) and that nothing but a :class:`BenError` escapes.
+
+Stages covered on every line: ``ingest --format ndjson``, ``scrub``, ``sink --to file:``,
+``key sign --stream``. ``detect`` and ``narrate --every`` are covered on the lines that
+:func:`outside_other_fixes` lets through, which leaves out, until the fixes made at the same
+time elsewhere are merged (then drop the filter):
+- ``detect``: a list or object in a ``--by`` field (``{"name":[],"value":1}``,
+  ``{"source":{},"value":1}``: TypeError, unhashable), and a number of 1e100 or more
+  (``1e155`` after ``1``: OverflowError in the default detector); issue 13 items 6 and 7.
+- ``narrate --every``: an object or list as ``severity`` (``{"severity":{}}`` with a ``ts``:
+  TypeError, unhashable), item 6; ``level`` and ``lane`` are left out with it.
+"""
+
+import io
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ben_cli.crypto import chain
+from ben_cli.crypto.keys import SigningKey
+from ben_cli.detect.options import DetectOptions
+from ben_cli.detect.stream import run as detect_run
+from ben_cli.errors import BenError
+from ben_cli.ingest.modes import run as ingest_run
+from ben_cli.ingest.options import IngestOptions
+from ben_cli.narrate.options import Options as NarrateOptions
+from ben_cli.narrate.run import run as narrate_run
+from ben_cli.ndjson import MAX_DEPTH, Writer
+from ben_cli.rejects import Rejects
+from ben_cli.scrub.stream import ScrubOptions
+from ben_cli.scrub.stream import run as scrub_run
+from ben_cli.sink import DurableRejects, SinkOptions, parse_target
+from ben_cli.sink import run as sink_run
+
+KEY = SigningKey.generate()
+
+NUMBERS = st.one_of(
+    st.integers().map(str),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.sampled_from(["0", "-0", "1e155", "-1e308", "1e308", "1e400", "-1e400", "1e-400", "0.0", "-0.0",
+                     "18446744073709551616", "-9223372036854775809", "123456789012345678901234567890.5"]),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: orjson.dumps(f).decode()),
+)
+STRINGS = st.text(max_size=30).map(lambda s: orjson.dumps(s).decode()) | st.sampled_from(
+    ['"2024-01-01T00:00:00Z"', '"bob@example.com"', '"192.168.1.1"', '"error"', '"metric"', '""', '"\\u0000"'])
+SCALARS = NUMBERS | STRINGS | st.sampled_from(["true", "false", "null"])
+FIELDS = st.sampled_from(["ts", "time", "value", "name", "source", "lane", "severity", "level", "body", "msg",
+                          "attrs", "unit", "sig", "anomaly", "redacted", "_ingest", "host", "email"]) | st.text(max_size=8)
+
+
+def obj_text(pairs: list[tuple[str, str]]) -> str:
+    return "{" + ",".join(f"{orjson.dumps(k).decode()}:{v}" for k, v in pairs) + "}"
+
+
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]")
+    | st.lists(st.tuples(FIELDS, inner), max_size=4).map(obj_text),
+    max_leaves=12,
+)
+
+
+@st.composite
+def deep(draw: st.DrawFn) -> str:
+    """A value nesting ``levels`` levels inside a record (the record is the first): around the limit, or far past it."""
+    levels = draw(st.sampled_from([2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 300, 1000])
+                  | st.integers(2, 1100))
+    leaf = draw(SCALARS)
+    text = leaf
+    for level in range(levels - 1):
+        text = f"[{text}]" if draw(st.booleans()) and level % 3 else obj_text([(draw(FIELDS), text)])
+    return text
+
+
+LINES = st.one_of(
+    VALUES,  # any value at the top: most are not objects
+    st.lists(st.tuples(FIELDS, VALUES), max_size=6).map(obj_text),  # a record, any type in any field
+    st.tuples(FIELDS, deep()).map(lambda kv: obj_text([("ts", '"2024-01-01T00:00:00Z"'), ("value", "1"), kv])),
+)
+
+
+def ingest(path, out, rejects):
+    return ingest_run([path], Writer(out, line_buffered=False), rejects, IngestOptions(format="ndjson", jobs=1))
+
+
+def scrub(path, out, rejects):
+    return scrub_run([path], Writer(out, line_buffered=False), rejects, ScrubOptions(key=b"k" * 32))
+
+
+def sign(path, out, rejects):
+    return chain.sign_stream([path], Writer(out, line_buffered=False), rejects, KEY, 5)
+
+
+STAGES = {"ingest": ingest, "scrub": scrub, "key sign": sign}
+
+
+def check(summary, rejects_count):
+    assert summary.written + summary.rejected == summary.read, summary.line()
+    assert summary.rejected == rejects_count
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(lines=st.lists(LINES, min_size=1, max_size=8))
+def test_every_stage_writes_or_rejects_every_line(tmp_path, lines):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes("".join(line + "\n" for line in lines).encode())
+    for name, stage in STAGES.items():
+        rejects = Rejects(stage=name)
+        out = io.BytesIO()
+        try:
+            summary = stage(str(path), out, rejects)
+        except BenError as exc:  # a refusal the user reads, never a traceback
+            raise AssertionError(f"{name}: {exc}") from exc
+        check(summary, rejects.count)
+        assert summary.read == sum(1 for line in lines if line.strip())
+        for written in out.getvalue().splitlines():
+            orjson.loads(written)  # what was written reads back
+    target = tmp_path / "sink.ndjson"
+    target.unlink(missing_ok=True)
+    with DurableRejects(None, stage="sink") as bad:
+        summary = sink_run([str(path)], None, bad, SinkOptions(target=parse_target(f"file:{target}")))
+    assert summary.written + summary.rejected == summary.read, summary.line()
+    assert summary.read == sum(1 for line in lines if line.strip())
+    written = target.read_bytes().splitlines() if target.exists() else []
+    assert len(written) == summary.written
+
+
+def outside_other_fixes(line: str) -> bool:
+    """Whether a line avoids the cases of detect and narrate fixed elsewhere (see the docstring)."""
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return True
+    if type(rec) is not dict:
+        return True
+    if any(isinstance(rec.get(k), (dict, list)) for k in ("name", "source", "severity", "level", "lane")):
+        return False
+    numbers = [v for v in rec.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return all(abs(v) < 1e100 for v in numbers)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(lines=st.lists(LINES.filter(outside_other_fixes), min_size=1, max_size=8))
+def test_detect_and_narrate_write_or_reject_every_line(tmp_path, lines):
+    path = tmp_path / "in.ndjson"
+    path.write_bytes("".join(line + "\n" for line in lines).encode())
+    for name, run, options in (("detect", detect_run, DetectOptions.from_text()),
+                               ("narrate", narrate_run, NarrateOptions.from_flags(every="10m"))):
+        rejects = Rejects(stage=name)
+        out = io.BytesIO()
+        summary = run([str(path)], Writer(out, line_buffered=False), rejects, options)
+        added = summary.extra.get("narratives", 0)
+        assert summary.written - added + summary.rejected == summary.read, summary.line()
+        assert summary.read == sum(1 for line in lines if line.strip())
+        assert len(out.getvalue().splitlines()) == summary.written
