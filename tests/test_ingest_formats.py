@@ -451,3 +451,13 @@ def test_parse_tz():
     assert datetime(2026, 7, 1, tzinfo=parse_tz("Europe/Paris")).utcoffset().total_seconds() == 7200
     with pytest.raises(ValueError, match="unknown time zone"):
         parse_tz("Mars/Olympus")
+
+
+def test_a_prometheus_integer_past_64_bits_is_the_float_it_stands_for():
+    """Sample values are float64 in the exposition format; an integer no JSON writer holds
+    exactly used to crash the writer and end the stream (issue 13, item 6)."""
+    from ben_cli.ingest.prometheus import parse_value
+
+    assert parse_value("18446744073709551616") == 1.8446744073709552e19
+    assert type(parse_value("18446744073709551615")) is int and type(parse_value("-9223372036854775808")) is int
+    assert orjson.dumps({"value": parse_value("-99999999999999999999999")})

@@ -159,3 +159,14 @@ def test_colours_only_on_a_terminal_and_never_with_no_color():
     assert b"\x1b[" not in plain and b"Verdict: INCIDENT." in plain
     piped = run_ben("narrate", "-q", input=SPIKE, env=env)
     assert b"\x1b[" not in piped.stdout
+
+
+def test_a_list_or_object_as_severity_ranks_nothing_and_the_stream_goes_on():
+    """``{"severity":{}}`` used to end narrate --every with a TypeError (issue 13, item 6)."""
+    lines = (b'{"ts":"2024-01-01T00:00:00Z","severity":{}}\n{"ts":"2024-01-01T00:00:01Z","severity":["error"],"lane":[]}\n'
+             b'{"ts":"2024-01-01T00:00:02Z","severity":"error","source":"a"}\n')
+    done = run_ben("narrate", "--every", "1h", input=lines)
+    assert done.returncode == 0, done.stderr
+    out = [orjson.loads(x) for x in done.stdout.splitlines()]
+    assert [r.get("name") for r in out] == [None, None, None, "ben.narrative"]
+    assert b"read 3, wrote 4, rejected 0" in done.stderr

@@ -6,14 +6,10 @@ any type in the fields stages look at, nesting up to the reader's limit and past
 numbers that are huge, tiny or overflowing. It asserts ``written + rejected == read`` (the
 narratives narrate adds set aside) and that nothing but a :class:`BenError` escapes.
 
-Stages covered on every line: ``ingest --format ndjson``, ``scrub``, ``sink --to file:``,
-``key sign --stream``. ``detect`` and ``narrate --every`` are covered on the lines that
-:func:`outside_other_fixes` lets through, which leaves out, until narrate is fixed (then drop
-the filter):
-- ``narrate --every``: an object or list as ``severity`` (``{"severity":{}}`` with a ``ts``:
-  TypeError, unhashable); ``level`` and ``lane`` are left out with it.
-The lines kept still hold lists and objects in detect's ``--by`` fields and numbers of 1e100 and
-more: per-line rejects in detect.
+Stages covered, on every line: ``ingest --format ndjson``, ``scrub``, ``detect``, ``narrate
+--every``, ``sink --to file:``, ``key sign --stream``; the lines hold lists and objects where
+detect looks for a series and narrate for a severity, and numbers past what detectors or a
+JSON writer can hold.
 """
 
 import io
@@ -132,20 +128,11 @@ def test_every_stage_writes_or_rejects_every_line(tmp_path, lines):
     assert len(written) == summary.written
 
 
-def outside_other_fixes(line: str) -> bool:
-    """Whether a line avoids narrate's known failure (see the docstring)."""
-    try:
-        rec = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return True
-    if type(rec) is not dict:
-        return True
-    return not any(isinstance(rec.get(k), (dict, list)) for k in ("severity", "level", "lane"))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(lines=st.lists(LINES.filter(outside_other_fixes), min_size=1, max_size=8))
+@given(lines=st.lists(LINES, min_size=1, max_size=8))
 def test_detect_and_narrate_write_or_reject_every_line(tmp_path, lines):
     path = tmp_path / "in.ndjson"
     path.write_bytes("".join(line + "\n" for line in lines).encode())

@@ -59,7 +59,10 @@ def parse_value(text: str) -> float | int:
     if not _NUMBER.fullmatch(text):
         raise DecodeError(f"bad sample value {text[:40]!r}")
     if text.lstrip("+-").isdigit():
-        return int(text)
+        whole = int(text)
+        # sample values are float64 in the exposition format: an integer past what a JSON writer
+        # holds exactly (64 bits) is the float it stands for, not a crash at write time
+        return whole if -(1 << 63) <= whole < (1 << 64) else float(whole)
     return float(text)
 
 

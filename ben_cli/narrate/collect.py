@@ -158,7 +158,8 @@ class Collector:
         if bucket is None:
             bucket = vol.buckets[ns // BUCKET_NS] = [0, 0, 0]
         bucket[0] += 1
-        severity = SEVERITY_RANK.get(rec.get("severity"), -1)  # type: ignore[arg-type]
+        level = rec.get("severity")
+        severity = SEVERITY_RANK.get(level, -1) if type(level) is str else -1  # a list or object ranks nothing
         if severity >= WARN:
             if severity >= ERROR:
                 bucket[2] += 1
