@@ -20,7 +20,39 @@ from typing import BinaryIO
 
 from ben_cli.errors import Busy
 
-__all__ = ["Busy", "exclusive_lock", "fsync_dir", "write_atomic"]
+_TAIL_CHUNK = 1 << 16
+
+__all__ = ["Busy", "cut_to_whole_lines", "exclusive_lock", "fsync_dir", "whole_lines_end", "write_atomic"]
+
+
+def whole_lines_end(fh: BinaryIO, size: int) -> int:
+    """The length of an open file (``size`` bytes long) up to and including its last newline; 0
+    when it has none. Read backwards in chunks: only the tail is read."""
+    end = size
+    while end > 0:
+        start = max(0, end - _TAIL_CHUNK)
+        fh.seek(start)
+        at = fh.read(end - start).rfind(b"\n")
+        if at >= 0:
+            return start + at + 1
+        end = start
+    return 0
+
+
+def cut_to_whole_lines(path: str | os.PathLike[str]) -> int:
+    """Cut a file ben appends lines to back to its last whole line; returns how many bytes were
+    cut. A run killed in the middle of a write (SIGKILL, a full disk) leaves half a line, which
+    the next run's first line would otherwise be glued to."""
+    try:
+        fh = open(path, "r+b")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return 0
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        end = whole_lines_end(fh, size)
+        if end < size:
+            fh.truncate(end)
+        return size - end
 
 
 def fsync_dir(folder: Path) -> None:

@@ -20,6 +20,7 @@ from typing import BinaryIO, TextIO
 
 import orjson
 
+from ben_cli.atomic import cut_to_whole_lines
 from ben_cli.errors import BadRecord
 
 REJECTS_MODE = 0o600
@@ -78,6 +79,8 @@ class Rejects:
             self.first.append(str(bad))
         if self.path is not None:
             if self._fh is None:
+                # a run killed mid-write left half a reject: the next one must not be glued to it
+                cut_to_whole_lines(self.path)
                 # created private: the raw text is unscrubbed input (umask may only narrow the mode)
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, REJECTS_MODE)
                 self._fh = os.fdopen(fd, "ab")  # closed in close()

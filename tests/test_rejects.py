@@ -69,3 +69,29 @@ def test_scrub_no_rejects_raw_keeps_the_reason_not_the_pii(tmp_path):
     rec = orjson.loads(bare.read_bytes())
     assert b"carol" not in bare.read_bytes() and _mode(bare) == 0o600
     assert rec["line"] == 2 and rec["raw_bytes"] == len(data.splitlines()[1]) and "raw" not in rec
+
+
+def test_a_half_written_reject_from_a_killed_run_is_cut_before_the_next(tmp_path):
+    """A run killed mid-write leaves half a reject; the next run's first reject used to be glued
+    to it, one invalid line in the file (issue 13, item 4)."""
+    path = tmp_path / "rejects.ndjson"
+    whole = b'{"stage":"ingest","file":"a","line":1,"reason":"bad","raw":"x"}\n'
+    path.write_bytes(whole + whole[:25])
+    with Rejects(path, stage="scrub") as rejects:
+        rejects.add(BadRecord(7, "invalid JSON: nope", b"{oops", "in.ndjson"))
+    lines = path.read_bytes().splitlines()
+    assert [orjson.loads(x)["line"] for x in lines] == [1, 7]
+
+
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"") + b"\n"), max_size=6), st.data())
+def test_cut_to_whole_lines_keeps_every_whole_line_and_nothing_else(tmp_path_factory, lines, data):
+    from ben_cli.atomic import cut_to_whole_lines
+
+    text = b"".join(lines)
+    cut = data.draw(st.integers(0, len(text)))
+    path = tmp_path_factory.mktemp("cut") / "f"
+    path.write_bytes(text[:cut])
+    removed = cut_to_whole_lines(path)
+    kept = path.read_bytes()
+    assert kept == text[: text.rfind(b"\n", 0, cut) + 1] and removed == cut - len(kept)
+    assert not kept or kept.endswith(b"\n")

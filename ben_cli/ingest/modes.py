@@ -9,10 +9,9 @@ written (to wherever they went), lines rejected.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from typing import BinaryIO
 
+from ben_cli.atomic import cut_to_whole_lines
 from ben_cli.errors import UsageError
 from ben_cli.ingest.files import read_files
 from ben_cli.ingest.options import IngestOptions
@@ -39,36 +38,13 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Ingest
         writer = follow.read_new(inputs, writer, rejects, options, summary)
     elif options.output is not None:
         with open(options.output, "ab") as out:
-            cut_partial_line(options.output, out)
+            cut_to_whole_lines(options.output)
             writer = Writer(out, line_buffered=False)
             _once(inputs, writer, rejects, options, summary)
     else:
         _once(inputs, writer, rejects, options, summary)
     summary.written, summary.rejected = writer.count, rejects.count
     return summary
-
-
-def cut_partial_line(path: str | os.PathLike[str], out: BinaryIO) -> None:
-    """Cut an output ben appends to back to its last whole line: a run killed in the middle of a
-    write (SIGKILL, a full disk) leaves half a record, which the next run's first record would
-    otherwise be glued to."""
-    size = os.fstat(out.fileno()).st_size
-    if not size:
-        return
-    with open(path, "rb") as fh:
-        end = size
-        while end > 0:
-            start = max(0, end - (1 << 16))
-            fh.seek(start)
-            chunk = fh.read(end - start)
-            if end == size and chunk.endswith(b"\n"):
-                return
-            newline = chunk.rfind(b"\n")
-            if newline >= 0:
-                out.truncate(start + newline + 1)
-                return
-            end = start
-    out.truncate(0)
 
 
 def _once(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ben_cli.atomic import fsync_dir
+from ben_cli.atomic import fsync_dir, whole_lines_end
 from ben_cli.errors import BenError, Busy, StateError
 
 _CHUNK = 1 << 16
@@ -32,19 +32,6 @@ _CHUNK = 1 << 16
 class WriteFailed(BenError):
     """The file could not be written (a full disk, a file size limit): the file is whole up to
     the last whole line, and the next run cuts what was half written."""
-
-
-def whole_lines_end(fh: BinaryIO, size: int) -> int:
-    """The length of the file up to and including its last newline (0 when it has none)."""
-    end = size
-    while end > 0:
-        start = max(0, end - _CHUNK)
-        fh.seek(start)
-        at = fh.read(end - start).rfind(b"\n")
-        if at >= 0:
-            return start + at + 1
-        end = start
-    return 0
 
 
 def whole_members_end(fh: BinaryIO, path: Path) -> int:
