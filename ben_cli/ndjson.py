@@ -348,8 +348,8 @@ class Reader:
                     self._reject_long(raw, stream)
                 elif raw.isspace():
                     self._blank += 1
-                elif len(raw) > limit and len(_strip_terminator(raw)) > limit:
-                    self.reject(too_long(len(_strip_terminator(raw)), limit), _strip_terminator(raw))
+                elif len(raw) > limit and len(data := _strip_terminator(raw)) > limit:
+                    self.reject(too_long(len(data), limit), data)
                 else:
                     yield raw
 
