@@ -13,7 +13,7 @@ from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
 from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
-from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_size, say, stderr_is_terminal
+from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_size, say, stderr_is_terminal
 
 app = typer.Typer()
 
@@ -54,6 +54,10 @@ def ingest(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Append records to FILE instead of stdout. With --since-last/--follow it is committed with the offsets, so a killed run neither repeats nor loses a line.")] = None,
     listen: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Serve instead of reading files: tcp://127.0.0.1:PORT, udp://127.0.0.1:PORT or unix:PATH.")] = None,
     max_clients: Annotated[int, typer.Option(help="--listen: most connections served at once; more wait to be accepted.", min=1)] = 256,
+    max_per_address: Annotated[int, typer.Option(help="--listen: most connections from one IP address (one user on a Unix socket); more are closed at once.", min=1)] = 64,
+    idle_timeout: Annotated[str, typer.Option(callback=as_duration, metavar="DURATION", help="--listen: close a connection that sends nothing for this long.")] = "5m",
+    line_timeout: Annotated[str, typer.Option(callback=as_duration, metavar="DURATION", help="--listen: a line unfinished this long after its first byte is rejected and its connection closed.")] = "30s",
+    drain_timeout: Annotated[str, typer.Option(callback=as_duration, metavar="DURATION", help="--listen: on SIGTERM, at most this long to take in what clients had sent.")] = "5s",
     allow_remote: Annotated[bool, typer.Option("--allow-remote", help="--listen: allow an address other than loopback.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes decoding a big file in a line-by-line format (0: one per CPU). Output is the same as with 1.", min=0)] = 0,
     max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this (bytes, or 64K, 1M).")] = str(DEFAULT_MAX_LINE_BYTES),
@@ -76,7 +80,8 @@ def ingest(
     options = core.IngestOptions(
         format=format, decode=decode, max_line_bytes=int(max_line_bytes), jobs=jobs, follow=follow,
         since_last=since_last, state=state, output=output, listen=listen, max_clients=max_clients,
-        allow_remote=allow_remote, on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
+        max_per_address=max_per_address, idle_timeout=float(idle_timeout), line_timeout=float(line_timeout),
+        drain_timeout=float(drain_timeout), allow_remote=allow_remote, on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
         on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet),
         progress=progress.update if progress is not None else None)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:

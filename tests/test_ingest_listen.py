@@ -237,3 +237,206 @@ def test_a_socket_another_server_listens_on_is_busy(tmp_path):
     finally:
         _, _, code = first.stop()
     assert code == 0
+
+
+# -- no client can hold the service (issue 13, item 13) ------------------------------------------
+
+
+def _arrives(path: Path, needle: bytes, within: float = 10.0) -> bool:
+    """Whether ``needle`` shows in the output file within ``within`` seconds (a bound, not a speed)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if needle in path.read_bytes():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_five_hundred_idle_connections_from_one_address_leave_room_for_a_good_client(tmp_path):
+    """They held every slot and filled the backlog: the good client could not even connect."""
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines")
+    idle = []
+    try:
+        for _ in range(500):
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))  # another loopback address: another client machine
+            s.setblocking(False)
+            s.connect_ex(ben.host_port)
+            idle.append(s)
+        time.sleep(0.5)
+        with socket.create_connection(ben.host_port, timeout=5) as good:
+            good.sendall(b"good line\n")
+            assert _arrives(ben.out_path, b"good line")
+    finally:
+        out, err, code = ben.stop()
+        for s in idle:
+            s.close()
+    assert code == 0, err
+    assert [r["body"] for r in out] == ["good line"]
+    assert "refused " in err  # those past the 64 from 127.0.0.2 were closed at once
+
+
+def test_idle_connections_are_closed_after_the_idle_timeout(tmp_path):
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines", "--max-clients", "4", "--idle-timeout", "500ms")
+    idle = [socket.create_connection(ben.host_port) for _ in range(4)]
+    try:
+        time.sleep(0.2)
+        with socket.create_connection(ben.host_port, timeout=5) as good:  # waits in the backlog
+            good.sendall(b"good line\n")
+            assert _arrives(ben.out_path, b"good line")
+        for s in idle:
+            s.settimeout(10)
+            assert s.recv(10) == b""  # closed by ben
+    finally:
+        out, err, code = ben.stop()
+        for s in idle:
+            s.close()
+    assert code == 0, err
+    assert "timed out 4" in err and "rejected 0" in err  # idle, with nothing half-sent: nothing to reject
+
+
+def test_four_clients_at_one_byte_a_second_cannot_starve_a_good_one(tmp_path):
+    rejects = tmp_path / "rejects.ndjson"
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines", "--max-clients", "4", "--line-timeout", "1s",
+                       "--rejects", str(rejects))
+    slow = [socket.create_connection(ben.host_port) for _ in range(4)]
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.is_set():
+            for s in slow:
+                try:
+                    s.send(b"x")
+                except OSError:
+                    pass
+            stop.wait(1.0)
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    try:
+        time.sleep(0.2)
+        with socket.create_connection(ben.host_port, timeout=5) as good:
+            good.sendall(b"good line\n")
+            assert _arrives(ben.out_path, b"good line")
+    finally:
+        stop.set()
+        dripper.join()
+        out, err, code = ben.stop()
+        for s in slow:
+            s.close()
+    assert code == 0, err
+    assert [r["body"] for r in out] == ["good line"]
+    bad = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert len(bad) == 4 and "timed out 4" in err
+    assert all(r["reason"] == "line unfinished after 1s (--line-timeout): connection closed" for r in bad)
+    assert all(set(r["raw"]) == {"x"} for r in bad)  # what the slow client had sent is kept
+
+
+def test_a_client_streaming_at_full_speed_does_not_starve_another(tmp_path):
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines")
+    stop = threading.Event()
+
+    def flood() -> None:
+        with socket.create_connection(ben.host_port) as s:
+            block = (b"f" * 99 + b"\n") * 1000
+            while not stop.is_set():
+                try:
+                    s.sendall(block)
+                except OSError:  # reset when ben stops
+                    return
+
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    try:
+        time.sleep(0.5)
+        with socket.create_connection(ben.host_port, timeout=5) as good:
+            good.sendall(b"".join(b"good %d\n" % i for i in range(100)))
+            assert _arrives(ben.out_path, b"good 99")
+        assert flooder.is_alive()  # the flood never paused for it
+    finally:
+        stop.set()
+        out, err, code = ben.stop()
+        flooder.join(10)
+    assert code == 0, err
+    assert [r["body"] for r in out if r["body"].startswith("good")] == [f"good {i}" for i in range(100)]
+
+
+def test_sigterm_while_a_client_streams_at_full_speed_drains_within_bounds(tmp_path):
+    """SIGTERM was ignored for as long as the client kept sending; now ben takes what had come,
+    rejects the line the client was in the middle of, and exits."""
+    rejects = tmp_path / "rejects.ndjson"
+    ben = ListeningBen(tmp_path, "tcp://127.0.0.1:0", "-f", "lines", "--rejects", str(rejects))
+    payload = b"y" * 99 + b"\n"
+    stop = threading.Event()
+
+    def flood() -> None:
+        with socket.create_connection(ben.host_port) as s:
+            s.sendall(b"y" * 50)
+            block = b"y" * 49 + b"\n" + payload * 999 + b"y" * 50  # every block leaves a line half-sent
+            while not stop.is_set():
+                try:
+                    s.sendall(block)
+                except OSError:
+                    return
+
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    quiet = socket.create_connection(ben.host_port)
+    quiet.sendall(b"whole\nno newline yet")
+    try:
+        assert _arrives(ben.out_path, b"whole")
+        time.sleep(0.5)
+        ben.proc.send_signal(signal.SIGTERM)
+        code = ben.proc.wait(timeout=10)  # the bound: it was 20 s and more
+    finally:
+        stop.set()
+        quiet.close()
+        out, err, _ = ben.stop()
+    assert code == 0, err
+    bodies = [r["body"] for r in out]
+    assert bodies.count("whole") == 1 and bodies.count("no newline yet") == 1  # a quiet client's last line counts
+    assert all(b in ("whole", "no newline yet", "y" * 99) for b in bodies)  # no cut line became a record
+    cut = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert [r["reason"] for r in cut] == ["line cut off: the client was still sending when ben stopped"]
+    assert "cut 1" in err
+
+
+def test_a_second_sigterm_ends_ben_while_its_consumer_is_not_reading(tmp_path):
+    ben_bin = Path(sys.executable).with_name("ben")
+    proc = subprocess.Popen([str(ben_bin), "ingest", "--listen", "tcp://127.0.0.1:0", "-f", "lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    host, port = proc.stderr.readline().decode().rsplit(" ", 1)[1].strip().split("://")[1].rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as s:
+        s.settimeout(2)
+        try:
+            while True:  # until ben, blocked on its full stdout, stops reading
+                s.sendall(b"z" * 199 + b"\n" * 1)
+        except (TimeoutError, OSError):
+            pass
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert proc.poll() is None  # the first waits for the consumer (backpressure)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 130
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def test_the_per_address_cap_counts_a_unix_socket_peer_by_user(tmp_path):
+    path = tmp_path / "ben.sock"
+    ben = ListeningBen(tmp_path, f"unix:{path}", "-f", "lines", "--max-per-address", "2")
+    held = []
+    try:
+        for _ in range(3):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(str(path))
+            held.append(s)
+        held[2].settimeout(10)
+        assert held[2].recv(10) == b""  # the third from this user is closed at once
+        held[0].sendall(b"first\n")
+        assert _arrives(ben.out_path, b"first")
+    finally:
+        for s in held:
+            s.close()
+        out, err, code = ben.stop()
+    assert code == 0 and "refused 1" in err

@@ -15,18 +15,43 @@ Memory stays bounded whatever the clients and the consumer do:
 - UDP has no backpressure: datagrams the kernel drops because ben fell behind are counted
   (Linux's ``SO_RXQ_OVFL``) and reported as ``dropped`` in the summary.
 
-SIGTERM or SIGINT stops accepting, reads what connected clients had already sent, decodes it,
-flushes the output and returns. Only loopback addresses are served unless ``allow_remote``.
+No client can hold the service (``timed out``, ``refused`` and ``cut`` in the summary count
+what these did):
+
+- fair reading: each turn of the loop takes at most one receive block (64 KiB) from each client
+  that has data, so a client streaming at full speed gets its share and no more;
+- ``line_timeout``: a line begun but not finished within it (a client sending a byte a second,
+  or stuck mid-line) is rejected with the text received and the connection closed;
+- ``idle_timeout``: a connection that sends nothing for that long is closed;
+- ``max_per_address``: at most that many connections from one IP address (from one user id on
+  a Unix socket); further ones are accepted and closed at once, so they never wait in the backlog
+  ahead of other clients.
+
+A client counts as slow or idle only when it has nothing waiting in the kernel: time ben spends
+blocked on a slow consumer is never charged to the clients.
+
+SIGTERM or SIGINT stops accepting (connections not yet accepted are reset) and drains, within
+``drain_timeout``: from each connected client ben reads what the kernel had already received from
+it when the signal came, and no more, decodes it, flushes the output and returns. A client that
+had finished sending has its unfinished last line decoded as at the end of a connection; a client
+still sending has the line it was in rejected (``cut``), and what it sends after the signal is
+refused with the connection. Writing still waits for a consumer that is not reading (that is the
+backpressure); a second SIGTERM or SIGINT ends ben at once, drain or no drain.
+Only loopback addresses are served unless ``allow_remote``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import os
 import selectors
 import signal
 import socket
+import stat
 import struct
+import termios
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -88,15 +113,32 @@ def parse_address(text: str) -> Address:
 
 
 class _Client:
-    """One stream connection: its buffer and its decoding core (made at its first line)."""
+    """One stream connection: its buffer and its decoding core (made at its first line), and
+    the times its last bytes came and its unfinished line began."""
 
-    __slots__ = ("sock", "peer", "buf", "core", "skipping")
+    __slots__ = ("sock", "peer", "origin", "buf", "core", "skipping", "last", "line_since")
 
-    def __init__(self, sock: socket.socket, peer: str):
-        self.sock, self.peer = sock, peer
+    def __init__(self, sock: socket.socket, peer: str, origin: str = "", now: float = 0.0):
+        self.sock, self.peer, self.origin = sock, peer, origin  # origin: the address (or uid) capped
         self.buf = b""
         self.core: Ingester | None = None
         self.skipping = False  # inside a line that went over the limit: drop bytes to its newline
+        self.last = self.line_since = now
+
+
+def _waiting(sock: socket.socket) -> int:
+    """Bytes the kernel holds for ``sock`` that ben has not read yet."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
+
+
+def seconds(value: float) -> str:
+    """A duration as the options spell it: ``30s``, ``500ms``, ``5m``."""
+    if value >= 60 and value % 60 == 0:
+        return f"{value / 60:g}m"
+    return f"{value:g}s" if value >= 1 else f"{value * 1000:g}ms"
 
 
 class Listener:
@@ -107,9 +149,12 @@ class Listener:
         self.options, self.max_line_bytes = options, options.max_line_bytes
         self.sel = selectors.DefaultSelector()
         self.clients: dict[int, _Client] = {}
+        self.per_origin: dict[str, int] = {}
         self.stopping = False
-        self.dropped = 0
+        self.dropped = self.timed_out = self.refused = self.cut = 0
         self.accepting = False
+        # how often the loop looks for slow and idle clients: a quarter of the shorter timeout
+        self.tick = max(0.01, min(1.0, options.line_timeout / 4, options.idle_timeout / 4))
         self.sock = self._bind()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -171,6 +216,8 @@ class Listener:
             self.accepting = False
 
     def request_stop(self, *_: object) -> None:
+        if self.stopping:
+            raise KeyboardInterrupt  # a second signal: stop draining (or waiting on the consumer), end now
         self.stopping = True
         try:
             self._wake_w.send(b"x")
@@ -180,12 +227,15 @@ class Listener:
     # -- the loop ---------------------------------------------------------------------------
 
     def serve(self) -> None:
+        sweep_at = time.monotonic() + self.tick
         while not self.stopping:
-            events = self.sel.select(timeout=1.0)
-            for key, _ in events:
+            events = self.sel.select(timeout=self.tick)
+            now = time.monotonic()
+            served: set[_Client] = set()
+            for key, _ in events:  # one receive per ready client per turn: fair shares
                 tag = key.data
                 if tag == "accept":
-                    self._accept()
+                    self._accept(now)
                 elif tag == "udp":
                     self._read_datagrams()
                 elif tag == "wake":
@@ -194,24 +244,45 @@ class Listener:
                     except BlockingIOError:
                         pass
                 else:
-                    self._read_client(tag)
+                    served.add(tag)
+                    self._read_client(tag, now)
             self.writer.flush()  # nothing more ready: let the consumer see what came
+            if now >= sweep_at:
+                self._sweep(served)
+                sweep_at = now + self.tick
         self._shutdown()
 
-    def _accept(self) -> None:
+    def _origin(self, conn: socket.socket, addr: object) -> str:
+        """What the per-address cap counts: the client's IP address, or its user id on a Unix socket."""
+        if isinstance(addr, tuple):
+            return str(addr[0])
+        try:
+            _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                                  struct.calcsize("3i")))
+        except (OSError, AttributeError):
+            return "unix"
+        return f"uid {uid}"
+
+    def _accept(self, now: float) -> None:
         while len(self.clients) < self.options.max_clients:
             try:
                 conn, addr = self.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
+            origin = self._origin(conn, addr)
+            if self.per_origin.get(origin, 0) >= self.options.max_per_address:
+                self.refused += 1  # over the cap: closed at once, so it waits in no one's way
+                conn.close()
+                continue
+            self.per_origin[origin] = self.per_origin.get(origin, 0) + 1
             conn.setblocking(False)
             peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else f"unix:{self.address.path}#{conn.fileno()}"
-            client = _Client(conn, peer)
+            client = _Client(conn, peer, origin, now)
             self.clients[conn.fileno()] = client
             self.sel.register(conn, selectors.EVENT_READ, client)
         self._accept_off()  # at the limit: the kernel's backlog holds the rest
 
-    def _read_client(self, client: _Client) -> None:
+    def _read_client(self, client: _Client, now: float) -> None:
         try:
             data = client.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -221,9 +292,10 @@ class Listener:
         if not data:
             self._close(client)
             return
-        self._feed(client, data)
+        self._feed(client, data, now)
 
-    def _feed(self, client: _Client, data: bytes) -> None:
+    def _feed(self, client: _Client, data: bytes, now: float) -> None:
+        client.last = now
         if b"\x00" in data:  # NUL ends a message in the stdlib SysLogHandler's TCP framing
             data = data.replace(b"\x00", b"\n")
         if client.skipping:
@@ -232,17 +304,55 @@ class Listener:
                 return
             client.skipping = False  # the dropped line was numbered when it went over the limit
             data = data[nl + 1:]
+            client.line_since = now
+        elif not client.buf:
+            client.line_since = now
         buf = client.buf + data if client.buf else data
         cut = buf.rfind(b"\n")
         if cut < 0:
             client.buf = buf
         else:
             client.buf = buf[cut + 1:]
+            client.line_since = now  # the unfinished line, if any, began in this block
             self._decode(client, buf[: cut + 1])
         if len(client.buf) > self.max_line_bytes:
             self._too_long(client, client.buf[:256], "line")
             client.buf = b""
             client.skipping = True
+
+    def _sweep(self, served: set[_Client]) -> None:
+        """Close the clients that left a line unfinished past ``line_timeout`` or sent nothing for
+        ``idle_timeout``. One with bytes waiting in the kernel is read instead: it is not slow,
+        ben was (busy, or blocked on its consumer)."""
+        line_timeout, idle_timeout = self.options.line_timeout, self.options.idle_timeout
+        for client in list(self.clients.values()):
+            if client in served:
+                continue
+            now = time.monotonic()
+            open_line = bool(client.buf) or client.skipping
+            if open_line and now - client.line_since > line_timeout:
+                reason = f"line unfinished after {seconds(line_timeout)} (--line-timeout): connection closed"
+            elif now - client.last > idle_timeout:
+                reason = f"connection idle for {seconds(idle_timeout)} (--idle-timeout): closed mid-line"
+            else:
+                continue
+            if _waiting(client.sock):
+                self._read_client(client, now)
+                continue
+            self.timed_out += 1
+            self._close_cut(client, reason)
+
+    def _close_cut(self, client: _Client, reason: str) -> None:
+        """Close a client ben stops serving: its unfinished line, if any, is rejected, not decoded
+        (it is not known to be whole)."""
+        if client.buf and not client.skipping:
+            self._core(client, client.buf).reader.lineno += 1
+            assert client.core is not None
+            client.core.reader.reject(reason, client.buf)
+            self.summary.add(client.core.format.name, 1, 0, 1)
+        client.buf = b""
+        client.skipping = True  # nothing more to decode
+        self._close(client)
 
     def _core(self, client: _Client, sample: bytes) -> Ingester:
         """The client's core, made for the format named or sniffed from its first bytes."""
@@ -283,6 +393,11 @@ class Listener:
         self._end(client)
         self.sel.unregister(client.sock)
         del self.clients[client.sock.fileno()]
+        left = self.per_origin[client.origin] - 1
+        if left:
+            self.per_origin[client.origin] = left
+        else:
+            del self.per_origin[client.origin]
         client.sock.close()
         self._accept_on()
 
@@ -310,28 +425,20 @@ class Listener:
         self._decode(client, data.rstrip(b"\x00\n") + b"\n")  # the stdlib SysLogHandler ends datagrams with NUL
 
     def _shutdown(self) -> None:
-        """Stop accepting, take in what clients already sent, decode it, flush."""
+        """Stop accepting, take in what clients had sent when told to stop (and no more, for at
+        most ``drain_timeout``), decode it, flush."""
         self._accept_off()
+        deadline = time.monotonic() + self.options.drain_timeout
         if self.address.kind == "udp":
-            self._read_datagrams()
-        for client in list(self.clients.values()):
-            while client.sock.fileno() in self.clients:
-                try:
-                    data = client.sock.recv(RECV_BYTES)
-                except (BlockingIOError, InterruptedError):
-                    self._close(client)
-                    break
-                except OSError:
-                    data = b""
-                if not data:
-                    self._close(client)
-                    break
-                self._feed(client, data)
+            self._read_datagrams()  # at most one turn's worth: what had come
+        self.sock.close()  # connections still in the backlog are reset, not left waiting
+        budgets = [(client, _waiting(client.sock)) for client in self.clients.values()]
+        for client, budget in budgets:
+            self._drain(client, budget, deadline)
         if self._udp is not None:
             self._end(self._udp)
         self.writer.flush()
         self.sel.close()
-        self.sock.close()
         self._wake_r.close()
         self._wake_w.close()
         if self.address.kind == "unix":
@@ -339,8 +446,32 @@ class Listener:
                 os.unlink(self.address.path)
             except FileNotFoundError:
                 pass
-        if self.dropped:
-            self.summary.extra["dropped"] = self.dropped
+        for name, count in (("dropped", self.dropped), ("timed out", self.timed_out), ("refused", self.refused),
+                            ("cut", self.cut)):
+            if count:
+                self.summary.extra[name] = count
+
+    def _drain(self, client: _Client, budget: int, deadline: float) -> None:
+        """Read ``budget`` bytes (what had come when ben was told to stop) from ``client``, then close
+        it. Its unfinished line counts when it had stopped sending, and is rejected when it had not."""
+        gone = False
+        while budget > 0 and time.monotonic() < deadline:
+            try:
+                data = client.sock.recv(min(RECV_BYTES, budget))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                data = b""
+            if not data:
+                gone = True
+                break
+            budget -= len(data)
+            self._feed(client, data, time.monotonic())
+        if gone or (budget <= 0 and not _waiting(client.sock)):
+            self._close(client)
+        else:
+            self.cut += 1
+            self._close_cut(client, "line cut off: the client was still sending when ben stopped")
 
 
 def serve(writer: Writer, rejects: Rejects, options: IngestOptions, summary: IngestSummary) -> None:
@@ -356,6 +487,24 @@ def serve(writer: Writer, rejects: Rejects, options: IngestOptions, summary: Ing
         if options.on_ready is not None:
             options.on_ready(listener.bound)
         listener.serve()
+    except KeyboardInterrupt:
+        if listener.stopping:
+            _abandon(writer)
+        raise
     finally:
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGINT, old_int)
+
+
+def _abandon(writer: Writer) -> None:
+    """Told to stop twice: the consumer is not reading, so what is still buffered for a pipe is
+    dropped (the pipe now goes to /dev/null) rather than waited for at exit."""
+    try:
+        fd = writer.target.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (AttributeError, OSError, ValueError):
+        return
+    os.dup2(null, fd)
+    os.close(null)

@@ -31,6 +31,10 @@ class IngestOptions:
     output: Path | None = None
     listen: str | None = None
     max_clients: int = 256
+    max_per_address: int = 64  # --listen: connections from one IP address (one user id on a Unix socket)
+    idle_timeout: float = 300.0  # --listen: seconds a connection may send nothing
+    line_timeout: float = 30.0  # --listen: seconds a line may take from its first byte to its end
+    drain_timeout: float = 5.0  # --listen: seconds the drain after SIGTERM may take
     allow_remote: bool = False
     on_format: Callable[[str, str], None] | None = None  # told (input, format) when auto chose one
     on_ready: Callable[[str], None] | None = None  # told the address a listener is bound to
