@@ -96,6 +96,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          "ben key sign --key ben.key dist.tar.gz"),
         ("Sign a stream of records as a tamper-evident chain",
          "ben ingest app.log | ben key sign --stream --key ben.key > signed.ndjson"),
+        ("Append to one signed file run after run (after a kill, cut back to its last checkpoint)",
+         "ben ingest --since-last app.log | ben key sign --stream --key ben.key -o signed.ndjson"),
     ],
     "key verify": [
         ("Check a release against dist.tar.gz.minisig",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,16 +25,14 @@ PubOpt = Annotated[str, typer.Option("--pub", "-P", help="Public key: a NAME.pub
 PassOpt = Annotated[bool, typer.Option("--passphrase", help="Use a passphrase: from BEN_PASSPHRASE, else asked on the terminal (never read from stdin).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")]
 COST_HELP = "scrypt cost of the passphrase: interactive (16 MiB), moderate (128 MiB) or sensitive (1 GiB)."
-ASK = files.passphrase_source()
-ASK_TWICE = files.passphrase_source(confirm=True)
+ASK, ASK_TWICE = files.passphrase_source(), files.passphrase_source(confirm=True)
 
 
-def _one_of(choices: tuple[str, ...]):
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if value not in choices:
-            raise typer.BadParameter(f"must be one of {', '.join(choices)}")
-        return value
-
+        if value in choices:
+            return value
+        raise typer.BadParameter(f"must be one of {', '.join(choices)}")
     return check
 
 
@@ -72,21 +71,23 @@ def sign(
     stream: Annotated[bool, typer.Option("--stream", help="Sign NDJSON records: add a chained 'sig' to each, with signed checkpoints.")] = False,
     every: Annotated[int, typer.Option("--every", min=1, max=chain.MAX_EVERY, help="With --stream: a signed checkpoint every N records (and on the last; sooner after 32 MiB).")] = chain.DEFAULT_EVERY,
     trusted_comment: Annotated[Optional[str], typer.Option("--trusted-comment", "-t", help="Signed one-line comment (default: timestamp and file name).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="With --stream: append to FILE, continuing the signed stream it holds (cut back to its last checkpoint after a kill).")] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Sign FILEs, writing FILE.minisig beside each; or, with --stream, sign an NDJSON stream.
 
-    Signatures are minisign's (prehashed Ed25519 with a trusted comment): minisign -V checks them.
-    """
+    Signatures are minisign's (prehashed Ed25519 with a trusted comment): minisign -V checks them."""
+    if output is not None and not stream:
+        raise typer.BadParameter("needs --stream (files are signed into FILE.minisig)", param_hint="'--output'")
     signing_key = keyfiles.load_signing_key(key, ASK)
     if not stream:
         for written in files.sign_files(signing_key, inputs, trusted_comment):
             say(f"ben key sign: wrote {written}", quiet)
         return
-    with Rejects(rejects, stage="key sign", strict=strict) as bad, Writer() as writer:
-        summary = chain.sign_stream(inputs or ["-"], writer, bad, signing_key, every)
+    with Rejects(rejects, stage="key sign", strict=strict) as bad:
+        summary = chain.sign_into(output, inputs or ["-"], bad, signing_key, every)
     if not quiet:
         summary.report(sys.stderr, bad)
 
@@ -104,8 +105,7 @@ def verify(
 
     A stream's records are written to stdout as each signed checkpoint verifies. The first altered,
     missing, reordered or inserted record, a truncated end, or an empty input (unless
-    --allow-empty), is reported and exits 1.
-    """
+    --allow-empty), is reported and exits 1."""
     verify_key = keyfiles.load_verify_key(pub)
     if not stream:
         for name, comment in files.verify_files(verify_key, inputs, signature):

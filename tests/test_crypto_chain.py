@@ -174,3 +174,45 @@ def test_a_record_that_already_has_sig_is_refused():
     signer = chain.StreamSigner(KEY)
     with pytest.raises(ValueError, match="already has"):
         list(signer.feed([{"sig": 1}]))
+
+
+@given(st.lists(streams, min_size=1, max_size=4), st.integers(1, 5), st.data())
+@PROPERTY
+def test_runs_appending_to_one_file_make_one_stream_even_after_a_kill(runs, every, data):
+    """Each run resumes the file's stream; a run killed at any byte is cut back to its last
+    checkpoint (what no checkpoint covers goes to rejects), so every line the file keeps verifies,
+    and a file whose last run ended normally verifies whole."""
+    import tempfile
+    from pathlib import Path
+
+    from ben_cli.rejects import Rejects
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "signed.ndjson"
+        expected: list[bytes] = []
+        for recs in runs:
+            rejects = Rejects()
+            signer = chain.resume(path, KEY, every, rejects)
+            kept = path.read_bytes() if path.exists() else b""
+            assert covered(kept)
+            new = list(signer.feed(recs)) + list(signer.flush())
+            blob = kept + b"".join(new)
+            if data.draw(st.booleans()):  # killed somewhere in this run's writing
+                blob = blob[: data.draw(st.integers(len(kept), len(blob)))]
+            path.write_bytes(blob)
+            expected.append(blob)
+            if blob == kept + b"".join(new):
+                assert verify(blob) == blob.splitlines(keepends=True)
+        rejects = Rejects()
+        chain.resume(path, KEY, every, rejects)  # as the next run would: cut back to a checkpoint
+        final = path.read_bytes()
+        assert expected[-1].startswith(final)
+        assert covered(final)  # every line left is under a checkpoint that verifies
+        assert rejects.count == expected[-1][len(final):].count(b"\n")  # every whole line cut is a reject
+
+
+def covered(blob: bytes) -> bool:
+    """Whether every line of ``blob`` is released by the verifier (covered by a checkpoint that
+    verifies), the end of the stream aside."""
+    lines = blob.splitlines(keepends=True)
+    return list(chain.StreamVerifier(KEY.public, allow_empty=True).feed(lines)) == lines

@@ -196,3 +196,91 @@ def test_verify_stream_refuses_an_empty_stream_unless_allowed(keys):
     assert result.stderr.decode().startswith("ben key verify: <stdin>: truncated: the input holds no signed record")
     result = run_ben("key", "verify", "--stream", "--allow-empty", "--pub", pub, input=b"")
     assert result.returncode == 0 and result.stdout == b""
+
+
+# -- sign --stream -o: a file that survives a kill (issue 13, item 4) -------------------------------
+
+
+def _records(start: int, n: int) -> bytes:
+    return b"".join(b'{"name":"e","value":%d,"body":"record number %d"}\n' % (i, i) for i in range(start, start + n))
+
+
+def _sign_into(keys: Path, out: Path, data: bytes, *extra: str) -> subprocess.CompletedProcess:
+    return run_ben("key", "sign", "--stream", "-k", str(keys / "sig.key"), "-o", str(out), *extra, input=data)
+
+
+def _verified(keys: Path, out: Path) -> list[dict]:
+    result = run_ben("key", "verify", "--stream", "-P", str(keys / "sig.pub"), str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    return [orjson.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("torn", [False, True], ids=["as-killed", "torn-last-line"])
+def test_sign_stream_o_killed_then_rerun_verifies_and_loses_nothing_silently(keys, torn):
+    """A kill left records no checkpoint covers (and, on a full disk, half a line) at the end of
+    the file; the rerun cuts them to --rejects, continues the chain from the last checkpoint, and
+    the whole file verifies as one stream."""
+    out, rejects = keys / "signed.ndjson", keys / "rejects.ndjson"
+    ben = Path(sys.executable).with_name("ben")
+    proc = subprocess.Popen([str(ben), "key", "sign", "--stream", "-k", str(keys / "sig.key"), "-o", str(out),
+                             "--every", "1000"], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    sent = 0
+    while not out.exists() or out.stat().st_size < (1 << 20):  # until at least one block is written
+        proc.stdin.write(_records(sent, 5000))
+        proc.stdin.flush()
+        sent += 5000
+    proc.kill()
+    proc.wait()
+    proc.stdin.close()
+    if torn:
+        with open(out, "r+b") as fh:
+            fh.truncate(os.path.getsize(out) - 17)  # what a full disk leaves: half a line
+    left = out.read_bytes().splitlines(keepends=True)
+    whole = [orjson.loads(line) for line in left if line.endswith(b"\n")]
+    assert whole and "ck" not in whole[-1]["sig"] or not whole[-1]["sig"]["ck"]["end"]  # killed mid-stream
+
+    result = _sign_into(keys, out, _records(10**6, 100), "--rejects", str(rejects))
+    assert result.returncode == 0, result.stderr.decode()
+    records = _verified(keys, out)
+    cut = [orjson.loads(r) for r in rejects.read_bytes().splitlines()]
+    assert all(r["reason"].endswith("signed by a run that ended before a checkpoint covered it; cut from the output")
+               for r in cut)
+    covered = len(whole) - len(cut)
+    assert covered > 0 and covered % 1000 == 0  # cut back to a checkpoint
+    assert [r["value"] for r in records] == list(range(covered)) + list(range(10**6, 10**6 + 100))
+    assert [orjson.loads(r["raw"])["value"] for r in cut] == list(range(covered, len(whole)))  # nothing lost in silence
+    assert [r["sig"]["seq"] for r in records] == list(range(covered + 100))  # one stream, one chain
+    assert f"cut {len(cut)}" in result.stderr.decode()
+
+
+def test_sign_stream_o_appends_run_after_run_as_one_stream(keys):
+    out = keys / "signed.ndjson"
+    for run in range(3):
+        assert _sign_into(keys, out, _records(run * 10, 10), "--every", "4").returncode == 0
+    records = _verified(keys, out)
+    assert [r["value"] for r in records] == list(range(30))
+    assert len({r["sig"]["ck"]["id"] for r in records if "ck" in r["sig"]}) == 1
+    assert [r["sig"]["ck"]["end"] for r in records if "ck" in r["sig"]][-1] is True
+    # the verifier still refuses a stream that starts over after an end
+    twice = keys / "twice.ndjson"
+    twice.write_bytes(out.read_bytes() * 2)
+    result = run_ben("key", "verify", "--stream", "-P", str(keys / "sig.pub"), str(twice))
+    assert result.returncode == 1 and b"inserted" in result.stderr
+
+
+def test_sign_stream_o_refuses_a_file_it_cannot_continue_and_cuts_nothing(keys, tmp_path):
+    foreign = tmp_path / "foreign.ndjson"
+    foreign.write_bytes(_records(0, 5))
+    result = _sign_into(keys, foreign, _records(5, 1))
+    assert result.returncode == 1 and b"not a record ben signed" in result.stderr
+    assert foreign.read_bytes() == _records(0, 5)
+    other = tmp_path / "other"
+    assert run_ben("key", "gen", "--out", str(other)).returncode == 0
+    theirs = tmp_path / "theirs.ndjson"
+    assert run_ben("key", "sign", "--stream", "-k", str(other) + ".key", "-o", str(theirs), input=_records(0, 3)).returncode == 0
+    before = theirs.read_bytes()
+    result = _sign_into(keys, theirs, _records(3, 1))
+    assert result.returncode == 1 and b"does not verify with this key" in result.stderr
+    assert theirs.read_bytes() == before
+    assert run_ben("key", "sign", "-k", str(keys / "sig.key"), "-o", str(theirs), str(foreign)).returncode == 2

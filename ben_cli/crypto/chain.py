@@ -21,6 +21,12 @@ signer wrote (and to end with a newline), so even a change that leaves the parse
 (an escape spelled differently, a dropped final newline) is reported rather than ignored. Blank
 lines carry no record and are skipped, as every reader of ben's skips them.
 
+A stream may go on after its final checkpoint when a later run continues it: ``ben key sign
+--stream -o FILE`` appends to FILE by resuming the chain at FILE's last checkpoint (:func:`resume`),
+so the next record carries the next sequence number and links to the last hash; it must reach a
+new final checkpoint in its turn. A stream that starts over (sequence 0) after an end is still an
+insertion, so one input holds one stream, and a replayed or prepended stream is caught.
+
 Both are stage cores working on lines rather than parsed records, because the signature covers
 the exact bytes: :class:`StreamSigner` takes records and yields signed lines, one record behind
 (its ``flush`` yields the last one, which carries the final checkpoint); :class:`StreamVerifier`
@@ -34,14 +40,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import orjson
 
+from ben_cli.atomic import cut_to_whole_lines, exclusive_lock
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import SigningKey, VerifyKey, key_id_text
+from ben_cli.errors import BadRecord
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Reader, Writer, display_name
 from ben_cli.rejects import Rejects, Summary
 
@@ -91,14 +101,15 @@ class StreamSigner:
     """Adds chain links and checkpoints to records, one record behind (the last one must be known
     as last to carry the final checkpoint)."""
 
-    def __init__(self, key: SigningKey, every: int = DEFAULT_EVERY, stream_id: bytes | None = None):
+    def __init__(self, key: SigningKey, every: int = DEFAULT_EVERY, stream_id: bytes | None = None,
+                 seq: int = 0, head: bytes | None = None):
         if not 1 <= every <= MAX_EVERY:
             raise ValueError(f"checkpoint interval must be from 1 to {MAX_EVERY}")
         self.key, self.every = key, every
         self.stream_id = stream_id or p.random_bytes(STREAM_ID_BYTES)
         self.key_id = key_id_text(key.key_id)
-        self.head = start_hash(self.stream_id)
-        self.seq = 0
+        self.head = start_hash(self.stream_id) if head is None else head  # a resumed stream goes on from its head
+        self.seq = seq
         self.checkpoints = 0
         self._span = 0  # bytes of the lines since the last checkpoint
         self._held: bytes | None = None
@@ -247,7 +258,9 @@ class StreamVerifier:
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise self._error("altered", line, "sig.seq is not an integer")
         if self.ended:
-            raise self._error("inserted", line, f"record seq {seq} comes after the stream's final checkpoint")
+            if seq != self.expected:
+                raise self._error("inserted", line, f"record seq {seq} comes after the stream's final checkpoint")
+            self.ended = False  # a later run continued the stream (sign --stream -o): it must end again
         if seq != self.expected:
             if seq > self.expected:
                 gone = f"seq {self.expected}" if seq == self.expected + 1 else f"seq {self.expected} to {seq - 1}"
@@ -333,12 +346,13 @@ def _unsigned(reader: Reader) -> Iterator[dict]:
 
 
 def sign_stream(inputs: Sequence[str], writer: Writer, rejects: Rejects, key: SigningKey,
-                every: int = DEFAULT_EVERY) -> Summary:
-    """Sign the NDJSON records of ``inputs`` (``-`` is stdin) as one stream onto ``writer``.
+                every: int = DEFAULT_EVERY, signer: StreamSigner | None = None) -> Summary:
+    """Sign the NDJSON records of ``inputs`` (``-`` is stdin) as one stream onto ``writer``
+    (continuing ``signer``'s stream when given, as :func:`resume` makes one).
 
     Lines that are not JSON objects, or that already carry ``sig``, go to ``rejects`` and are not
     part of the signed stream."""
-    signer = StreamSigner(key, every)
+    signer = signer or StreamSigner(key, every)
     reader = Reader(inputs, rejects.add)
     write = writer.write_line
     for line in signer.feed(_unsigned(reader)):
@@ -347,6 +361,30 @@ def sign_stream(inputs: Sequence[str], writer: Writer, rejects: Rejects, key: Si
         write(line)
     return Summary("key sign", read=reader.read, written=writer.count, rejected=rejects.count,
                    extra={"checkpoints": signer.checkpoints})
+
+
+def sign_into(path: Path | None, inputs: Sequence[str], rejects: Rejects, key: SigningKey,
+              every: int = DEFAULT_EVERY) -> Summary:
+    """Sign ``inputs`` onto stdout, or onto the end of the file ``path``, continuing the signed
+    stream it holds (:func:`resume`), under a lock that keeps two signers apart. Written in large
+    blocks of whole lines; after a kill or a full disk the next run cuts what no checkpoint covers."""
+    if path is None:
+        with Writer() as writer:
+            return sign_stream(inputs, writer, rejects, key, every)
+    with exclusive_lock(path, "another ben key sign"):
+        before = rejects.count
+        signer = resume(path, key, every, rejects)
+        cut = rejects.count - before
+        try:
+            with open(path, "ab") as out, Writer(out, line_buffered=False) as writer:
+                summary = sign_stream(inputs, writer, rejects, key, every, signer)
+        except OSError as exc:  # a full disk: say which file
+            if exc.filename is None:
+                raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+            raise
+    if cut:
+        summary.extra["cut"] = cut
+    return summary
 
 
 def verify_stream(inputs: Sequence[str], writer: Writer, key: VerifyKey,
@@ -369,3 +407,103 @@ def verify_stream(inputs: Sequence[str], writer: Writer, key: VerifyKey,
             verified(display_name(path), verifier.summary)
     summary.written = writer.count
     return summary
+
+
+# -- appending to a signed file ---------------------------------------------------------------------
+
+
+def resume(path: str | os.PathLike[str], key: SigningKey, every: int, rejects: Rejects) -> StreamSigner:
+    """A signer that continues the signed stream in the file ``path`` (a new stream if it is empty
+    or missing), after making the file end where it can be continued.
+
+    A run killed mid-write (SIGKILL, a full disk) leaves a partial last line, and records after its
+    last checkpoint that no checkpoint covers. The partial line is cut. The uncovered records are
+    cut as well and go to ``rejects`` with their text: the signer does not vouch for lines it did
+    not sign in this run (anyone could have written them). Then the chain resumes from the last
+    checkpoint, which must verify with ``key`` (else :class:`~ben_cli.crypto.primitives.CryptoError`
+    and nothing is cut): the next record takes the next sequence number and links to its hash. A
+    file that does not end in records ben signed is refused the same way."""
+    cut_to_whole_lines(path)
+    name = os.fspath(path)
+    try:
+        fh = open(path, "r+b")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return StreamSigner(key, every)
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        found, tail, start = _last_checkpoint(fh, size, name)
+        if found is None:
+            if start:
+                raise p.CryptoError(f"{name}: no checkpoint in its last {size - start} bytes: not a stream ben "
+                                    "signed, or not whole; refusing to append to it")
+            signer = StreamSigner(key, every)
+        else:
+            signer = _resumed(found, key, every, name)
+        expected = signer.seq
+        for _offset, raw in tail:
+            if _sig_of(raw, name)["seq"] != expected:
+                raise p.CryptoError(f"{name}: the records after its last checkpoint are not in sequence: refusing "
+                                    "to append to it")
+            expected += 1
+        if tail:
+            for _offset, raw in tail:
+                seq = _sig_of(raw, name)["seq"]
+                rejects.add(BadRecord(0, f"seq {seq}: signed by a run that ended before a checkpoint covered it; "
+                                      "cut from the output", raw.rstrip(b"\n"), name))
+            fh.truncate(tail[0][0])
+    return signer
+
+
+def _sig_of(raw: bytes, name: str) -> dict:
+    """The ``sig`` of a line ben signed, checked to be as the signer writes it; else a refusal."""
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        record = None
+    sig = record.pop(FIELD, None) if isinstance(record, dict) else None
+    if isinstance(sig, dict) and type(sig.get("seq")) is int and _line(orjson.dumps(record), sig) == raw:
+        return sig
+    raise p.CryptoError(f"{name}: ends with a line that is not a record ben signed: refusing to append to it")
+
+
+def _last_checkpoint(fh: BinaryIO, size: int, name: str) -> tuple[bytes | None, list[tuple[int, bytes]], int]:
+    """The last line of the file carrying a checkpoint (``None`` if none), the lines after it with
+    their offsets, and where the search started. Read from the end, no further back than the
+    records a verifier may hold awaiting a checkpoint."""
+    window = 1 << 20
+    while True:
+        start = max(0, size - window)
+        fh.seek(start)
+        block = fh.read(size - start)
+        lines, offset = [], start
+        if start:
+            skip = block.find(b"\n") + 1  # the first line may begin before the window
+            offset += skip
+            block = block[skip:]
+        for raw in block.splitlines(keepends=True):
+            lines.append((offset, raw))
+            offset += len(raw)
+        for i in range(len(lines) - 1, -1, -1):
+            raw = lines[i][1]
+            if b'"ck":' in raw and "ck" in _sig_of(raw, name):
+                return raw, lines[i + 1:], start
+        if start == 0 or window > 2 * MAX_UNVERIFIED_BYTES:
+            return None, lines, start
+        window *= 4
+
+
+def _resumed(line: bytes, key: SigningKey, every: int, name: str) -> StreamSigner:
+    """A signer going on from the checkpoint on ``line``, once it verifies with ``key``."""
+    record = orjson.loads(line)
+    sig = record.pop(FIELD)
+    ck = sig["ck"]
+    try:
+        stream_id = base64.b64decode(ck["id"], validate=True)
+        prev = base64.b64decode(sig["prev"], validate=True)
+        signature = base64.b64decode(ck["sig"], validate=True)
+        head = _link(prev, sig["seq"], orjson.dumps(record))
+        key.public.verify(checkpoint_message(stream_id, sig["seq"], head, ck["end"] is True), signature)
+    except (KeyError, TypeError, binascii.Error, ValueError, p.CryptoError):
+        raise p.CryptoError(f"{name}: its last checkpoint does not verify with this key: refusing to append "
+                            "to it (another key's stream, or altered)") from None
+    return StreamSigner(key, every, stream_id, sig["seq"] + 1, head)
