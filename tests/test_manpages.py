@@ -1,13 +1,19 @@
 """Every command has a man page, and its SYNOPSIS and OPTIONS are what --help says."""
 
+import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
+import orjson
+import pytest
 from ben_cli.commands._root import EXIT_STATUS_MEANINGS
 
 from ben_cli.errors import ExitStatus
+
+from .conftest import run_ben
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,3 +59,40 @@ def test_every_page_ends_its_examples_with_the_commands_help():
         examples = text[text.index(".SH EXAMPLES"):]
         for _, line in page_examples(" ".join(path) or "ben"):
             assert line.replace("-", "\\-") in examples, (page.name, line)
+
+
+def test_every_page_says_what_a_full_disk_and_a_crash_do():
+    """Issue 13: each man page has a section on a full disk and on crashes, naming both."""
+    for page in sorted((ROOT / "man").glob("ben*.1")):
+        text = page.read_text()
+        heading = re.search(r"^\.S[HS] (FULL DISK AND CRASHES|Full disk and crashes)\n", text, re.MULTILINE)
+        assert heading, f"{page.name} has no 'Full disk and crashes' section"
+        body = text[heading.end():]
+        body = body[: re.search(r"^\.S[HS] |\Z", body, re.MULTILINE).start()]
+        assert "full disk" in body and "crash" in body, page.name
+
+
+@pytest.mark.parametrize("command", [["ingest", "-q", "-o"], ["key", "sign", "--stream", "-q", "-k", "KEY", "-o"]],
+                         ids=["ingest", "key sign"])
+def test_a_full_disk_stops_with_status_1_naming_the_file_and_the_rerun_cuts_back(tmp_path, command):
+    """What the pages say of a full disk: status 1, the file named; the next run makes it whole."""
+    key = tmp_path / "k"
+    assert run_ben("key", "gen", "--out", str(key)).returncode == 0
+    command = [str(key) + ".key" if arg == "KEY" else arg for arg in command]
+    data = b"".join(b'{"name":"e","value":%d}\n' % i for i in range(100_000))
+    out = tmp_path / "out.ndjson"
+    ben = Path(sys.executable).with_name("ben")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    full = subprocess.run([str(ben), *command, str(out)], input=data, capture_output=True, preexec_fn=limit,
+                          env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    assert full.returncode == 1
+    assert full.stderr.decode().endswith(f"File too large: {out}\n")
+    assert not out.read_bytes().endswith(b"\n")  # the half line the full disk left
+    rerun = run_ben(*command, str(out), input=b'{"name":"after","value":1}\n')
+    assert rerun.returncode == 0, rerun.stderr
+    lines = out.read_bytes().splitlines(keepends=True)
+    assert all(line.endswith(b"\n") and orjson.loads(line) for line in lines)
+    assert orjson.loads(lines[-1])["name"] == "after"

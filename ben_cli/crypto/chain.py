@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -379,7 +380,7 @@ def sign_into(path: Path | None, inputs: Sequence[str], rejects: Rejects, key: S
             with open(path, "ab") as out, Writer(out, line_buffered=False) as writer:
                 summary = sign_stream(inputs, writer, rejects, key, every, signer)
         except OSError as exc:  # a full disk: say which file
-            if exc.filename is None:
+            if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
                 raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
             raise
     if cut:

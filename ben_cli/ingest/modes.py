@@ -9,6 +9,7 @@ written (to wherever they went), lines rejected.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 
 from ben_cli.atomic import cut_to_whole_lines
@@ -29,6 +30,16 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Ingest
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
     if options.max_line_bytes < 1:
         raise UsageError("--max-line-bytes must be at least 1 byte")
+    try:
+        return _run(inputs, writer, rejects, options, modes)
+    except OSError as exc:  # a full disk under -o: say which file
+        if options.output is not None and exc.filename is None and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise OSError(exc.errno, exc.strerror, str(options.output)) from exc
+        raise
+
+
+def _run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,
+         modes: list[str]) -> IngestSummary:
     summary = IngestSummary()
     if options.follow or options.since_last:
         if not inputs:
