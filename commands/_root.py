@@ -12,7 +12,7 @@ EXIT_STATUS_MEANINGS: dict[str, str] = {
     "USAGE": "A usage error: an unknown command or option, a bad option value, a missing argument.",
     "NO_TTY": "A terminal user interface with no terminal to draw on.",
     "PLUGIN": "A plugin command could not be loaded.",
-    "INTERRUPTED": "Interrupted (Ctrl-C). ben ingest --follow and --listen take SIGINT, like SIGTERM, as their normal end: they finish the batch, save their offsets and exit 0.",
+    "INTERRUPTED": "Interrupted (Ctrl-C). ben ingest --follow and --listen take SIGINT, like SIGTERM, as their normal end: they finish the batch (--listen: drain what clients had sent), save their offsets and exit 0; a second Ctrl-C ends --listen's drain at once, with 130.",
 }
 
 

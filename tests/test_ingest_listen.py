@@ -222,6 +222,12 @@ def test_only_loopback_unless_allowed():
     assert run_ben("ingest", "--listen", "http://x:1").returncode == 2
 
 
+@pytest.mark.parametrize("flag", ["--idle-timeout", "--line-timeout"])
+def test_a_timeout_of_zero_is_a_usage_error(flag):
+    proc = run_ben("ingest", "--listen", "tcp://127.0.0.1:0", flag, "0")
+    assert proc.returncode == 2 and f"{flag} must be longer than 0s".encode() in proc.stderr
+
+
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1", "unix:", "udp://:5"])
 def test_bad_addresses_are_usage_errors(address):
     assert run_ben("ingest", "--listen", address).returncode == 2

@@ -480,6 +480,9 @@ def serve(writer: Writer, rejects: Rejects, options: IngestOptions, summary: Ing
     where = parse_address(options.listen)
     if not options.allow_remote and not where.is_loopback():
         raise UsageError(f"{where} is not a loopback address; add --allow-remote to serve other hosts")
+    for flag, value in (("--idle-timeout", options.idle_timeout), ("--line-timeout", options.line_timeout)):
+        if not value > 0:
+            raise UsageError(f"{flag} must be longer than 0s")
     listener = Listener(where, writer, rejects, summary, options)
     old_term = signal.signal(signal.SIGTERM, listener.request_stop)
     old_int = signal.signal(signal.SIGINT, listener.request_stop)
