@@ -250,6 +250,7 @@ def test_sign_stream_o_killed_then_rerun_verifies_and_loses_nothing_silently(key
     assert covered > 0 and covered % 1000 == 0  # cut back to a checkpoint
     assert [r["value"] for r in records] == list(range(covered)) + list(range(10**6, 10**6 + 100))
     assert [orjson.loads(r["raw"])["value"] for r in cut] == list(range(covered, len(whole)))  # nothing lost in silence
+    assert all(left[r["line"] - 1].rstrip(b"\n").decode() == r["raw"] for r in cut)  # each names its line
     assert [r["sig"]["seq"] for r in records] == list(range(covered + 100))  # one stream, one chain
     assert f"cut {len(cut)}" in result.stderr.decode()
 

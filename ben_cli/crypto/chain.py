@@ -447,9 +447,9 @@ def resume(path: str | os.PathLike[str], key: SigningKey, every: int, rejects: R
                                     "to append to it")
             expected += 1
         if tail:
-            for _offset, raw in tail:
+            for _offset, raw in tail:  # the file is one stream from seq 0, a record a line
                 seq = _sig_of(raw, name)["seq"]
-                rejects.add(BadRecord(0, f"seq {seq}: signed by a run that ended before a checkpoint covered it; "
+                rejects.add(BadRecord(seq + 1, f"seq {seq}: signed by a run that ended before a checkpoint covered it; "
                                       "cut from the output", raw.rstrip(b"\n"), name))
             fh.truncate(tail[0][0])
     return signer

@@ -88,6 +88,20 @@ Altered, missing and truncated streams are named, with exit status 1:
   ben key verify: <stdin>: line 4: truncated: the stream ends after seq 3 without its final checkpoint; 0 unverified record(s) were withheld
   4
 
+With -o, runs append to one file as one stream. A run cut short (here: a kill after the third
+record, mid-line) leaves records no checkpoint covers; the next run cuts them to --rejects and
+goes on from the last checkpoint:
+
+  $ ben key sign --stream -k release.key --every 2 -o log.ndjson -q events.ndjson
+  $ head -c "$(head -3 log.ndjson | wc -c)" log.ndjson > cut.ndjson; head -c 20 log.ndjson | tail -c 9 >> cut.ndjson
+  $ mv cut.ndjson log.ndjson
+  $ ben key sign --stream -k release.key --every 2 -o log.ndjson --rejects cut.rejects events.ndjson
+  ben key sign: read 5, wrote 5, rejected 1, checkpoints 3, cut 1
+    rejected log.ndjson:3: seq 2: signed by a run that ended before a checkpoint covered it; cut from the output
+  $ ben key verify --stream --pub release.pub log.ndjson | jq -c '[.value, .sig.seq]' | tr '\n' ' '; echo
+  ben key verify: log.ndjson: 7 records and 4 checkpoints verified
+  [1,0] [2,1] [1,2] [2,3] [3,4] [4,5] [5,6] 
+
 Usage errors are one line with exit status 2; a key can be given as text with -P:
 
   $ echo secret | ben key seal
