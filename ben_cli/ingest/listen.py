@@ -33,7 +33,8 @@ blocked on a slow consumer is never charged to the clients.
 SIGTERM or SIGINT stops accepting (connections not yet accepted are reset) and drains, within
 ``drain_timeout``: from each connected client ben reads what the kernel had already received from
 it when the signal came, and no more, decodes it, flushes the output and returns. A client that
-had finished sending has its unfinished last line decoded as at the end of a connection; a client
+had finished sending (nothing more from it within ``SETTLE``) has its unfinished last line decoded
+as at the end of a connection; a client
 still sending has the line it was in rejected (``cut``), and what it sends after the signal is
 refused with the connection. Writing still waits for a consumer that is not reading (that is the
 backpressure); a second SIGTERM or SIGINT ends ben at once, drain or no drain.
@@ -68,6 +69,7 @@ from ben_cli.rejects import Rejects
 RECV_BYTES = 1 << 16
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux: count of datagrams dropped before this one
 BACKLOG = 128
+SETTLE = 0.05  # on SIGTERM, how long to wait for the rest of a line a client was in the middle of
 
 
 @dataclass(frozen=True)
@@ -433,8 +435,21 @@ class Listener:
             self._read_datagrams()  # at most one turn's worth: what had come
         self.sock.close()  # connections still in the backlog are reset, not left waiting
         budgets = [(client, _waiting(client.sock)) for client in self.clients.values()]
-        for client, budget in budgets:
-            self._drain(client, budget, deadline)
+        unfinished = [client for client, budget in budgets if not self._take(client, budget, deadline)]
+        # a client mid-line whose next bytes were on their way: wait a moment, once for all, to see
+        settle = min(SETTLE, deadline - time.monotonic())
+        if settle > 0 and any(client.buf and not _waiting(client.sock) for client in unfinished):
+            waiting = selectors.DefaultSelector()
+            for client in unfinished:
+                waiting.register(client.sock, selectors.EVENT_READ)
+            waiting.select(settle)
+            waiting.close()
+        for client in unfinished:
+            if _waiting(client.sock):
+                self.cut += 1
+                self._close_cut(client, "line cut off: the client was still sending when ben stopped")
+            else:
+                self._close(client)  # it had stopped sending: its last line counts, as at its end
         if self._udp is not None:
             self._end(self._udp)
         self.writer.flush()
@@ -451,10 +466,9 @@ class Listener:
             if count:
                 self.summary.extra[name] = count
 
-    def _drain(self, client: _Client, budget: int, deadline: float) -> None:
-        """Read ``budget`` bytes (what had come when ben was told to stop) from ``client``, then close
-        it. Its unfinished line counts when it had stopped sending, and is rejected when it had not."""
-        gone = False
+    def _take(self, client: _Client, budget: int, deadline: float) -> bool:
+        """Read ``budget`` bytes (what had come when ben was told to stop) from ``client``; True
+        when the client closed its end meanwhile (it is then closed here too)."""
         while budget > 0 and time.monotonic() < deadline:
             try:
                 data = client.sock.recv(min(RECV_BYTES, budget))
@@ -463,15 +477,11 @@ class Listener:
             except OSError:
                 data = b""
             if not data:
-                gone = True
-                break
+                self._close(client)
+                return True
             budget -= len(data)
             self._feed(client, data, time.monotonic())
-        if gone or (budget <= 0 and not _waiting(client.sock)):
-            self._close(client)
-        else:
-            self.cut += 1
-            self._close_cut(client, "line cut off: the client was still sending when ben stopped")
+        return False
 
 
 def serve(writer: Writer, rejects: Rejects, options: IngestOptions, summary: IngestSummary) -> None:
