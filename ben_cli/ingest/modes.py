@@ -29,6 +29,8 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Ingest
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
     if options.max_line_bytes < 1:
         raise UsageError("--max-line-bytes must be at least 1 byte")
+    if options.ack and not (options.follow or options.since_last):
+        raise UsageError("--ack needs --since-last or --follow (it ties their offsets to a sink's)")
     summary = IngestSummary()
     if options.follow or options.since_last:
         if not inputs:
