@@ -396,9 +396,8 @@ class Follower:
         with fh:
             st = os.fstat(fh.fileno())
             if known is not None and not _same_file(st, fh.fileno(), known):
-                if tied:
-                    if known.id:  # kept until the sink holds all of it
-                        self.state.behind.setdefault(key, []).append(known)
+                if tied:  # kept until the sink holds all of it
+                    self.state.behind.setdefault(key, []).append(known)
                 else:
                     old = _find_rotated(path, known)
                     if old is not None:
