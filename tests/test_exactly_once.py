@@ -279,10 +279,7 @@ SEED = int(os.environ.get("BEN_CHAOS_SEED", random.randrange(1 << 30)))
 
 def test_chaos_file_target_every_line_stored_exactly_once(tmp_path):
     out = tmp_path / "out.ndjson"
-    for round_ in range(2):
-        folder = tmp_path / f"r{round_}"
-        folder.mkdir()
-        chaos(folder, SEED + round_, f"file:{out}.{round_}", lambda r=round_: [x["body"] for x in lines_of(Path(f"{out}.{r}"))], kills=3)
+    chaos(tmp_path, SEED, f"file:{out}", lambda: [x["body"] for x in lines_of(out)], kills=4)
 
 
 @pytest.fixture
@@ -301,3 +298,64 @@ def test_chaos_clickhouse_every_line_stored_exactly_once(tmp_path, clickhouse, c
     url = (f"clickhouse+http://{clickhouse.host}:{clickhouse.http_port}/{name}" if protocol == "http"
            else f"clickhouse://{clickhouse.host}:{clickhouse.port}/{name}")
     chaos(tmp_path, SEED + 7, url, lambda: [r[0] for r in client.execute(f"SELECT body FROM `{name}`.telemetry")], kills=3)
+
+
+# 5. failure is visible ---------------------------------------------------------------------------
+
+def test_clickhouse_down_for_the_whole_run_exits_1_acknowledges_nothing_and_the_rerun_stores_all(tmp_path, clickhouse, chaosdb):
+    name, client = chaosdb
+    log = tmp_path / "app.log"
+    state = str(tmp_path / "S")
+    log.write_bytes(b"".join(b'{"msg":"L%d"}\n' % i for i in range(5000)))
+    free = subprocess.run([sys.executable, str(Path(__file__).parent / "support" / "free-port")], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    down = pipe(["ingest", "--since-last", "--ack", "--state", state, str(log)],
+                ["sink", "--ack", state, "--retry-for", "1s", "--to", f"clickhouse://127.0.0.1:{free}/{name}"])
+    assert down[1].returncode == 1, down[1].stderr
+    assert any(r.returncode != 0 for r in down)  # with pipefail, the pipeline fails
+    assert not (tmp_path / "S.ack").exists() or orjson.loads((tmp_path / "S.ack").read_bytes())["inputs"] == {}
+    up = pipe(["ingest", "--since-last", "--ack", "--state", state, str(log)],
+              ["sink", "--ack", state, "--to", f"clickhouse://{clickhouse.host}:{clickhouse.port}/{name}"])
+    assert [r.returncode for r in up] == [0, 0], [r.stderr for r in up]
+    assert client.execute(f"SELECT count(), uniqExact(body) FROM `{name}`.telemetry") == [(5000, 5000)]
+
+
+@pytest.mark.parametrize("protocol", ["native", "http"])
+def test_chaos_with_the_clickhouse_server_killed_and_restarted_mid_run(tmp_path, protocol):
+    """A dedicated server, so that killing it disturbs no other test."""
+    root = Path(__file__).resolve().parent / "support"
+    ports = [subprocess.run([sys.executable, str(root / "free-port")], capture_output=True, text=True,
+                            check=True).stdout.strip() for _ in range(2)]
+    env = {**ENV, "BEN_CH_TCP_PORT": ports[0], "BEN_CH_HTTP_PORT": ports[1]}
+    server, script = tmp_path / "server", str(root / "clickhouse-test-server")
+    subprocess.run([script, "start", str(server)], env=env, check=True)
+    timers: list[threading.Timer] = []
+
+    def kill_server() -> None:
+        def kill() -> None:
+            os.kill(int((server / "server.pid").read_text()), signal.SIGKILL)
+            restart = threading.Timer(1.5, subprocess.run, ([script, "start", str(server)],), {"env": env, "check": True})
+            restart.start()
+            timers.append(restart)
+        timer = threading.Timer(random.Random(SEED).uniform(0.5, 1.5), kill)
+        timer.start()
+        timers.append(timer)
+
+    try:
+        assert run_ben("db", "init", "--to", f"clickhouse://127.0.0.1:{ports[0]}/crashy").returncode == 0
+        url = (f"clickhouse+http://127.0.0.1:{ports[1]}/crashy" if protocol == "http"
+               else f"clickhouse://127.0.0.1:{ports[0]}/crashy")
+        from clickhouse_driver import Client
+
+        def stored() -> list[str]:
+            client = Client(host="127.0.0.1", port=int(ports[0]))
+            try:
+                return [r[0] for r in client.execute("SELECT body FROM crashy.telemetry")]
+            finally:
+                client.disconnect()
+
+        chaos(tmp_path, SEED + 11, url, stored, kills=1, mid_run=kill_server)
+    finally:
+        for timer in timers:
+            timer.join()
+        subprocess.run([script, "stop", str(server)], env=env, check=False)
