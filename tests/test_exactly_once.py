@@ -359,3 +359,39 @@ def test_chaos_with_the_clickhouse_server_killed_and_restarted_mid_run(tmp_path,
         for timer in timers:
             timer.join()
         subprocess.run([script, "stop", str(server)], env=env, check=False)
+
+
+# 4. stdin that is a regular file -----------------------------------------------------------------
+
+def test_sink_from_stdin_redirected_from_a_file_killed_and_rerun_stores_every_record_once(tmp_path, clickhouse, chaosdb):
+    name, client = chaosdb
+    data = tmp_path / "records.ndjson"
+    data.write_bytes(b"".join(b'{"ts":"2026-11-25T10:00:00Z","name":"n","body":"L%d"}\n' % i for i in range(40_000)))
+    url = f"clickhouse://{clickhouse.host}:{clickhouse.port}/{name}"
+    with open(data, "rb") as stdin:
+        proc = subprocess.Popen([BEN, "sink", "-q", "--to", url, "--batch-rows", "1000"], stdin=stdin, env=ENV,
+                                stderr=subprocess.PIPE)
+        while client.execute(f"SELECT count() FROM `{name}`.telemetry")[0][0] == 0 and proc.poll() is None:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with open(data, "rb") as stdin:
+        again = subprocess.run([BEN, "sink", "--to", url], stdin=stdin, env=ENV, capture_output=True)
+    assert again.returncode == 0, again.stderr
+    assert client.execute(f"SELECT count(), uniqExact(body) FROM `{name}`.telemetry") == [(40_000, 40_000)]
+
+
+def test_ingest_since_last_continues_stdin_redirected_from_a_file_and_refuses_a_pipe(tmp_path):
+    log = tmp_path / "app.log"
+    state = str(tmp_path / "S")
+    log.write_bytes(b'{"msg":"a"}\n')
+    with open(log, "rb") as stdin:
+        first = subprocess.run([BEN, "ingest", "--since-last", "--state", state], stdin=stdin, env=ENV, capture_output=True)
+    with open(log, "ab") as fh:
+        fh.write(b'{"msg":"b"}\n')
+    with open(log, "rb") as stdin:
+        second = subprocess.run([BEN, "ingest", "--since-last", "--state", state], stdin=stdin, env=ENV, capture_output=True)
+    assert [orjson.loads(x)["body"] for x in first.stdout.splitlines()] == ["a"]
+    assert [orjson.loads(x)["body"] for x in second.stdout.splitlines()] == ["b"]
+    piped = run_ben("ingest", "--since-last", "--state", state, input=b'{"msg":"c"}\n')
+    assert piped.returncode == 2 and b"not a pipe" in piped.stderr

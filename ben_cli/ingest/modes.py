@@ -16,7 +16,7 @@ from ben_cli.errors import UsageError
 from ben_cli.ingest.files import read_files
 from ben_cli.ingest.options import IngestOptions
 from ben_cli.ingest.summary import IngestSummary
-from ben_cli.ndjson import Writer
+from ben_cli.ndjson import Writer, stdin_file
 from ben_cli.rejects import Rejects
 
 
@@ -33,8 +33,10 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Ingest
         raise UsageError("--ack needs --since-last or --follow (it ties their offsets to a sink's)")
     summary = IngestSummary()
     if options.follow or options.since_last:
-        if not inputs:
-            raise UsageError(f"{modes[0]} needs named files to read")
+        if list(inputs) in ([], ["-"]) and (named := stdin_file()) is not None:
+            inputs = [named]  # stdin redirected from a file: continued like the file named
+        if not inputs or "-" in inputs:
+            raise UsageError(f"{modes[0]} needs named files to read (or stdin redirected from a file, not a pipe)")
         from ben_cli.ingest import follow
 
         writer = follow.read_new(inputs, writer, rejects, options, summary)

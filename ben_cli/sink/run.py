@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ben_cli.ndjson import Reader, Writer
+from ben_cli.ndjson import Reader, Writer, stdin_file
 from ben_cli.rejects import Summary
 from ben_cli.sink.batch import BatchLimits
 from ben_cli.sink.batcher import Batcher, collect_per_batch
@@ -46,6 +46,8 @@ def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, o
     """Store the records of ``inputs`` in ``options.target``; with a ``writer`` (``--tee``) pass
     them on, each line as it was read. ClickHouse targets resume each input file where earlier
     runs got to, after replaying what they left in the spool."""
+    if "-" in inputs and (named := stdin_file()) is not None:  # continued like a file argument
+        inputs = [named if p == "-" else p for p in inputs]
     reader = Reader(inputs, rejects.add)
     with collect_per_batch(), batcher_for(options, rejects, tee=writer is not None, notify=notify) as core:
         core.load()
