@@ -395,3 +395,29 @@ def test_ingest_since_last_continues_stdin_redirected_from_a_file_and_refuses_a_
     assert [orjson.loads(x)["body"] for x in second.stdout.splitlines()] == ["b"]
     piped = run_ben("ingest", "--since-last", "--state", state, input=b'{"msg":"c"}\n')
     assert piped.returncode == 2 and b"not a pipe" in piped.stderr
+
+
+# 6. stateful middles ------------------------------------------------------------------------------
+
+def _records(lo: int, hi: int) -> bytes:
+    return b"".join(orjson.dumps({"ts": f"2026-11-25T10:{i // 60:02d}:{i % 60:02d}Z", "name": f"cpu{i % 3}",
+                                  "value": float(i % 7) + (50 if i == 70 else 0),
+                                  "_ingest": {"format": "ndjson", "file": "app.log", "in": "fe.1.ab", "line": i, "at": 10 * i}}) + b"\n"
+                    for i in range(lo, hi))
+
+
+def _series(path: Path) -> dict:
+    return {orjson.dumps(key): (seen, state) for key, seen, state in orjson.loads(path.read_bytes())["series"]}
+
+
+@pytest.mark.parametrize("detector", ["auto", "ewma"])
+def test_detect_state_does_not_learn_twice_from_records_seen_again_but_still_marks_them(tmp_path, detector):
+    once, twice = tmp_path / "once.json", tmp_path / "twice.json"
+    assert run_ben("detect", "-d", detector, "--state", str(once), input=_records(1, 91)).returncode == 0
+    assert run_ben("detect", "-d", detector, "--state", str(twice), input=_records(1, 61)).returncode == 0
+    again = run_ben("detect", "-d", detector, "--state", str(twice), input=_records(31, 91))  # 31-60 seen before
+    assert again.returncode == 0, again.stderr
+    assert b"seen before 30" in again.stderr
+    marked = [orjson.loads(x) for x in again.stdout.splitlines()]
+    assert len(marked) == 60 and all("anomaly" in r for r in marked)
+    assert _series(twice) == _series(once)  # the model is the one a single pass builds
