@@ -129,18 +129,24 @@ def test_the_sink_acknowledges_and_drops_what_it_already_stored_on_file_and_tee(
     assert [orjson.loads(x)["_ingest"]["line"] for x in again.stdout.splitlines()] == list(range(21, 41))  # --tee too
 
 
-def test_a_file_target_killed_after_writing_but_before_acknowledging_learns_from_its_tail(tmp_path):
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_file_target_killed_after_writing_but_before_acknowledging_learns_from_its_tail(tmp_path, gz):
     """The window between a batch reaching the disk and the acknowledgement being saved."""
+    import gzip
+
     state = tmp_path / "S"
     out = tmp_path / "out.ndjson"
+    flags = ["--gzip"] if gz else []
     lines = [orjson.dumps(r) + b"\n" for r in STAMPED]
     data = b"".join(lines)
-    assert run_ben("sink", "--ack", str(state), "--to", f"file:{out}", input=b"".join(lines[:10])).returncode == 0
+    assert run_ben("sink", *flags, "--ack", str(state), "--to", f"file:{out}", input=b"".join(lines[:10])).returncode == 0
     with open(out, "ab") as fh:  # as if the next batch was written, and the run killed then
-        fh.write(b"".join(lines[10:20]))
-    again = run_ben("sink", "--ack", str(state), "--to", f"file:{out}", input=data)
-    assert b"already stored" in again.stderr, again.stderr
-    assert [r["_ingest"]["line"] for r in lines_of(out)] == list(range(1, 41))
+        tail = b"".join(lines[10:20])
+        fh.write(gzip.compress(tail) if gz else tail)
+    again = run_ben("sink", *flags, "--ack", str(state), "--to", f"file:{out}", input=data)
+    assert b"already stored 20" in again.stderr, again.stderr
+    stored = gzip.decompress(out.read_bytes()) if gz else out.read_bytes()
+    assert [orjson.loads(x)["_ingest"]["line"] for x in stored.splitlines()] == list(range(1, 41))
 
 
 # 3. ingest resumes from what the sink holds ------------------------------------------------------

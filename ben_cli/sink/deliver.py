@@ -4,6 +4,7 @@ lock, or the spool, its lock, and the positions earlier runs reached in each inp
 
 from __future__ import annotations
 
+import gzip
 import os
 import sys
 from collections.abc import Callable
@@ -83,11 +84,12 @@ class FileDelivery:
         start = 0
         if isinstance(known, dict) and (known.get("dev"), known.get("ino")) == (now["dev"], now["ino"]):
             start = int(known.get("bytes", 0))
-        if start >= now["bytes"] or self.options.gzip:
+        if start >= now["bytes"]:
             return
         found: dict[str, list[int]] = {}
-        with open(file.path, "rb") as fh:
-            fh.seek(start)
+        with open(file.path, "rb") as raw:
+            raw.seek(start)  # with gzip, the end of a batch's member: the next one starts there
+            fh = gzip.GzipFile(fileobj=raw) if self.options.gzip else raw
             for line in fh:
                 pos = line_position(line)
                 if pos is not None:
