@@ -109,12 +109,13 @@ class FileDelivery:
                 out.write_line(line)
         out.flush()
         self.written += len(batch.lines)
-        if self.held is not None and batch.acks:
-            if isinstance(out, RotatingFile):
-                out.flush(durable=True)
-                self.held.acknowledge(batch.acks, file=out.identity())
-            else:
-                self.held.acknowledge(batch.acks)
+        if self.held is None:
+            return
+        if isinstance(out, RotatingFile):  # the file's length too, even without positions: where a tail starts
+            out.flush(durable=True)
+            self.held.acknowledge(batch.acks, file=out.identity())
+        else:
+            self.held.acknowledge(batch.acks)
 
     def save(self) -> None:
         if self._file is not None:
