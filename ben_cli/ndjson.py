@@ -176,6 +176,24 @@ class Input:
         return {"dev": self.dev, "ino": self.ino, "offset": offset}
 
 
+def stdin_file() -> str | None:
+    """The path of the regular file stdin is redirected from (``ben sink < app.log``), unread so
+    far, so that it can be continued like a file named as an argument; None for a pipe, a
+    terminal, a socket, a file already partly read or deleted, or where ``/proc`` is missing."""
+    import stat
+
+    try:
+        fd = sys.stdin.fileno()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or os.lseek(fd, 0, os.SEEK_CUR) != 0:
+            return None
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        again = os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return path if (again.st_dev, again.st_ino) == (st.st_dev, st.st_ino) else None
+
+
 def input_key(path: str) -> str | None:
     """The key a saved position is filed under: the absolute path, None for stdin."""
     return None if path == "-" else os.path.abspath(path)

@@ -61,6 +61,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          f"ben detect metrics.ndjson | ben sink --tee --to {CH} | ben narrate"),
         ("Write gzip files rotated every day",
          "ben sink --to file:/var/lib/ben/events.ndjson --rotate-every 1d --gzip events.ndjson"),
+        ("A cron pipeline that loses and repeats nothing, killed or not",
+         f"ben ingest -q --since-last --ack --state app.offsets app.log | ben detect --state d.json | ben sink --ack app.offsets --to {CH}"),
     ],
     "db init": [
         ("Create the database, the telemetry table and its views",

@@ -51,6 +51,7 @@ def ingest(
     follow: Annotated[bool, typer.Option("--follow", "-F", help="Keep reading the files as they grow and across rotation, until interrupted.")] = False,
     since_last: Annotated[bool, typer.Option("--since-last", help="Read only what is new since the previous run with the same --state, then exit.")] = False,
     state: Annotated[Optional[Path], typer.Option(help="Offsets file for --since-last and --follow. Default: ingest-offsets.json under $BEN_HOME.", metavar="FILE")] = None,
+    ack: Annotated[bool, typer.Option("--ack", help="--since-last/--follow: resume from what `ben sink --ack STATE` (the same --state) holds, not from what was read, so records lost in flight are read again.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Append records to FILE instead of stdout. With --since-last/--follow it is committed with the offsets, so a killed run neither repeats nor loses a line.")] = None,
     listen: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Serve instead of reading files: tcp://127.0.0.1:PORT, udp://127.0.0.1:PORT or unix:PATH.")] = None,
     max_clients: Annotated[int, typer.Option(help="--listen: most connections served at once; more wait to be accepted.", min=1)] = 256,
@@ -79,7 +80,7 @@ def ingest(
     progress = _ProgressBar() if stderr_is_terminal() and not quiet else None
     options = core.IngestOptions(
         format=format, decode=decode, max_line_bytes=int(max_line_bytes), jobs=jobs, follow=follow,
-        since_last=since_last, state=state, output=output, listen=listen, max_clients=max_clients,
+        since_last=since_last, state=state, ack=ack, output=output, listen=listen, max_clients=max_clients,
         max_per_address=max_per_address, idle_timeout=float(idle_timeout), line_timeout=float(line_timeout),
         drain_timeout=float(drain_timeout), allow_remote=allow_remote, on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
         on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet),

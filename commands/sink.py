@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -28,6 +29,7 @@ def sink(
     rotate_every: Annotated[Optional[str], typer.Option(help="file: rotate the file when it is this old.", metavar="DURATION", callback=as_duration)] = None,
     gzip: Annotated[bool, typer.Option("--gzip", help="file: write gzip.")] = False,
     from_start: Annotated[bool, typer.Option("--from-start", help="Read input files from their start, not from where earlier runs got to.")] = False,
+    ack: Annotated[Optional[Path], typer.Option("--ack", metavar="STATE", help="Acknowledge to the ben ingest --since-last run with this --state: keep in STATE.ack how far into each input the records held reach, drop records at or below it, and let that ingest resume from there (exactly once end to end).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="clickhouse+http: processes converting records (default: one per core, at most 4; 1: none, the reader converts).", min=1)] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
@@ -51,6 +53,7 @@ def sink(
         file=FileOptions(rotate_size, rotate_every, gzip),  # type: ignore[arg-type]  # converted by callbacks
         from_start=from_start,
         workers=workers,
+        ack=ack,
     )
     with DurableRejects(rejects, stage="sink", strict=strict) as bad:
         summary = run(inputs or ["-"], Writer() if tee else None, bad, options,

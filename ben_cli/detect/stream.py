@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ben_cli.detect.options import DetectOptions
+from ben_cli.detect.replay import Replays
 from ben_cli.detect.table import SeriesTable
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.rejects import Rejects, Summary
@@ -16,9 +17,18 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
     reader = Reader(inputs, rejects.add)
     table = SeriesTable(options, on_reject=reader.reject)
     write = writer.write
+    replays = None
     with table:
-        for rec in table.feed(reader.records()):
-            write(rec)
+        if options.state is None:
+            for rec in table.feed(reader.records()):
+                write(rec)
+        else:  # records read again after a crash are marked, not learned twice
+            replays = Replays(table, options.state)
+            table.on_save = replays.save
+            restore = replays.restore
+            for rec in table.feed(replays.records(reader.records())):
+                restore()
+                write(rec)
         writer.write_all(table.flush())
         table.save()
     writer.flush()
@@ -28,6 +38,8 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
         summary.extra["expired"] = table.expired
     if table.evicted:
         summary.extra["evicted"] = table.evicted
+    if replays is not None and replays.replayed:
+        summary.extra["seen before"] = replays.replayed
     if table.reset:
         summary.extra["reset"] = table.reset
     return summary

@@ -143,6 +143,7 @@ class SeriesTable:
         self.identity = {"detector": options.detector, "params": self.cfg.values(), "by": list(options.by),
                          "fields": list(fields)}
         self._held = ExitStack()
+        self.on_save: Callable[[], None] | None = None  # told after every save (positions learned: replay.py)
 
     # -- state ------------------------------------------------------------------------------
     def load(self) -> None:
@@ -221,6 +222,8 @@ class SeriesTable:
         ordered = sorted(self.table.items(), key=lambda item: item[1].used)  # least recently seen first
         rows = ([list(key), det.seen, det.state()] for key, det in ordered)
         statefile.save(path, self.identity, self.newest, rows)
+        if self.on_save is not None:
+            self.on_save()
 
     def close(self) -> None:
         """Unlock the state file."""

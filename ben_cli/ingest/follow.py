@@ -35,14 +35,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
-from ben_cli import registry
+from ben_cli import acks, registry
+from ben_cli.acks import input_id
 from ben_cli.atomic import exclusive_lock, write_atomic
 from ben_cli.errors import StateError
 from ben_cli.ingest.core import Ingester
@@ -71,6 +73,9 @@ class FileState:
     lineno: int = 0
     fingerprint: str = ""  # hex of the file's first bytes (up to FINGERPRINT_BYTES)
     format: str = ""
+    id: str = ""  # the input id records of this file are stamped with (acks.input_id), once known
+    floor: int = -1  # where reading may rewind to at most, tied to a sink: -1 means offset
+    floor_line: int = 0
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -96,6 +101,8 @@ class State:
     path: Path
     files: dict[str, FileState] = field(default_factory=dict)
     output: OutputState | None = None  # --output at the last commit
+    # tied to a sink: per path, files rotated away whose records the sink may not all hold yet
+    behind: dict[str, list[FileState]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> State:
@@ -113,7 +120,11 @@ class State:
             files = data.get("files", {})
             if type(files) is not dict:
                 raise ValueError("'files' is not an object")
-            state = cls(path, {key: _file_state(key, v) for key, v in files.items()}, _output_state(data))
+            behind = data.get("behind", {})
+            if type(behind) is not dict or not all(type(v) is list for v in behind.values()):
+                raise ValueError("'behind' is not an object of lists")
+            state = cls(path, {key: _file_state(key, v) for key, v in files.items()}, _output_state(data),
+                        {key: [_file_state(key, f) for f in v] for key, v in behind.items()})
         except ValueError as exc:
             raise StateError(f"{path}: not an offsets file ({exc}); move it away to start afresh") from None
         return state
@@ -123,6 +134,8 @@ class State:
         data = {"version": 1, "files": {k: v.to_json() for k, v in self.files.items()}}
         if self.output is not None:
             data["output"] = self.output.__dict__.copy()
+        if any(self.behind.values()):
+            data["behind"] = {k: [f.to_json() for f in v] for k, v in self.behind.items() if v}
         write_atomic(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
@@ -160,9 +173,11 @@ def _file_state(key: str, value: object) -> FileState:
     if unknown:
         raise ValueError(f"the entry for {key} has unknown fields ({', '.join(sorted(map(str, unknown)))})")
     known = FileState(**value)
-    for name in ("dev", "inode", "offset", "lineno"):
+    for name in ("dev", "inode", "offset", "lineno", "floor_line"):
         _count(getattr(known, name), f"{name} of {key}")
-    for name in ("fingerprint", "format"):
+    if type(known.floor) is not int or known.floor < -1:
+        raise ValueError(f"floor of {key} is not an offset")
+    for name in ("fingerprint", "format", "id"):
         if type(getattr(known, name)) is not str:
             raise ValueError(f"{name} of {key} is not a string")
     try:
@@ -184,8 +199,9 @@ def _same_file(st: os.stat_result, fd: int, known: FileState) -> bool:
     return fingerprint(fd, len(known.fingerprint) // 2) == known.fingerprint
 
 
-def _find_rotated(path: str, known: FileState) -> str | None:
-    """The file the old contents of ``path`` went to: same inode (renamed) or same first bytes (copied)."""
+def _find_rotated(path: str, known: FileState, strict: bool = False) -> str | None:
+    """The file the old contents of ``path`` went to: same inode (renamed) or same first bytes (copied).
+    ``strict``: the inode alone is not enough (a file truncated in place, then renamed, keeps it)."""
     folder = os.path.dirname(path)
     base = os.path.basename(path)
     stem = base.split(".")[0]
@@ -204,13 +220,38 @@ def _find_rotated(path: str, known: FileState) -> str | None:
             continue
         if st.st_size < known.offset or not os.path.isfile(full):
             continue
-        if (st.st_dev, st.st_ino) == (known.dev, known.inode):
+        if (st.st_dev, st.st_ino) == (known.dev, known.inode) and not (strict and known.fingerprint):
             return full
         if by_print is None and known.fingerprint:
             with open(full, "rb") as fh:
                 if fingerprint(fh.fileno(), len(known.fingerprint) // 2) == known.fingerprint:
                     by_print = full
     return by_print
+
+
+def _rewind(known: FileState, held: dict[str, list[int]]) -> None:
+    """Put ``known`` back to the furthest of what the sink holds of it and its floor (where the tie
+    began: what was read before it, untied, was delivered then)."""
+    if known.floor < 0:
+        known.floor, known.floor_line = known.offset, known.lineno
+    pos = (known.floor, known.floor_line)
+    acked = held.get(known.id) if known.id else None
+    if acked is not None and acked[0] > pos[0]:
+        pos = (acked[0], acked[1])
+    if pos[0] < known.offset:
+        known.offset, known.lineno = pos
+
+
+def _stamped(core: Ingester, batch: list[bytes], offset: int) -> Iterator[dict]:
+    """The core's records of ``batch`` (whole lines starting at byte ``offset``), each ``_ingest``
+    given ``at``: the offset just past the line it ends on."""
+    ends = list(accumulate(map(len, batch), initial=offset))
+    base = core.lineno
+    for rec in core.feed(batch):
+        where = rec["_ingest"]
+        n = where.get("line", 0) - base
+        where["at"] = ends[n] if n > 0 else offset
+        yield rec
 
 
 class _Stop:
@@ -232,6 +273,23 @@ class Follower:
         self.fixed = None if options.format == "auto" else registry.formats.get(options.format)
         self.options, self.output = options, output
         self.stop = _Stop()
+        self.acks: dict[str, list[int]] | None = None  # tied to a sink: what it holds (see tie)
+
+    def tie(self, held: dict[str, list[int]] | None) -> None:
+        """Resume every file from what the sink tied to this state holds (``held``: its
+        acknowledgements), not from how far earlier runs read; None: untied, offsets as read."""
+        self.acks = held
+        state = self.state
+        if held is None:
+            state.behind.clear()
+            for known in state.files.values():
+                known.floor, known.floor_line = -1, 0
+            return
+        for known in state.files.values():
+            _rewind(known, held)
+        for files in state.behind.values():
+            for known in files:
+                _rewind(known, held)
 
     def commit(self, *, done: bool = False) -> None:
         """Flush and fsync the output, then save the offsets; ``done``: the run ends normally here."""
@@ -251,9 +309,12 @@ class Follower:
             return registry.formats.get(known.format)
         return choose_format(None, os.pread(fd, SNIFF_BYTES, 0), name, self.options.on_format)
 
-    def read_file(self, key: str, read_path: str, fh: BinaryIO, known: FileState) -> bool:
+    def read_file(self, key: str, read_path: str, fh: BinaryIO, known: FileState, current: bool = True) -> bool:
         """Read ``fh`` from ``known.offset`` to its last complete line; True if anything was read.
-        A last line without its newline is left for the next pass: its writer is not done."""
+        A last line without its newline is left for the next pass: its writer is not done.
+        ``current``: ``known`` is the path's entry (not a file rotated away, read to catch up).
+        Each record's ``_ingest`` is stamped with ``in`` (the file's id) and ``at`` (the byte
+        offset just past its line)."""
         fd = fh.fileno()
         fmt = self._format(known, fd, read_path)
         known.format = fmt.name
@@ -271,46 +332,90 @@ class Follower:
             batch = fh.readlines(BATCH_BYTES)
             if not batch:
                 break
+            if known.fingerprint and fingerprint(fd, len(known.fingerprint) // 2) != known.fingerprint:
+                break  # copied and truncated while being read: these lines are another file's; the copy has the rest
             partial = batch.pop() if batch[-1][-1:] != b"\n" else b""
-            for rec in core.feed(batch):
-                write(rec)
+            if not known.id and batch:
+                known.id = input_id(fd, os.fstat(fd)) or ""
+                if known.id and self.acks is not None:
+                    self.commit()  # the id, kept before any record stamped with it leaves (a copy gets it)
+            if known.id:
+                core.mark["in"] = known.id
+                for rec in _stamped(core, batch, known.offset):
+                    write(rec)
+            else:
+                for rec in core.feed(batch):
+                    write(rec)
             consumed = sum(map(len, batch))
             if not known.fingerprint or len(known.fingerprint) < 2 * FINGERPRINT_BYTES:
                 known.fingerprint = fingerprint(fd, known.offset + consumed)
             known.offset += consumed
             known.lineno = core.lineno
-            self.state.files[key] = known
+            if current:
+                self.state.files[key] = known
             progressed = progressed or consumed > 0
             self.commit()
             if partial:
                 break
         for rec in core.flush():
+            if known.id:
+                rec["_ingest"]["at"] = known.offset
             write(rec)
         self.summary.add(fmt.name, core.read, self.writer.count - emitted, self.rejects.count - rejected)
         return progressed
 
+    def catch_up(self, path: str, key: str) -> bool:
+        """Tied to a sink: read again what it does not hold yet of the files rotated away from ``path``."""
+        progressed = False
+        for known in list(self.state.behind.get(key, [])):
+            old = _find_rotated(path, known, strict=True)
+            if old is None or os.stat(old).st_size <= known.offset:
+                # gone (deleted, compressed: nothing to read), or all of it held by the sink
+                self.state.behind[key].remove(known)
+                continue
+            with open(old, "rb") as ofh:
+                progressed = self.read_file(key, old, ofh, known, current=False) or progressed
+            if self.stop.requested:
+                break
+        return progressed
+
     def poll(self, path: str) -> bool:
-        """One pass over ``path``: the rest of a rotated predecessor, then the file itself."""
+        """One pass over ``path``: the rest of a rotated predecessor, then the file itself.
+
+        Tied to a sink, a rotation is committed before anything is read (the predecessor joins
+        ``behind``, the new file gets its entry), so that a run killed at any point, and a second
+        rotation before the next run, still leave every file the sink lacks findable."""
         key = os.path.abspath(path)
+        tied = self.acks is not None
+        progressed = False
         known = self.state.files.get(key)
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
-            return False
+            return self.catch_up(path, key) if tied else False
         with fh:
             st = os.fstat(fh.fileno())
-            progressed = False
             if known is not None and not _same_file(st, fh.fileno(), known):
-                old = _find_rotated(path, known)
-                if old is not None:
-                    with open(old, "rb") as ofh:
-                        progressed = self.read_file(key, old, ofh, known)
-                if self.stop.requested:
-                    return progressed
+                if tied:  # kept until the sink holds all of it
+                    self.state.behind.setdefault(key, []).append(known)
+                else:
+                    old = _find_rotated(path, known)
+                    if old is not None:
+                        with open(old, "rb") as ofh:
+                            progressed = self.read_file(key, old, ofh, known)
+                    if self.stop.requested:
+                        return progressed
                 known = None
             if known is None:
-                known = FileState(st.st_dev, st.st_ino)
+                known = FileState(st.st_dev, st.st_ino, floor=0 if tied else -1)
                 self.state.files[key] = known
+                if tied:  # known before any of its records leave
+                    known.fingerprint = fingerprint(fh.fileno(), st.st_size)
+                    self.commit()
+            if tied:
+                progressed = self.catch_up(path, key)
+                if self.stop.requested:
+                    return progressed
             return self.read_file(key, path, fh, known) or progressed
 
 
@@ -383,6 +488,7 @@ def read_new(paths: Sequence[str], writer: Writer, rejects: Rejects, options: In
                 raise
             writer = Writer(out_fh, line_buffered=False)
         follower = Follower(st, writer, rejects, summary, options, out_fh)
+        follower.tie(acks.load(acks.ack_path(state_path))[0] if options.ack else None)
         if out_fh is not None:
             follower.commit()  # open, at the output's length before this run writes: see the module's notes
         old_term = signal.signal(signal.SIGTERM, follower.stop)

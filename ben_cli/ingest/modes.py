@@ -17,7 +17,7 @@ from ben_cli.errors import UsageError
 from ben_cli.ingest.files import read_files
 from ben_cli.ingest.options import IngestOptions
 from ben_cli.ingest.summary import IngestSummary
-from ben_cli.ndjson import Writer
+from ben_cli.ndjson import Writer, stdin_file
 from ben_cli.rejects import Rejects
 
 
@@ -30,6 +30,8 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Ingest
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
     if options.max_line_bytes < 1:
         raise UsageError("--max-line-bytes must be at least 1 byte")
+    if options.ack and not (options.follow or options.since_last):
+        raise UsageError("--ack needs --since-last or --follow (it ties their offsets to a sink's)")
     try:
         return _run(inputs, writer, rejects, options, modes)
     except OSError as exc:  # a full disk under -o: say which file
@@ -42,8 +44,10 @@ def _run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Inges
          modes: list[str]) -> IngestSummary:
     summary = IngestSummary()
     if options.follow or options.since_last:
-        if not inputs:
-            raise UsageError(f"{modes[0]} needs named files to read")
+        if list(inputs) in ([], ["-"]) and (named := stdin_file()) is not None:
+            inputs = [named]  # stdin redirected from a file: continued like the file named
+        if not inputs or "-" in inputs:
+            raise UsageError(f"{modes[0]} needs named files to read (or stdin redirected from a file, not a pipe)")
         from ben_cli.ingest import follow
 
         writer = follow.read_new(inputs, writer, rejects, options, summary)

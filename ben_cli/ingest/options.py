@@ -28,6 +28,7 @@ class IngestOptions:
     follow: bool = False
     since_last: bool = False
     state: Path | None = None  # offsets file; default: ingest-offsets.json under ben_home()
+    ack: bool = False  # resume from what ``ben sink --ack STATE`` holds (STATE.ack), not from what was read
     output: Path | None = None
     listen: str | None = None
     max_clients: int = 256

@@ -56,6 +56,7 @@ class Batch:
     ts_high: int = -(2**63)
     bad: list[tuple[int, str]] = field(default_factory=list)  # lines found unstorable after spooling
     converting: Any = None  # the workers' pending conversions, one per chunk (HTTP target)
+    acks: dict[str, list[int]] = field(default_factory=dict)  # --ack: input id -> [offset, line] reached
 
     def note_converted(self, converted: Converted) -> None:
         """Note what converting some of the batch's lines found: unstorable lines, the time span."""

@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
+from ben_cli.acks import line_position, position
 from ben_cli.ndjson import BadRecord, Input
 from ben_cli.sink.batch import Batch, BatchLimits
 from ben_cli.sink.convert import CHUNK_ROWS
 
 if TYPE_CHECKING:
     from ben_cli.sink.convert import Converters
+    from ben_cli.sink.held import Held
     from ben_cli.sink.rows import JsonLines, RowBuilder, RowList
 
 COLLECT_EVERY = 20
@@ -170,8 +172,10 @@ class Batcher:
     error, batches not yet confirmed stay in the spool for the next run)."""
 
     def __init__(self, delivery: Delivery, limits: BatchLimits, *, tee: bool = False,
-                 on_reject: Callable[[BadRecord], None] | None = None, clock: Callable[[], float] = time.monotonic):
+                 on_reject: Callable[[BadRecord], None] | None = None, clock: Callable[[], float] = time.monotonic,
+                 held: Held | None = None):
         self.delivery = delivery
+        self.held = held  # --ack: positions held durably, shared with ingest
         self.limits = limits
         self.tee = tee
         self.on_reject = on_reject  # None: a record the target cannot hold is raised
@@ -184,8 +188,14 @@ class Batcher:
     # state ---------------------------------------------------------------------------------
     def load(self) -> None:
         """Take the target: lock and replay the spool (ClickHouse) or open and lock the file, and
-        learn where earlier runs got to in each input (:attr:`resume`)."""
+        learn where earlier runs got to in each input (:attr:`resume`). With ``held`` (``--ack``),
+        the acknowledgements are locked and read first, so that replayed batches acknowledge
+        too, and records at or below what is held after that are dropped."""
+        if self.held is not None:
+            self.held.open()
         self.resume = self.delivery.load()
+        if self.held is not None:
+            self.held.start()
         self.current = self._new()
 
     def save(self) -> None:
@@ -224,9 +234,21 @@ class Batcher:
         sender = self._start()
         builder, converters = self.delivery.builder, self.delivery.converters
         max_rows, max_bytes, tee, mu = self.limits.rows, self.limits.bytes, self.tee, self.mu
+        held = self.held
+        before = held.before if held is not None else None
+        pos = None
         for rec, line, source, offset in items:
+            if before is not None:  # --ack: drop what an earlier run stored, note where the batch reaches
+                pos = position(rec) if rec is not None else line_position(line)
+                if pos is not None:
+                    h = before.get(pos[0])
+                    if h is not None and pos[1] <= h[0]:
+                        held.dropped += 1  # type: ignore[union-attr]
+                        continue
             with mu:
                 b = self.current
+                if pos is not None:
+                    b.acks[pos[0]] = [pos[1], pos[2]]
                 if builder is not None:
                     try:
                         b.add_record(builder, rec, where.lineno, where.file)  # type: ignore[arg-type]
@@ -305,4 +327,8 @@ class Batcher:
                 sender, self._sender = self._sender, None
                 sender.abandon()
         finally:
-            self.delivery.close()
+            try:
+                self.delivery.close()
+            finally:
+                if self.held is not None:
+                    self.held.close()

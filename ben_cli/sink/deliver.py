@@ -4,6 +4,7 @@ lock, or the spool, its lock, and the positions earlier runs reached in each inp
 
 from __future__ import annotations
 
+import gzip
 import os
 import sys
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ben_cli.acks import line_position
 from ben_cli.ndjson import BadRecord, Writer
 from ben_cli.rejects import Rejects
 from ben_cli.sink.batch import Batch
@@ -22,6 +24,7 @@ from ben_cli.sink.target import ClickHouseTarget, FileTarget, StdoutTarget, spoo
 
 if TYPE_CHECKING:
     from ben_cli.sink.clickhouse import ClickHouseWriter
+    from ben_cli.sink.held import Held
 
 
 @dataclass
@@ -47,10 +50,11 @@ class FileDelivery:
     converters: Converters | None = None  # a file needs its lines only: nothing to convert
 
     def __init__(self, target: FileTarget | StdoutTarget, options: FileOptions | None = None,
-                 notify: Callable[[str], None] = lambda _m: None):
+                 notify: Callable[[str], None] = lambda _m: None, held: Held | None = None):
         self.target = target
         self.options = options or FileOptions()
         self.notify = notify
+        self.held = held
         self.builder: RowBuilder | None = RowBuilder(MODERN)
         self.written = 0
         self._file: RotatingFile | None = None
@@ -65,9 +69,32 @@ class FileDelivery:
                 what = "an unfinished gzip member" if o.gzip else "a partial last line"
                 self.notify(f"{self.target.path} ended in {what} (a crash or a full disk): cut {self._file.cut} "
                             "bytes, so it ends on a whole line")
+            if self.held is not None:
+                self._learn_tail(self._file)
         else:
             self._out = Writer(sys.stdout.buffer)
         return {}
+
+    def _learn_tail(self, file: RotatingFile) -> None:
+        """--ack: a run killed after a batch reached the disk but before it was acknowledged left
+        records the acknowledgements do not know; read their positions from the file's end."""
+        assert self.held is not None
+        now = file.identity()
+        known = self.held.extra.get("file")
+        start = 0
+        if isinstance(known, dict) and (known.get("dev"), known.get("ino")) == (now["dev"], now["ino"]):
+            start = int(known.get("bytes", 0))
+        if start >= now["bytes"]:
+            return
+        found: dict[str, list[int]] = {}
+        with open(file.path, "rb") as raw:
+            raw.seek(start)  # with gzip, the end of a batch's member: the next one starts there
+            fh = gzip.GzipFile(fileobj=raw) if self.options.gzip else raw
+            for line in fh:
+                pos = line_position(line)
+                if pos is not None:
+                    found[pos[0]] = [pos[1], pos[2]]
+        self.held.acknowledge(found, file=now)
 
     def new_rows(self) -> None:
         return None
@@ -82,6 +109,13 @@ class FileDelivery:
                 out.write_line(line)
         out.flush()
         self.written += len(batch.lines)
+        if self.held is None:
+            return
+        if isinstance(out, RotatingFile):  # the file's length too, even without positions: where a tail starts
+            out.flush(durable=True)
+            self.held.acknowledge(batch.acks, file=out.identity())
+        else:
+            self.held.acknowledge(batch.acks)
 
     def save(self) -> None:
         if self._file is not None:
@@ -102,7 +136,8 @@ class ClickHouseDelivery:
 
     def __init__(self, target: ClickHouseTarget, rejects: DurableRejects, *, retry_for: float = 300.0,
                  from_start: bool = False, workers: int | None = None, use_workers: bool = True,
-                 notify: Callable[[str], None] = lambda _m: None, spool_dir: Path | None = None):
+                 notify: Callable[[str], None] = lambda _m: None, spool_dir: Path | None = None,
+                 held: Held | None = None):
         self.target = target
         self.rejects = rejects
         self.retry_for = retry_for
@@ -112,6 +147,8 @@ class ClickHouseDelivery:
         self.use_workers = use_workers and target.http and workers != 1
         self.notify = notify
         self.spool = Spool(spool_dir or spool_root() / "clickhouse" / target.key)
+        if held is not None:
+            self.spool.on_done = held.acknowledge
         self.builder: RowBuilder | None = None
         self.converters: Converters | None = None
         self.replayed = 0
@@ -154,7 +191,7 @@ class ClickHouseDelivery:
 
     def deliver(self, batch: Batch) -> None:
         assert self._writer is not None, "load() connects"
-        spooled = self.spool.write(batch.batch_id, batch.lines, batch.inputs)
+        spooled = self.spool.write(batch.batch_id, batch.lines, batch.inputs, batch.acks)
         if self.converters is not None:
             self.converters.collect(batch)
         self._writer.deliver(spooled, batch, replay=False)

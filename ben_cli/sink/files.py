@@ -94,6 +94,11 @@ class RotatingFile:
         self._size = self._raw.tell()  # compressed size on disk: what a size limit is about
         self._opened = self.clock()
 
+    def identity(self) -> dict:
+        """The file being written: device, inode and bytes on disk (after a flush)."""
+        st = os.fstat(self._raw.fileno())
+        return {"dev": st.st_dev, "ino": st.st_ino, "bytes": st.st_size}
+
     def _repair(self) -> None:
         """Cut a partial last line (or unfinished gzip member) that a crash left."""
         size = self._raw.seek(0, os.SEEK_END)

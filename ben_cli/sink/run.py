@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ben_cli.ndjson import Reader, Writer
+from ben_cli.ndjson import Reader, Writer, stdin_file
 from ben_cli.rejects import Summary
 from ben_cli.sink.batch import BatchLimits
 from ben_cli.sink.batcher import Batcher, collect_per_batch
 from ben_cli.sink.deliver import ClickHouseDelivery, DurableRejects, FileDelivery, FileOptions
+from ben_cli.sink.held import Held
 from ben_cli.sink.target import ClickHouseTarget, Target, default_target
 
 
@@ -21,6 +23,7 @@ class SinkOptions:
     file: FileOptions = field(default_factory=FileOptions)
     from_start: bool = False
     workers: int | None = None  # processes converting for the HTTP target (None: one per core, up to 4)
+    ack: Path | None = None  # --ack: the ingest state whose inputs' positions this sink acknowledges
 
 
 def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = False,
@@ -28,13 +31,14 @@ def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = Fa
     """The sink's core for ``options.target``. With ``tee`` the reader parses every record itself
     (no worker processes), so that only records that will be stored are passed on."""
     target = options.target
+    held = Held(options.ack) if options.ack is not None else None
     if isinstance(target, ClickHouseTarget):
         delivery: ClickHouseDelivery | FileDelivery = ClickHouseDelivery(
             target, rejects, retry_for=options.retry_for, from_start=options.from_start,
-            workers=options.workers, use_workers=not tee, notify=notify)
+            workers=options.workers, use_workers=not tee, notify=notify, held=held)
     else:
-        delivery = FileDelivery(target, options.file, notify=notify)
-    return Batcher(delivery, options.limits, tee=tee, on_reject=rejects.add)
+        delivery = FileDelivery(target, options.file, notify=notify, held=held)
+    return Batcher(delivery, options.limits, tee=tee, on_reject=rejects.add, held=held)
 
 
 def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, options: SinkOptions,
@@ -42,6 +46,8 @@ def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, o
     """Store the records of ``inputs`` in ``options.target``; with a ``writer`` (``--tee``) pass
     them on, each line as it was read. ClickHouse targets resume each input file where earlier
     runs got to, after replaying what they left in the spool."""
+    if "-" in inputs and (named := stdin_file()) is not None:  # continued like a file argument
+        inputs = [named if p == "-" else p for p in inputs]
     reader = Reader(inputs, rejects.add)
     with collect_per_batch(), batcher_for(options, rejects, tee=writer is not None, notify=notify) as core:
         core.load()
@@ -59,4 +65,6 @@ def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, o
     summary = Summary("sink", read=reader.read, written=core.written, rejected=rejects.count)
     if isinstance(core.delivery, ClickHouseDelivery) and core.delivery.replayed:
         summary.extra["replayed"] = core.delivery.replayed
+    if core.held is not None and core.held.dropped:
+        summary.extra["already stored"] = core.held.dropped
     return summary

@@ -17,12 +17,13 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
+from ben_cli.acks import valid as acks_valid
 from ben_cli.atomic import fsync_dir, write_atomic
 from ben_cli.errors import Busy, StateError
 
@@ -39,6 +40,7 @@ class SpooledBatch:
     batch_id: str
     rows: int = 0
     inputs: dict[str, dict] = field(default_factory=dict)
+    acks: dict[str, list[int]] = field(default_factory=dict)  # --ack positions the batch reaches
 
     @property
     def rejected_path(self) -> Path:
@@ -56,6 +58,7 @@ class Spool:
         self.folder = folder
         self._lock_fd: int | None = None
         self._next_seq = 0
+        self.on_done: Callable[[dict[str, list[int]]], None] | None = None  # --ack: told a stored batch's positions
 
     def lock(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -96,13 +99,16 @@ class Spool:
             out.append(read_batch(path))
         return sorted(out, key=lambda b: b.seq)
 
-    def write(self, batch_id: str, lines: list[bytes], inputs: dict[str, dict]) -> SpooledBatch:
+    def write(self, batch_id: str, lines: list[bytes], inputs: dict[str, dict],
+              acks: dict[str, list[int]] | None = None) -> SpooledBatch:
         seq = self._next_seq
         self._next_seq += 1
         path = self.folder / f"{seq:012d}-{batch_id}.ndjson"
         header = {"ben_spool": SPOOL_FORMAT, "batch_id": batch_id, "rows": len(lines), "inputs": inputs}
+        if acks:
+            header["acks"] = acks
         write_atomic(path, orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE) + b"".join(lines))
-        return SpooledBatch(path, seq, batch_id, len(lines), inputs)
+        return SpooledBatch(path, seq, batch_id, len(lines), inputs, acks or {})
 
     def mark_rejected(self, batch: SpooledBatch, row: int) -> None:
         with open(batch.rejected_path, "ab") as fh:
@@ -120,8 +126,11 @@ class Spool:
                              f"numbers; {_MOVE_OUT}") from None
 
     def done(self, batch: SpooledBatch) -> None:
-        """The server has every row of the batch (or rejects has it): forget it, durably."""
+        """The server has every row of the batch (or rejects has it): acknowledge it, forget it,
+        durably (a crash before the batch file is gone replays it, skipping the rows stored)."""
         self.save_offsets(batch.inputs)
+        if self.on_done is not None and batch.acks:
+            self.on_done(batch.acks)
         batch.path.unlink(missing_ok=True)
         batch.rejected_path.unlink(missing_ok=True)
         fsync_dir(self.folder)
@@ -177,10 +186,11 @@ def read_batch(path: Path) -> SpooledBatch:
     if not isinstance(header, dict) or not isinstance(header.get("batch_id"), str) \
             or type(header.get("rows")) is not int \
             or not isinstance(inputs := header.get("inputs", {}), dict) \
-            or not all(isinstance(k, str) and valid_position(v) for k, v in inputs.items()):
+            or not all(isinstance(k, str) and valid_position(v) for k, v in inputs.items()) \
+            or not isinstance(held := header.get("acks", {}), dict) or not all(map(acks_valid, held.values())):
         what = "is empty" if not line else "has no valid batch header on its first line"
         raise StateError(f"the spooled batch {path} {what}; {_MOVE_OUT}")
-    return SpooledBatch(path, int(path.name.split("-", 1)[0]), header["batch_id"], header["rows"], inputs)
+    return SpooledBatch(path, int(path.name.split("-", 1)[0]), header["batch_id"], header["rows"], inputs, held)
 
 
 def merge_offsets(into: dict[str, dict], more: dict[str, dict]) -> None:

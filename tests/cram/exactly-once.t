@@ -1,0 +1,36 @@
+  $ . "$TESTDIR/setup.sh"
+
+Tied with --ack, ingest stamps each record with its input and the offset past its line, and the
+sink keeps, beside the ingest state, how far it holds each input:
+
+  $ printf '{"msg":"one"}\n{"msg":"two"}\n' > app.log
+  $ ben ingest -q --since-last --ack --state S app.log | ben sink --ack S --to file:out.ndjson
+  ben sink: read 2, wrote 2, rejected 0
+  $ grep -o '"line":[0-9]*,"at":[0-9]*' out.ndjson
+  "line":1,"at":14
+  "line":2,"at":28
+
+A sink that died left records in flight: ingest resumes from what the sink acknowledged, not
+from what it read, and the sink drops what it already stored:
+
+  $ printf '{"msg":"three"}\n' >> app.log
+  $ ben ingest -q --since-last --ack --state S app.log > /dev/null
+  $ ben ingest -q --since-last --ack --state S app.log | ben sink --ack S --to file:out.ndjson
+  ben sink: read 1, wrote 1, rejected 0
+  $ wc -l < out.ndjson
+  3
+
+The same records read again (a file of them replayed) are dropped and counted:
+
+  $ ben sink --ack S --to file:out.ndjson out.ndjson
+  ben sink: read 3, wrote 0, rejected 0, already stored 3
+
+A pipe cannot be continued; stdin redirected from a file can:
+
+  $ printf '{"msg":"x"}\n' | ben ingest --since-last --state S3
+  ben ingest: --since-last needs named files to read (or stdin redirected from a file, not a pipe)
+  [2]
+  $ ben ingest -q --since-last --state S3 < app.log | wc -l
+  3
+  $ ben ingest -q --since-last --state S3 < app.log | wc -l
+  0
