@@ -73,8 +73,9 @@ class Seasonal(Detector[SeasonalConfig]):
             self.level = value
             return 0.0, None
         slot = int((t % cfg.period) / cfg.slot_width) % cfg.bins
-        seasonal = self.profile[slot]
-        season = 0.0 if seasonal is None else seasonal
+        profile = self.profile
+        seasonal = profile[slot]
+        season = seasonal if seasonal is not None else _nearest_before(profile, slot)
         expected = level + season
         err = value - expected
         var = self.var
@@ -88,12 +89,21 @@ class Seasonal(Detector[SeasonalConfig]):
             s = FLAT_BREAK_S
         n = self.n
         alpha = cfg.alpha if cfg.alpha * n > 1.0 else 1.0 / n
-        level = level + alpha * (value - season - level)
+        level = level + alpha * (value - (0.0 if seasonal is None else season) - level)
         self.level = level
         if seasonal is None:
-            self.profile[slot] = value - level
+            profile[slot] = value - level
         else:
-            self.profile[slot] = seasonal + cfg.gamma * (value - level - seasonal)
+            profile[slot] = seasonal + cfg.gamma * (value - level - seasonal)
         rate = cfg.lambda_var if cfg.lambda_var * n > 1.0 else 1.0 / n
         self.var = (1.0 - rate) * var + rate * err * err
         return s, expected
+
+
+def _nearest_before(profile: list[float | None], slot: int) -> float:
+    """The profile of the nearest slot before ``slot`` (going round the season) seen so far, else 0."""
+    for i in range(slot - 1, slot - len(profile), -1):
+        known = profile[i]  # a negative index goes round the season
+        if known is not None:
+            return known
+    return 0.0
