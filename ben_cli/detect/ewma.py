@@ -20,9 +20,9 @@ from ben_cli.registry import detectors
 
 # Scored surprise for a change when the series has had no variance at all (a flat line moving).
 FLAT_BREAK_S = 30.0
-# After that break the spread is at least the break over this many standard deviations, so the
-# points of a new flat level are not each a new break (a step is one alarm, not two).
-FLAT_BREAK_Z = 3.0
+# After that break the spread is at least the break over this many standard deviations (its next
+# point is then well under the echo of FLAT_BREAK_S: a step is one alarm, not two).
+FLAT_BREAK_Z = 10.0
 
 
 @dataclass(frozen=True)
