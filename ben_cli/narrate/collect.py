@@ -45,6 +45,7 @@ class Series:
     e: array = field(default_factory=lambda: array("d"))  # detect's expected value, NaN when absent
     flags: list[Flag] = field(default_factory=list)
     first: int = 0  # points before this index are context carried over from an earlier window
+    watched: int = 0  # points of this window that ben detect judged (carried a mark)
 
     def __len__(self) -> int:
         return len(self.t)
@@ -63,6 +64,7 @@ class Series:
         out.flags = sorted((Flag(where[f.index], f.score, f.severity, f.detector) for f in self.flags),
                            key=lambda f: f.index)
         out.first = min((where[i] for i in range(self.first, len(t))), default=len(t))
+        out.watched = self.watched
         return out
 
 
@@ -205,6 +207,7 @@ class Collector:
         if mark is None:
             s.e.append(NAN)
             return
+        s.watched += 1
         expected = mark.get("expected")
         s.e.append(expected if type(expected) is float or type(expected) is int else NAN)
         if mark.get("is_anomaly") is True:
