@@ -84,17 +84,12 @@ What earlier stages scrubbed and rejected is reported too:
   Rejected
     ingest rejected 1 line (invalid JSON 1).
 
-No input is NO DATA, never HEALTHY, and exits 1 (--fail-on nodata, the default); bad lines are
-counted, and usage errors exit 2:
+No input is NO DATA, never HEALTHY, and exits 1 (--fail-on nodata, the default; verdicts.t has
+each verdict); bad lines are counted, and usage errors exit 2:
 
-  $ ben narrate < /dev/null
-  Health report: no records
-  Verdict: NO DATA. No records in this range: nothing arrived to judge (an empty input or a failed
-    earlier stage).
-  Watched no series: no record carried a mark of ben detect.
-  ben narrate: read 0, wrote 1, rejected 0, anomalies 0, incidents 0
+  $ ben narrate -q -f json < /dev/null | jq -c '[.verdict, .watched]'
   ben narrate: verdict NO DATA, one --fail-on names: exit status 1
-  [1]
+  ["nodata",{"points":0,"series":0}]
   $ printf 'not json\n' | ben narrate -f json --rejects bad.ndjson | jq .rejected.narrate
   ben narrate: read 1, wrote 1, rejected 1, anomalies 0, incidents 0
     rejected line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
