@@ -175,6 +175,9 @@ class Collector:
         if redacted:
             self._count_redacted(redacted)
         value = rec.get("value")
+        mark = rec.get("anomaly")
+        if type(mark) is dict and "field" in mark:  # detect watched another field: its mark says which, and the value
+            value = mark.get("value")
         kind = type(value)
         if kind is float or kind is int:
             self._add_point(rec, ns, source, name, lane, value, severity)  # type: ignore[arg-type]
@@ -200,8 +203,12 @@ class Collector:
         s = self.series.get(key)
         if s is None:
             unit = rec.get("unit")
-            s = self.series[key] = Series(key, source, str(name) if name is not None else "value",
-                                          unit if isinstance(unit, str) else None, lane)
+            label = str(name) if name is not None else "value"
+            field = mark.get("field") if mark is not None else None
+            if isinstance(field, str) and field != "value":  # the unit is the envelope value's, not this field's
+                leaf = field.rsplit(".", 1)[-1]
+                label, unit = (f"{name} {leaf}" if name is not None else leaf), None
+            s = self.series[key] = Series(key, source, label, unit if isinstance(unit, str) else None, lane)
         s.t.append(ns)
         s.v.append(value)
         if mark is None:
