@@ -38,7 +38,7 @@ def detect(
     """Mark unusual values in every series (records sharing the --by fields), online, in one pass.
 
     Each record with a number in --field passes through with an "anomaly" mark: detector, score in
-    [0, 1], is_anomaly, expected and series; other records pass through untouched. With --state the
+    [0, 1), is_anomaly, expected and series; other records pass through untouched. With --state the
     detectors' memory is carried between runs, so a cron job sees one continuous stream.
     """
     if list_:

@@ -39,7 +39,7 @@ class AdwinConfig(Config):
 
 @detectors.register("adwin")
 class Adwin(Detector[AdwinConfig]):
-    summary = "ADWIN adaptive window: a change in the mean (change points)"
+    summary = "ADWIN adaptive window: a change in the mean"
     kind = "change"
     config = AdwinConfig
     # rows[i] holds buckets of 2**i points, oldest first, each [sum, squared deviations]

@@ -6,8 +6,7 @@ names of the examples are made here from them).
 ben detect, example 1: Prometheus text through detect (every sample is marked):
 
   $ cp "$DATA/sample-queue.prom" metrics.txt
-  $ ben ingest --format prom metrics.txt | ben detect | jq -c 'select(.anomaly) | [.name, .anomaly.series]' | sort -u | head -3
-  ben ingest: read 242, wrote 240, rejected 0
+  $ ben ingest --format prom metrics.txt 2> /dev/null | ben detect | jq -c 'select(.anomaly) | [.name, .anomaly.series]' | sort -u | head -3
   ben detect: read 240, wrote 240, rejected 0, series 1
   ["queue_depth","/queue_depth"]
 
@@ -42,11 +41,7 @@ Example 4: a more sensitive EWMA, then the list of detectors:
 ben narrate, example 1: a health report on a marked stream (app.log: the bundled sample):
 
   $ cp "$DATA/sample-app.ndjson" app.log
-  $ ben ingest app.log | ben detect | ben narrate | head -3
-  ben ingest: app.log: format ndjson
-  ben ingest: read 600, wrote 600, rejected 0
-  ben detect: read 600, wrote 600, rejected 0, series 3
-  ben narrate: read 600, wrote 1, rejected 0, anomalies 1, incidents 1
+  $ ben ingest app.log 2> /dev/null | ben detect 2> /dev/null | ben narrate -q | head -3
   Health report: 25 Nov 2026, 10:00:00 to 10:59:54 UTC (59 minutes 54 seconds)
   Verdict: INCIDENT. 1 major incident; the worst: http.request latency on web-2, 10:30:06 to 10:36:06
     UTC (6 minutes).
