@@ -16,8 +16,8 @@ from one break is always under |z| of about 20 (s of 89), so a step is one alarm
 Until a slot has been seen once its profile is unknown, taken as 0, and the first point seen in a
 slot sets it: a level shift during the first season lands in one slot's profile and is flagged
 again at each unseen slot after it (a cold start; once every slot has been seen a step is one
-alarm). Forecasting an unseen slot from its neighbour instead cost NAB 0.8 points and hid slow
-drifts in the first day, so it was not done.
+alarm). Forecasting an unseen slot from its neighbour instead either cost NAB 0.8 points or hid
+slow drifts in the first day (the profile absorbed the ramp), so it was not done.
 """
 
 from __future__ import annotations
