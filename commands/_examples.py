@@ -35,6 +35,12 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("Start a policy of your own from the default one, then use it",
          "ben scrub --print-policy > scrub.toml && ben scrub --policy scrub.toml envelopes.ndjson"),
     ],
+    "count": [
+        ("Errors per minute by host, from logs, into detect and narrate",
+         "ben ingest app.log | ben count --every 1m --by source,severity --where 'severity>=error' | ben detect | ben narrate"),
+        ("5xx responses per 5 minutes by route, waiting 30 s for late lines, state kept between cron runs",
+         "ben count --every 5m --by source,attrs.route --where 'attrs.status>=500' --lateness 30s --state count.state access.ndjson"),
+    ],
     "detect": [
         ("Mark unusual values in every series (source and name)",
          "ben ingest --format prom metrics.txt | ben detect"),

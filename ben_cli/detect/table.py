@@ -24,6 +24,7 @@ from ben_cli.detect.options import DetectOptions, detector_class
 from ben_cli.detect.pvalue import squash
 from ben_cli.errors import BadRecord, StateError, UsageError
 from ben_cli.record import ENVELOPE_FIELDS, TimestampError, parse_rfc3339
+from ben_cli.record import path_getter as getter
 
 NS_PER_S = 1_000_000_000
 CHECK_EVERY = 4096  # records between looks at the clock for --checkpoint
@@ -34,26 +35,6 @@ TOP_SCORE = 0.9999995  # from here round(score, 6) would give 1.0
 
 Reject = Callable[[str, bytes], None]
 """Where a record the table cannot score goes: ``(reason, raw line)``, as :meth:`ben_cli.ndjson.Reader.reject`."""
-
-
-def getter(path: str) -> Callable[[dict], Any]:
-    """A function reading ``path`` from a record; dots walk into objects (``attrs.latency``)."""
-    if "." not in path:
-        return lambda rec: rec.get(path)
-    parts = path.split(".")
-
-    def get(rec: dict) -> Any:
-        value: Any = rec.get(path)
-        if value is not None:
-            return value
-        value = rec
-        for part in parts:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part)
-        return value
-
-    return get
 
 
 def _number(value: Any) -> float | None:
