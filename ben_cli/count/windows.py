@@ -27,6 +27,8 @@ from ben_cli.record import NS_PER_S, TimestampError, format_ts, path_getter, to_
 from ben_cli.rejects import Rejects, Summary
 
 FORMAT = "ben-count-state"
+# times a window start can be written as (years 0001 to 9999); a record outside is untimed
+FIRST_NS, LAST_NS = -62_135_596_800 * NS_PER_S, 253_402_300_799 * NS_PER_S
 MAX_GAP = 10_000  # empty windows emitted (as zeros) between two that had records; a longer gap is skipped
 
 
@@ -82,6 +84,9 @@ class Counter:
             try:
                 ns = to_ns(rec.get("ts"))
             except (TimestampError, ValueError, OverflowError, TypeError):
+                self.untimed += 1
+                continue
+            if not FIRST_NS <= ns <= LAST_NS:
                 self.untimed += 1
                 continue
             window = ns // every
