@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 LANES = ("diag", "event", "control")
 SEVERITIES = ("trace", "debug", "info", "warn", "error", "fatal")
@@ -209,3 +211,23 @@ def normalise_ts(value: object, *, default_offset_s: int = 0) -> str:
 
 def now_ns() -> int:
     return time.time_ns()
+
+
+def path_getter(path: str) -> Callable[[dict], Any]:
+    """A function reading ``path`` from a record; dots walk into objects (``attrs.latency``)."""
+    if "." not in path:
+        return lambda rec: rec.get(path)
+    parts = path.split(".")
+
+    def get(rec: dict) -> Any:
+        value: Any = rec.get(path)
+        if value is not None:
+            return value
+        value = rec
+        for part in parts:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    return get

@@ -95,6 +95,7 @@ def run(h: Harness) -> str:
     jq = row("`jq -c .` (reference)", what, f"jq -c . {h.q(metrics)}", N, None)
     for detector in ("ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "auto"):
         row(f"`ben detect -d {detector}`", what, f"{h.ben} detect -q -d {detector} {h.q(metrics)}", N, jq)
+    row("`ben count --every 1h --by source,name`", what, f"{h.ben} count -q --every 1h --by source,name {h.q(metrics)}", N, jq)
     what = f"{N_SPCA:,} vectors in 200 series"
     jq_v = row("`jq -c .` (reference)", what, f"jq -c . {h.q(vectors)}", N_SPCA, None)
     row("`ben detect -d spca --field cpu,load,mem`", what, f"{h.ben} detect -q -d spca --field cpu,load,mem {h.q(vectors)}",
@@ -110,7 +111,8 @@ def run(h: Harness) -> str:
         "the whole process, NDJSON in and out, by wall clock and by the CPU time the process used (the\n"
         "machine is shared with other builds, so the wall clock also counts waiting for a core); the\n"
         "ratio is wall time against `jq -c .` on the same file (parse and print, no work). spca runs on\n"
-        "records carrying three correlated fields.\n\n"
+        "records carrying three correlated fields. `ben count` (events into signals) counts the same\n"
+        "records per hour and series and writes one record per window and series.\n\n"
         + table(["command", "input", "points/s (wall)", "points/s (CPU)", "vs jq (wall)", "peak memory"], rows)
         + f"\nWhat a series costs, measured on {STATE_SERIES:,} series after three points each: Python heap\n"
         "held by the series table (the detector objects with their keys, by tracemalloc), and bytes of\n"

@@ -35,6 +35,14 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("Start a policy of your own from the default one, then use it",
          "ben scrub --print-policy > scrub.toml && ben scrub --policy scrub.toml envelopes.ndjson"),
     ],
+    "count": [
+        ("Errors per minute by host, from logs", "ben ingest app.log | ben count --by source,severity --where 'severity>=error' | ben detect"),
+        ("5xx per 5 minutes by route, open windows kept between cron runs", "ben count --every 5m --by attrs.route --where 'attrs.status>=500' --state c.state a.ndjson"),
+    ],
+    "rate": [
+        ("Prometheus counters as rates, one series per code", "ben ingest --format prom m.txt | ben rate | ben detect --by source,name,attrs.code | ben narrate"),
+        ("Counters ingest cannot type, named by a glob", "ben rate --counter 'jobs_*_total' totals.ndjson"),
+    ],
     "detect": [
         ("Mark unusual values in every series (source and name)",
          "ben ingest --format prom metrics.txt | ben detect"),

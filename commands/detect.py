@@ -24,7 +24,7 @@ def detect(
     param: Annotated[list[str], typer.Option("--param", "-p", help="Set a detector parameter, NAME=VALUE; repeatable.", metavar="NAME=VALUE")] = [],  # noqa: B006 - typer reads, never mutates
     list_: Annotated[bool, typer.Option("--list", help="List the detectors with their parameters and defaults, and exit.")] = False,
     field: Annotated[list[str], typer.Option("--field", help="Numeric field to watch (dots reach into objects: attrs.ms); spca takes several.")] = ["value"],  # noqa: B006
-    by: Annotated[str, typer.Option(help="Fields whose values name a series, comma-separated.")] = "source,name",
+    by: Annotated[str, typer.Option(help="Fields whose values name a series, comma-separated; dots reach into objects (attrs.code).")] = "source,name",
     threshold: Annotated[float, typer.Option(help="Score at or above which a record is an anomaly (0.5: the detector's textbook alarm).", min=0.0, max=1.0)] = 0.5,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the records marked as anomalies.")] = False,
     state: Annotated[Optional[Path], typer.Option(help="Load every series' state from FILE and save it back (atomically) at the end.", metavar="FILE")] = None,
@@ -38,7 +38,7 @@ def detect(
     """Mark unusual values in every series (records sharing the --by fields), online, in one pass.
 
     Each record with a number in --field passes through with an "anomaly" mark: detector, score in
-    [0, 1], is_anomaly, expected and series; other records pass through untouched. With --state the
+    [0, 1), is_anomaly, expected and series; other records pass through untouched. With --state the
     detectors' memory is carried between runs, so a cron job sees one continuous stream.
     """
     if list_:
@@ -49,6 +49,7 @@ def detect(
         only_anomalies=only_anomalies, state=state, checkpoint=checkpoint, max_series=max_series,
     )
     with Rejects(rejects, stage="detect", strict=strict) as bad:
-        summary = core.run(inputs or ["-"], Writer(), bad, options)
+        summary = core.run(inputs or ["-"], Writer(), bad, options,
+                           warn=lambda message: sys.stderr.write(f"ben detect: warning: {message}\n"))
     if not quiet:
         summary.report(sys.stderr, bad)

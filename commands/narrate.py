@@ -17,7 +17,7 @@ from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt
 app = typer.Typer()
 
 STYLES = {"title": "bold", "heading": "bold underline", "dim": "dim", "text": "",
-          "verdict-healthy": "bold green", "verdict-degraded": "bold yellow", "verdict-incident": "bold red"}
+          "verdict-healthy": "bold green", "verdict-nodata": "bold magenta", "verdict-unknown": "bold magenta", "verdict-degraded": "bold yellow", "verdict-incident": "bold red"}
 
 
 def _print_coloured(report: core.Report) -> None:
@@ -46,6 +46,9 @@ def narrate(
     min_change: Annotated[str, typer.Option(help="Smallest change, against the usual value, worth narrating.")] = "20%",
     rejected: Annotated[Optional[list[str]], typer.Option(
         "--rejected", metavar="FILE", help="A --rejects file of an earlier stage, to report what it rejected; repeatable.")] = None,
+    fail_on: Annotated[str, typer.Option(
+        "--fail-on", metavar="VERDICTS",
+        help="Exit 1 on these verdicts, comma-separated: nodata, unknown, degraded (or worse), incident, never.")] = "nodata",
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -53,14 +56,15 @@ def narrate(
     """Turn envelopes marked by ben detect (and ben scrub) into a plain-language health report.
 
     Anomalous points of one series become episodes; episodes that overlap in time become
-    incidents, ranked by severity. The report gives a verdict (healthy, degraded or incident) and
-    why, each incident in sentences, volume and errors per source and lane, and what was scrubbed
+    incidents, ranked by severity. The report gives a verdict (no data, unknown, healthy, degraded or
+    incident), why and how many series ben detect watched, each incident in sentences, volume and errors per source and lane, and what was scrubbed
     and rejected. With --every, records pass through and a narrative record closes each window.
     """
     options = core.Options.from_flags(format=format, since=since, until=until, every=every, gap=gap,
-                                      min_change=min_change, rejected=rejected)
+                                      min_change=min_change, rejected=rejected, fail_on=fail_on)
     coloured = options.format == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     with Rejects(rejects, stage="narrate", strict=strict) as bad, Writer() as writer:
         summary = core.run(inputs or ["-"], writer, bad, options, show=_print_coloured if coloured else None)
     if not quiet:
         summary.report(sys.stderr, bad)
+    core.check_verdict(summary, options)

@@ -260,7 +260,7 @@ def test_adwin_histogram_holds_exactly_the_newest_width_values(values, buckets):
         det.surprise(v, 0)
     width, total = _window(det)
     assert width == det.width
-    tail = values[len(values) - width:]
+    tail = [v - det.ref for v in values[len(values) - width:]]  # the window holds values less its reference
     assert total == pytest.approx(math.fsum(tail), abs=1e-6)
     assert det.total == pytest.approx(math.fsum(tail), abs=1e-6)
     mean = math.fsum(tail) / width

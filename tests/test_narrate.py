@@ -122,10 +122,11 @@ def test_a_quiet_day_is_healthy_even_with_a_few_false_alarms():
     assert "none lasting or large enough to matter" in r.why
 
 
-def test_no_records_is_healthy_and_says_so():
+def test_no_records_is_no_data_never_healthy():
+    """Issue 17: an empty input (or a failed upstream stage) once read HEALTHY."""
     r = report_of([])
-    assert (r.verdict, r.records, r.incidents) == ("healthy", 0, [])
-    assert "no records" in narrate.render(r, "text")
+    assert (r.verdict, r.records, r.incidents) == ("nodata", 0, [])
+    assert "Verdict: NO DATA. No records in this range" in narrate.render(r, "text")
     assert orjson.loads(narrate.render(r, "json"))["range"] == {"start": None, "end": None, "partial": False}
 
 
@@ -153,7 +154,7 @@ def test_a_rising_warning_share_is_shown_beside_the_volume():
     recs = [{"ts": f"2026-11-25T10:{i // 2:02d}:{i % 2 * 30:02d}Z", "source": "db", "lane": "diag", "name": "log",
              "severity": "warn" if i >= 60 and i % 4 == 0 else "info"} for i in range(120)]
     r = report_of(recs)
-    assert r.volume[0].warn_trend == "up from 0%" and r.verdict == "healthy"
+    assert r.volume[0].warn_trend == "up from 0%" and r.verdict == "unknown"  # no series was judged
     assert "  db      diag  120      2/min  13% (up from 0%)  0%" in narrate.render(r, "text")
     assert orjson.loads(narrate.render(r, "json"))["volume"][0]["warning_share_halves"] == [0.0, round(15 / 62, 6)]  # halves split on whole minutes: 58 and 62 records
 

@@ -12,10 +12,10 @@ import re
 import orjson
 import pytest
 
-from ben_cli.record import to_ns
+from ben_cli.record import format_ts, to_ns
 
 from .conftest import run_ben
-from .narrate_scenarios import merge, ramp, series, step, window
+from .narrate_scenarios import DAY, at, merge, ramp, series, step, window
 
 MINUTE = 60 * 10**9
 
@@ -24,7 +24,7 @@ def ndjson(records) -> bytes:
     return b"".join(orjson.dumps(r) + b"\n" for r in records)
 
 
-def pipeline(records, *narrate_args: str, detect_args: tuple[str, ...] = ()) -> tuple[dict, str]:
+def pipeline(records, *narrate_args: str, detect_args: tuple[str, ...] = (), status: int = 0) -> tuple[dict, str]:
     """``ben detect | ben narrate``: the JSON report and the text report (its wrapped lines joined)."""
     detected = run_ben("detect", "-q", *detect_args, input=ndjson(records))
     assert detected.returncode == 0, detected.stderr.decode()
@@ -32,7 +32,7 @@ def pipeline(records, *narrate_args: str, detect_args: tuple[str, ...] = ()) -> 
     assert marked.count(b"\n") == len(records)
     as_json = run_ben("narrate", "-q", "--format", "json", *narrate_args, input=marked)
     as_text = run_ben("narrate", "-q", *narrate_args, input=marked)
-    assert as_json.returncode == 0 and as_text.returncode == 0, as_json.stderr.decode() + as_text.stderr.decode()
+    assert as_json.returncode == status and as_text.returncode == status, as_json.stderr.decode() + as_text.stderr.decode()
     text = as_text.stdout.decode()
     return orjson.loads(as_json.stdout), "\n".join(" ".join(para.split()) for para in text.split("\n\n"))
 
@@ -138,10 +138,12 @@ def test_a_quiet_day_is_healthy_even_when_the_detector_is_set_to_cry_wolf():
     assert "none lasting or large enough to matter" in text
 
 
-def test_empty_input_is_an_empty_healthy_report():
-    report, text = pipeline([])
-    assert (report["verdict"], report["records"], report["incidents"]) == ("healthy", 0, [])
-    assert text == "Health report: no records Verdict: HEALTHY. No records in this range, so nothing to report."
+def test_empty_input_is_no_data_and_exit_1():
+    """Issue 17: nothing arrived is NO DATA with exit status 1 (``--fail-on nodata``), never HEALTHY."""
+    report, text = pipeline([], status=1)
+    assert (report["verdict"], report["records"], report["incidents"]) == ("nodata", 0, [])
+    assert report["watched"] == {"series": 0, "points": 0}
+    assert text.startswith("Health report: no records Verdict: NO DATA. No records in this range")
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html", "json"])
@@ -151,3 +153,55 @@ def test_the_pipeline_is_deterministic(fmt):
     marked = run_ben("detect", "-q", input=ndjson(records)).stdout
     runs = {run_ben("narrate", "-q", "--format", fmt, input=marked).stdout for _ in range(2)}
     assert len(runs) == 1 and len(next(iter(runs))) > 200
+
+
+# -- issue 17: verdicts that say what they know ------------------------------------------------
+
+@pytest.mark.parametrize("value", [1.59, 0.1, 3.3, 7, 0, -2.5, 1e9 + 0.1])
+def test_a_flat_series_of_any_value_is_healthy_with_no_anomaly(value):
+    """1,000 readings of one value: detect marks none (29 were marked for 1.59 before), narrate
+    says HEALTHY and how many series it watched."""
+    records = [{"ts": format_ts(at("00:00") + i * MINUTE // 4), "source": "host", "name": "load.1m", "value": value}
+               for i in range(1000)]
+    report, text = pipeline(records)
+    assert (report["verdict"], report["anomalies"], report["watched"]) == ("healthy", 0, {"series": 1, "points": 1000})
+    assert "Watched 1 series (1k readings judged by ben detect) over 4 hours 9 minutes." in text
+
+
+def test_records_no_detector_judged_are_unknown_not_healthy():
+    records = series("web-1", "http.request", "ms", "09:00", 1, 60, 100, 1, 4)
+    out = run_ben("narrate", "-q", "--format", "json", input=ndjson(records))
+    assert out.returncode == 0
+    report = orjson.loads(out.stdout)
+    assert (report["verdict"], report["watched"]["series"]) == ("unknown", 0)
+    assert run_ben("narrate", "-q", "--fail-on", "unknown", input=ndjson(records)).returncode == 1
+
+
+def test_fail_on_sets_the_exit_status_by_verdict():
+    quiet = series("web-1", "http.request", "ms", "08:00", 1, 120, 120, 5, 1)
+    spike = series("web-3", "http.request", "ms", "08:00", 1, 120, 120, 5, 1, window("09:02", "09:14", 292))
+    marked = {name: run_ben("detect", "-q", input=ndjson(recs)).stdout for name, recs in (("quiet", quiet), ("spike", spike))}
+    status = {(name, fail_on): run_ben("narrate", "-q", "--fail-on", fail_on, input=data).returncode
+              for name, data in marked.items() for fail_on in ("nodata", "degraded", "incident", "never")}
+    assert status == {("quiet", "nodata"): 0, ("quiet", "degraded"): 0, ("quiet", "incident"): 0, ("quiet", "never"): 0,
+                      ("spike", "nodata"): 0, ("spike", "degraded"): 1, ("spike", "incident"): 1, ("spike", "never"): 0}
+    assert run_ben("narrate", "-q", "--fail-on", "never", input=b"").returncode == 0
+    bad = run_ben("narrate", "-q", "--fail-on", "sometimes", input=b"")
+    assert bad.returncode == 2 and b"--fail-on" in bad.stderr
+
+
+def test_records_outside_the_range_are_no_data():
+    records = series("web-1", "http.request", "ms", "09:00", 1, 60, 100, 1, 4)
+    marked = run_ben("detect", "-q", input=ndjson(records)).stdout
+    out = run_ben("narrate", "-q", "--since", f"{DAY}T12:00:00Z", input=marked)
+    assert out.returncode == 1 and b"Verdict: NO DATA." in out.stdout
+
+
+def test_streaming_windows_carry_their_verdict_and_no_window_is_no_data():
+    records = series("web-1", "http.request", "ms", "09:00", 1, 60, 100, 1, 4)
+    marked = run_ben("detect", "-q", input=ndjson(records)).stdout
+    out = run_ben("narrate", "-q", "--every", "30m", input=marked)
+    assert out.returncode == 0
+    verdicts = [rec["attrs"]["verdict"] for rec in map(orjson.loads, out.stdout.splitlines()) if rec.get("name") == "ben.narrative"]
+    assert verdicts == ["healthy", "healthy"]
+    assert run_ben("narrate", "-q", "--every", "30m", input=b"").returncode == 1

@@ -18,6 +18,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ben_cli.count import CountOptions, RateOptions, run_rate
+from ben_cli.count import run as count_run
 from ben_cli.crypto import chain
 from ben_cli.crypto.keys import SigningKey
 from ben_cli.detect.options import DetectOptions
@@ -138,3 +140,34 @@ def test_every_stage_writes_or_rejects_every_line(tmp_path, lines):
     assert summary.read == sum(1 for line in lines if line.strip())
     written = target.read_bytes().splitlines() if target.exists() else []
     assert len(written) == summary.written
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(lines=st.lists(LINES, min_size=1, max_size=8))
+def test_count_and_rate_account_for_every_line(tmp_path, lines):
+    """count and rate aggregate or hold records back, so their own balance is checked: every line
+    is counted, untimed, late or rejected (count), or written, held back as a first sample or
+    rejected (rate); what they write reads back; nothing but a BenError escapes."""
+    path = tmp_path / "in.ndjson"
+    path.write_bytes("".join(line + "\n" for line in lines).encode())
+    for name in ("count", "rate"):
+        rejects = Rejects(stage=name)
+        out = io.BytesIO()
+        try:
+            if name == "count":
+                summary = count_run([str(path)], Writer(out, line_buffered=False), rejects, CountOptions(every=60.0))
+                accounted = summary.extra["counted"] + summary.extra["untimed"] + summary.extra["late"]
+            else:
+                summary = run_rate([str(path)], Writer(out, line_buffered=False), rejects, RateOptions(counters=("*",)))
+                accounted = summary.written + summary.extra["first"]
+        except BenError as exc:
+            raise AssertionError(f"{name}: {exc}") from exc
+        assert summary.read == sum(1 for line in lines if line.strip())
+        assert summary.rejected == rejects.count
+        if name == "rate":
+            assert accounted + summary.rejected <= summary.read  # samples not after the last one are dropped
+        else:
+            assert accounted + summary.rejected == summary.read, summary.line()
+        for written in out.getvalue().splitlines():
+            orjson.loads(written)

@@ -23,6 +23,7 @@ from ben_cli.detect.pvalue import LN10
 from ben_cli.registry import detectors
 
 RANGE_SD = 4.0
+REL_TOL = 1e-9  # a spread below this fraction of the level is rounding, not variation
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,11 @@ class AdwinConfig(Config):
 
 @detectors.register("adwin")
 class Adwin(Detector[AdwinConfig]):
-    summary = "ADWIN adaptive window: a change in the mean (change points)"
+    summary = "ADWIN adaptive window: a change in the mean"
     kind = "change"
     config = AdwinConfig
     # rows[i] holds buckets of 2**i points, oldest first, each [sum, squared deviations]
-    __slots__ = ("rows", "width", "total", "sq", "tick")
+    __slots__ = ("rows", "width", "total", "sq", "tick", "ref")
 
     def __init__(self, cfg: AdwinConfig):
         super().__init__(cfg)
@@ -51,10 +52,25 @@ class Adwin(Detector[AdwinConfig]):
         self.total = 0.0
         self.sq = 0.0
         self.tick = 0
+        self.ref = 0.0  # the window's values are kept less this (its first value)
+
+    @classmethod
+    def restore(cls, cfg: AdwinConfig, state: list) -> Detector[AdwinConfig]:
+        """Restore a state, also one saved before ``ref`` existed (its sums are then of the values
+        themselves: a reference of 0)."""
+        if len(state) == len(cls.state_slots()) - 1:
+            state = [*state, 0.0]
+        return super().restore(cfg, state)
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
-        expected = self.total / self.width if self.width else None
-        self._insert(value)
+        ref = self.ref
+        if self.width:
+            mean = self.total / self.width
+            expected: float | None = ref + mean if mean else ref
+        else:
+            expected = None
+            ref = self.ref = value
+        self._insert(value - ref)
         self.tick += 1
         if self.tick % self.cfg.clock:
             return 0.0, expected
@@ -99,11 +115,18 @@ class Adwin(Detector[AdwinConfig]):
         if width <= 0:
             self.rows, self.width, self.total, self.sq = [], 0, 0.0, 0.0
             return
-        total = self.total - s_b
-        self.sq = max(0.0, self.sq - q_b - n_b * width / self.width * (s_b / n_b - total / width) ** 2)
-        self.width, self.total = width, total
         while self.rows and not self.rows[-1]:
             self.rows.pop()
+        # Recounted from the buckets, not by subtraction: subtracting leaves rounding residue (a
+        # window of zeros after a step down from 0.089 kept a mean of 1e-17 and cut again and again).
+        total = math.fsum(s for row in self.rows for s, _ in row)
+        mean = total / width
+        sq = 0.0
+        for i, row in enumerate(self.rows):
+            n = float(1 << i)
+            for s, q in row:
+                sq += q + n * (s / n - mean) ** 2
+        self.width, self.total, self.sq = width, total, sq
 
     def _best_split(self) -> tuple[float, bool]:
         """(surprise of the most significant split, whether it passes the bound at ``delta``)."""
@@ -112,6 +135,9 @@ class Adwin(Detector[AdwinConfig]):
         if width < 2 * minimum or self.sq <= 0.0:
             return 0.0, False
         var = self.sq / width
+        tol = REL_TOL * (abs(self.ref) + abs(self.total / width))
+        if var <= tol * tol:
+            return 0.0, False
         spread = RANGE_SD * math.sqrt(var)
         log_w = math.log(math.log(width)) if width > 2 else 0.0
         cut_l = math.log(2.0 * math.log(width) / self.cfg.delta) if width > 2 else math.inf

@@ -20,6 +20,9 @@ from ben_cli.registry import detectors
 
 # Scored surprise for a change when the series has had no variance at all (a flat line moving).
 FLAT_BREAK_S = 30.0
+# After that break the spread is at least the break over this many standard deviations (its next
+# point is then well under the echo of FLAT_BREAK_S: a step is one alarm, not two).
+FLAT_BREAK_Z = 10.0
 
 
 @dataclass(frozen=True)
@@ -60,4 +63,6 @@ class Ewma(Detector[EwmaConfig]):
         self.n = n
         cfg = self.cfg
         self.mean, self.var = learn(mean, var, n, value, cfg.lam, cfg.lambda_var)
+        if var == 0.0 and err != 0.0:
+            self.var = max(self.var, (err / FLAT_BREAK_Z) ** 2)
         return s, mean

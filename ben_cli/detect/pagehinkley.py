@@ -38,7 +38,7 @@ class PageHinkleyConfig(Config):
 
 @detectors.register("pagehinkley")
 class PageHinkley(Detector[PageHinkleyConfig]):
-    summary = "Page-Hinkley test for a change of level (change points)"
+    summary = "Page-Hinkley test for a change of level"
     kind = "change"
     config = PageHinkleyConfig
     __slots__ = ("mean", "n", "var", "seen_var", "up", "up_min", "down", "down_min")

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ben_cli.detect.options import DetectOptions
 from ben_cli.detect.replay import Replays
 from ben_cli.detect.table import SeriesTable
+from ben_cli.errors import BenError
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.rejects import Rejects, Summary
 
 
-def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: DetectOptions) -> Summary:
+class UnknownPath(BenError):
+    """A ``--by`` path that no record had: every record would have fallen into one series."""
+
+
+def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: DetectOptions,
+        warn: Callable[[str], None] | None = None) -> Summary:
     """Mark every record of ``inputs`` to ``writer``, carrying state in ``options.state``; the
-    counts, with the number of series (and of those expired)."""
+    counts, with the number of series (and of those expired). At the end, a ``--by`` path some
+    series lack is a warning (to ``warn``); one that no series has raises :class:`UnknownPath`
+    (exit 1, after every record was written)."""
     reader = Reader(inputs, rejects.add)
     table = SeriesTable(options, on_reject=reader.reject)
     write = writer.write
@@ -42,4 +50,12 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
         summary.extra["seen before"] = replays.replayed
     if table.reset:
         summary.extra["reset"] = table.reset
+    nowhere, some = table.missing_by()
+    for message in some:
+        if warn is not None:
+            warn(message)
+    if nowhere:
+        names = ", ".join(nowhere)
+        raise UnknownPath(f"--by {names}: no record has {'this field' if len(nowhere) == 1 else 'these fields'} "
+                          f"(dots reach into objects: attrs.code)")
     return summary

@@ -23,7 +23,8 @@ from ben_cli.detect.base import Detector, state_fault
 from ben_cli.detect.options import DetectOptions, detector_class
 from ben_cli.detect.pvalue import squash
 from ben_cli.errors import BadRecord, StateError, UsageError
-from ben_cli.record import TimestampError, parse_rfc3339
+from ben_cli.record import ENVELOPE_FIELDS, TimestampError, parse_rfc3339
+from ben_cli.record import path_getter as getter
 
 NS_PER_S = 1_000_000_000
 CHECK_EVERY = 4096  # records between looks at the clock for --checkpoint
@@ -34,26 +35,6 @@ TOP_SCORE = 0.9999995  # from here round(score, 6) would give 1.0
 
 Reject = Callable[[str, bytes], None]
 """Where a record the table cannot score goes: ``(reason, raw line)``, as :meth:`ben_cli.ndjson.Reader.reject`."""
-
-
-def getter(path: str) -> Callable[[dict], Any]:
-    """A function reading ``path`` from a record; dots walk into objects (``attrs.latency``)."""
-    if "." not in path:
-        return lambda rec: rec.get(path)
-    parts = path.split(".")
-
-    def get(rec: dict) -> Any:
-        value: Any = rec.get(path)
-        if value is not None:
-            return value
-        value = rec
-        for part in parts:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part)
-        return value
-
-    return get
 
 
 def _number(value: Any) -> float | None:
@@ -244,6 +225,26 @@ class SeriesTable:
             raise BadRecord(count, reason, raw, "record")
         self.on_reject(reason, raw)
 
+    def missing_by(self) -> tuple[list[str], list[str]]:
+        """The ``--by`` paths no series has (every record lacked them: a typo, or the wrong path),
+        and what is said of those some series lack (their records share one series per value of
+        the other fields). The envelope's own fields (``source``, ``name``) are never unknown: a
+        record without a source simply has none."""
+        keys = list(self.table)
+        if not keys:
+            return [], []
+        nowhere, some = [], []
+        for i, path in enumerate(self.options.by):
+            if path in ENVELOPE_FIELDS:
+                continue
+            lacking = sum(1 for key in keys if key[i] is None)
+            if lacking == len(keys):
+                nowhere.append(path)
+            elif lacking:
+                some.append(f"--by {path}: {lacking} of {len(keys)} series have no {path} (their records are "
+                            f"told apart by the other --by fields only)")
+        return nowhere, some
+
     def flush(self) -> Iterator[dict]:
         """Nothing: every record is marked as it comes."""
         return iter(())
@@ -260,11 +261,12 @@ class SeriesTable:
         change = cls.kind == "change"
         want_time = cfg.uses_time() or options.expire is not None or options.state is not None
         by = options.by
-        pair = len(by) == 2
+        pair = len(by) == 2 and "." not in by[0] and "." not in by[1]
         b0, b1 = (by[0], by[1]) if pair else ("", "")
+        by_getters = [getter(b) for b in by]
 
         def keyof(rec: dict) -> tuple:
-            return tuple(rec.get(b) for b in by)
+            return tuple(get(rec) for get in by_getters)
 
         value_of = _value_reader(options.fields, cls.vector)
         new = cls
@@ -276,6 +278,8 @@ class SeriesTable:
         count = self.ticks
         last_ts, last_ns = "", None
         plain = None if cls.vector or "." in options.fields[0] else options.fields[0]
+        # the mark names the field it judged and its value, unless that is the envelope's own "value"
+        judged = None if plain == "value" else ",".join(options.fields)
         top, bottom = MAX_VALUE, -MAX_VALUE
         try:
             for rec in records:
@@ -329,6 +333,9 @@ class SeriesTable:
                 # six decimals, never rounded up to 1: a score lies in [0, 1)
                 mark: dict[str, Any] = {"detector": name, "score": round(score, 6) if score < TOP_SCORE else 0.999999,
                                         "is_anomaly": hit}
+                if judged is not None:
+                    mark["field"] = judged
+                    mark["value"] = value
                 if expected is not None:
                     mark["expected"] = expected
                 try:

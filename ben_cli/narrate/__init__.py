@@ -16,6 +16,7 @@ from ben_cli.narrate.layout import render
 from ben_cli.narrate.narrator import Narrator, narrative_record
 from ben_cli.narrate.options import FORMATS, Options
 from ben_cli.narrate.report import Report
-from ben_cli.narrate.run import read_rejected, run
+from ben_cli.narrate.run import NarrateSummary, VerdictFailure, check_verdict, read_rejected, run
 
-__all__ = ["FORMATS", "Narrator", "Options", "Report", "narrative_record", "read_rejected", "render", "run"]
+__all__ = ["FORMATS", "NarrateSummary", "Narrator", "Options", "Report", "VerdictFailure", "check_verdict", "narrative_record",
+           "read_rejected", "render", "run"]

@@ -45,6 +45,7 @@ class Series:
     e: array = field(default_factory=lambda: array("d"))  # detect's expected value, NaN when absent
     flags: list[Flag] = field(default_factory=list)
     first: int = 0  # points before this index are context carried over from an earlier window
+    watched: int = 0  # points of this window that ben detect judged (carried a mark)
 
     def __len__(self) -> int:
         return len(self.t)
@@ -63,6 +64,7 @@ class Series:
         out.flags = sorted((Flag(where[f.index], f.score, f.severity, f.detector) for f in self.flags),
                            key=lambda f: f.index)
         out.first = min((where[i] for i in range(self.first, len(t))), default=len(t))
+        out.watched = self.watched
         return out
 
 
@@ -173,6 +175,9 @@ class Collector:
         if redacted:
             self._count_redacted(redacted)
         value = rec.get("value")
+        mark = rec.get("anomaly")
+        if type(mark) is dict and "field" in mark:  # detect watched another field: its mark says which, and the value
+            value = mark.get("value")
         kind = type(value)
         if kind is float or kind is int:
             self._add_point(rec, ns, source, name, lane, value, severity)  # type: ignore[arg-type]
@@ -198,13 +203,18 @@ class Collector:
         s = self.series.get(key)
         if s is None:
             unit = rec.get("unit")
-            s = self.series[key] = Series(key, source, str(name) if name is not None else "value",
-                                          unit if isinstance(unit, str) else None, lane)
+            label = str(name) if name is not None else "value"
+            field = mark.get("field") if mark is not None else None
+            if isinstance(field, str) and field != "value":  # the unit is the envelope value's, not this field's
+                leaf = field.rsplit(".", 1)[-1]
+                label, unit = (f"{name} {leaf}" if name is not None else leaf), None
+            s = self.series[key] = Series(key, source, label, unit if isinstance(unit, str) else None, lane)
         s.t.append(ns)
         s.v.append(value)
         if mark is None:
             s.e.append(NAN)
             return
+        s.watched += 1
         expected = mark.get("expected")
         s.e.append(expected if type(expected) is float or type(expected) is int else NAN)
         if mark.get("is_anomaly") is True:

@@ -263,6 +263,11 @@ def _episode(s: Series, cluster: list[int], cursor: int, interval: int, gap: int
     level = median(v[i] for i in inside)
     if ongoing:
         kind, first, base, level, sign = _sustained(s, cursor, first, base, level, sign)
+        # the peak of what the change became, on its side of the level: a drift's fitted end can
+        # lie past every reading, and a step may turn the other way ("peak 1.59 < level 1.71, up")
+        peak = max(v[first:n], key=lambda x: sign * x)
+        if sign * (peak - level) < 0:
+            peak = level
     own_flags = [flags_at[i] for i in range(first, last + 1) if i in flags_at] or [flags_at[cluster[0]]]
     ep = Episode(
         series=s, kind=kind, direction=sign, start=first, end=n - 1 if ongoing else last, interval_ns=interval,

@@ -23,6 +23,7 @@ from ben_cli.narrate.layout import (
     rejected_text,
     scrubbed_text,
     volume_cells,
+    watched_text,
 )
 from ben_cli.narrate.report import Report
 from ben_cli.narrate.wording import metric
@@ -41,6 +42,7 @@ h3{font-size:1rem;margin:1.2rem 0 .3rem}
 .verdict-healthy{background:#dafbe1;border-left:6px solid #1a7f37}
 .verdict-degraded{background:#fff8c5;border-left:6px solid #bf8700}
 .verdict-incident{background:#ffebe9;border-left:6px solid #cf222e}
+.verdict-nodata,.verdict-unknown{background:#eaeef2;border-left:6px solid #57606a}
 .meta{color:#57606a;font-size:.9rem}
 figure{margin:.4rem 0 .8rem}figcaption{font-size:.85rem;color:#57606a}
 svg.spark{width:100%;max-width:560px;height:auto;background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px}
@@ -122,7 +124,8 @@ def html(r: Report) -> str:
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{escape(title)}</title><style>{CSS.strip()}</style></head><body>",
            f"<h1>{escape(title)}</h1>",
-           f'<p class="verdict verdict-{r.verdict}"><strong>Verdict: {r.verdict}.</strong> {escape(r.why)}</p>']
+           f'<p class="verdict verdict-{r.verdict}"><strong>Verdict: {r.label}.</strong> {escape(r.why)}</p>',
+           f'<p class="meta">{escape(watched_text(r))}</p>']
     if r.incidents:
         out.append("<h2>Incidents</h2>")
         for n in r.incidents:

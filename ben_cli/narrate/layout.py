@@ -34,6 +34,15 @@ def range_text(r: Report) -> str:
     return text + (f" ({duration(r.span_s)})" if r.span_s >= 1 else "")
 
 
+def watched_text(r: Report) -> str:
+    """``Watched 3 series (180 readings judged by ben detect) over 59 minutes.``: what the verdict rests on."""
+    if not r.watched:
+        return "Watched no series: no record carried a mark of ben detect."
+    span = f" over {duration(r.span_s)}" if r.span_s >= 1 else ""
+    return (f"Watched {plural(r.watched, 'series', 'series')} ({plural(r.watched_points, 'reading')} judged by "
+            f"ben detect){span}.")
+
+
 def noise_text(r: Report) -> str:
     if not r.noise:
         return ""
@@ -90,8 +99,9 @@ VOLUME_HEADER = ["source", "lane", "records", "rate", "warnings", "errors"]
 def text_lines(r: Report) -> list[tuple[str, str]]:
     """The report as styled lines: styles are title, verdict-<name>, heading, text and dim."""
     out: list[tuple[str, str]] = [("title", f"Health report: {range_text(r)}" + (" (window so far)" if r.partial else ""))]
-    verdict = f"Verdict: {r.verdict.upper()}. {r.why}"
+    verdict = f"Verdict: {r.label.upper()}. {r.why}"
     out += [(f"verdict-{r.verdict}", line) for line in textwrap.wrap(verdict, WIDTH, subsequent_indent="  ")]
+    out += [("dim", line) for line in textwrap.wrap(watched_text(r), WIDTH)]
     if r.incidents:
         out += [("text", ""), ("heading", "Incidents")]
         for n in r.incidents:
@@ -124,7 +134,7 @@ def _md_escape(s: str) -> str:
 
 def markdown(r: Report) -> str:
     out = [f"# Health report: {range_text(r)}" + (" (window so far)" if r.partial else ""), "",
-           f"**Verdict: {r.verdict}.** {_md_escape(r.why)}", ""]
+           f"**Verdict: {r.label}.** {_md_escape(r.why)}", "", _md_escape(watched_text(r)), ""]
     if r.incidents:
         out += ["## Incidents", ""]
         for n in r.incidents:
@@ -172,7 +182,7 @@ def data(r: Report) -> dict:
         "range": {"start": format_ts(r.start_ns) if r.start_ns is not None else None,
                   "end": format_ts(r.end_ns) if r.end_ns is not None else None, "partial": r.partial},
         "verdict": r.verdict, "why": r.why, "records": r.records, "sources": r.sources, "series": r.series,
-        "points": r.points, "anomalies": r.flagged,
+        "points": r.points, "anomalies": r.flagged, "watched": {"series": r.watched, "points": r.watched_points},
         "incidents": [{
             "number": n.incident.number, "grade": n.incident.grade, "severity": n.incident.severity,
             "title": n.title, "text": n.text, "start": format_ts(n.incident.start_ns),

@@ -19,7 +19,7 @@ from ben_cli.narrate.options import Options
 from ben_cli.narrate.report import Report, build
 from ben_cli.record import format_ts
 
-VERDICT_SEVERITY = {"healthy": "info", "degraded": "warn", "incident": "error"}
+VERDICT_SEVERITY = {"nodata": "warn", "unknown": "info", "healthy": "info", "degraded": "warn", "incident": "error"}
 
 
 class Narrator:
@@ -36,6 +36,7 @@ class Narrator:
         self.collector = Collector(self.options.since_ns, self.options.until_ns)
         self.window: int | None = None  # the open window's number (streaming)
         self.narratives = 0
+        self.verdicts: set[str] = set()  # of the windows narrated so far (streaming)
 
     def feed(self, records: Iterable[dict]) -> Iterator[dict]:
         """Report mode: collect and yield nothing. Streaming: yield every record, and each
@@ -78,6 +79,7 @@ class Narrator:
         start, end = window * self.every_ns, (window + 1) * self.every_ns
         r = build(self.collector, self.options, rejected=self.rejected, window=(start, end), partial=partial)
         self.narratives += 1
+        self.verdicts.add(r.verdict)
         return narrative_record(r, end)
 
 
@@ -89,7 +91,7 @@ def narrative_record(r: Report, window_end_ns: int) -> dict:
     attrs: dict[str, object] = {
         "verdict": r.verdict, "why": r.why, "window_start": format_ts(r.start_ns or 0),
         "window_end": format_ts(window_end_ns), "partial": r.partial, "records": r.records,
-        "anomalies": r.flagged, "incidents": len(r.incidents),
+        "anomalies": r.flagged, "incidents": len(r.incidents), "watched": r.watched,
     }
     for n in r.incidents:
         inc, p = n.incident, f"incident.{n.incident.number}."

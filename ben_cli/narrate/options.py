@@ -16,6 +16,9 @@ from ben_cli.record import NS_PER_S, TimestampError, to_ns
 from ben_cli.units import parse_duration
 
 FORMATS = ("text", "markdown", "html", "json")
+# --fail-on: each choice and the verdicts that make narrate exit 1 ("degraded" includes worse).
+FAIL_ON = {"nodata": frozenset({"nodata"}), "unknown": frozenset({"unknown"}),
+           "degraded": frozenset({"degraded", "incident"}), "incident": frozenset({"incident"}), "never": frozenset()}
 
 
 @dataclass
@@ -29,17 +32,29 @@ class Options:
     every_ns: int | None = None  # streaming: a narrative at the end of each window this long
     format: str = "text"  # the whole-range report's layout, one of FORMATS
     rejected_files: list[str] = field(default_factory=list)  # earlier stages' --rejects files
+    fail_on: frozenset[str] = FAIL_ON["nodata"]  # verdicts that make the run exit 1
 
     @classmethod
     def from_flags(cls, *, format: str = "text", since: str | None = None, until: str | None = None,
                    every: str | None = None, gap: str | None = None, min_change: str = "20%",
-                   rejected: list[str] | None = None) -> Options:
+                   rejected: list[str] | None = None, fail_on: str = "nodata") -> Options:
         """Options from the text of ``ben narrate``'s flags; a bad value is a usage error."""
         if format not in FORMATS:
             raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, not {format!r}")
         return cls(gap_ns=_duration_ns("--gap", gap), min_change=_fraction("--min-change", min_change),
                    since_ns=_time("--since", since), until_ns=_time("--until", until),
-                   every_ns=_duration_ns("--every", every), format=format, rejected_files=list(rejected or []))
+                   every_ns=_duration_ns("--every", every), format=format, rejected_files=list(rejected or []),
+                   fail_on=_fail_on(fail_on))
+
+
+def _fail_on(text: str) -> frozenset[str]:
+    """``nodata,incident``: the union of the verdicts each choice fails on."""
+    out: set[str] = set()
+    for name in (part.strip() for part in text.split(",")):
+        if name not in FAIL_ON:
+            raise UsageError(f"--fail-on: must be one or more of {', '.join(FAIL_ON)} (comma-separated), not {name!r}")
+        out |= FAIL_ON[name]
+    return frozenset(out)
 
 
 def _time(flag: str, text: str | None) -> int | None:

@@ -16,6 +16,10 @@ from ben_cli.narrate.options import Options
 from ben_cli.narrate.wording import TimeStyle, incident_sentences, incident_title
 from ben_cli.record import NS_PER_S
 
+# The verdicts, mildest first; "nodata" and "unknown" say the report could not judge.
+VERDICTS = ("nodata", "unknown", "healthy", "degraded", "incident")
+VERDICT_LABEL = {"nodata": "no data", "unknown": "unknown", "healthy": "healthy", "degraded": "degraded",
+                 "incident": "incident"}
 ERROR_SHARE_ALERT = 0.05  # a source whose error share reaches 5% and at least doubled is news
 MIN_RECORDS_FOR_SHARE = 20
 
@@ -67,8 +71,15 @@ class Report:
     own_rejects: int = 0
     untimed: int = 0
     partial: bool = False
+    watched: int = 0  # series ben detect judged in the range
+    watched_points: int = 0  # their points it judged
     min_change: float = 0.2
     style: TimeStyle = field(default_factory=TimeStyle)
+
+    @property
+    def label(self) -> str:
+        """The verdict as words: ``no data``, ``healthy``."""
+        return VERDICT_LABEL[self.verdict]
 
     @property
     def span_s(self) -> float:
@@ -134,10 +145,13 @@ def build(c: Collector, options: Options | None = None, *, rejected: dict[str, d
         end = o.until_ns if o.until_ns is not None else c.last_ns
     style = TimeStyle(with_date=start is not None and end is not None and day_of(start) != day_of(max(start, end - 1)))
     episodes: list[Episode] = []
-    flagged = points = 0
+    flagged = points = watched = watched_points = 0
     for key in sorted(c.series):
         s = c.series[key]
         points += len(s) - s.first
+        if s.watched:
+            watched += 1
+            watched_points += s.watched
         flagged += len(s.flags)
         episodes += analyse(s, gap_ns=o.gap_ns, min_change=o.min_change)
     notable = [ep for ep in episodes if ep.notable]
@@ -158,14 +172,17 @@ def build(c: Collector, options: Options | None = None, *, rejected: dict[str, d
         flagged=flagged, verdict="healthy", why="", incidents=narrated, noise=noise, volume=volume,
         lanes=dict(sorted(lanes.items())), entities=dict(sorted(c.entities.items(), key=lambda kv: (-kv[1], kv[0]))),
         scrubbed_records=c.scrubbed_records, rejected=rejected or {}, own_rejects=own_rejects, untimed=c.untimed,
-        partial=partial, min_change=o.min_change, style=style,
+        partial=partial, watched=watched, watched_points=watched_points, min_change=o.min_change, style=style,
     )
     report.verdict, report.why = verdict(report)
     return report
 
 
 def verdict(r: Report) -> tuple[str, str]:
-    """healthy / degraded / incident, and the reason in one sentence."""
+    """One of :data:`VERDICTS`, and the reason in one sentence. ``healthy`` needs evidence: series
+    that ben detect watched and found nothing lasting in; records that no detector judged are
+    ``unknown``, and no records at all are ``nodata`` (what an empty pipe or a failed upstream
+    stage leaves), never ``healthy``."""
     major = [n for n in r.incidents if n.incident.grade == "major"]
     minor = [n for n in r.incidents if n.incident.grade == "minor"]
     alerts = [row for row in r.volume if row.alert]
@@ -185,12 +202,17 @@ def verdict(r: Report) -> tuple[str, str]:
         why = join_words(reasons)
         return "degraded", why[:1].upper() + why[1:] + "."
     if r.records == 0:
-        return "healthy", "No records in this range, so nothing to report."
+        unread = r.own_rejects + r.untimed
+        if unread:
+            return "nodata", f"No readable records in this range ({plural(unread, 'line')} could not be read or had no time)."
+        return "nodata", "No records in this range: nothing arrived to judge (an empty input or a failed earlier stage)."
     where = f"{count(r.records)} {'record' if r.records == 1 else 'records'} from {plural(len(r.sources), 'source')}"
     span = f" over {duration(r.span_s)}" if r.span_s >= 1 else ""
+    if not r.watched:
+        return "unknown", (f"{where[:1].upper()}{where[1:]}{span}, but no series marked by ben detect, so nothing was "
+                           f"judged (run ben detect before ben narrate).")
     if not r.flagged:
         return "healthy", f"No anomalies among {where}{span}."
     readings = plural(r.flagged, "anomalous reading")
     return "healthy", (f"{readings} among {where}{span}, none lasting or large enough to matter "
                        f"(each a single reading or a change under {round(100 * r.min_change)}% of the usual value).")
-

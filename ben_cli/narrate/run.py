@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
+from ben_cli.errors import BenError
 from ben_cli.narrate.layout import render
 from ben_cli.narrate.narrator import Narrator
 from ben_cli.narrate.options import Options
@@ -11,6 +13,27 @@ from ben_cli.narrate.report import Report
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.rejects import Rejects, Summary
 from ben_cli.stage import fed_then_flushed
+
+
+class VerdictFailure(BenError):
+    """The verdict is one ``--fail-on`` names: exit status 1, after the report is out."""
+
+
+@dataclass
+class NarrateSummary(Summary):
+    """The counts, and the verdicts reached (one per window when streaming)."""
+
+    verdicts: set[str] = field(default_factory=set)
+
+
+def check_verdict(summary: NarrateSummary, options: Options) -> None:
+    """Raise :class:`VerdictFailure` when a verdict reached is one ``options.fail_on`` names."""
+    from ben_cli.narrate.report import VERDICT_LABEL, VERDICTS
+
+    failed = [v for v in VERDICTS if v in summary.verdicts and v in options.fail_on]
+    if failed:
+        worst = VERDICT_LABEL[failed[-1]].upper()
+        raise VerdictFailure(f"verdict {worst}, one --fail-on names: exit status 1")
 
 
 def read_rejected(paths: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -29,17 +52,18 @@ def read_rejected(paths: Iterable[str]) -> dict[str, dict[str, int]]:
 
 
 def run(inputs: list[str], writer: Writer, rejects: Rejects, options: Options, *,
-        show: Callable[[Report], None] | None = None) -> Summary:
+        show: Callable[[Report], None] | None = None) -> NarrateSummary:
     """Narrate the inputs: with ``options.every_ns`` the records and their narratives go to
     ``writer``; otherwise one report over the whole range is rendered in ``options.format`` onto
     the writer's stream, or handed to ``show`` (a terminal that colours it)."""
     narrator = Narrator(options, rejected=read_rejected(options.rejected_files) if options.rejected_files else None)
     reader = Reader(inputs, rejects.add)
-    summary = Summary("narrate")
+    summary = NarrateSummary("narrate")
     if options.every_ns is not None:
         writer.write_all(fed_then_flushed(narrator, reader.records()))
         summary.written = writer.count
         summary.extra["narratives"] = narrator.narratives
+        summary.verdicts = narrator.verdicts or {"nodata"}
     else:
         for _ in narrator.feed(reader.records()):
             pass
@@ -51,6 +75,7 @@ def run(inputs: list[str], writer: Writer, rejects: Rejects, options: Options, *
         writer.flush()
         summary.written = 1  # one report
         summary.extra.update({"anomalies": report.flagged, "incidents": len(report.incidents)})
+        summary.verdicts = {report.verdict}
     summary.read = reader.read
     summary.rejected = rejects.count
     return summary

@@ -62,12 +62,10 @@ def describe(ep: Episode, style: TimeStyle) -> str:
     s = ep.series
     verb = _VERB[(ep.kind, ep.direction)] if (ep.kind, ep.direction) in _VERB else ("rose" if ep.direction > 0 else "fell")
     if ep.kind in ("spike", "dip"):
-        start, end = style.at(ep.start_ns, ep.end_ns)
         peak = ""
         if abs(ep.peak - ep.level) > 0.25 * abs(ep.level - ep.baseline):
             peak = f" (peak {value(ep, ep.peak)})"
-        return (f"{s.source}'s {metric(ep)} {verb} to {value(ep, ep.level)}{peak}, {against_usual(ep)}, "
-                f"from {start} to {end} UTC ({duration((ep.end_ns - ep.start_ns) / 1e9)})")
+        return f"{s.source}'s {metric(ep)} {verb} to {value(ep, ep.level)}{peak}, {against_usual(ep)}, {span(ep, style)}"
     if ep.kind == "shift":
         (at,) = style.at(ep.start_ns)
         tail = " and stayed there" if ep.ongoing else ""
@@ -76,6 +74,16 @@ def describe(ep: Episode, style: TimeStyle) -> str:
     still = " and was still rising" if ep.direction > 0 else " and was still falling"
     return (f"{metric(ep)} on {s.source} {verb} from {value(ep, ep.baseline)} to {value(ep, ep.level)} "
             f"between {start} and {end} UTC ({duration((ep.end_ns - ep.start_ns) / 1e9)}){still if ep.ongoing else ''}")
+
+
+def span(ep: Episode, style: TimeStyle) -> str:
+    """``from 10:02 to 10:14 UTC (12 minutes)``; ``at 17:39:41 UTC (for 58 milliseconds)`` when the
+    clock shows one time (it once read "from 17:39:41 to 17:39:41")."""
+    start, end = style.at(ep.start_ns, ep.end_ns)
+    took = duration((ep.end_ns - ep.start_ns) / 1e9)
+    if start == end:
+        return f"at {start} UTC" + (f" (for {took})" if ep.end_ns > ep.start_ns else "")
+    return f"from {start} to {end} UTC ({took})"
 
 
 def _same_story(a: Episode, b: Episode) -> bool:
@@ -121,7 +129,9 @@ def incident_title(inc: Incident, style: TimeStyle) -> str:
         span = f"from {style.at(inc.start_ns)[0]} UTC, still in force at the end"
     else:
         start, end = style.at(inc.start_ns, inc.end_ns)
-        span = f"{start} to {end} UTC ({duration((inc.end_ns - inc.start_ns) / 1e9)})"
+        took = duration((inc.end_ns - inc.start_ns) / 1e9)
+        span = f"{start} to {end} UTC ({took})" if start != end else f"at {start} UTC" + (
+            f" (for {took})" if inc.end_ns > inc.start_ns else "")
     shown = metrics[:3] + ([f"{len(metrics) - 3} more"] if len(metrics) > 3 else [])
     return f"{join_words(shown)} on {where}, {span}"
 

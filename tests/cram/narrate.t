@@ -12,6 +12,7 @@ The report says what happened, in sentences, with the numbers a person needs:
   Health report: 25 Nov 2026, 10:00 to 10:59 UTC (59 minutes)
   Verdict: INCIDENT. 1 major incident; the worst: http.request latency on web-3, 10:30 to 10:42 UTC
     (12 minutes).
+  Watched 1 series (60 readings judged by ben detect) over 59 minutes.
   
   Incidents
     1. major (severity 50.8): http.request latency on web-3, 10:30 to 10:42 UTC (12 minutes)
@@ -37,9 +38,9 @@ Markdown for a ticket, and one self-contained HTML file with a sparkline:
   
   **Verdict: incident.** 1 major incident; the worst: http.request latency on web-3, 10:30 to 10:42 UTC (12 minutes).
   
-  ## Incidents
+  Watched 1 series (60 readings judged by ben detect) over 59 minutes.
   
-  ### 1. http.request latency on web-3, 10:30 to 10:42 UTC (12 minutes)
+  ## Incidents
   $ ben narrate -q --format html spike.ndjson > report.html
   $ grep -c '<svg' report.html; grep -c 'src=\|<link\|<script' report.html
   1
@@ -64,13 +65,13 @@ The whole pipeline on the bundled sample: ingest, detect, narrate:
   Health report: 25 Nov 2026, 10:00:00 to 10:59:54 UTC (59 minutes 54 seconds)
   Verdict: INCIDENT. 2 major incidents; the worst: http.request latency on web-2, 10:30:06 to 10:36:06
     UTC (6 minutes).
+  Watched 4 series (720 readings judged by ben detect) over 59 minutes 54 seconds.
   
   Incidents
     1. major (severity 55.8): http.request latency on web-2, 10:30:06 to 10:36:06 UTC (6 minutes)
        web-2's http.request latency rose to 412 ms, 3.5x its usual 119 ms, from 10:30:06 to 10:36:06
        UTC (6 minutes). Meanwhile web-2 logged 2 errors.
     2. major (severity 52.4): cpu.usage on db-1, from 10:40 UTC, still in force at the end
-       cpu.usage on db-1 stepped up from 31.1% to 57.8% at 10:40 UTC and stayed there.
 
 What earlier stages scrubbed and rejected is reported too:
 
@@ -83,15 +84,16 @@ What earlier stages scrubbed and rejected is reported too:
   Rejected
     ingest rejected 1 line (invalid JSON 1).
 
-No input is a healthy, empty report; bad lines are counted, and usage errors exit 2:
+No input is NO DATA, never HEALTHY, and exits 1 (--fail-on nodata, the default; verdicts.t has
+each verdict); bad lines are counted, and usage errors exit 2:
 
-  $ ben narrate < /dev/null
-  Health report: no records
-  Verdict: HEALTHY. No records in this range, so nothing to report.
-  ben narrate: read 0, wrote 1, rejected 0, anomalies 0, incidents 0
+  $ ben narrate -q -f json < /dev/null | jq -c '[.verdict, .watched]'
+  ben narrate: verdict NO DATA, one --fail-on names: exit status 1
+  ["nodata",{"points":0,"series":0}]
   $ printf 'not json\n' | ben narrate -f json --rejects bad.ndjson | jq .rejected.narrate
   ben narrate: read 1, wrote 1, rejected 1, anomalies 0, incidents 0
     rejected line 1: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)
+  ben narrate: verdict NO DATA, one --fail-on names: exit status 1
   1
   $ ben narrate --every never < /dev/null
   ben narrate: --every: not a duration: 'never' (try 500ms, 90s, 15m, 1h30m, 2d or 1w)
