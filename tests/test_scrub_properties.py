@@ -29,9 +29,10 @@ PIECES = st.sampled_from([
 TEXT = st.lists(st.one_of(PIECES, st.text(max_size=12), st.sampled_from([" ", "=", ": ", ", ", "\n", "/", "\"", "x"])),
                 max_size=10).map("".join)
 SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | TEXT
-VALUES = st.recursive(SCALARS, lambda k: st.lists(k, max_size=4) | st.dictionaries(st.sampled_from(
-    ["body", "attrs", "password", "user", "ip", "token", "x", "cookie", "Authorization", "trace_id"]) | st.text(max_size=8), k, max_size=4),
-    max_leaves=15)
+# Keys are scanned too (issue 16): they are drawn from the same pieces as values.
+KEYS = st.sampled_from(["body", "attrs", "password", "user", "ip", "token", "x", "cookie", "Authorization", "trace_id"]) \
+    | st.text(max_size=8) | PIECES | TEXT
+VALUES = st.recursive(SCALARS, lambda k: st.lists(k, max_size=4) | st.dictionaries(KEYS, k, max_size=4), max_leaves=15)
 RECORDS = st.dictionaries(st.sampled_from(["ts", "body", "attrs", "source", "redacted", "name"]) | st.text(max_size=8), VALUES, max_size=6)
 
 
