@@ -145,6 +145,10 @@ SLOTS: dict[str, tuple[Gen, str, bool]] = {
     "uuid": (lambda r: "-".join(_r(r, HEX, n) for n in (8, 4, 4, 4, 12)), "uuid", False),
     "ua": (lambda r: f"Chrome/{r.randint(90, 130)}.0.{r.randint(1000, 9999)}.{r.randint(10, 200)}", "user_agent_version", False),
     "clf": (_clf_time, "timestamp", False),
+    "unit": (lambda r: r.choice([f"getty@tty{r.randint(1, 6)}.service", f"user@{r.randint(1000, 2000)}.service",
+                                 f"serial-getty@ttyS{r.randint(0, 3)}.service", f"user-runtime-dir@{r.randint(1000, 2000)}.service",
+                                 f"systemd-fsck@dev-disk-by\\x2duuid-{r.randint(1000, 9999)}.service", f"container-getty@{r.randint(0, 9)}.service"]),
+             "systemd_unit", False),
     "pidport": (lambda r: f"port {r.randint(1024, 65535)}", "port", False),
 }
 
@@ -226,7 +230,7 @@ TEMPLATES: list[tuple[str, str]] = [
     ("yarn", "2026-11-25 10:{mm}:{ss},{n} INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for {appid}"),
     ("yarn", "2026-11-25 10:{mm}:{ss},{n} INFO [ContainerLauncher #1] org.apache.hadoop.yarn.client.api.impl.ContainerManagementProtocolProxy: Opening proxy : {iphost}:{n}"),
     ("yarn", "2026-11-25 10:{mm}:{ss},{n} INFO [RMCommunicator Allocator] org.apache.hadoop.mapreduce.v2.app.rm.RMContainerAllocator: Assigned container {container} to attempt_{n}_0001_m_000000_0"),
-    ("yarn", "2026-11-25 10:{mm}:{ss},{n} INFO [main] org.apache.hadoop.yarn.security.AMRMTokenSelector: Looking for a token with service {priv}:8030; {tokenclass}, service: {priv}:8030 }}"),
+    ("yarn", "2026-11-25 10:{mm}:{ss},{n} INFO [main] org.apache.hadoop.yarn.security.AMRMTokenSelector: Looking for a token with service {priv}:8030; Token: {tokenclass}, service: {priv}:8030 }}"),
     ("yarn", "2026-11-25 10:{mm}:{ss},{n} INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Kind: mapreduce.job, Service: job_{n}_0001, Ident: (org.apache.hadoop.mapreduce.security.{tokenclass}@{n})"),
     ("hadoop", "2026-11-25 10:{mm}:{ss},{n} INFO [main] org.apache.hadoop.yarn.client.RMProxy: Connecting to ResourceManager at rm.example.com/{hostip}:8030"),
     ("hadoop", "java.net.ConnectException: Call From worker7.example.com/{hostip} to nn.example.com:9000 failed on connection exception"),
@@ -250,6 +254,8 @@ TEMPLATES: list[tuple[str, str]] = [
     ("java", "2026-11-25 10:{mm}:{ss}.{n}  INFO 4242 --- [main] c.e.Setup : temporary passphrase was {prose}, rotate it"),
     ("java", "2026-11-25 10:{mm}:{ss}.{n}  INFO 4242 --- [main] c.e.Setup : connecting with pwd: {kvsecret}"),
     ("java", "2026-11-25 10:{mm}:{ss}.{n} DEBUG 4242 --- [main] o.s.web.client.RestTemplate : POST https://auth.example.com/{tokenpath} 200 in {duration}"),
+    ("systemd", "systemd[1]: Started {unit} - Getty on tty1."),
+    ("systemd", "Created symlink /etc/systemd/system/getty.target.wants/{unit} \u2192 /lib/systemd/system/getty@.service."),
     ("systemd", "systemd-sleep[{n}]: wake time set {duration}"),
     # Kubernetes events
     ("k8s", "Successfully assigned default/{pod} to {iphost}"),
@@ -305,9 +311,21 @@ def items(per_template: int, seed: int = 16) -> Iterator[LogItem]:
             yield LogItem(program, rec, checks)
 
 
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
 def survives(record: dict, value: str) -> bool:
-    """Whether ``value`` is still in the record: in its JSON text or in any key or string."""
-    return value in orjson.dumps(record).decode() or value in str(record)
+    """Whether ``value`` is still in the record: in any key or string of it, or in its JSON text."""
+    return any(value in s for s in _strings(record)) or value in orjson.dumps(record).decode()
 
 
 def measure(corpus: list[LogItem], scrub: Callable[[dict], dict]) -> dict[str, tuple[int, int, bool]]:

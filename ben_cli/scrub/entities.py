@@ -69,8 +69,9 @@ _VERSION_BEFORE = re.compile(r"(?:\b(?:version|ver|release|build|rev)\b[\s=:\"']
 
 def _glued(text: str, start: int, end: int) -> bool:
     """True when the span is part of a larger token (``web-10.0.0.1.svc``, ``id-4111...``):
-    preceded by ``X-``/``X.`` or followed by ``-X``/``.X``/``:D`` where X is alphanumeric."""
-    if start >= 2 and text[start - 1] in "-." and text[start - 2].isalnum():
+    preceded by ``X-``/``X.`` (X alphanumeric or ``_``: HDFS's ``blk_-3892923245492692829``) or
+    followed by ``-X``/``.X`` where X is alphanumeric."""
+    if start >= 2 and text[start - 1] in "-." and (text[start - 2].isalnum() or text[start - 2] == "_"):
         return True
     if end + 1 < len(text) and text[end] in "-." and text[end + 1].isalnum():
         return True
@@ -87,9 +88,14 @@ _EMAIL = re.compile(
 )
 
 
+_SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|automount|path|slice|scope|device|swap)$", A)
+
+
 @entity("email", "at", 50, "pseudonym", "e-mail addresses (user@example.com)")
 def find_email(text: str) -> Iterator[Span]:
     for m in _EMAIL.finditer(text):
+        if _SYSTEMD_UNIT.search(m.group()):
+            continue  # getty@tty1.service, user@1000.service: a systemd template unit's instance
         yield m.span()
 
 
@@ -122,6 +128,20 @@ _KEY_NOT_SECRET = re.compile(
     r"format|usage|limit|max|min|bucket|version|rotation|rotated|id_hash|strength|set|algorithm|alg|header))$",
     A | re.I,
 )
+# Debian architectures: ``dbus-user-session:amd64`` is a package, not a session cookie.
+DEBIAN_ARCHES = frozenset(("amd64", "arm64", "armel", "armhf", "i386", "i686", "mips64el", "mipsel", "ppc64el", "ppc64",
+                           "riscv64", "s390x", "all", "any", "x32", "loong64", "hurd-i386", "sparc64", "alpha", "hppa", "m68k"))
+# Values of a session-named key that count or number sessions rather than authenticate one:
+# logind's ``session: 42``, Zookeeper's ``sid:1`` and ``sessionid:0x14e1...`` (a server id and
+# counter; reconnecting also needs the session password, which is never logged).
+_SESSION_NUMBER = re.compile(r"-?\d{1,10}|0x[0-9a-fA-F]{1,16}", A)
+
+
+def cookie_value(value: str) -> bool:
+    """A value under a cookie or session key that may authenticate (not a session number)."""
+    return secret_value(value) and _SESSION_NUMBER.fullmatch(value.strip()) is None
+
+
 _NOT_A_VALUE = frozenset(("", "null", "none", "nil", "true", "false", "undefined", "redacted", "[redacted]", "[filtered]"))
 
 
@@ -133,7 +153,7 @@ def key_entity(key: str) -> str | None:
         return "auth_header"
     if _KEY_COOKIE.fullmatch(key):
         return "cookie"
-    if _KEY_SECRET.fullmatch(key) and not _KEY_NOT_SECRET.search(key):
+    if _KEY_SECRET.fullmatch(key) and not _KEY_NOT_SECRET.search(key) and not _JAVA_CLASS.fullmatch(key):
         lowered = key.lower()
         if "aws" in lowered and "secret" in lowered:
             return "aws_secret_key"
@@ -149,10 +169,15 @@ def secret_value(value: str) -> bool:
 # Any key=value / key: value / "key": "value" pair; the key is then classified by key_entity (cached),
 # which is much cheaper than a pattern that looks for secret words inside every word of the text.
 _KV = re.compile(
-    r"""(?<![A-Za-z0-9_.-])(["']?)([A-Za-z0-9_.-]++)\1[ \t]*(?:=|:(?!//))[ \t]*"""
+    r"""(?<![A-Za-z0-9_./\\-])(["']?)([A-Za-z0-9_.-]++)\1[ \t]*(?:=|:(?!//))[ \t]*"""
     r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&}\]\)]+))""",
     A,
 )
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9_]*", A)
+# A Java class or logger name (org.apache.hadoop.yarn.security.AMRMTokenSelector, c.e.auth.TokenService):
+# as a key it names who logs, as a value a type; neither is a secret.
+_JAVA_CLASS = re.compile(r"(?:[a-z][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_$]*", A)
+_OPENS_BODY = re.compile(r"[ \t]*[{(]", A)
 _LAST_KV: tuple[str, list[tuple[str, int, int]]] = ("", [])
 
 
@@ -168,7 +193,15 @@ def _kv_findings(text: str) -> list[tuple[str, int, int]]:
         if kind is None or kind == "auth_header":
             continue
         g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
-        if secret_value(m.group(g)):
+        value = m.group(g)
+        if g == 5 and value.lower() in DEBIAN_ARCHES and text[m.end(2) + len(m.group(1))] == ":":
+            continue  # pkg:arch
+        if kind == "cookie" and not cookie_value(value):
+            continue
+        if g == 5 and (_JAVA_CLASS.fullmatch(value) or _TYPE_NAME.fullmatch(value)
+                       and (value.lower() == m.group(2).lower() or _OPENS_BODY.match(text, m.end(g)))):
+            continue  # a type printed with its fields: YARN's "Token: Token { kind: ContainerToken"
+        if secret_value(value):
             out.append((kind, m.start(g), m.end(g)))
     _LAST_KV = (text, out)
     return out
@@ -271,6 +304,9 @@ def find_high_entropy(text: str) -> Iterator[Span]:
         return
     for m in _ENTROPY_CONTEXT.finditer(text):
         value = m.group(1).rstrip(".")
+        if m.start(1) and (text[m.start(1) - 1].isalnum() or text[m.start(1) - 1] in "._-") and "=" not in m.group(0) \
+                and ":" not in m.group(0):
+            continue  # the value starts inside a word (auth.exam|ple.com/oauth2/token): no secret word before it
         if _UUID.fullmatch(value) or "/" == value[:1] or ".." in value or already_scrubbed(value):
             continue
         entropy = v.shannon_entropy(value) if v.char_classes(value) >= 2 else 0.0
@@ -390,6 +426,7 @@ _PHONE = re.compile(
     (?![A-Za-z0-9_]|[.:/-]\d)""",
     A | re.X,
 )
+_UNIT_AFTER = re.compile(r"[ \t]?(?:[munµ]?s|sec|secs|seconds?|min|mins|minutes?|h|hours?|days?|[KMGTP]i?B|[kKMG]|bytes?|%|ms\b)(?![A-Za-z0-9])", A)
 _NANP = re.compile(r"(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])\d{3}[ .-]\d{4}", A)
 _PHONE_CONTEXT = re.compile(r"(?i)(?:phone|tel|mobile|cell|call|contact|fax|sms|whatsapp|number|reach|dial|ph|mob)\b[^\n]{0,24}$", A)
 
@@ -404,6 +441,8 @@ def find_phone(text: str) -> Iterator[Span]:
             continue
         if e < len(text) and text[e] == "." and e + 1 < len(text) and text[e + 1].isdigit():
             continue
+        if run.startswith("+0") or _UNIT_AFTER.match(text, e):
+            continue  # no country code starts with 0; a unit after it makes it a quantity (+0.310027 s)
         # Without a phone word nearby, only shapes that are phones and nothing else pass:
         # +CC..., (area)..., a trunk 0 with 9+ digits, or the NANP 3-3-4 layout.
         shaped = run[0] in "+(" or (run[0] == "0" and digits >= 9 and run[1] != "0" and not run.isdigit()) \
@@ -422,13 +461,23 @@ _IPV4 = re.compile(
 )
 
 
+# Package versions written like addresses: dpkg.log's ``upgrade libfoo:amd64 1.2.3.4 1.2.3.5``,
+# apt's ``Unpacking libfoo (1.2.3.4) over (1.2.3.3)``, ``libfoo 1.2.3.4``.
+_PACKAGE_BEFORE = re.compile(
+    r"(?:[a-z0-9][a-z0-9+.-]*:(?:" + "|".join(sorted(DEBIAN_ARCHES, key=len, reverse=True)) + r")[ \t]+(?:\S+[ \t]+)?"
+    r"|\blib[a-z0-9+.-]*[ \t]+\(?|\)[ \t]+over[ \t]+\("
+    r"|(?:Unpacking|Setting up|Selecting previously unselected package|Removing|Purging)[ \t]+[a-z0-9][a-z0-9+.:-]*[ \t]+\()$",
+    A,
+)
+
+
 @entity("ipv4", "ipv4", 55, "truncate", "IPv4 addresses (and CIDR networks)")
 def find_ipv4(text: str) -> Iterator[Span]:
     for m in _IPV4.finditer(text):
         s = m.start()
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
             continue
-        if _VERSION_BEFORE.search(text, max(0, s - 12), s):
+        if _VERSION_BEFORE.search(text, max(0, s - 12), s) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
             continue
         yield m.span()
 

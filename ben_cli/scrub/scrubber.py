@@ -294,7 +294,7 @@ class Scrubber:
         """The value of a field whose name says it is a secret, cookie or credential."""
         entity = plan.key_entity
         assert entity is not None
-        if not ents.secret_value(s):
+        if not (ents.cookie_value(s) if entity == "cookie" else ents.secret_value(s)):
             return s
         op = plan.operators.get(entity, "redact")
         if entity == "auth_header":
