@@ -105,3 +105,74 @@ def test_a_systemd_template_unit_is_not_an_email():
     line = "Created symlink /etc/systemd/system/getty.target.wants/getty@tty1.service \u2192 /lib/systemd/system/getty@.service."
     assert body(line) == line
     assert "bob" not in body("mail bob@example.service.com")
+
+
+# -- new entities (item 2) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, name", [
+    ("sshd[1]: Invalid user webmaster from 198.51.100.7 port 4242", "webmaster"),
+    ("sshd[1]: Failed password for alice from 198.51.100.7 port 4242 ssh2", "alice"),
+    ("sshd[1]: Failed password for invalid user bob from 198.51.100.7 port 4242 ssh2", "bob"),
+    ("sshd[1]: Accepted publickey for carol from 10.0.0.9 port 50000 ssh2: ED25519 SHA256:abc", "carol"),
+    ("sshd[1]: Connection closed by authenticating user dave 198.51.100.7 port 22 [preauth]", "dave"),
+    ("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=x  user=alice", "alice"),
+    ("pam_unix(sudo:auth): authentication failure; logname=erin uid=1000 euid=0 tty=/dev/pts/1 ruser=erin rhost=  user=erin", "erin"),
+    ("su[9]: pam_unix(su:session): session opened for user root(uid=0) by frank(uid=1000)", "frank"),
+    ("sudo[9]:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls", "alice"),
+    ("su[9]: (to root) grace on pts/3", "grace"),
+    ("su[9]: Successful su for root by heidi", "heidi"),
+    ("login[9]: FAILED LOGIN (1) on '/dev/tty1' FOR 'ivan', Authentication failure", "ivan"),
+    ("vsftpd[9]: [judy] OK LOGIN: Client \"198.51.100.7\"", "judy"),
+    ("ftpd[9]: user cyrus", "cyrus"),
+    ("CRON[9]: (mallory) CMD (/home/mallory/bin/backup.sh)", "mallory"),
+    ("198.51.100.7 - niaj [25/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5", "niaj"),
+    ("Login successful for user olivia using keytab file /etc/security/keytabs/olivia.keytab", "olivia"),
+])
+def test_user_names_in_login_contexts_are_pseudonymised(text, name):
+    out = body(text)
+    assert name not in out and "<USERNAME:" in out
+
+
+def test_system_accounts_are_kept_and_a_user_field_is_a_name():
+    assert body("sshd[1]: Failed password for root from 198.51.100.7 port 22 ssh2").count("root") == 1
+    out = S.scrub({"attrs": {"userName": "alice", "user": {"roles": ["admin"]}, "ruser": "root"}})
+    assert out["attrs"]["userName"].startswith("<USERNAME:") and out["attrs"]["user"] == {"roles": ["admin"]}
+    assert out["attrs"]["ruser"] == "root"
+
+
+@pytest.mark.parametrize("text, out", [
+    ("rhost=198-51-100-23.dyn.example.net", "rhost=198-51-100-0.dyn.example.net"),
+    ("ec2-198-51-100-9.compute-1.amazonaws.com", "ec2-198-51-100-0.compute-1.amazonaws.com"),
+    ("node ip-10-0-0-5.ec2.internal ready", "node ip-10-0-0-0.ec2.internal ready"),
+    ("host laptop-10-105-7-95 joined", "host laptop-10-105-7-0 joined"),
+    ("Connecting to ResourceManager at rm.example.com/10.20.30.40:8030", "Connecting to ResourceManager at rm.example.com/10.20.30.0/24:8030"),
+    ("Call From worker7.example.com/10.20.30.41 to nn:9000 failed", "Call From worker7.example.com/10.20.30.0/24 to nn:9000 failed"),
+    ("release-1.2.3.4.tar.gz and Chrome/120.0.6099.109", "release-1.2.3.4.tar.gz and Chrome/120.0.6099.109"),
+])
+def test_addresses_in_host_names_and_host_slash_ip_are_truncated(text, out):
+    assert body(text) == out
+
+
+@pytest.mark.parametrize("text, gone", [
+    ("the password is hunter2", "hunter2"),
+    ("temporary passphrase was correct-horse-battery, rotate it", "correct-horse-battery"),
+    ("connecting with pwd: s3cr3t", "s3cr3t"),
+    ("your PIN is 4821.", "4821"),
+])
+def test_secrets_stated_in_prose_are_redacted(text, gone):
+    assert gone not in body(text)
+
+
+@pytest.mark.parametrize("text", ["the password is incorrect", "password was changed", "Password is too short."])
+def test_prose_about_a_password_is_not_a_secret(text):
+    assert body(text) == text
+
+
+@pytest.mark.parametrize("entity, text", [
+    ("username", "sshd[1]: Invalid user webmaster from x"),
+    ("ip_in_hostname", "node ip-10-0-0-5.ec2.internal ready"),
+    ("secret_prose", "the password is hunter2"),
+])
+def test_each_new_entity_can_be_turned_off(entity, text):
+    off = Scrubber(parse_policy(DEFAULT_POLICY.replace(f'{entity} = "', f'{entity} = "keep" #')), key=KEY)
+    assert body(text, off) == text

@@ -120,6 +120,8 @@ SECRET_WORDS = (
 COOKIE_NAMES = r"cookie|set-cookie|sessionid|session[_.-]?id|session|sid|jsessionid|phpsessid|connect\.sid|csrftoken|xsrf-token|_session"
 _KEY_SECRET = re.compile(rf"[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*", A | re.I)
 _KEY_COOKIE = re.compile(rf"(?:[A-Za-z0-9_.-]*[_.-])?(?:{COOKIE_NAMES})", A | re.I)
+# Fields that hold a login name (CloudTrail's userName, a log's user=, ruser, logname).
+_KEY_USER = re.compile(r"(?:r|remote_|remote[.-]|login_|os[._-]|db[._-])?(?:user|username|user_name|userName|logname|login_name|loginName)", A)
 _KEY_AUTH = re.compile(r"(?:[A-Za-z0-9_.-]*[_.-])?(?:proxy-)?authorization", A | re.I)
 # Names that contain a secret word but hold no secret: counts, sizes, names, places, times, flags.
 _KEY_NOT_SECRET = re.compile(
@@ -147,10 +149,12 @@ _NOT_A_VALUE = frozenset(("", "null", "none", "nil", "true", "false", "undefined
 
 @lru_cache(maxsize=8192)
 def key_entity(key: str) -> str | None:
-    """The entity a field or key name implies for its whole value: secret, cookie, auth_header or
-    aws_secret_key; None for an ordinary name. Callers cache this (names repeat)."""
+    """The entity a field or key name implies for its whole value: secret, cookie, auth_header,
+    aws_secret_key or username; None for an ordinary name. Callers cache this (names repeat)."""
     if _KEY_AUTH.fullmatch(key):
         return "auth_header"
+    if _KEY_USER.fullmatch(key):
+        return "username"
     if _KEY_COOKIE.fullmatch(key):
         return "cookie"
     if _KEY_SECRET.fullmatch(key) and not _KEY_NOT_SECRET.search(key) and not _JAVA_CLASS.fullmatch(key):
@@ -169,7 +173,7 @@ def secret_value(value: str) -> bool:
 # Any key=value / key: value / "key": "value" pair; the key is then classified by key_entity (cached),
 # which is much cheaper than a pattern that looks for secret words inside every word of the text.
 _KV = re.compile(
-    r"""(?<![A-Za-z0-9_./\\-])(["']?)([A-Za-z0-9_.-]++)\1[ \t]*(?:=|:(?!//))[ \t]*"""
+    r"""(?<![A-Za-z0-9_./\\<-])(["']?)([A-Za-z0-9_.-]++)\1[ \t]*(?:=|:(?!//))[ \t]*"""
     r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&}\]\)]+))""",
     A,
 )
@@ -461,6 +465,11 @@ _IPV4 = re.compile(
 )
 
 
+# Java's InetSocketAddress prints host/ip:port (rm.example.com/10.20.30.40:8030, cache.internal/10.0.0.7);
+# a product token (Chrome/120.0.6099.109) has no dotted name before its slash and no port after.
+_HOST_SLASH = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/$", A)
+_PORT_AFTER = re.compile(r":\d{1,5}(?!\d|\.\d)", A)
+
 # Package versions written like addresses: dpkg.log's ``upgrade libfoo:amd64 1.2.3.4 1.2.3.5``,
 # apt's ``Unpacking libfoo (1.2.3.4) over (1.2.3.3)``, ``libfoo 1.2.3.4``.
 _PACKAGE_BEFORE = re.compile(
@@ -477,7 +486,8 @@ def find_ipv4(text: str) -> Iterator[Span]:
         s = m.start()
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
             continue
-        if _VERSION_BEFORE.search(text, max(0, s - 12), s) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
+        if (_VERSION_BEFORE.search(text, max(0, s - 12), s) and not _HOST_SLASH.search(text, max(0, s - 255), s)
+                and not _PORT_AFTER.match(text, m.end())) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
             continue
         yield m.span()
 
@@ -528,3 +538,133 @@ def context_hint(key: str) -> str:
 def protected(value: str) -> bool:
     """Spans that are ids, digests or dates are never rewritten, whatever found them."""
     return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value) or _DATE.fullmatch(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# user names in the login contexts of real logs (family "user")
+
+# Accounts that name a service, not a person (Debian's base-passwd and common daemons): kept, so
+# "Failed password for root" still says root.
+SYSTEM_ACCOUNTS = frozenset((
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup",
+    "list", "irc", "gnats", "nobody", "nogroup", "_apt", "messagebus", "syslog", "sshd", "postgres", "mysql", "redis",
+    "zookeeper", "hdfs", "yarn", "mapred", "spark", "hadoop", "hive", "kafka", "nginx", "apache", "httpd", "ntp", "chrony",
+    "_chrony", "polkitd", "tss", "uuidd", "tcpdump", "avahi", "dnsmasq", "ftp", "anonymous", "clickhouse", "elasticsearch",
+    "prometheus", "grafana", "memcache", "rabbitmq", "mongodb", "postfix", "dovecot", "bind", "named", "statd", "_rpc",
+    "unknown", "none", "null", "n/a", "nil", "-",
+))
+_U = r"([A-Za-z0-9_][A-Za-z0-9._$@-]{0,62}(?<![.@-]))"
+_USER_CONTEXTS = re.compile(
+    "|".join((
+        rf"\b(?:[Ii]nvalid|[Ii]llegal|INVALID) user {_U}",                       # sshd
+        rf"\bfor (?:invalid user |user )?{_U} from\b",                             # sshd, generic "for X from"
+        rf"\b(?:authenticating|of|for|from|by) user {_U}",                         # sshd, PAM, logind, hadoop
+        rf"\b(?i:r?user|logname|username|login|uid)={_U}",                         # PAM pairs, JDBC, LDAP uid=
+        rf"(?<![^\s:]){_U} : (?=TTY=|\d+ incorrect password|user NOT in sudoers|command not allowed)",  # sudo
+        rf"\(to {_U}\) {_U} on\b",                                                 # su
+        rf"\bsu for {_U} by {_U}",                                                 # su
+        rf"(?<!\S)[+-] /dev/\S+ {_U}:{_U}",                                        # su (sulog)
+        rf"\b(?:FOR|for) '{_U}'",                                                  # login
+        rf"\bLOGIN ON \S+ BY {_U}",                                                # login
+        rf"\[{_U}\] (?:OK|FAIL) [A-Z]+",                                           # vsftpd
+        rf"\b(?:USER|user) {_U}(?=: | \(Login failed\)|: authentication failure| not found|$)",  # proftpd, ftpd, Apache
+        rf"\bFTP LOGIN FROM \S+ as {_U}",                                          # BSD ftpd
+        rf"\buser \"{_U}\"",                                                       # nginx auth_basic
+        rf"\({_U}\) (?:CMD|RELOAD|REPLACE|LIST|DELETE|BEGIN EDIT|END EDIT) ",      # cron
+        rf"(?<!\S)- {_U} \[\d",                                                    # CLF access logs: remote user
+        rf"\) by {_U}\(uid=",                                                      # PAM: opened for user X(uid=0) by Y(uid=N)
+        rf"\bunix-user:{_U}",                                                      # polkit
+        rf":user/{_U}",                                                            # AWS ARNs
+    )),
+    A,
+)
+_SPARK_USERS = re.compile(r"\bpermissions: Set\(([^)]*)\)", A)
+
+
+def username_value(value: str) -> bool:
+    """A value under a user-named field that names a person (not a system account, uid or flag)."""
+    return secret_value(value) and _person(value.strip())
+
+
+def _person(name: str) -> bool:
+    low = name.lower()
+    return not (name.isdigit() or low in SYSTEM_ACCOUNTS or low.startswith(("systemd-", "_")) or already_scrubbed(name))
+
+
+@entity("username", "user", 45, "pseudonym", "user names in login contexts (sshd, PAM user=, sudo, su, login, ftpd, cron, access logs)")
+def find_username(text: str) -> Iterator[Span]:
+    names: dict[str, None] = {}
+    for m in _USER_CONTEXTS.finditer(text):
+        for i in range(1, (m.lastindex or 0) + 1):
+            name = m.group(i)
+            if name is not None and _person(name):
+                names[name] = None
+                yield m.span(i)
+    for m in _SPARK_USERS.finditer(text):
+        for part in re.finditer(r"[^,\s]+", m.group(1)):
+            if _person(part.group()):
+                names[part.group()] = None
+                yield m.start(1) + part.start(), m.start(1) + part.end()
+    # once a line names a user, the name is hidden everywhere in it (PWD=/home/alice, alice.keytab)
+    for name in names:
+        if len(name) >= 3:
+            for m in re.finditer(rf"(?<![A-Za-z0-9_.$@-]){re.escape(name)}(?![A-Za-z0-9_$@-])", text):
+                yield m.span()
+
+
+# ---------------------------------------------------------------------------------------------
+# addresses spelled inside host names (family "iphost"): ip-10-0-0-5.ec2.internal,
+# ec2-198-51-100-9.compute-1.amazonaws.com, 198-51-100-23.dyn.example.net, static.23.102.160.61.clients.example.net
+
+_OCT = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IP_IN_HOST = re.compile(
+    rf"(?<![0-9])(?<![^A-Za-z][0-9][-.])(?<!^[0-9][-.])({_OCT}([-.]){_OCT}\2{_OCT}\2{_OCT})(?![0-9]|[-.][0-9])",
+    A,
+)
+_FILE_SUFFIX = re.compile(r"\.(?:tar|gz|tgz|zip|deb|rpm|jar|whl|xz|bz2|so|dll|exe|msi|dmg|pkg|apk|iso|img|bin|txt|log|json)\b", A)
+
+
+@entity("ip_in_hostname", ("iphost", "ipv4"), 54, "truncate",
+        "IPv4 addresses spelled inside host names (ip-10-0-0-5.ec2.internal, 198-51-100-23.dyn.example.net)")
+def find_ip_in_hostname(text: str) -> Iterator[Span]:
+    for m in _IP_IN_HOST.finditer(text):
+        s, e = m.span(1)
+        before_host = s >= 2 and text[s - 1] in "-." and text[s - 2].isalnum()
+        after_domain = e + 1 < len(text) and text[e] in ".-" and text[e + 1].isalpha()
+        if m.group(2) == "." and not (before_host or after_domain):
+            continue  # a plain dotted address is ipv4's
+        if not (before_host or after_domain):
+            continue
+        if _FILE_SUFFIX.match(text, e) or _VERSION_BEFORE.search(text, max(0, s - 12), s) \
+                or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
+            continue
+        yield s, e
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets stated in prose (family "prose"): "the password is hunter2", "passphrase was X"
+
+_PROSE_SECRET = re.compile(
+    r"(?i)\b(?:passw(?:or)?d|passphrase|pass phrase|pwd|passcode|pin|secret)"
+    r"(?: for \S+)? (?:is|was|will be|has been set to|set to|changed to|reset to)[ \t]*:?[ \t]*[\"'`]?"
+    r"([^\s\"'`]{3,}?)[\"'`]?(?=[.,;:!?)\]]*(?:\s|$))",
+    A,
+)
+_NOT_A_SECRET_WORD = frozenset((
+    "incorrect", "invalid", "wrong", "expired", "expiring", "required", "too", "not", "empty", "correct", "missing", "the",
+    "now", "set", "changed", "reset", "null", "none", "nil", "valid", "weak", "strong", "short", "long", "blank",
+    "updated", "accepted", "rejected", "disabled", "enabled", "locked", "unchanged", "same", "different", "stored",
+    "hashed", "encrypted", "provided", "given", "saved", "sent", "being", "about", "still", "already", "also",
+    "used", "unknown", "ok", "good", "bad", "successfully", "changed.", "due", "older", "newer", "insecure", "secure",
+    "known", "compromised", "needed", "optional", "mandatory", "unset", "present", "absent", "configured", "that", "this",
+    "your", "their", "his", "her", "our", "its", "<redacted>", "redacted", "[redacted]", "hidden", "masked", "***",
+))
+
+
+@entity("secret_prose", "prose", 68, "redact", "secrets stated in prose (the password is X, passphrase was X)")
+def find_secret_prose(text: str) -> Iterator[Span]:
+    for m in _PROSE_SECRET.finditer(text):
+        value = m.group(1)
+        if value.lower().rstrip(".,;:!?") in _NOT_A_SECRET_WORD or already_scrubbed(value):
+            continue
+        yield m.span(1)

@@ -49,6 +49,9 @@ stripe_key = "redact"
 google_api_key = "redact"
 private_key = "redact"
 high_entropy = "redact"
+username = "pseudonym"
+ip_in_hostname = "truncate"
+secret_prose = "redact"
 
 [scan]
 # Every string value is scanned (body, attrs, anything nested); numbers only when this is true

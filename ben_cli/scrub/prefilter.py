@@ -27,6 +27,11 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "phone": ([r"\+\d", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_+.:/=-])0\d",
                r"phone|tel|mobile|cell|call|contact|fax|sms|msisdn|whatsapp|number|reach|dial|ph\b|mob\b"], True),
     "ipv4": ([r"\d\.\d{1,3}\.\d{1,3}\.\d"], False),
+    "user": ([r"user|login|logname|tty=|\(to |su for |uid=|for \S+ from|incorrect password|command not allowed|/dev/|"
+              r"permissions: set\(|for '|\] (?:ok|fail) |\) (?:cmd|reload|replace|list|delete|begin edit|end edit) |"
+              r"- \S+ \[\d"], True),
+    "iphost": ([r"\d-\d{1,3}-\d{1,3}-\d"], False),
+    "prose": ([r"(?:passw|passphrase|pass phrase|pwd|passcode|pin|secret)[a-z]*(?: for \S+)? (?:is|was|will|has|set|changed|reset) "], True),
     "colon": ([r"::", r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
                r"[0-9A-Fa-f]-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]",
                r"[0-9A-Fa-f]\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]"], False),

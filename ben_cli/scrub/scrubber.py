@@ -158,7 +158,8 @@ class Scrubber:
             numbers = inherited.numbers
             if inherited.action != "scan":
                 action, entity = inherited.action, inherited.entity
-            key_entity = key_entity or inherited.key_entity
+            # a user object's fields are not all names (user.roles, user.id): username is not inherited
+            key_entity = key_entity or (inherited.key_entity if inherited.key_entity != "username" else None)
             never = never or inherited.never
         if rule is not None:
             if rule.action == "never":
@@ -294,7 +295,8 @@ class Scrubber:
         """The value of a field whose name says it is a secret, cookie or credential."""
         entity = plan.key_entity
         assert entity is not None
-        if not (ents.cookie_value(s) if entity == "cookie" else ents.secret_value(s)):
+        ok = ents.cookie_value if entity == "cookie" else ents.username_value if entity == "username" else ents.secret_value
+        if not ok(s):
             return s
         op = plan.operators.get(entity, "redact")
         if entity == "auth_header":
