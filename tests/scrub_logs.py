@@ -156,6 +156,7 @@ SLOTS: dict[str, tuple[Gen, str, bool]] = {
                                  f"serial-getty@ttyS{r.randint(0, 3)}.service", f"user-runtime-dir@{r.randint(1000, 2000)}.service",
                                  f"systemd-fsck@dev-disk-by\\x2duuid-{r.randint(1000, 9999)}.service", f"container-getty@{r.randint(0, 9)}.service"]),
              "systemd_unit", False),
+    "cwd": (lambda r: f"PWD=/{r.choice(['srv', 'opt', 'var/www', 'etc/nginx', 'data'])}/{_r(r, LOWER, 5)}", "sudo_working_directory", False),
     "pidport": (lambda r: f"port {r.randint(1024, 65535)}", "port", False),
 }
 
@@ -193,7 +194,7 @@ TEMPLATES: list[tuple[str, str]] = [
     ("pam", "su[{n}]: pam_unix(su:session): session opened for user {sys}(uid=0) by {user}(uid={uid})"),
     ("pam", "CRON[{n}]: pam_unix(cron:session): session opened for user {sys}(uid=0) by (uid=0)"),
     ("pam", "polkitd[{n}]: Operator of unix-session:{uid} successfully authenticated as unix-user:{user} to gain TEMPORARY authorization"),
-    ("sudo", "sudo[{n}]:    {user} : TTY=pts/{d} ; PWD=/srv/app ; USER={sys} ; COMMAND=/usr/bin/apt-get update"),
+    ("sudo", "sudo[{n}]:    {user} : TTY=pts/{d} ; {cwd} ; USER={sys} ; COMMAND=/usr/bin/apt-get update"),
     ("sudo", "sudo[{n}]:    {user} : 3 incorrect password attempts ; TTY=pts/{d} ; PWD=/tmp ; USER={sys} ; COMMAND=/bin/ls"),
     ("sudo", "sudo[{n}]: {user} : user NOT in sudoers ; TTY=pts/{d} ; PWD=/tmp ; USER=root ; COMMAND=/bin/sh"),
     ("su", "su[{n}]: (to {sys}) {user} on pts/{d}"),

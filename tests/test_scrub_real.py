@@ -174,5 +174,22 @@ def test_prose_about_a_password_is_not_a_secret(text):
     ("secret_prose", "the password is hunter2"),
 ])
 def test_each_new_entity_can_be_turned_off(entity, text):
-    off = Scrubber(parse_policy(DEFAULT_POLICY.replace(f'{entity} = "', f'{entity} = "keep" #')), key=KEY)
+    off = Scrubber(parse_policy(DEFAULT_POLICY.replace(f'\n{entity} = "', f'\n{entity} = "keep" #', 1)), key=KEY)
     assert body(text, off) == text
+
+
+# -- source (item 5) --------------------------------------------------------------------------------
+
+def test_source_keeps_two_hosts_apart_with_stable_pseudonyms():
+    a, b = (S.scrub({"source": ip, "body": f"from {ip}"}) for ip in ("10.0.0.5", "10.0.0.6"))
+    assert a["source"] != b["source"] and a["source"].startswith("<IPV4:")
+    assert a["body"] == b["body"] == "from 10.0.0.0/24"  # the body still truncates
+    assert S.scrub({"source": "10.0.0.5"})["source"] == a["source"]
+    assert S.scrub({"source": "ip-10-0-0-5.ec2.internal"})["source"] != S.scrub({"source": "ip-10-0-0-6.ec2.internal"})["source"]
+    assert S.scrub({"source": "web-3"})["source"] == "web-3"
+
+
+def test_sudo_working_directory_is_not_a_password():
+    line = "sudo[9]:    root : TTY=pts/0 ; PWD=/srv/app ; USER=root ; COMMAND=/bin/ls"
+    assert body(line) == line
+    assert "hunter2" not in body("pwd=hunter2") and "hunter2" not in body("PWD=hunter2")

@@ -202,6 +202,8 @@ def _kv_findings(text: str) -> list[tuple[str, int, int]]:
             continue  # pkg:arch
         if kind == "cookie" and not cookie_value(value):
             continue
+        if m.group(2) in ("PWD", "OLDPWD") and value[:1] in "/~":
+            continue  # the working directory (sudo's PWD=/home/alice), not a password
         if g == 5 and (_JAVA_CLASS.fullmatch(value) or _TYPE_NAME.fullmatch(value)
                        and (value.lower() == m.group(2).lower() or _OPENS_BODY.match(text, m.end(g)))):
             continue  # a type printed with its fields: YARN's "Token: Token { kind: ContainerToken"

@@ -68,6 +68,13 @@ keys = "pseudonym"
 never = ["ts", "lane", "name", "severity", "unit", "redacted", "_ingest", "anomaly", "sig", "via",
          "*trace_id", "*span_id", "*traceparent", "*tracestate"]
 
+# The source names a series (ben detect keys its series by it): an address or a user in it gets a
+# stable keyed pseudonym per value, never a truncation, which would merge hosts 10.0.0.5 and
+# 10.0.0.6 into one series 10.0.0.0/24.
+[[field]]
+path = "source"
+operators = { ipv4 = "pseudonym", ipv6 = "pseudonym", ip_in_hostname = "pseudonym", mac = "pseudonym", email = "pseudonym", username = "pseudonym" }
+
 # Field rules, first match wins. action: scan (default), never, drop, or an operator applied to
 # the whole value; entity names the value in tokens; operators overrides per entity while scanning.
 #
