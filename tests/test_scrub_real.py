@@ -193,3 +193,20 @@ def test_sudo_working_directory_is_not_a_password():
     line = "sudo[9]:    root : TTY=pts/0 ; PWD=/srv/app ; USER=root ; COMMAND=/bin/ls"
     assert body(line) == line
     assert "hunter2" not in body("pwd=hunter2") and "hunter2" not in body("PWD=hunter2")
+
+
+# -- fields it never looked at (item 3) --------------------------------------------------------------
+
+def test_anomaly_series_is_scrubbed_like_the_source_it_copies():
+    rec = {"source": "alice@example.com", "name": "login.count", "anomaly": {"series": "alice@example.com/login.count", "score": 0.9}}
+    out = S.scrub(rec)
+    assert out["anomaly"]["series"] == out["source"] + "/login.count" and "alice" not in repr(out)
+    ip = S.scrub({"source": "10.0.0.5", "anomaly": {"series": "10.0.0.5/cpu"}})
+    assert ip["anomaly"]["series"] == ip["source"] + "/cpu"
+
+
+def test_the_never_list_names_exact_fields():
+    out = S.scrub({"name": "signup bob@example.com", "trace_id": "bob@example.com",
+                   "attrs": {"user_trace_id": "carol@example.com", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}})
+    assert "bob@example.com" not in out["name"] and "carol" not in out["attrs"]["user_trace_id"]
+    assert out["trace_id"] == "bob@example.com" and out["attrs"]["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -64,15 +64,24 @@ max_value_bytes = 1048576
 # or hash also work, drop removes the entry, keep leaves keys unscanned. An entity whose operator
 # is keep stays in keys as well, and one whose operator is drop drops the entry.
 keys = "pseudonym"
-# Fields never read or changed (globs over dotted key paths; '*' also crosses dots).
-never = ["ts", "lane", "name", "severity", "unit", "redacted", "_ingest", "anomaly", "sig", "via",
-         "*trace_id", "*span_id", "*traceparent", "*tracestate"]
+# Fields never read or changed (globs over dotted key paths; '*' also crosses dots). Only fields
+# that cannot carry personal data, by exact name: `name` can (ingest fills it from an `event`
+# field), and so can a key that merely ends in trace_id (`user_trace_id`).
+never = ["ts", "lane", "severity", "unit", "redacted", "_ingest", "sig", "via",
+         "trace_id", "span_id", "parent_span_id", "traceparent", "tracestate",
+         "attrs.trace_id", "attrs.span_id", "attrs.parent_span_id", "attrs.traceparent", "attrs.tracestate"]
 
 # The source names a series (ben detect keys its series by it): an address or a user in it gets a
 # stable keyed pseudonym per value, never a truncation, which would merge hosts 10.0.0.5 and
 # 10.0.0.6 into one series 10.0.0.0/24.
 [[field]]
 path = "source"
+operators = { ipv4 = "pseudonym", ipv6 = "pseudonym", ip_in_hostname = "pseudonym", mac = "pseudonym", email = "pseudonym", username = "pseudonym" }
+
+# ben detect copies the source into anomaly.series ("source/name"): the same pseudonyms keep the
+# copy equal to the field it copies.
+[[field]]
+path = "anomaly.series"
 operators = { ipv4 = "pseudonym", ipv6 = "pseudonym", ip_in_hostname = "pseudonym", mac = "pseudonym", email = "pseudonym", username = "pseudonym" }
 
 # Field rules, first match wins. action: scan (default), never, drop, or an operator applied to
