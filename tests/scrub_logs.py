@@ -92,6 +92,19 @@ def _secret(rng: random.Random) -> str:
     return _r(rng, string.ascii_letters, rng.randint(4, 8)) + str(rng.randint(1, 999)) + rng.choice(["", "!", "#"])
 
 
+def _zero_width_email(rng: random.Random) -> tuple[str, str]:
+    """An e-mail with a zero-width character inside its local part; the part before it must go."""
+    head = _r(rng, LOWER, 6)
+    zw = rng.choice(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"])
+    return f"{head}{zw}{_r(rng, LOWER, 3)}@example.com", head
+
+
+def _unicode_card(rng: random.Random) -> tuple[str, str]:
+    n = _luhn_complete(rng, "4", 16)
+    sep = rng.choice(["\u00a0", "\u202f", "\u2009", ".", "\u2007"])
+    return sep.join(n[i:i + 4] for i in range(0, 16, 4)), n[:4] + sep + n[4:8]
+
+
 def _blk(rng: random.Random) -> str:
     """HDFS block ids are signed 64-bit numbers; half of these pass the Luhn check."""
     n = rng.randint(16, 19)
@@ -131,6 +144,11 @@ SLOTS: dict[str, tuple[Gen, str, bool]] = {
     "prose": (_secret, "secret_in_prose", True),
     "kvsecret": (_secret, "secret", True),
     "pctemail": (lambda r: _pct(_email(r)), "email_percent_encoded", True),
+    "idnemail": (lambda r: f"{_r(r, LOWER, 5)}@{r.choice(['bücher.de', 'münchen.example', 'xn--bcher-kva.de', 'пример.рф', 'example.中国'])}",
+                 "email_idn", True),
+    "quotedemail": (lambda r: f"\"{_r(r, LOWER, 4)} {_r(r, LOWER, 5)}\"@example.com", "email_quoted_local_part", True),
+    "zwemail": (lambda r: _zero_width_email(r), "email_zero_width", True),
+    "unicard": (lambda r: _unicode_card(r), "card_unicode_or_dot_separated", True),
     "keyip": (_ip, "key_ipv4", True),
     "keyemail": (_email, "key_email", True),
     "sys": (lambda r: r.choice(SYSTEM_USERS), "system_account", False),
@@ -264,6 +282,10 @@ TEMPLATES: list[tuple[str, str]] = [
     ("java", "2026-11-25 10:{mm}:{ss}.{n} DEBUG 4242 --- [main] o.s.web.client.RestTemplate : POST https://auth.example.com/{tokenpath} 200 in {duration}"),
     ("systemd", "systemd[1]: Started {unit} - Getty on tty1."),
     ("systemd", "Created symlink /etc/systemd/system/getty.target.wants/{unit} \u2192 /lib/systemd/system/getty@.service."),
+    ("java", "2026-11-25 10:{mm}:{ss}.{n}  WARN 4242 --- [mail-1] c.e.mail.Sender : delivery to {idnemail} failed: 550"),
+    ("java", "2026-11-25 10:{mm}:{ss}.{n}  WARN 4242 --- [mail-1] c.e.mail.Sender : bounce from {quotedemail}, retry 3"),
+    ("java", "2026-11-25 10:{mm}:{ss}.{n}  INFO 4242 --- [http-2] c.e.signup.Controller : signup for {zwemail} accepted"),
+    ("java", "2026-11-25 10:{mm}:{ss}.{n}  WARN 4242 --- [pay-1] c.e.pay.Gateway : card {unicard} declined (51)"),
     ("systemd", "systemd-sleep[{n}]: wake time set {duration}"),
     # Kubernetes events
     ("k8s", "Successfully assigned default/{pod} to {iphost}"),
@@ -294,9 +316,10 @@ def _fill(rng: random.Random, template: str) -> tuple[str, list[tuple[str, str, 
         gen, label, positive = SLOTS[slot]
         if slot in chosen and slot == "user":  # one user per line: logname=, ruser= and user= name the same person
             return chosen[slot]
-        value = gen(rng)
+        made = gen(rng)
+        value, checked = made if isinstance(made, tuple) else (made, made)
         chosen[slot] = value
-        checks.append((label, value, positive))
+        checks.append((label, checked, positive))
         return value
 
     out = _SLOT.sub(lambda m: sub(m) if m.group(0) != "{{" else m.group(0), template)

@@ -28,7 +28,9 @@ PIECES = st.sampled_from([
     "- frank [25/", "(grace) CMD (", "permissions: Set(heidi)", "ip-10-0-0-5.ec2.internal", "ec2-198-51-100-9.compute-1",
     "laptop-10-105-7-95", "static.23.102.160.61.x", "rm.example.com/10.20.30.40:8030", "the password is hunter2",
     "passphrase was x", "blk_-4111111111111111", "sid:1", "session: 42", "getty@tty1.service", "libfoo:amd64 1.2.3.4",
-    "+0.310027 s", "Token: Token {", "stream/token:",
+    "+0.310027 s", "Token: Token {", "stream/token:", "alice%40example.com", "%2F", "%4", "alice@b\u00fccher.de",
+    '"john doe"@example.com', "4111\u00a01111\u00a01111\u00a01111", "4111.1111.1111.1111", "ali\u200bce@example.com",
+    "\u200b", "\u00a0", "\u202f",
     "<EMAIL>", "<EMAIL:0123456789abcdef>@x.org", "****1234", "call", "phone", "key", "secret", "@", ":", "::", "-", ".",
 ])
 TEXT = st.lists(st.one_of(PIECES, st.text(max_size=12), st.sampled_from([" ", "=", ": ", ", ", "\n", "/", "\"", "x"])),

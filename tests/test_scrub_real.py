@@ -210,3 +210,43 @@ def test_the_never_list_names_exact_fields():
                    "attrs": {"user_trace_id": "carol@example.com", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}})
     assert "bob@example.com" not in out["name"] and "carol" not in out["attrs"]["user_trace_id"]
     assert out["trace_id"] == "bob@example.com" and out["attrs"]["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+# -- decoding (item 3) -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, gone", [
+    ("GET /reset?email=alice%40example.com&next=%2F HTTP/1.1", "alice"),
+    ("GET /r?to=bob%2Bnews%40example.com HTTP/1.1", "bob"),
+    ("mail alice@b\u00fccher.de bounced", "alice"),
+    ("mail \u0438\u0432\u0430\u043d@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444 bounced", "\u0438\u0432\u0430\u043d"),
+    ('bounce from "john doe"@example.com', "john doe"),
+    ("card 4111\u00a01111\u00a01111\u00a01111 declined", "4111"),
+    ("card 4111\u202f1111\u202f1111\u202f1111 declined", "4111"),
+    ("card 4111.1111.1111.1111 declined", "4111"),
+    ("signup ali\u200bce@example.com", "ali"),
+    ("signup ali\u00adce@example.com", "ali"),
+])
+def test_encoded_and_unicode_spellings_are_found(text, gone):
+    assert gone not in body(text)
+
+
+def test_every_spelling_of_one_e_mail_gets_one_pseudonym():
+    plain = body("alice@example.com")
+    assert body("alice%40example.com") == plain == body("ali\u200bce@example.com")
+
+
+@pytest.mark.parametrize("text", [
+    "GET /a%20b?x=%2Fhome%2Fuser HTTP/1.1",
+    "progress 100%25 done",
+    "mail bob@example.com\u2192next",
+    "version 2024.1001.1234.5678",
+])
+def test_decoding_damages_nothing_else(text):
+    out = body(text)
+    assert out == text or (out.startswith("mail <EMAIL:") and out.endswith("@example.com\u2192next"))
+
+
+def test_a_line_with_only_an_encoded_finding_is_not_passed_as_clean():
+    line = b'{"body":"GET /reset?email=alice%40example.com HTTP/1.1"}'
+    assert not S.line_is_clean(line)
+    assert not S.line_is_clean('{"body":"card 4111\u00a01111\u00a01111\u00a01111"}'.encode())

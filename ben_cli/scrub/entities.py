@@ -81,10 +81,12 @@ def _glued(text: str, start: int, end: int) -> bool:
 # ---------------------------------------------------------------------------------------------
 # email and URL credentials (family "at": the text has an @)
 
+# Not ASCII-only, unlike the other patterns: internationalised addresses (alice@bücher.de, a local
+# part in any script) are e-mails too, and every e-mail holds the "@" its trigger looks for. A
+# quoted local part ("john doe"@example.com) is one as well. [^\W_] is a letter or digit of any script.
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9@-]|\.[A-Za-z0-9])",
-    A,
+    r"(?:(?<![\w.%+-])[^\W_][\w.%+-]{0,63}|(?<![\w\"])\"(?:[^\"\\\r\n]|\\.){1,64}\")@"
+    r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![\w@-]|\.[^\W_])",
 )
 
 
@@ -364,7 +366,7 @@ def find_jwt(text: str) -> Iterator[Span]:
 # ---------------------------------------------------------------------------------------------
 # numbers: cards, SSNs, IBANs, phones
 
-_CARD = re.compile(r"(?<![A-Za-z0-9_+])\d(?:[ -]?\d){11,18}+(?![A-Za-z0-9_])", A)
+_CARD = re.compile(r"(?<![A-Za-z0-9_+])\d(?:[ .-]?\d){11,18}+(?![A-Za-z0-9_])", A)
 
 
 def _card_layout(groups: list[int]) -> bool:
@@ -382,7 +384,7 @@ def find_card(text: str) -> Iterator[Span]:
         seps = {c for c in run if not c.isdigit()}
         if len(seps) > 1:
             continue
-        digits = run.replace(" ", "").replace("-", "")
+        digits = run.replace(" ", "").replace("-", "").replace(".", "")
         if seps and not _card_layout([len(g) for g in run.split(seps.pop())]):
             continue
         if v.card_ok(digits):

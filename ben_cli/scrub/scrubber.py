@@ -21,7 +21,7 @@ import orjson
 
 from ben_cli.errors import BenError
 from ben_cli.scrub import entities as ents
-from ben_cli.scrub.finder import EntityFinder
+from ben_cli.scrub.finder import EntityFinder, plain
 from ben_cli.scrub.keys import load_or_create_key, read_key
 from ben_cli.scrub.operators import APPLY, Drop
 from ben_cli.scrub.policy import Policy, default_policy
@@ -330,7 +330,7 @@ class Scrubber:
         ops = plan.operators
         for start, end, name in findings:
             parts.append(s[last:start])
-            parts.append(self._apply(ops.get(name) or "redact", name, s[start:end], plan, found, rescan))
+            parts.append(self._apply(ops.get(name) or "redact", name, plain(s[start:end]), plan, found, rescan))
             last = end
         parts.append(s[last:])
         return "".join(parts)

@@ -68,3 +68,22 @@ truncation (which would merge 10.0.0.5 and 10.0.0.6 into one series 10.0.0.0/24)
   $ printf '{"source":"10.0.0.5"}\n{"source":"10.0.0.6"}\n{"source":"10.0.0.5"}\n' | ben scrub -q --key k.key | sort | uniq -c | awk '{print $1}'
   2
   1
+
+Logs encode: percent-encoded query strings, internationalised domains, quoted local parts, cards
+split by non-breaking spaces and e-mails with a zero-width character inside are found, and each
+spelling of one address gets the same pseudonym as its plain form:
+
+  $ cat > encoded.ndjson <<'JSON'
+  > {"body":"GET /reset?email=alice%40example.com&next=%2F HTTP/1.1"}
+  > {"body":"to alice@example.com, bounce from \"john doe\"@example.com and carl@bücher.de"}
+  > {"body":"card 4111\u00a01111\u00a01111\u00a01111 by ali\u200bce@example.com"}
+  > JSON
+  $ ben scrub -q --key k.key encoded.ndjson
+  {"body":"GET /reset?email=<EMAIL:f22a9d345b322a72>@example.com&next=%2F HTTP/1.1","redacted":["email"]}
+  {"body":"to <EMAIL:f22a9d345b322a72>@example.com, bounce from <EMAIL:9a99ebcea633c59d>@example.com and <EMAIL:21051c28f3c87c7e>@b\xc3\xbccher.de","redacted":["email"]} (esc)
+  {"body":"card <CREDIT_CARD> by <EMAIL:f22a9d345b322a72>@example.com","redacted":["credit_card","email"]}
+
+After `ben detect`, the series it names is scrubbed like the source it copies:
+
+  $ echo '{"source":"10.0.0.5","name":"login.count","anomaly":{"series":"10.0.0.5/login.count","score":0.9}}' | ben scrub -q --key k.key
+  {"source":"<IPV4:1a038da48d9295c9>","name":"login.count","anomaly":{"series":"<IPV4:1a038da48d9295c9>/login.count","score":0.9},"redacted":["ipv4"]}
