@@ -14,6 +14,7 @@ non-ASCII digits or letters could find what the prefilter never looked for.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -558,30 +559,31 @@ SYSTEM_ACCOUNTS = frozenset((
     "unknown", "none", "null", "n/a", "nil", "-",
 ))
 _U = r"([A-Za-z0-9_][A-Za-z0-9._$@-]{0,62}(?<![.@-]))"
-_USER_CONTEXTS = re.compile(
-    "|".join((
-        rf"\b(?:[Ii]nvalid|[Ii]llegal|INVALID) user {_U}",                       # sshd
-        rf"\bfor (?:invalid user |user )?{_U} from\b",                             # sshd, generic "for X from"
-        rf"\b(?:authenticating|of|for|from|by) user {_U}",                         # sshd, PAM, logind, hadoop
-        rf"\b(?i:r?user|logname|username|login|uid)={_U}",                         # PAM pairs, JDBC, LDAP uid=
-        rf"(?<![^\s:]){_U} : (?=TTY=|\d+ incorrect password|user NOT in sudoers|command not allowed)",  # sudo
-        rf"\(to {_U}\) {_U} on\b",                                                 # su
-        rf"\bsu for {_U} by {_U}",                                                 # su
-        rf"(?<!\S)[+-] /dev/\S+ {_U}:{_U}",                                        # su (sulog)
-        rf"\b(?:FOR|for) '{_U}'",                                                  # login
-        rf"\bLOGIN ON \S+ BY {_U}",                                                # login
-        rf"\[{_U}\] (?:OK|FAIL) [A-Z]+",                                           # vsftpd
-        rf"\b(?:USER|user) {_U}(?=: | \(Login failed\)|: authentication failure| not found|$)",  # proftpd, ftpd, Apache
-        rf"\bFTP LOGIN FROM \S+ as {_U}",                                          # BSD ftpd
-        rf"\buser \"{_U}\"",                                                       # nginx auth_basic
-        rf"\({_U}\) (?:CMD|RELOAD|REPLACE|LIST|DELETE|BEGIN EDIT|END EDIT) ",      # cron
-        rf"(?<!\S)- {_U} \[\d",                                                    # CLF access logs: remote user
-        rf"\) by {_U}\(uid=",                                                      # PAM: opened for user X(uid=0) by Y(uid=N)
-        rf"\bunix-user:{_U}",                                                      # polkit
-        rf":user/{_U}",                                                            # AWS ARNs
-    )),
-    A,
-)
+# (words one of which the lower-cased text must hold, the context): a context's pattern runs only
+# when its word is there, because one alternation of them all costs ~10 µs per line.
+_USER_CONTEXTS: tuple[tuple[tuple[str, ...], re.Pattern], ...] = tuple((gate, re.compile(p, A)) for gate, p in (
+    (("user",), rf"\b(?:[Ii]nvalid|[Ii]llegal|INVALID) user {_U}"),                         # sshd
+    ((" from",), rf"\bfor (?:invalid user |user )?{_U} from\b"),                            # sshd, generic "for X from"
+    (("user",), rf"\b(?:authenticating|of|for|from|by) user {_U}"),                          # sshd, PAM, logind, hadoop
+    (("user=", "logname=", "login=", "uid="), rf"\b(?i:r?user|logname|username|login|uid)={_U}"),  # PAM pairs, JDBC, LDAP
+    (("tty=", "incorrect password", "user not in sudoers", "command not allowed"),
+     rf"(?<![^\s:]){_U} : (?=TTY=|\d+ incorrect password|user NOT in sudoers|command not allowed)"),  # sudo
+    (("(to ",), rf"\(to {_U}\) {_U} on\b"),                                                 # su
+    (("su for",), rf"\bsu for {_U} by {_U}"),                                                 # su
+    (("/dev/",), rf"(?<!\S)[+-] /dev/\S+ {_U}:{_U}"),                                         # su (sulog)
+    (("for '",), rf"\b(?:FOR|for) '{_U}'"),                                                   # login
+    (("login on",), rf"\bLOGIN ON \S+ BY {_U}"),                                              # login
+    (("] ok ", "] fail "), rf"\[{_U}\] (?:OK|FAIL) [A-Z]+"),                                  # vsftpd
+    (("user",), rf"\b(?:USER|user) {_U}(?=: | \(Login failed\)|: authentication failure| not found|$)"),  # proftpd, ftpd, Apache
+    (("ftp login",), rf"\bFTP LOGIN FROM \S+ as {_U}"),                                        # BSD ftpd
+    (('user "',), rf"\buser \"{_U}\""),                                                       # nginx auth_basic
+    ((") cmd", ") reload", ") replace", ") list", ") delete", ") begin", ") end"),
+     rf"\({_U}\) (?:CMD|RELOAD|REPLACE|LIST|DELETE|BEGIN EDIT|END EDIT) "),                     # cron
+    ((" [",), rf"- {_U} \[\d"),                                                              # CLF access logs: remote user
+    (("(uid=",), rf"\) by {_U}\(uid="),                                                      # PAM: ... by Y(uid=N)
+    (("unix-user:",), rf"\bunix-user:{_U}"),                                                  # polkit
+    ((":user/",), rf":user/{_U}"),                                                             # AWS ARNs
+))
 _SPARK_USERS = re.compile(r"\bpermissions: Set\(([^)]*)\)", A)
 
 
@@ -598,12 +600,21 @@ def _person(name: str) -> bool:
 @entity("username", "user", 45, "pseudonym", "user names in login contexts (sshd, PAM user=, sudo, su, login, ftpd, cron, access logs)")
 def find_username(text: str) -> Iterator[Span]:
     names: dict[str, None] = {}
-    for m in _USER_CONTEXTS.finditer(text):
-        for i in range(1, (m.lastindex or 0) + 1):
-            name = m.group(i)
-            if name is not None and _person(name):
-                names[name] = None
-                yield m.span(i)
+    low = _lower(text)
+    for gate, pattern in _USER_CONTEXTS:
+        for g in gate:
+            if g in low:
+                break
+        else:
+            continue
+        for m in pattern.finditer(text):
+            if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
+                continue  # CLF: the remote user follows "ident " ("- alice [")
+            for i in range(1, (m.lastindex or 0) + 1):
+                name = m.group(i)
+                if name is not None and _person(name):
+                    names[name] = None
+                    yield m.span(i)
     for m in _SPARK_USERS.finditer(text):
         for part in re.finditer(r"[^,\s]+", m.group(1)):
             if _person(part.group()):
@@ -611,9 +622,18 @@ def find_username(text: str) -> Iterator[Span]:
                 yield m.start(1) + part.start(), m.start(1) + part.end()
     # once a line names a user, the name is hidden everywhere in it (PWD=/home/alice, alice.keytab)
     for name in names:
-        if len(name) >= 3:
-            for m in re.finditer(rf"(?<![A-Za-z0-9_.$@-]){re.escape(name)}(?![A-Za-z0-9_$@-])", text):
-                yield m.span()
+        if len(name) < 3:
+            continue
+        at = text.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if (not at or text[at - 1] not in _NAME_CHARS_BEFORE) and (end == len(text) or text[end] not in _NAME_CHARS_AFTER):
+                yield at, end
+            at = text.find(name, end)
+
+
+_NAME_CHARS_AFTER = frozenset(string.ascii_letters + string.digits + "_$@-")
+_NAME_CHARS_BEFORE = _NAME_CHARS_AFTER | {"."}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,7 +648,7 @@ _IP_IN_HOST = re.compile(
 _FILE_SUFFIX = re.compile(r"\.(?:tar|gz|tgz|zip|deb|rpm|jar|whl|xz|bz2|so|dll|exe|msi|dmg|pkg|apk|iso|img|bin|txt|log|json)\b", A)
 
 
-@entity("ip_in_hostname", ("iphost", "ipv4"), 54, "truncate",
+@entity("ip_in_hostname", "iphost", 54, "truncate",
         "IPv4 addresses spelled inside host names (ip-10-0-0-5.ec2.internal, 198-51-100-23.dyn.example.net)")
 def find_ip_in_hostname(text: str) -> Iterator[Span]:
     for m in _IP_IN_HOST.finditer(text):
