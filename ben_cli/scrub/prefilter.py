@@ -35,8 +35,7 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "user": ([r"user|login|logname|tty=|\(to |su for |uid=|for \S+ from|incorrect password|command not allowed|/dev/|"
               r"permissions: set\(|for '|\] (?:ok|fail) |\) (?:cmd|reload|replace|list|delete|begin edit|end edit) |"
               r"- [a-z0-9_]\S* \[\d"], True),
-    "iphost": ([r"\d-\d{1,3}-\d{1,3}-\d", r"[A-Za-z0-9][.-]\d{1,3}\.\d{1,3}\.\d{1,3}\.\d", r"\d\.\d{1,3}\.\d{1,3}\.\d{1,3}[.-][A-Za-z]"],
-               False),
+    "iphost": ([r"\d-\d{1,3}-\d{1,3}-\d", r"[A-Za-z0-9][.-]\d+\.\d+\.\d+\.\d", r"\d\.\d+\.\d+\.\d+[.-][A-Za-z]"], False),
     "prose": ([r"(?:passw|passphrase|pass phrase|pwd|passcode|pin|secret)[a-z]*(?: for \S+)? (?:is|was|will|has|set|changed|reset) "], True),
     "colon": ([r"::", r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
                r"[0-9A-Fa-f]-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]",
