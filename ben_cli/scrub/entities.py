@@ -304,7 +304,7 @@ def find_auth_header(text: str) -> Iterator[Span]:
 
 _ENTROPY_CONTEXT = re.compile(
     r"(?i)\b(?:secret|token|key|passw\w*|credential|signature|apikey|bearer|auth|hmac)[A-Za-z_.-]*[\"']?"
-    r"(?:[ \t]*(?:[=:]|is|was|of|for|using|with)?[ \t]*)[\"']?([A-Za-z0-9+/=_\-.~]{20,})",
+    r"(?:[ \t]*(?:[=:]|(?:is|was|of|for|using|with)(?=[ \t]))?[ \t]*)[\"']?([A-Za-z0-9+/=_\-.~]{20,})",
     A,
 )
 
