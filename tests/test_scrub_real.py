@@ -100,7 +100,7 @@ def test_java_class_names_are_not_secret_keys_or_values(text):
 
 
 def test_a_systemd_template_unit_is_not_an_email():
-    """Found on this kind of host's apt term.log: ``getty@tty1.service`` became an e-mail pseudonym."""
+    """Found in a Debian host's apt term.log: ``getty@tty1.service`` became an e-mail pseudonym."""
     line = "Created symlink /etc/systemd/system/getty.target.wants/getty@tty1.service \u2192 /lib/systemd/system/getty@.service."
     assert body(line) == line
     assert "bob" not in body("mail bob@example.service.com")
