@@ -3,9 +3,14 @@ host/ip:port, secrets in prose, context guards against false alarms, source pseu
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ben_cli.scrub import DEFAULT_POLICY, PolicyError, Scrubber, parse_policy
+from ben_cli.scrub.operators import truncate
 
 KEY = b"r" * 32
 S = Scrubber(key=KEY)
@@ -256,3 +261,13 @@ def test_what_must_go_is_gone(text, gone):
     """Guards leave real findings alone (a card is still a card), secrets stated in prose go
     (item 2), encoded and Unicode spellings are found (item 3)."""
     assert gone not in body(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.ip_addresses(v=4), st.sampled_from(["", "/8", "/24", "/30", "/32"]))
+def test_the_fast_ipv4_truncation_is_ipaddress_truncation(addr, prefix):
+    """truncate takes a shortcut for a plain dotted quad; ipaddress stays the definition."""
+    value = f"{addr}{prefix}"
+    iface = ipaddress.ip_interface(value)
+    want = str(iface.network.supernet(new_prefix=24) if iface.network.prefixlen > 24 else iface.network)
+    assert truncate("ipv4", value, lambda: b"") == want
