@@ -13,7 +13,9 @@ import orjson
 from harness import ROOT, Harness, human_rate, mib, table
 
 N = 1_000_000
+N_ROWS = 200_000  # the dense and sparse rows (issue 16)
 PRESIDIO_N = 2_000
+LOG_PER_TEMPLATE = 200
 CORPUS_PER_LABEL = 2_000
 DATASET = ROOT / "bench" / "data" / "presidio_synth_dataset_v2.json"
 # ben entity -> Presidio entity type
@@ -42,10 +44,29 @@ def envelopes(n: int, seed: int = 3):
                "attrs": {"path": "/api/v1/items", "status": 200, "method": "GET", "trace_id": f"{rng.getrandbits(128):032x}"}}
 
 
-def write(path: Path, n: int) -> Path:
+def dense(n: int, seed: int = 4):
+    """Envelopes as an access log writes them: every record has a finding (the client address on
+    every line, an e-mail on one in three)."""
+    rng = random.Random(seed)
+    for i, rec in enumerate(envelopes(n, seed)):
+        rec["body"] = (f'203.0.{i % 250}.{1 + i % 200} - - [25/Nov/2026:10:00:{i % 60:02d} +0000] "GET /api/v1/items/'
+                       f'{rng.randrange(10**6)} HTTP/1.1" 200 {rng.randint(100, 9999)} "-" "curl/8.5.0"'
+                       + (f" user u{i}@example.com" if i % 3 == 0 else ""))
+        yield rec
+
+
+def sparse(n: int, seed: int = 5):
+    """The same envelopes with no personal data at all."""
+    for i, rec in enumerate(envelopes(n, seed)):
+        if i % 10 == 0:
+            rec["body"] = rec["body"].split(" user ")[0].split(" client ")[0].split(" card ")[0].split(" call ")[0].split(" Authorization")[0]
+        yield rec
+
+
+def write(path: Path, n: int, gen=envelopes) -> Path:
     if not path.exists():
         with open(path, "wb") as fh:
-            for rec in envelopes(n):
+            for rec in gen(n):
                 fh.write(orjson.dumps(rec) + b"\n")
     return path
 
@@ -83,6 +104,8 @@ def run(h: Harness) -> str:
     from ben_cli.scrub import Scrubber
     from ben_cli.scrub.finder import EntityFinder
     from tests.scrub_corpus import ENTITIES, corpus, measure
+    from tests.scrub_logs import items as log_items
+    from tests.scrub_logs import measure as log_measure
 
     data = write(h.path("scrub-1m.ndjson"), N)
     size = data.stat().st_size / N
@@ -98,9 +121,17 @@ def run(h: Harness) -> str:
     runner = ROOT / "bench" / "presidio_run.py"
     pres = json.loads(subprocess.run([str(py), str(runner), "speed", str(sample)], capture_output=True, text=True, check=True).stdout)
     pres_rate = pres["records"] / pres["seconds"]
+    rows = []
+    for label, gen in (("every record with a finding (dense)", dense), ("no record with a finding (sparse)", sparse)):
+        f = write(h.path(f"scrub-{label.split('(')[1][:-1]}-{N_ROWS // 1000}k.ndjson"), N_ROWS, gen)
+        jq_r, ben_r = h.time(f"jq -c . {h.q(f)}"), h.time(f"{h.ben} scrub -q {h.q(f)}")
+        rows.append((label, jq_r, ben_r))
     speed = table(["tool", "records", "records/s", "vs jq", "peak memory"], [
         ["`jq -c .` (reference)", f"{N:,}", human_rate(jq.rate(N)), "1.00x", mib(jq.peak_rss_kib)],
         ["`ben scrub`", f"{N:,}", human_rate(ben.rate(N)), f"{ratio:.2f}x", mib(ben.peak_rss_kib)],
+        *([f"`jq -c .`, {label}", f"{N_ROWS:,}", human_rate(j.rate(N_ROWS)), "1.00x", mib(j.peak_rss_kib)] for label, j, _ in rows),
+        *([f"`ben scrub`, {label}", f"{N_ROWS:,}", human_rate(b.rate(N_ROWS)), f"{b.rate(N_ROWS) / j.rate(N_ROWS):.2f}x",
+           mib(b.peak_rss_kib)] for label, j, b in rows),
         ["Presidio analyzer + anonymizer (pattern recognizers)", f"{PRESIDIO_N:,}", human_rate(pres_rate),
          f"{pres_rate / jq.rate(N):.4f}x", "-"],
     ])
@@ -109,6 +140,11 @@ def run(h: Harness) -> str:
     rates = measure(items, Scrubber(key=b"b" * 32).scrub)
     pos = [[k, f"{n:,}", f, f"{100 * f / n:.2f}%"] for k, (f, n) in rates.items() if k in ENTITIES]
     neg = [[k, f"{n:,}", f, f"{100 * f / n:.2f}%"] for k, (f, n) in rates.items() if k not in ENTITIES]
+    # quality on the real-log corpus (issue 16)
+    logs = list(log_items(LOG_PER_TEMPLATE, seed=1601))
+    log_rates = log_measure(logs, Scrubber(key=b"b" * 32).scrub)
+    log_rows = [[k, "must go" if p else "must stay", f"{n:,}", f, f"{100 * f / n:.2f}%"]
+                for k, (f, n, p) in sorted(log_rates.items(), key=lambda x: (not x[1][2], x[0]))]
     # the Presidio dataset
     dataset = json.loads(DATASET.read_text())
     gold = [[(s["start_position"], s["end_position"], s["entity_type"]) for s in it["spans"]] for it in dataset]
@@ -122,7 +158,9 @@ def run(h: Harness) -> str:
                for t, (_, _, n) in ((t, ben_pr[t]) for t in types)]
     return (
         "## scrub\n\n"
-        f"Speed: {N:,} envelopes ({size:.0f} bytes each on average, ~250-byte bodies, one in ten with personal data)."
+        f"Speed: {N:,} envelopes ({size:.0f} bytes each on average, ~250-byte bodies, one in ten with personal data),"
+        f" and {N_ROWS:,} envelopes where every record has a finding (an access-log line: a client address on every"
+        " line, an e-mail on one in three) or none has."
         f" `ben scrub` runs at **{ratio:.2f}x** `jq -c .` on the same file, and **{ben.rate(N) / pres_rate:,.0f}x** Presidio's"
         f" rate per record (Presidio timed in-process on the first {PRESIDIO_N:,} records, start-up excluded; every string"
         " field analysed and anonymised; Presidio installed in its own virtualenv, with an NLP engine that loads no model,"
@@ -133,6 +171,12 @@ def run(h: Harness) -> str:
         + table(["entity", "items", "leaked", "leak rate"], pos)
         + "\nDamage rate per kind of hard negative (a damaged value no longer appears verbatim):\n\n"
         + table(["negative", "items", "damaged", "damage rate"], neg)
+        + f"\nLeak and damage rates on real log lines ({len(logs):,} records from {LOG_PER_TEMPLATE} draws of each template"
+        " written from the documented formats of sshd, PAM, sudo, su, login, ftpd, cron, dpkg/apt, nginx, Apache, HDFS, YARN,"
+        " Zookeeper, Spark, Java services, systemd, Kubernetes events and cloud audit logs; tests/scrub_logs.py). A value"
+        " that must go leaks if it survives anywhere in the record; one that must stay is damaged if it is no longer there"
+        " verbatim:\n\n"
+        + table(["label", "side", "values", "failed", "rate"], log_rows)
         + "\nPresidio's synthetic dataset (1,500 sentences), structured entity types, span-overlap matching. Presidio run here"
         " with its pattern recognizers and no NLP model; published figures are presidio-research's spaCy pipeline:\n\n"
         + table(["entity type", "gold spans", "ben P", "ben R", "Presidio P", "Presidio R", "Presidio published"], pr_rows)

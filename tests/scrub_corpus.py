@@ -218,7 +218,7 @@ NEGATIVES: dict[str, tuple[Gen, list[str]]] = {
                 ["running {v}", "upgrade to {v} done", "agent {v}"]),
     "pod_name": (lambda r: f"{r.choice(['api', 'web', 'worker'])}-{_rand(r, HEX, 10)}-{_rand(r, string.ascii_lowercase + string.digits, 5)}",
                  ["pod {v} restarted", "k8s.pod={v}"]),
-    "hostname": (lambda r: r.choice([f"ip-10-{r.randint(0, 255)}-{r.randint(0, 255)}-{r.randint(1, 254)}.ec2.internal",
+    "hostname": (lambda r: r.choice([f"i-0{_rand(r, HEX, 16)}.ec2.internal",
                                      f"web-{r.randint(1, 99)}.prod.example.internal", f"node-{r.randint(1, 999)}.eu-west-1.compute.internal"]),
                  ["host {v} healthy", "upstream={v}"]),
     "path": (lambda r: r.choice([f"/var/log/app/2026/{r.randint(1, 12):02d}/{r.randint(1, 28):02d}/seg-{r.randint(0, 999999):06d}.log",

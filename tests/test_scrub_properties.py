@@ -24,14 +24,22 @@ PIECES = st.sampled_from([
     "-----BEGIN EC PRIVATE KEY-----\nabc\n-----END EC PRIVATE KEY-----",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2ln", "4bf92f3577b34da6a3ce929d0e0e4736",
     "123e4567-e89b-12d3-a456-426614174000", "2026-11-25T10:00:00.123Z", "1795600000123", "v1.2.3",
+    "Invalid user bob from", "for alice from", "user=carol", " : TTY=pts/0 ; ", "(to root) dave on", "[eve] OK LOGIN",
+    "- frank [25/", "(grace) CMD (", "permissions: Set(heidi)", "ip-10-0-0-5.ec2.internal", "ec2-198-51-100-9.compute-1",
+    "laptop-10-105-7-95", "static.23.102.160.61.x", "rm.example.com/10.20.30.40:8030", "the password is hunter2",
+    "passphrase was x", "blk_-4111111111111111", "sid:1", "session: 42", "getty@tty1.service", "libfoo:amd64 1.2.3.4",
+    "+0.310027 s", "Token: Token {", "stream/token:", "alice%40example.com", "%2F", "%4", "alice@b\u00fccher.de",
+    '"john doe"@example.com', "4111\u00a01111\u00a01111\u00a01111", "4111.1111.1111.1111", "ali\u200bce@example.com",
+    "\u200b", "\u00a0", "\u202f",
     "<EMAIL>", "<EMAIL:0123456789abcdef>@x.org", "****1234", "call", "phone", "key", "secret", "@", ":", "::", "-", ".",
 ])
 TEXT = st.lists(st.one_of(PIECES, st.text(max_size=12), st.sampled_from([" ", "=", ": ", ", ", "\n", "/", "\"", "x"])),
                 max_size=10).map("".join)
 SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | TEXT
-VALUES = st.recursive(SCALARS, lambda k: st.lists(k, max_size=4) | st.dictionaries(st.sampled_from(
-    ["body", "attrs", "password", "user", "ip", "token", "x", "cookie", "Authorization", "trace_id"]) | st.text(max_size=8), k, max_size=4),
-    max_leaves=15)
+# Keys are scanned too (issue 16): they are drawn from the same pieces as values.
+KEYS = st.sampled_from(["body", "attrs", "password", "user", "ip", "token", "x", "cookie", "Authorization", "trace_id"]) \
+    | st.text(max_size=8) | PIECES | TEXT
+VALUES = st.recursive(SCALARS, lambda k: st.lists(k, max_size=4) | st.dictionaries(KEYS, k, max_size=4), max_leaves=15)
 RECORDS = st.dictionaries(st.sampled_from(["ts", "body", "attrs", "source", "redacted", "name"]) | st.text(max_size=8), VALUES, max_size=6)
 
 

@@ -14,6 +14,7 @@ non-ASCII digits or letters could find what the prefilter never looked for.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,8 +70,9 @@ _VERSION_BEFORE = re.compile(r"(?:\b(?:version|ver|release|build|rev)\b[\s=:\"']
 
 def _glued(text: str, start: int, end: int) -> bool:
     """True when the span is part of a larger token (``web-10.0.0.1.svc``, ``id-4111...``):
-    preceded by ``X-``/``X.`` or followed by ``-X``/``.X``/``:D`` where X is alphanumeric."""
-    if start >= 2 and text[start - 1] in "-." and text[start - 2].isalnum():
+    preceded by ``X-``/``X.`` (X alphanumeric or ``_``: HDFS's ``blk_-3892923245492692829``) or
+    followed by ``-X``/``.X`` where X is alphanumeric."""
+    if start >= 2 and text[start - 1] in "-." and (text[start - 2].isalnum() or text[start - 2] == "_"):
         return True
     if end + 1 < len(text) and text[end] in "-." and text[end + 1].isalnum():
         return True
@@ -80,6 +82,14 @@ def _glued(text: str, start: int, end: int) -> bool:
 # ---------------------------------------------------------------------------------------------
 # email and URL credentials (family "at": the text has an @)
 
+# Not ASCII-only, unlike the other patterns: internationalised addresses (alice@bücher.de, a local
+# part in any script) are e-mails too, and every e-mail holds the "@" its trigger looks for. A
+# quoted local part ("john doe"@example.com) is one as well. [^\W_] is a letter or digit of any script.
+_EMAIL_UNICODE = re.compile(
+    r"(?:(?<![\w.%+-])[^\W_][\w.%+-]{0,63}|(?<![\w\"])\"(?:[^\"\\\r\n]|\\.){1,64}\")@"
+    r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![\w@-]|\.[^\W_])",
+)
+# The ASCII pattern finds the same in ASCII text without a quoted local part, four times faster.
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9@-]|\.[A-Za-z0-9])",
@@ -87,9 +97,14 @@ _EMAIL = re.compile(
 )
 
 
+_SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|automount|path|slice|scope|device|swap)$", A)
+
+
 @entity("email", "at", 50, "pseudonym", "e-mail addresses (user@example.com)")
 def find_email(text: str) -> Iterator[Span]:
-    for m in _EMAIL.finditer(text):
+    for m in (_EMAIL if text.isascii() and '"@' not in text else _EMAIL_UNICODE).finditer(text):
+        if _SYSTEMD_UNIT.search(m.group()):
+            continue  # getty@tty1.service, user@1000.service: a systemd template unit's instance
         yield m.span()
 
 
@@ -114,6 +129,8 @@ SECRET_WORDS = (
 COOKIE_NAMES = r"cookie|set-cookie|sessionid|session[_.-]?id|session|sid|jsessionid|phpsessid|connect\.sid|csrftoken|xsrf-token|_session"
 _KEY_SECRET = re.compile(rf"[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*", A | re.I)
 _KEY_COOKIE = re.compile(rf"(?:[A-Za-z0-9_.-]*[_.-])?(?:{COOKIE_NAMES})", A | re.I)
+# Fields that hold a login name (CloudTrail's userName, a log's user=, ruser, logname).
+_KEY_USER = re.compile(r"(?:r|remote_|remote[.-]|login_|os[._-]|db[._-])?(?:user|username|user_name|userName|logname|login_name|loginName)", A)
 _KEY_AUTH = re.compile(r"(?:[A-Za-z0-9_.-]*[_.-])?(?:proxy-)?authorization", A | re.I)
 # Names that contain a secret word but hold no secret: counts, sizes, names, places, times, flags.
 _KEY_NOT_SECRET = re.compile(
@@ -122,18 +139,34 @@ _KEY_NOT_SECRET = re.compile(
     r"format|usage|limit|max|min|bucket|version|rotation|rotated|id_hash|strength|set|algorithm|alg|header))$",
     A | re.I,
 )
+# Debian architectures: ``dbus-user-session:amd64`` is a package, not a session cookie.
+DEBIAN_ARCHES = frozenset(("amd64", "arm64", "armel", "armhf", "i386", "i686", "mips64el", "mipsel", "ppc64el", "ppc64",
+                           "riscv64", "s390x", "all", "any", "x32", "loong64", "hurd-i386", "sparc64", "alpha", "hppa", "m68k"))
+# Values of a session-named key that count or number sessions rather than authenticate one:
+# logind's ``session: 42``, Zookeeper's ``sid:1`` and ``sessionid:0x14e1...`` (a server id and
+# counter; reconnecting also needs the session password, which is never logged).
+_SESSION_NUMBER = re.compile(r"-?\d{1,10}|0x[0-9a-fA-F]{1,16}", A)
+
+
+def cookie_value(value: str) -> bool:
+    """A value under a cookie or session key that may authenticate (not a session number)."""
+    return secret_value(value) and _SESSION_NUMBER.fullmatch(value.strip()) is None
+
+
 _NOT_A_VALUE = frozenset(("", "null", "none", "nil", "true", "false", "undefined", "redacted", "[redacted]", "[filtered]"))
 
 
 @lru_cache(maxsize=8192)
 def key_entity(key: str) -> str | None:
-    """The entity a field or key name implies for its whole value: secret, cookie, auth_header or
-    aws_secret_key; None for an ordinary name. Callers cache this (names repeat)."""
+    """The entity a field or key name implies for its whole value: secret, cookie, auth_header,
+    aws_secret_key or username; None for an ordinary name. Callers cache this (names repeat)."""
     if _KEY_AUTH.fullmatch(key):
         return "auth_header"
+    if _KEY_USER.fullmatch(key):
+        return "username"
     if _KEY_COOKIE.fullmatch(key):
         return "cookie"
-    if _KEY_SECRET.fullmatch(key) and not _KEY_NOT_SECRET.search(key):
+    if _KEY_SECRET.fullmatch(key) and not _KEY_NOT_SECRET.search(key) and not _JAVA_CLASS.fullmatch(key):
         lowered = key.lower()
         if "aws" in lowered and "secret" in lowered:
             return "aws_secret_key"
@@ -149,10 +182,15 @@ def secret_value(value: str) -> bool:
 # Any key=value / key: value / "key": "value" pair; the key is then classified by key_entity (cached),
 # which is much cheaper than a pattern that looks for secret words inside every word of the text.
 _KV = re.compile(
-    r"""(?<![A-Za-z0-9_.-])(["']?)([A-Za-z0-9_.-]++)\1[ \t]*(?:=|:(?!//))[ \t]*"""
+    r"""(?<![A-Za-z0-9_./\\<-])(["']?)([A-Za-z0-9_.-]++)\1[ \t]*(?:=|:(?!//))[ \t]*"""
     r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&}\]\)]+))""",
     A,
 )
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9_]*", A)
+# A Java class or logger name (org.apache.hadoop.yarn.security.AMRMTokenSelector, c.e.auth.TokenService):
+# as a key it names who logs, as a value a type; neither is a secret.
+_JAVA_CLASS = re.compile(r"(?:[a-z][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_$]*", A)
+_OPENS_BODY = re.compile(r"[ \t]*[{(]", A)
 _LAST_KV: tuple[str, list[tuple[str, int, int]]] = ("", [])
 
 
@@ -168,7 +206,17 @@ def _kv_findings(text: str) -> list[tuple[str, int, int]]:
         if kind is None or kind == "auth_header":
             continue
         g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
-        if secret_value(m.group(g)):
+        value = m.group(g)
+        if g == 5 and value.lower() in DEBIAN_ARCHES and text[m.end(2) + len(m.group(1))] == ":":
+            continue  # pkg:arch
+        if kind == "cookie" and not cookie_value(value):
+            continue
+        if m.group(2) in ("PWD", "OLDPWD") and value[:1] in "/~":
+            continue  # the working directory (sudo's PWD=/home/alice), not a password
+        if g == 5 and (_JAVA_CLASS.fullmatch(value) or _TYPE_NAME.fullmatch(value)
+                       and (value.lower() == m.group(2).lower() or _OPENS_BODY.match(text, m.end(g)))):
+            continue  # a type printed with its fields: YARN's "Token: Token { kind: ContainerToken"
+        if secret_value(value):
             out.append((kind, m.start(g), m.end(g)))
     _LAST_KV = (text, out)
     return out
@@ -256,7 +304,7 @@ def find_auth_header(text: str) -> Iterator[Span]:
 
 _ENTROPY_CONTEXT = re.compile(
     r"(?i)\b(?:secret|token|key|passw\w*|credential|signature|apikey|bearer|auth|hmac)[A-Za-z_.-]*[\"']?"
-    r"(?:[ \t]*(?:[=:]|is|was|of|for|using|with)?[ \t]*)[\"']?([A-Za-z0-9+/=_\-.~]{20,})",
+    r"(?:[ \t]*(?:[=:]|(?:is|was|of|for|using|with)(?=[ \t]))?[ \t]*)[\"']?([A-Za-z0-9+/=_\-.~]{20,})",
     A,
 )
 
@@ -271,6 +319,9 @@ def find_high_entropy(text: str) -> Iterator[Span]:
         return
     for m in _ENTROPY_CONTEXT.finditer(text):
         value = m.group(1).rstrip(".")
+        if m.start(1) and (text[m.start(1) - 1].isalnum() or text[m.start(1) - 1] in "._-") and "=" not in m.group(0) \
+                and ":" not in m.group(0):
+            continue  # the value starts inside a word (auth.exam|ple.com/oauth2/token): no secret word before it
         if _UUID.fullmatch(value) or "/" == value[:1] or ".." in value or already_scrubbed(value):
             continue
         entropy = v.shannon_entropy(value) if v.char_classes(value) >= 2 else 0.0
@@ -322,7 +373,7 @@ def find_jwt(text: str) -> Iterator[Span]:
 # ---------------------------------------------------------------------------------------------
 # numbers: cards, SSNs, IBANs, phones
 
-_CARD = re.compile(r"(?<![A-Za-z0-9_+])\d(?:[ -]?\d){11,18}+(?![A-Za-z0-9_])", A)
+_CARD = re.compile(r"(?<![A-Za-z0-9_+])\d(?:[ .-]?\d){11,18}+(?![A-Za-z0-9_])", A)
 
 
 def _card_layout(groups: list[int]) -> bool:
@@ -340,7 +391,7 @@ def find_card(text: str) -> Iterator[Span]:
         seps = {c for c in run if not c.isdigit()}
         if len(seps) > 1:
             continue
-        digits = run.replace(" ", "").replace("-", "")
+        digits = run.replace(" ", "").replace("-", "").replace(".", "")
         if seps and not _card_layout([len(g) for g in run.split(seps.pop())]):
             continue
         if v.card_ok(digits):
@@ -390,6 +441,7 @@ _PHONE = re.compile(
     (?![A-Za-z0-9_]|[.:/-]\d)""",
     A | re.X,
 )
+_UNIT_AFTER = re.compile(r"[ \t]?(?:[munµ]?s|sec|secs|seconds?|min|mins|minutes?|h|hours?|days?|[KMGTP]i?B|[kKMG]|bytes?|%|ms\b)(?![A-Za-z0-9])", A)
 _NANP = re.compile(r"(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])\d{3}[ .-]\d{4}", A)
 _PHONE_CONTEXT = re.compile(r"(?i)(?:phone|tel|mobile|cell|call|contact|fax|sms|whatsapp|number|reach|dial|ph|mob)\b[^\n]{0,24}$", A)
 
@@ -404,6 +456,8 @@ def find_phone(text: str) -> Iterator[Span]:
             continue
         if e < len(text) and text[e] == "." and e + 1 < len(text) and text[e + 1].isdigit():
             continue
+        if run.startswith("+0") or _UNIT_AFTER.match(text, e):
+            continue  # no country code starts with 0; a unit after it makes it a quantity (+0.310027 s)
         # Without a phone word nearby, only shapes that are phones and nothing else pass:
         # +CC..., (area)..., a trunk 0 with 9+ digits, or the NANP 3-3-4 layout.
         shaped = run[0] in "+(" or (run[0] == "0" and digits >= 9 and run[1] != "0" and not run.isdigit()) \
@@ -422,13 +476,29 @@ _IPV4 = re.compile(
 )
 
 
+# Java's InetSocketAddress prints host/ip:port (rm.example.com/10.20.30.40:8030, cache.internal/10.0.0.7);
+# a product token (Chrome/120.0.6099.109) has no dotted name before its slash and no port after.
+_HOST_SLASH = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/$", A)
+_PORT_AFTER = re.compile(r":\d{1,5}(?!\d|\.\d)", A)
+
+# Package versions written like addresses: dpkg.log's ``upgrade libfoo:amd64 1.2.3.4 1.2.3.5``,
+# apt's ``Unpacking libfoo (1.2.3.4) over (1.2.3.3)``, ``libfoo 1.2.3.4``.
+_PACKAGE_BEFORE = re.compile(
+    r"(?:[a-z0-9][a-z0-9+.-]*:(?:" + "|".join(sorted(DEBIAN_ARCHES, key=len, reverse=True)) + r")[ \t]+(?:\S+[ \t]+)?"
+    r"|\blib[a-z0-9+.-]*[ \t]+\(?|\)[ \t]+over[ \t]+\("
+    r"|(?:Unpacking|Setting up|Selecting previously unselected package|Removing|Purging)[ \t]+[a-z0-9][a-z0-9+.:-]*[ \t]+\()$",
+    A,
+)
+
+
 @entity("ipv4", "ipv4", 55, "truncate", "IPv4 addresses (and CIDR networks)")
 def find_ipv4(text: str) -> Iterator[Span]:
     for m in _IPV4.finditer(text):
         s = m.start()
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
             continue
-        if _VERSION_BEFORE.search(text, max(0, s - 12), s):
+        if (_VERSION_BEFORE.search(text, max(0, s - 12), s) and not _HOST_SLASH.search(text, max(0, s - 255), s)
+                and not _PORT_AFTER.match(text, m.end())) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
             continue
         yield m.span()
 
@@ -479,3 +549,160 @@ def context_hint(key: str) -> str:
 def protected(value: str) -> bool:
     """Spans that are ids, digests or dates are never rewritten, whatever found them."""
     return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value) or _DATE.fullmatch(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# user names in the login contexts of real logs (family "user")
+
+# Accounts that name a service, not a person (Debian's base-passwd and common daemons): kept, so
+# "Failed password for root" still says root.
+SYSTEM_ACCOUNTS = frozenset((
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup",
+    "list", "irc", "gnats", "nobody", "nogroup", "_apt", "messagebus", "syslog", "sshd", "postgres", "mysql", "redis",
+    "zookeeper", "hdfs", "yarn", "mapred", "spark", "hadoop", "hive", "kafka", "nginx", "apache", "httpd", "ntp", "chrony",
+    "_chrony", "polkitd", "tss", "uuidd", "tcpdump", "avahi", "dnsmasq", "ftp", "anonymous", "clickhouse", "elasticsearch",
+    "prometheus", "grafana", "memcache", "rabbitmq", "mongodb", "postfix", "dovecot", "bind", "named", "statd", "_rpc",
+    "unknown", "none", "null", "n/a", "nil", "-",
+))
+_U = r"([A-Za-z0-9_][A-Za-z0-9._$@-]{0,62}(?<![.@-]))"
+# (words one of which the lower-cased text must hold, the context): a context's pattern runs only
+# when its word is there, because one alternation of them all costs ~10 µs per line.
+_USER_CONTEXTS: tuple[tuple[tuple[str, ...], re.Pattern], ...] = tuple((gate, re.compile(p, A)) for gate, p in (
+    (("invalid user", "illegal user"), rf"\b(?:[Ii]nvalid|[Ii]llegal|INVALID) user {_U}"),                         # sshd
+    ((" from",), rf"\bfor (?:invalid user |user )?{_U} from\b"),                            # sshd, generic "for X from"
+    (("g user", "of user", "for user", "from user", "by user"), rf"\b(?:authenticating|of|for|from|by) user {_U}"),                          # sshd, PAM, logind, hadoop
+    (("user=", "logname=", "login=", "uid="), rf"\b(?i:r?user|logname|username|login|uid)={_U}"),  # PAM pairs, JDBC, LDAP
+    (("tty=", "incorrect password", "user not in sudoers", "command not allowed"),
+     rf"(?<![^\s:]){_U} : (?=TTY=|\d+ incorrect password|user NOT in sudoers|command not allowed)"),  # sudo
+    (("(to ",), rf"\(to {_U}\) {_U} on\b"),                                                 # su
+    (("su for",), rf"\bsu for {_U} by {_U}"),                                                 # su
+    (("/dev/",), rf"(?<!\S)[+-] /dev/\S+ {_U}:{_U}"),                                         # su (sulog)
+    (("for '",), rf"\b(?:FOR|for) '{_U}'"),                                                   # login
+    (("login on",), rf"\bLOGIN ON \S+ BY {_U}"),                                              # login
+    (("] ok ", "] fail "), rf"\[{_U}\] (?:OK|FAIL) [A-Z]+"),                                  # vsftpd
+    (("user ",), rf"\b(?:USER|user) {_U}(?=: | \(Login failed\)|: authentication failure| not found|$)"),  # proftpd, ftpd, Apache
+    (("ftp login",), rf"\bFTP LOGIN FROM \S+ as {_U}"),                                        # BSD ftpd
+    (('user "',), rf"\buser \"{_U}\""),                                                       # nginx auth_basic
+    ((") cmd", ") reload", ") replace", ") list", ") delete", ") begin", ") end"),
+     rf"\({_U}\) (?:CMD|RELOAD|REPLACE|LIST|DELETE|BEGIN EDIT|END EDIT) "),                     # cron
+    ((" [",), rf"- {_U} \[\d"),                                                              # CLF access logs: remote user
+    (("(uid=",), rf"\) by {_U}\(uid="),                                                      # PAM: ... by Y(uid=N)
+    (("unix-user:",), rf"\bunix-user:{_U}"),                                                  # polkit
+    ((":user/",), rf":user/{_U}"),                                                             # AWS ARNs
+))
+_SPARK_USERS = re.compile(r"\bpermissions: Set\(([^)]*)\)", A)
+
+
+def username_value(value: str) -> bool:
+    """A value under a user-named field that names a person (not a system account, uid or flag)."""
+    return secret_value(value) and _person(value.strip())
+
+
+def _person(name: str) -> bool:
+    low = name.lower()
+    return not (name.isdigit() or low in SYSTEM_ACCOUNTS or low.startswith(("systemd-", "_")) or already_scrubbed(name))
+
+
+@entity("username", "user", 45, "pseudonym", "user names in login contexts (sshd, PAM user=, sudo, su, login, ftpd, cron, access logs)")
+def find_username(text: str) -> Iterator[Span]:
+    names: dict[str, None] = {}
+    low = _lower(text)
+    for gate, pattern in _USER_CONTEXTS:
+        for g in gate:
+            if g in low:
+                break
+        else:
+            continue
+        for m in pattern.finditer(text):
+            if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
+                continue  # CLF: the remote user follows "ident " ("- alice [")
+            for i in range(1, (m.lastindex or 0) + 1):
+                name = m.group(i)
+                if name is not None and _person(name):
+                    names[name] = None
+                    yield m.span(i)
+    for m in _SPARK_USERS.finditer(text):
+        for part in re.finditer(r"[^,\s]+", m.group(1)):
+            if _person(part.group()):
+                names[part.group()] = None
+                yield m.start(1) + part.start(), m.start(1) + part.end()
+    # once a line names a user, the name is hidden everywhere in it (PWD=/home/alice, alice.keytab)
+    for name in names:
+        if len(name) < 3:
+            continue
+        at = text.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if (not at or text[at - 1] not in _NAME_CHARS_BEFORE) and (end == len(text) or text[end] not in _NAME_CHARS_AFTER):
+                yield at, end
+            at = text.find(name, end)
+
+
+_NAME_CHARS_AFTER = frozenset(string.ascii_letters + string.digits + "_$@-")
+_NAME_CHARS_BEFORE = _NAME_CHARS_AFTER | {"."}
+
+
+# ---------------------------------------------------------------------------------------------
+# addresses spelled inside host names (family "iphost"): ip-10-0-0-5.ec2.internal,
+# ec2-198-51-100-9.compute-1.amazonaws.com, 198-51-100-23.dyn.example.net, static.23.102.160.61.clients.example.net
+
+_OCT = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IP_IN_HOST = {"-": re.compile(rf"(?<!\d){_OCT}-{_OCT}-{_OCT}-{_OCT}", A), ".": re.compile(rf"(?<!\d){_OCT}\.{_OCT}\.{_OCT}\.{_OCT}", A)}
+_FILE_SUFFIX = re.compile(r"\.(?:tar|gz|tgz|zip|deb|rpm|jar|whl|xz|bz2|so|dll|exe|msi|dmg|pkg|apk|iso|img|bin|txt|log|json)\b", A)
+
+
+@entity("ip_in_hostname", "iphost", 54, "truncate",
+        "IPv4 addresses spelled inside host names (ip-10-0-0-5.ec2.internal, 198-51-100-23.dyn.example.net)")
+def find_ip_in_hostname(text: str) -> Iterator[Span]:
+    for sep, pattern in _IP_IN_HOST.items():
+        if sep == "." and "." not in text or sep == "-" and "-" not in text:
+            continue
+        pos = 0
+        while (m := pattern.search(text, pos)) is not None:
+            s, e = m.span()
+            pos = s + 1  # a rejected candidate may hide one that starts inside it (ec2-61-148-7-138: not 2-61-148-7)
+            # a whole quad: no digit, and no separator and digit, on either side
+            if s and (text[s - 1].isdigit() or s >= 2 and text[s - 1] in "-." and text[s - 2].isdigit()
+                      and not (s >= 3 and text[s - 3].isalpha())):
+                continue
+            if e < len(text) and (text[e].isdigit() or text[e] in "-." and e + 1 < len(text) and text[e + 1].isdigit()):
+                continue
+            before_host = s >= 2 and text[s - 1] in "-." and text[s - 2].isalnum() and text[s - 2].isascii()
+            after_domain = e + 1 < len(text) and text[e] in ".-" and text[e + 1].isascii() and text[e + 1].isalpha()
+            if not (before_host or after_domain):
+                pos = e  # a plain address is ipv4's; a dashed quad alone is not a host name
+                continue
+            if _FILE_SUFFIX.match(text, e) or _VERSION_BEFORE.search(text, max(0, s - 12), s) \
+                    or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
+                continue
+            pos = e
+            yield s, e
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets stated in prose (family "prose"): "the password is hunter2", "passphrase was X"
+
+_PROSE_SECRET = re.compile(
+    r"(?i)\b(?:passw(?:or)?d|passphrase|pass phrase|pwd|passcode|pin|secret)"
+    r"(?: for \S+)? (?:is|was|will be|has been set to|set to|changed to|reset to)[ \t]*:?[ \t]*[\"'`]?"
+    r"([^\s\"'`]{3,}?)[\"'`]?(?=[.,;:!?)\]]*(?:\s|$))",
+    A,
+)
+_NOT_A_SECRET_WORD = frozenset((
+    "incorrect", "invalid", "wrong", "expired", "expiring", "required", "too", "not", "empty", "correct", "missing", "the",
+    "now", "set", "changed", "reset", "null", "none", "nil", "valid", "weak", "strong", "short", "long", "blank",
+    "updated", "accepted", "rejected", "disabled", "enabled", "locked", "unchanged", "same", "different", "stored",
+    "hashed", "encrypted", "provided", "given", "saved", "sent", "being", "about", "still", "already", "also",
+    "used", "unknown", "ok", "good", "bad", "successfully", "changed.", "due", "older", "newer", "insecure", "secure",
+    "known", "compromised", "needed", "optional", "mandatory", "unset", "present", "absent", "configured", "that", "this",
+    "your", "their", "his", "her", "our", "its", "<redacted>", "redacted", "[redacted]", "hidden", "masked", "***",
+))
+
+
+@entity("secret_prose", "prose", 68, "redact", "secrets stated in prose (the password is X, passphrase was X)")
+def find_secret_prose(text: str) -> Iterator[Span]:
+    for m in _PROSE_SECRET.finditer(text):
+        value = m.group(1)
+        if value.lower().rstrip(".,;:!?") in _NOT_A_SECRET_WORD or already_scrubbed(value):
+            continue
+        yield m.span(1)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 from ben_cli import registry
 from ben_cli.scrub import entities as ents
 from ben_cli.scrub.entities import Entity
@@ -13,6 +16,41 @@ Finding = tuple[int, int, str]  # start, end, entity name
 # (Entities found by context, such as password=..., are hidden whatever their value looks like.)
 SHAPE_ENTITIES = frozenset(("phone", "credit_card", "us_ssn", "ipv4", "ipv6", "mac", "iban", "high_entropy"))
 MIN_TEXT = 3  # "::1" is the shortest thing any finder reports
+
+# Zero-width characters vanish and Unicode spaces become " " before matching (then spans are mapped
+# back), so "ali\u200bce@example.com" is one e-mail and "4111\u00a01111..." one card.
+_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"
+_SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_UNICODE = re.compile(f"[{_INVISIBLE}{_SPACES}]")
+_FOLD = {ord(c): None for c in _INVISIBLE} | {ord(c): " " for c in _SPACES}
+# A percent-encoded token of a URL or query string: no separator, even an encoded one (%20 %26 %3D
+# %2F %3F %2C %3B %22 %27 %3C %3E, CR, LF, TAB) is part of it.
+_PCT_TOKEN = re.compile(
+    r"(?:[^\s&?=/;,\"'<>()\[\]{}|%]|%(?!20|26|3[dDfFbBcCeE]|2[fFcC2]|27|0[aAdD9])[0-9A-Fa-f]{2})*"
+    r"%(?!20|26|3[dDfFbBcCeE]|2[fFcC2]|27|0[aAdD9])[0-9A-Fa-f]{2}"
+    r"(?:[^\s&?=/;,\"'<>()\[\]{}|%]|%(?!20|26|3[dDfFbBcCeE]|2[fFcC2]|27|0[aAdD9])[0-9A-Fa-f]{2})*"
+)
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """``text`` without zero-width characters and with plain spaces, and for each of its
+    characters the index it came from."""
+    out, pos = [], []
+    for i, c in enumerate(text):
+        r = _FOLD.get(ord(c), c)
+        if r is not None:
+            out.append(r)
+            pos.append(i)
+    return "".join(out), pos
+
+
+def plain(value: str) -> str:
+    """A finding as its plain spelling (percent-decoded, zero-width characters removed), so every
+    spelling of one value gets one pseudonym."""
+    if "%" in value:
+        value = unquote(value)
+    return value if value.isascii() else value.translate(_FOLD)
+
 
 _PREFILTER: Prefilter | None = None
 
@@ -52,6 +90,9 @@ class EntityFinder:
         if context:
             shift = len(context) + 1
             return [(s - shift, e - shift, n) for s, e, n in self.find(f"{context} {text}", "", families) if s >= shift]
+        if not text.isascii() and _UNICODE.search(text):
+            folded, pos = _fold(text)
+            return [(pos[s], pos[e - 1] + 1, n) for s, e, n in self.find(folded)] if folded else []
         fams = families if families is not None else self.families(text)
         if not fams and not self.always:
             return []
@@ -65,5 +106,14 @@ class EntityFinder:
                 if e.name in SHAPE_ENTITIES and ents.protected(text[s:end]):
                     continue
                 taken.append((s, end, e.name))
+        if "pct" in fams and "%" in text:
+            for m in _PCT_TOKEN.finditer(text):
+                s, end = m.span()
+                if any(s < te and ts < end for ts, te, _ in taken):
+                    continue
+                decoded = unquote(m.group())
+                inner = self.find(decoded) if decoded != m.group() else []
+                if inner:  # the whole encoded token goes, as the entity found in it
+                    taken.append((s, end, inner[0][2]))
         taken.sort()
         return taken

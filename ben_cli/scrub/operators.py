@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Callable
 
+_PLAIN_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)", re.ASCII)
 OPERATORS = ("redact", "mask", "pseudonym", "truncate", "hash", "drop", "keep")
 DIGEST_HEX = 16
 
@@ -38,6 +40,8 @@ def canonical(entity: str, value: str) -> str:
             return str(ipaddress.ip_interface(value.split("%", 1)[0]))
         except ValueError:
             return value
+    if entity == "ip_in_hostname":
+        return ".".join(str(int(p)) for p in re.split(r"[-.]", value))
     return value
 
 
@@ -82,7 +86,9 @@ def hash_(entity: str, value: str, key: Callable[[], bytes]) -> str:
 
 def truncate(entity: str, value: str, key: Callable[[], bytes]) -> str:
     """IPv4 to its /24, IPv6 to its /48 (a shorter given prefix is kept), e-mail to its domain,
-    anything else to its first four characters."""
+    an address spelled in a host name to its /24 in the same spelling (``ip-10-0-0-0``), anything else to its first four characters."""
+    if entity == "ipv4" and _PLAIN_IPV4.fullmatch(value):  # the common case, without ipaddress (about 15 µs)
+        return value[: value.rindex(".")] + ".0/24"
     if entity in ("ipv4", "ipv6"):
         bits = 24 if entity == "ipv4" else 48
         try:
@@ -93,6 +99,9 @@ def truncate(entity: str, value: str, key: Callable[[], bytes]) -> str:
         return str(iface.network.supernet(new_prefix=prefix) if prefix < iface.network.prefixlen else iface.network)
     if entity == "email":
         return f"<EMAIL>@{_email_parts(value)[1]}"
+    if entity == "ip_in_hostname":  # 10-0-0-5 -> 10-0-0-0, in the host name's own spelling
+        head, sep, _ = value.rpartition("-" if "-" in value else ".")
+        return f"{head}{sep}0"
     return f"{value[:4]}<{entity.upper()}>"
 
 

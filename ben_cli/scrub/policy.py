@@ -49,6 +49,9 @@ stripe_key = "redact"
 google_api_key = "redact"
 private_key = "redact"
 high_entropy = "redact"
+username = "pseudonym"
+ip_in_hostname = "truncate"
+secret_prose = "redact"
 
 [scan]
 # Every string value is scanned (body, attrs, anything nested); numbers only when this is true
@@ -56,9 +59,30 @@ high_entropy = "redact"
 numbers = false
 # A string longer than this is not scanned: its record goes to --rejects instead.
 max_value_bytes = 1048576
-# Fields never read or changed (globs over dotted key paths; '*' also crosses dots).
-never = ["ts", "lane", "name", "severity", "unit", "redacted", "_ingest", "anomaly", "sig", "via",
-         "*trace_id", "*span_id", "*traceparent", "*tracestate"]
+# Keys of objects are scanned too (a JSON log keyed by user or address). A key that holds personal
+# data becomes this operator's output: pseudonym (default) keeps keys distinct and stable; redact
+# or hash also work, drop removes the entry, keep leaves keys unscanned. An entity whose operator
+# is keep stays in keys as well, and one whose operator is drop drops the entry.
+keys = "pseudonym"
+# Fields never read or changed (globs over dotted key paths; '*' also crosses dots). Only fields
+# that cannot carry personal data, by exact name: `name` can (ingest fills it from an `event`
+# field), and so can a key that merely ends in trace_id (`user_trace_id`).
+never = ["ts", "lane", "severity", "unit", "redacted", "_ingest", "sig", "via",
+         "trace_id", "span_id", "parent_span_id", "traceparent", "tracestate",
+         "attrs.trace_id", "attrs.span_id", "attrs.parent_span_id", "attrs.traceparent", "attrs.tracestate"]
+
+# The source names a series (ben detect keys its series by it): an address or a user in it gets a
+# stable keyed pseudonym per value, never a truncation, which would merge hosts 10.0.0.5 and
+# 10.0.0.6 into one series 10.0.0.0/24.
+[[field]]
+path = "source"
+operators = { ipv4 = "pseudonym", ipv6 = "pseudonym", ip_in_hostname = "pseudonym", mac = "pseudonym", email = "pseudonym", username = "pseudonym" }
+
+# ben detect copies the source into anomaly.series ("source/name"): the same pseudonyms keep the
+# copy equal to the field it copies.
+[[field]]
+path = "anomaly.series"
+operators = { ipv4 = "pseudonym", ipv6 = "pseudonym", ip_in_hostname = "pseudonym", mac = "pseudonym", email = "pseudonym", username = "pseudonym" }
 
 # Field rules, first match wins. action: scan (default), never, drop, or an operator applied to
 # the whole value; entity names the value in tokens; operators overrides per entity while scanning.
@@ -102,12 +126,13 @@ class Policy:
     fields: tuple[FieldRule, ...] = ()
     numbers: bool = False
     max_value_bytes: int = 1 << 20
+    keys: str = "pseudonym"
 
     def operator_for(self, entity: str) -> str:
         return self.operators.get(entity) or _default_operator(entity)
 
     def with_operators(self, **overrides: str) -> Policy:
-        return Policy({**self.operators, **overrides}, self.never, self.fields, self.numbers, self.max_value_bytes)
+        return Policy({**self.operators, **overrides}, self.never, self.fields, self.numbers, self.max_value_bytes, self.keys)
 
 
 def _default_operator(entity: str) -> str:
@@ -167,8 +192,12 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
         operators[name] = _check_operator(op, name, where, _line_of(text, name, "operators"))
     scan = doc.get("scan", {})
     for key in scan:
-        if key not in ("numbers", "max_value_bytes", "never"):
-            raise fail(f"unknown key {key!r} in [scan]; expected numbers, max_value_bytes or never", key, "scan")
+        if key not in ("numbers", "max_value_bytes", "never", "keys"):
+            raise fail(f"unknown key {key!r} in [scan]; expected numbers, max_value_bytes, never or keys", key, "scan")
+    keys = _check_operator(scan.get("keys", "pseudonym"), "[scan] keys", where, _line_of(text, "keys", "scan"))
+    if keys in ("mask", "truncate"):
+        raise fail("[scan] keys cannot be mask or truncate: two keys would become one; use pseudonym, hash, redact, drop or keep",
+                   "keys", "scan")
     numbers = scan.get("numbers", False)
     if not isinstance(numbers, bool):
         raise fail("[scan] numbers must be true or false", "numbers", "scan")
@@ -207,7 +236,7 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
         if nums is not None and not isinstance(nums, bool):
             raise fail("numbers must be true or false", "numbers", "field", i)
         rules.append(FieldRule(path, action, entity.lower(), dict(ops), nums))
-    return Policy(operators, tuple(never), tuple(rules), numbers, max_bytes)
+    return Policy(operators, tuple(never), tuple(rules), numbers, max_bytes, keys)
 
 
 def load_policy(path: Path | str | None = None) -> Policy:

@@ -21,12 +21,22 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "kw": ([r"secret|token|key|passw|credential|signature|bearer|basic|auth|hmac|cookie|aws"], True),
     "vendor": ([r"AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA|gh[pousr]_|github_pat_|xox[abposre]-|"
                 r"xapp-|hooks\.slack\.com|[sr]k_(?:live|test)_|whsec_|AIza|PRIVATE KEY|eyJ"], False),
-    "card": ([r"\d(?:[ -]?\d){11}"], False),
+    "card": ([r"\d(?:[ .-]?\d){11}"], False),
+    # percent-encoding (alice%40example.com), decoded before matching
+    "pct": ([r"%[0-9A-Fa-f]{2}"], False),
+    # Unicode separators and zero-width characters (UTF-8 bytes), normalised before matching:
+    # NBSP, the U+2000 spaces, ZW space/joiners, LRM/RLM, NNBSP, MMSP, word joiner, BOM, soft hyphen
+    "uni": ([r"\xc2[\xa0\xad]|\xe2\x80[\x80-\x8f\xaf]|\xe2\x81[\x9f\xa0]|\xef\xbb\xbf|\xe3\x80\x80"], False),
     "ssn": ([r"\d{3}[- ]\d{2}[- ]\d{4}"], False),
     "iban": ([r"[A-Z]{2}\d\d"], False),
     "phone": ([r"\+\d", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_+.:/=-])0\d",
                r"phone|tel|mobile|cell|call|contact|fax|sms|msisdn|whatsapp|number|reach|dial|ph\b|mob\b"], True),
     "ipv4": ([r"\d\.\d{1,3}\.\d{1,3}\.\d"], False),
+    "user": ([r"user|login|logname|tty=|\(to |su for |uid=|for \S+ from|incorrect password|command not allowed|/dev/|"
+              r"permissions: set\(|for '|\] (?:ok|fail) |\) (?:cmd|reload|replace|list|delete|begin edit|end edit) |"
+              r"- [a-z0-9_]\S* \[\d"], True),
+    "iphost": ([r"\d-\d{1,3}-\d{1,3}-\d", r"[A-Za-z0-9][.-]\d+\.\d+\.\d+\.\d", r"\d\.\d+\.\d+\.\d+[.-][A-Za-z]"], False),
+    "prose": ([r"(?:passw|passphrase|pass phrase|pwd|passcode|pin|secret)[a-z]*(?: for \S+)? (?:is|was|will|has|set|changed|reset) "], True),
     "colon": ([r"::", r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
                r"[0-9A-Fa-f]-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]",
                r"[0-9A-Fa-f]\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]"], False),

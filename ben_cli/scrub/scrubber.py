@@ -21,7 +21,7 @@ import orjson
 
 from ben_cli.errors import BenError
 from ben_cli.scrub import entities as ents
-from ben_cli.scrub.finder import EntityFinder
+from ben_cli.scrub.finder import EntityFinder, plain
 from ben_cli.scrub.keys import load_or_create_key, read_key
 from ben_cli.scrub.operators import APPLY, Drop
 from ben_cli.scrub.policy import Policy, default_policy
@@ -52,6 +52,7 @@ class Plan:
     operators: dict[str, str]
     numbers: bool
     context: str = ""  # words the key lends its value (a field named phone)
+    key_plan: Plan | None = None  # how this object's keys are scanned (None: keys are left alone)
 
 
 class Scrubber:
@@ -77,6 +78,18 @@ class Scrubber:
         self._max = self.policy.max_value_bytes
         self._rule_keys = self._fast_path_keys()
         self._line_families: frozenset[str] | set[str] | None = None
+        self._clean_keys: set[tuple[str, str, str | None]] = set()
+        self._top_keys = self._key_plan("", self._ops)
+
+    def _key_plan(self, path: str, ops: dict[str, str]) -> Plan | None:
+        """The plan that scans the keys of the object at ``path``: each entity gets the policy's
+        key operator (pseudonym by default, so keys stay distinct), unless its own operator is
+        keep or drop."""
+        op = self.policy.keys
+        if op == "keep":
+            return None
+        key_ops = {e: (o if o in ("keep", "drop") else op) for e, o in ops.items()}
+        return Plan(path, False, "scan", "pii", None, key_ops, False)
 
     # -- the stage --------------------------------------------------------------------------
     def feed(self, records: Iterable[dict]) -> Iterator[dict]:
@@ -145,7 +158,8 @@ class Scrubber:
             numbers = inherited.numbers
             if inherited.action != "scan":
                 action, entity = inherited.action, inherited.entity
-            key_entity = key_entity or inherited.key_entity
+            # a user object's fields are not all names (user.roles, user.id): username is not inherited
+            key_entity = key_entity or (inherited.key_entity if inherited.key_entity != "username" else None)
             never = never or inherited.never
         if rule is not None:
             if rule.action == "never":
@@ -155,7 +169,7 @@ class Scrubber:
             ops.update(rule.operators)
             if rule.numbers is not None:
                 numbers = rule.numbers
-        plan = Plan(path, never, action, entity, key_entity, ops, numbers, context)
+        plan = Plan(path, never, action, entity, key_entity, ops, numbers, context, self._key_plan(path, ops))
         if len(self._plans) < _PLAN_CACHE_LIMIT:
             self._plans[ck] = plan
         return plan
@@ -210,9 +224,26 @@ class Scrubber:
 
     def _dict(self, d: dict, prefix: str, inherited: Plan | None, found: set[str]) -> dict:
         out = {}
+        key_plan = self._top_keys if inherited is None else inherited.key_plan
+        clean_keys = self._clean_keys
         for k, val in d.items():
             if not prefix and k == "redacted":
                 continue
+            if key_plan is not None and type(k) is str:
+                ck = (prefix, k, key_plan.path)
+                if ck not in clean_keys:
+                    try:
+                        new = self._text(k, key_plan, found)
+                    except Drop as dropped:
+                        found.add(str(dropped))
+                        if self.dry_run:
+                            self.findings[(str(dropped), f"{prefix}.(key)" if prefix else "(key)")] += 1
+                        continue
+                    if new == k:
+                        if len(clean_keys) < _PLAN_CACHE_LIMIT:
+                            clean_keys.add(ck)
+                    else:
+                        k = new
             plan = self._plan(prefix, k, inherited)
             if plan.never:
                 out[k] = val
@@ -264,7 +295,8 @@ class Scrubber:
         """The value of a field whose name says it is a secret, cookie or credential."""
         entity = plan.key_entity
         assert entity is not None
-        if not ents.secret_value(s):
+        ok = ents.cookie_value if entity == "cookie" else ents.username_value if entity == "username" else ents.secret_value
+        if not ok(s):
             return s
         op = plan.operators.get(entity, "redact")
         if entity == "auth_header":
@@ -298,7 +330,7 @@ class Scrubber:
         ops = plan.operators
         for start, end, name in findings:
             parts.append(s[last:start])
-            parts.append(self._apply(ops.get(name) or "redact", name, s[start:end], plan, found, rescan))
+            parts.append(self._apply(ops.get(name) or "redact", name, plain(s[start:end]), plan, found, rescan))
             last = end
         parts.append(s[last:])
         return "".join(parts)
