@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
-from ben_cli.commands._examples import EXAMPLES, examples
+from ben_cli.commands._examples import all_examples, examples
 from ben_cli.commands._root import build_cli
 
 from .conftest import run_ben
@@ -98,7 +98,7 @@ def test_help_ends_with_examples_and_is_plain_text_outside_a_terminal(path):
     text = proc.stdout.decode()
     assert "\x1b" not in text and not BOX_DRAWING.search(text), text
     shown = examples(path or "ben")
-    assert shown, f"ben {path} has no examples in commands/_examples.py"
+    assert shown, f"ben {path} has no examples in commands/examples.toml"
     tail = text[text.rindex("Examples:"):]
     positions = [tail.find(line) for _, line in shown]
     assert -1 not in positions and positions == sorted(positions), tail
@@ -106,7 +106,7 @@ def test_help_ends_with_examples_and_is_plain_text_outside_a_terminal(path):
 
 
 def test_every_command_has_a_few_examples_and_every_example_a_command():
-    assert set(EXAMPLES) - {"ben"} <= {p for p, _ in COMMANDS}, "examples of a command that does not exist"
+    assert set(all_examples()) - {"ben"} <= {p for p, _ in COMMANDS}, "examples of a command that does not exist"
     for path, command in COMMANDS:
         if isinstance(command, click.Group) and path:  # the first example of each subcommand
             assert len(examples(path)) == len(command.commands), path
@@ -132,11 +132,11 @@ def _ben_invocations(line: str) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize("key", EXAMPLES)
+@pytest.mark.parametrize("key", all_examples())
 def test_every_example_parses_against_the_real_command(key):
     """A renamed or removed flag cannot leave a stale example in --help or the man page."""
     commands = dict(COMMANDS)
-    for _, line in EXAMPLES[key]:
+    for _, line in all_examples()[key]:
         invocations = _ben_invocations(line)
         assert invocations or key == "ben", line
         for args in invocations:

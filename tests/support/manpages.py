@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Keep man/ true to the CLI: the SYNOPSIS and OPTIONS of every page are generated from the
-real click commands, its EXAMPLES from the examples ``--help`` shows (``commands/_examples.py``),
+real click commands, its EXAMPLES from the examples ``--help`` shows (``commands/examples.toml``),
 and ben(1)'s EXIT STATUS from ``ExitStatus`` and what the root says each means; everything else
 in a page (DESCRIPTION, ENVIRONMENT ...) is written by hand and left alone.
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 MAN = ROOT / "man"
 BEGIN = '.\\" BEGIN GENERATED FROM --help: edit the command, then run make man'
 END = '.\\" END GENERATED'
-EXAMPLES = ('.\\" BEGIN EXAMPLES FROM commands/_examples.py: edit them there, then run make man', '.\\" END EXAMPLES')
+EXAMPLES = ('.\\" BEGIN EXAMPLES FROM commands/examples.toml: edit them there, then run make man', '.\\" END EXAMPLES')
 STATUSES = ('.\\" BEGIN EXIT STATUS FROM ExitStatus: edit commands/_root.py, then run make man', '.\\" END EXIT STATUS')
 
 
