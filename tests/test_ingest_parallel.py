@@ -113,7 +113,7 @@ def test_parallel_output_follows_what_the_writer_held_and_counts(tmp_path, small
 
 def test_in_memory_output_is_decoded_serially(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or 0)
+    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or (0, 0))
     monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 1)
     path = tmp_path / "in.ndjson"
     path.write_bytes(_mixed_lines("ndjson", 200, 7))
@@ -125,7 +125,7 @@ def test_in_memory_output_is_decoded_serially(tmp_path, monkeypatch):
 
 def test_small_or_stdin_or_stateful_inputs_stay_serial(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or 0)
+    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or (0, 0))
     monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 1)
     csv_path = tmp_path / "x.csv"
     csv_path.write_bytes(b'a,b\n1,2\n3,"4"\n')

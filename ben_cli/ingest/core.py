@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 
 from ben_cli import registry
-from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, Resync
+from ben_cli.ingest.format import READ_TS, DecodeError, DecodeOptions, Format, Resync
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, OnError, Reader
 
 
@@ -35,7 +35,10 @@ class Ingester:
                  peer: str | None = None, lineno: int = 0, on_error: OnError | None = None,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, reader: Reader | None = None):
         self.format = registry.formats.get(format) if isinstance(format, str) else format
-        self.decoder = self.format.make_decoder(options or DecodeOptions())
+        options = options or DecodeOptions()
+        self.decoder = self.format.make_decoder(options)
+        self.require_ts = options.require_ts
+        self.read_time = 0  # records given the time of reading (marked _ingest.ts: "read")
         self.mark: dict = {"format": self.format.name}
         if file is not None:
             self.mark["file"] = file
@@ -90,14 +93,33 @@ class Ingester:
                 quiet.append(reader.lineno)
                 continue
             if type(out) is dict:
-                out["_ingest"] = where = mark()
+                where = mark()
                 where["line"] = reader.lineno
+                # one call sets the mark, or finds a decoder's READ_TS there (no time of its own)
+                if out.setdefault("_ingest", where) is not where and not self._read_time(out, where, data):
+                    continue
                 yield out
             else:
                 for rec in out:
-                    rec["_ingest"] = where = mark()
+                    where = mark()
                     where["line"] = reader.lineno
+                    if rec.setdefault("_ingest", where) is not where and not self._read_time(rec, where, data):
+                        continue
                     yield rec
+
+    def _read_time(self, rec: dict, where: dict, data: bytes) -> bool:
+        """A record that has the time of reading, not its own: marked and counted, or rejected
+        under ``--require-ts`` (False). Any other ``_ingest`` a decoder left is replaced."""
+        if rec.pop("_ingest") is not READ_TS:
+            rec["_ingest"] = where
+            return True
+        if self.require_ts:
+            self.reader.reject("no time of its own (--require-ts)", data)
+            return False
+        where["ts"] = "read"
+        rec["_ingest"] = where  # last, where the core puts it
+        self.read_time += 1
+        return True
 
     def _resync(self, exc: Resync, numbers: list[int]) -> Iterator[dict]:
         """Reject the first line the decoder held, under its own number, and decode the others
@@ -122,8 +144,11 @@ class Ingester:
                     self._quiet.append(n)
                     continue
                 for rec in [out] if type(out) is dict else out:
-                    rec["_ingest"] = where = self.mark.copy()
+                    where = self.mark.copy()
                     where["line"] = n
+                    if rec.get("_ingest") is READ_TS and not self._read_time(rec, where, data):
+                        continue
+                    rec["_ingest"] = where
                     yield rec
         finally:
             reader.lineno = last
@@ -141,5 +166,10 @@ class Ingester:
                 self.reader.reject(str(exc))
                 return
         for rec in tail:
+            if rec.get("_ingest") is READ_TS:
+                where = dict(self.mark)
+                if not self._read_time(rec, where, b""):
+                    continue
+                rec["_ingest"] = where
             rec.setdefault("_ingest", dict(self.mark))
             yield rec

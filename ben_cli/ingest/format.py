@@ -18,6 +18,10 @@ from typing import Protocol
 from ben_cli import registry
 from ben_cli.errors import BenError
 
+# Put by a decoder under ``_ingest`` of a record whose time is the time of reading (it had none
+# of its own that could be read); the core turns it into ``_ingest.ts: "read"`` and counts it.
+READ_TS: dict = {"ts": "read"}
+
 
 class DecodeError(BenError, ValueError):
     """A line this format cannot read; the message is the reject reason shown to the user."""
@@ -58,6 +62,7 @@ class DecodeOptions:
     value_field: str | None = None  # CSV: the column holding the measured value
     name_field: str | None = None  # CSV: the column holding the record's name
     clock: Callable[[], int] = time.time_ns  # "time of reading" for records without one
+    require_ts: bool = False  # reject a record without a time of its own instead of giving it the time of reading
 
 
 class Decoder(Protocol):
@@ -117,3 +122,17 @@ def utc_offset_now(zone: tzinfo) -> int:
     """The zone's offset from UTC in seconds at this moment (for formats that take a fixed offset)."""
     offset = datetime.now(zone).utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
+
+
+def zone_from_environment() -> tzinfo | None:
+    """The zone ``TZ`` names (``TZ=Europe/Paris``, ``TZ=UTC``, ``TZ=:Europe/Paris``), or None when
+    it is unset or names none this machine knows."""
+    import os
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        return None
+    try:
+        return parse_tz(name)
+    except ValueError:
+        return None

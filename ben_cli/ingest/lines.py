@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import DEFAULT_NAME, Normaliser
-from ben_cli.ingest.format import DecodeOptions, Format, decode_text, register_format
+from ben_cli.ingest.format import READ_TS, DecodeOptions, Format, decode_text, register_format
 from ben_cli.record import TimestampError, normalise_severity, normalise_ts
 
 _LEADING = re.compile(
@@ -43,6 +43,8 @@ class LinesDecoder:
                 rec["severity"] = severity
         rec["ts"] = ts or self._normaliser.now()
         rec["body"] = text
+        if ts is None:
+            rec["_ingest"] = READ_TS
         return rec
 
     def end(self) -> list[dict]:

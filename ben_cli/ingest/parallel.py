@@ -100,14 +100,15 @@ class _Turns:
 _JOB: tuple = ()
 
 
-def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, int, int, list]:
+def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, int, int, list, int]:
     """Worker: decode bytes ``[start, end)`` of the file, whose first line is ``lineno + 1``, and
-    write them as block ``index``. Returns (written, records, lines read, bad lines)."""
+    write them as block ``index``. Returns (written, records, lines read, bad lines, records given
+    the time of reading)."""
     fmt, path, options, strict, (head, head_end), fd, turns = _JOB
     out = io.BytesIO()
     writer = Writer(out, line_buffered=False)
     collect = _Collect(strict)
-    read = 0
+    read = read_time = 0
     try:
         with open(path, "rb") as fh:
             data = os.pread(fh.fileno(), end - start, start)
@@ -121,13 +122,13 @@ def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, 
                 write(rec)
         except _StopAtFirst:
             pass
-        read = core.read
+        read, read_time = core.read, core.read_time
         writer.flush()
     except BaseException:
         turns.write_in_turn(index, fd, memoryview(b""), stop_after=True)
         raise
     written = turns.write_in_turn(index, fd, out.getbuffer(), stop_after=bool(strict and collect.bad))
-    return written, writer.count, read, collect.bad
+    return written, writer.count, read, collect.bad, read_time if written else 0
 
 
 def output_fd(writer: Writer) -> int | None:
@@ -140,9 +141,9 @@ def output_fd(writer: Writer) -> int | None:
 
 
 def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, writer: Writer, rejects: Rejects,
-                head: tuple[list[bytes], int] = ([], 0)) -> int:
+                head: tuple[list[bytes], int] = ([], 0)) -> tuple[int, int]:
     """Decode ``path`` in blocks with ``jobs`` worker processes, forked afresh for the file;
-    returns the number of lines read (non-blank). ``head``: the lines every block starting at or
+    returns the number of lines read (non-blank) and of records given the time of reading. ``head``: the lines every block starting at or
     past the offset beside them decodes first."""
     import multiprocessing
 
@@ -155,7 +156,7 @@ def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, write
     _JOB = (fmt, path, options, rejects.strict, head, fd, turns)
     writer.flush()  # workers write to the same descriptor: everything before goes first
     pending: deque[tuple[Future, int]] = deque()
-    read = 0
+    read = read_time = 0
     size = os.path.getsize(path)
     executor = ProcessPoolExecutor(jobs, mp_context=ctx)
     try:
@@ -163,19 +164,21 @@ def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, write
             for index, (start, end, lineno) in enumerate(_blocks(fh.fileno(), size)):
                 pending.append((executor.submit(_decode_block, index, start, end, lineno), end))
                 if len(pending) >= 2 * jobs:
-                    read += _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+                    n, t = _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+                    read, read_time = read + n, read_time + t
             while pending:
-                read += _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+                n, t = _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+                read, read_time = read + n, read_time + t
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         _JOB = ()
-    return read
+    return read, read_time
 
 
 def _drain_one(pending: deque, writer: Writer, rejects: Rejects, progress: Callable[[str, int, int], None] | None,
-               name: str, size: int, turns: _Turns) -> int:
+               name: str, size: int, turns: _Turns) -> tuple[int, int]:
     future, end = pending.popleft()
-    written, count, read, bad = future.result()
+    written, count, read, bad, read_time = future.result()
     if turns.state.value == _PIPE_CLOSED:
         raise BrokenPipeError("the reader of the output closed it")
     if written:
@@ -184,7 +187,7 @@ def _drain_one(pending: deque, writer: Writer, rejects: Rejects, progress: Calla
         rejects.add(BadRecord(lineno, reason, raw, file))  # raises at the first under --strict
     if progress is not None:
         progress(name, end, size)
-    return read
+    return read, read_time
 
 
 def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
