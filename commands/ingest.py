@@ -42,7 +42,7 @@ def _as_tz(value: Optional[str]) -> object:
 @app.command()
 def ingest(
     inputs: Inputs = None,
-    format: Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, csv, tsv, prom or otlp.")] = "auto",
+    format: Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, journal, csv, tsv, prom or otlp.")] = "auto",
     lane: Annotated[str, typer.Option(callback=_check_lane, help="Lane for records that name none: diag, event or control.")] = "diag",
     source: Annotated[Optional[str], typer.Option(help="Source for records that name none (host or service).")] = None,
     tz: Annotated[Optional[str], typer.Option("--tz", callback=_as_tz, metavar="ZONE", help="Zone of timestamps that carry none, in every format: UTC, +02:00 or a name like Europe/Paris. Default: $TZ, else this machine's zone for syslog and UTC otherwise.")] = None,

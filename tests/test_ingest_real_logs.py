@@ -221,3 +221,47 @@ def test_every_line_rejected_is_never_silent():
     done = run_ben("ingest", "--format", "syslog",
                    input=b"2026-12-04 17:30:01 web-1 CRON[1234]: not an rfc3339 stamp\n")
     assert b"every line was rejected" in done.stderr
+
+
+# --- journald's JSON export -------------------------------------------------------------------
+# Entries as ``journalctl -o json`` writes them (systemd.journal-fields(7); the JSON format of
+# journal-export: µs stamps as decimal strings, bytes that are not UTF-8 as an array of numbers,
+# a repeated field as an array of strings, a value over the size limit as null).
+
+JOURNAL = [
+    {"__CURSOR": "s=739ad4;i=4ece7;b=6c7c60;m=2bd9e4a5;t=5ee8f5ca3a0c5;x=f5a1", "__REALTIME_TIMESTAMP": "1796232601123456",
+     "__MONOTONIC_TIMESTAMP": "735700133", "_BOOT_ID": "6c7c6013a8cc4ec19f3fd30c1d2d7a1b", "PRIORITY": "6",
+     "SYSLOG_FACILITY": "9", "SYSLOG_IDENTIFIER": "CRON", "_PID": "1234", "_UID": "0", "_COMM": "cron",
+     "_SYSTEMD_UNIT": "cron.service", "_HOSTNAME": "web-1", "_TRANSPORT": "syslog",
+     "MESSAGE": "(root) CMD (run-parts /etc/cron.hourly)"},
+    {"__REALTIME_TIMESTAMP": "1796232602000000", "_SOURCE_REALTIME_TIMESTAMP": "1796232601999000", "PRIORITY": "3",
+     "_HOSTNAME": "web-1", "_COMM": "backup", "SYSLOG_PID": "77", "MESSAGE": [98, 97, 100, 32, 255],
+     "CODE_FILE": ["a.c", "b.c"], "_SYSTEMD_USER_UNIT": "backup.service"},
+    {"__REALTIME_TIMESTAMP": "1796232603000000", "PRIORITY": "0", "_HOSTNAME": "web-1", "SYSLOG_IDENTIFIER": "kernel",
+     "MESSAGE": None},
+]
+
+
+def test_journal_export_fields_land_in_their_envelope_places():
+    lines = [orjson.dumps(e) for e in JOURNAL]
+    assert sniff_format(b"\n".join(lines) + b"\n").name == "journal"
+    cron, backup, kernel = decode_all("journal", lines)
+    assert cron["ts"] == "2026-12-02T17:30:01.123456Z"
+    assert (cron["source"], cron["name"], cron["severity"], cron["body"]) == \
+        ("web-1", "CRON", "info", "(root) CMD (run-parts /etc/cron.hourly)")
+    assert cron["attrs"]["procid"] == "1234" and cron["attrs"]["unit"] == "cron.service"
+    assert cron["attrs"]["facility"] == "cron" and cron["attrs"]["_UID"] == "0"
+    assert "__CURSOR" not in cron["attrs"] and "__MONOTONIC_TIMESTAMP" not in cron["attrs"]
+    assert backup["ts"] == "2026-12-02T17:30:01.999Z"  # the source's own time, when given
+    assert (backup["name"], backup["severity"], backup["body"]) == ("backup", "error", "bad \ufffd")
+    assert backup["attrs"]["procid"] == "77" and backup["attrs"]["unit"] == "backup.service"
+    assert backup["attrs"]["CODE_FILE"] == "a.c\nb.c"
+    assert kernel["severity"] == "fatal" and "body" not in kernel
+
+
+def test_journal_entry_without_a_time_is_marked_and_a_bad_one_rejected():
+    (rec,) = decode_all("journal", [b'{"MESSAGE":"x","__REALTIME_TIMESTAMP":null}'])
+    assert rec["_ingest"] == {"ts": "read"}
+    from ben_cli.ingest.format import DecodeError
+    with pytest.raises(DecodeError, match="not a count of microseconds"):
+        decode_all("journal", [b'{"MESSAGE":"x","__REALTIME_TIMESTAMP":"yesterday"}'])

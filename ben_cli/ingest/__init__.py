@@ -6,6 +6,7 @@ Importing the package registers the built-in formats.
 """
 
 from ben_cli.ingest import csv_format as _csv  # noqa: F401  (registers the formats)
+from ben_cli.ingest import journal as _journal  # noqa: F401
 from ben_cli.ingest import lines as _lines  # noqa: F401
 from ben_cli.ingest import logfmt as _logfmt_format  # noqa: F401
 from ben_cli.ingest import ndjson_format as _ndjson  # noqa: F401

@@ -125,8 +125,7 @@ class SyslogDecoder:
     def _rfc5424(self, text: str, pri: int, h: re.Match) -> dict:
         """An RFC 5424 line whose header fields are groups 2 to 6 of ``h``."""
         stamp, host, app, procid, msgid = h[2], h[3], h[4], h[5], h[6]
-        read_time = stamp == "-"
-        if read_time:
+        if stamp == "-":
             ts = self._now()
         else:
             try:
@@ -134,6 +133,8 @@ class SyslogDecoder:
             except TimestampError as exc:
                 raise DecodeError(f"bad RFC 5424 timestamp: {exc}") from None
         rec, attrs = self._base(pri, ts, None if host == "-" else host, None if app == "-" else app)
+        if stamp == "-":
+            rec["_ingest"] = READ_TS  # the core moves its mark to the end
         if app != "-":
             attrs["appname"] = app
         if procid != "-":
@@ -150,8 +151,6 @@ class SyslogDecoder:
             rec["body"] = msg
         if attrs:
             rec["attrs"] = attrs
-        if read_time:
-            rec["_ingest"] = READ_TS
         return rec
 
     def _rfc3164(self, text: str, pri: int | None, pos: int) -> dict:

@@ -7,7 +7,7 @@ documents: 2 for a usage error, 1 for a data or runtime error.
 ingest:
 
   $ ben ingest --format nope </dev/null
-  ben ingest: Invalid value for '--format' / '-f': must be auto or one of logfmt, csv, tsv, lines, ndjson, otlp, prom, syslog
+  ben ingest: Invalid value for '--format' / '-f': must be auto or one of logfmt, csv, tsv, ndjson, syslog, journal, lines, otlp, prom
   [2]
   $ ben ingest missing.log
   ben ingest: read 0, wrote 0, rejected 0

@@ -50,3 +50,11 @@ A format that rejects every line says so, and --max-reject-share makes it an err
   ben ingest: warning: every line was rejected (is the format right? see --format)
   ben ingest: rejected 2 of 2 lines (100%), over --max-reject-share 5%
   [1]
+
+journald's JSON export (journalctl -o json): MESSAGE, PRIORITY, the µs stamp, host, program, pid
+and unit in their envelope places:
+
+  $ printf '%s\n' '{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1796232601123456","PRIORITY":"3","_HOSTNAME":"web-1","SYSLOG_IDENTIFIER":"sshd","_PID":"812","_SYSTEMD_UNIT":"ssh.service","MESSAGE":"error: kex_exchange_identification: Connection closed"}' | ben ingest
+  ben ingest: <stdin>: format journal (from 1 line)
+  {"ts":"2026-12-02T17:30:01.123456Z","lane":"diag","source":"web-1","name":"sshd","severity":"error","body":"error: kex_exchange_identification: Connection closed","attrs":{"procid":"812","unit":"ssh.service"},"_ingest":{"format":"journal","line":1}}
+  ben ingest: read 1, wrote 1, rejected 0
