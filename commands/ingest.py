@@ -46,6 +46,10 @@ def ingest(
     lane: Annotated[str, typer.Option(callback=_check_lane, help="Lane for records that name none: diag, event or control.")] = "diag",
     source: Annotated[Optional[str], typer.Option(help="Source for records that name none (host or service).")] = None,
     tz: Annotated[Optional[str], typer.Option("--tz", callback=_as_tz, metavar="ZONE", help="Zone of timestamps that carry none, in every format: UTC, +02:00 or a name like Europe/Paris. Default: $TZ, else this machine's zone for syslog and UTC otherwise.")] = None,
+    multiline: Annotated[str, typer.Option(help="lines: join a stack trace's lines to the record they follow: auto (indented lines, and lines without a stamp once stamps were seen), indent, or off (a record per line).")] = "off",
+    ts_format: Annotated[Optional[list[str]], typer.Option("--ts-format", metavar="STRFTIME", help="lines with --pattern: read the ts group with this strftime format (repeat for several).")] = None,
+    pattern: Annotated[Optional[list[str]], typer.Option("--pattern", metavar="REGEX", help="lines: a layout of your own, a regex with named groups ts (or Y m d H M S f z), level, host, program, pid, thread, logger, msg; others go to attrs. Implies --format lines.")] = None,
+    layouts: Annotated[Optional[Path], typer.Option("--layouts", metavar="FILE", help="lines: a TOML file of named layouts ([layouts.NAME] pattern, ts-format, example). Implies --format lines.")] = None,
     require_ts: Annotated[bool, typer.Option("--require-ts", help="Reject records without a time of their own instead of giving them the time of reading.")] = False,
     max_reject_share: Annotated[Optional[str], typer.Option(callback=as_share, metavar="SHARE", help="Exit 1 when more than this share of the lines read was rejected (5%, 0.05).")] = None,
     ts_field: Annotated[Optional[str], typer.Option(help="CSV/TSV: the column holding the time.")] = None,
@@ -72,8 +76,15 @@ def ingest(
     (--require-ts rejects it instead). Bad lines go to --rejects with their reason; an input that
     cannot be read is reported and skipped, and the run exits 1 at the end.
     """
+    if multiline not in ("auto", "indent", "off"):
+        raise typer.BadParameter("must be auto, indent or off", param_hint="--multiline")
+    formats = tuple(ts_format or ())
+    user = core.layouts_from_options(pattern or [], None if layouts is None else str(layouts), formats)
+    if user and format == "auto":
+        format = "lines"
     decode = core.DecodeOptions(lane=lane, source=source, ts_field=ts_field, value_field=value_field,
-                                name_field=name_field, require_ts=require_ts)
+                                name_field=name_field, require_ts=require_ts, layouts=user, ts_formats=formats,
+                                multiline=multiline)
     tz = tz if tz is not None else core.zone_from_environment()
     if tz is not None:
         decode.tz = tz  # type: ignore[assignment]  # the callback made it a zone

@@ -15,10 +15,11 @@ from ben_cli.ingest import prometheus as _prometheus  # noqa: F401
 from ben_cli.ingest import syslog as _syslog  # noqa: F401
 from ben_cli.ingest.core import Ingester
 from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, parse_tz, utc_offset_now, zone_from_environment
+from ben_cli.ingest.layouts import layouts_from_options
 from ben_cli.ingest.modes import run
 from ben_cli.ingest.options import IngestOptions
 from ben_cli.ingest.sniff import format_names, sniff_format
 from ben_cli.ingest.summary import FormatStats, IngestSummary
 
 __all__ = ["DecodeError", "DecodeOptions", "Format", "FormatStats", "IngestOptions", "IngestSummary", "Ingester",
-           "format_names", "parse_tz", "run", "sniff_format", "utc_offset_now", "zone_from_environment"]
+           "format_names", "layouts_from_options", "parse_tz", "run", "sniff_format", "utc_offset_now", "zone_from_environment"]

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 
 from ben_cli import registry
-from ben_cli.ingest.format import READ_TS, DecodeError, DecodeOptions, Format, Resync
+from ben_cli.ingest.format import DecodeError, DecodeOptions, DecoderMark, Format, Resync
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, OnError, Reader
 
 
@@ -49,6 +49,8 @@ class Ingester:
             reader.file = file or peer or "<stdin>"
             reader.lineno = lineno
         self.reader = reader
+        if hasattr(self.decoder, "reader"):  # a decoder that holds lines numbers its records itself
+            self.decoder.reader = reader
         self._read_before = reader.read
         # numbers of the last lines the decoder returned None for: the lines it may be holding
         self._quiet: deque[int] = deque(maxlen=1 << 12)
@@ -95,7 +97,7 @@ class Ingester:
             if type(out) is dict:
                 where = mark()
                 where["line"] = reader.lineno
-                # one call sets the mark, or finds a decoder's READ_TS there (no time of its own)
+                # one call sets the mark, or finds a decoder's DecoderMark there (see _read_time)
                 if out.setdefault("_ingest", where) is not where and not self._read_time(out, where, data):
                     continue
                 yield out
@@ -110,15 +112,17 @@ class Ingester:
     def _read_time(self, rec: dict, where: dict, data: bytes) -> bool:
         """A record that has the time of reading, not its own: marked and counted, or rejected
         under ``--require-ts`` (False). Any other ``_ingest`` a decoder left is replaced."""
-        if rec.pop("_ingest") is not READ_TS:
-            rec["_ingest"] = where
-            return True
-        if self.require_ts:
-            self.reader.reject("no time of its own (--require-ts)", data)
-            return False
-        where["ts"] = "read"
+        told = rec.pop("_ingest")
+        if type(told) is DecoderMark:
+            if "line" in told:  # a record of several lines, held by the decoder until it ended
+                where["line"] = told["line"]
+            if "ts" in told:
+                if self.require_ts:
+                    self.reader.reject("no time of its own (--require-ts)", data)
+                    return False
+                where["ts"] = "read"
+                self.read_time += 1
         rec["_ingest"] = where  # last, where the core puts it
-        self.read_time += 1
         return True
 
     def _resync(self, exc: Resync, numbers: list[int]) -> Iterator[dict]:
@@ -146,9 +150,8 @@ class Ingester:
                 for rec in [out] if type(out) is dict else out:
                     where = self.mark.copy()
                     where["line"] = n
-                    if rec.get("_ingest") is READ_TS and not self._read_time(rec, where, data):
+                    if rec.setdefault("_ingest", where) is not where and not self._read_time(rec, where, data):
                         continue
-                    rec["_ingest"] = where
                     yield rec
         finally:
             reader.lineno = last
@@ -166,7 +169,7 @@ class Ingester:
                 self.reader.reject(str(exc))
                 return
         for rec in tail:
-            if rec.get("_ingest") is READ_TS:
+            if type(rec.get("_ingest")) is DecoderMark:
                 where = dict(self.mark)
                 if not self._read_time(rec, where, b""):
                     continue

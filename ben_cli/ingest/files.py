@@ -69,7 +69,7 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
               rejects: Rejects, options: IngestOptions, jobs: int, summary: IngestSummary) -> int:
     """Decode one open input in ``fmt``; returns the lines read (records given the time of reading
     are counted into ``summary`` as they are made, so a stream that breaks off counts them too)."""
-    head = _block_head(fmt, path, stream, writer) if jobs > 1 else None
+    head = _block_head(fmt, path, stream, writer, options.decode.multiline) if jobs > 1 else None
     if head is not None:
         from ben_cli.ingest import parallel
 
@@ -91,12 +91,14 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
     return core.read
 
 
-def _block_head(fmt: Format, path: str, stream: BinaryIO, writer: Writer) -> tuple[list[bytes], int] | None:
+def _block_head(fmt: Format, path: str, stream: BinaryIO, writer: Writer, multiline: str) -> tuple[list[bytes], int] | None:
     """For a named, uncompressed regular file big enough to be worth splitting, in a format whose
     lines decode alone or with a known head (a CSV header), written to an output that worker
     processes can write to: the lines each block's decoder reads first and the offset past which
     blocks need them. None: read the file in one process."""
     if path == "-" or not hasattr(stream, "raw") or not (fmt.stateless or fmt.block_head is not None):
+        return None
+    if fmt.name == "lines" and multiline != "off":  # records of several lines may span a block's edge
         return None
     try:
         st = os.stat(path)

@@ -18,9 +18,16 @@ from typing import Protocol
 from ben_cli import registry
 from ben_cli.errors import BenError
 
-# Put by a decoder under ``_ingest`` of a record whose time is the time of reading (it had none
-# of its own that could be read); the core turns it into ``_ingest.ts: "read"`` and counts it.
-READ_TS: dict = {"ts": "read"}
+
+class DecoderMark(dict):
+    """What a decoder tells the core about a record, put under its ``_ingest``: ``ts: "read"``
+    (no time of its own: the core marks and counts it, or rejects it under ``--require-ts``) and
+    ``line`` (the number of the record's first line, for a record of several lines that the
+    decoder held). The core replaces it with its own mark."""
+
+
+# The mark of a record whose time is the time of reading.
+READ_TS = DecoderMark(ts="read")
 
 
 class DecodeError(BenError, ValueError):
@@ -63,6 +70,9 @@ class DecodeOptions:
     name_field: str | None = None  # CSV: the column holding the record's name
     clock: Callable[[], int] = time.time_ns  # "time of reading" for records without one
     require_ts: bool = False  # reject a record without a time of its own instead of giving it the time of reading
+    layouts: tuple = ()  # the user's line layouts (--pattern, --layouts), tried before the built-in ones
+    ts_formats: tuple[str, ...] = ()  # --ts-format: strftime formats for a layout's ts group
+    multiline: str = "off"  # lines: auto, indent or off (see lines.py)
 
 
 class Decoder(Protocol):
