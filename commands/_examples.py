@@ -24,8 +24,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          "curl -s http://127.0.0.1:9100/metrics | ben ingest --format prom --source node-1"),
         ("From cron: append only what is new since the last run",
          "ben ingest --quiet --since-last --state app.offsets --output app.ndjson /var/log/app.log"),
-        ("Receive syslog over UDP on a local port and mark unusual values at once",
-         "ben ingest --listen udp://127.0.0.1:5514 --format syslog | ben detect"),
+        ("A Java service's log, stack traces joined to their records; exit 1 when over 5% of lines are rejected",
+         "ben ingest --multiline auto --max-reject-share 5% /var/log/app/server.log"),
     ],
     "scrub": [
         ("Redact personal data and secrets before anything is stored",
