@@ -178,3 +178,42 @@ def test_parallel_csv_with_an_unusable_header_rejects_every_row_alike(tmp_path, 
     serial = _run(str(path), "csv", 1, tmp_path)
     par = _run(str(path), "csv", 3, tmp_path)
     assert serial[2] == (2001, 0, 2001) and par == serial
+
+
+def test_a_line_over_the_limit_is_rejected_alike_and_never_read_whole(tmp_path, small_blocks, monkeypatch):
+    """Issue 13 item 14: the block workers read through the one reader's bounded line loop, so a
+    line over --max-line-bytes is rejected from its start (its full size named) and skipped in
+    chunks; the parent finds a long line's end a block at a time. Every pread, the forked
+    workers' included, is logged to a file: none may hold the long line whole."""
+    import os
+
+    lines = [b'{"n":%d}' % i for i in range(400)]
+    lines[50] = b'{"long":"' + b"x" * 200_000 + b'"}'  # fifty blocks long, over the 10 KiB limit below
+    lines[300] = b'{"long":"' + b"y" * 9_000 + b'"}'  # over a block, under the limit
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    log = tmp_path / "preads"
+    real = os.pread
+
+    def logged(fd, n, off):
+        with open(log, "a") as fh:
+            fh.write(f"{n}\n")
+        return real(fd, n, off)
+
+    def run(jobs):
+        out_path = tmp_path / f"out-{jobs}.ndjson"
+        rej_path = tmp_path / f"rej-{jobs}.ndjson"
+        with open(out_path, "wb") as out, Rejects(rej_path, stage="ingest") as bad:
+            writer = Writer(out, line_buffered=False)
+            ingest.run([str(path)], writer, bad, IngestOptions(format="ndjson", jobs=jobs, max_line_bytes=10_240,
+                                                              decode=DecodeOptions(clock=lambda: FIXED)))
+            writer.flush()
+        return out_path.read_bytes(), rej_path.read_bytes()
+
+    serial = run(1)
+    monkeypatch.setattr(os, "pread", logged)
+    par = run(3)
+    assert par == serial
+    (reject,) = [__import__("orjson").loads(line) for line in par[1].splitlines()]
+    assert reject["line"] == 51 and "200011 bytes" in reject["reason"] and len(reject["raw"]) <= 10_242
+    assert 0 < max(int(n) for n in log.read_text().split()) <= 1 << 16

@@ -55,10 +55,10 @@ class _Collect:
 
     def __init__(self, strict: bool):
         self.strict = strict
-        self.bad: list[tuple[int, str, bytes, str]] = []
+        self.bad: list[tuple[int, str, bytes, str, int]] = []
 
     def add(self, bad: BadRecord) -> None:
-        self.bad.append((bad.lineno, bad.reason, bad.raw, bad.file))
+        self.bad.append((bad.lineno, bad.reason, bad.raw, bad.file, bad.size))
         if self.strict:
             raise _StopAtFirst
 
@@ -110,18 +110,20 @@ def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, 
     collect = _Collect(strict)
     read = read_time = 0
     try:
-        with open(path, "rb") as fh:
-            data = os.pread(fh.fileno(), end - start, start)
         core = Ingester(fmt, options.decode, file=path, lineno=lineno, on_error=collect.add,
                         max_line_bytes=options.max_line_bytes)
         if start >= head_end:
             core.prime(head)
         write = writer.write
-        try:
-            for rec in core.feed(io.BytesIO(data)):
-                write(rec)
-        except _StopAtFirst:
-            pass
+        with open(path, "rb") as fh:
+            # read through the one reader's bounded line loop: a line over --max-line-bytes is
+            # rejected from its start, the rest skipped in chunks, never held whole
+            block = io.BufferedReader(_Range(fh.fileno(), start, end), 1 << 16)
+            try:
+                for rec in core.feed(block):
+                    write(rec)
+            except _StopAtFirst:
+                pass
         read, read_time = core.read, core.read_time
         writer.flush()
     except BaseException:
@@ -183,35 +185,59 @@ def _drain_one(pending: deque, writer: Writer, rejects: Rejects, progress: Calla
         raise BrokenPipeError("the reader of the output closed it")
     if written:
         writer.count += count
-    for lineno, reason, raw, file in bad:
-        rejects.add(BadRecord(lineno, reason, raw, file))  # raises at the first under --strict
+    for lineno, reason, raw, file, size in bad:
+        rejects.add(BadRecord(lineno, reason, raw, file, size=size))  # raises at the first under --strict
     if progress is not None:
         progress(name, end, size)
     return read, read_time
 
 
+class _Range(io.RawIOBase):
+    """Bytes ``[start, end)`` of an open file, read with ``pread`` (the descriptor's offset is
+    left alone), for a worker's bounded reading of its block."""
+
+    def __init__(self, fd: int, start: int, end: int):
+        self.fd, self.pos, self.end = fd, start, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        n = min(len(buffer), self.end - self.pos)
+        if n <= 0:
+            return 0
+        data = os.pread(self.fd, n, self.pos)
+        buffer[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
 def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
-    """``(start, end, lines_before)`` of blocks of about BLOCK_BYTES that end just after a newline."""
+    """``(start, end, lines_before)`` of blocks of about BLOCK_BYTES that end just after a newline.
+    A line longer than a block is scanned for its end a block at a time, never held whole."""
     start = 0
     lines = 0
     while start < size:
         end = min(start + BLOCK_BYTES, size)
         chunk = os.pread(fd, end - start, start)
-        if end < size:
+        if end >= size:
+            newlines = chunk.count(b"\n")
+        else:
             cut = chunk.rfind(b"\n")
-            if cut < 0:  # one line longer than a block: extend to its end
+            if cut < 0:  # one line longer than a block: the block runs to its end
+                newlines = 0
                 while end < size:
                     more = os.pread(fd, BLOCK_BYTES, end)
                     nl = more.find(b"\n")
                     if nl >= 0:
-                        chunk += more[: nl + 1]
                         end += nl + 1
+                        newlines = 1
                         break
-                    chunk += more
                     end += len(more)
             else:
-                chunk = chunk[: cut + 1]
                 end = start + cut + 1
+                newlines = chunk.count(b"\n", 0, cut + 1)
+        del chunk
         yield start, end, lines
-        lines += chunk.count(b"\n")
+        lines += newlines
         start = end
