@@ -202,7 +202,7 @@ class _Range(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         n = min(len(buffer), self.end - self.pos)
         if n <= 0:
             return 0
