@@ -217,3 +217,34 @@ def test_a_line_over_the_limit_is_rejected_alike_and_never_read_whole(tmp_path, 
     (reject,) = [__import__("orjson").loads(line) for line in par[1].splitlines()]
     assert reject["line"] == 51 and "200011 bytes" in reject["reason"] and len(reject["raw"]) <= 10_242
     assert 0 < max(int(n) for n in log.read_text().split()) <= 1 << 16
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "logfmt", "syslog"])
+def test_stdin_is_decoded_by_the_workers_too_and_writes_what_one_process_writes(tmp_path, small_blocks, monkeypatch,
+                                                                               fmt):
+    """Issue 15 item 6: a pipe is cut into blocks by the parent and decoded by the workers, in
+    order; a line over the limit is sent as its start and the count of bytes after it."""
+    import sys
+
+    data = _mixed_lines(fmt, 3000, 7)
+    data = data.replace(b"\n", b"\n" + b"z" * 30_000 + b"\n", 1)  # one line over the limit below
+    path = tmp_path / "piped"
+    path.write_bytes(data)
+    forks = []
+    real_decode_stream = parallel.decode_stream
+    monkeypatch.setattr(parallel, "decode_stream", lambda *a, **k: forks.append(1) or real_decode_stream(*a, **k))
+
+    def run(jobs):
+        out_path, rej_path = tmp_path / f"out-{jobs}", tmp_path / f"rej-{jobs}"
+        with open(path, "rb") as piped:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(piped))
+            with open(out_path, "wb") as out, Rejects(rej_path, stage="ingest") as bad:
+                writer = Writer(out, line_buffered=False)
+                summary = ingest.run(["-"], writer, bad, IngestOptions(format=fmt, jobs=jobs, max_line_bytes=10_240,
+                                                                       decode=DecodeOptions(clock=lambda: FIXED)))
+                writer.flush()
+        return out_path.read_bytes(), rej_path.read_bytes(), (summary.read, summary.written, summary.rejected)
+
+    serial, par = run(1), run(3)
+    assert forks == [1] and par == serial
+    assert b"30000 bytes, over the 10240-byte limit" in par[1]

@@ -8,6 +8,7 @@ byte for byte what one process writes.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -79,6 +80,16 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
     write = writer.write
     core = Ingester(fmt, options.decode, file=None if path == "-" else name, reader=reader)
     lines: Iterable[bytes] = stream
+    if path == "-" and jobs > 1 and _splittable(fmt, options) and _has_fd(writer):
+        # a pipe (or a redirected file) is read in blocks; a big one is decoded by workers too
+        from ben_cli.ingest import parallel
+
+        first = stream.read(parallel.BLOCK_BYTES)
+        if len(first) == parallel.BLOCK_BYTES:
+            read, read_time = parallel.decode_stream(jobs, fmt, stream, first, options, writer, rejects)
+            summary.read_time += read_time
+            return read
+        lines = io.BytesIO(first)
     if options.progress is not None and path != "-":
         lines = _reporting(stream, name, options.progress)
     try:
@@ -89,6 +100,17 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
     finally:
         summary.read_time += core.read_time
     return core.read
+
+
+def _splittable(fmt: Format, options: IngestOptions) -> bool:
+    """Whether a stream in ``fmt`` may be cut into blocks at any newline (each line decodes alone)."""
+    return fmt.stateless and not (fmt.name == "lines" and options.decode.multiline != "off")
+
+
+def _has_fd(writer: Writer) -> bool:
+    from ben_cli.ingest.parallel import output_fd
+
+    return output_fd(writer) is not None
 
 
 def _block_head(fmt: Format, path: str, stream: BinaryIO, writer: Writer, multiline: str) -> tuple[list[bytes], int] | None:

@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
+from typing import BinaryIO
 
 from ben_cli.ingest.core import Ingester
 from ben_cli.ingest.format import Format
@@ -100,10 +101,12 @@ class _Turns:
 _JOB: tuple = ()
 
 
-def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, int, int, list, int]:
+def _decode_block(index: int, start: int, end: int, lineno: int, data: bytes | None = None,
+                  tail: int = 0) -> tuple[bool, int, int, list, int]:
     """Worker: decode bytes ``[start, end)`` of the file, whose first line is ``lineno + 1``, and
     write them as block ``index``. Returns (written, records, lines read, bad lines, records given
-    the time of reading)."""
+    the time of reading). A block of a stream (stdin) comes as ``data`` instead, followed by
+    ``tail`` bytes the parent read past (the rest of a line over the limit, which it did not keep)."""
     fmt, path, options, strict, (head, head_end), fd, turns = _JOB
     out = io.BytesIO()
     writer = Writer(out, line_buffered=False)
@@ -115,12 +118,12 @@ def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, 
         if start >= head_end:
             core.prime(head)
         write = writer.write
-        with open(path, "rb") as fh:
+        with open(path or os.devnull, "rb") as fh:
             # read through the one reader's bounded line loop: a line over --max-line-bytes is
             # rejected from its start, the rest skipped in chunks, never held whole
-            block = io.BufferedReader(_Range(fh.fileno(), start, end), 1 << 16)
+            raw: io.RawIOBase = _Range(fh.fileno(), start, end) if data is None else _Held(data, tail)
             try:
-                for rec in core.feed(block):
+                for rec in core.feed(io.BufferedReader(raw, 1 << 16)):
                     write(rec)
             except _StopAtFirst:
                 pass
@@ -145,8 +148,19 @@ def output_fd(writer: Writer) -> int | None:
 def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, writer: Writer, rejects: Rejects,
                 head: tuple[list[bytes], int] = ([], 0)) -> tuple[int, int]:
     """Decode ``path`` in blocks with ``jobs`` worker processes, forked afresh for the file;
-    returns the number of lines read (non-blank) and of records given the time of reading. ``head``: the lines every block starting at or
-    past the offset beside them decodes first."""
+    returns the number of lines read (non-blank) and of records given the time of reading.
+    ``head``: the lines every block starting at or past the offset beside them decodes first."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        jobs_of = ((start, end, lineno, None, 0) for start, end, lineno in _blocks(fh.fileno(), size))
+        return _run_blocks(jobs, fmt, path, options, writer, rejects, head, jobs_of, size)
+
+
+def _run_blocks(jobs: int, fmt: Format, path: str | None, options: IngestOptions, writer: Writer, rejects: Rejects,
+                head: tuple[list[bytes], int], blocks: Iterator[tuple[int, int, int, bytes | None, int]],
+                size: int | None) -> tuple[int, int]:
+    """Hand ``blocks`` to forked workers in order, at most ``2 * jobs`` in flight, and gather
+    their counts and rejects in block order."""
     import multiprocessing
 
     global _JOB
@@ -159,18 +173,17 @@ def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, write
     writer.flush()  # workers write to the same descriptor: everything before goes first
     pending: deque[tuple[Future, int]] = deque()
     read = read_time = 0
-    size = os.path.getsize(path)
+    progress = options.progress if path is not None and size is not None else None
     executor = ProcessPoolExecutor(jobs, mp_context=ctx)
     try:
-        with open(path, "rb") as fh:
-            for index, (start, end, lineno) in enumerate(_blocks(fh.fileno(), size)):
-                pending.append((executor.submit(_decode_block, index, start, end, lineno), end))
-                if len(pending) >= 2 * jobs:
-                    n, t = _drain_one(pending, writer, rejects, options.progress, path, size, turns)
-                    read, read_time = read + n, read_time + t
-            while pending:
-                n, t = _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+        for index, (start, end, lineno, data, tail) in enumerate(blocks):
+            pending.append((executor.submit(_decode_block, index, start, end, lineno, data, tail), end))
+            if len(pending) >= 2 * jobs:
+                n, t = _drain_one(pending, writer, rejects, progress, path or "-", size or 0, turns)
                 read, read_time = read + n, read_time + t
+        while pending:
+            n, t = _drain_one(pending, writer, rejects, progress, path or "-", size or 0, turns)
+            read, read_time = read + n, read_time + t
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         _JOB = ()
@@ -210,6 +223,82 @@ class _Range(io.RawIOBase):
         buffer[: len(data)] = data
         self.pos += len(data)
         return len(data)
+
+
+class _Held(io.RawIOBase):
+    """A stream's block as the parent read it, then ``tail`` filler bytes ending in a newline: the
+    part of a line over the limit that the parent read past without keeping, so the worker's
+    reader rejects the line with its true size."""
+
+    def __init__(self, data: bytes, tail: int):
+        self.data, self.pos, self.tail = data, 0, tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self.pos < len(self.data):
+            n = min(len(buffer), len(self.data) - self.pos)
+            buffer[:n] = self.data[self.pos:self.pos + n]
+            self.pos += n
+            return n
+        if self.tail <= 0:
+            return 0
+        n = min(len(buffer), self.tail)
+        buffer[:n] = b"x" * (n - 1) + (b"\n" if n == self.tail else b"x")
+        self.tail -= n
+        return n
+
+
+def decode_stream(jobs: int, fmt: Format, stream: BinaryIO, first: bytes, options: IngestOptions, writer: Writer,
+                  rejects: Rejects) -> tuple[int, int]:
+    """Decode a stream (stdin: a pipe or a redirected file) with ``jobs`` worker processes, as
+    :func:`decode_file` decodes a file: the parent reads blocks of about BLOCK_BYTES that end at a
+    newline (``first`` is the first, already read) and hands them over in order. A line longer
+    than ``--max-line-bytes`` is not kept: its start goes to a worker with the count of the bytes
+    after it, which the parent reads past. Returns the lines read and the records given the time
+    of reading."""
+    limit = options.max_line_bytes
+
+    def blocks() -> Iterator[tuple[bytes, int, int]]:
+        """(data, lines before it, bytes read past its end) of each block."""
+        lines = 0
+        pending = first  # read, not yet handed out
+        eof = False
+        while True:
+            cut = pending.rfind(b"\n")
+            if cut >= 0 and (eof or len(pending) >= BLOCK_BYTES):
+                block, pending = pending[:cut + 1], pending[cut + 1:]
+                yield block, lines, 0
+                lines += block.count(b"\n")
+                continue
+            if cut < 0 and len(pending) > limit + 2:  # a line over the limit: keep its start only
+                head, tail, pending = pending[:limit + 2], len(pending) - limit - 2, b""
+                while True:
+                    more = stream.read(BLOCK_BYTES)
+                    if not more:
+                        eof = True
+                        break
+                    nl = more.find(b"\n")
+                    if nl >= 0:
+                        tail, pending = tail + nl + 1, more[nl + 1:]
+                        break
+                    tail += len(more)
+                yield head, lines, tail
+                lines += 1
+                continue
+            if eof:
+                if pending:
+                    yield pending, lines, 0
+                return
+            more = stream.read(BLOCK_BYTES)
+            if more:
+                pending += more
+            else:
+                eof = True
+
+    return _run_blocks(jobs, fmt, None, options, writer, rejects, ([], 0),
+                       ((0, 0, lineno, data, tail) for data, lineno, tail in blocks()), None)
 
 
 def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
