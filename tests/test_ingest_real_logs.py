@@ -265,3 +265,33 @@ def test_journal_entry_without_a_time_is_marked_and_a_bad_one_rejected():
     from ben_cli.ingest.format import DecodeError
     with pytest.raises(DecodeError, match="not a count of microseconds"):
         decode_all("journal", [b'{"MESSAGE":"x","__REALTIME_TIMESTAMP":"yesterday"}'])
+
+
+_JOURNAL_VALUE = st.one_of(st.none(), st.text(max_size=20), st.lists(st.integers(0, 255), max_size=8),
+                           st.lists(st.text(max_size=5), max_size=3), st.integers(-(2**63), 2**63 - 1), st.booleans())
+
+
+@FAST
+@given(st.dictionaries(st.sampled_from(["MESSAGE", "PRIORITY", "_HOSTNAME", "SYSLOG_IDENTIFIER", "_PID", "_COMM",
+                                        "__REALTIME_TIMESTAMP", "_SOURCE_REALTIME_TIMESTAMP", "SYSLOG_FACILITY",
+                                        "_SYSTEMD_UNIT", "CODE_FILE"]), _JOURNAL_VALUE))
+def test_property_any_journal_entry_gives_a_record_or_a_reason(entry):
+    from ben_cli.ingest.format import DecodeError
+
+    try:
+        (rec,) = decode_all("journal", [orjson.dumps(entry)])
+    except DecodeError:
+        return
+    assert rec["ts"] and rec["name"] and all(v is not None for v in rec.get("attrs", {}).values())
+    orjson.dumps(rec)
+
+
+@FAST
+@given(st.binary(max_size=400))
+def test_property_sniffing_any_bytes_picks_a_format_or_says_binary(data):
+    try:
+        got = sniff(data)
+    except Binary as exc:
+        assert "binary input" in str(exc)
+        return
+    assert got.format.name in registry.formats.names()
