@@ -51,7 +51,8 @@ def read_files(paths: Sequence[str], writer: Writer, rejects: Rejects, options: 
         name = reader.file
         emitted, rejected = writer.count, rejects.count
         try:
-            fmt = choose_format(fixed, stream.peek(SNIFF_BYTES), name, options.on_format)  # type: ignore[attr-defined]
+            fmt = choose_format(fixed, stream.peek(SNIFF_BYTES), name, options.on_format,  # type: ignore[attr-defined]
+                                refuse_binary=True)
         except Binary as exc:
             summary.fail(f"{name}: {exc}; skipped")
             continue

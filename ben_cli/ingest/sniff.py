@@ -98,13 +98,20 @@ def describe(sniffed: Sniffed) -> str:
 
 
 def choose_format(fixed: Format | None, sample: bytes, name: str,
-                  on_format: Callable[[str, str], None] | None) -> Format:
+                  on_format: Callable[[str, str], None] | None, *, refuse_binary: bool = False) -> Format:
     """``fixed`` when the format was named, else the one sniffed from ``sample`` (and ``on_format``
-    is told which and from how many lines, for the person watching). Raises :class:`Binary`
-    for input that is not text."""
+    is told which and from how many lines, for the person watching). Input that is not text
+    raises :class:`Binary` with ``refuse_binary`` (a named input, skipped), else is read as
+    ``lines``, whose decoder rejects its lines one by one (a client of the listener)."""
     if fixed is not None:
         return fixed
-    sniffed = sniff(sample[:SNIFF_BYTES])
+    try:
+        sniffed = sniff(sample[:SNIFF_BYTES])
+    except Binary:
+        if refuse_binary:
+            raise
+        lines, _ = sample_lines(sample[:SNIFF_BYTES])
+        sniffed = Sniffed(registry.formats.get("lines"), len(lines))
     if on_format is not None:
         on_format(name, describe(sniffed))
     return sniffed.format
