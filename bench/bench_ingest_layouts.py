@@ -74,8 +74,8 @@ def run(h: Harness) -> str:
         f"{N:,} lines per layout: the layout's documented example line repeated with a counter appended to\n"
         "its message (access lines as they are). The reference is `jq -c .` on ben's own NDJSON output for\n"
         "the same file; \"own time\" is the share of records whose time was read from the line rather than\n"
-        f"given at reading (`python-default` has none by design; `apt`'s `Start-Date:` line ends the
-line, so with the counter appended it is no longer that layout). Best of {h.repeat} runs each, whole\n"
+        "given at reading (`python-default` has none by design; `apt`'s `Start-Date:` line ends the\n"
+        f"line, so with the counter appended it is no longer that layout). Best of {h.repeat} runs each, whole\n"
         "processes, on a machine shared with other work.\n\n"
         + table(["format: layout", "records/s", "jq records/s", "vs jq", "own time"], rows)
         + "\nFrom a pipe (stdin of 4 MiB or more is cut into blocks and decoded by one process per CPU):\n\n"
