@@ -81,8 +81,10 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
     write = writer.write
     core = Ingester(fmt, options.decode, file=None if path == "-" else name, reader=reader)
     lines: Iterable[bytes] = stream
-    if path == "-" and jobs > 1 and _splittable(fmt, options) and _has_fd(writer):
-        # a pipe (or a redirected file) is read in blocks; a big one is decoded by workers too
+    if path == "-" and jobs > 1 and _splittable(fmt, options) and _has_fd(writer) and _big_regular(stream):
+        # stdin redirected from a big file is read in blocks and decoded by workers too; a pipe is
+        # not: reading ahead a block at a time would hold back the records of a slow producer
+        # (tail -f | ben ingest) until 4 MiB had arrived
         from ben_cli.ingest import parallel
 
         first = stream.read(parallel.BLOCK_BYTES)
@@ -106,6 +108,15 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
 def _splittable(fmt: Format, options: IngestOptions) -> bool:
     """Whether a stream in ``fmt`` may be cut into blocks at any newline (each line decodes alone)."""
     return fmt.stateless and not (fmt.name == "lines" and options.decode.multiline != "off")
+
+
+def _big_regular(stream: BinaryIO) -> bool:
+    """Whether ``stream`` is a regular file of at least PARALLEL_MIN_BYTES (not a pipe or a tty)."""
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size >= PARALLEL_MIN_BYTES
 
 
 def _has_fd(writer: Writer) -> bool:
