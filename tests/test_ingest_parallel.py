@@ -229,7 +229,7 @@ def test_redirected_stdin_is_decoded_by_the_workers_too_and_writes_what_one_proc
     import sys
 
     data = _mixed_lines(fmt, 3000, 7)
-    data = data.replace(b"\n", b"\n" + b"z" * 30_000 + b"\n", 1)  # one line over the limit below
+    data = data.replace(b"\n", b"\n" + b"z" * 30_000 + b"\r\n", 1)  # one line over the limit below, CRLF
     path = tmp_path / "piped"
     path.write_bytes(data)
     forks = []

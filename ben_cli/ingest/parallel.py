@@ -102,11 +102,12 @@ _JOB: tuple = ()
 
 
 def _decode_block(index: int, start: int, end: int, lineno: int, data: bytes | None = None,
-                  tail: int = 0) -> tuple[bool, int, int, list, int]:
+                  tail: int = 0, crlf: bool = False) -> tuple[bool, int, int, list, int]:
     """Worker: decode bytes ``[start, end)`` of the file, whose first line is ``lineno + 1``, and
     write them as block ``index``. Returns (written, records, lines read, bad lines, records given
     the time of reading). A block of a stream (stdin) comes as ``data`` instead, followed by
-    ``tail`` bytes the parent read past (the rest of a line over the limit, which it did not keep)."""
+    ``tail`` bytes the parent read past (the rest of a line over the limit, which it did not keep,
+    ending in CRLF when ``crlf``)."""
     fmt, path, options, strict, (head, head_end), fd, turns = _JOB
     out = io.BytesIO()
     writer = Writer(out, line_buffered=False)
@@ -121,7 +122,7 @@ def _decode_block(index: int, start: int, end: int, lineno: int, data: bytes | N
         with open(path or os.devnull, "rb") as fh:
             # read through the one reader's bounded line loop: a line over --max-line-bytes is
             # rejected from its start, the rest skipped in chunks, never held whole
-            raw: io.RawIOBase = _Range(fh.fileno(), start, end) if data is None else _Held(data, tail)
+            raw: io.RawIOBase = _Range(fh.fileno(), start, end) if data is None else _Held(data, tail, crlf)
             try:
                 for rec in core.feed(io.BufferedReader(raw, 1 << 16)):
                     write(rec)
@@ -152,12 +153,12 @@ def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, write
     ``head``: the lines every block starting at or past the offset beside them decodes first."""
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
-        jobs_of = ((start, end, lineno, None, 0) for start, end, lineno in _blocks(fh.fileno(), size))
+        jobs_of = ((start, end, lineno, None, 0, False) for start, end, lineno in _blocks(fh.fileno(), size))
         return _run_blocks(jobs, fmt, path, options, writer, rejects, head, jobs_of, size)
 
 
 def _run_blocks(jobs: int, fmt: Format, path: str | None, options: IngestOptions, writer: Writer, rejects: Rejects,
-                head: tuple[list[bytes], int], blocks: Iterator[tuple[int, int, int, bytes | None, int]],
+                head: tuple[list[bytes], int], blocks: Iterator[tuple[int, int, int, bytes | None, int, bool]],
                 size: int | None) -> tuple[int, int]:
     """Hand ``blocks`` to forked workers in order, at most ``2 * jobs`` in flight, and gather
     their counts and rejects in block order."""
@@ -176,8 +177,8 @@ def _run_blocks(jobs: int, fmt: Format, path: str | None, options: IngestOptions
     progress = options.progress if path is not None and size is not None else None
     executor = ProcessPoolExecutor(jobs, mp_context=ctx)
     try:
-        for index, (start, end, lineno, data, tail) in enumerate(blocks):
-            pending.append((executor.submit(_decode_block, index, start, end, lineno, data, tail), end))
+        for index, (start, end, lineno, data, tail, crlf) in enumerate(blocks):
+            pending.append((executor.submit(_decode_block, index, start, end, lineno, data, tail, crlf), end))
             if len(pending) >= 2 * jobs:
                 n, t = _drain_one(pending, writer, rejects, progress, path or "-", size or 0, turns)
                 read, read_time = read + n, read_time + t
@@ -230,8 +231,9 @@ class _Held(io.RawIOBase):
     part of a line over the limit that the parent read past without keeping, so the worker's
     reader rejects the line with its true size."""
 
-    def __init__(self, data: bytes, tail: int):
+    def __init__(self, data: bytes, tail: int, crlf: bool = False):
         self.data, self.pos, self.tail = data, 0, tail
+        self.end = b"\r\n" if crlf and tail >= 2 else b"\n"
 
     def readable(self) -> bool:
         return True
@@ -245,7 +247,8 @@ class _Held(io.RawIOBase):
         if self.tail <= 0:
             return 0
         n = min(len(buffer), self.tail)
-        buffer[:n] = b"x" * (n - 1) + (b"\n" if n == self.tail else b"x")
+        last = n == self.tail
+        buffer[:n] = (b"x" * (n - len(self.end)) + self.end) if last and n >= len(self.end) else b"x" * n
         self.tail -= n
         return n
 
@@ -260,8 +263,8 @@ def decode_stream(jobs: int, fmt: Format, stream: BinaryIO, first: bytes, option
     of reading."""
     limit = options.max_line_bytes
 
-    def blocks() -> Iterator[tuple[bytes, int, int]]:
-        """(data, lines before it, bytes read past its end) of each block."""
+    def blocks() -> Iterator[tuple[bytes, int, int, bool]]:
+        """(data, lines before it, bytes read past its end, whether those end in CRLF) of each block."""
         lines = 0
         pending = first  # read, not yet handed out
         eof = False
@@ -269,11 +272,12 @@ def decode_stream(jobs: int, fmt: Format, stream: BinaryIO, first: bytes, option
             cut = pending.rfind(b"\n")
             if cut >= 0 and (eof or len(pending) >= BLOCK_BYTES):
                 block, pending = pending[:cut + 1], pending[cut + 1:]
-                yield block, lines, 0
+                yield block, lines, 0, False
                 lines += block.count(b"\n")
                 continue
             if cut < 0 and len(pending) > limit + 2:  # a line over the limit: keep its start only
                 head, tail, pending = pending[:limit + 2], len(pending) - limit - 2, b""
+                before, crlf = head[-1:], False  # the byte before the newline, for CRLF
                 while True:
                     more = stream.read(BLOCK_BYTES)
                     if not more:
@@ -281,15 +285,17 @@ def decode_stream(jobs: int, fmt: Format, stream: BinaryIO, first: bytes, option
                         break
                     nl = more.find(b"\n")
                     if nl >= 0:
+                        crlf = (more[nl - 1:nl] if nl else before) == b"\r"
                         tail, pending = tail + nl + 1, more[nl + 1:]
                         break
                     tail += len(more)
-                yield head, lines, tail
+                    before = more[-1:]
+                yield head, lines, tail, crlf
                 lines += 1
                 continue
             if eof:
                 if pending:
-                    yield pending, lines, 0
+                    yield pending, lines, 0, False
                 return
             more = stream.read(BLOCK_BYTES)
             if more:
@@ -298,7 +304,7 @@ def decode_stream(jobs: int, fmt: Format, stream: BinaryIO, first: bytes, option
                 eof = True
 
     return _run_blocks(jobs, fmt, None, options, writer, rejects, ([], 0),
-                       ((0, 0, lineno, data, tail) for data, lineno, tail in blocks()), None)
+                       ((0, 0, lineno, data, tail, crlf) for data, lineno, tail, crlf in blocks()), None)
 
 
 def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
