@@ -17,6 +17,7 @@ import gzip
 import io
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -30,6 +31,8 @@ __all__ = ["BadRecord", "TruncatedInput", "DEFAULT_MAX_LINE_BYTES", "Input", "Re
            "iter_records", "open_input", "parse_object"]
 
 GZIP_MAGIC = b"\x1f\x8b"
+BZIP2_MAGIC = b"BZh"
+XZ_MAGIC = b"\xfd7zXZ\x00"
 DEFAULT_MAX_LINE_BYTES = 1 << 20  # 1 MiB: longer lines are rejected, not parsed
 _BLOCK = 1 << 16
 WRITE_BUFFER = 1 << 20
@@ -45,7 +48,48 @@ _DEEP_LINE = 2 * (MAX_DEPTH + 1)
 OnError = Callable[[BadRecord], None]
 
 class TruncatedInput(BenError):
-    """A gzip input that ends before its end marker (a copy cut short, a writer killed)."""
+    """A compressed input that ends before its end marker (a copy cut short, a writer killed), or
+    whose compressed data is damaged."""
+
+
+class _Decompressing:
+    """A bzip2 or xz input whose early end or damage is an error naming the file, as for gzip."""
+
+    def __init__(self, stream: io.BufferedIOBase, name: str, kind: str, errors: tuple[type[Exception], ...]):
+        self._stream, self.input_name, self._kind = stream, name, kind
+        self._errors: tuple[type[Exception], ...] = (EOFError, OSError, *errors)
+
+    def _damaged(self, exc: Exception) -> TruncatedInput:
+        what = "truncated" if isinstance(exc, EOFError) else "damaged"
+        return TruncatedInput(f"{self.input_name}: the {self._kind} stream is {what} ({exc}); "
+                              "what was read before it is written")
+
+    def peek(self, size: int = 0) -> bytes:
+        try:
+            return self._stream.peek(size)  # type: ignore[attr-defined]
+        except self._errors as exc:
+            raise self._damaged(exc) from None
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return self._stream.readline(size if size is not None else -1)
+        except self._errors as exc:
+            raise self._damaged(exc) from None
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._stream.read(size if size is not None else -1)
+        except self._errors as exc:
+            raise self._damaged(exc) from None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 class _Gzip(gzip.GzipFile):
@@ -56,26 +100,33 @@ class _Gzip(gzip.GzipFile):
         super().__init__(fileobj=fileobj, mode="rb")
         self.input_name = name
 
-    def _truncated(self, exc: EOFError) -> TruncatedInput:
-        return TruncatedInput(f"{self.input_name}: the gzip stream is truncated ({exc}); "
+    def _truncated(self, exc: Exception) -> TruncatedInput:
+        what = "truncated" if isinstance(exc, EOFError) else "damaged"
+        return TruncatedInput(f"{self.input_name}: the gzip stream is {what} ({exc}); "
                               "what was read before it is written")
+
+    def peek(self, n: int) -> bytes:
+        try:
+            return super().peek(n)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise self._truncated(exc) from None
 
     def read(self, size: int | None = -1) -> bytes:
         try:
             return super().read(size)
-        except EOFError as exc:
+        except (EOFError, OSError, zlib.error) as exc:
             raise self._truncated(exc) from None
 
     def read1(self, size: int = -1) -> bytes:
         try:
             return super().read1(size)
-        except EOFError as exc:
+        except (EOFError, OSError, zlib.error) as exc:
             raise self._truncated(exc) from None
 
     def readline(self, size: int | None = -1) -> bytes:
         try:
             return super().readline(size)
-        except EOFError as exc:
+        except (EOFError, OSError, zlib.error) as exc:
             raise self._truncated(exc) from None
 
 
@@ -92,9 +143,19 @@ def open_input(path: str) -> BinaryIO:
         # stdin replaced by an in-memory stream (a test runner's BytesIO): buffered here so it can
         # peek. The cast because typeshed's BinaryIO leaves out the readinto every such stream has.
         buffered = io.BufferedReader(cast(io.BufferedIOBase, raw), _BLOCK)
-    if buffered.peek(2)[:2] == GZIP_MAGIC:
+    magic = buffered.peek(6)[:6]
+    if magic[:2] == GZIP_MAGIC:
         # typeshed counts a GzipFile as a BufferedIOBase, not a BinaryIO, though it is used as one
         return _Gzip(buffered, display_name(path))  # type: ignore[return-value]
+    if magic[:3] == BZIP2_MAGIC and magic[3:4] in b"123456789":
+        import bz2
+
+        return _Decompressing(bz2.BZ2File(buffered), display_name(path), "bzip2", ())  # type: ignore[return-value]
+    if magic == XZ_MAGIC:
+        import lzma
+
+        return _Decompressing(lzma.LZMAFile(buffered), display_name(path), "xz",  # type: ignore[return-value]
+                              (lzma.LZMAError,))
     return buffered
 
 
@@ -209,8 +270,11 @@ class Reader:
     """
 
     def __init__(self, paths: Sequence[str], on_error: OnError | None = None, *,
-                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                 on_unreadable: Callable[[str, OSError], None] | None = None):
         self.paths = list(paths) or ["-"]
+        # told about an input that cannot be opened, which is then skipped (as cat does); None: raise
+        self.on_unreadable = on_unreadable
         self.on_error = on_error
         self.max_line_bytes = max_line_bytes
         self.file = "-"
@@ -234,7 +298,13 @@ class Reader:
     def _open(self) -> Iterator[tuple[str, BinaryIO]]:
         """Each input opened in turn, closed after (stdin is left open), line counts kept."""
         for path in self.paths:
-            stream = open_input(path)
+            try:
+                stream = open_input(path)
+            except OSError as exc:
+                if self.on_unreadable is None:
+                    raise
+                self.on_unreadable(path, exc)
+                continue
             self.file = display_name(path)
             self.lineno = 0
             try:

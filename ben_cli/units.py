@@ -55,3 +55,16 @@ def parse_size(text: str) -> int:
 def ben_home() -> Path:
     """Where ben keeps state between runs: ``$BEN_HOME``, else ``~/.local/share/ben``."""
     return Path(os.environ.get("BEN_HOME") or Path.home() / ".local" / "share" / "ben")
+
+
+def parse_share(text: str) -> float:
+    """A share between 0 and 1 from ``5%``, ``0.5%`` or ``0.05``."""
+    compact = text.strip()
+    percent = compact.endswith("%")
+    number = compact[:-1].strip() if percent else compact
+    if not _NUMBER.fullmatch(number):
+        raise ValueError(f"not a share: {text!r} (try 5%, 0.5% or 0.05)")
+    share = float(number) / (100 if percent else 1)
+    if share > 1:
+        raise ValueError(f"a share is at most 100%: {text!r}")
+    return share

@@ -10,7 +10,7 @@ from typing import Annotated, Optional, TypeVar
 
 import typer
 
-from ben_cli.units import parse_duration, parse_size
+from ben_cli.units import parse_duration, parse_share, parse_size
 
 T = TypeVar("T")
 
@@ -67,3 +67,4 @@ def _option_callback(parse: Callable[[str], T]) -> Callable[[Optional[str]], Opt
 # Durations and sizes in the one grammar of ben_cli.units: ``1h30m`` as seconds, ``32M`` as bytes.
 as_duration = _option_callback(parse_duration)
 as_size = _option_callback(parse_size)
+as_share = _option_callback(parse_share)

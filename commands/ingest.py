@@ -13,7 +13,8 @@ from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
 from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
-from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_size, say, stderr_is_terminal
+from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, say, stderr_is_terminal
+from ._progress import ProgressBar
 
 app = typer.Typer()
 
@@ -41,10 +42,16 @@ def _as_tz(value: Optional[str]) -> object:
 @app.command()
 def ingest(
     inputs: Inputs = None,
-    format: Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, csv, tsv, prom or otlp.")] = "auto",
+    format: Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, journal, csv, tsv, prom or otlp.")] = "auto",
     lane: Annotated[str, typer.Option(callback=_check_lane, help="Lane for records that name none: diag, event or control.")] = "diag",
     source: Annotated[Optional[str], typer.Option(help="Source for records that name none (host or service).")] = None,
-    tz: Annotated[Optional[str], typer.Option("--tz", callback=_as_tz, metavar="ZONE", help="Zone of timestamps that carry none (syslog RFC 3164 above all): UTC, +02:00 or a name like Europe/Paris. Default: this machine's zone for syslog, UTC otherwise.")] = None,
+    tz: Annotated[Optional[str], typer.Option("--tz", callback=_as_tz, metavar="ZONE", help="Zone of timestamps that carry none, in every format: UTC, +02:00 or a name like Europe/Paris. Default: $TZ, else this machine's zone for syslog and UTC otherwise.")] = None,
+    multiline: Annotated[str, typer.Option(help="lines: join a stack trace's lines to the record they follow: auto (indented lines, and lines without a stamp once stamps were seen), indent, or off (a record per line).")] = "off",
+    ts_format: Annotated[Optional[list[str]], typer.Option("--ts-format", metavar="STRFTIME", help="lines with --pattern: read the ts group with this strftime format (repeat for several).")] = None,
+    pattern: Annotated[Optional[list[str]], typer.Option("--pattern", metavar="REGEX", help="lines: a layout of your own, a regex with named groups ts (or Y m d H M S f z), level, host, program, pid, thread, logger, msg; others go to attrs. Implies --format lines.")] = None,
+    layouts: Annotated[Optional[Path], typer.Option("--layouts", metavar="FILE", help="lines: a TOML file of named layouts ([layouts.NAME] pattern, ts-format, example). Implies --format lines.")] = None,
+    require_ts: Annotated[bool, typer.Option("--require-ts", help="Reject records without a time of their own instead of giving them the time of reading.")] = False,
+    max_reject_share: Annotated[Optional[str], typer.Option(callback=as_share, metavar="SHARE", help="Exit 1 when more than this share of the lines read was rejected (5%, 0.05).")] = None,
     ts_field: Annotated[Optional[str], typer.Option(help="CSV/TSV: the column holding the time.")] = None,
     value_field: Annotated[Optional[str], typer.Option(help="CSV/TSV: the column holding the measured value.")] = None,
     name_field: Annotated[Optional[str], typer.Option(help="CSV/TSV: the column holding the record's name.")] = None,
@@ -70,14 +77,24 @@ def ingest(
 
     Aliases are folded into the envelope (timestamp/@timestamp/time -> ts, msg/message/log -> body,
     level -> severity, host/hostname/service -> source); other fields go into attrs. A record
-    without a time gets the time it was read. Bad lines go to --rejects with their reason.
+    without a time of its own gets the time it was read, marked _ingest.ts "read" and counted
+    (--require-ts rejects it instead). Bad lines go to --rejects with their reason; an input that
+    cannot be read is reported and skipped, and the run exits 1 at the end.
     """
+    if multiline not in ("auto", "indent", "off"):
+        raise typer.BadParameter("must be auto, indent or off", param_hint="--multiline")
+    formats = tuple(ts_format or ())
+    user = core.layouts_from_options(pattern or [], None if layouts is None else str(layouts), formats)
+    if user and format == "auto":
+        format = "lines"
     decode = core.DecodeOptions(lane=lane, source=source, ts_field=ts_field, value_field=value_field,
-                                name_field=name_field)
+                                name_field=name_field, require_ts=require_ts, layouts=user, ts_formats=formats,
+                                multiline=multiline)
+    tz = tz if tz is not None else core.zone_from_environment()
     if tz is not None:
         decode.tz = tz  # type: ignore[assignment]  # the callback made it a zone
         decode.tz_offset_s = core.utc_offset_now(decode.tz)
-    progress = _ProgressBar() if stderr_is_terminal() and not quiet else None
+    progress = ProgressBar() if stderr_is_terminal() and not quiet else None
     options = core.IngestOptions(
         format=format, decode=decode, max_line_bytes=int(max_line_bytes), jobs=jobs, follow=follow,
         since_last=since_last, state=state, ack=ack, output=output, listen=listen, max_clients=max_clients,
@@ -93,39 +110,6 @@ def ingest(
                 progress.stop()
     if not quiet:
         summary.report(sys.stderr, bad)
-
-
-class _ProgressBar:
-    """A rich progress bar per big input, drawn on stderr; started at the first report."""
-
-    MIN_BYTES = 8 << 20
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self.tasks: dict = {}
-        self.started = False
-
-    def update(self, name: str, done: int, total: int) -> None:
-        if total < self.MIN_BYTES:
-            return
-        if not self.started:
-            self.progress.start()
-            self.started = True
-        if name not in self.tasks:
-            self.tasks[name] = self.progress.add_task(name, total=total)
-        self.progress.update(self.tasks[name], completed=done)
-
-    def stop(self) -> None:
-        if self.started:
-            self.progress.stop()
+    failure = summary.failure(max_reject_share, quiet)  # type: ignore[arg-type]  # the callback made it a float
+    if failure is not None:
+        raise failure

@@ -79,9 +79,10 @@ def test_marks_say_format_file_or_peer_and_line():
     by_file = list(Ingester("lines", file="app.log", lineno=41).feed([b"one\n"]))
     by_peer = list(Ingester("lines", peer="127.0.0.1:5000").feed([b"\n", b"two\n"]))
     on_stdin = list(Ingester("lines").feed([b"three"]))
-    assert by_file[0]["_ingest"] == {"format": "lines", "file": "app.log", "line": 42}
-    assert by_peer[0]["_ingest"] == {"format": "lines", "peer": "127.0.0.1:5000", "line": 2}
-    assert on_stdin[0]["_ingest"] == {"format": "lines", "line": 1}
+    read = {"ts": "read"}  # plain words carry no time of their own
+    assert by_file[0]["_ingest"] == {"format": "lines", "file": "app.log", "line": 42, **read}
+    assert by_peer[0]["_ingest"] == {"format": "lines", "peer": "127.0.0.1:5000", "line": 2, **read}
+    assert on_stdin[0]["_ingest"] == {"format": "lines", "line": 1, **read}
 
 
 def test_without_on_error_the_first_bad_line_is_raised_where_it_is():

@@ -54,7 +54,7 @@ def test_rfc5424_header_structured_data_and_bom():
 def test_rfc5424_nil_values_and_no_message():
     (rec,) = decode_all("syslog", [b"<14>1 - - - - - -"])
     assert rec == {"ts": "2026-11-25T09:46:40.123Z", "lane": "diag", "name": "log", "severity": "info",
-                   "attrs": {"facility": "user"}}
+                   "attrs": {"facility": "user"}, "_ingest": {"ts": "read"}}  # the nil stamp: the time of reading
 
 
 @pytest.mark.parametrize("line, reason", [

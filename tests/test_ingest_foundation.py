@@ -126,8 +126,8 @@ def test_records_carry_where_they_came_from(tmp_path, cli):
     path = tmp_path / "app.ndjson"
     path.write_bytes(b'{"msg":"a"}\n\n{"msg":"b"}\n')
     out = records(cli(["ingest", "-q", str(path)]))
-    assert [r["_ingest"] for r in out] == [{"format": "ndjson", "file": str(path), "line": 1},
-                                          {"format": "ndjson", "file": str(path), "line": 3}]
+    assert [r["_ingest"] for r in out] == [{"format": "ndjson", "file": str(path), "line": 1, "ts": "read"},
+                                          {"format": "ndjson", "file": str(path), "line": 3, "ts": "read"}]
 
 
 BAD_LINES = [

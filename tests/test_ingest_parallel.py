@@ -113,7 +113,7 @@ def test_parallel_output_follows_what_the_writer_held_and_counts(tmp_path, small
 
 def test_in_memory_output_is_decoded_serially(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or 0)
+    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or (0, 0))
     monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 1)
     path = tmp_path / "in.ndjson"
     path.write_bytes(_mixed_lines("ndjson", 200, 7))
@@ -125,7 +125,7 @@ def test_in_memory_output_is_decoded_serially(tmp_path, monkeypatch):
 
 def test_small_or_stdin_or_stateful_inputs_stay_serial(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or 0)
+    monkeypatch.setattr(parallel, "decode_file", lambda *a, **k: calls.append(a) or (0, 0))
     monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 1)
     csv_path = tmp_path / "x.csv"
     csv_path.write_bytes(b'a,b\n1,2\n3,"4"\n')
@@ -178,3 +178,75 @@ def test_parallel_csv_with_an_unusable_header_rejects_every_row_alike(tmp_path, 
     serial = _run(str(path), "csv", 1, tmp_path)
     par = _run(str(path), "csv", 3, tmp_path)
     assert serial[2] == (2001, 0, 2001) and par == serial
+
+
+def test_a_line_over_the_limit_is_rejected_alike_and_never_read_whole(tmp_path, small_blocks, monkeypatch):
+    """Issue 13 item 14: the block workers read through the one reader's bounded line loop, so a
+    line over --max-line-bytes is rejected from its start (its full size named) and skipped in
+    chunks; the parent finds a long line's end a block at a time. Every pread, the forked
+    workers' included, is logged to a file: none may hold the long line whole."""
+    import os
+
+    lines = [b'{"n":%d}' % i for i in range(400)]
+    lines[50] = b'{"long":"' + b"x" * 200_000 + b'"}'  # fifty blocks long, over the 10 KiB limit below
+    lines[300] = b'{"long":"' + b"y" * 9_000 + b'"}'  # over a block, under the limit
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    log = tmp_path / "preads"
+    real = os.pread
+
+    def logged(fd, n, off):
+        with open(log, "a") as fh:
+            fh.write(f"{n}\n")
+        return real(fd, n, off)
+
+    def run(jobs):
+        out_path = tmp_path / f"out-{jobs}.ndjson"
+        rej_path = tmp_path / f"rej-{jobs}.ndjson"
+        with open(out_path, "wb") as out, Rejects(rej_path, stage="ingest") as bad:
+            writer = Writer(out, line_buffered=False)
+            ingest.run([str(path)], writer, bad, IngestOptions(format="ndjson", jobs=jobs, max_line_bytes=10_240,
+                                                              decode=DecodeOptions(clock=lambda: FIXED)))
+            writer.flush()
+        return out_path.read_bytes(), rej_path.read_bytes()
+
+    serial = run(1)
+    monkeypatch.setattr(os, "pread", logged)
+    par = run(3)
+    assert par == serial
+    (reject,) = [__import__("orjson").loads(line) for line in par[1].splitlines()]
+    assert reject["line"] == 51 and "200011 bytes" in reject["reason"] and len(reject["raw"]) <= 10_242
+    assert 0 < max(int(n) for n in log.read_text().split()) <= 1 << 16
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "logfmt", "syslog"])
+def test_redirected_stdin_is_decoded_by_the_workers_too_and_writes_what_one_process_writes(tmp_path, small_blocks, monkeypatch,
+                                                                               fmt):
+    """Issue 15 item 6: stdin redirected from a big file is cut into blocks by the parent and
+    decoded by the workers, in order; a line over the limit is sent as its start and the count of
+    the bytes after it. (A pipe stays in one process: test_cli's terminal tests check that its
+    records come out as they arrive.)"""
+    import sys
+
+    data = _mixed_lines(fmt, 3000, 7)
+    data = data.replace(b"\n", b"\n" + b"z" * 30_000 + b"\r\n", 1)  # one line over the limit below, CRLF
+    path = tmp_path / "piped"
+    path.write_bytes(data)
+    forks = []
+    real_decode_stream = parallel.decode_stream
+    monkeypatch.setattr(parallel, "decode_stream", lambda *a, **k: forks.append(1) or real_decode_stream(*a, **k))
+
+    def run(jobs):
+        out_path, rej_path = tmp_path / f"out-{jobs}", tmp_path / f"rej-{jobs}"
+        with open(path, "rb") as piped:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(piped))
+            with open(out_path, "wb") as out, Rejects(rej_path, stage="ingest") as bad:
+                writer = Writer(out, line_buffered=False)
+                summary = ingest.run(["-"], writer, bad, IngestOptions(format=fmt, jobs=jobs, max_line_bytes=10_240,
+                                                                       decode=DecodeOptions(clock=lambda: FIXED)))
+                writer.flush()
+        return out_path.read_bytes(), rej_path.read_bytes(), (summary.read, summary.written, summary.rejected)
+
+    serial, par = run(1), run(3)
+    assert forks == [1] and par == serial
+    assert b"30000 bytes, over the 10240-byte limit" in par[1]

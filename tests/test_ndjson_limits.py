@@ -175,8 +175,11 @@ def test_a_truncated_gzip_input_names_the_file_and_keeps_what_came_before(tmp_pa
     done = run_ben(*args, str(cut))
     err = done.stderr.decode()
     assert done.returncode == 1 and "Traceback" not in err and "Aborted" not in err and "no answer" not in err
-    assert err.splitlines()[-1] == (f"ben {args[0]}: {cut}: the gzip stream is truncated (Compressed file ended "
-                                    "before the end-of-stream marker was reached); what was read before it is written")
+    said = (f"ben {args[0]}: {cut}: the gzip stream is truncated (Compressed file ended "
+            "before the end-of-stream marker was reached); what was read before it is written")
+    # ingest goes on to its other inputs, says where the stream broke and ends with a count
+    lines = err.splitlines() if args[0] == "ingest" else err.splitlines()[-1:]
+    assert any(line.startswith(said) for line in lines), err
     readable = gzip.GzipFile(fileobj=io.BytesIO(whole[: len(whole) // 2]))
     got = b""
     with pytest.raises(EOFError):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ben_cli.units import ben_home, parse_duration, parse_size
+from ben_cli.units import ben_home, parse_duration, parse_share, parse_size
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -52,3 +52,14 @@ def test_ben_home(monkeypatch, tmp_path):
     assert ben_home() == tmp_path
     monkeypatch.delenv("BEN_HOME")
     assert ben_home().parts[-3:] == (".local", "share", "ben")
+
+
+@pytest.mark.parametrize("text, share", [("5%", 0.05), ("0.5%", 0.005), ("0.05", 0.05), ("100%", 1.0), ("0", 0.0)])
+def test_shares(text, share):
+    assert parse_share(text) == pytest.approx(share)
+
+
+@pytest.mark.parametrize("text", ["", "%", "five", "-5%", "150%", "2"])
+def test_not_shares(text):
+    with pytest.raises(ValueError):
+        parse_share(text)

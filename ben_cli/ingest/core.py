@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 
 from ben_cli import registry
-from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, Resync
+from ben_cli.ingest.format import DecodeError, DecodeOptions, DecoderMark, Format, Resync
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, OnError, Reader
 
 
@@ -35,7 +35,10 @@ class Ingester:
                  peer: str | None = None, lineno: int = 0, on_error: OnError | None = None,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, reader: Reader | None = None):
         self.format = registry.formats.get(format) if isinstance(format, str) else format
-        self.decoder = self.format.make_decoder(options or DecodeOptions())
+        options = options or DecodeOptions()
+        self.decoder = self.format.make_decoder(options)
+        self.require_ts = options.require_ts
+        self.read_time = 0  # records given the time of reading (marked _ingest.ts: "read")
         self.mark: dict = {"format": self.format.name}
         if file is not None:
             self.mark["file"] = file
@@ -46,6 +49,8 @@ class Ingester:
             reader.file = file or peer or "<stdin>"
             reader.lineno = lineno
         self.reader = reader
+        if hasattr(self.decoder, "reader"):  # a decoder that holds lines numbers its records itself
+            self.decoder.reader = reader
         self._read_before = reader.read
         # numbers of the last lines the decoder returned None for: the lines it may be holding
         self._quiet: deque[int] = deque(maxlen=1 << 12)
@@ -90,14 +95,35 @@ class Ingester:
                 quiet.append(reader.lineno)
                 continue
             if type(out) is dict:
-                out["_ingest"] = where = mark()
+                where = mark()
                 where["line"] = reader.lineno
+                # one call sets the mark, or finds a decoder's DecoderMark there (see _read_time)
+                if out.setdefault("_ingest", where) is not where and not self._read_time(out, where, data):
+                    continue
                 yield out
             else:
                 for rec in out:
-                    rec["_ingest"] = where = mark()
+                    where = mark()
                     where["line"] = reader.lineno
+                    if rec.setdefault("_ingest", where) is not where and not self._read_time(rec, where, data):
+                        continue
                     yield rec
+
+    def _read_time(self, rec: dict, where: dict, data: bytes) -> bool:
+        """A record that has the time of reading, not its own: marked and counted, or rejected
+        under ``--require-ts`` (False). Any other ``_ingest`` a decoder left is replaced."""
+        told = rec.pop("_ingest")
+        if type(told) is DecoderMark:
+            if "line" in told:  # a record of several lines, held by the decoder until it ended
+                where["line"] = told["line"]
+            if "ts" in told:
+                if self.require_ts:
+                    self.reader.reject("no time of its own (--require-ts)", data)
+                    return False
+                where["ts"] = "read"
+                self.read_time += 1
+        rec["_ingest"] = where  # last, where the core puts it
+        return True
 
     def _resync(self, exc: Resync, numbers: list[int]) -> Iterator[dict]:
         """Reject the first line the decoder held, under its own number, and decode the others
@@ -122,8 +148,10 @@ class Ingester:
                     self._quiet.append(n)
                     continue
                 for rec in [out] if type(out) is dict else out:
-                    rec["_ingest"] = where = self.mark.copy()
+                    where = self.mark.copy()
                     where["line"] = n
+                    if rec.setdefault("_ingest", where) is not where and not self._read_time(rec, where, data):
+                        continue
                     yield rec
         finally:
             reader.lineno = last
@@ -141,5 +169,10 @@ class Ingester:
                 self.reader.reject(str(exc))
                 return
         for rec in tail:
+            if type(rec.get("_ingest")) is DecoderMark:
+                where = dict(self.mark)
+                if not self._read_time(rec, where, b""):
+                    continue
+                rec["_ingest"] = where
             rec.setdefault("_ingest", dict(self.mark))
             yield rec

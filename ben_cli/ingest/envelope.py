@@ -16,7 +16,7 @@ import math
 
 import orjson
 
-from ben_cli.ingest.format import DecodeError, DecodeOptions
+from ben_cli.ingest.format import READ_TS, DecodeError, DecodeOptions
 from ben_cli.record import LANES, RESERVED, TimestampError, format_ts, normalise_severity, normalise_ts
 
 TS_ALIASES = ("ts", "@timestamp", "timestamp", "time", "datetime", "date", "@t")
@@ -185,6 +185,8 @@ class Normaliser:
         for k in RESERVED:
             if k in obj:
                 out[k] = obj[k]
+        if ts is None:
+            out["_ingest"] = READ_TS
         return out
 
 
@@ -232,6 +234,7 @@ class _Plan:
         out: dict = {}
         if self.ts is None:
             out["ts"] = normaliser.now()
+            out["_ingest"] = READ_TS  # the core moves its mark to the end
         else:
             v = obj[self.ts]
             if type(v) is not str or not v:

@@ -8,6 +8,7 @@ byte for byte what one process writes.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,9 +18,9 @@ from ben_cli import registry
 from ben_cli.ingest.core import Ingester
 from ben_cli.ingest.format import Format
 from ben_cli.ingest.options import IngestOptions
-from ben_cli.ingest.sniff import SNIFF_BYTES, choose_format
+from ben_cli.ingest.sniff import SNIFF_BYTES, Binary, choose_format
 from ben_cli.ingest.summary import IngestSummary
-from ben_cli.ndjson import Reader, Writer
+from ben_cli.ndjson import Reader, TruncatedInput, Writer, display_name
 from ben_cli.rejects import Rejects
 
 # Regular files at least this big are decoded by several processes when the format allows it.
@@ -38,39 +39,100 @@ def cpu_count() -> int:
 
 def read_files(paths: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,
                summary: IngestSummary) -> None:
-    """Decode every input into ``writer``; counts go to ``summary`` per format."""
+    """Decode every input into ``writer``; counts go to ``summary`` per format. As ``cat`` does, an
+    input that cannot be read (missing, unreadable, not text, a compressed stream that breaks off)
+    is reported in ``summary.failed`` and the others are read; what a broken stream held before
+    the break is kept."""
     fixed = None if options.format == "auto" else registry.formats.get(options.format)
     jobs = options.jobs or cpu_count()
-    reader = Reader(paths, rejects.add, max_line_bytes=options.max_line_bytes)
-    write = writer.write
+    reader = Reader(paths, rejects.add, max_line_bytes=options.max_line_bytes,
+                    on_unreadable=lambda path, exc: summary.fail(f"{display_name(path)}: {exc.strerror or exc}; skipped"))
     for path, stream in reader.inputs():
         name = reader.file
-        fmt = choose_format(fixed, stream.peek(SNIFF_BYTES), name, options.on_format)  # type: ignore[attr-defined]
         emitted, rejected = writer.count, rejects.count
-        head = _block_head(fmt, path, stream, writer) if jobs > 1 else None
-        if head is not None:
-            from ben_cli.ingest import parallel
-
-            read = parallel.decode_file(jobs, fmt, path, options, writer, rejects, head)
-        else:
-            core = Ingester(fmt, options.decode, file=None if path == "-" else name, reader=reader)
-            lines: Iterable[bytes] = stream
-            if options.progress is not None and path != "-":
-                lines = _reporting(stream, name, options.progress)
-            for rec in core.feed(lines):
-                write(rec)
-            for rec in core.flush():
-                write(rec)
-            read = core.read
+        try:
+            fmt = choose_format(fixed, stream.peek(SNIFF_BYTES), name, options.on_format,  # type: ignore[attr-defined]
+                                refuse_binary=True)
+        except Binary as exc:
+            summary.fail(f"{name}: {exc}; skipped")
+            continue
+        except TruncatedInput as exc:
+            summary.fail(str(exc))
+            continue
+        try:
+            read = _read_one(fmt, path, name, stream, reader, writer, rejects, options, jobs, summary)
+        except TruncatedInput as exc:
+            read = reader.lineno
+            summary.fail(f"{exc} (it broke after line {reader.lineno})")
         summary.add(fmt.name, read, writer.count - emitted, rejects.count - rejected)
 
 
-def _block_head(fmt: Format, path: str, stream: BinaryIO, writer: Writer) -> tuple[list[bytes], int] | None:
+def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reader, writer: Writer,
+              rejects: Rejects, options: IngestOptions, jobs: int, summary: IngestSummary) -> int:
+    """Decode one open input in ``fmt``; returns the lines read (records given the time of reading
+    are counted into ``summary`` as they are made, so a stream that breaks off counts them too)."""
+    head = _block_head(fmt, path, stream, writer, options.decode.multiline) if jobs > 1 else None
+    if head is not None:
+        from ben_cli.ingest import parallel
+
+        read, read_time = parallel.decode_file(jobs, fmt, path, options, writer, rejects, head)
+        summary.read_time += read_time
+        return read
+    write = writer.write
+    core = Ingester(fmt, options.decode, file=None if path == "-" else name, reader=reader)
+    lines: Iterable[bytes] = stream
+    if path == "-" and jobs > 1 and _splittable(fmt, options) and _has_fd(writer) and _big_regular(stream):
+        # stdin redirected from a big file is read in blocks and decoded by workers too; a pipe is
+        # not: reading ahead a block at a time would hold back the records of a slow producer
+        # (tail -f | ben ingest) until 4 MiB had arrived
+        from ben_cli.ingest import parallel
+
+        first = stream.read(parallel.BLOCK_BYTES)
+        if len(first) == parallel.BLOCK_BYTES:
+            read, read_time = parallel.decode_stream(jobs, fmt, stream, first, options, writer, rejects)
+            summary.read_time += read_time
+            return read
+        lines = io.BytesIO(first)
+    if options.progress is not None and path != "-":
+        lines = _reporting(stream, name, options.progress)
+    try:
+        for rec in core.feed(lines):
+            write(rec)
+        for rec in core.flush():
+            write(rec)
+    finally:
+        summary.read_time += core.read_time
+    return core.read
+
+
+def _splittable(fmt: Format, options: IngestOptions) -> bool:
+    """Whether a stream in ``fmt`` may be cut into blocks at any newline (each line decodes alone)."""
+    return fmt.stateless and not (fmt.name == "lines" and options.decode.multiline != "off")
+
+
+def _big_regular(stream: BinaryIO) -> bool:
+    """Whether ``stream`` is a regular file of at least PARALLEL_MIN_BYTES (not a pipe or a tty)."""
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size >= PARALLEL_MIN_BYTES
+
+
+def _has_fd(writer: Writer) -> bool:
+    from ben_cli.ingest.parallel import output_fd
+
+    return output_fd(writer) is not None
+
+
+def _block_head(fmt: Format, path: str, stream: BinaryIO, writer: Writer, multiline: str) -> tuple[list[bytes], int] | None:
     """For a named, uncompressed regular file big enough to be worth splitting, in a format whose
     lines decode alone or with a known head (a CSV header), written to an output that worker
     processes can write to: the lines each block's decoder reads first and the offset past which
     blocks need them. None: read the file in one process."""
     if path == "-" or not hasattr(stream, "raw") or not (fmt.stateless or fmt.block_head is not None):
+        return None
+    if fmt.name == "lines" and multiline != "off":  # records of several lines may span a block's edge
         return None
     try:
         st = os.stat(path)

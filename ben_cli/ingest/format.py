@@ -19,6 +19,17 @@ from ben_cli import registry
 from ben_cli.errors import BenError
 
 
+class DecoderMark(dict):
+    """What a decoder tells the core about a record, put under its ``_ingest``: ``ts: "read"``
+    (no time of its own: the core marks and counts it, or rejects it under ``--require-ts``) and
+    ``line`` (the number of the record's first line, for a record of several lines that the
+    decoder held). The core replaces it with its own mark."""
+
+
+# The mark of a record whose time is the time of reading.
+READ_TS = DecoderMark(ts="read")
+
+
 class DecodeError(BenError, ValueError):
     """A line this format cannot read; the message is the reject reason shown to the user."""
 
@@ -58,6 +69,10 @@ class DecodeOptions:
     value_field: str | None = None  # CSV: the column holding the measured value
     name_field: str | None = None  # CSV: the column holding the record's name
     clock: Callable[[], int] = time.time_ns  # "time of reading" for records without one
+    require_ts: bool = False  # reject a record without a time of its own instead of giving it the time of reading
+    layouts: tuple = ()  # the user's line layouts (--pattern, --layouts), tried before the built-in ones
+    ts_formats: tuple[str, ...] = ()  # --ts-format: strftime formats for a layout's ts group
+    multiline: str = "off"  # lines: auto, indent or off (see lines.py)
 
 
 class Decoder(Protocol):
@@ -117,3 +132,17 @@ def utc_offset_now(zone: tzinfo) -> int:
     """The zone's offset from UTC in seconds at this moment (for formats that take a fixed offset)."""
     offset = datetime.now(zone).utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
+
+
+def zone_from_environment() -> tzinfo | None:
+    """The zone ``TZ`` names (``TZ=Europe/Paris``, ``TZ=UTC``, ``TZ=:Europe/Paris``), or None when
+    it is unset or names none this machine knows."""
+    import os
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        return None
+    try:
+        return parse_tz(name)
+    except ValueError:
+        return None

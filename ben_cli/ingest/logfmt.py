@@ -155,14 +155,25 @@ class LogfmtDecoder:
 
 
 _PAIR = re.compile(rb'(?:^|\s)[A-Za-z_@][\w.@/-]*=(?:"|[^\s"=]*(?=\s|$))')
+_QUOTED_SPAN = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def _is_logfmt(line: bytes) -> bool:
+    """Two pairs or more, and pairs are at least half of the line's words (a quoted value is one
+    word): ``uid=0 euid=0`` inside a sentence of syslog prose is not enough."""
+    pairs = len(_PAIR.findall(line))
+    if pairs < 2:
+        return False
+    words = len(_QUOTED_SPAN.sub(b"q", line).split())
+    return 2 * pairs >= words
 
 
 def sniff(sample: Sequence[bytes]) -> float:
-    """Likely when most lines are made of two or more key=value pairs."""
-    lines = [s for s in sample[:10] if s.strip()]
+    """Likely when most lines are made mostly of key=value pairs."""
+    lines = [s for s in sample if s.strip()]
     if not lines:
         return 0.0
-    hits = sum(1 for s in lines if len(_PAIR.findall(s)) >= 2)
+    hits = sum(1 for s in lines if _is_logfmt(s))
     return 0.8 * hits / len(lines)
 
 

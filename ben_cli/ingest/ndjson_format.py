@@ -11,17 +11,23 @@ from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_f
 from ben_cli.ndjson import too_deep
 
 
+def load_object(data: bytes) -> dict:
+    """The JSON object on a line; :class:`DecodeError` when it is not JSON or not an object."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"invalid JSON: {exc}") from None
+    if type(obj) is not dict:
+        raise DecodeError(f"record is a JSON {type(obj).__name__}, not an object")
+    return obj
+
+
 class NdjsonDecoder:
     def __init__(self, options: DecodeOptions):
         self._normalise = Normaliser(options).normalise
 
     def decode(self, data: bytes) -> dict:
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise DecodeError(f"invalid JSON: {exc}") from None
-        if type(obj) is not dict:
-            raise DecodeError(f"record is a JSON {type(obj).__name__}, not an object")
+        obj = load_object(data)
         if len(data) >= 510 and (reason := too_deep(data, obj)):  # flattening it would recurse
             raise DecodeError(reason)
         return self._normalise(obj)

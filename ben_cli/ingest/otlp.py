@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from ben_cli.ingest.envelope import flatten_into
-from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
+from ben_cli.ingest.format import READ_TS, DecodeError, DecodeOptions, Format, register_format
 from ben_cli.record import format_ts, normalise_severity
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
@@ -220,6 +220,8 @@ class OtlpDecoder:
 
     def _envelope(self, resource: dict, ns: int, name: str) -> dict:
         rec: dict = {"ts": format_ts(ns) if ns else self._now(), "lane": self.options.lane}
+        if not ns:
+            rec["_ingest"] = READ_TS  # moved to the end by the core
         source = resource.get("service.name")
         if isinstance(source, str) and source:
             rec["source"] = source

@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
+from typing import BinaryIO
 
 from ben_cli.ingest.core import Ingester
 from ben_cli.ingest.format import Format
@@ -55,10 +56,10 @@ class _Collect:
 
     def __init__(self, strict: bool):
         self.strict = strict
-        self.bad: list[tuple[int, str, bytes, str]] = []
+        self.bad: list[tuple[int, str, bytes, str, int]] = []
 
     def add(self, bad: BadRecord) -> None:
-        self.bad.append((bad.lineno, bad.reason, bad.raw, bad.file))
+        self.bad.append((bad.lineno, bad.reason, bad.raw, bad.file, bad.size))
         if self.strict:
             raise _StopAtFirst
 
@@ -100,34 +101,40 @@ class _Turns:
 _JOB: tuple = ()
 
 
-def _decode_block(index: int, start: int, end: int, lineno: int) -> tuple[bool, int, int, list]:
+def _decode_block(index: int, start: int, end: int, lineno: int, data: bytes | None = None,
+                  tail: int = 0, crlf: bool = False) -> tuple[bool, int, int, list, int]:
     """Worker: decode bytes ``[start, end)`` of the file, whose first line is ``lineno + 1``, and
-    write them as block ``index``. Returns (written, records, lines read, bad lines)."""
+    write them as block ``index``. Returns (written, records, lines read, bad lines, records given
+    the time of reading). A block of a stream (stdin) comes as ``data`` instead, followed by
+    ``tail`` bytes the parent read past (the rest of a line over the limit, which it did not keep,
+    ending in CRLF when ``crlf``)."""
     fmt, path, options, strict, (head, head_end), fd, turns = _JOB
     out = io.BytesIO()
     writer = Writer(out, line_buffered=False)
     collect = _Collect(strict)
-    read = 0
+    read = read_time = 0
     try:
-        with open(path, "rb") as fh:
-            data = os.pread(fh.fileno(), end - start, start)
         core = Ingester(fmt, options.decode, file=path, lineno=lineno, on_error=collect.add,
                         max_line_bytes=options.max_line_bytes)
         if start >= head_end:
             core.prime(head)
         write = writer.write
-        try:
-            for rec in core.feed(io.BytesIO(data)):
-                write(rec)
-        except _StopAtFirst:
-            pass
-        read = core.read
+        with open(path or os.devnull, "rb") as fh:
+            # read through the one reader's bounded line loop: a line over --max-line-bytes is
+            # rejected from its start, the rest skipped in chunks, never held whole
+            raw: io.RawIOBase = _Range(fh.fileno(), start, end) if data is None else _Held(data, tail, crlf)
+            try:
+                for rec in core.feed(io.BufferedReader(raw, 1 << 16)):
+                    write(rec)
+            except _StopAtFirst:
+                pass
+        read, read_time = core.read, core.read_time
         writer.flush()
     except BaseException:
         turns.write_in_turn(index, fd, memoryview(b""), stop_after=True)
         raise
     written = turns.write_in_turn(index, fd, out.getbuffer(), stop_after=bool(strict and collect.bad))
-    return written, writer.count, read, collect.bad
+    return written, writer.count, read, collect.bad, read_time if written else 0
 
 
 def output_fd(writer: Writer) -> int | None:
@@ -140,10 +147,21 @@ def output_fd(writer: Writer) -> int | None:
 
 
 def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, writer: Writer, rejects: Rejects,
-                head: tuple[list[bytes], int] = ([], 0)) -> int:
+                head: tuple[list[bytes], int] = ([], 0)) -> tuple[int, int]:
     """Decode ``path`` in blocks with ``jobs`` worker processes, forked afresh for the file;
-    returns the number of lines read (non-blank). ``head``: the lines every block starting at or
-    past the offset beside them decodes first."""
+    returns the number of lines read (non-blank) and of records given the time of reading.
+    ``head``: the lines every block starting at or past the offset beside them decodes first."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        jobs_of = ((start, end, lineno, None, 0, False) for start, end, lineno in _blocks(fh.fileno(), size))
+        return _run_blocks(jobs, fmt, path, options, writer, rejects, head, jobs_of, size)
+
+
+def _run_blocks(jobs: int, fmt: Format, path: str | None, options: IngestOptions, writer: Writer, rejects: Rejects,
+                head: tuple[list[bytes], int], blocks: Iterator[tuple[int, int, int, bytes | None, int, bool]],
+                size: int | None) -> tuple[int, int]:
+    """Hand ``blocks`` to forked workers in order, at most ``2 * jobs`` in flight, and gather
+    their counts and rejects in block order."""
     import multiprocessing
 
     global _JOB
@@ -155,60 +173,166 @@ def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, write
     _JOB = (fmt, path, options, rejects.strict, head, fd, turns)
     writer.flush()  # workers write to the same descriptor: everything before goes first
     pending: deque[tuple[Future, int]] = deque()
-    read = 0
-    size = os.path.getsize(path)
+    read = read_time = 0
+    progress = options.progress if path is not None and size is not None else None
     executor = ProcessPoolExecutor(jobs, mp_context=ctx)
     try:
-        with open(path, "rb") as fh:
-            for index, (start, end, lineno) in enumerate(_blocks(fh.fileno(), size)):
-                pending.append((executor.submit(_decode_block, index, start, end, lineno), end))
-                if len(pending) >= 2 * jobs:
-                    read += _drain_one(pending, writer, rejects, options.progress, path, size, turns)
-            while pending:
-                read += _drain_one(pending, writer, rejects, options.progress, path, size, turns)
+        for index, (start, end, lineno, data, tail, crlf) in enumerate(blocks):
+            pending.append((executor.submit(_decode_block, index, start, end, lineno, data, tail, crlf), end))
+            if len(pending) >= 2 * jobs:
+                n, t = _drain_one(pending, writer, rejects, progress, path or "-", size or 0, turns)
+                read, read_time = read + n, read_time + t
+        while pending:
+            n, t = _drain_one(pending, writer, rejects, progress, path or "-", size or 0, turns)
+            read, read_time = read + n, read_time + t
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         _JOB = ()
-    return read
+    return read, read_time
 
 
 def _drain_one(pending: deque, writer: Writer, rejects: Rejects, progress: Callable[[str, int, int], None] | None,
-               name: str, size: int, turns: _Turns) -> int:
+               name: str, size: int, turns: _Turns) -> tuple[int, int]:
     future, end = pending.popleft()
-    written, count, read, bad = future.result()
+    written, count, read, bad, read_time = future.result()
     if turns.state.value == _PIPE_CLOSED:
         raise BrokenPipeError("the reader of the output closed it")
     if written:
         writer.count += count
-    for lineno, reason, raw, file in bad:
-        rejects.add(BadRecord(lineno, reason, raw, file))  # raises at the first under --strict
+    for lineno, reason, raw, file, size in bad:
+        rejects.add(BadRecord(lineno, reason, raw, file, size=size))  # raises at the first under --strict
     if progress is not None:
         progress(name, end, size)
-    return read
+    return read, read_time
+
+
+class _Range(io.RawIOBase):
+    """Bytes ``[start, end)`` of an open file, read with ``pread`` (the descriptor's offset is
+    left alone), for a worker's bounded reading of its block."""
+
+    def __init__(self, fd: int, start: int, end: int):
+        self.fd, self.pos, self.end = fd, start, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.end - self.pos)
+        if n <= 0:
+            return 0
+        data = os.pread(self.fd, n, self.pos)
+        buffer[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+class _Held(io.RawIOBase):
+    """A stream's block as the parent read it, then ``tail`` filler bytes ending in a newline: the
+    part of a line over the limit that the parent read past without keeping, so the worker's
+    reader rejects the line with its true size."""
+
+    def __init__(self, data: bytes, tail: int, crlf: bool = False):
+        self.data, self.pos, self.tail = data, 0, tail
+        self.end = b"\r\n" if crlf and tail >= 2 else b"\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self.pos < len(self.data):
+            n = min(len(buffer), len(self.data) - self.pos)
+            buffer[:n] = self.data[self.pos:self.pos + n]
+            self.pos += n
+            return n
+        if self.tail <= 0:
+            return 0
+        n = min(len(buffer), self.tail)
+        last = n == self.tail
+        buffer[:n] = (b"x" * (n - len(self.end)) + self.end) if last and n >= len(self.end) else b"x" * n
+        self.tail -= n
+        return n
+
+
+def decode_stream(jobs: int, fmt: Format, stream: BinaryIO, first: bytes, options: IngestOptions, writer: Writer,
+                  rejects: Rejects) -> tuple[int, int]:
+    """Decode a stream (stdin: a pipe or a redirected file) with ``jobs`` worker processes, as
+    :func:`decode_file` decodes a file: the parent reads blocks of about BLOCK_BYTES that end at a
+    newline (``first`` is the first, already read) and hands them over in order. A line longer
+    than ``--max-line-bytes`` is not kept: its start goes to a worker with the count of the bytes
+    after it, which the parent reads past. Returns the lines read and the records given the time
+    of reading."""
+    limit = options.max_line_bytes
+
+    def blocks() -> Iterator[tuple[bytes, int, int, bool]]:
+        """(data, lines before it, bytes read past its end, whether those end in CRLF) of each block."""
+        lines = 0
+        pending = first  # read, not yet handed out
+        eof = False
+        while True:
+            cut = pending.rfind(b"\n")
+            if cut >= 0 and (eof or len(pending) >= BLOCK_BYTES):
+                block, pending = pending[:cut + 1], pending[cut + 1:]
+                yield block, lines, 0, False
+                lines += block.count(b"\n")
+                continue
+            if cut < 0 and len(pending) > limit + 2:  # a line over the limit: keep its start only
+                head, tail, pending = pending[:limit + 2], len(pending) - limit - 2, b""
+                before, crlf = head[-1:], False  # the byte before the newline, for CRLF
+                while True:
+                    more = stream.read(BLOCK_BYTES)
+                    if not more:
+                        eof = True
+                        break
+                    nl = more.find(b"\n")
+                    if nl >= 0:
+                        crlf = (more[nl - 1:nl] if nl else before) == b"\r"
+                        tail, pending = tail + nl + 1, more[nl + 1:]
+                        break
+                    tail += len(more)
+                    before = more[-1:]
+                yield head, lines, tail, crlf
+                lines += 1
+                continue
+            if eof:
+                if pending:
+                    yield pending, lines, 0, False
+                return
+            more = stream.read(BLOCK_BYTES)
+            if more:
+                pending += more
+            else:
+                eof = True
+
+    return _run_blocks(jobs, fmt, None, options, writer, rejects, ([], 0),
+                       ((0, 0, lineno, data, tail, crlf) for data, lineno, tail, crlf in blocks()), None)
 
 
 def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
-    """``(start, end, lines_before)`` of blocks of about BLOCK_BYTES that end just after a newline."""
+    """``(start, end, lines_before)`` of blocks of about BLOCK_BYTES that end just after a newline.
+    A line longer than a block is scanned for its end a block at a time, never held whole."""
     start = 0
     lines = 0
     while start < size:
         end = min(start + BLOCK_BYTES, size)
         chunk = os.pread(fd, end - start, start)
-        if end < size:
+        if end >= size:
+            newlines = chunk.count(b"\n")
+        else:
             cut = chunk.rfind(b"\n")
-            if cut < 0:  # one line longer than a block: extend to its end
+            if cut < 0:  # one line longer than a block: the block runs to its end
+                newlines = 0
                 while end < size:
                     more = os.pread(fd, BLOCK_BYTES, end)
                     nl = more.find(b"\n")
                     if nl >= 0:
-                        chunk += more[: nl + 1]
                         end += nl + 1
+                        newlines = 1
                         break
-                    chunk += more
                     end += len(more)
             else:
-                chunk = chunk[: cut + 1]
                 end = start + cut + 1
+                newlines = chunk.count(b"\n", 0, cut + 1)
+        del chunk
         yield start, end, lines
-        lines += chunk.count(b"\n")
+        lines += newlines
         start = end

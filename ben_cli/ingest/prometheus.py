@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from ben_cli.ingest.envelope import Normaliser
-from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
+from ben_cli.ingest.format import READ_TS, DecodeError, DecodeOptions, Format, register_format
 from ben_cli.record import TimestampError, epoch_to_ns, format_ts
 
 TYPES = ("counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown", "untyped")
@@ -173,6 +173,8 @@ class PrometheusDecoder:
             self._exemplar(v[3], labels)
         if labels:
             rec["attrs"] = labels
+        if v[2] is None:
+            rec["_ingest"] = READ_TS
         return rec
 
     def _exemplar(self, text: str, attrs: dict) -> None:

@@ -6,7 +6,12 @@ envelope's six levels, the facility's name goes into ``attrs.facility``. RFC 542
 data becomes ``attrs`` as ``SD-ID.PARAM`` keys. RFC 3164 stamps carry neither year nor zone: the
 zone is ``--tz`` (this machine's zone when not given) and the year is the one that puts the
 stamp nearest before the time of reading (a December line read in January is last year's), as
-syslog daemons themselves do. Lines a syslog daemon wrote to a file (no PRI) are read too.
+syslog daemons themselves do. Lines a syslog daemon wrote to a file (no PRI) are read too, in
+its two file layouts: the BSD stamp (``Mar  2 07:41:19 gw2 sshd[8812]: msg``) and the RFC 3339
+stamp that rsyslog and syslog-ng write by default on Debian 12 and Ubuntu
+(``2026-12-04T17:30:01.123456+01:00 web-1 CRON[1234]: msg``). A BSD line behind a prefix of a few
+columns (an epoch, a date, a node name: ``1131566461 2005.11.09 dn228 Nov  9 12:01:01 dn228 crond: msg``)
+keeps the prefix in ``attrs.prefix``; a year or an epoch in the prefix gives the stamp its year.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from ben_cli.ingest.envelope import DEFAULT_NAME, Normaliser
-from ben_cli.ingest.format import DecodeError, DecodeOptions, Format, register_format
+from ben_cli.ingest.format import READ_TS, DecodeError, DecodeOptions, Format, register_format
 from ben_cli.record import NS_PER_S, TimestampError, format_ts, normalise_ts
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
@@ -30,6 +35,13 @@ MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", 
 _PRI = re.compile(r"<(\d{1,3})>")
 _HEADER_5424 = re.compile(r"([1-9]\d{0,2}) (\S+) (\S+) (\S+) (\S+) (\S+) ")
 _BSD_STAMP = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? ?")
+# the file layout of rsyslog's and syslog-ng's defaults: an RFC 3339 stamp, no PRI
+_ISO_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) ")
+# a BSD stamp behind a few columns without a colon (an epoch, a date, a node name)
+_PREFIXED = re.compile(r"([^:]{1,80}?) ([A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})? )")
+_PREFIX_EPOCH = re.compile(r"(?<!\d)(\d{9,10})(?:\.\d+)?(?!\d)")
+_PREFIX_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)[-./]\d\d[-./]\d\d(?!\d)")
+_COMPONENT = re.compile(r"([^()]+)\(([^()]+)\)")
 _TAG = re.compile(r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{1,32})\])?:(?: |$)")
 _SD_ELEMENT = re.compile(r"\[([^\s=\]\"]{1,32})")
 _SD_PARAM = re.compile(r' ([^\s=\]"]{1,32})="((?:[^"\\]|\\.)*)"')
@@ -121,6 +133,8 @@ class SyslogDecoder:
             except TimestampError as exc:
                 raise DecodeError(f"bad RFC 5424 timestamp: {exc}") from None
         rec, attrs = self._base(pri, ts, None if host == "-" else host, None if app == "-" else app)
+        if stamp == "-":
+            rec["_ingest"] = READ_TS  # the core moves its mark to the end
         if app != "-":
             attrs["appname"] = app
         if procid != "-":
@@ -141,16 +155,43 @@ class SyslogDecoder:
 
     def _rfc3164(self, text: str, pri: int | None, pos: int) -> dict:
         s = _BSD_STAMP.match(text, pos)
+        prefix = None
+        if s is None:
+            iso = _ISO_STAMP.match(text, pos)
+            if iso is not None:
+                try:
+                    ts = normalise_ts(iso[1], default_offset_s=self._offset_at(iso[1]))
+                except TimestampError as exc:
+                    raise DecodeError(f"bad RFC 3339 timestamp: {exc}") from None
+                return self._after_stamp(text, pri, iso.end(), ts, None)
+            if pri is None and (p := _PREFIXED.match(text, pos)) is not None:
+                prefix = p[1]
+                s = _BSD_STAMP.match(text, p.start(2))
         if s is None:
             if pri is None:
-                raise DecodeError("not syslog: no <PRI> and no 'Mmm dd hh:mm:ss' stamp")
+                raise DecodeError("not syslog: no <PRI> and no 'Mmm dd hh:mm:ss' or RFC 3339 stamp")
             # RFC 3164 section 4.3.2: a relay receiving no valid stamp uses its own time
             rec, attrs = self._base(pri, self._now(), None, None)
             rec["body"] = text[pos:]
             rec["attrs"] = attrs
+            rec["_ingest"] = READ_TS
             return rec
-        ts = self._bsd_time(s)
-        pos = s.end()
+        ts = self._bsd_time(s, None if prefix is None else _prefix_clock(prefix))
+        return self._after_stamp(text, pri, s.end(), ts, prefix)
+
+    def _offset_at(self, stamp: str) -> int:
+        """The offset of ``--tz`` at a zone-less RFC 3339 stamp (none needed when it has one)."""
+        if stamp[-1] == "Z" or stamp[-3] == ":" and stamp[-6] in "+-" or stamp[-5] in "+-":
+            return 0
+        try:
+            local = datetime.fromisoformat(stamp).replace(tzinfo=self._zone)
+        except ValueError:
+            return 0
+        offset = local.utcoffset()
+        return int(offset.total_seconds()) if offset is not None else 0
+
+    def _after_stamp(self, text: str, pri: int | None, pos: int, ts: str, prefix: str | None) -> dict:
+        """The host, tag, pid and message that follow a stamp at ``pos``."""
         host = None
         rest = text[pos:]
         t = _TAG.match(rest)
@@ -159,26 +200,34 @@ class SyslogDecoder:
             if sep:
                 host, rest = first, after
                 t = _TAG.match(rest)
-        app = procid = None
+        app = procid = component = program = None
         if t is not None:
             app, procid, rest = t[1], t[2], rest[t.end():]
-        rec, attrs = self._base(pri, ts, host, app)
+            program = app
+            c = _COMPONENT.fullmatch(app)
+            if c is not None:  # sshd(pam_unix): the program, and the part of it that speaks
+                program, component = c[1], c[2]
+        rec, attrs = self._base(pri, ts, host, program)
         if app is not None:
             attrs["appname"] = app
+        if component is not None:
+            attrs["component"] = component
         if procid is not None:
             attrs["procid"] = procid
+        if prefix is not None:
+            attrs["prefix"] = prefix
         rec["body"] = rest
         if attrs:
             rec["attrs"] = attrs
         return rec
 
-    def _bsd_time(self, s: re.Match) -> str:
+    def _bsd_time(self, s: re.Match, clock_ns: int | None = None) -> str:
         month = MONTHS.get(s[1])
         if month is None:
             raise DecodeError(f"unknown month {s[1]!r}")
         day, hour, minute, second = int(s[2]), int(s[3]), int(s[4]), int(s[5])
         nanos = int(s[6].ljust(9, "0")) if s[6] else 0
-        now_ns = self.options.clock()
+        now_ns = self.options.clock() if clock_ns is None else clock_ns
         now = datetime.fromtimestamp(now_ns / NS_PER_S, self._zone)
         # the year that puts the stamp nearest before now, allowing a day of clock skew ahead
         for year in (now.year + 1, now.year, now.year - 1):
@@ -198,25 +247,62 @@ class SyslogDecoder:
         return []
 
 
+def _prefix_clock(prefix: str) -> int | None:
+    """A time just after the event, from an epoch or a dated column in the prefix (so a BSD
+    stamp gets the year it was written in), or None to use the time of reading."""
+    m = _PREFIX_EPOCH.search(prefix)
+    if m is not None:
+        return (int(m[1]) + 86400) * NS_PER_S
+    m = _PREFIX_YEAR.search(prefix)
+    if m is not None:
+        return int(datetime(int(m[1]), 12, 31, 23, tzinfo=UTC).timestamp()) * NS_PER_S
+    return None
+
+
 _SNIFF_5424 = re.compile(rb"<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ [\[-]")
-_SNIFF_3164 = re.compile(rb"(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: ")
 _SNIFF_PRI = re.compile(rb"<\d{1,3}>")
+_SNIFF_BSD = re.compile(rb"(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ ")
+_SNIFF_ISO = re.compile(rb"(?:<\d{1,3}>)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? \S+ ")
+_SNIFF_PREFIXED = re.compile(rb"[^:]{1,80}? [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ ")
+# what follows the host: a tag, its pid optional, and a colon (``sshd(pam_unix)[8812]: ``)
+_SNIFF_TAG = re.compile(rb"[^\s:\[\]]{1,64}(?:\[\d+\])?: ")
+# a level word where a host would be is an application's log, not syslog
+_LEVEL_WORDS = frozenset(w.encode() for w in (
+    "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL", "SEVERE", "trace", "debug",
+    "info", "warn", "warning", "error", "fatal", "[INFO]", "[WARN]", "[ERROR]", "[DEBUG]", "-"))
+
+
+def _sniff_line(line: bytes) -> tuple[float, bool]:
+    """How sure one line is syslog, and whether it names a tag after its host."""
+    if _SNIFF_5424.match(line):
+        return 0.95, True
+    for pattern, sure in ((_SNIFF_BSD, 0.85), (_SNIFF_ISO, 0.85), (_SNIFF_PREFIXED, 0.7)):
+        m = pattern.match(line)
+        if m is None:
+            continue
+        host = line[m.start():m.end() - 1].rsplit(b" ", 1)[-1]
+        if host in _LEVEL_WORDS or b"=" in host:
+            return 0.0, False
+        tagged = _SNIFF_TAG.match(line, m.end()) is not None
+        if line.startswith(b"<"):
+            return 0.9, True
+        return sure, tagged
+    if _SNIFF_PRI.match(line):
+        return 0.5, True
+    return 0.0, False
 
 
 def sniff(sample: Sequence[bytes]) -> float:
-    """Sure for RFC 5424 headers, likely for BSD lines with a PRI or a ``tag[pid]:`` after the host."""
-    lines = [s for s in sample[:10] if s.strip()]
+    """Sure for RFC 5424 headers; likely for lines that start with a BSD or RFC 3339 stamp and a
+    host (behind a prefix, less so), when at least one of them names a ``tag[pid]:`` after the
+    host (a stamp alone starts many logs that are not syslog)."""
+    lines = [s for s in sample if s.strip()]
     if not lines:
         return 0.0
-    score = 0.0
-    for line in lines:
-        if _SNIFF_5424.match(line):
-            score += 0.95
-        elif _SNIFF_3164.match(line):
-            score += 0.6
-        elif _SNIFF_PRI.match(line):
-            score += 0.5
-    return score / len(lines)
+    scores = [_sniff_line(line) for line in lines]
+    if not any(tagged for _, tagged in scores):
+        return 0.0
+    return sum(score for score, _ in scores) / len(lines)
 
 
 SYSLOG = register_format(Format("syslog", "syslog lines, RFC 5424 or RFC 3164 (BSD), told apart per line",

@@ -7,10 +7,12 @@ documents: 2 for a usage error, 1 for a data or runtime error.
 ingest:
 
   $ ben ingest --format nope </dev/null
-  ben ingest: Invalid value for '--format' / '-f': must be auto or one of logfmt, csv, tsv, lines, ndjson, otlp, prom, syslog
+  ben ingest: Invalid value for '--format' / '-f': must be auto or one of logfmt, csv, tsv, ndjson, syslog, journal, lines, otlp, prom
   [2]
   $ ben ingest missing.log
-  ben ingest: No such file or directory: missing.log
+  ben ingest: read 0, wrote 0, rejected 0
+  ben ingest: missing.log: No such file or directory; skipped
+  ben ingest: 1 input was not read to the end (see above)
   [1]
 
 scrub:

@@ -19,7 +19,7 @@ Rotation by rename: the old file is read to its end, the new one from its start:
 
   $ printf 'five\n' >> app.log && mv app.log app.log.1 && printf 'new one\n' > app.log
   $ ben ingest --since-last --state offsets.json app.log | jq -c '[.body, ._ingest.file]'
-  ben ingest: app.log: format lines
+  ben ingest: app.log: format lines (from 1 line)
   ben ingest: read 2, wrote 2, rejected 0
   ["five","app.log.1"]
   ["new one","app.log"]

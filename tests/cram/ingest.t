@@ -4,7 +4,7 @@ NDJSON objects become envelopes: aliases fold into envelope fields, everything e
 and each record says where it came from:
 
   $ printf '{"@timestamp":"2026-11-25T12:00:00+02:00","level":"WARNING","host":"web-1","msg":"slow","latency_ms":412}\n' | ben ingest
-  ben ingest: <stdin>: format ndjson
+  ben ingest: <stdin>: format ndjson (from 1 line)
   {"ts":"2026-11-25T10:00:00Z","lane":"diag","source":"web-1","name":"log","severity":"warn","body":"slow","attrs":{"latency_ms":412},"_ingest":{"format":"ndjson","line":1}}
   ben ingest: read 1, wrote 1, rejected 0
   $ printf '{"ts":"2026-11-25T10:00:00.123456789Z","lane":"event","source":"api","name":"deploy","body":"v2"}\n' | ben ingest -q
@@ -13,11 +13,11 @@ and each record says where it came from:
 logfmt and plain lines, sniffed per input:
 
   $ printf 'ts=2026-11-25T10:00:00Z level=error host=db-1 msg="disk \\"sda\\" full" used_pct=97.5\n' | ben ingest
-  ben ingest: <stdin>: format logfmt
+  ben ingest: <stdin>: format logfmt (from 1 line)
   {"ts":"2026-11-25T10:00:00Z","lane":"diag","source":"db-1","name":"log","severity":"error","body":"disk \"sda\" full","attrs":{"used_pct":97.5},"_ingest":{"format":"logfmt","line":1}}
   ben ingest: read 1, wrote 1, rejected 0
   $ printf '2026-11-25 10:00:01,123 ERROR payment failed\n' | ben ingest --source shop
-  ben ingest: <stdin>: format lines
+  ben ingest: <stdin>: format lines (from 1 line)
   {"ts":"2026-11-25T10:00:01.123Z","lane":"diag","source":"shop","name":"log","severity":"error","body":"2026-11-25 10:00:01,123 ERROR payment failed","_ingest":{"format":"lines","line":1}}
   ben ingest: read 1, wrote 1, rejected 0
 
@@ -35,8 +35,9 @@ Bad lines are counted, reported on stderr, and kept with their reason in --rejec
   ben ingest: read 4, wrote 2, rejected 2
     rejected mixed.ndjson:2: record is a JSON list, not an object
     rejected mixed.ndjson:3: invalid JSON: unexpected end of data: line 1 column 14 (char 13)
-  {"body":"ok","_ingest":{"format":"ndjson","file":"mixed.ndjson","line":1}}
-  {"body":"also ok","_ingest":{"format":"ndjson","file":"mixed.ndjson","line":4}}
+  ben ingest: 2 records without a time of their own (given the time of reading, marked _ingest.ts: "read")
+  {"body":"ok","_ingest":{"format":"ndjson","file":"mixed.ndjson","line":1,"ts":"read"}}
+  {"body":"also ok","_ingest":{"format":"ndjson","file":"mixed.ndjson","line":4,"ts":"read"}}
   $ cat rejects.ndjson
   {"stage":"ingest","file":"mixed.ndjson","line":2,"reason":"record is a JSON list, not an object","raw":"[1,2]"}
   {"stage":"ingest","file":"mixed.ndjson","line":3,"reason":"invalid JSON: unexpected end of data: line 1 column 14 (char 13)","raw":"{\"msg\":\"trunc"}
