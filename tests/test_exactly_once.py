@@ -89,7 +89,7 @@ def test_reading_once_without_state_stamps_no_position(tmp_path):
     log = tmp_path / "app.log"
     log.write_bytes(b'{"msg":"a"}\n')
     mark = orjson.loads(run_ben("ingest", str(log)).stdout)["_ingest"]
-    assert mark == {"format": "ndjson", "file": str(log), "line": 1}
+    assert mark == {"format": "ndjson", "file": str(log), "line": 1, "ts": "read"}  # no "in", no "at"
 
 
 STAMPED = [{"ts": f"2026-11-25T10:00:{i:02d}Z", "lane": "diag", "name": "cpu", "value": float(i % 7) + (40 if i == 30 else 0),

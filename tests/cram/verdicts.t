@@ -28,7 +28,7 @@ either way, and narrate's own status says NO DATA too:
 
   $ set -o pipefail
   $ ben ingest -q /nonexistent/app.log | ben detect -q | ben narrate -q
-  ben ingest: No such file or directory: /nonexistent/app.log
+  ben ingest: /nonexistent/app.log: No such file or directory; skipped
   Health report: no records
   Verdict: NO DATA. No records in this range: nothing arrived to judge (an empty input or a failed
     earlier stage).
