@@ -61,6 +61,12 @@ def test_a_key_silent_in_a_window_counts_zero():
         (format_ts(T0), "count.error", 1), (format_ts(T0 + MIN), "count.error", 0), (format_ts(T0 + 2 * MIN), "count.error", 1)]
 
 
+def test_a_record_without_the_source_it_is_counted_by_is_counted_under_ben_count():
+    """Plain log lines (dpkg.log) carry no source: their count is not a source named "None"."""
+    out = counted([{"ts": format_ts(T0), "body": "status installed"}], by=("source", "severity"))
+    assert [(r["source"], r["name"], r["value"]) for r in out] == [("ben.count", "count.-", 1)]
+
+
 def burst_log() -> list[dict]:
     """Two hours of logs from two web hosts; web-2 logs about 3 errors a minute, 140 a minute from 10:31 to 10:36."""
     rng = random.Random(7)

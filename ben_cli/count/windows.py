@@ -129,7 +129,9 @@ class Counter:
         by = self.options.by
         attrs: dict[str, Any] = {b: v for b, v in zip(by, key, strict=True) if b != "source"}
         attrs["window_s"] = self.options.every
-        source = key[by.index("source")] if "source" in by else "ben.count"
+        source = key[by.index("source")] if "source" in by else None
+        if source is None:  # not counted by source, or records without one (plain log lines)
+            source = "ben.count"
         return {"ts": ts, "lane": "diag", "source": source if isinstance(source, str) else str(source),
                 "name": _name(by, key), "value": n, "attrs": attrs}
 
