@@ -49,6 +49,9 @@ def narrate(
     fail_on: Annotated[str, typer.Option(
         "--fail-on", metavar="VERDICTS",
         help="Exit 1 on these verdicts, comma-separated: nodata, unknown, degraded (or worse), incident, never.")] = "nodata",
+    state: Annotated[Optional[str], typer.Option(metavar="FILE", help=(
+        "With --every: keep the counted positions and the open window in FILE (saved atomically before "
+        "output leaves), so a rerun after a crash counts each record once; no partial last window."))] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -61,7 +64,7 @@ def narrate(
     and rejected. With --every, records pass through and a narrative record closes each window.
     """
     options = core.Options.from_flags(format=format, since=since, until=until, every=every, gap=gap,
-                                      min_change=min_change, rejected=rejected, fail_on=fail_on)
+                                      min_change=min_change, rejected=rejected, fail_on=fail_on, state=state)
     coloured = options.format == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     with Rejects(rejects, stage="narrate", strict=strict) as bad, Writer() as writer:
         summary = core.run(inputs or ["-"], writer, bad, options, show=_print_coloured if coloured else None)

@@ -220,6 +220,21 @@ class Producer(threading.Thread):
             time.sleep(self.rng.uniform(0.005, 0.03))
 
 
+def spawn(commands: list[list[str]]) -> list[subprocess.Popen]:
+    """The commands started as one shell pipeline, the last (the sink) writing nowhere."""
+    procs: list[subprocess.Popen] = []
+    prev = None
+    for n, cmd in enumerate(commands):
+        p = subprocess.Popen([BEN, *cmd], stdin=prev if prev is not None else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE if n < len(commands) - 1 else subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=ENV)
+        if prev is not None:
+            prev.close()
+        prev = p.stdout
+        procs.append(p)
+    return procs
+
+
 def run_pipeline(folder: Path, sink_to: str, rng: random.Random | None, producer: Producer | None = None) -> list[int]:
     """``ingest --since-last --ack | scrub | detect --state | sink --ack`` once; with ``rng``, one
     stage is killed with SIGKILL at a random moment, and with ``producer`` the log may be rotated
@@ -228,16 +243,7 @@ def run_pipeline(folder: Path, sink_to: str, rng: random.Random | None, producer
     commands = [["ingest", "-q", "--since-last", "--ack", "--state", state, str(folder / "app.log")],
                 ["scrub", "-q"], ["detect", "-q", "--state", str(folder / "detect.json")],
                 ["sink", "-q", "--ack", state, "--to", sink_to, "--batch-rows", "300", "--batch-age", "50ms"]]
-    procs: list[subprocess.Popen] = []
-    prev = None
-    for cmd in commands:
-        p = subprocess.Popen([BEN, *cmd], stdin=prev if prev is not None else subprocess.DEVNULL,
-                             stdout=subprocess.PIPE if cmd[0] != "sink" else subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=ENV)
-        if prev is not None:
-            prev.close()
-        prev = p.stdout
-        procs.append(p)
+    procs = spawn(commands)
     if rng is not None:
         if producer is not None and rng.random() < 0.7:
             time.sleep(rng.uniform(0, 0.5))

@@ -33,18 +33,21 @@ class Options:
     format: str = "text"  # the whole-range report's layout, one of FORMATS
     rejected_files: list[str] = field(default_factory=list)  # earlier stages' --rejects files
     fail_on: frozenset[str] = FAIL_ON["nodata"]  # verdicts that make the run exit 1
+    state: str | None = None  # streaming: windows counted and narrated once across runs (resume.py)
 
     @classmethod
     def from_flags(cls, *, format: str = "text", since: str | None = None, until: str | None = None,
                    every: str | None = None, gap: str | None = None, min_change: str = "20%",
-                   rejected: list[str] | None = None, fail_on: str = "nodata") -> Options:
+                   rejected: list[str] | None = None, fail_on: str = "nodata", state: str | None = None) -> Options:
         """Options from the text of ``ben narrate``'s flags; a bad value is a usage error."""
+        if state is not None and every is None:
+            raise UsageError("--state: only with --every (a whole-range report has no windows to remember)")
         if format not in FORMATS:
             raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, not {format!r}")
         return cls(gap_ns=_duration_ns("--gap", gap), min_change=_fraction("--min-change", min_change),
                    since_ns=_time("--since", since), until_ns=_time("--until", until),
                    every_ns=_duration_ns("--every", every), format=format, rejected_files=list(rejected or []),
-                   fail_on=_fail_on(fail_on))
+                   fail_on=_fail_on(fail_on), state=state)
 
 
 def _fail_on(text: str) -> frozenset[str]:

@@ -59,7 +59,9 @@ def run(inputs: list[str], writer: Writer, rejects: Rejects, options: Options, *
     narrator = Narrator(options, rejected=read_rejected(options.rejected_files) if options.rejected_files else None)
     reader = Reader(inputs, rejects.add)
     summary = NarrateSummary("narrate")
-    if options.every_ns is not None:
+    if options.every_ns is not None and options.state is not None:
+        _run_resumed(narrator, reader, writer, options.state, summary)
+    elif options.every_ns is not None:
         writer.write_all(fed_then_flushed(narrator, reader.records()))
         summary.written = writer.count
         summary.extra["narratives"] = narrator.narratives
@@ -79,3 +81,23 @@ def run(inputs: list[str], writer: Writer, rejects: Rejects, options: Options, *
     summary.read = reader.read
     summary.rejected = rejects.count
     return summary
+
+
+def _run_resumed(narrator: Narrator, reader: Reader, writer: Writer, state: str, summary: NarrateSummary) -> None:
+    """``--every --state``: blocks of output, each after the state that counted it is saved."""
+    from pathlib import Path
+
+    from ben_cli.atomic import exclusive_lock
+    from ben_cli.narrate.resume import Resume, blocks
+
+    path = Path(state)
+    with exclusive_lock(path, "another ben narrate"):
+        resume = Resume(narrator, path)
+        for block in blocks(resume, reader.records()):
+            writer.write_all(block)
+            writer.flush()
+    summary.written = writer.count
+    summary.extra["narratives"] = narrator.narratives
+    if resume.replayed:
+        summary.extra["seen before"] = resume.replayed
+    summary.verdicts = narrator.verdicts or ({"nodata"} if reader.read == 0 else set())
