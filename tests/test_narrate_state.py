@@ -69,6 +69,23 @@ def test_state_without_every_is_a_usage_error_and_a_foreign_state_is_refused(tmp
     assert other.returncode != 0 and b"kept for another --every (300s)" in other.stderr
 
 
+
+def test_a_state_naming_anything_but_narrates_own_classes_is_refused_and_runs_nothing(tmp_path):
+    """The state is a pickle; one that names another callable (here os.system) is refused unread."""
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Planted:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "N").write_bytes(pickle.dumps({"version": 1, "planted": Planted()}))
+    out = run_ben("narrate", "--every", "5m", "--state", str(tmp_path / "N"), input=_stamped(0, 10))
+    assert out.returncode == 1 and b"not a ben narrate state file" in out.stderr
+    assert not marker.exists()
+
+
 # the tied pipeline, a stage SIGKILLed and rerun ---------------------------------------------------
 
 def _pipeline(folder: Path, victim: str | None, rng: random.Random) -> None:
@@ -106,6 +123,13 @@ def test_narrate_or_sink_killed_and_rerun_narrates_every_window_once_with_the_co
     got_n = [n["attrs"] for n in got if n.get("name") == "ben.narrative"]
     assert len(ref_n) == 40_000 // 300, seed  # every whole window; the last, partial one stays open
     assert sorted(n["window_start"] for n in got_n) == sorted(ref_n), seed  # each window stored once
-    assert all(n == ref_n[n["window_start"]] for n in got_n), seed  # counted from all its records, once
+    # Counted from all its records, once. Scores are not compared: a record detect had learned
+    # before the kill is marked, when read again, by a detector that has learned it (and what came
+    # after), so its score, and an incident's severity made from scores, may differ slightly.
+    counting = ("window_start", "window_end", "partial", "records", "watched")
+    wrong = [(n["window_start"], {k: (n[k], ref_n[n["window_start"]][k]) for k in counting
+                                  if n[k] != ref_n[n["window_start"]][k]})
+             for n in got_n if any(n[k] != ref_n[n["window_start"]][k] for k in counting)]
+    assert not wrong, f"{seed} windows counted differently (killed, clean): {wrong[:3]}"
     lines = sorted(r["ts"] for r in got if r.get("name") != "ben.narrative")
     assert len(lines) == 40_000 == len(set(lines)), seed  # and every record stored once

@@ -22,6 +22,7 @@ begun afresh: a window narrated from part of its records, or narrated twice. Wit
 
 from __future__ import annotations
 
+import io
 import pickle
 import secrets
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,20 @@ from ben_cli.narrate.narrator import Narrator
 
 VERSION = 1
 BLOCK = 4096  # records passed on per state save
+
+# The only classes a narrate state holds. The state is a pickle of the open window's collector,
+# and a pickle can name any callable; reading one that names anything else is refused, so a state
+# file planted or damaged by someone else is an error, never code run with the user's rights.
+ALLOWED = {("ben_cli.narrate.collect", name) for name in ("Collector", "Series", "Volume", "Flag")} | {
+    ("array", "array"), ("array", "_array_reconstructor"), ("copyreg", "_reconstructor"),
+    ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
+
+
+class _StateUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} has no place in a narrate state")
+        return super().find_class(module, name)
 
 
 class Resume:
@@ -54,7 +69,7 @@ class Resume:
         except FileNotFoundError:
             return
         try:
-            data = pickle.loads(blob)
+            data = _StateUnpickler(io.BytesIO(blob)).load()
         except Exception:
             data = None
         if type(data) is not dict or data.get("version") != VERSION:
