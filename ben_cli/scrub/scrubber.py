@@ -79,6 +79,7 @@ class Scrubber:
         self._rule_keys = self._fast_path_keys()
         self._line_families: frozenset[str] | set[str] | None = None
         self._clean_keys: set[tuple[str, str, str | None]] = set()
+        self._applied: dict[tuple[str, str, str], str] = {}
         self._top_keys = self._key_plan("", self._ops)
 
     def _key_plan(self, path: str, ops: dict[str, str]) -> Plan | None:
@@ -273,7 +274,17 @@ class Scrubber:
     def _apply(self, op: str, entity: str, value: str, plan: Plan, found: set[str], rescan: bool = False) -> str:
         """Rewrite one finding and count it (on a rescan only if it changed: a truncated network
         is found again and truncates to itself)."""
-        new = value if op == "keep" else APPLY[op](entity, value, self.key)
+        if op == "keep":
+            new = value
+        else:  # operators are functions of (entity, value) under one key: a stream repeats its values
+            ck = (op, entity, value)
+            hit = self._applied.get(ck)
+            if hit is None:
+                hit = APPLY[op](entity, value, self.key)  # drop raises, and is never remembered
+                if len(self._applied) >= _PLAN_CACHE_LIMIT:
+                    self._applied.clear()
+                self._applied[ck] = hit
+            new = hit
         if self.dry_run and not (rescan and new == value):
             self.findings[(entity, plan.path)] += 1
         if op != "keep":
