@@ -455,7 +455,7 @@ def find_phone(text: str) -> Iterator[Span]:
         if len(run) < 7:  # fewer than 7 characters hold fewer than 7 digits (a CLF "+0000")
             continue
         s, e = m.span()
-        digits = sum(c.isdigit() for c in run.split("x")[0].split("e")[0])
+        digits = sum(map(str.isdigit, run.split("x")[0].split("e")[0]))
         if not 7 <= digits <= 15 or _DATE.fullmatch(run) or _glued(text, s, e):
             continue
         if e < len(text) and text[e] == "." and e + 1 < len(text) and text[e + 1].isdigit():

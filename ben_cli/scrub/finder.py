@@ -78,7 +78,7 @@ class EntityFinder:
         self.entities = entities
         self.always = [e for e in entities if e.families is None]
         self.prefilter = shared_prefilter() if use_prefilter else None
-        self._memo: dict[tuple[str, str], list[Finding]] = {}
+        self.memo: dict[tuple[str, str], list[Finding]] = {}  # (short text, context) -> its findings
         self._chosen: dict[frozenset[str], list[tuple[Entity, bool]]] = {}
 
     def families(self, data: bytes | str) -> frozenset[str] | set[str]:
@@ -91,11 +91,11 @@ class EntityFinder:
         if len(text) > _MEMO_TEXT:
             return self.find_uncached(text, context, families)
         ck = (text, context)
-        hit = self._memo.get(ck)
+        hit = self.memo.get(ck)
         if hit is None:
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            hit = self._memo[ck] = self.find_uncached(text, context, families)
+            if len(self.memo) >= _MEMO_LIMIT:
+                self.memo.clear()
+            hit = self.memo[ck] = self.find_uncached(text, context, families)
         return hit
 
     def find_uncached(self, text: str, context: str = "", families: frozenset[str] | set[str] | None = None) -> list[Finding]:

@@ -76,6 +76,7 @@ class Scrubber:
         self.findings: Counter[tuple[str, str]] = Counter()
         self._ops = {e.name: self.policy.operator_for(e.name) for e in self.finder.entities}
         self._max = self.policy.max_value_bytes
+        self._short = min(_SHORT, self._max // 4)  # strings this short skip the walk when known clean
         self._rule_keys = self._fast_path_keys()
         self._line_families: frozenset[str] | set[str] | None = None
         self._clean_keys: set[tuple[str, str, str | None]] = set()
@@ -227,6 +228,7 @@ class Scrubber:
         out = {}
         key_plan = self._top_keys if inherited is None else inherited.key_plan
         clean_keys = self._clean_keys
+        memo, short = self.finder.memo, self._short
         for k, val in d.items():
             if not prefix and k == "redacted":
                 continue
@@ -248,6 +250,10 @@ class Scrubber:
             plan = self._plan(prefix, k, inherited)
             if plan.never:
                 out[k] = val
+                continue
+            if type(val) is str and len(val) <= short and plan.action == "scan" and plan.key_entity is None \
+                    and not memo.get((val, plan.context), True):
+                out[k] = val  # a short string already known to hold nothing (what _value would find again)
                 continue
             try:
                 out[k] = self._value(val, plan, found)
