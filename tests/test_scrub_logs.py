@@ -46,3 +46,17 @@ def test_log_rate(rates, corpus, scrubber, label):
     assert total >= PER_TEMPLATE
     assert failed / total <= LIMIT, (f"{label}: {failed} of {total} {'leaked' if positive else 'damaged'}: "
                                      + "; ".join(failures(corpus, scrubber.scrub, label)))
+
+
+def test_remembered_findings_and_operator_results_change_no_output(corpus):
+    """A long-lived scrubber remembers short strings' findings and operators' results: after the
+    whole corpus it still gives each record what a fresh scrubber gives it, and a value is judged
+    with its field's context (a number under ``phone`` is a phone, the same number under ``n`` is not)."""
+    key = b"l" * 32
+    warm = Scrubber(key=key)
+    for it in corpus:
+        warm.scrub(it.record)
+    twice = {"attrs": {"n": "4155550123", "phone": "4155550123", "m": "4155550123"}}
+    assert warm.scrub(twice)["attrs"] == {"n": "4155550123", "phone": "<PHONE>", "m": "4155550123"}
+    for it in corpus[::7]:
+        assert warm.scrub(it.record) == Scrubber(key=key).scrub(it.record)

@@ -429,8 +429,8 @@ def find_iban(text: str) -> Iterator[Span]:
             yield m.start(), pos
 
 
-_PHONE = re.compile(
-    r"""(?<![A-Za-z0-9_+.:/=-])(?<![A-Za-z0-9][.-])
+_PHONE = re.compile(  # (the first lookahead only lets the engine skip other characters fast)
+    r"""(?=[+(0-9])(?<![A-Za-z0-9_+.:/=-])(?<![A-Za-z0-9][.-])
     (?:
         \+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?)(?:[ .-]?\d{2,5}){1,4}      # +CC international
       | \(\d{1,4}\)[ .-]?\d{2,5}(?:[ .-]?\d{2,5}){0,3}                            # (08) 8747 6301
@@ -444,14 +444,18 @@ _PHONE = re.compile(
 _UNIT_AFTER = re.compile(r"[ \t]?(?:[munµ]?s|sec|secs|seconds?|min|mins|minutes?|h|hours?|days?|[KMGTP]i?B|[kKMG]|bytes?|%|ms\b)(?![A-Za-z0-9])", A)
 _NANP = re.compile(r"(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])\d{3}[ .-]\d{4}", A)
 _PHONE_CONTEXT = re.compile(r"(?i)(?:phone|tel|mobile|cell|call|contact|fax|sms|whatsapp|number|reach|dial|ph|mob)\b[^\n]{0,24}$", A)
+# A word _PHONE_CONTEXT needs, in lower case: without one in the window the (slower, caseless) search cannot match.
+_PHONE_WORD = re.compile(r"ph|tel|mob|cell|call|contact|fax|sms|whatsapp|number|reach|dial", A)
 
 
 @entity("phone", "phone", 60, "redact", "phone numbers (E.164, national formats; guarded against dates, epochs and ids)")
 def find_phone(text: str) -> Iterator[Span]:
     for m in _PHONE.finditer(text):
         run = m.group()
+        if len(run) < 7:  # fewer than 7 characters hold fewer than 7 digits (a CLF "+0000")
+            continue
         s, e = m.span()
-        digits = sum(c.isdigit() for c in run.split("x")[0].split("e")[0])
+        digits = sum(map(str.isdigit, run.split("x")[0].split("e")[0]))
         if not 7 <= digits <= 15 or _DATE.fullmatch(run) or _glued(text, s, e):
             continue
         if e < len(text) and text[e] == "." and e + 1 < len(text) and text[e + 1].isdigit():
@@ -462,15 +466,16 @@ def find_phone(text: str) -> Iterator[Span]:
         # +CC..., (area)..., a trunk 0 with 9+ digits, or the NANP 3-3-4 layout.
         shaped = run[0] in "+(" or (run[0] == "0" and digits >= 9 and run[1] != "0" and not run.isdigit()) \
             or (run[0] == "0" and run[1] == "0" and digits >= 10) or bool(_NANP.match(run))
-        if shaped or _PHONE_CONTEXT.search(text, max(0, s - 40), s):
+        if shaped or (_PHONE_WORD.search(text[max(0, s - 40):s].lower())
+                      and _PHONE_CONTEXT.search(text, max(0, s - 40), s)):
             yield s, e
 
 
 # ---------------------------------------------------------------------------------------------
 # network addresses (family "ipv4", "colon")
 
-_IPV4 = re.compile(
-    r"(?<![A-Za-z0-9_.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(  # (the first lookahead, implied by the rest, lets the engine skip other text fast)
+    r"(?=\d{1,3}\.)(?<![A-Za-z0-9_.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?:/(?:3[0-2]|[12]?\d)(?!\d))?(?![A-Za-z0-9_]|\.\d|-\w)",
     A,
 )
@@ -621,7 +626,7 @@ def find_username(text: str) -> Iterator[Span]:
                 if name is not None and _person(name):
                     names[name] = None
                     yield m.span(i)
-    for m in _SPARK_USERS.finditer(text):
+    for m in _SPARK_USERS.finditer(text) if "permissions: Set(" in text else ():
         for part in re.finditer(r"[^,\s]+", m.group(1)):
             if _person(part.group()):
                 names[part.group()] = None

@@ -16,6 +16,8 @@ Finding = tuple[int, int, str]  # start, end, entity name
 # (Entities found by context, such as password=..., are hidden whatever their value looks like.)
 SHAPE_ENTITIES = frozenset(("phone", "credit_card", "us_ssn", "ipv4", "ipv6", "mac", "iban", "high_entropy"))
 MIN_TEXT = 3  # "::1" is the shortest thing any finder reports
+_MEMO_TEXT = 64  # strings up to this long have their findings remembered ...
+_MEMO_LIMIT = 50_000  # ... this many of them (then the memo starts again)
 
 # Zero-width characters vanish and Unicode spaces become " " before matching (then spans are mapped
 # back), so "ali\u200bce@example.com" is one e-mail and "4111\u00a01111..." one card.
@@ -76,11 +78,27 @@ class EntityFinder:
         self.entities = entities
         self.always = [e for e in entities if e.families is None]
         self.prefilter = shared_prefilter() if use_prefilter else None
+        self.memo: dict[tuple[str, str], list[Finding]] = {}  # (short text, context) -> its findings
+        self._chosen: dict[frozenset[str], list[tuple[Entity, bool]]] = {}
 
     def families(self, data: bytes | str) -> frozenset[str] | set[str]:
         return self.prefilter.families(data) if self.prefilter is not None else ALL
 
     def find(self, text: str, context: str = "", families: frozenset[str] | set[str] | None = None) -> list[Finding]:
+        """:meth:`find_uncached`, remembered for short strings: a stream repeats its short values
+        (sources, names, methods, paths), and the findings are a function of (text, context) alone.
+        The list returned is shared: callers must not change it."""
+        if len(text) > _MEMO_TEXT:
+            return self.find_uncached(text, context, families)
+        ck = (text, context)
+        hit = self.memo.get(ck)
+        if hit is None:
+            if len(self.memo) >= _MEMO_LIMIT:
+                self.memo.clear()
+            hit = self.memo[ck] = self.find_uncached(text, context, families)
+        return hit
+
+    def find_uncached(self, text: str, context: str = "", families: frozenset[str] | set[str] | None = None) -> list[Finding]:
         """Non-overlapping findings in text order; the higher priority wins an overlap.
         ``context`` is text the value is read after (a field's name), never rewritten itself.
         ``families``: triggers already known to cover ``text`` (those of the line it came from),
@@ -97,13 +115,18 @@ class EntityFinder:
         if not fams and not self.always:
             return []
         taken: list[Finding] = []
-        for e in self.entities:  # highest priority first
-            if e.families is not None and fams.isdisjoint(e.families):
-                continue
+        key = fams if type(fams) is frozenset else frozenset(fams)
+        chosen = self._chosen.get(key)
+        if chosen is None:  # the finders these families trigger, highest priority first (few sets recur)
+            if len(self._chosen) >= _MEMO_LIMIT:
+                self._chosen.clear()
+            chosen = self._chosen[key] = [(e, e.name in SHAPE_ENTITIES) for e in self.entities
+                                          if e.families is None or not key.isdisjoint(e.families)]
+        for e, by_shape in chosen:
             for s, end in e.find(text):
                 if end <= s or any(s < te and ts < end for ts, te, _ in taken):
                     continue
-                if e.name in SHAPE_ENTITIES and ents.protected(text[s:end]):
+                if by_shape and ents.protected(text[s:end]):
                     continue
                 taken.append((s, end, e.name))
         if "pct" in fams and "%" in text:

@@ -76,9 +76,11 @@ class Scrubber:
         self.findings: Counter[tuple[str, str]] = Counter()
         self._ops = {e.name: self.policy.operator_for(e.name) for e in self.finder.entities}
         self._max = self.policy.max_value_bytes
+        self._short = min(_SHORT, self._max // 4)  # strings this short skip the walk when known clean
         self._rule_keys = self._fast_path_keys()
         self._line_families: frozenset[str] | set[str] | None = None
         self._clean_keys: set[tuple[str, str, str | None]] = set()
+        self._applied: dict[tuple[str, str, str], str] = {}
         self._top_keys = self._key_plan("", self._ops)
 
     def _key_plan(self, path: str, ops: dict[str, str]) -> Plan | None:
@@ -226,6 +228,7 @@ class Scrubber:
         out = {}
         key_plan = self._top_keys if inherited is None else inherited.key_plan
         clean_keys = self._clean_keys
+        memo, short = self.finder.memo, self._short
         for k, val in d.items():
             if not prefix and k == "redacted":
                 continue
@@ -247,6 +250,10 @@ class Scrubber:
             plan = self._plan(prefix, k, inherited)
             if plan.never:
                 out[k] = val
+                continue
+            if type(val) is str and len(val) <= short and plan.action == "scan" and plan.key_entity is None \
+                    and not memo.get((val, plan.context), True):
+                out[k] = val  # a short string already known to hold nothing (what _value would find again)
                 continue
             try:
                 out[k] = self._value(val, plan, found)
@@ -273,7 +280,17 @@ class Scrubber:
     def _apply(self, op: str, entity: str, value: str, plan: Plan, found: set[str], rescan: bool = False) -> str:
         """Rewrite one finding and count it (on a rescan only if it changed: a truncated network
         is found again and truncates to itself)."""
-        new = value if op == "keep" else APPLY[op](entity, value, self.key)
+        if op == "keep":
+            new = value
+        else:  # operators are functions of (entity, value) under one key: a stream repeats its values
+            ck = (op, entity, value)
+            hit = self._applied.get(ck)
+            if hit is None:
+                hit = APPLY[op](entity, value, self.key)  # drop raises, and is never remembered
+                if len(self._applied) >= _PLAN_CACHE_LIMIT:
+                    self._applied.clear()
+                self._applied[ck] = hit
+            new = hit
         if self.dry_run and not (rescan and new == value):
             self.findings[(entity, plan.path)] += 1
         if op != "keep":
