@@ -8,6 +8,8 @@ import io
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ben_cli import ingest
 from ben_cli.ingest import DecodeOptions, IngestOptions, files, parallel
@@ -224,9 +226,7 @@ def test_redirected_stdin_is_decoded_by_the_workers_too_and_writes_what_one_proc
                                                                                fmt):
     """Issue 15 item 6: stdin redirected from a big file is cut into blocks by the parent and
     decoded by the workers, in order; a line over the limit is sent as its start and the count of
-    the bytes after it. (A pipe stays in one process: test_cli's terminal tests check that its
-    records come out as they arrive.)"""
-    import sys
+    the bytes after it. (Pipes: the tests below.)"""
 
     data = _mixed_lines(fmt, 3000, 7)
     data = data.replace(b"\n", b"\n" + b"z" * 30_000 + b"\r\n", 1)  # one line over the limit below, CRLF
@@ -237,16 +237,168 @@ def test_redirected_stdin_is_decoded_by_the_workers_too_and_writes_what_one_proc
     monkeypatch.setattr(parallel, "decode_stream", lambda *a, **k: forks.append(1) or real_decode_stream(*a, **k))
 
     def run(jobs):
-        out_path, rej_path = tmp_path / f"out-{jobs}", tmp_path / f"rej-{jobs}"
         with open(path, "rb") as piped:
-            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(piped))
-            with open(out_path, "wb") as out, Rejects(rej_path, stage="ingest") as bad:
-                writer = Writer(out, line_buffered=False)
-                summary = ingest.run(["-"], writer, bad, IngestOptions(format=fmt, jobs=jobs, max_line_bytes=10_240,
-                                                                       decode=DecodeOptions(clock=lambda: FIXED)))
-                writer.flush()
-        return out_path.read_bytes(), rej_path.read_bytes(), (summary.read, summary.written, summary.rejected)
+            return _ingest_stdin(monkeypatch, tmp_path, piped, fmt, jobs, limit=10_240)[1]
 
     serial, par = run(1), run(3)
     assert forks == [1] and par == serial
     assert b"30000 bytes, over the 10240-byte limit" in par[1]
+
+
+# Issue 15 item 6, pipes: stdin that is a pipe is read by one process while the producer is slower,
+# and cut into blocks for the workers while it keeps the reader busy (parallel.Pipe).
+
+@pytest.fixture
+def small_pipe(monkeypatch, small_blocks):
+    """Pipe reads of 256 bytes and a switch to the workers after 1 KiB found waiting, so a few KiB
+    of input goes back and forth; a pipe dry for 20 ms sends the workers away."""
+    monkeypatch.setattr(parallel, "PIPE_READ", 256)
+    monkeypatch.setattr(parallel, "PIPE_BUSY_BYTES", 1024)
+    monkeypatch.setattr(parallel, "PIPE_IDLE_MS", 20)
+    switches = []
+    real = parallel.decode_stream
+    monkeypatch.setattr(parallel, "decode_stream", lambda *a, **k: switches.append(k.get("lineno")) or real(*a, **k))
+    return switches
+
+
+def _ingest_stdin(monkeypatch, tmp_path, stdin, fmt: str, jobs: int, line_buffered: bool = False,
+                  name: str = "out", limit: int = 300):
+    """``ben ingest`` of stdin (an open binary file: a pipe's end or a regular file) into files."""
+    import sys
+
+    out_path, rej_path = tmp_path / f"{name}-{jobs}", tmp_path / f"{name}-rej-{jobs}"
+    rej_path.unlink(missing_ok=True)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(stdin))
+    with open(out_path, "wb") as out, Rejects(rej_path, stage="ingest") as bad:
+        writer = Writer(out, line_buffered=line_buffered)
+        summary = ingest.run(["-"], writer, bad, IngestOptions(format=fmt, jobs=jobs, max_line_bytes=limit,
+                                                               decode=DecodeOptions(clock=lambda: FIXED)))
+        writer.flush()
+    return out_path, (out_path.read_bytes(), rej_path.read_bytes() if rej_path.exists() else b"",
+                      (summary.read, summary.written, summary.rejected))
+
+
+def _producer(parts: list[bytes], pause: float = 0.0):
+    """A thread writing ``parts`` into a new pipe, ``pause`` seconds apart, then closing it;
+    returns the pipe's read end (a binary file) and the thread."""
+    import os
+    import threading
+    import time
+
+    r, w = os.pipe()
+
+    def produce() -> None:
+        try:
+            for i, part in enumerate(parts):
+                if i:
+                    time.sleep(pause)
+                os.write(w, part) if len(part) < 4096 else open(w, "wb", closefd=False).write(part)
+        finally:
+            os.close(w)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    return open(r, "rb"), thread  # noqa: SIM115 - closed by the caller
+
+
+_LINE = st.one_of(
+    st.sampled_from([b"", b"  ", b"{broken", b"\xff\xfe bad =", b'{"a":[1,2]}', b"[1]"]),
+    st.builds(lambda i, s: b'{"ts":"2026-11-25T10:00:%02dZ","msg":"m %d","s":"%s"}' % (i % 60, i, s.encode()),
+              st.integers(0, 10**6), st.text("abc xyz=\u00e9", max_size=20)),
+    st.builds(lambda i: b'ts=2026-11-25T10:00:%02dZ level=info msg="line %d" n=%d' % (i % 60, i, i),
+              st.integers(0, 10**6)),
+    st.builds(lambda n, c: c * n, st.integers(250, 1200), st.sampled_from([b"x", b"{", b"a=1 "])),  # over 300 bytes
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(_LINE, min_size=1, max_size=400), crlf=st.lists(st.booleans(), min_size=1, max_size=400),
+       last_newline=st.booleans(), fmt=st.sampled_from(["ndjson", "logfmt"]), split=st.floats(0, 1))
+def test_a_fast_pipe_is_decoded_by_the_workers_and_writes_what_the_file_read_writes(
+        tmp_path_factory, small_pipe, monkeypatch, lines, crlf, last_newline, fmt, split):
+    """Issue 15 item 6: a pipe that keeps the reader busy goes to the workers, in order, and back
+    to one process when it runs dry (a pause in the middle); the output, the rejects and the
+    counts are those of the same bytes read from a file by one process: long lines, CRLF, blank
+    lines and a last line without a newline included."""
+    tmp_path = tmp_path_factory.mktemp("pipe")
+    small_pipe.clear()
+    data = b"".join(line + (b"\r\n" if crlf[i % len(crlf)] else b"\n") for i, line in enumerate(lines))
+    data = data * (1 + 8192 // len(data))
+    if not last_newline:
+        data = data.rstrip(b"\r\n")
+    path = tmp_path / "in"
+    path.write_bytes(data)
+    with open(path, "rb") as stdin:
+        _, expected = _ingest_stdin(monkeypatch, tmp_path, stdin, fmt, 1, name="file")
+    cut = int(len(data) * split)
+    stdin, thread = _producer([data[:cut], data[cut:]], pause=0.1)
+    with stdin:
+        _, got = _ingest_stdin(monkeypatch, tmp_path, stdin, fmt, 2, name="pipe")
+    thread.join()
+    assert got[2] == expected[2] and got[1].splitlines() == expected[1].splitlines()
+    assert got[0].splitlines() == expected[0].splitlines()
+    assert got == expected
+    assert small_pipe or len(data) < 4096  # the workers had blocks of it
+
+
+def test_a_pipe_goes_to_the_workers_and_back_keeping_line_numbers(tmp_path, small_pipe, monkeypatch):
+    """A burst, a pause, a burst: two turns of the workers, the second numbered on from where the
+    one process stopped; the output is the file read's."""
+    data = _mixed_lines("ndjson", 3000, 11)
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    cut = data.index(b"\n", len(data) // 2) + 1
+    with open(tmp_path / "in", "wb") as fh:
+        fh.write(data)
+    with open(tmp_path / "in", "rb") as stdin:
+        _, expected = _ingest_stdin(monkeypatch, tmp_path, stdin, "ndjson", 1, name="file")
+    stdin, thread = _producer([data[:cut], data[cut:]], pause=0.5)
+    with stdin:
+        _, got = _ingest_stdin(monkeypatch, tmp_path, stdin, "ndjson", 2, name="pipe")
+    thread.join()
+    assert got == expected and expected[1]  # rejects too
+    assert len(small_pipe) >= 2 and small_pipe[0] < small_pipe[-1]
+
+
+def test_a_slow_producers_line_is_out_before_it_writes_the_next(tmp_path, small_pipe, monkeypatch):
+    """After a burst that sends the pipe to the workers, a producer that writes one line and waits
+    sees it written before it writes the next: in the workers' turn (the pipe ran dry, so the
+    block is handed over at once) and in the one process's turn after it. A correctness bound:
+    each wait is for up to 30 seconds, never a speed assertion."""
+    import os
+    import threading
+    import time
+
+    r, w = os.pipe()
+    out_path = tmp_path / "live-2"
+    seen: list[str] = []
+
+    def wait_for(word: bytes) -> None:
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            if out_path.exists() and word in out_path.read_bytes():
+                seen.append(word.decode())
+                return
+            time.sleep(0.01)
+
+    def produce() -> None:
+        try:
+            burst = b"".join(b'{"msg":"burst %d"}\n' % i for i in range(2000))
+            open(w, "wb", closefd=False).write(burst + b'{"msg":"live-1"}\n')
+            wait_for(b"live-1")
+            time.sleep(0.2)  # the pipe stays dry: the workers are let go
+            os.write(w, b'{"msg":"live-2"}\n')
+            wait_for(b"live-2")
+            os.write(w, b'{"msg":"last"}\n')
+        finally:
+            os.close(w)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    with open(r, "rb") as stdin:
+        _, (out, _rej, counts) = _ingest_stdin(monkeypatch, tmp_path, stdin, "ndjson", 2, line_buffered=True,
+                                               name="live")
+    thread.join()
+    assert seen == ["live-1", "live-2"]  # each was out before the next line was written
+    assert counts == (2003, 2003, 0) and out.endswith(b'"last"' + out.rsplit(b'"last"', 1)[1])
+    assert small_pipe  # the burst went to the workers

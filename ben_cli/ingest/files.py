@@ -81,18 +81,19 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
     write = writer.write
     core = Ingester(fmt, options.decode, file=None if path == "-" else name, reader=reader)
     lines: Iterable[bytes] = stream
-    if path == "-" and jobs > 1 and _splittable(fmt, options) and _has_fd(writer) and _big_regular(stream):
-        # stdin redirected from a big file is read in blocks and decoded by workers too; a pipe is
-        # not: reading ahead a block at a time would hold back the records of a slow producer
-        # (tail -f | ben ingest) until 4 MiB had arrived
+    if path == "-" and jobs > 1 and _splittable(fmt, options) and _has_fd(writer):
         from ben_cli.ingest import parallel
 
-        first = stream.read(parallel.BLOCK_BYTES)
-        if len(first) == parallel.BLOCK_BYTES:
-            read, read_time = parallel.decode_stream(jobs, fmt, stream, first, options, writer, rejects)
-            summary.read_time += read_time
-            return read
-        lines = io.BytesIO(first)
+        if _big_regular(stream):  # stdin redirected from a big file: blocks from the start
+            first = stream.read(parallel.BLOCK_BYTES)
+            if len(first) == parallel.BLOCK_BYTES:
+                read, read_time, _ = parallel.decode_stream(jobs, fmt, lambda: stream.read(parallel.BLOCK_BYTES),
+                                                            first, options, writer, rejects)
+                summary.read_time += read_time
+                return read
+            lines = io.BytesIO(first)
+        elif _pipe(stream):
+            return _read_pipe(jobs, fmt, stream, core, writer, rejects, options, summary)
     if options.progress is not None and path != "-":
         lines = _reporting(stream, name, options.progress)
     try:
@@ -103,6 +104,46 @@ def _read_one(fmt: Format, path: str, name: str, stream: BinaryIO, reader: Reade
     finally:
         summary.read_time += core.read_time
     return core.read
+
+
+def _read_pipe(jobs: int, fmt: Format, stream: BinaryIO, core: Ingester, writer: Writer, rejects: Rejects,
+               options: IngestOptions, summary: IngestSummary) -> int:
+    """Decode stdin, a pipe, in this process while the producer is slower than it (each record
+    out as its line arrives), and by the workers while the pipe keeps this process busy; records
+    in input order either way. Returns the lines read."""
+    from ben_cli.ingest import parallel
+
+    pipe = parallel.Pipe(stream)
+    buffered = io.BufferedReader(pipe, parallel.PIPE_READ)
+    reader, write = core.reader, writer.write
+    read = 0  # lines read by the workers (core.read counts every line they took, blank or not)
+    try:
+        while True:
+            for rec in core.feed(buffered):
+                write(rec)
+            if not pipe.switched:
+                break
+            first, pipe.rest = pipe.rest, b""
+            n, read_time, taken = parallel.decode_stream(jobs, fmt, pipe.read_more, first, options, writer,
+                                                         rejects, lineno=reader.lineno, pipe=pipe)
+            reader.lineno += taken
+            read += n - taken
+            summary.read_time += read_time
+            if pipe.switched:  # the workers read to the end
+                break
+        for rec in core.flush():
+            write(rec)
+    finally:
+        summary.read_time += core.read_time
+    return core.read + read
+
+
+def _pipe(stream: BinaryIO) -> bool:
+    """Whether ``stream`` is a pipe read as it is (not through a decompressor)."""
+    try:
+        return type(stream) is io.BufferedReader and stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _splittable(fmt: Format, options: IngestOptions) -> bool:

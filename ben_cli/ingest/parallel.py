@@ -102,12 +102,12 @@ _JOB: tuple = ()
 
 
 def _decode_block(index: int, start: int, end: int, lineno: int, data: bytes | None = None,
-                  tail: int = 0, crlf: bool = False) -> tuple[bool, int, int, list, int]:
+                  tail: int = 0, ending: bytes = b"\n") -> tuple[bool, int, int, list, int]:
     """Worker: decode bytes ``[start, end)`` of the file, whose first line is ``lineno + 1``, and
     write them as block ``index``. Returns (written, records, lines read, bad lines, records given
     the time of reading). A block of a stream (stdin) comes as ``data`` instead, followed by
     ``tail`` bytes the parent read past (the rest of a line over the limit, which it did not keep,
-    ending in CRLF when ``crlf``)."""
+    ending in ``ending``: a newline, CRLF, or nothing when the input ended inside the line)."""
     fmt, path, options, strict, (head, head_end), fd, turns = _JOB
     out = io.BytesIO()
     writer = Writer(out, line_buffered=False)
@@ -122,7 +122,7 @@ def _decode_block(index: int, start: int, end: int, lineno: int, data: bytes | N
         with open(path or os.devnull, "rb") as fh:
             # read through the one reader's bounded line loop: a line over --max-line-bytes is
             # rejected from its start, the rest skipped in chunks, never held whole
-            raw: io.RawIOBase = _Range(fh.fileno(), start, end) if data is None else _Held(data, tail, crlf)
+            raw: io.RawIOBase = _Range(fh.fileno(), start, end) if data is None else _Held(data, tail, ending)
             try:
                 for rec in core.feed(io.BufferedReader(raw, 1 << 16)):
                     write(rec)
@@ -153,12 +153,12 @@ def decode_file(jobs: int, fmt: Format, path: str, options: IngestOptions, write
     ``head``: the lines every block starting at or past the offset beside them decodes first."""
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
-        jobs_of = ((start, end, lineno, None, 0, False) for start, end, lineno in _blocks(fh.fileno(), size))
+        jobs_of = ((start, end, lineno, None, 0, b"\n") for start, end, lineno in _blocks(fh.fileno(), size))
         return _run_blocks(jobs, fmt, path, options, writer, rejects, head, jobs_of, size)
 
 
 def _run_blocks(jobs: int, fmt: Format, path: str | None, options: IngestOptions, writer: Writer, rejects: Rejects,
-                head: tuple[list[bytes], int], blocks: Iterator[tuple[int, int, int, bytes | None, int, bool]],
+                head: tuple[list[bytes], int], blocks: Iterator[tuple[int, int, int, bytes | None, int, bytes]],
                 size: int | None) -> tuple[int, int]:
     """Hand ``blocks`` to forked workers in order, at most ``2 * jobs`` in flight, and gather
     their counts and rejects in block order."""
@@ -177,8 +177,8 @@ def _run_blocks(jobs: int, fmt: Format, path: str | None, options: IngestOptions
     progress = options.progress if path is not None and size is not None else None
     executor = ProcessPoolExecutor(jobs, mp_context=ctx)
     try:
-        for index, (start, end, lineno, data, tail, crlf) in enumerate(blocks):
-            pending.append((executor.submit(_decode_block, index, start, end, lineno, data, tail, crlf), end))
+        for index, (start, end, lineno, data, tail, ending) in enumerate(blocks):
+            pending.append((executor.submit(_decode_block, index, start, end, lineno, data, tail, ending), end))
             if len(pending) >= 2 * jobs:
                 n, t = _drain_one(pending, writer, rejects, progress, path or "-", size or 0, turns)
                 read, read_time = read + n, read_time + t
@@ -227,13 +227,13 @@ class _Range(io.RawIOBase):
 
 
 class _Held(io.RawIOBase):
-    """A stream's block as the parent read it, then ``tail`` filler bytes ending in a newline: the
+    """A stream's block as the parent read it, then ``tail`` filler bytes ending as the line did: the
     part of a line over the limit that the parent read past without keeping, so the worker's
     reader rejects the line with its true size."""
 
-    def __init__(self, data: bytes, tail: int, crlf: bool = False):
+    def __init__(self, data: bytes, tail: int, ending: bytes = b"\n"):
         self.data, self.pos, self.tail = data, 0, tail
-        self.end = b"\r\n" if crlf and tail >= 2 else b"\n"
+        self.end = ending if tail >= len(ending) else b"\n"
 
     def readable(self) -> bool:
         return True
@@ -253,58 +253,138 @@ class _Held(io.RawIOBase):
         return n
 
 
-def decode_stream(jobs: int, fmt: Format, stream: BinaryIO, first: bytes, options: IngestOptions, writer: Writer,
-                  rejects: Rejects) -> tuple[int, int]:
-    """Decode a stream (stdin: a pipe or a redirected file) with ``jobs`` worker processes, as
-    :func:`decode_file` decodes a file: the parent reads blocks of about BLOCK_BYTES that end at a
-    newline (``first`` is the first, already read) and hands them over in order. A line longer
+def decode_stream(jobs: int, fmt: Format, read: Callable[[], bytes], first: bytes, options: IngestOptions,
+                  writer: Writer, rejects: Rejects, lineno: int = 0, pipe: Pipe | None = None) -> tuple[int, int, int]:
+    """Decode a stream (stdin: a redirected file, or a pipe while it keeps the reader busy) with
+    ``jobs`` worker processes, as :func:`decode_file` decodes a file: the parent gathers blocks of
+    about BLOCK_BYTES that end at a newline from ``read()`` (``first`` is already read; ``b""`` at
+    the end) and hands them over in order, the first line numbered ``lineno + 1``. A line longer
     than ``--max-line-bytes`` is not kept: its start goes to a worker with the count of the bytes
-    after it, which the parent reads past. Returns the lines read and the records given the time
-    of reading."""
-    limit = options.max_line_bytes
+    after it, which the parent reads past.
 
-    def blocks() -> Iterator[tuple[bytes, int, int, bool]]:
-        """(data, lines before it, bytes read past its end, whether those end in CRLF) of each block."""
-        lines = 0
-        pending = first  # read, not yet handed out
+    With ``pipe``, a block is also handed over as soon as the pipe runs dry (nothing is held back
+    waiting for a slow producer), and blocks stop once the pipe stays dry: the partial line after
+    the last block goes back to ``pipe`` for the one-process reader. Returns the lines read
+    (non-blank), the records given the time of reading, and the lines consumed (blank ones too)."""
+    limit = options.max_line_bytes
+    consumed = [0]
+
+    def blocks() -> Iterator[tuple[bytes, int, int, bytes]]:
+        """(data, lines before it, bytes read past its end, how those end) of each block."""
+        lines = lineno
+        pending = bytearray(first)  # read, not yet handed out
         eof = False
         while True:
             cut = pending.rfind(b"\n")
-            if cut >= 0 and (eof or len(pending) >= BLOCK_BYTES):
-                block, pending = pending[:cut + 1], pending[cut + 1:]
-                yield block, lines, 0, False
+            dry = (pipe is not None and cut >= 0 and not eof and len(pending) < BLOCK_BYTES
+                   and not pipe.waiting(PIPE_GATHER_MS))
+            if cut >= 0 and (eof or dry or len(pending) >= BLOCK_BYTES):
+                block = bytes(pending[:cut + 1])
+                del pending[:cut + 1]
+                yield block, lines, 0, b"\n"
                 lines += block.count(b"\n")
+                if dry and pipe is not None and not pipe.waiting(PIPE_IDLE_MS):  # the producer is slower than us
+                    pipe.give_back(bytes(pending))
+                    break
                 continue
             if cut < 0 and len(pending) > limit + 2:  # a line over the limit: keep its start only
-                head, tail, pending = pending[:limit + 2], len(pending) - limit - 2, b""
-                before, crlf = head[-1:], False  # the byte before the newline, for CRLF
+                head, tail = bytes(pending[:limit + 2]), len(pending) - limit - 2
+                pending = bytearray()
+                before, ending = head[-1:], b""  # the byte before the newline, for CRLF; b"": no newline
                 while True:
-                    more = stream.read(BLOCK_BYTES)
+                    more = read()
                     if not more:
                         eof = True
                         break
                     nl = more.find(b"\n")
                     if nl >= 0:
-                        crlf = (more[nl - 1:nl] if nl else before) == b"\r"
-                        tail, pending = tail + nl + 1, more[nl + 1:]
+                        ending = b"\r\n" if (more[nl - 1:nl] if nl else before) == b"\r" else b"\n"
+                        tail, pending = tail + nl + 1, bytearray(more[nl + 1:])
                         break
                     tail += len(more)
                     before = more[-1:]
-                yield head, lines, tail, crlf
+                yield head, lines, tail, ending
                 lines += 1
                 continue
             if eof:
                 if pending:
-                    yield pending, lines, 0, False
-                return
-            more = stream.read(BLOCK_BYTES)
+                    yield bytes(pending), lines, 0, b"\n"
+                    lines += 1
+                break
+            more = read()
             if more:
                 pending += more
             else:
                 eof = True
+        consumed[0] = lines - lineno
 
-    return _run_blocks(jobs, fmt, None, options, writer, rejects, ([], 0),
-                       ((0, 0, lineno, data, tail, crlf) for data, lineno, tail, crlf in blocks()), None)
+    read_lines, read_time = _run_blocks(jobs, fmt, None, options, writer, rejects, ([], 0),
+                                        ((0, 0, n, data, tail, end) for data, n, tail, end in blocks()), None)
+    return read_lines, read_time, consumed[0]
+
+
+# A pipe is read 64 KiB at a time (its default capacity). While every read finds more waiting, the
+# producer is faster than one process: after PIPE_BUSY_BYTES so read, blocks go to the workers.
+# There a block is handed over whenever the pipe is dry for PIPE_GATHER_MS, and the workers are let
+# go once it stays dry for PIPE_IDLE_MS after that (the records read are out by then, or being
+# written: the wait holds nothing back).
+PIPE_READ = 1 << 16
+PIPE_BUSY_BYTES = 1 << 20
+PIPE_GATHER_MS = 1
+PIPE_IDLE_MS = 50
+
+
+class Pipe(io.RawIOBase):
+    """stdin as a pipe, for the one-process reader (through an ``io.BufferedReader``) and for
+    :func:`decode_stream` in turn. As the one process reads, it counts the bytes read in a row with
+    more already waiting; past PIPE_BUSY_BYTES it ends a read at a newline and then reports the
+    end of input, so the line loop stops on a whole line and :attr:`rest` (what followed it) goes
+    to the workers. :meth:`give_back` returns the partial line the workers' part left, and the
+    one-process reader goes on from there."""
+
+    def __init__(self, stream: BinaryIO):
+        import select
+
+        self.fd = stream.fileno()
+        self.out = stream.read(len(stream.peek(1)))  # type: ignore[attr-defined]  # what sniffing buffered
+        self.rest = b""  # for the workers, once switched
+        self.busy = 0
+        self.switched = self.eof = False
+        self.poller = select.poll()
+        self.poller.register(self.fd, select.POLLIN)
+
+    def readable(self) -> bool:
+        return True
+
+    def waiting(self, ms: int = 0) -> bool:
+        """Whether bytes (or the end) can be read at once, or within ``ms`` milliseconds."""
+        return bool(self.poller.poll(ms))
+
+    def read_more(self) -> bytes:
+        """The next bytes of the pipe, as many as are there (up to PIPE_READ); b"" at its end."""
+        data = os.read(self.fd, PIPE_READ)
+        self.eof = not data
+        return data
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self.switched:
+            return 0
+        if not self.out:
+            data = self.read_more()
+            if not data:
+                return 0
+            self.busy = self.busy + len(data) if self.waiting() else 0
+            if self.busy >= PIPE_BUSY_BYTES and (cut := data.rfind(b"\n")) >= 0:
+                data, self.rest, self.switched = data[:cut + 1], data[cut + 1:], True
+            self.out = data
+        n = min(len(buffer), len(self.out))
+        buffer[:n] = self.out[:n]
+        self.out = self.out[n:]
+        return n
+
+    def give_back(self, partial: bytes) -> None:
+        """The workers' part ended with ``partial`` read after its last newline: read it next."""
+        self.out, self.busy, self.switched = partial, 0, False
 
 
 def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
