@@ -88,13 +88,14 @@ def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], object], *, m
 
 
 @contextmanager
-def exclusive_lock(path: Path, what: str = "another ben run") -> Iterator[None]:
-    """Hold an exclusive lock on ``path.lock`` for the block; raise :class:`Busy` at once if held."""
+def exclusive_lock(path: Path, what: str = "another ben run", *, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock on ``path.lock`` for the block; raise :class:`Busy` at once if held,
+    or with ``wait``, wait for it (for short writes that two runs should take turns at)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EACCES):
                 raise Busy(f"{path} is in use by {what}") from None
