@@ -87,6 +87,14 @@ def read_ed25519(value: str) -> bytes:
         return keyfiles.load_verify_key(value).key
 
 
+def read_public(value: str) -> bytes:
+    """A public key to revoke: X25519 (``.pub`` file, ``age1...``) or Ed25519 (minisign), or base64url of either."""
+    try:
+        return read_x25519(value)
+    except (UsageError, p.CryptoError):
+        return read_ed25519(value)
+
+
 def _check_generation(store: Store, key: SigningKey) -> int:
     generation = store.generation
     if c.key_id(key.public.key) != store.ca_cert(generation).issuer:

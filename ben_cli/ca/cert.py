@@ -52,9 +52,10 @@ class Refused(p.CryptoError):
     reason = "refused"
 
     def __init__(self, message: str, reason: str | None = None):
-        super().__init__(message)
         if reason is not None:
             self.reason = reason
+        self.detail = message
+        super().__init__(f"refused ({self.reason}): {message}")
 
 
 class Malformed(Refused):
@@ -278,7 +279,7 @@ def parse_many(data: bytes, what: str = "bundle") -> list[Certificate]:
         try:
             out.append(parse(b"\n".join(lines[i:i + 3]) + b"\n"))
         except Refused as exc:
-            raise type(exc)(f"{what}, certificate {i // 3 + 1}: {exc}") from None
+            raise type(exc)(f"{what}, certificate {i // 3 + 1}: {exc.detail}", exc.reason) from None
     return out
 
 

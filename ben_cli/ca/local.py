@@ -1,0 +1,53 @@
+"""What this machine trusts, for ``ben ca verify``: files named, else what ben keeps here.
+
+On the CA's machine the trust bundle and the revocation list default to the CA's own (the
+current bundle, the current list); on a node, to the bundle ``ben ca accept`` kept. The highest
+revocation-list sequence seen is kept in ``$BEN_HOME/trust/crl-seen.json``, so an older list
+given later is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ben_cli.ca import authority, verify
+from ben_cli.ca import cert as c
+from ben_cli.ca import crl as r
+from ben_cli.ca.node import Node
+from ben_cli.ca.node import default_root as node_root
+from ben_cli.ca.store import Store
+from ben_cli.errors import UsageError
+from ben_cli.units import ben_home
+
+
+def seen_path() -> Path:
+    return ben_home() / "trust" / "crl-seen.json"
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
+def check_file(path: Path, now: int, needs: verify.Requirements, bundle: Path | None = None, crl: Path | None = None,
+               seen: Path | None = None) -> c.Certificate:
+    """The certificate in ``path`` if it is valid at ``now`` for ``needs``; else
+    :class:`~ben_cli.ca.cert.Refused` saying exactly why not."""
+    store = Store()
+    if bundle is not None:
+        trust = verify.TrustBundle.parse(_read(bundle, "trust bundle"))
+    elif store.exists():
+        trust = authority.bundle(store, now)
+    elif (node_root() / "bundle").exists():
+        trust = verify.TrustBundle.parse((Node(node_root()).root / "bundle").read_bytes())
+    else:
+        raise UsageError("give --bundle (no CA and no enrolled node here to take one from)")
+    crl_data = _read(crl, "revocation list") if crl is not None else (
+        store.crl_path.read_bytes() if bundle is None and store.exists() else None)
+    revocations = None
+    if crl_data is not None:
+        revocations = verify.check_crl(trust, crl_data, now)
+        r.SeenSequence(seen or seen_path()).check_and_raise(revocations)
+    return verify.Verifier(trust, revocations).check(_read(path, "certificate"), now, needs)
