@@ -14,7 +14,7 @@ id) could be changed without the signer. JCS fixes every choice:
   read back to the same double, plain up to 21 integer digits, ``1e+21`` beyond, ``1e-7`` below
   ``1e-6``; ``-0`` is ``0``; NaN and the infinities have no encoding and are refused.
 
-Integers beyond 2**53 are refused rather than rounded: JCS works on doubles, and a value that
+Integers that are not exactly a double (some beyond 2**53) are refused rather than rounded: JCS works on doubles, and a value that
 would change on the way through is not one this module will vouch for.
 """
 
@@ -39,9 +39,10 @@ def number(value: float | int) -> str:
     if isinstance(value, int):
         if -_MAX_SAFE <= value <= _MAX_SAFE:
             return str(value)
-        value = float(value)
-        if int(value) != value:  # pragma: no cover - int -> float never yields a fraction
+        as_double = float(value)
+        if int(as_double) != value:
             raise CanonicalError(f"integer {value} is not exactly a double")
+        value = as_double
     if value != value or value in (float("inf"), float("-inf")):
         raise CanonicalError(f"{value} has no JSON encoding")
     if value == 0:
@@ -97,9 +98,10 @@ def _encode(value: object, out: list[str]) -> None:
         out.append("]")
     elif isinstance(value, dict):
         out.append("{")
-        for i, key in enumerate(sorted(value, key=_utf16_key)):
+        for key in value:
             if not isinstance(key, str):
                 raise CanonicalError(f"object key {key!r} is not a string")
+        for i, key in enumerate(sorted(value, key=_utf16_key)):
             if i:
                 out.append(",")
             out.append(string(key))
@@ -120,11 +122,18 @@ def canonical(value: object) -> bytes:
         raise CanonicalError("a string holds a lone surrogate, which UTF-8 cannot encode") from None
 
 
+def _integer(text: str) -> int | float:
+    """An integer as JCS reads one: exactly, while it fits a double's 53 bits; as a double beyond."""
+    value = int(text)
+    return value if -_MAX_SAFE <= value <= _MAX_SAFE else float(value)
+
+
 def loads(data: bytes) -> object:
-    """Parse JSON text (the standard parser: a duplicate key keeps its last value, which the
-    canonical re-encoding then fails to reproduce, so a verifier comparing bytes refuses it)."""
+    """Parse JSON text, numbers as JCS's doubles (the standard parser: a duplicate key keeps its
+    last value, which the canonical re-encoding then fails to reproduce, so a verifier comparing
+    bytes refuses it)."""
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant, parse_int=_integer)
     except UnicodeDecodeError as exc:
         raise CanonicalError(f"not UTF-8 at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
