@@ -175,10 +175,12 @@ def _issue_locked(store: Store, key: SigningKey, profile: Profile, noise_pub: by
     certificate = c.issue(key, name=profile.name, groups=profile.groups, lanes=profile.lanes, usage=profile.usage,
                           noise_pub=noise_pub, sign_pub=sign_pub, not_before=now - c.BACKDATE,
                           not_after=min(now + profile.ttl, ca.not_after))
-    store.save_issued(certificate)
+    # logged first: a crash between the two leaves an entry for a certificate never handed out,
+    # not a certificate the log does not know
     audit.append(store, generation, key, [audit.entry(now, "issue", serial=certificate.serial, id=certificate.id,
                                                       via=via, not_after=c.format_time(certificate.not_after),
                                                       **profile.as_attrs(), **why)])
+    store.save_issued(certificate)
     return certificate
 
 
@@ -289,6 +291,12 @@ def listing(store: Store, now: int, only: Sequence[str] = ()) -> list[dict[str, 
         if not only or state in only:
             rows.append({"status": state, **each.summary()})
     return rows
+
+
+def row_text(row: dict) -> str:
+    """One line of ``ben ca list``: status, serial, end, name, usage and lanes."""
+    return (f"{row['status']:<9} {row['serial']} {row['not_after']} {row['name']} usage={','.join(row['usage'])} "
+            f"lanes={','.join(row['lanes']) or '-'}\n")
 
 
 # --- rotation ------------------------------------------------------------------------------
