@@ -44,10 +44,12 @@ def check_file(path: Path, now: int, needs: verify.Requirements, bundle: Path | 
         trust = verify.TrustBundle.parse((Node(node_root()).root / "bundle").read_bytes())
     else:
         raise UsageError("give --bundle (no CA and no enrolled node here to take one from)")
+    data = _read(path, "certificate")
+    certificate = verify.Verifier(trust).check(data, now, needs)  # its own refusals first, then the list's
     crl_data = _read(crl, "revocation list") if crl is not None else (
         store.crl_path.read_bytes() if bundle is None and store.exists() else None)
-    revocations = None
-    if crl_data is not None:
-        revocations = verify.check_crl(trust, crl_data, now)
-        r.SeenSequence(seen or seen_path()).check_and_raise(revocations)
-    return verify.Verifier(trust, revocations).check(_read(path, "certificate"), now, needs)
+    if crl_data is None:
+        return certificate
+    revocations = verify.check_crl(trust, crl_data, now)
+    r.SeenSequence(seen or seen_path()).check_and_raise(revocations)
+    return verify.Verifier(trust, revocations).check(data, now, needs)

@@ -99,8 +99,7 @@ class TrustBundle:
                             "unknown-issuer")
         if now > ca.not_after + SKEW:
             raise c.Refused(f"{what} was issued by CA {ca.name} ({issuer}), whose certificate expired at "
-                            f"{c.format_time(ca.not_after)} (after a rotation, the old CA is trusted only during "
-                            "the overlap)", "issuer-expired")
+                            f"{c.format_time(ca.not_after)} (the end of its life, or of a rotation's overlap)", "issuer-expired")
         if now < ca.not_before - SKEW:
             raise c.Refused(f"{what} was issued by CA {ca.name}, whose certificate is not valid until "
                             f"{c.format_time(ca.not_before)}", "issuer-not-yet-valid")
