@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
+import datetime
 import re
 import time
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ SERIAL_BYTES = 16
 BACKDATE = 60  # seconds a certificate's not_before is set before the moment it is issued
 _REQUIRED = {"version", "serial", "name", "groups", "lanes", "usage", "noise_pub", "not_before", "not_after", "issuer"}
 _OPTIONAL = {"sign_pub"}
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 _SERIAL = re.compile(r"[0-9a-f]{32}")
 
 
@@ -106,15 +107,15 @@ def format_time(seconds: int) -> str:
 
 def parse_time(text: object, what: str) -> int:
     """Seconds since the epoch from the one spelling :func:`format_time` writes."""
-    if not isinstance(text, str) or not _TIME.fullmatch(text):
+    found = _TIME.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
         raise Malformed(f"{what} is not an RFC 3339 UTC time to the second (YYYY-MM-DDTHH:MM:SSZ)")
+    fields = tuple(int(part) for part in found.groups())
     try:
-        seconds = calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+        datetime.datetime(*fields)  # refuses Feb 30, hour 24, second 60
     except ValueError:
         raise Malformed(f"{what} is not a valid date and time: {text}") from None
-    if format_time(seconds) != text:
-        raise Malformed(f"{what} is not a valid date and time: {text}")
-    return seconds
+    return calendar.timegm(fields)
 
 
 def new_serial() -> str:

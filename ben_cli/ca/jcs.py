@@ -21,12 +21,13 @@ would change on the way through is not one this module will vouch for.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 _MAX_SAFE = 2**53
 _SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _ESCAPES = {chr(c): _SHORT.get(chr(c), f"\\u{c:04x}") for c in range(0x20)} | {'"': '\\"', "\\": "\\\\"}
-_NEEDS_ESCAPE = frozenset(_ESCAPES)
+_NEEDS_ESCAPE = re.compile('["\\\\\x00-\x1f]')
 
 
 class CanonicalError(ValueError):
@@ -69,8 +70,8 @@ def number(value: float | int) -> str:
 
 def string(value: str) -> str:
     """``value`` as a JSON string literal in JCS's spelling."""
-    if any(ch in _NEEDS_ESCAPE for ch in value):
-        value = "".join(_ESCAPES.get(ch, ch) for ch in value)
+    if _NEEDS_ESCAPE.search(value):
+        value = _NEEDS_ESCAPE.sub(lambda m: _ESCAPES[m[0]], value)
     return '"' + value + '"'
 
 
@@ -101,7 +102,9 @@ def _encode(value: object, out: list[str]) -> None:
         for key in value:
             if not isinstance(key, str):
                 raise CanonicalError(f"object key {key!r} is not a string")
-        for i, key in enumerate(sorted(value, key=_utf16_key)):
+        # ASCII keys sort the same by code point as by UTF-16 unit: skip the encoding then
+        ordered = sorted(value) if all(key.isascii() for key in value) else sorted(value, key=_utf16_key)
+        for i, key in enumerate(ordered):
             if i:
                 out.append(",")
             out.append(string(key))
