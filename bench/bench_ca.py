@@ -99,13 +99,14 @@ def run(h: Harness) -> str:
         ["`authority.issue`: under the lock, audit entry appended and fsynced, certificate saved and fsynced",
          human_rate(i_wall), human_rate(i_cpu)],
     ]
-    ok = "meets" if v_wall >= 5000 else "MISSES"
+    ok = "meets" if v_cpu >= 5000 else "MISSES"
     return (
         "## ca\n\n"
         f"Verification of one client certificate against a one-CA bundle and a revocation list of {REVOKED:,}\n"
         f"serials, in one process ({N_VERIFY:,} checks, best of {h.repeat}); the ratio is per CPU-second to\n"
-        f"PyNaCl verifying the same signature over the same bytes. ben {ok} the 5,000/s the bee listener\n"
-        "needs (one check per handshake).\n\n"
+        f"PyNaCl verifying the same signature over the same bytes. Per CPU-second ben {ok} the 5,000/s\n"
+        "the bee listener needs (one check per handshake); the wall-clock rates depend on what else the\n"
+        "machine runs (PyNaCl's own wall rate beside its CPU rate shows how loaded it was).\n\n"
         + table(["verifier", "checks/s (wall)", "checks/CPU-s", "vs PyNaCl (CPU)"], verify_rows)
         + f"\nIssuing ({N_SIGN:,} signed in memory; {N_ISSUE} issued into the CA folder). The CA's passphrase\n"
         "(scrypt) is paid once per `ben ca` command, not per certificate, and is left out.\n\n"
