@@ -110,9 +110,10 @@ def parse_time(text: object, what: str) -> int:
     found = _TIME.fullmatch(text) if isinstance(text, str) else None
     if found is None:
         raise Malformed(f"{what} is not an RFC 3339 UTC time to the second (YYYY-MM-DDTHH:MM:SSZ)")
-    fields = tuple(int(part) for part in found.groups())
+    year, month, day, hour, minute, second = (int(part) for part in found.groups())
+    fields = (year, month, day, hour, minute, second)
     try:
-        datetime.datetime(*fields)  # refuses Feb 30, hour 24, second 60
+        datetime.datetime(year, month, day, hour, minute, second)  # refuses Feb 30, hour 24, second 60
     except ValueError:
         raise Malformed(f"{what} is not a valid date and time: {text}") from None
     return calendar.timegm(fields)
