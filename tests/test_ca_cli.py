@@ -65,3 +65,13 @@ def test_verify_exit_status_and_reason_and_list_json(ca, tmp_path):
     rows = [json.loads(line) for line in run_ben("ca", "list", "--json").stdout.splitlines()]
     assert [(r["name"], r["status"]) for r in rows] == [("web1", "revoked")]
     assert run_ben("ca", "audit", "-q").returncode == 0
+
+
+def test_the_audit_log_is_a_stream_ben_key_verifies_on_its_own(ca, ben_home):
+    pub = c.b64url(x25519_keypair()[1])
+    assert run_ben("ca", "issue", "-q", "--name", "web1", "--pub", pub, env=ENV).returncode == 0
+    folder = ben_home / "ca"
+    proc = run_ben("key", "verify", "--stream", "-q", "--pub", str(folder / "ca-1.pub"), str(folder / "audit-1.ndjson"))
+    assert proc.returncode == 0, proc.stderr
+    names = [json.loads(line)["name"] for line in proc.stdout.splitlines()]
+    assert names == ["ca.init", "ca.issue"]
