@@ -13,6 +13,7 @@ import typer
 from ben_cli.atomic import write_atomic
 from ben_cli.ca import authority, enrol
 from ben_cli.ca import cert as c
+from ben_cli.ca import serve as listening
 from ben_cli.ca.node import Node
 from ben_cli.ca.node import default_root as node_root
 from ben_cli.ca.store import Store
@@ -26,6 +27,7 @@ NameOpt = Annotated[str, typer.Option("--name", help="The node's name, as certif
 GroupsOpt = Annotated[str, typer.Option("--groups", help="Comma-separated groups (none by default).")]
 LanesOpt = Annotated[str, typer.Option("--lanes", help="Comma-separated lanes it may use: diag, event, control.")]
 UsageOpt = Annotated[str, typer.Option("--usage", help="Comma-separated uses: client, server, sign.")]
+CaOpt = Annotated[Optional[str], typer.Option("--ca", metavar="URL", help="A listening CA (ben ca serve), e.g. http://ca.example:7340.")]
 TtlOpt = Annotated[str, typer.Option("--ttl", callback=as_duration, metavar="DURATION", help="Lifetime of the certificate (1h, 7d, 12w).")]
 
 
@@ -61,9 +63,14 @@ def register(app: typer.Typer) -> None:
         sys.stdout.write(enrol.make_token(ca_store(), profile(name, groups, lanes, usage, ttl), int(time.time())).text + "\n")  # type: ignore[arg-type]
 
     @app.command()
-    def enroll(token: Annotated[str, typer.Option("--token", help="The token from ben ca token.")], out: OutOpt = None, quiet: QuietOpt = False) -> None:
-        """On the node: make its keys here ($BEN_HOME/node, 0600) and print the request for ben ca sign."""
+    def enroll(token: Annotated[str, typer.Option("--token", help="The token from ben ca token.")], ca: CaOpt = None,
+               out: OutOpt = None, quiet: QuietOpt = False) -> None:
+        """On the node: make its keys here ($BEN_HOME/node, 0600) and print the request for ben ca sign
+        (or, with --ca, send it to a listening CA and keep the certificate)."""
         node = Node(node_root())
+        if ca is not None:
+            done("enroll", node.enroll_online(token, ca, int(time.time())), quiet)
+            return
         emit(node.enroll(token, int(time.time())).decode("ascii"), out)
         say(f"ben ca enroll: keys in {node.root}; give the request to ben ca sign, then ben ca accept the certificate", quiet)
 
@@ -86,11 +93,26 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def renew(force: Annotated[bool, typer.Option("--force", help="Make the request even before two thirds of the lifetime.")] = False,
-              out: OutOpt = None, quiet: QuietOpt = False) -> None:
+              ca: CaOpt = None, out: OutOpt = None, quiet: QuietOpt = False) -> None:
         """On the node: once two thirds of the certificate's life has passed, print a renewal request
-        signed by the node's key (else say when it is due and exit 0: cron-friendly)."""
-        request, due = Node(node_root()).renew(int(time.time()), force)
+        signed by the node's key, or with --ca renew through a listening CA (before that, say when it
+        is due and exit 0: cron-friendly)."""
+        node, now = Node(node_root()), int(time.time())
+        request, due = node.renew(now, force) if ca is None else node.renew_online(ca, now, force)
         if request is None:
             say(f"ben ca renew: not due until {c.format_time(due)}", quiet)
+        elif isinstance(request, c.Certificate):
+            done("renew", request, quiet)
         else:
             emit(request.decode("ascii"), out)
+
+    @app.command()
+    def serve(listen: Annotated[str, typer.Option("--listen", metavar="HOST:PORT", help="Where to listen for enrolment and renewal requests.")] = "127.0.0.1:7340",
+              quiet: QuietOpt = False) -> None:
+        """A listening CA: POST /sign turns requests into certificates; GET /bundle and /crl. Until Ctrl-C or SIGTERM."""
+        store = ca_store(quiet)
+        server = listening.make_server(store, store.signing_key(ASK), *listening.parse_listen(listen), lambda: int(time.time()),
+                                       lambda line: say(f"ben ca serve: {line}", quiet))
+        say(f"ben ca serve: listening on http://{server.server_address[0]}:{server.server_address[1]}", quiet)
+        listening.run(server)  # until SIGINT or SIGTERM
+        say("ben ca serve: stopped", quiet)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ben_cli.atomic import write_atomic
 from ben_cli.ca import cert as c
-from ben_cli.ca import enrol
+from ben_cli.ca import enrol, serve
 from ben_cli.ca.authority import renew_due
 from ben_cli.ca.verify import TrustBundle, Verifier
 from ben_cli.crypto import keyfiles
@@ -65,23 +65,30 @@ class Node:
         except FileNotFoundError:
             raise StateError(f"{self.root / 'cert'} is missing: enroll, then ben ca accept the certificate") from None
 
-    def accept(self, data: bytes, bundle: bytes | None, now: int) -> c.Certificate:
+    def accept(self, data: bytes, bundle: bytes | None, now: int, pinned_only: bool = False) -> c.Certificate:
         """Keep ``data`` as the node's certificate once it verifies against the bundle, binds this
-        node's keys, and comes from the CA the enrolment token named."""
+        node's keys, and comes from the CA the enrolment token named. With ``pinned_only`` (a
+        bundle fetched over the network) only that CA of the bundle is kept: a bundle can be
+        appended to in transit, a CA named by the token cannot be swapped."""
         if bundle is None:
             try:
                 bundle = (self.root / "bundle").read_bytes()
             except FileNotFoundError:
                 raise UsageError("give --bundle (the CA's trust bundle, from ben ca bundle)") from None
         trust = TrustBundle.parse(bundle)
-        certificate = Verifier(trust).check(data, now)
-        if certificate.noise_pub != self.noise_pub() or certificate.sign_pub != self.signing_key().public.key:
-            raise c.Refused("the certificate does not bind this node's keys (it was issued for another node)",
-                            "wrong-keys")
         try:
             expected = json.loads((self.root / "enrol.json").read_text())["ca"]
         except FileNotFoundError:
             expected = None
+        if pinned_only:
+            if expected not in trust.cas:
+                raise c.Refused(f"the CA's bundle does not hold the CA the enrolment token named ({expected})",
+                                "unknown-issuer")
+            trust = TrustBundle({expected: trust.cas[expected]})
+        certificate = Verifier(trust).check(data, now)
+        if certificate.noise_pub != self.noise_pub() or certificate.sign_pub != self.signing_key().public.key:
+            raise c.Refused("the certificate does not bind this node's keys (it was issued for another node)",
+                            "wrong-keys")
         if expected is not None and expected not in trust.cas:
             raise c.Refused(f"the trust bundle does not hold the CA the enrolment token named ({expected})",
                             "unknown-issuer")
@@ -99,3 +106,17 @@ class Node:
         request = enrol.renew_request(self.signing_key(), current, now)
         write_atomic(self.root / "request", request)
         return request, due
+
+    def enroll_online(self, token_text: str, ca_url: str, now: int) -> c.Certificate:
+        """Enrol against a listening CA: the request sent, the certificate accepted with the
+        bundle the CA serves (only the CA the token names is kept from it)."""
+        certificate = serve.submit(ca_url, self.enroll(token_text, now))
+        return self.accept(certificate, serve.fetch_bundle(ca_url), now, pinned_only=True)
+
+    def renew_online(self, ca_url: str, now: int, force: bool = False) -> tuple[c.Certificate | None, int]:
+        """Renew through a listening CA when due; the new certificate must verify against the
+        bundle this node already keeps (after a rotation, accept the new bundle first)."""
+        request, due = self.renew(now, force)
+        if request is None:
+            return None, due
+        return self.accept(serve.submit(ca_url, request), None, now), due
