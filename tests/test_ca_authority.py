@@ -257,3 +257,33 @@ def test_a_verifier_refuses_usage_it_was_not_issued_for_end_to_end(ca):
     cert = web(store, key, usage=("client",))
     with pytest.raises(c.Refused, match="not for use as server"):
         verifier(store).check(cert.text, NOW, Requirements(usage="server"))
+
+
+def test_the_ca_lock_waits_where_the_plain_lock_refuses(tmp_path):
+    """exclusive_lock(wait=True), which the CA's writers take: the second holder waits its turn."""
+    import threading
+
+    from ben_cli.atomic import Busy, exclusive_lock
+
+    path = tmp_path / "state"
+    order: list[str] = []
+    held, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with exclusive_lock(path):
+            order.append("first in")
+            held.set()
+            release.wait(10)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait(10)
+    with pytest.raises(Busy):
+        with exclusive_lock(path):
+            pass
+    threading.Timer(0.2, release.set).start()
+    with exclusive_lock(path, wait=True):
+        order.append("second in")
+    thread.join(10)
+    assert order == ["first in", "first out", "second in"]

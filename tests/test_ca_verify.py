@@ -210,3 +210,17 @@ def test_any_byte_changed_in_a_bundle_fails_verification(at, byte):
 def test_any_byte_removed_or_added_fails_too(at):
     assert _refused(lambda d: Verifier(BUNDLE).check(d, NOW), CERT_TEXT[:at] + CERT_TEXT[at + 1:])
     assert _refused(lambda d: Verifier(BUNDLE).check(d, NOW), CERT_TEXT[:at] + b" " + CERT_TEXT[at:])
+
+
+def test_a_key_checked_once_still_has_every_signature_checked():
+    """ed25519_verify(key_checked=True), the verifier's path: only the point check is skipped."""
+    from ben_cli.crypto import primitives as p
+
+    message = b"ben-cert-v1\nbody"
+    signature = CA_KEY.sign(message)
+    p.ed25519_verify(CA_KEY.public.key, message, signature, key_checked=True)
+    with pytest.raises(p.BadSignature):
+        p.ed25519_verify(CA_KEY.public.key, message + b"!", signature, key_checked=True)
+    malleable = signature[:32] + (int.from_bytes(signature[32:], "little") + p._L).to_bytes(32, "little")
+    with pytest.raises(p.NonCanonical):
+        p.ed25519_verify(CA_KEY.public.key, message, malleable, key_checked=True)
