@@ -287,3 +287,21 @@ def test_the_ca_lock_waits_where_the_plain_lock_refuses(tmp_path):
         order.append("second in")
     thread.join(10)
     assert order == ["first in", "first out", "second in"]
+
+
+@pytest.mark.parametrize("change,reason", [
+    (lambda v: {**v, "token": ["x"]}, "malformed"),
+    (lambda v: {**v, "version": True}, "malformed"),
+    (lambda v: {**v, "kind": "steal"}, "malformed"),
+    (lambda v: {**v, "token": "A" * 22}, "unknown-token"),
+    (lambda v: {**v, "kind": "renew", "serial": "0" * 32, "id": "x"}, "unknown-certificate"),
+])
+def test_requests_that_are_not_what_they_claim_are_refused_with_a_reason(ca, tmp_path, change, reason):
+    store, key = ca
+    token = enrol.make_token(store, authority.Profile("n"), NOW)
+    header, body, proof, _ = Node(tmp_path / "node").enroll(token.text, NOW).split(b"\n")
+    altered = jcs.canonical(change(json.loads(body)))
+    proof = proof if reason != "unknown-certificate" else c.b64url(bytes(64)).encode()
+    with pytest.raises(c.Refused) as caught:
+        enrol.sign_request(store, key, b"\n".join([header, altered, proof, b""]), NOW)
+    assert caught.value.reason == reason

@@ -121,7 +121,7 @@ def parse_request(data: bytes) -> Request:
     body, proof_line = data[len(REQUEST_HEADER):-1].split(b"\n")
     values = c.canonical_body(body, "request")
     kind = values.get("kind")
-    if values.get("version") != 1 or kind not in ("enrol", "renew"):
+    if type(values.get("version")) is not int or values["version"] != 1 or kind not in ("enrol", "renew"):
         raise EnrolError("request is neither an enrolment nor a renewal (version 1)", "malformed")
     size = 32 if kind == "enrol" else 64
     try:
@@ -142,6 +142,8 @@ def sign_request(store: Store, key: SigningKey, data: bytes, now: int) -> c.Cert
 
 def _sign_enrolment(store: Store, key: SigningKey, request: Request, now: int) -> c.Certificate:
     values = request.values
+    if not isinstance(values.get("token"), str):
+        raise EnrolError("the request names no token", "malformed")
     noise_pub = c.from_b64url(values.get("noise_pub"), "request noise_pub", p.X25519_KEY)
     sign_pub = p.check_ed25519_public(c.from_b64url(values.get("sign_pub"), "request sign_pub", p.ED25519_PUBLIC))
     with store.locked():
@@ -168,7 +170,11 @@ def _sign_enrolment(store: Store, key: SigningKey, request: Request, now: int) -
 
 def _sign_renewal(store: Store, key: SigningKey, request: Request, now: int) -> c.Certificate:
     values = request.values
-    current = store.find(str(values.get("serial")))
+    try:
+        current = store.find(str(values.get("serial")))
+    except UsageError:
+        raise EnrolError(f"the renewal names a certificate this CA never issued ({values.get('serial')})",
+                         "unknown-certificate") from None
     if current.id != values.get("id"):
         raise EnrolError("the renewal names a serial and an id that are not one certificate", "malformed")
     if current.sign_pub is None:
