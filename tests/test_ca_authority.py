@@ -3,11 +3,16 @@ and two writers at once."""
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ben_cli.ca import audit, authority, enrol, jcs
 from ben_cli.ca import cert as c
@@ -305,3 +310,23 @@ def test_requests_that_are_not_what_they_claim_are_refused_with_a_reason(ca, tmp
     with pytest.raises(c.Refused) as caught:
         enrol.sign_request(store, key, b"\n".join([header, altered, proof, b""]), NOW)
     assert caught.value.reason == reason
+
+
+@functools.cache
+def _one_request() -> tuple[Store, object, bytes]:
+    root = Path(tempfile.mkdtemp(prefix="ben-ca-request-"))
+    store = Store(root / "ca")
+    authority.init(store, PW, NOW, cost="interactive")
+    token = enrol.make_token(store, authority.Profile("n"), NOW)
+    return store, store.signing_key(lambda: PW), Node(root / "node").enroll(token.text, NOW)
+
+
+@given(st.integers(min_value=0), st.integers(0, 255))
+@settings(max_examples=200, deadline=None)
+def test_any_byte_changed_in_an_enrolment_request_is_refused_and_spends_nothing(at, byte):
+    store, key, request = _one_request()
+    at %= len(request)
+    changed = request[:at] + bytes([byte if byte != request[at] else (byte + 1) % 256]) + request[at + 1:]
+    with pytest.raises(c.Refused):
+        enrol.sign_request(store, key, changed, NOW)
+    assert not list(store.issued_dir.iterdir())

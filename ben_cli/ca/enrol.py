@@ -145,7 +145,11 @@ def _sign_enrolment(store: Store, key: SigningKey, request: Request, now: int) -
     if not isinstance(values.get("token"), str):
         raise EnrolError("the request names no token", "malformed")
     noise_pub = c.from_b64url(values.get("noise_pub"), "request noise_pub", p.X25519_KEY)
-    sign_pub = p.check_ed25519_public(c.from_b64url(values.get("sign_pub"), "request sign_pub", p.ED25519_PUBLIC))
+    sign_pub = c.from_b64url(values.get("sign_pub"), "request sign_pub", p.ED25519_PUBLIC)
+    try:
+        p.check_ed25519_public(sign_pub)
+    except p.CryptoError as exc:
+        raise EnrolError(f"the request's sign_pub: {exc}", "malformed") from None
     with store.locked():
         tokens = store.read_json(_TOKEN_FILE, {"tokens": {}})
         entry = tokens["tokens"].get(values.get("token"))
