@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 TOP = 8  # Space-Saving counters per overflowing key: the values a report names
 
@@ -57,7 +57,7 @@ def epoch_of(ts: object) -> float | None:
     minute = _minutes.get(ts[:16])
     if minute is None:
         try:
-            minute = datetime.fromisoformat(ts[:16]).replace(tzinfo=timezone.utc).timestamp()
+            minute = datetime.fromisoformat(ts[:16]).replace(tzinfo=UTC).timestamp()
         except ValueError:
             return None
         if len(_minutes) > 4096:
@@ -131,7 +131,7 @@ class Guard:
         self.overflows += 1
         lane, glob = self.kinds[kind]
         limit = next(lim for k, lim, _, _ in self.limits[kind] if k == key)
-        start = datetime.fromtimestamp(state.window * every, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        start = datetime.fromtimestamp(state.window * every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.report({"lane": lane, "kind": glob, "key": key, "window": start, "limit": limit,
                      "over": state.overflowed, "top": [list(kv) for kv in state.over.top()]})
 

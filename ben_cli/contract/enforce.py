@@ -154,9 +154,10 @@ class ContractWriter(Writer):
         self.inner = inner
         self.enforcer = enforcer
         self.line_buffered = inner.line_buffered
+        self.target = inner.target
         self.stream = None  # type: ignore[assignment]  # no descriptor: workers cannot bypass the contract
 
-    @property  # type: ignore[override]
+    @property
     def count(self) -> int:
         return self.inner.count
 

@@ -115,7 +115,7 @@ def _kind_function(index: int, lane: Lane, kind: Kind | None, consts: dict[str, 
         if rule.scope == "field":
             lines += _rule_lines(rule, f"rec.get({rule.name!r}, _M)", consts)
             if rule.name == "value" and rule.unit is not None:
-                lines += [f"u = rec.get('unit', _M)", f"if u is not _M and u != {rule.unit!r}:",
+                lines += ["u = rec.get('unit', _M)", f"if u is not _M and u != {rule.unit!r}:",
                           f"    out.append(('unit', 'unit', u, {rule.at['unit'].line}))"]
     attr_rules = [r for r in rules if r.scope == "attr"]
     if attr_rules or (kind is not None and kind.closed):

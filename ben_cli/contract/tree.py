@@ -24,7 +24,7 @@ class Pos:
 
 
 def _pos() -> Pos:
-    return field(default=Pos(0, 0), compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=Pos(0, 0), compare=False, repr=False)
 
 
 @dataclass
