@@ -7,7 +7,7 @@ each on its own line above the item that followed it in the source.
 from __future__ import annotations
 
 from ben_cli.contract.parser import NAME
-from ben_cli.contract.tree import Contract, Rule
+from ben_cli.contract.tree import Contract, Pos, Rule
 
 
 def word(text: str) -> str:
@@ -63,9 +63,9 @@ def fmt(contract: Contract) -> str:
     out: list[str] = []
     comments = sorted(contract.comments)
 
-    def emit(text: str, line: int, indent: int) -> None:
-        while comments and (line == 0 or comments[0][0] <= line):
-            out.append("  " * indent + comments.pop(0)[1])
+    def emit(text: str, at: Pos, indent: int) -> None:
+        while comments and (at.line == 0 or comments[0][:2] < (at.line, at.col)):
+            out.append("  " * indent + comments.pop(0)[2])
         out.append("  " * indent + text)
 
     if contract.name is not None:
@@ -74,22 +74,22 @@ def fmt(contract: Contract) -> str:
             head += f" version {contract.version}"
         if contract.window is not None:
             head += f" window {contract.window}"
-        emit(head, contract.pos.line, 0)
+        emit(head, contract.pos, 0)
     for lane in contract.lanes:
         if out:
             out.append("")
-        emit(f"lane {lane.name}{' signed' if lane.signed else ''} {{", lane.pos.line, 0)
+        emit(f"lane {lane.name}{' signed' if lane.signed else ''} {{", lane.pos, 0)
         for kind in lane.kinds:
             head = f"kind {word(kind.pattern)}"
             if kind.window is not None:
                 head += f" window {kind.window}"
             if kind.closed:
                 head += " closed"
-            emit(head + " {", kind.pos.line, 1)
+            emit(head + " {", kind.pos, 1)
             for rule in kind.rules:
-                emit(rule_text(rule), rule.pos.line, 2)
+                emit(rule_text(rule), rule.pos, 2)
             out.append("  }")
         out.append("}")
     while comments:
-        out.append(comments.pop(0)[1])
+        out.append(comments.pop(0)[2])
     return "\n".join(out) + "\n" if out else ""

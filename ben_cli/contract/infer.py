@@ -220,7 +220,7 @@ class Inferrer:
 
     def contract(self, name: str = "inferred") -> Contract:
         out = Contract(name=name, version=1)
-        out.comments = [(0, f"# inferred by ben contract infer from {self.read} records: a starting point to edit")]
+        out.comments = [(0, 0, f"# inferred by ben contract infer from {self.read} records: a starting point to edit")]
         for lane_name in LANES:
             names = self.lanes.get(lane_name)
             if not names:

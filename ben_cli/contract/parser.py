@@ -261,13 +261,15 @@ class Parser:
         elif text == "pattern":
             if self.tok.kind != "string":
                 raise self.error(f"expected a regular expression in quotes, found {self.describe(self.tok)}")
-            rule.pattern = self.next().value
+            tok = self.next()
+            rule.pattern, rule.at["pattern"] = tok.value, tok.pos  # a fault in it is shown under it
         elif text == "maxlen":
             rule.maxlen, _ = self.integer("a maximum length")
         elif text == "cardinality":
             rule.cardinality, _ = self.integer("a cardinality limit")
         elif text == "pii":
-            rule.pii = self.name("a kind of personal data (email, ip, phone, ...)", strings=False).text
+            tok = self.name("a kind of personal data (email, ip, phone, ...)", strings=False)
+            rule.pii, rule.at["pii"] = tok.text, tok.pos
         elif text == "deprecated":
             rule.deprecated = True
             if self.at("since"):
@@ -285,7 +287,7 @@ def parse(source: str, file: str = "<contract>") -> Contract:
     Raises :class:`ContractError` at the first token that does not fit the grammar."""
     parser = Parser(source, file)
     contract = parser.contract()
-    contract.comments = [(c.pos.line, c.text) for c in parser.comments]
+    contract.comments = [(c.pos.line, c.pos.col, c.text) for c in parser.comments]
     return contract
 
 

@@ -90,7 +90,7 @@ class Contract:
     window: str | None = None  # the default cardinality window
     lanes: list[Lane] = field(default_factory=list)
     file: str = field(default="<contract>", compare=False)
-    comments: list[tuple[int, str]] = field(default_factory=list, compare=False, repr=False)  # (line, text)
+    comments: list[tuple[int, int, str]] = field(default_factory=list, compare=False, repr=False)  # (line, col, text)
     pos: Pos = _pos()
     at: dict[str, Pos] = field(default_factory=dict, compare=False, repr=False)
 
