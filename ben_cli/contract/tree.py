@@ -23,6 +23,18 @@ class Pos:
     width: int = 1
 
 
+class Marks(dict[str, Pos]):
+    """Where each modifier was written; a tree built in code (not parsed) has none, and then every
+    position is line 0."""
+
+    def __missing__(self, key: str) -> Pos:
+        return Pos(0, 0)
+
+
+def _marks() -> dict[str, Pos]:
+    return field(default_factory=Marks, compare=False, repr=False)
+
+
 def _pos() -> Pos:
     return field(default=Pos(0, 0), compare=False, repr=False)
 
@@ -54,7 +66,7 @@ class Rule:
     since: int | None = None
     use: str | None = None
     pos: Pos = _pos()
-    at: dict[str, Pos] = field(default_factory=dict, compare=False, repr=False)  # each modifier's position
+    at: dict[str, Pos] = _marks()  # each modifier's position
 
     @property
     def path(self) -> str:
@@ -71,7 +83,7 @@ class Kind:
     window: str | None = None  # the cardinality window, as written (``5m``)
     closed: bool = False  # attrs keys not declared are violations
     pos: Pos = _pos()
-    at: dict[str, Pos] = field(default_factory=dict, compare=False, repr=False)
+    at: dict[str, Pos] = _marks()
 
 
 @dataclass
@@ -80,7 +92,7 @@ class Lane:
     kinds: list[Kind] = field(default_factory=list)
     signed: bool = False
     pos: Pos = _pos()
-    at: dict[str, Pos] = field(default_factory=dict, compare=False, repr=False)
+    at: dict[str, Pos] = _marks()
 
 
 @dataclass
@@ -92,7 +104,7 @@ class Contract:
     file: str = field(default="<contract>", compare=False)
     comments: list[tuple[int, int, str]] = field(default_factory=list, compare=False, repr=False)  # (line, col, text)
     pos: Pos = _pos()
-    at: dict[str, Pos] = field(default_factory=dict, compare=False, repr=False)
+    at: dict[str, Pos] = _marks()
 
     def kinds(self) -> list[tuple[Lane, Kind]]:
         """Every kind with its lane, in the order written (the order matching tries them)."""
