@@ -46,7 +46,7 @@ def _column(rule: Rule, flavour: str) -> str:
     elif t == "float":
         expr = f"toFloat64OrNull({raw})"
     elif t == "bool":
-        expr = f"if({raw} = 'true', toNullable(toUInt8(1)), if({raw} = 'false', toNullable(toUInt8(0)), NULL))"
+        expr = f"if({raw} IN ('true', 'false'), toUInt8({raw} = 'true'), NULL)"
     elif t == "time":
         unquoted = raw if rule.scope == "attr" else f"visitParamExtractString(extra, {_literal(rule.name)})"
         expr = (f"parseDateTime64BestEffortOrNull({unquoted}, 9, 'UTC')" if flavour == MODERN
