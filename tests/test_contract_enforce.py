@@ -125,7 +125,7 @@ def test_the_guard_memory_is_bounded_by_the_limit():
     enforcer = Enforcer(load(WEB), Rejects())
     for i in range(5000):
         enforcer.violations(request(attrs={"path": f"/{i}"}))
-    state = enforcer.guard.keys[(0, "path")]
+    state = enforcer.guard.state(0, "path")
     assert len(state.seen) == 3 and state.over is not None and len(state.over.counts) == TOP
     assert state.overflowed == 4997
 

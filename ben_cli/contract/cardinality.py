@@ -38,12 +38,18 @@ class SpaceSaving:
         return sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
-@dataclass
-class _Key:
-    window: int
-    seen: set[str] = field(default_factory=set)
-    over: SpaceSaving | None = None
-    overflowed: int = 0  # records past the limit in this window
+class Limit:
+    """One limited key of one kind, and its current window: the first ``limit`` values seen in it,
+    and the Space-Saving summary of the values past the limit."""
+
+    __slots__ = ("key", "limit", "line", "every", "window", "seen", "over", "overflowed")
+
+    def __init__(self, key: str, limit: int, line: int, every: float):
+        self.key, self.limit, self.line, self.every = key, limit, line, every
+        self.window = -(1 << 62)
+        self.seen: set[str] = set()
+        self.over: SpaceSaving | None = None
+        self.overflowed = 0  # records past the limit in this window
 
 
 _minutes: dict[str, float] = {}
@@ -80,16 +86,28 @@ def epoch_of(ts: object) -> float | None:
 class Guard:
     """Counts distinct values of limited keys. ``limits``: per kind index, the (key, limit, contract
     line, window seconds) of its limited attrs. ``report`` receives each overflow once per key and
-    window: ``{kind, key, window, limit, over, top}``."""
+    window: ``{lane, kind, key, window, limit, over, top}``."""
 
     def __init__(self, limits: dict[int, list[tuple[str, int, int, float]]], kinds: list[tuple[str, str]],
                  report: Callable[[dict], None]):
-        self.limits = limits
         self.kinds = kinds
         self.report = report
-        self.keys: dict[tuple[int, str], _Key] = {}
+        self.limits = {kind: [Limit(*spec) for spec in specs] for kind, specs in limits.items()}
         self.last = 0.0  # the latest record time seen: a record without one counts in its window
+        # the minute every window was last brought up to ("YYYY-MM-DDTHH:MM", UTC): records of
+        # that minute skip reading their time, when every window is a whole number of minutes
+        self._minute = ""
+        self.whole_minutes = all(spec.every % 60 == 0 for specs in self.limits.values() for spec in specs)
         self.overflows = 0
+
+    def _time(self, ts: object) -> float:
+        """The record's time (the latest seen, when it has none of its own)."""
+        t = epoch_of(ts)
+        if t is None:
+            return self.last
+        if t > self.last:
+            self.last = t
+        return t
 
     def see(self, kind: int, rec: dict, out: list) -> None:
         """Count ``rec``'s limited values; a value new past the limit appends a ``cardinality``
@@ -97,47 +115,68 @@ class Guard:
         attrs = rec.get("attrs")
         if type(attrs) is not dict:
             return
-        t = epoch_of(rec.get("ts"))
-        if t is None:
-            t = self.last
-        elif t > self.last:
-            self.last = t
-        for key, limit, line, every in self.limits[kind]:
-            value = attrs.get(key)
+        ts = rec.get("ts")
+        if type(ts) is str and ts[:16] == self._minute and ts[-1:] == "Z":
+            # the fast path: the minute of the last record, so (windows being whole minutes) every
+            # window is the one open; most records only find their value among those seen
+            for spec in self.limits[kind]:
+                value = attrs.get(spec.key)
+                if value is not None and (value if type(value) is str else str(value)) not in spec.seen:
+                    self._add(kind, spec, value, out)
+            return
+        t = -1.0
+        for spec in self.limits[kind]:
+            value = attrs.get(spec.key)
             if value is None:
                 continue
-            text = value if type(value) is str else str(value)
-            window = int(t // every)
-            state = self.keys.get((kind, key))
-            if state is None:
-                state = self.keys[(kind, key)] = _Key(window)
-            elif window > state.window:
-                self._close(kind, key, state, every)
-                state = self.keys[(kind, key)] = _Key(window)
-            if text in state.seen:
-                continue
-            if len(state.seen) < limit:
-                state.seen.add(text)
-                continue
-            if state.over is None:
-                state.over = SpaceSaving()
-            state.over.add(text)
-            state.overflowed += 1
-            out.append(("cardinality", f"attrs.{key}", value, line))
+            if t < 0:
+                t = self._time(ts)
+                if self.whole_minutes and type(ts) is str and ts[-1:] == "Z" and epoch_of(ts) is not None:
+                    self._roll(t)  # every window up to date: the next records of this minute go fast
+            window = int(t // spec.every)
+            if window > spec.window:
+                self._close(kind, spec)
+                spec.window = window
+            if (value if type(value) is str else str(value)) not in spec.seen:
+                self._add(kind, spec, value, out)
 
-    def _close(self, kind: int, key: str, state: _Key, every: float) -> None:
-        if state.over is None:
+    def _roll(self, t: float) -> None:
+        """Bring every key's window up to time ``t`` (reporting those that end), and remember the minute."""
+        for kind, specs in self.limits.items():
+            for spec in specs:
+                window = int(t // spec.every)
+                if window > spec.window:
+                    self._close(kind, spec)
+                    spec.window = window
+        minute = datetime.fromtimestamp(t - t % 60, UTC).strftime("%Y-%m-%dT%H:%M")
+        self._minute = minute
+
+    def _add(self, kind: int, spec: Limit, value: object, out: list) -> None:
+        text = value if type(value) is str else str(value)
+        if len(spec.seen) < spec.limit:
+            spec.seen.add(text)
             return
-        self.overflows += 1
-        lane, glob = self.kinds[kind]
-        limit = next(lim for k, lim, _, _ in self.limits[kind] if k == key)
-        start = datetime.fromtimestamp(state.window * every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.report({"lane": lane, "kind": glob, "key": key, "window": start, "limit": limit,
-                     "over": state.overflowed, "top": [list(kv) for kv in state.over.top()]})
+        if spec.over is None:
+            spec.over = SpaceSaving()
+        spec.over.add(text)
+        spec.overflowed += 1
+        out.append(("cardinality", f"attrs.{spec.key}", value, spec.line))
+
+    def _close(self, kind: int, spec: Limit) -> None:
+        """End ``spec``'s window: report its overflow, if any, and start afresh."""
+        if spec.over is not None:
+            self.overflows += 1
+            lane, glob = self.kinds[kind]
+            start = datetime.fromtimestamp(spec.window * spec.every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.report({"lane": lane, "kind": glob, "key": spec.key, "window": start, "limit": spec.limit,
+                         "over": spec.overflowed, "top": [list(kv) for kv in spec.over.top()]})
+        spec.seen, spec.over, spec.overflowed = set(), None, 0
+
+    def state(self, kind: int, key: str) -> Limit:
+        return next(spec for spec in self.limits[kind] if spec.key == key)
 
     def flush(self) -> None:
         """Report the overflows of the windows still open (the input has ended)."""
-        for (kind, key), state in self.keys.items():
-            every = next(e for k, _, _, e in self.limits[kind] if k == key)
-            self._close(kind, key, state, every)
-        self.keys.clear()
+        for kind, specs in self.limits.items():
+            for spec in specs:
+                self._close(kind, spec)
