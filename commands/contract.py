@@ -29,18 +29,9 @@ def load_contract(path: Path) -> Contract:
 
     try:
         return core.load(path)
-    except core.ContractError as exc:
+    except (core.ContractError, core.ContractErrors) as exc:
         sys.stderr.write(exc.render() + "\n")
-    except core.ContractErrors as exc:
-        for each in exc.errors:
-            sys.stderr.write(each.render() + "\n")
     raise typer.Exit(ExitStatus.USAGE)
-
-
-def overflow_message(report: dict, who: str = "ben contract") -> str:
-    top = ", ".join(f"{v} ({n})" for v, n in report["top"])
-    return (f"{who}: attrs.{report['key']} of {report['lane']} {report['kind']}: more than {report['limit']} "
-            f"values in the window from {report['window']}; {report['over']} records past the limit, most: {top}")
 
 
 @app.command()
@@ -48,22 +39,15 @@ def check(
     files: Annotated[list[Path], typer.Argument(help="Contracts to check.", metavar="CONTRACT...", show_default=False)],
     quiet: QuietOpt = False,
 ) -> None:
-    """Check contracts: every fault with file:line:col, the line, a caret under it and a did-you-mean.
-
-    Exit status 1 when any contract has a fault.
-    """
-    from ben_cli import contract as core
+    """Check contracts: every fault with file:line:col, the line, a caret under it and a
+    did-you-mean; exit status 1 when any contract has a fault."""
+    from ben_cli.contract import faults
 
     bad = 0
     for path in files:
-        try:
-            core.load(path)
-        except core.ContractError as exc:
-            sys.stderr.write(exc.render() + "\n")
-            bad += 1
-        except core.ContractErrors as exc:
-            for each in exc.errors:
-                sys.stderr.write(each.render() + "\n")
+        found = faults(path)
+        if found is not None:
+            sys.stderr.write(found + "\n")
             bad += 1
         else:
             say(f"ben contract check: {path}: ok", quiet)
@@ -74,21 +58,20 @@ def check(
 @app.command()
 def fmt(
     file: ContractFile,
-    write: Annotated[bool, typer.Option("--write", "-w", help="Rewrite the file in place (atomically) instead of printing.")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite the file in place (atomically) instead of printing.")] = False,
     check_only: Annotated[bool, typer.Option("--check", help="Print nothing; exit 1 when the file is not in canonical layout.")] = False,
 ) -> None:
-    """Print a contract in its canonical layout (idempotent; comments kept, each on a line of its own)."""
+    """Print a contract in its canonical layout (idempotent; comments kept, each on its own line)."""
     from ben_cli.atomic import write_atomic
     from ben_cli.contract import fmt as layout
 
     text = layout(load_contract(file))
-    if check_only:
-        if file.read_text(encoding="utf-8") != text:
-            say(f"ben contract fmt: {file}: not in canonical layout")
-            raise typer.Exit(ExitStatus.ERROR)
-    elif write:
+    if check_only and file.read_text(encoding="utf-8") != text:
+        say(f"ben contract fmt: {file}: not in canonical layout")
+        raise typer.Exit(ExitStatus.ERROR)
+    if write:
         write_atomic(file, text.encode("utf-8"))
-    else:
+    elif not check_only:
         sys.stdout.write(text)
 
 
@@ -101,22 +84,9 @@ def compile_(
     table: Annotated[str, typer.Option(help="clickhouse: ben's telemetry table.")] = "telemetry",
 ) -> None:
     """Compile a contract: a Python validator, a JSON Schema, or ClickHouse views with typed columns."""
-    import orjson
+    from ben_cli.contract.targets import compiled
 
-    from ben_cli.contract import ddl, jsonschema_out, python_source
-
-    contract = load_contract(file)
-    if to == "python":
-        sys.stdout.write(python_source(contract))
-    elif to == "jsonschema":
-        sys.stdout.write(orjson.dumps(jsonschema_out.json_schema(contract), option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif to == "clickhouse":
-        if schema not in (ddl.LEGACY, ddl.MODERN):
-            raise typer.BadParameter("must be modern or legacy", param_hint="--schema")
-        for sql in ddl.views(contract, schema, database, table):
-            sys.stdout.write(sql + ";\n\n")
-    else:
-        raise typer.BadParameter("must be python, jsonschema or clickhouse", param_hint="--to")
+    sys.stdout.write(compiled(load_contract(file), to, schema, database, table))
 
 
 @app.command()
@@ -127,17 +97,13 @@ def infer(
     quiet: QuietOpt = False,
 ) -> None:
     """Write a starting contract from records: types, ranges, small enums, presence, label cardinalities."""
-    from ben_cli.contract import fmt as layout
-    from ben_cli.contract.infer import Inferrer
-    from ben_cli.ndjson import Reader
+    from ben_cli.contract.infer import infer as inferred
     from ben_cli.rejects import Rejects
 
-    inferrer = Inferrer()
     with Rejects(rejects, stage="contract") as bad:
-        reader = Reader(inputs or ["-"], bad.add)
-        inferrer.feed(reader.records())
-    sys.stdout.write(layout(inferrer.contract(name)))
-    say(f"ben contract infer: read {reader.read}, described {inferrer.read}, rejected {bad.count}", quiet)
+        text, read, described = inferred(inputs or ["-"], bad, name)
+    sys.stdout.write(text)
+    say(f"ben contract infer: read {read}, described {described}, rejected {bad.count}", quiet)
 
 
 @app.command()
@@ -145,16 +111,13 @@ def diff(
     old: Annotated[Path, typer.Argument(help="The contract producers keep now.", show_default=False)],
     new: Annotated[Path, typer.Argument(help="The contract that would replace it.", show_default=False)],
 ) -> None:
-    """Say which changes from OLD to NEW break existing producers (NDJSON, one change a line).
-
-    Exit status 1 when a change breaks (a new required field, a narrower range, a type changed).
-    """
+    """Say which changes from OLD to NEW break existing producers (NDJSON, one change a line);
+    exit status 1 when one does (a new required field, a narrower range, a type changed)."""
     from ben_cli.contract.diff import BREAKS
     from ben_cli.contract.diff import diff as changes
     from ben_cli.ndjson import Writer
 
-    before, after = load_contract(old), load_contract(new)
-    found = changes(before, after)
+    found = changes(load_contract(old), load_contract(new))
     with Writer() as out:
         out.write_all(c.record(str(new), str(old)) for c in found)
     if any(c.effect == BREAKS for c in found):
@@ -179,11 +142,8 @@ def validate(
     from ben_cli.ndjson import Writer
     from ben_cli.rejects import Rejects
 
-    if mode not in ("reject", "warn"):
-        raise typer.BadParameter("must be reject or warn", param_hint="--mode")
-    contract = load_contract(file)
-    options = core.ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r), quiet))
+    options = core.ContractOptions(mode=mode, on_overflow=lambda r: say(core.overflow_message(r), quiet))
     with Rejects(rejects, stage="contract", strict=strict) as bad:
-        summary = core.run(contract, inputs or ["-"], Writer(), bad, options)
+        summary = core.run(load_contract(file), inputs or ["-"], Writer(), bad, options)
     if not quiet:
         summary.report(sys.stderr, bad)

@@ -40,29 +40,25 @@ def init(
 
     target = db.native_target(to)
     version = schema_version or db.LATEST
-    views = _contract_views(contract)
+    views = (lambda flavour: []) if contract is None else _views(contract, target)
     if print_only:
-        for sql in db.ddl(target, schema, to_version=version, cluster=cluster, ttl_days=ttl) + views(target, schema):
+        for sql in db.ddl(target, schema, to_version=version, cluster=cluster, ttl_days=ttl) + views(schema):
             sys.stdout.write(sql + ";\n\n")
         return
     applied, state = db.migrate(target, to_version=version, flavour=schema, cluster=cluster, ttl_days=ttl)
     _report(target, applied, state)
     if contract is not None:
-        statements = views(target, state.flavour or schema)
-        db.execute(target, statements)
-        sys.stderr.write(f"ben db: {len(statements)} contract views from {contract} are in {target.database}\n")
+        db.execute(target, views(state.flavour or schema))
+        sys.stderr.write(f"ben db: the views of the contract {contract} are in {target.database}\n")
 
 
-def _contract_views(path: Optional[Path]) -> Callable[[ClickHouseTarget, str], list[str]]:
-    """The DDL of a contract's views for a target and schema flavour (none without a contract)."""
-    if path is None:
-        return lambda target, flavour: []
+def _views(path: Path, target: ClickHouseTarget) -> Callable[[str], list[str]]:
     from ben_cli.contract import ddl
 
     from .contract import load_contract
 
-    loaded = load_contract(path)
-    return lambda target, flavour: ddl.views(loaded, flavour, target.database, target.table)
+    loaded = load_contract(path)  # checked before the server is asked anything
+    return lambda flavour: ddl.views(loaded, flavour, target.database, target.table)
 
 
 @app.command()

@@ -46,9 +46,9 @@ def _contract(path: Optional[Path], mode: str, quiet: bool) -> Optional[Callable
         return None
     if mode not in ("reject", "warn"):
         raise typer.BadParameter("must be reject or warn", param_hint="--contract-mode")
-    from ben_cli.contract import ContractOptions
+    from ben_cli.contract import ContractOptions, overflow_message
 
-    from .contract import load_contract, overflow_message
+    from .contract import load_contract
 
     loaded = load_contract(path)
     options = ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r, "ben ingest: contract"), quiet))

@@ -9,7 +9,7 @@ from data and :mod:`diff` says which changes break producers.
 """
 
 from ben_cli.contract.check import check, load_text
-from ben_cli.contract.enforce import ContractOptions, ContractWriter, Enforcer, load, run
+from ben_cli.contract.enforce import ContractOptions, ContractWriter, Enforcer, faults, load, overflow_message, run
 from ben_cli.contract.errors import ContractError, ContractErrors
 from ben_cli.contract.fmt import fmt
 from ben_cli.contract.parser import parse
@@ -17,4 +17,4 @@ from ben_cli.contract.pycode import python_source
 from ben_cli.contract.tree import Contract
 
 __all__ = ["Contract", "ContractError", "ContractErrors", "ContractOptions", "ContractWriter", "Enforcer", "check",
-           "fmt", "load", "load_text", "parse", "python_source", "run"]
+           "faults", "fmt", "load", "load_text", "overflow_message", "parse", "python_source", "run"]

@@ -17,7 +17,7 @@ import orjson
 
 from ben_cli.contract.cardinality import Guard
 from ben_cli.contract.check import DEFAULT_WINDOW, load_text
-from ben_cli.contract.errors import ContractError
+from ben_cli.contract.errors import ContractError, ContractErrors
 from ben_cli.contract.pycode import compile_validator
 from ben_cli.contract.tree import Contract, Pos
 from ben_cli.errors import BadRecord, UsageError
@@ -41,6 +41,15 @@ class Violation(BadRecord):
 def _short(value: object) -> str:
     text = orjson.dumps(value).decode() if value is not None else "missing"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def faults(path: str | Path) -> str | None:
+    """``ben contract check``: the rendered faults of the contract at ``path`` (None: it is sound)."""
+    try:
+        load(path)
+    except (ContractError, ContractErrors) as exc:
+        return exc.render()
+    return None
 
 
 def load(path: str | Path) -> Contract:
@@ -178,6 +187,13 @@ class ContractWriter(Writer):
 
     def flush(self) -> None:
         self.inner.flush()
+
+
+def overflow_message(report: dict, who: str = "ben contract") -> str:
+    """The one line on stderr that tells a cardinality overflow (once per key and window)."""
+    top = ", ".join(f"{v} ({n})" for v, n in report["top"])
+    return (f"{who}: attrs.{report['key']} of {report['lane']} {report['kind']}: more than {report['limit']} "
+            f"values in the window from {report['window']}; {report['over']} records past the limit, most: {top}")
 
 
 def run(contract: Contract, inputs: Sequence[str], writer: Writer, rejects: Rejects, options: ContractOptions) -> Summary:

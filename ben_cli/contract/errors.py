@@ -44,3 +44,6 @@ class ContractErrors(BenError):
     def __init__(self, errors: list[ContractError]):
         self.errors = errors
         super().__init__("\n".join(e.render() for e in errors))
+
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors)

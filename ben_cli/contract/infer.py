@@ -16,9 +16,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ben_cli.contract.fmt import fmt
 from ben_cli.contract.pycode import TIME_PATTERN
 from ben_cli.contract.tree import Contract, Kind, Lane, Rule, TypeRef
+from ben_cli.ndjson import Reader
 from ben_cli.record import LANES, RESERVED
+from ben_cli.rejects import Rejects
 
 DISTINCT_CAP = 10_000
 ENUM_MAX = 8  # at most this many values, each seen...
@@ -240,3 +243,12 @@ class Inferrer:
             lane.kinds.sort(key=lambda k: k.pattern == "*")
             out.lanes.append(lane)
         return out
+
+
+def infer(inputs: list[str], rejects: Rejects, name: str = "inferred") -> tuple[str, int, int]:
+    """``ben contract infer``: the contract text the records of ``inputs`` suggest, the lines read
+    and the records described (those with a lane and a name)."""
+    inferrer = Inferrer()
+    reader = Reader(inputs or ["-"], rejects.add)
+    inferrer.feed(reader.records())
+    return fmt(inferrer.contract(name)), reader.read, inferrer.read
