@@ -128,7 +128,7 @@ def diff(
 def validate(
     file: ContractFile,
     inputs: Inputs = None,
-    mode: Annotated[str, typer.Option(help=MODE_HELP)] = "reject",
+    mode: Annotated[str, typer.Option(metavar="MODE", help=MODE_HELP)] = "reject",
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,

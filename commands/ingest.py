@@ -86,7 +86,7 @@ def ingest(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes decoding a big file in a line-by-line format (0: one per CPU). Output is the same as with 1.", min=0)] = 0,
     max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this (bytes, or 64K, 1M).")] = str(DEFAULT_MAX_LINE_BYTES),
     contract: Annotated[Optional[Path], typer.Option("--contract", metavar="FILE", help="Hold every record to this contract (.ben): a record that breaks it goes to --rejects with each violation. Decodes in one process.")] = None,
-    contract_mode: Annotated[str, typer.Option(help="--contract: reject, or warn (records pass, marked contract: {violations: [...]}).")] = "reject",
+    contract_mode: Annotated[str, typer.Option(metavar="MODE", help="--contract: reject, or warn (records pass, marked contract: {violations: [...]}).")] = "reject",
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,

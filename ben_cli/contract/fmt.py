@@ -68,6 +68,11 @@ def fmt(contract: Contract) -> str:
             out.append("  " * indent + comments.pop(0)[2])
         out.append("  " * indent + text)
 
+    def close(text: str, at: Pos, indent: int) -> None:  # the comments before a closing brace stay inside
+        while comments and at.line and comments[0][:2] < (at.line, at.col):
+            out.append("  " * indent + comments.pop(0)[2])
+        out.append(text)
+
     if contract.name is not None:
         head = f"contract {word(contract.name)}"
         if contract.version is not None:
@@ -88,8 +93,8 @@ def fmt(contract: Contract) -> str:
             emit(head + " {", kind.pos, 1)
             for rule in kind.rules:
                 emit(rule_text(rule), rule.pos, 2)
-            out.append("  }")
-        out.append("}")
+            close("  }", kind.end, 2)
+        close("}", lane.end, 1)
     while comments:
         out.append(comments.pop(0)[2])
     return "\n".join(out) + "\n" if out else ""

@@ -178,7 +178,7 @@ class Parser:
                 hint = did_you_mean(self.tok.text, ["kind"]) if self.tok.kind == "name" else ""
                 raise self.error(f"expected 'kind' or '}}', found {self.describe(self.tok)}{hint}")
             lane.kinds.append(self.kind())
-        self.next()
+        lane.end = self.next().pos
         return lane
 
     def kind(self) -> Kind:
@@ -201,7 +201,7 @@ class Parser:
                 hint = did_you_mean(self.tok.text, ["field", "attr"]) if self.tok.kind == "name" else ""
                 raise self.error(f"expected 'field', 'attr' or '}}', found {self.describe(self.tok)}{hint}")
             kind.rules.append(self.rule())
-        self.next()
+        kind.end = self.next().pos
         return kind
 
     def rule(self) -> Rule:

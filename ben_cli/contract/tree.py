@@ -83,6 +83,7 @@ class Kind:
     window: str | None = None  # the cardinality window, as written (``5m``)
     closed: bool = False  # attrs keys not declared are violations
     pos: Pos = _pos()
+    end: Pos = _pos()  # its closing brace
     at: dict[str, Pos] = _marks()
 
 
@@ -92,6 +93,7 @@ class Lane:
     kinds: list[Kind] = field(default_factory=list)
     signed: bool = False
     pos: Pos = _pos()
+    end: Pos = _pos()  # its closing brace
     at: dict[str, Pos] = _marks()
 
 
