@@ -34,6 +34,9 @@ def reject_record(bad: BadRecord, stage: str, keep_raw: bool = True) -> dict:
     the length is kept, never the text."""
     raw = bad.raw
     rec: dict = {"stage": stage, "file": bad.file, "line": bad.lineno, "reason": bad.reason}
+    detail = getattr(bad, "detail", None)  # what a stage says beyond the reason (a contract's violations)
+    if detail:
+        rec.update(detail)
     if not keep_raw:
         rec["raw_bytes"] = max(bad.size, len(raw))
         return rec

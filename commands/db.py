@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -33,17 +33,32 @@ def init(
     schema: Annotated[str, typer.Option(help="auto (by server version), modern or legacy.")] = "auto",
     schema_version: Annotated[Optional[int], typer.Option(help="Stop at this schema version (default: the latest).", min=1)] = None,
     print_only: Annotated[bool, typer.Option("--print", help="Print the DDL instead of running it.")] = False,
+    contract: Annotated[Optional[Path], typer.Option("--contract", metavar="FILE", help="Also create a view per kind of this contract (.ben), with a typed column per field and attrs key.")] = None,
 ) -> None:
     """Create the database, the telemetry table and its materialized views (idempotent)."""
     from ben_cli.sink import db
 
     target = db.native_target(to)
     version = schema_version or db.LATEST
+    views = (lambda flavour: []) if contract is None else _views(contract, target)
     if print_only:
-        for sql in db.ddl(target, schema, to_version=version, cluster=cluster, ttl_days=ttl):
+        for sql in db.ddl(target, schema, to_version=version, cluster=cluster, ttl_days=ttl) + views(schema):
             sys.stdout.write(sql + ";\n\n")
         return
-    _report(target, *db.migrate(target, to_version=version, flavour=schema, cluster=cluster, ttl_days=ttl))
+    applied, state = db.migrate(target, to_version=version, flavour=schema, cluster=cluster, ttl_days=ttl)
+    _report(target, applied, state)
+    if contract is not None:
+        db.execute(target, views(state.flavour or schema))
+        sys.stderr.write(f"ben db: the views of the contract {contract} are in {target.database}\n")
+
+
+def _views(path: Path, target: ClickHouseTarget) -> Callable[[str], list[str]]:
+    from ben_cli.contract import ddl
+
+    from .contract import load_contract
+
+    loaded = load_contract(path)  # checked before the server is asked anything
+    return lambda flavour: ddl.views(loaded, flavour, target.database, target.table)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,6 +40,21 @@ def _as_tz(value: Optional[str]) -> object:
         raise typer.BadParameter(str(exc)) from None
 
 
+def _contract(path: Optional[Path], mode: str, quiet: bool) -> Optional[Callable[[Rejects], tuple]]:
+    """--contract: the checked contract, ready to make an Enforcer once the rejects are open."""
+    if path is None:
+        return None
+    if mode not in ("reject", "warn"):
+        raise typer.BadParameter("must be reject or warn", param_hint="--contract-mode")
+    from ben_cli.contract import ContractOptions, overflow_message
+
+    from .contract import load_contract
+
+    loaded = load_contract(path)
+    options = ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r, "ben ingest: contract"), quiet))
+    return lambda bad: (loaded, bad, options)
+
+
 @app.command()
 def ingest(
     inputs: Inputs = None,
@@ -69,6 +85,8 @@ def ingest(
     allow_remote: Annotated[bool, typer.Option("--allow-remote", help="--listen: allow an address other than loopback.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes decoding a big file in a line-by-line format (0: one per CPU). Output is the same as with 1.", min=0)] = 0,
     max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this (bytes, or 64K, 1M).")] = str(DEFAULT_MAX_LINE_BYTES),
+    contract: Annotated[Optional[Path], typer.Option("--contract", metavar="FILE", help="Hold every record to this contract (.ben): a record that breaks it goes to --rejects with each violation. Decodes in one process.")] = None,
+    contract_mode: Annotated[str, typer.Option(metavar="MODE", help="--contract: reject, or warn (records pass, marked contract: {violations: [...]}).")] = "reject",
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -102,14 +120,24 @@ def ingest(
         drain_timeout=float(drain_timeout), allow_remote=allow_remote, on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
         on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet),
         progress=progress.update if progress is not None else None)
+    held = _contract(contract, contract_mode, quiet)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
+        if held is not None:
+            from ben_cli.contract import ContractWriter, Enforcer
+
+            enforcer = Enforcer(*held(bad))
+            options.wrap_writer = lambda writer: ContractWriter(writer, enforcer)
         try:
             summary = core.run(inputs or [], Writer(), bad, options)
         finally:
             if progress is not None:
                 progress.stop()
+        if held is not None:
+            enforcer.flush()
     if not quiet:
         summary.report(sys.stderr, bad)
+        if held is not None:
+            say("ben ingest: contract: " + ", ".join(f"{k} {v}" for k, v in enforcer.counts().items()))
     failure = summary.failure(max_reject_share, quiet)  # type: ignore[arg-type]  # the callback made it a float
     if failure is not None:
         raise failure

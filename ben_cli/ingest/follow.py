@@ -487,6 +487,8 @@ def read_new(paths: Sequence[str], writer: Writer, rejects: Rejects, options: In
                 out_fh.close()
                 raise
             writer = Writer(out_fh, line_buffered=False)
+        if options.wrap_writer is not None:
+            writer = options.wrap_writer(writer)
         follower = Follower(st, writer, rejects, summary, options, out_fh)
         follower.tie(acks.load(acks.ack_path(state_path))[0] if options.ack else None)
         if out_fh is not None:

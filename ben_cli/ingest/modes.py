@@ -54,12 +54,17 @@ def _run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Inges
     elif options.output is not None:
         with open(options.output, "ab") as out:
             cut_to_whole_lines(options.output)
-            writer = Writer(out, line_buffered=False)
+            writer = _wrapped(Writer(out, line_buffered=False), options)
             _once(inputs, writer, rejects, options, summary)
     else:
+        writer = _wrapped(writer, options)
         _once(inputs, writer, rejects, options, summary)
     summary.written, summary.rejected = writer.count, rejects.count
     return summary
+
+
+def _wrapped(writer: Writer, options: IngestOptions) -> Writer:
+    return writer if options.wrap_writer is None else options.wrap_writer(writer)
 
 
 def _once(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ben_cli.ingest.format import DecodeOptions
-from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES
+from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
 
 
 @dataclass
@@ -40,3 +40,6 @@ class IngestOptions:
     on_format: Callable[[str, str], None] | None = None  # told (input, format) when auto chose one
     on_ready: Callable[[str], None] | None = None  # told the address a listener is bound to
     progress: Callable[[str, int, int], None] | None = None  # (input, bytes done, bytes total) of big files
+    # wraps every writer records go to (``ben ingest --contract`` holds them to a contract there); a
+    # wrapped writer has no file descriptor of its own, so its file is decoded in this process
+    wrap_writer: Callable[[Writer], Writer] | None = None

@@ -134,6 +134,13 @@ def migrate(target: ClickHouseTarget, *, to_version: int = LATEST, flavour: str 
         return applied, _status(client, target)
 
 
+def execute(target: ClickHouseTarget, statements: list[str]) -> None:
+    """Run DDL made elsewhere (a contract's views) on the target's server, in order."""
+    with _connected(target) as client:
+        for sql in statements:
+            _run(client, sql)
+
+
 def _jsonable(value: object) -> object:
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:

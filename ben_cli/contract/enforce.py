@@ -1,0 +1,219 @@
+"""Enforcement: the stage core that holds records to a contract, and ``ben contract validate``.
+
+:class:`Enforcer` is a record-level stage (``feed``/``flush``). In ``reject`` mode a record that
+breaks a rule goes to the rejects with each violation (rule, field, value and the contract's
+file:line) and is not passed on; in ``warn`` mode it passes, marked
+``contract: {violations: [...]}``. A deprecated field never rejects: it is counted, and marked
+in ``warn`` mode. ``ben ingest --contract`` puts the same core behind its writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from ben_cli.contract.cardinality import Guard
+from ben_cli.contract.check import DEFAULT_WINDOW, load_text
+from ben_cli.contract.errors import ContractError, ContractErrors
+from ben_cli.contract.pycode import compile_validator
+from ben_cli.contract.tree import Contract, Pos
+from ben_cli.errors import BadRecord, UsageError
+from ben_cli.ndjson import Reader, Writer
+from ben_cli.rejects import Rejects, Summary
+from ben_cli.units import parse_duration
+
+MODES = ("reject", "warn")
+WARN_ONLY = frozenset({"deprecated"})  # rules that mark a record but never reject it
+
+
+class Violation(BadRecord):
+    """A record that breaks its contract: a bad record whose reject also lists each violation."""
+
+    def __init__(self, lineno: int, violations: list[dict], raw: bytes, file: str):
+        reason = "contract: " + "; ".join(f"{v['rule']} {v['field']}={_short(v['value'])} ({v['at']})" for v in violations)
+        super().__init__(lineno, reason, raw, file)
+        self.detail = {"violations": violations}
+
+
+def _short(value: object) -> str:
+    text = orjson.dumps(value).decode() if value is not None else "missing"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def faults(path: str | Path) -> str | None:
+    """``ben contract check``: the rendered faults of the contract at ``path`` (None: it is sound)."""
+    try:
+        load(path)
+    except (ContractError, ContractErrors) as exc:
+        return exc.render()
+    return None
+
+
+def load(path: str | Path) -> Contract:
+    """Read, parse and check the contract at ``path``."""
+    try:
+        source = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the contract {path}: {exc}") from None
+    return load_text(source, str(path))
+
+
+@dataclass
+class ContractOptions:
+    mode: str = "reject"  # or "warn"
+    on_overflow: Callable[[dict], None] | None = None  # told each cardinality overflow, once per key and window
+
+
+class Enforcer:
+    """Holds records to ``contract``. ``rejects`` receives the broken records (reject mode)."""
+
+    def __init__(self, contract: Contract, rejects: Rejects, options: ContractOptions | None = None):
+        self.options = options or ContractOptions()
+        if self.options.mode not in MODES:
+            raise UsageError(f"--mode is reject or warn, not {self.options.mode!r}")
+        self.contract = contract
+        self.rejects = rejects
+        module = compile_validator(contract)
+        self.kind_of = module["kind_of"]
+        self.checks = module["CHECKS"]
+        self.kinds: list[tuple[str, str]] = module["KINDS"]
+        self.file = contract.file
+        self.broken = self.deprecated = 0
+        limits = self._limits()
+        self.guarded = frozenset(limits)
+        self.guard = Guard(limits, self.kinds, self._overflow)
+
+    def _limits(self) -> dict[int, list[tuple[str, int, int, float]]]:
+        out: dict[int, list[tuple[str, int, int, float]]] = {}
+        default = parse_duration(self.contract.window or DEFAULT_WINDOW)
+        for i, (_lane, kind) in enumerate(self.contract.kinds()):
+            every = parse_duration(kind.window) if kind.window else default
+            for rule in kind.rules:
+                if rule.cardinality is not None:
+                    out.setdefault(i, []).append((rule.name, rule.cardinality, rule.at["cardinality"].line, every))
+        return out
+
+    def _overflow(self, report: dict) -> None:
+        if self.options.on_overflow is not None:
+            self.options.on_overflow(report)
+
+    def violations(self, rec: dict) -> list[tuple[str, str, object, int]]:
+        """The violations of one record (cardinality counted as it is seen)."""
+        out: list[tuple[str, str, object, int]] = []
+        i = self.kind_of(rec.get("lane"), rec.get("name"))
+        if i >= 0:
+            self.checks[i](rec, out)
+            if i in self.guarded:
+                self.guard.see(i, rec, out)
+        return out
+
+    def judge(self, rec: dict, file: str, line: int, raw: bytes | None = None) -> bool:
+        """Whether ``rec`` goes on (marked in warn mode); a broken one goes to the rejects."""
+        found: list[tuple[str, str, object, int]] = []  # violations() inline: this runs per record
+        i = self.kind_of(rec.get("lane"), rec.get("name"))
+        if i >= 0:
+            self.checks[i](rec, found)
+            if i in self.guarded:
+                self.guard.see(i, rec, found)
+        if not found:
+            return True
+        listed = [{"rule": r, "field": f, "value": v, "at": f"{self.file}:{n}"} for r, f, v, n in found]
+        if all(v["rule"] in WARN_ONLY for v in listed):
+            self.deprecated += 1
+            if self.options.mode == "warn":
+                _mark(rec, listed)
+            return True
+        self.broken += 1
+        if self.options.mode == "warn":
+            _mark(rec, listed)
+            return True
+        where = rec.get("_ingest")
+        if type(where) is dict and type(where.get("line")) is int:
+            file, line = str(where.get("file", file)), where["line"]
+        self.rejects.add(Violation(line, listed, raw if raw is not None else orjson.dumps(rec), file))
+        return False
+
+    def feed(self, records: Iterable[dict]) -> Iterator[dict]:
+        judge = self.judge
+        for n, rec in enumerate(records, 1):
+            if judge(rec, "-", n):
+                yield rec
+
+    def flush(self) -> Iterator[dict]:
+        self.guard.flush()
+        return iter(())
+
+    def counts(self) -> dict[str, int]:
+        return {"broken": self.broken, "deprecated": self.deprecated, "overflows": self.guard.overflows}
+
+
+def _mark(rec: dict, listed: list[dict]) -> None:
+    mark = rec.get("contract")
+    if type(mark) is dict and type(mark.get("violations")) is list:
+        mark["violations"].extend(listed)
+    else:
+        rec["contract"] = {"violations": listed}
+
+
+class ContractWriter(Writer):
+    """A writer that holds every record to a contract before it is written (``ben ingest
+    --contract``). It has no file descriptor of its own, so ingest decodes in this process, where
+    every record passes through it."""
+
+    def __init__(self, inner: Writer, enforcer: Enforcer):
+        self.inner = inner
+        self.enforcer = enforcer
+        self.line_buffered = inner.line_buffered
+        self.target = inner.target
+        self.stream = None  # type: ignore[assignment]  # no descriptor: workers cannot bypass the contract
+
+    @property
+    def count(self) -> int:
+        return self.inner.count
+
+    @count.setter
+    def count(self, value: int) -> None:
+        pass
+
+    def write(self, record: dict) -> None:
+        if self.enforcer.judge(record, "-", 0):
+            self.inner.write(record)
+
+    def write_line(self, line: bytes) -> None:
+        self.write(orjson.loads(line))
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+
+def overflow_message(report: dict, who: str = "ben contract") -> str:
+    """The one line on stderr that tells a cardinality overflow (once per key and window)."""
+    top = ", ".join(f"{v} ({n})" for v, n in report["top"])
+    return (f"{who}: attrs.{report['key']} of {report['lane']} {report['kind']}: more than {report['limit']} "
+            f"values in the window from {report['window']}; {report['over']} records past the limit, most: {top}")
+
+
+def run(contract: Contract, inputs: Sequence[str], writer: Writer, rejects: Rejects, options: ContractOptions) -> Summary:
+    """``ben contract validate``: the records of ``inputs`` held to ``contract``."""
+    enforcer = Enforcer(contract, rejects, options)
+    reader = Reader(inputs, rejects.add)
+    judge, write_line, write = enforcer.judge, writer.write_line, writer.write
+    warn = options.mode == "warn"
+    for raw, rec in reader.pairs():
+        if judge(rec, reader.file, reader.lineno, raw):
+            if warn and "contract" in rec:
+                write(rec)
+            else:
+                write_line(raw + b"\n")
+    enforcer.flush()
+    writer.flush()
+    summary = Summary("contract", read=reader.read, written=writer.count, rejected=rejects.count)
+    summary.extra.update({"violating": enforcer.broken, "deprecated": enforcer.deprecated,
+                          "overflows": enforcer.guard.overflows})
+    return summary
+
+
+__all__ = ["ContractError", "ContractOptions", "ContractWriter", "Enforcer", "Pos", "Violation", "load", "run"]
