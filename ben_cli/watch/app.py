@@ -82,6 +82,7 @@ class Panel(VerticalScroll):
     """A focusable, scrollable box holding one text panel."""
 
     can_focus = True
+    ALLOW_MAXIMIZE = True
 
 
 class WatchApp(App[None]):
@@ -247,6 +248,12 @@ class WatchApp(App[None]):
             out.append(n.text + "\n")
         if not r.incidents and r.verdict in ("healthy", "unknown", "nodata"):
             out.append("\nNo incidents in the window being narrated.", style="dim")
+        if snap.earlier:
+            out.append("\nEarlier windows\n", style="bold")
+        for w in reversed(snap.earlier):
+            out.append(f"{w.start[11:16]}-{w.end[11:16]} ", style="dim")
+            out.append(VERDICT_LABEL[w.verdict].upper(), style=VERDICT_STYLE[w.verdict])
+            out.append(f"  {'; '.join(w.titles) or w.why}\n")
         self.query_one("#incidents-text", Static).update(out)
 
     def _chart(self, snap: Snapshot, series: str | None) -> None:

@@ -18,7 +18,7 @@ from ben_cli.errors import UsageError
 from ben_cli.rejects import Summary
 from ben_cli.units import parse_duration
 from ben_cli.watch import read, reader, text
-from ben_cli.watch.stats import Stats
+from ben_cli.watch.stats import Limits, Stats
 from ben_cli.watch.terminal import need_terminal, reclaim_keyboard
 
 
@@ -66,10 +66,13 @@ def _tee_stream(options: WatchOptions) -> BinaryIO | None:
 
 def run(options: WatchOptions, out: TextIO) -> Summary:
     """Watch as the options say; ``out`` takes the ``--once`` summary. Returns the counts."""
-    stats = Stats(window_s=options.window_s)
+    whole = options.once or options.snapshot is not None
+    # Read to its end, the input is judged whole: the narrator sees every record (no per-second
+    # sample), so the same input gives the same summary however fast it was read.
+    stats = Stats(Limits(narrated_per_s=sys.maxsize) if whole else None, window_s=options.window_s)
     source: str | int = 0 if options.source == "-" else options.source
     tee = _tee_stream(options)
-    if options.once or options.snapshot is not None:
+    if whole:
         read(stats, source, tee=tee, since=options.since)
         if options.once:
             out.write(text.summary(stats.snapshot()))

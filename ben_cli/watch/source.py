@@ -140,7 +140,8 @@ class Pump:
         self.lineno = 0
         self.tee_closed = False  # the reader downstream went away: watching goes on without it
         self._rest = b""
-        self._skipping = False  # inside a line already rejected as too long: drop to its end
+        self._skipping = False  # inside a line over the limit: dropped to its end
+        self._long = 0  # its length so far
 
     def run(self, chunks: Iterator[bytes], stop: threading.Event | None = None,
             on_batch: Callable[[], None] | None = None) -> None:
@@ -160,25 +161,31 @@ class Pump:
                 self.tee.flush()
             except (BrokenPipeError, ValueError):
                 self.tee_closed = True
-        if self._skipping:
+        if self._skipping:  # inside a line over the limit: only its length is kept
             end = chunk.find(b"\n")
             if end < 0:
+                self._long += len(chunk)
                 return
-            chunk, self._skipping = chunk[end + 1:], False
+            self._long += end
+            self._skipping = False
+            self.stats.reject(BadRecord(self.lineno, too_long(self._long, self.max_line_bytes), b"", self.name))
+            chunk = chunk[end + 1:]
         data = self._rest + chunk if self._rest else chunk
         cut = data.rfind(b"\n")
         if cut < 0:
             self._rest = data
-            if len(data) > self.max_line_bytes:  # rejected as soon as it is known to be too long
+            if len(data) > self.max_line_bytes:  # never held whole: skipped to its end, then rejected
                 self.lineno += 1
-                self._refuse(data)
-                self._rest, self._skipping = b"", True
+                self._rest, self._skipping, self._long = b"", True, len(data)
             return
         self._rest = data[cut + 1:]
         self._lines(data[:cut].split(b"\n"))
 
     def finish(self) -> None:
         """The input ended: a last line without its newline is still a line."""
+        if self._skipping:
+            self._skipping = False
+            self.stats.reject(BadRecord(self.lineno, too_long(self._long, self.max_line_bytes), b"", self.name))
         if self._rest:
             rest, self._rest = self._rest, b""
             self._lines([rest])

@@ -11,6 +11,11 @@ the key tables stop adding keys at :attr:`Limits.keys` (later keys count under `
 the lists of records and anomalies are fixed-length deques, and the narrator (narrate's engine,
 for the incidents and the verdict) sees one window at a time with at most
 :attr:`Limits.narrated_points` points per series in it.
+
+The narrator is the costly part (about half the time per record when it sees them all), so it
+sees at most :attr:`Limits.narrated_per_s` records a second of arrival, and every anomaly
+always: above that rate its sentences count a sample, while every count on the panels stays
+exact.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 
 from ben_cli.errors import BadRecord
 from ben_cli.narrate import Narrator, Options, Report
+from ben_cli.narrate.collect import NARRATIVE_NAME
 from ben_cli.narrate.report import build
 from ben_cli.record import LANES, SEVERITIES, TimestampError, to_ns
 
@@ -41,6 +47,7 @@ class Limits:
     series: int = 1_000  # series whose last points are kept for the chart
     points: int = 240  # points kept per series for the chart
     narrated_points: int = 2_000  # numeric points per series per narrated window (anomalies always pass)
+    narrated_per_s: int = 20_000  # records a second the narrator sees (anomalies always pass)
     rejects: int = 50  # last rejected lines kept
 
 
@@ -68,6 +75,17 @@ class Anomaly:
     source: str
     severity: str
     record: dict
+
+
+@dataclass
+class Window:
+    """A narrated window that is over and found something (the incidents panel lists the last few)."""
+
+    start: str
+    end: str
+    verdict: str
+    why: str
+    titles: list[str]
 
 
 @dataclass
@@ -118,6 +136,7 @@ class Snapshot:
     newest_ts: str | None
     report: Report
     series: dict[str, list[Point]] = field(default_factory=dict)
+    earlier: list[Window] = field(default_factory=list)
     ended: bool = False
     other_keys: int = 0
 
@@ -164,7 +183,9 @@ class Stats:
         self.narrator = Narrator(self.narrate_options)
         self._narrated: dict[str, int] = {}  # series -> points the narrator got in its open window
         self._narrated_window: int | None = None
+        self._narrate_left = self.limits.narrated_per_s  # of this second's budget
         self._report: Report | None = None
+        self.earlier: deque[Window] = deque(maxlen=5)
         self._report_at = -1e9
 
     # -- the hot path ----------------------------------------------------------------------------
@@ -180,6 +201,7 @@ class Stats:
                 for ring in rings:
                     ring.counts[slot] = 0
             self._second = now
+            self._narrate_left = self.limits.narrated_per_s
         return now % self.limits.history_s
 
     def feed(self, records: Iterable[dict]) -> int:
@@ -212,8 +234,9 @@ class Stats:
             error = sev in ERRORS
             self._count_key(self.sources, rec.get("source"), error)
             self._count_key(self.names, rec.get("name"), error)
-            if self._marks(rec):
+            if self._marks(rec, self._narrate_left > 0):
                 to_narrate.append(rec)
+                self._narrate_left -= 1
         self.total += n
         if last is not None:
             self._newest(last.get("ts"))
@@ -235,8 +258,9 @@ class Stats:
         if error:
             entry.errors += 1
 
-    def _marks(self, rec: dict) -> bool:
-        """Count scrub and detect marks and keep chart points; whether the narrator should see it."""
+    def _marks(self, rec: dict, budget: bool) -> bool:
+        """Count scrub and detect marks and keep chart points; whether the narrator should see it
+        (an anomaly always; another record while ``budget`` lasts and its series' budget too)."""
         redacted = rec.get("redacted")
         if redacted:
             self.scrubbed += 1
@@ -264,9 +288,9 @@ class Stats:
         elif type(value) in (int, float):
             series, expected = f"{rec.get('source')}/{rec.get('name')}", None
         else:
-            return True  # no point: the narrator only counts it
+            return budget  # no point: the narrator only counts it
         if type(value) not in (int, float):
-            return True
+            return budget or flagged
         points = self.series.get(series)
         if points is None and len(self.series) < self.limits.series:
             points = self.series[series] = deque(maxlen=self.limits.points)
@@ -275,6 +299,8 @@ class Stats:
                                 flagged))
         if flagged:
             return True
+        if not budget:
+            return False
         seen = self._narrated.get(series, 0)
         if seen >= self.limits.narrated_points or (not seen and len(self._narrated) >= self.limits.series):
             return False
@@ -283,11 +309,21 @@ class Stats:
 
     def _narrate(self, records: list[dict]) -> None:
         if records:
-            for _ in self.narrator.feed(records):
-                pass
+            for out in self.narrator.feed(records):
+                if out.get("name") == NARRATIVE_NAME and out.get("source") == "ben.narrate":
+                    self._closed(out)
         if self.narrator.window != self._narrated_window:  # a new window: the budget starts again
+            if self._narrated_window is not None:
+                self._narrated.clear()
             self._narrated_window = self.narrator.window
-            self._narrated.clear()
+
+    def _closed(self, narrative: dict) -> None:
+        """A window the narrator finished: kept (the last few) when it found something."""
+        attrs = narrative.get("attrs") or {}
+        if attrs.get("verdict") in ("degraded", "incident"):
+            titles = [str(attrs[k]) for k in sorted(attrs) if k.startswith("incident.") and k.endswith(".title")]
+            self.earlier.append(Window(str(attrs.get("window_start")), str(attrs.get("window_end")),
+                                       str(attrs["verdict"]), str(attrs.get("why", "")), titles))
 
     def _newest(self, ts: object) -> None:
         """The newest record time seen, read once per batch (from its last record) for the lag."""
@@ -374,7 +410,7 @@ class Stats:
                 scrubbed=self.scrubbed, reject_reasons=dict(self.reject_reasons), last_rejects=list(self.last_rejects),
                 lag_s=lag, newest_ts=self.newest_ts, report=self.report(),
                 series={k: list(self.series[k]) for k in series if k in self.series},
-                ended=self.ended, other_keys=self.other_keys,
+                earlier=list(self.earlier), ended=self.ended, other_keys=self.other_keys,
             )
 
     def series_names(self) -> list[str]:

@@ -105,6 +105,8 @@ def summary(snap: Snapshot, *, top: int = 10) -> str:
     for n in snap.report.incidents:
         lines.append(f"  incident {n.incident.number} ({n.incident.grade}): {n.title}")
         lines.append(f"    {n.text}")
+    for w in snap.earlier:
+        lines.append(f"  earlier: {w.start} to {w.end} {VERDICT_LABEL[w.verdict].upper()}: {'; '.join(w.titles) or w.why}")
     if snap.entities:
         lines.append(f"scrubbed: {exact(snap.scrubbed)} records ("
                      + join_words([f"{k} {exact(v)}" for k, v in snap.entities.items()]) + ")")
