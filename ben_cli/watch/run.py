@@ -19,7 +19,7 @@ from ben_cli.rejects import Summary
 from ben_cli.units import parse_duration
 from ben_cli.watch import read, reader, text
 from ben_cli.watch.stats import Limits, Stats
-from ben_cli.watch.terminal import need_terminal, reclaim_keyboard
+from ben_cli.watch.terminal import need_terminal, reclaim_keyboard, reclaim_size
 
 
 @dataclass
@@ -93,6 +93,13 @@ def _label(options: WatchOptions) -> str:
 def _live(stats: Stats, source: str | int, options: WatchOptions, tee: BinaryIO | None) -> None:
     need_terminal()
     data = reclaim_keyboard(keep_data=source == 0)
+    out = reclaim_size(keep_data=tee is not None)
+    if out is not None:
+        tee = os.fdopen(out, "wb")
+    # shutil (which textual asks) prefers COLUMNS and LINES to the terminal: a stale export would
+    # pin the dashboard to the wrong size and make it deaf to resizes
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
     if source == 0:
         if data is None:
             raise UsageError("no input: stdin is the terminal; pipe records in or name them with --from FILE")

@@ -31,9 +31,21 @@ def reclaim_keyboard(keep_data: bool) -> int | None:
     """Make descriptor 0 the terminal. When stdin is not one, its descriptor is first duplicated
     and returned if ``keep_data`` (it carries the records); None when stdin already was the
     terminal (or its data is not wanted)."""
-    if os.isatty(0):
+    return _reclaim(0, keep_data)
+
+
+def reclaim_size(keep_data: bool) -> int | None:
+    """Make descriptor 1 the terminal too, when stdout is a pipe or a file: textual asks stdout
+    for the terminal's size, and without this a dashboard whose stdout goes elsewhere
+    (``--tee > file``) is drawn 80 columns wide whatever the window. The records ``--tee`` passes
+    on go to the returned duplicate of the old stdout (with ``keep_data``)."""
+    return _reclaim(1, keep_data)
+
+
+def _reclaim(fd: int, keep_data: bool) -> int | None:
+    if os.isatty(fd):
         return None
-    data = os.dup(0) if keep_data else None
+    data = os.dup(fd) if keep_data else None
     try:
         tty = os.open("/dev/tty", os.O_RDWR)
     except OSError as exc:
@@ -41,6 +53,6 @@ def reclaim_keyboard(keep_data: bool) -> int | None:
             os.close(data)
         raise NoTerminal(f"no terminal to read keys from (/dev/tty: {exc.strerror}); "
                          "use --once or --snapshot FILE.svg") from None
-    os.dup2(tty, 0)
+    os.dup2(tty, fd)
     os.close(tty)
     return data
