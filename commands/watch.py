@@ -29,9 +29,10 @@ def watch(
     refresh: Annotated[str, typer.Option(metavar="DURATION", help="How often the dashboard is drawn (counting never waits for it).")] = "500ms",
     quiet: QuietOpt = False,
 ) -> None:
-    """Watch the stream live: records per second by lane and severity, top sources and names,
-    anomalies, incidents in plain sentences with the verdict, a chart of a series, scrub marks
-    and rejects.
+    """Watch the stream live in a terminal dashboard.
+
+    Panels: records per second by lane and severity, top sources and names, anomalies,
+    incidents in plain sentences with the verdict, a chart of a series, scrub marks and rejects.
 
     Reads NDJSON envelopes from stdin (a pipe: keys then come from the terminal), a file or a
     ClickHouse table. Every record is counted exactly; the screen is redrawn on a timer from

@@ -258,3 +258,20 @@ def test_snapshot_through_the_command(tmp_path):
     assert proc.stderr.decode().splitlines() == [f"ben watch: snapshot written to {path}",
                                                  "ben watch: read 121, wrote 0, rejected 1, anomalies 1"]
     assert "4 Incidents" in html.unescape(path.read_text()).replace("\xa0", " ")
+
+
+async def test_a_tee_onto_a_full_disk_stops_reading_and_says_so(tmp_path):
+    from ben_cli.watch import reader
+
+    source = tmp_path / "in.ndjson"
+    source.write_bytes(data())
+    stats = Stats()
+    failures: list[Exception] = []
+    with open("/dev/full", "wb") as full:  # every write fails as on a full disk
+        reader(stats, str(source), tee=full, on_error=failures.append)(threading.Event())
+    app = WatchApp(stats, refresh_s=0.1)
+    async with app.run_test(size=(160, 30)) as pilot:
+        app.draw()
+        await pilot.pause()
+        assert "READING STOPPED: [Errno 28] No space left on device" in str(app.query_one("#status", Static).render())
+    assert stats.total == 0 and stats.ended and isinstance(failures[0], OSError)

@@ -307,3 +307,14 @@ def test_bad_record_reasons_are_the_readers():
     stats = Stats(clock=Clock())
     stats.reject(BadRecord(3, "invalid JSON: x", b"", "f"))
     assert stats.reject_reasons == {"invalid JSON": 1}
+
+
+def test_tee_into_a_closed_pipe_stops_passing_on_and_counting_goes_on():
+    r, w = os.pipe()
+    os.close(r)
+    stats = Stats(clock=Clock())
+    with os.fdopen(w, "wb", buffering=0) as tee:
+        pump = Pump(stats, tee=tee)
+        pump.chunk(lines([rec(1)]))
+        pump.chunk(lines([rec(2)]))
+        assert pump.tee_closed and stats.total == 2

@@ -61,6 +61,7 @@ def reader(stats: Stats, source: str | int, *, follow: bool = False, tee: Binary
         try:
             pump.run(chunks(source, stop, follow=follow, since=since), stop)
         except Exception as exc:  # noqa: BLE001 - shown on the dashboard rather than lost in a thread
+            stats.failure = str(exc) or type(exc).__name__
             if on_error is None:
                 raise
             on_error(exc)

@@ -293,6 +293,8 @@ class WatchApp(App[None]):
         parts = [f"{words.exact(snap.total)} records", f"{words.exact(snap.rejected)} rejected",
                  f"{words.exact(snap.anomaly_total)} anomalies", f"up {up // 3600}:{up // 60 % 60:02d}:{up % 60:02d}",
                  f"lag {lag}", self.source + (" (ended)" if snap.ended else "")]
+        if snap.failure:
+            parts.append(f"READING STOPPED: {snap.failure}")
         if self.paused:
             parts.append("PAUSED (counting goes on)")
         if self.filter:

@@ -138,6 +138,7 @@ class Snapshot:
     series: dict[str, list[Point]] = field(default_factory=dict)
     earlier: list[Window] = field(default_factory=list)
     ended: bool = False
+    failure: str | None = None
     other_keys: int = 0
 
 
@@ -179,6 +180,7 @@ class Stats:
         self.newest_ns: int | None = None
         self.newest_ts: str | None = None
         self.ended = False
+        self.failure: str | None = None  # why reading stopped early (the status line says it)
         self.narrate_options = Options(every_ns=int(window_s * 1e9))
         self.narrator = Narrator(self.narrate_options)
         self._narrated: dict[str, int] = {}  # series -> points the narrator got in its open window
@@ -410,7 +412,7 @@ class Stats:
                 scrubbed=self.scrubbed, reject_reasons=dict(self.reject_reasons), last_rejects=list(self.last_rejects),
                 lag_s=lag, newest_ts=self.newest_ts, report=self.report(),
                 series={k: list(self.series[k]) for k in series if k in self.series},
-                earlier=list(self.earlier), ended=self.ended, other_keys=self.other_keys,
+                earlier=list(self.earlier), ended=self.ended, failure=self.failure, other_keys=self.other_keys,
             )
 
     def series_names(self) -> list[str]:
