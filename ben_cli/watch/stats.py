@@ -88,7 +88,7 @@ class Window:
     titles: list[str]
 
 
-@dataclass
+@dataclass(slots=True)
 class Point:
     """One point of a series for the chart: the value and, where detect gave one, the expected value."""
 
