@@ -1,0 +1,242 @@
+"""Each stage of a pipeline as one object around its part's core, fed a batch at a time.
+
+A :class:`Step` is what ``ben run`` holds per stage: the core the stage's command uses (built
+from the same options object the command builds), its rejects, its counts, and the four moments
+of its life: ``start`` (take locks, load state), ``feed`` a batch, ``flush`` at the end, ``finish``
+(save state) and ``close`` (always). A batch is a list: each step's output for a batch is made
+whole before the next step sees it, which costs one list per batch per step and gives the
+supervisor and the statistics a unit to count, retry and measure.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ben_cli.count import Counter, CountOptions, RateOptions, Rater
+from ben_cli.detect import DetectOptions, SeriesTable
+from ben_cli.detect.stream import check_by
+from ben_cli.errors import BadRecord, UsageError
+from ben_cli.narrate import Narrator, render
+from ben_cli.narrate import Options as NarrateOptions
+from ben_cli.narrate.run import NarrateSummary, check_verdict, read_rejected
+from ben_cli.ndjson import Writer
+from ben_cli.rejects import Rejects, Summary
+from ben_cli.scrub import Scrubber, ScrubOptions
+from ben_cli.scrub.policy import Policy, load_policy
+from ben_cli.sink import DurableRejects, SinkOptions, batcher_for
+from ben_cli.sink.batcher import collect_per_batch
+
+# The stages a pipeline can hold besides ingest, which is its source (see pipeline.py).
+STAGES = ("ingest", "scrub", "count", "rate", "detect", "narrate", "sink")
+
+
+@dataclass
+class Planned:
+    """One stage as the command's parser read it: its options object, and the rejects options
+    every command shares."""
+
+    use: str
+    options: Any
+    where: str = ""
+    inputs: list[str] = field(default_factory=list)
+    rejects: Path | None = None
+    strict: bool = False
+    keep_raw: bool = True
+
+    def open_rejects(self) -> Rejects:
+        if self.use == "sink":
+            return DurableRejects(self.rejects, stage="sink", strict=self.strict)
+        return Rejects(self.rejects, stage=self.use, strict=self.strict, keep_raw=self.keep_raw)
+
+    def for_shard(self, index: int, count: int) -> Planned:
+        """This stage as worker ``index`` of ``count`` runs it: a state file of its own."""
+        state = getattr(self.options, "state", None)
+        if count <= 1 or state is None or self.use not in ("detect", "count"):
+            return self
+        path = Path(state)
+        return replace(self, options=replace(self.options, state=path.with_name(f"{path.name}.{index}-of-{count}")))
+
+
+class Step:
+    """A stage in a pipeline: ``feed`` a batch, get the batch that comes out."""
+
+    def __init__(self, plan: Planned, rejects: Rejects):
+        self.plan, self.name, self.rejects = plan, plan.use, rejects
+        self.read = self.written = 0
+        self.restarts = 0
+        self.held = ExitStack()
+        self.core: Any = None
+
+    # the core's life -------------------------------------------------------------------------
+    def build(self) -> Any:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Build the core and take what it holds (state files, locks); again after a restart."""
+        self.core = self.build()
+        if hasattr(self.core, "load"):
+            self.core.load()
+        if hasattr(self.core, "close"):
+            self.held.callback(self.core.close)
+
+    def restart(self) -> None:
+        """A fresh core after a failure, with the state its last save left (the one a rerun of the
+        command would start from)."""
+        self.held.close()
+        self.held = ExitStack()
+        self.restarts += 1
+        self.start()
+
+    def feed(self, batch: list[dict]) -> list[dict]:
+        self.read += len(batch)
+        out = list(self.core.feed(batch))
+        self.written += len(out)
+        return out
+
+    def flush(self) -> list[dict]:
+        out = list(self.core.flush())
+        self.written += len(out)
+        return out
+
+    def save(self) -> None:
+        """Make the stage's state durable (a checkpoint: workers call it between batches)."""
+        if hasattr(self.core, "save"):
+            self.core.save()
+
+    def finish(self, out: Writer) -> None:
+        """The input has ended and every record is through: save the state."""
+        self.save()
+
+    def close(self) -> None:
+        self.held.close()
+
+    def summary(self) -> Summary:
+        return Summary(self.name, read=self.read, written=self.written, rejected=self.rejects.count)
+
+    def check(self) -> None:
+        """Raise what the command would raise at its end (after its output is out)."""
+
+    def reject(self, reason: str, data: bytes = b"", size: int | None = None) -> None:
+        """A record this stage cannot handle: to its rejects, numbered by its place in the stage's input."""
+        self.rejects.add(BadRecord(self.read, reason, data, f"<{self.name} input>", size=size))
+
+
+class ScrubStep(Step):
+    def build(self) -> Scrubber:
+        o: ScrubOptions = self.plan.options
+        policy = o.policy if isinstance(o.policy, Policy) else load_policy(o.policy)
+        return Scrubber(policy, key=o.key, dry_run=o.dry_run, on_reject=self.reject)
+
+
+class DetectStep(Step):
+    def build(self) -> SeriesTable:
+        o: DetectOptions = self.plan.options
+        return SeriesTable(o, on_reject=self.reject)
+
+    def summary(self) -> Summary:
+        s = super().summary()
+        s.extra["series"] = len(self.core.table)
+        return s
+
+    def check(self) -> None:
+        check_by(self.core, _warn)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"ben run: detect: warning: {message}\n")
+
+
+class CountStep(Step):
+    def build(self) -> Counter:
+        o: CountOptions = self.plan.options
+        return Counter(o)
+
+
+class RateStep(Step):
+    def build(self) -> Rater:
+        o: RateOptions = self.plan.options
+        return Rater(o)
+
+
+class NarrateStep(Step):
+    """Streaming (``--every``): records pass and narratives join them. Otherwise the last stage:
+    records are taken in and one report is written at the end, as ``ben narrate`` writes it."""
+
+    def build(self) -> Narrator:
+        o: NarrateOptions = self.plan.options
+        return Narrator(o, rejected=read_rejected(o.rejected_files) if o.rejected_files else None)
+
+    @property
+    def streaming(self) -> bool:
+        return self.plan.options.every_ns is not None
+
+    def finish(self, out: Writer) -> None:
+        if not self.streaming:
+            report = self.core.report(own_rejects=self.rejects.count)
+            out.stream.write(render(report, self.plan.options.format).encode("utf-8"))
+            out.flush()
+            self.verdicts = {report.verdict}
+        else:
+            self.verdicts = self.core.verdicts or {"nodata"}
+
+    def feed(self, batch: list[dict]) -> list[dict]:
+        if self.streaming:
+            return super().feed(batch)
+        self.read += len(batch)
+        for _ in self.core.feed(batch):
+            pass
+        return []
+
+    def check(self) -> None:
+        summary = NarrateSummary("narrate", verdicts=getattr(self, "verdicts", set()))
+        check_verdict(summary, self.plan.options)
+
+
+class SinkStep(Step):
+    """The last stage: stores each batch; nothing comes out. Its spool, acknowledgements and
+    exactly-once delivery are the sink's own (``ben_cli.sink``)."""
+
+    def build(self) -> Any:
+        o: SinkOptions = self.plan.options
+        return batcher_for(o, self.rejects)  # type: ignore[arg-type]  # the plan opened DurableRejects
+
+    def start(self) -> None:
+        self.held.enter_context(collect_per_batch())
+        self.core = self.build()
+        self.held.enter_context(self.core)
+        self.core.load()
+
+    def summary(self) -> Summary:
+        return Summary(self.name, read=self.read, written=self.core.written, rejected=self.rejects.count)
+
+
+MAKERS: dict[str, Callable[[Planned, Rejects], Step]] = {
+    "scrub": ScrubStep, "detect": DetectStep, "count": CountStep, "rate": RateStep,
+    "narrate": NarrateStep, "sink": SinkStep,
+}
+
+
+def make_step(plan: Planned, rejects: Rejects) -> Step:
+    maker = MAKERS.get(plan.use)
+    if maker is None:
+        raise UsageError(f"{plan.where}: {plan.use!r} is not a stage ben run holds ({', '.join(STAGES)})")
+    return maker(plan, rejects)
+
+
+def batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """``records`` a list of at most ``size`` at a time."""
+    batch: list[dict] = []
+    append = batch.append
+    for rec in records:
+        append(rec)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+            append = batch.append
+    if batch:
+        yield batch
