@@ -103,6 +103,9 @@ class Flow:
 
     def to_end(self, lines: bytes) -> None:
         """NDJSON lines a worker made: to the last stage, or to stdout as they are."""
+        if len(self.steps) == 1 and isinstance(self.steps[0], SinkStep):
+            self.supervised(self.steps[0], lambda _b: self.steps[0].feed_lines(lines) or [], [])  # type: ignore[attr-defined]
+            return
         if self.steps:
             self.push(parse_lines(lines))
             return

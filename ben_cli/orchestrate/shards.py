@@ -147,12 +147,14 @@ class Worker:
     final: tuple[bytes, list[Summary]] | None = None
     restarts = 0
     failures = 0  # restarts in a row without an answer between them
+    generation = 0  # which process of this index: answers of one replaced are ignored
 
     def spawn(self, ctx: Any) -> None:
         recv_in, send_in = ctx.Pipe(duplex=False)
         recv_out, send_out = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered),
                                 name=f"ben run worker {self.index}", daemon=True)
+        self.generation += 1
         self.proc.start()
         recv_in.close()
         send_out.close()
@@ -245,35 +247,35 @@ class Shards:
         """In a thread: wait on every worker's answers and its process; queue what comes."""
         while not self.stop:
             with self.lock:
-                conns = {w.conn_out: w for w in self.workers if w.conn_out is not None and w.final is None}
+                conns = {w.conn_out: (w, w.generation) for w in self.workers if w.conn_out is not None and w.final is None}
             if not conns:
                 time.sleep(0.01)
                 continue
             for conn in wait(list(conns), timeout=0.1):
-                w = conns[conn]  # type: ignore[index]  # wait() gives back what it was given
+                w, generation = conns[conn]  # type: ignore[index]  # wait() gives back what it was given
                 try:
                     msg = conn.recv_bytes()  # type: ignore[union-attr]
                 except (EOFError, OSError):
                     with self.lock:
                         if w.conn_out is conn:
                             w.conn_out = None  # no more from this process: it died
-                    self.answers.put((w, None, conn))
+                    self.answers.put((w, None, generation))
                     continue
-                self.answers.put((w, msg, conn))
+                self.answers.put((w, msg, generation))
 
     def take(self, block: bool) -> None:
         """Take the answers that arrived (with ``block``, wait for at least one)."""
         while True:
             try:
-                w, msg, conn = self.answers.get(block=block, timeout=None)
+                w, msg, generation = self.answers.get(block=block, timeout=None)
             except queue.Empty:
                 return
             block = False
+            if generation != w.generation:
+                continue  # from a process already replaced
             if msg is None:
-                self.restart(w, conn)
+                self.restart(w)
                 continue
-            if conn is not w.conn_out:
-                continue  # an answer of a process already replaced
             if msg[:1] == b"F":
                 w.final = pickle.loads(msg[1:])
                 continue
@@ -295,7 +297,7 @@ class Shards:
             return
         self.flow.to_end(lines)
 
-    def restart(self, w: Worker, conn: Connection) -> None:
+    def restart(self, w: Worker) -> None:
         """Worker ``w`` died: fork another with its index, from its last checkpoint."""
         if w.final is not None:
             return
@@ -309,9 +311,8 @@ class Shards:
         self.tell(f"ben run: worker {w.index} ended (exit status {code}); restarting it in {pause:g}s "
                   f"from its checkpoint, {len(w.log)} batches to resend")
         time.sleep(pause)
-        for c in (w.conn_in, conn):
-            if c is not None:
-                c.close()
+        if w.conn_in is not None:
+            w.conn_in.close()
         with self.lock:
             w.spawn(self.ctx)
         for _seq, msg in list(w.log):

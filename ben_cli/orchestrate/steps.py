@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ben_cli.count import Counter, CountOptions, RateOptions, Rater
 from ben_cli.detect import DetectOptions, SeriesTable
 from ben_cli.detect.stream import check_by
@@ -29,7 +31,7 @@ from ben_cli.rejects import Rejects, Summary
 from ben_cli.scrub import Scrubber, ScrubOptions
 from ben_cli.scrub.policy import Policy, load_policy
 from ben_cli.sink import DurableRejects, SinkOptions, batcher_for
-from ben_cli.sink.batcher import collect_per_batch
+from ben_cli.sink.batcher import NO_INPUT, collect_per_batch
 
 # The stages a pipeline can hold besides ingest, which is its source (see pipeline.py).
 STAGES = ("ingest", "scrub", "count", "rate", "detect", "narrate", "sink")
@@ -213,6 +215,31 @@ class SinkStep(Step):
 
     def summary(self) -> Summary:
         return Summary(self.name, read=self.read, written=self.core.written, rejected=self.rejects.count)
+
+    def feed_lines(self, lines: bytes) -> None:
+        """Store NDJSON lines another process made (a worker's answer): each is parsed for the
+        sink's checks but stored as the bytes it came in, not serialised again."""
+        items = _Lines(lines)
+        self.read += items.count
+        for _ in self.core.feed_positioned(items, items):
+            pass
+
+
+class _Lines:
+    """NDJSON lines as the sink's positioned items: (record, line, no input, 0), numbered."""
+
+    file = "-"
+
+    def __init__(self, lines: bytes):
+        self.lines = lines.splitlines(keepends=True)
+        self.count = len(self.lines)
+        self.lineno = 0
+
+    def __iter__(self) -> Iterator[tuple[dict, bytes, Any, int]]:
+        loads = orjson.loads
+        for line in self.lines:
+            self.lineno += 1
+            yield loads(line), line, NO_INPUT, 0
 
 
 MAKERS: dict[str, Callable[[Planned, Rejects], Step]] = {
