@@ -20,17 +20,17 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from ben_cli.errors import BenError, UsageError
 from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.steps import Planned, SinkStep, Step, batches, make_step
+from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step
 from ben_cli.record import format_ts, now_ns
 from ben_cli.rejects import Rejects, Summary
 
@@ -87,6 +87,7 @@ class Flow:
     def __init__(self, steps: list[Step], out: Writer, options: RunOptions, say: Callable[[str], None]):
         self.steps, self.out, self.options, self.say = steps, out, options, say
         self.draining = False
+        self.waiting = False  # blocked reading stdin between batches: SIGTERM may stop the read itself
         self.started = time.monotonic()
         self.next_stats = self.started + options.stats_every if options.stats_every else None
         self.source_read = 0
@@ -222,14 +223,16 @@ class Feed:
         self.flow.out.flush()
 
 
-def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None] | None = None) -> list[Summary]:
-    """Run the pipeline ``plans``; the summaries of its stages, first to last."""
+def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None] | None = None,
+        out: BinaryIO | None = None) -> list[Summary]:
+    """Run the pipeline ``plans``, writing what leaves its last stage to ``out`` (stdout by
+    default); the summaries of its stages, first to last."""
     check_plans(plans)
     tell = say or (_silent if options.quiet else _to_stderr)
     if options.workers > 1:
         from ben_cli.orchestrate.shards import run_sharded
 
-        return run_sharded(plans, options, tell)
+        return run_sharded(plans, options, tell, out)
     with ExitStack() as stack:
         all_rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
         source = plans[0] if plans[0].use == "ingest" else None
@@ -239,13 +242,13 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
         for step in steps:
             stack.callback(step.close)
             step.start()
-        out = stack.enter_context(Writer())
-        flow = Flow(steps, out, options, tell)
+        writer = stack.enter_context(Writer(out))
+        flow = Flow(steps, writer, options, tell)
         summaries = _read(flow, source, plans[0], all_rejects[0], options, stack)
         flow.end()
         for step in steps:
-            step.finish(out)
-        out.flush()
+            step.finish(writer)
+        writer.flush()
         summaries += [step.summary() for step in steps]
         for step in steps:
             step.check()
@@ -267,21 +270,50 @@ def _read(flow: Flow, source: Planned | None, first: Planned, rejects: Rejects, 
             if feed.batch:
                 feed.send()
             return [summary]
-        reader = Reader(first.inputs or ["-"], rejects.add)
-        for batch in batches(reader.records(), options.batch):
-            flow.source_read += len(batch)
-            flow.push(batch)
-            if flow.draining:
-                break
+        read_batches(flow, Reader(first.inputs or ["-"], rejects.add).records(), options.batch, flow.push)
         return []
     except Drain:
         return []
+
+
+def read_batches(flow: Flow, records: Iterable[dict], size: int, push: Callable[[list[dict]], None]) -> None:
+    """NDJSON records into ``push`` a batch at a time, until their end or SIGTERM. A SIGTERM
+    while the reader waits for input ends the wait; the records of the batch begun are pushed."""
+
+    def cut() -> Iterator[list[dict]]:
+        batch: list[dict] = []
+        try:
+            for rec in records:
+                batch.append(rec)
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+        except Drain:
+            pass
+        if batch:
+            yield batch
+
+    flow.waiting = True
+    try:
+        for batch in cut():
+            flow.waiting = False
+            flow.source_read += len(batch)
+            push(batch)
+            if flow.draining:
+                return
+            flow.waiting = True
+    except Drain:
+        return
+    finally:
+        flow.waiting = False
 
 
 def _on_sigterm(flow: Flow, stack: ExitStack) -> None:
     """SIGTERM: finish the batch in hand, then end as if the input had ended."""
     def drain(_signum: int, _frame: FrameType | None) -> None:
         flow.draining = True
+        if flow.waiting:  # between records of a batch, waiting for input: stop the wait now
+            raise Drain()
 
     try:
         old = signal.signal(signal.SIGTERM, drain)

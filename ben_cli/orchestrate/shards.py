@@ -37,20 +37,23 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from ben_cli.errors import BenError, ExitStatus
 from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.pipeline import Drain, Feed, Flow, RunOptions, StageFailed, _on_sigterm
-from ben_cli.orchestrate.steps import Planned, Step, batches, make_step
+from ben_cli.orchestrate.pipeline import Drain, Feed, Flow, RunOptions, StageFailed, _on_sigterm, read_batches
+from ben_cli.orchestrate.steps import Planned, Step, make_step
 from ben_cli.record import path_getter
 from ben_cli.rejects import Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
 IN_FLIGHT = 4  # batches a worker may hold unanswered before the reader waits for it
-_HEAD = struct.Struct("<QQ")  # batch number, and the batch number the worker's state is saved through (0: none)
+# An answer is b"A", the batch number, the batch number the worker's state is saved through (0:
+# none) and the batch's output lines; b"F" and a pickle is the end (output of the flush, counts); b"E"
+# and a pickle a ben error (message, exit status).
+_HEAD = struct.Struct("<QQ")
 _END = b""
 
 
@@ -71,6 +74,32 @@ def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
         if plan.use == "rate":
             return [path_getter("source"), path_getter("name")]  # a rate series is finer: it stays whole
     return None
+
+
+def _key_fields(plan: Planned) -> frozenset[str] | None:
+    if plan.use in ("detect", "count"):
+        return frozenset(plan.options.by)
+    if plan.use == "rate":
+        return frozenset(("source", "name"))
+    return None
+
+
+def shardable(plans: Sequence[Planned]) -> int:
+    """How many of ``plans`` (the stages after the source) the workers run: up to the first stage
+    that needs every record (narrate, a sink) or whose series the shard key would split (a
+    ``--by`` without every field of the first one's)."""
+    shard: frozenset[str] | None = None
+    for i, plan in enumerate(plans):
+        if plan.use in ("narrate", "sink"):
+            return i
+        fields = _key_fields(plan)
+        if fields is None:
+            continue
+        if shard is None:
+            shard = fields
+        elif not shard <= fields:
+            return i
+    return len(plans)
 
 
 def _bucket(rec: dict, getters: list[Callable[[dict], Any]], n: int) -> int:
@@ -119,7 +148,7 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
                 since_save, saved = 0, seq
             if seq > answered or saved:
                 body = b"".join([dumps(rec, option=newline) for rec in batch]) if seq > answered else b""
-                conn_out.send_bytes(_HEAD.pack(seq, saved) + body)
+                conn_out.send_bytes(b"A" + _HEAD.pack(seq, saved) + body)
         out: list[dict] = []
         for i, step in enumerate(steps):
             rest = step.flush()
@@ -282,14 +311,14 @@ class Shards:
             if msg[:1] == b"E":
                 message, status = pickle.loads(msg[1:])
                 raise WorkerError(message, status)
-            seq, saved = _HEAD.unpack_from(msg)
+            seq, saved = _HEAD.unpack_from(msg, 1)
             if seq <= w.answered:
                 continue
             w.answered, w.failures = seq, 0
             if saved:
                 while w.log and w.log[0][0] <= saved:
                     w.log.popleft()
-            self.flow_lines(memoryview(msg)[_HEAD.size:].tobytes())
+            self.flow_lines(msg[1 + _HEAD.size:])
 
     def flow_lines(self, lines: bytes) -> None:
         """A worker's answer to the end of the pipeline: stdout as it is, or the last stage."""
@@ -340,13 +369,13 @@ def _private_state(plan: Planned, index: int, n: int, state_dir: Path) -> Planne
     return plan.for_shard(index, n)
 
 
-def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[str], None]) -> list[Summary]:
+def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[str], None],
+                out: BinaryIO | None = None) -> list[Summary]:
     """:func:`ben_cli.orchestrate.pipeline.run` with the middle stages in ``options.workers`` processes."""
     source = plans[0] if plans[0].use == "ingest" else None
     body = list(plans[1:] if source else plans)
-    end: list[Planned] = []
-    if body and (body[-1].use == "sink" or (body[-1].use == "narrate" and body[-1].options.every_ns is None)):
-        end = [body.pop()]
+    cut = shardable(body)
+    body, end = body[:cut], body[cut:]
     with ExitStack() as stack:
         first_rejects = stack.enter_context(plans[0].open_rejects())
         end_steps: list[Step] = []
@@ -355,8 +384,8 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
             stack.callback(step.close)
             step.start()
             end_steps.append(step)
-        out = stack.enter_context(Writer())
-        flow = Flow(end_steps, out, options, tell)
+        writer = stack.enter_context(Writer(out))
+        flow = Flow(end_steps, writer, options, tell)
         state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ben-run-")))
         shards = Shards(body, options.workers, flow, options, tell, state_dir)
         stack.callback(shards.close)
@@ -371,11 +400,8 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
                 if feed.batch:
                     feed.send()
             else:
-                reader = Reader(plans[0].inputs or ["-"], first_rejects.add)
-                for batch in batches(reader.records(), options.batch):
-                    shards.push(batch)
-                    if flow.draining:
-                        break
+                read_batches(flow, Reader(plans[0].inputs or ["-"], first_rejects.add).records(), options.batch,
+                             shards.push)
         except Drain:
             pass
         summaries += shards.finish()
@@ -384,8 +410,8 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
             summaries[-1].extra["worker restarts"] = restarts
         flow.end()
         for step in end_steps:
-            step.finish(out)
-        out.flush()
+            step.finish(writer)
+        writer.flush()
         summaries += [step.summary() for step in end_steps]
         for step in end_steps:
             step.check()

@@ -11,7 +11,7 @@ supervisor and the statistics a unit to count, retry and measure.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -253,17 +253,3 @@ def make_step(plan: Planned, rejects: Rejects) -> Step:
     if maker is None:
         raise UsageError(f"{plan.where}: {plan.use!r} is not a stage ben run holds ({', '.join(STAGES)})")
     return maker(plan, rejects)
-
-
-def batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
-    """``records`` a list of at most ``size`` at a time."""
-    batch: list[dict] = []
-    append = batch.append
-    for rec in records:
-        append(rec)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-            append = batch.append
-    if batch:
-        yield batch

@@ -75,7 +75,7 @@ def parse_text(text: str) -> list[StageCall]:
             words = words[1:]
         if not words:
             raise PipelineError(f"-e: stage {n} is empty" if part.strip() else f"-e: stage {n} is empty (two | in a row?)")
-        calls.append(StageCall(words[0], f"stage {n}", argv=tuple(words[1:])))
+        calls.append(StageCall(words[0], f"stage {n} ({words[0]})", argv=tuple(words[1:])))
     return calls
 
 
