@@ -59,7 +59,7 @@ def _argv(command: click.Command, call: core.StageCall) -> list[str]:
     return argv + ["--", *inputs] if inputs else argv
 
 
-def plan(calls: list[core.StageCall]) -> list[core.Planned]:
+def plan(calls: list[core.StageCall], quiet: bool = False) -> list[core.Planned]:
     """Each stage's options read by its own command's parser: an option means in ``ben run``
     exactly what it means on the command line, and a bad one fails the same way."""
     plans = []
@@ -73,6 +73,8 @@ def plan(calls: list[core.StageCall]) -> list[core.Planned]:
         except click.ClickException as exc:
             raise click.UsageError(f"{call.where}: {exc.format_message()}") from None
         p = ctx.params
+        if quiet and "quiet" in p:  # ben run -q quiets every stage's messages too
+            p["quiet"] = True
         bad = [name for name in module.NOT_IN_RUN if p.get(name)]
         if bad:
             raise click.UsageError(f"{call.where}: --{bad[0].rstrip('_').replace('_', '-')} is for the command alone, "
@@ -112,8 +114,10 @@ def run(
     max_restarts: Annotated[int, typer.Option("--max-restarts", min=0, metavar="N", help="Restart a failing stage (or worker) this many times in a row, with a doubling pause, before stopping.")] = 5,
     quiet: QuietOpt = False,
 ) -> None:
-    """Run a pipeline of ben's stages in one process: records pass between stages as objects,
-    never as text, so it runs faster than the same shell pipe and gives the same output.
+    """Run a pipeline of ben's stages in one process, or in worker processes.
+
+    Records pass between the stages as objects, never as text, so the pipeline runs faster than
+    the same shell pipe and gives the same output.
 
     Each stage takes the options of its command, read by that command's own parser. Ingest can
     only be first, sink or narrate's report only last; without ingest the first stage reads NDJSON
@@ -121,7 +125,7 @@ def run(
     restarted with the state it last saved; SIGTERM drains the pipeline and exits 0.
     """
     calls = read_calls(file, expression)
-    plans = plan(calls)
+    plans = plan(calls, quiet)
     if check:
         for n, each in enumerate(plans, 1):
             sys.stdout.write(f"{n}. {each.use}\n")

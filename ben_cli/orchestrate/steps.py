@@ -216,30 +216,40 @@ class SinkStep(Step):
     def summary(self) -> Summary:
         return Summary(self.name, read=self.read, written=self.core.written, rejected=self.rejects.count)
 
+    def feed(self, batch: list[dict]) -> list[dict]:
+        """Store a batch of records. Their lines are made in one block and cut apart: a line
+        from ``orjson.dumps`` alone keeps the 4 KiB buffer it was written in, and a sink batch
+        holds 100,000 of them (400 MB where 50 MB do)."""
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        lines = b"".join([dumps(rec, option=newline) for rec in batch]).splitlines(keepends=True)
+        self.store(_Lines(lines, batch))
+        return []
+
     def feed_lines(self, lines: bytes) -> None:
         """Store NDJSON lines another process made (a worker's answer): each is parsed for the
         sink's checks but stored as the bytes it came in, not serialised again."""
-        items = _Lines(lines)
-        self.read += items.count
+        cut = lines.splitlines(keepends=True)
+        self.store(_Lines(cut, [orjson.loads(line) for line in cut]))
+
+    def store(self, items: _Lines) -> None:
+        self.read += len(items.lines)
         for _ in self.core.feed_positioned(items, items):
             pass
 
 
 class _Lines:
-    """NDJSON lines as the sink's positioned items: (record, line, no input, 0), numbered."""
+    """Records and their lines as the sink's positioned items: (record, line, no input, 0), numbered."""
 
     file = "-"
 
-    def __init__(self, lines: bytes):
-        self.lines = lines.splitlines(keepends=True)
-        self.count = len(self.lines)
+    def __init__(self, lines: list[bytes], records: list[dict]):
+        self.lines, self.records = lines, records
         self.lineno = 0
 
     def __iter__(self) -> Iterator[tuple[dict, bytes, Any, int]]:
-        loads = orjson.loads
-        for line in self.lines:
+        for rec, line in zip(self.records, self.lines, strict=True):
             self.lineno += 1
-            yield loads(line), line, NO_INPUT, 0
+            yield rec, line, NO_INPUT, 0
 
 
 MAKERS: dict[str, Callable[[Planned, Rejects], Step]] = {
