@@ -108,7 +108,7 @@ def run(
     file: Annotated[Optional[Path], typer.Argument(help="Pipeline file (TOML): [[stage]] tables of use = COMMAND and args = { option = value }.", show_default=False)] = None,
     expression: Annotated[Optional[str], typer.Option("--expression", "-e", metavar="PIPELINE", help="The pipeline as shell pipe text: 'ingest app.log | scrub | detect | sink --to file:out.ndjson'.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Read and validate the pipeline (every stage's options, its shape), print its stages, and exit.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes running the stages between ingest and sink, sharded by the series key (detect's or count's --by): each series on one worker, in order.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes running the stages between ingest and sink, sharded by the series key (detect's or count's --by): each series on one worker, in order.")] = 1,
     batch: Annotated[int, typer.Option("--batch", min=1, metavar="N", help="Records per batch between stages (and across processes).")] = 1024,
     stats_every: Annotated[Optional[str], typer.Option("--stats-every", callback=as_duration, metavar="DURATION", help="Emit diag records (name ben.run.stage) about each stage this often: records/s, counts, restarts.")] = None,
     max_restarts: Annotated[int, typer.Option("--max-restarts", min=0, metavar="N", help="Restart a failing stage (or worker) this many times in a row, with a doubling pause, before stopping.")] = 5,
