@@ -122,7 +122,8 @@ def run(
     Each stage takes the options of its command, read by that command's own parser. Ingest can
     only be first, sink or narrate's report only last; without ingest the first stage reads NDJSON
     from its files or stdin, and without a sink the records go to stdout. A stage that fails is
-    restarted with the state it last saved; SIGTERM drains the pipeline and exits 0.
+    restarted with the state it last saved; SIGTERM drains the pipeline and exits 0; SIGHUP
+    reloads the pipeline file when it still validates.
     """
     calls = read_calls(file, expression)
     plans = plan(calls, quiet)
@@ -131,8 +132,14 @@ def run(
             sys.stdout.write(f"{n}. {each.use}\n")
         say(f"ben run: the pipeline is valid ({len(plans)} stages)", quiet)
         return
+    def reload() -> list[core.Planned]:  # SIGHUP: the file read and checked again by the same parsers
+        try:
+            return plan(read_calls(file, None), quiet)
+        except click.ClickException as exc:
+            raise core.PipelineError(exc.format_message()) from None
+
     options = core.RunOptions(batch=batch, workers=workers, stats_every=float(stats_every) if stats_every else None,
-                              max_restarts=max_restarts, quiet=quiet)
+                              max_restarts=max_restarts, quiet=quiet, reload=reload if file is not None else None)
     summaries = core.run(plans, options)
     if not quiet:
         for summary in summaries:

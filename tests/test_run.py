@@ -274,6 +274,37 @@ def test_sigterm_drains_what_was_read_and_exits_0(tmp_path: Path) -> None:
     assert out.read_bytes().count(b"\n") == read
 
 
+def test_sighup_reloads_the_pipeline_file_when_it_still_validates(tmp_path: Path) -> None:
+    """Records read after SIGHUP go through the stages of the file read again; a file that no
+    longer validates is refused and the running pipeline goes on."""
+    import time
+
+    out, pipeline = tmp_path / "out.ndjson", tmp_path / "p.toml"
+    sink = f'[[stage]]\nuse = "sink"\nargs = {{ to = "file:{out}", batch-age = "0.1s" }}\n'
+    pipeline.write_text('[[stage]]\nuse = "detect"\n' + sink)
+    records = shell(f"ingest {APP}").splitlines(keepends=True)
+    proc = subprocess.Popen([BEN, "run", "--batch", "1", str(pipeline)], cwd=ROOT, stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(b"".join(records[:3]))
+    proc.stdin.flush()
+    while proc.poll() is None and (not out.exists() or out.read_bytes().count(b"\n") < 3):
+        time.sleep(0.05)  # stored: the run is up, its handlers in place
+    pipeline.write_text('[[stage]]\nuse = "frobnicate"\n' + sink)
+    proc.send_signal(signal.SIGHUP)
+    assert b"frobnicate" in proc.stderr.readline() and proc.poll() is None
+    pipeline.write_text('[[stage]]\nuse = "scrub"\n[[stage]]\nuse = "detect"\n' + sink)
+    proc.send_signal(signal.SIGHUP)
+    assert proc.stderr.readline() == b"ben run: SIGHUP: pipeline reloaded (3 stages)\n"
+    proc.stdin.write(b"".join(records[3:6]))
+    proc.stdin.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 0, err.decode()
+    stored = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [r["_ingest"]["line"] for r in stored] == [1, 2, 3, 4, 5, 6]
+    assert ["redacted" in r for r in stored] == [False] * 3 + [True] * 3
+
+
 def test_stats_every_emits_diag_records_about_each_stage() -> None:
     out = in_process(f"ingest {APP} | scrub | detect", "--stats-every", "1h")
     stats = [orjson.loads(line) for line in out.splitlines() if b'"ben.run.stage"' in line]

@@ -49,6 +49,7 @@ class RunOptions:
     max_restarts: int = 5  # failures in a row before a stage stops the pipeline
     backoff: float = 0.05  # seconds before the first restart; doubled each time, at most 5 s
     quiet: bool = False
+    reload: Callable[[], Sequence[Planned]] | None = None  # SIGHUP: the pipeline file read again
 
 
 def _silent(_message: str) -> None:
@@ -88,6 +89,9 @@ class Flow:
         self.steps, self.out, self.options, self.say = steps, out, options, say
         self.draining = False
         self.waiting = False  # blocked reading stdin between batches: SIGTERM may stop the read itself
+        self.reload_wanted = False  # SIGHUP came: reload at the next batch boundary
+        self.source: Planned | None = None
+        self.stack: ExitStack | None = None  # where the rejects of reloaded stages are closed
         self.started = time.monotonic()
         self.next_stats = self.started + options.stats_every if options.stats_every else None
         self.source_read = 0
@@ -101,6 +105,38 @@ class Flow:
         self.emit(batch)
         if self.next_stats is not None and time.monotonic() >= self.next_stats:
             self.emit_stats()
+        if self.reload_wanted and start == 0:
+            self.reload()
+
+    def reload(self) -> None:
+        """Replace the stages after the source with those of the pipeline file read again, if it
+        still validates and keeps the source: the old stages flush, save and close first, so a
+        new stage with the same ``--state`` continues where the old one stopped."""
+        self.reload_wanted = False
+        if self.options.reload is None or self.stack is None:
+            return
+        try:
+            plans = list(self.options.reload())
+            check_plans(plans)
+        except BenError as exc:
+            self.say(f"ben run: SIGHUP: {exc}; the running pipeline goes on")
+            return
+        source = plans[0] if plans[0].use == "ingest" else None
+        if (source is None) != (self.source is None) or (source and self.source and source.inputs != self.source.inputs):
+            self.say("ben run: SIGHUP: the first stage (the source) cannot change while it reads; "
+                     "the running pipeline goes on")
+            return
+        self.end()
+        for step in self.steps:
+            step.finish(self.out)
+            step.close()
+        rest = plans[1:] if source else plans
+        steps = [make_step(p, self.stack.enter_context(p.open_rejects())) for p in rest]
+        for step in steps:
+            self.stack.callback(step.close)
+            step.start()
+        self.steps = steps
+        self.say(f"ben run: SIGHUP: pipeline reloaded ({len(plans)} stages)")
 
     def to_end(self, lines: bytes) -> None:
         """NDJSON lines a worker made: to the last stage, or to stdout as they are."""
@@ -244,13 +280,16 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
             step.start()
         writer = stack.enter_context(Writer(out))
         flow = Flow(steps, writer, options, tell)
+        flow.source, flow.stack = source, stack
+        if options.reload is not None:
+            _on_sighup(flow, stack)
         summaries = _read(flow, source, plans[0], all_rejects[0], options, stack)
         flow.end()
-        for step in steps:
+        for step in flow.steps:
             step.finish(writer)
         writer.flush()
-        summaries += [step.summary() for step in steps]
-        for step in steps:
+        summaries += [step.summary() for step in flow.steps]
+        for step in flow.steps:
             step.check()
     return summaries
 
@@ -306,6 +345,21 @@ def read_batches(flow: Flow, records: Iterable[dict], size: int, push: Callable[
         return
     finally:
         flow.waiting = False
+
+
+def _on_sighup(flow: Flow, stack: ExitStack) -> None:
+    """SIGHUP: reload the pipeline file at the next batch boundary (at once while waiting on stdin)."""
+
+    def reload(_signum: int, _frame: FrameType | None) -> None:
+        flow.reload_wanted = True
+        if flow.waiting:
+            flow.reload()
+
+    try:
+        old = signal.signal(signal.SIGHUP, reload)
+    except ValueError:  # not the main thread
+        return
+    stack.callback(signal.signal, signal.SIGHUP, old)
 
 
 def _on_sigterm(flow: Flow, stack: ExitStack) -> None:
