@@ -141,7 +141,7 @@ def test_every_option_of_every_stage_has_its_name_in_a_pipeline_file() -> None:
     """The file's keys are the commands' own option names: none can drift from the command."""
     import click
     from ben_cli.commands import load
-    from ben_cli.commands.run import _argv
+    from ben_cli.commands._pipeline import _argv
 
     from ben_cli.orchestrate import STAGES, StageCall
 
@@ -303,6 +303,44 @@ def test_sighup_reloads_the_pipeline_file_when_it_still_validates(tmp_path: Path
     stored = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert [r["_ingest"]["line"] for r in stored] == [1, 2, 3, 4, 5, 6]
     assert ["redacted" in r for r in stored] == [False] * 3 + [True] * 3
+
+
+def test_route_sends_copies_to_its_branch_and_leaves_the_main_line_as_it_was(tmp_path: Path) -> None:
+    """Records matching every --when go, a copy each, to the branch's stages; the main line goes
+    on untouched (what detect marks later is not on the branch's copies)."""
+    branch = tmp_path / "warn.ndjson"
+    main = in_process(f"ingest {APP} | scrub | route --when 'severity>=warn' --to 'sink --to file:{branch}' | detect")
+    assert main == shell(f"ingest {APP} | scrub | detect")
+    scrubbed = [orjson.loads(line) for line in shell(f"ingest {APP} | scrub").splitlines()]
+    wanted = [r for r in scrubbed if r.get("severity") in ("warn", "error", "fatal")]
+    assert wanted and [orjson.loads(line) for line in branch.read_bytes().splitlines()] == wanted
+
+
+def test_route_move_takes_the_records_off_the_main_line(tmp_path: Path) -> None:
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(f"""
+[[stage]]
+use = "ingest"
+args = {{ inputs = ["{APP}"] }}
+[[stage]]
+use = "route"
+args = {{ when = ["severity>=warn", "source=web-2"], move = true, to = "narrate --format json" }}
+[[stage]]
+use = "detect"
+""")
+    done = ben_run("-q", str(pipeline))
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.splitlines(keepends=True)
+    records = [orjson.loads(line) for line in lines if line.startswith(b'{"ts"')]
+    assert len(records) == 598 and not any(r.get("severity") == "error" for r in records)
+    report = orjson.loads(b"".join(line for line in lines if not line.startswith(b'{"ts"')))
+    assert report["records"] == 2 and report["sources"] == ["web-2"]  # the branch's report, at the end
+
+
+def test_a_branch_cannot_read_for_itself() -> None:
+    done = ben_run("--check", "-e", "scrub | route --to 'ingest x.log | sink --to -'")
+    assert done.returncode == 2
+    assert "stage 2 (route): a branch takes the records routed to it; it holds no ingest" in done.stderr.decode()
 
 
 def test_stats_every_emits_diag_records_about_each_stage() -> None:

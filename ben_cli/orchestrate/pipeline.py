@@ -30,7 +30,7 @@ import orjson
 
 from ben_cli.errors import BenError, UsageError
 from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step
+from ben_cli.orchestrate.steps import Planned, RouteStep, SinkStep, Step, make_step
 from ben_cli.record import format_ts, now_ns
 from ben_cli.rejects import Rejects, Summary
 
@@ -76,6 +76,13 @@ def check_plans(plans: Sequence[Planned]) -> None:
             raise UsageError(f"{plan.where}: narrate without --every writes a report, so it can only be the last stage")
         if plan.inputs and i > 0:
             raise UsageError(f"{plan.where}: only the first stage reads files ({' '.join(plan.inputs)})")
+        if plan.use == "route":
+            branch = plan.options.branch
+            if any(p.use == "ingest" for p in branch):
+                raise UsageError(f"{plan.where}: a branch takes the records routed to it; it holds no ingest")
+            if any(p.inputs for p in branch):
+                raise UsageError(f"{plan.where}: a branch's stages read no files")
+            check_plans(branch)
 
 
 class Drain(Exception):
@@ -132,6 +139,7 @@ class Flow:
             step.close()
         rest = plans[1:] if source else plans
         steps = [make_step(p, self.stack.enter_context(p.open_rejects())) for p in rest]
+        wire(steps, self.out, self.options, self.say)
         for step in steps:
             self.stack.callback(step.close)
             step.start()
@@ -212,6 +220,28 @@ def stats_record(ts: str, n: int, name: str, read: int, written: int, rejected: 
             "unit": "records/s", "attrs": attrs}
 
 
+def wire(steps: list[Step], out: Writer, options: RunOptions, say: Callable[[str], None]) -> None:
+    """Give each route step its branch: a flow of its own into ``out``, its routes wired too."""
+
+    def flow_of(branch: list[Step]) -> Flow:
+        wire(branch, out, options, say)
+        return Flow(branch, out, options, say)
+
+    for step in steps:
+        if isinstance(step, RouteStep):
+            step.attach(flow_of)
+
+
+def summaries_of(steps: list[Step]) -> list[Summary]:
+    """Each step's counts, a route's followed by those of its branch."""
+    out: list[Summary] = []
+    for step in steps:
+        out.append(step.summary())
+        if isinstance(step, RouteStep):
+            out += step.summaries()
+    return out
+
+
 def parse_lines(lines: bytes) -> list[dict]:
     """The records of NDJSON lines this program wrote (so each line is one object)."""
     loads = orjson.loads
@@ -275,10 +305,11 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
         rest = list(plans[1:] if source else plans)
         rest_rejects = all_rejects[1:] if source else all_rejects
         steps = [make_step(p, r) for p, r in zip(rest, rest_rejects, strict=True)]
+        writer = stack.enter_context(Writer(out))
+        wire(steps, writer, options, tell)
         for step in steps:
             stack.callback(step.close)
             step.start()
-        writer = stack.enter_context(Writer(out))
         flow = Flow(steps, writer, options, tell)
         flow.source, flow.stack = source, stack
         if options.reload is not None:
@@ -288,7 +319,7 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
         for step in flow.steps:
             step.finish(writer)
         writer.flush()
-        summaries += [step.summary() for step in flow.steps]
+        summaries += summaries_of(flow.steps)
         for step in flow.steps:
             step.check()
     return summaries

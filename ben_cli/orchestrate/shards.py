@@ -43,7 +43,17 @@ import orjson
 
 from ben_cli.errors import BenError, ExitStatus
 from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.pipeline import Drain, Feed, Flow, RunOptions, StageFailed, _on_sigterm, read_batches
+from ben_cli.orchestrate.pipeline import (
+    Drain,
+    Feed,
+    Flow,
+    RunOptions,
+    StageFailed,
+    _on_sigterm,
+    read_batches,
+    summaries_of,
+    wire,
+)
 from ben_cli.orchestrate.steps import Planned, Step, make_step
 from ben_cli.record import path_getter
 from ben_cli.rejects import Summary
@@ -90,7 +100,7 @@ def shardable(plans: Sequence[Planned]) -> int:
     ``--by`` without every field of the first one's)."""
     shard: frozenset[str] | None = None
     for i, plan in enumerate(plans):
-        if plan.use in ("narrate", "sink"):
+        if plan.use in ("narrate", "sink", "route"):
             return i
         fields = _key_fields(plan)
         if fields is None:
@@ -380,11 +390,12 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         first_rejects = stack.enter_context(plans[0].open_rejects())
         end_steps: list[Step] = []
         for plan in end:
-            step = make_step(plan, stack.enter_context(plan.open_rejects()))
+            end_steps.append(make_step(plan, stack.enter_context(plan.open_rejects())))
+        writer = stack.enter_context(Writer(out))
+        wire(end_steps, writer, options, tell)
+        for step in end_steps:
             stack.callback(step.close)
             step.start()
-            end_steps.append(step)
-        writer = stack.enter_context(Writer(out))
         flow = Flow(end_steps, writer, options, tell)
         state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ben-run-")))
         shards = Shards(body, options.workers, flow, options, tell, state_dir)
@@ -412,7 +423,7 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         for step in end_steps:
             step.finish(writer)
         writer.flush()
-        summaries += [step.summary() for step in end_steps]
+        summaries += summaries_of(end_steps)
         for step in end_steps:
             step.check()
     return summaries

@@ -33,7 +33,7 @@ from ben_cli.scrub.policy import Policy, load_policy
 from ben_cli.sink import DurableRejects, SinkOptions, batcher_for
 from ben_cli.sink.batcher import NO_INPUT, collect_per_batch
 
-# The stages a pipeline can hold besides ingest, which is its source (see pipeline.py).
+# The commands a pipeline can hold (ingest only as its source, see pipeline.py), and route.
 STAGES = ("ingest", "scrub", "count", "rate", "detect", "narrate", "sink")
 
 
@@ -62,6 +62,21 @@ class Planned:
             return self
         path = Path(state)
         return replace(self, options=replace(self.options, state=path.with_name(f"{path.name}.{index}-of-{count}")))
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    """A ``route`` stage: records for which every ``when`` filter holds (``ben count --where``'s
+    grammar: ``severity>=error``, ``lane=control``, ``redacted~.``) also go to the ``branch``
+    stages, a copy each; with ``move`` they leave the main line instead. ``queue``: records a
+    branch takes before they are pushed through it (its bounded queue: a full one makes the main
+    line wait while the branch works, which is backpressure in one process)."""
+
+    branch: tuple[Planned, ...]
+    when: tuple[str, ...] = ()
+    move: bool = False
+    queue: int = 1024
+
 
 
 class Step:
@@ -252,14 +267,91 @@ class _Lines:
             yield rec, line, NO_INPUT, 0
 
 
+class RouteStep(Step):
+    """Records the filters match go (a copy each) to the branch's stages as well, or only there
+    with ``move``. The branch is a flow of its own: its stages are supervised, flushed, saved and
+    closed with this one, and its output goes where the pipeline's does."""
+
+    def __init__(self, plan: Planned, rejects: Rejects):
+        super().__init__(plan, rejects)
+        from ben_cli.count import parse_where
+
+        self.match = parse_where(plan.options.when)
+        self.branch: Any = None  # the branch's Flow, made by attach()
+        self.pending: list[dict] = []
+        self.routed = 0
+
+    def attach(self, make_flow: Callable[[list[Step]], Any]) -> None:
+        o: RouteOptions = self.plan.options
+        self.branch = make_flow([make_step(p, p.open_rejects()) for p in o.branch])
+
+    def start(self) -> None:
+        for step in self.branch.steps:
+            self.held.callback(step.rejects.close)
+            self.held.callback(step.close)
+            step.start()
+
+    def restart(self) -> None:  # the filters hold no state; the branch's stages restart themselves
+        self.restarts += 1
+
+    def feed(self, batch: list[dict]) -> list[dict]:
+        self.read += len(batch)
+        match, o = self.match, self.plan.options
+        taken = [rec for rec in batch if match(rec)]
+        if taken:
+            self.routed += len(taken)
+            self.pending += orjson.loads(orjson.dumps(taken))  # copies: a branch may mark its records
+            if len(self.pending) >= o.queue:
+                self._drain()
+        out = [rec for rec in batch if not match(rec)] if o.move and taken else batch
+        self.written += len(out)
+        return out
+
+    def _drain(self) -> None:
+        pending, self.pending = self.pending, []
+        self.branch.push(pending)
+
+    def flush(self) -> list[dict]:
+        if self.pending:
+            self._drain()
+        self.branch.end()
+        return []
+
+    def save(self) -> None:
+        for step in self.branch.steps:
+            step.save()
+
+    def finish(self, out: Writer) -> None:
+        for step in self.branch.steps:
+            step.finish(out)
+
+    def summary(self) -> Summary:
+        s = super().summary()
+        s.extra["routed"] = self.routed
+        return s
+
+    def summaries(self) -> list[Summary]:
+        """The branch's stages' counts, named by their place in the branch."""
+        out = []
+        for step in self.branch.steps:
+            each = step.summary()
+            each.stage = f"{self.name} -> {each.stage}"
+            out.append(each)
+        return out
+
+    def check(self) -> None:
+        for step in self.branch.steps:
+            step.check()
+
+
 MAKERS: dict[str, Callable[[Planned, Rejects], Step]] = {
     "scrub": ScrubStep, "detect": DetectStep, "count": CountStep, "rate": RateStep,
-    "narrate": NarrateStep, "sink": SinkStep,
+    "narrate": NarrateStep, "sink": SinkStep, "route": RouteStep,
 }
 
 
 def make_step(plan: Planned, rejects: Rejects) -> Step:
     maker = MAKERS.get(plan.use)
     if maker is None:
-        raise UsageError(f"{plan.where}: {plan.use!r} is not a stage ben run holds ({', '.join(STAGES)})")
+        raise UsageError(f"{plan.where}: {plan.use!r} is not a stage ben run holds ({', '.join(STAGES)}, route)")
     return maker(plan, rejects)
