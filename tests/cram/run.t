@@ -78,3 +78,17 @@ same as with one process:
   [1,"source",600,"records/s"]
   [2,"scrub",600,"records/s"]
   [3,"detect",600,"records/s"]
+
+A route stage sends a copy of the records its filters match to a branch of stages of its own
+(here the errors to a file of their own), and the main line goes on with every record:
+
+  $ ben run -e "ingest $DATA/sample-app.ndjson | scrub | route --when 'severity>=error' --to 'sink --to file:errors.ndjson' | detect" > main.ndjson
+  ben ingest: /tmp/ben-wt-i24/tests/data/sample-app.ndjson: format ndjson (from 100 lines)
+  ben ingest: read 600, wrote 600, rejected 0
+  ben scrub: read 600, wrote 600, rejected 0
+  ben route: read 600, wrote 600, rejected 0, routed 2
+  ben route -> sink: read 2, wrote 2, rejected 0
+  ben detect: read 600, wrote 600, rejected 0, series 3
+  $ cmp main.ndjson run.ndjson && jq -c '[.source, .severity, .value]' errors.ndjson
+  ["web-2","error",407]
+  ["web-2","error",393.1]
