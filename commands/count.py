@@ -17,6 +17,15 @@ from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration
 app = typer.Typer()
 
 
+NOT_IN_RUN: tuple[str, ...] = ()
+
+
+def options_from(p: dict) -> core.CountOptions:
+    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
+    return core.CountOptions(every=float(p["every"]), by=tuple(b.strip() for b in p["by"].split(",") if b.strip()),
+                             where=tuple(p["where"]), lateness=float(p["lateness"]), state=p["state"])
+
+
 @app.command()
 def count(
     inputs: Inputs = None,
@@ -35,8 +44,7 @@ def count(
     Windows are aligned to the epoch and closed by the records' own time (plus --lateness); a key
     silent in a window gets a 0. Records too late for a closed window are counted as late.
     """
-    options = core.CountOptions(every=float(every), by=tuple(b.strip() for b in by.split(",") if b.strip()),
-                                where=tuple(where), lateness=float(lateness), state=state)
+    options = options_from(locals())
     with Rejects(rejects, stage="count", strict=strict) as bad:
         summary = core.run(inputs or ["-"], Writer(), bad, options)
     if not quiet:

@@ -17,6 +17,18 @@ from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration
 app = typer.Typer()
 
 
+NOT_IN_RUN = ("list_",)
+
+
+def options_from(p: dict) -> core.DetectOptions:
+    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
+    return core.DetectOptions.from_text(
+        detector=p["detector"], params=p["param"], fields=p["field"], by=p["by"], expire=p["expire"],
+        threshold=p["threshold"], only_anomalies=p["only_anomalies"], state=p["state"], checkpoint=p["checkpoint"],
+        max_series=p["max_series"],
+    )
+
+
 @app.command()
 def detect(
     inputs: Inputs = None,
@@ -44,10 +56,7 @@ def detect(
     if list_:
         sys.stdout.write(core.catalog_text())
         return
-    options = core.DetectOptions.from_text(
-        detector=detector, params=param, fields=field, by=by, expire=expire, threshold=threshold,
-        only_anomalies=only_anomalies, state=state, checkpoint=checkpoint, max_series=max_series,
-    )
+    options = options_from(locals())
     with Rejects(rejects, stage="detect", strict=strict) as bad:
         summary = core.run(inputs or ["-"], Writer(), bad, options,
                            warn=lambda message: sys.stderr.write(f"ben detect: warning: {message}\n"))

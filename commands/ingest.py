@@ -55,6 +55,34 @@ def _contract(path: Optional[Path], mode: str, quiet: bool) -> Optional[Callable
     return lambda bad: (loaded, bad, options)
 
 
+# `ben run` hands records on to the next stage, never to a file of ingest's own.
+NOT_IN_RUN = ("output", "contract")
+
+
+def options_from(p: dict) -> core.IngestOptions:
+    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
+    if p["multiline"] not in ("auto", "indent", "off"):
+        raise typer.BadParameter("must be auto, indent or off", param_hint="--multiline")
+    formats = tuple(p["ts_format"] or ())
+    user = core.layouts_from_options(p["pattern"] or [], None if p["layouts"] is None else str(p["layouts"]), formats)
+    fmt = "lines" if user and p["format"] == "auto" else p["format"]
+    decode = core.DecodeOptions(lane=p["lane"], source=p["source"], ts_field=p["ts_field"], value_field=p["value_field"],
+                                name_field=p["name_field"], require_ts=p["require_ts"], layouts=user, ts_formats=formats,
+                                multiline=p["multiline"])
+    tz = p["tz"] if p["tz"] is not None else core.zone_from_environment()
+    if tz is not None:
+        decode.tz = tz  # the callback made it a zone
+        decode.tz_offset_s = core.utc_offset_now(decode.tz)
+    quiet = p["quiet"]
+    return core.IngestOptions(
+        format=fmt, decode=decode, max_line_bytes=int(p["max_line_bytes"]), jobs=p["jobs"], follow=p["follow"],
+        since_last=p["since_last"], state=p["state"], ack=p["ack"], output=p["output"], listen=p["listen"],
+        max_clients=p["max_clients"], max_per_address=p["max_per_address"], idle_timeout=float(p["idle_timeout"]),
+        line_timeout=float(p["line_timeout"]), drain_timeout=float(p["drain_timeout"]),
+        allow_remote=p["allow_remote"], on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
+        on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet))
+
+
 @app.command()
 def ingest(
     inputs: Inputs = None,
@@ -99,27 +127,9 @@ def ingest(
     (--require-ts rejects it instead). Bad lines go to --rejects with their reason; an input that
     cannot be read is reported and skipped, and the run exits 1 at the end.
     """
-    if multiline not in ("auto", "indent", "off"):
-        raise typer.BadParameter("must be auto, indent or off", param_hint="--multiline")
-    formats = tuple(ts_format or ())
-    user = core.layouts_from_options(pattern or [], None if layouts is None else str(layouts), formats)
-    if user and format == "auto":
-        format = "lines"
-    decode = core.DecodeOptions(lane=lane, source=source, ts_field=ts_field, value_field=value_field,
-                                name_field=name_field, require_ts=require_ts, layouts=user, ts_formats=formats,
-                                multiline=multiline)
-    tz = tz if tz is not None else core.zone_from_environment()
-    if tz is not None:
-        decode.tz = tz  # type: ignore[assignment]  # the callback made it a zone
-        decode.tz_offset_s = core.utc_offset_now(decode.tz)
+    options = options_from(locals())
     progress = ProgressBar() if stderr_is_terminal() and not quiet else None
-    options = core.IngestOptions(
-        format=format, decode=decode, max_line_bytes=int(max_line_bytes), jobs=jobs, follow=follow,
-        since_last=since_last, state=state, ack=ack, output=output, listen=listen, max_clients=max_clients,
-        max_per_address=max_per_address, idle_timeout=float(idle_timeout), line_timeout=float(line_timeout),
-        drain_timeout=float(drain_timeout), allow_remote=allow_remote, on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
-        on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet),
-        progress=progress.update if progress is not None else None)
+    options.progress = progress.update if progress is not None else None
     held = _contract(contract, contract_mode, quiet)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
         if held is not None:

@@ -32,6 +32,16 @@ def _print_coloured(report: core.Report) -> None:
         console.print(Text(line, style=STYLES.get(style, "")))
 
 
+NOT_IN_RUN: tuple[str, ...] = ()
+
+
+def options_from(p: dict) -> core.Options:
+    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
+    return core.Options.from_flags(format=p["format"], since=p["since"], until=p["until"], every=p["every"],
+                                   gap=p["gap"], min_change=p["min_change"], rejected=p["rejected"],
+                                   fail_on=p["fail_on"], state=p["state"])
+
+
 @app.command()
 def narrate(
     inputs: Inputs = None,
@@ -63,8 +73,7 @@ def narrate(
     incident), why and how many series ben detect watched, each incident in sentences, volume and errors per source and lane, and what was scrubbed
     and rejected. With --every, records pass through and a narrative record closes each window.
     """
-    options = core.Options.from_flags(format=format, since=since, until=until, every=every, gap=gap,
-                                      min_change=min_change, rejected=rejected, fail_on=fail_on, state=state)
+    options = options_from(locals())
     coloured = options.format == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     with Rejects(rejects, stage="narrate", strict=strict) as bad, Writer() as writer:
         summary = core.run(inputs or ["-"], writer, bad, options, show=_print_coloured if coloured else None)

@@ -16,6 +16,14 @@ from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt
 app = typer.Typer()
 
 
+NOT_IN_RUN: tuple[str, ...] = ()
+
+
+def options_from(p: dict) -> core.RateOptions:
+    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
+    return core.RateOptions(counters=tuple(p["counter"]))
+
+
 @app.command()
 def rate(
     inputs: Inputs = None,
@@ -31,7 +39,7 @@ def rate(
     monotonic cumulative sums (attrs.otel.*) and names matching --counter. A series' first sample
     has no rate and is held back.
     """
-    options = core.RateOptions(counters=tuple(counter))
+    options = options_from(locals())
     with Rejects(rejects, stage="rate", strict=strict) as bad:
         summary = core.run_rate(inputs or ["-"], Writer(), bad, options)
     if not quiet:

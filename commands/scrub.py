@@ -18,6 +18,16 @@ from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_size
 app = typer.Typer()
 
 
+# Flags of the command alone: `ben run` holds no --print-policy, and its stages print no report.
+NOT_IN_RUN = ("print_policy", "report", "report_json")
+
+
+def options_from(p: dict) -> core.ScrubOptions:
+    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
+    return core.ScrubOptions(policy=p["policy"], key=p["key"], dry_run=p["report"] or p["report_json"],
+                             max_line_bytes=p["max_line_bytes"])
+
+
 @app.command()
 def scrub(
     inputs: Inputs = None,
@@ -42,7 +52,7 @@ def scrub(
     if print_policy:
         sys.stdout.write(core.DEFAULT_POLICY)
         return
-    options = core.ScrubOptions(policy=policy, key=key, dry_run=report or report_json, max_line_bytes=max_line_bytes)
+    options = options_from(locals())
     with Rejects(rejects, stage="scrub", strict=strict, keep_raw=rejects_raw) as bad:
         summary = core.run(inputs or ["-"], Writer(), bad, options)
     if report_json:

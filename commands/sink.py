@@ -15,6 +15,22 @@ from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_si
 
 app = typer.Typer()
 
+NOT_IN_RUN = ("tee",)
+
+
+def options_from(p: dict) -> SinkOptions:
+    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
+    return SinkOptions(
+        target=parse_target(p["to"]),
+        limits=BatchLimits(p["batch_rows"], int(p["batch_bytes"]) or 1, float(p["batch_age"])),
+        retry_for=float(p["retry_for"]),
+        file=FileOptions(p["rotate_size"], p["rotate_every"], p["gzip"]),  # converted by callbacks
+        from_start=p["from_start"],
+        workers=p["workers"],
+        ack=p["ack"],
+    )
+
+
 @app.command()
 def sink(
     inputs: Inputs = None,
@@ -46,15 +62,7 @@ def sink(
     """
     if tee and to == "-":
         raise typer.BadParameter("--tee with --to - would write every record twice", param_hint="--tee")
-    options = SinkOptions(
-        target=parse_target(to),
-        limits=BatchLimits(batch_rows, int(batch_bytes) or 1, float(batch_age)),
-        retry_for=float(retry_for),
-        file=FileOptions(rotate_size, rotate_every, gzip),  # type: ignore[arg-type]  # converted by callbacks
-        from_start=from_start,
-        workers=workers,
-        ack=ack,
-    )
+    options = options_from(locals())
     with DurableRejects(rejects, stage="sink", strict=strict) as bad:
         summary = run(inputs or ["-"], Writer() if tee else None, bad, options,
                       notify=lambda m: say(f"ben sink: {m}", quiet))

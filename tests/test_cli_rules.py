@@ -19,7 +19,7 @@ MAX_LINES = 150
 SHORT_FLAGS = {
     "-f": "--format", "-p": "--param", "-t": "--trusted-comment", "-k": "--key", "-o": "--output",
     "-q": "--quiet", "-h": "--help", "-d": "--detector", "-j": "--jobs", "-F": "--follow",
-    "-r": "--to", "-a": "--armor", "-x": "--sig", "-P": "--pub",
+    "-r": "--to", "-a": "--armor", "-x": "--sig", "-P": "--pub", "-e": "--expression",
 }
 BOX_DRAWING = re.compile("[\u2500-\u257f]")
 SUMMARY = re.compile(r"^ben (?P<cmd>[a-z]+): read (?P<read>\d+), wrote (?P<wrote>\d+), rejected (?P<rejected>\d+)(, [^,]+)*$")

@@ -50,6 +50,13 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
         summary.extra["seen before"] = replays.replayed
     if table.reset:
         summary.extra["reset"] = table.reset
+    check_by(table, warn)
+    return summary
+
+
+def check_by(table: SeriesTable, warn: Callable[[str], None] | None = None) -> None:
+    """At the end of a run: a ``--by`` path some series lack is a warning (to ``warn``); one that
+    no series has raises :class:`UnknownPath`."""
     nowhere, some = table.missing_by()
     for message in some:
         if warn is not None:
@@ -58,4 +65,3 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
         names = ", ".join(nowhere)
         raise UnknownPath(f"--by {names}: no record has {'this field' if len(nowhere) == 1 else 'these fields'} "
                           f"(dots reach into objects: attrs.code)")
-    return summary

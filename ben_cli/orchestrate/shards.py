@@ -1,0 +1,429 @@
+"""``ben run --workers N``: the stages between the source and the end in N processes, sharded
+by the series key, supervised, with every record's output delivered exactly once.
+
+The main process reads (ingest or NDJSON), hashes each record's series key (the ``--by`` of the
+first detect or count stage; without one, batches go round robin) to a worker, and sends each
+worker its records in batches: one ``orjson`` array per batch, so the cost of crossing a process
+boundary is paid per batch, not per record. A worker runs its copy of the stages (a detector's
+state lives on the worker its series hashes to) and sends back the batch's output as NDJSON
+lines; the main process writes them to stdout or hands them to the sink, which stays one (a file
+or a spool has one writer). Order is kept per series: a series goes to one worker, which answers
+its batches in order, and the main process takes each worker's answers in order.
+
+Recovery. Every batch is numbered per worker, and the main process keeps the batches it sent
+since the worker's last checkpoint. Every ``CHECKPOINT`` batches a worker saves its stages' state
+(to the stage's ``--state`` file, suffixed per worker, or to a private one in a temporary folder)
+and says so in its answer; the main process then forgets the batches up to there. When a worker
+dies (SIGKILL, a crash), a new one is forked with the same index: it loads the saved state, is
+sent the batches since the checkpoint again, computes the answers the main process already has
+without sending them, and answers the rest. An answer is one message that arrives whole or not
+at all, so each batch's output is taken exactly once and the state is the one an uninterrupted
+worker would have had.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import queue
+import signal
+import struct
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from ben_cli.errors import BenError, ExitStatus
+from ben_cli.ndjson import Reader, Writer
+from ben_cli.orchestrate.pipeline import (
+    Drain,
+    Feed,
+    Flow,
+    RunOptions,
+    StageFailed,
+    _on_sigterm,
+    read_batches,
+    summaries_of,
+    wire,
+)
+from ben_cli.orchestrate.steps import Planned, Step, make_step
+from ben_cli.record import path_getter
+from ben_cli.rejects import Summary
+
+CHECKPOINT = 16  # batches between a worker's state saves
+IN_FLIGHT = 4  # batches a worker may hold unanswered before the reader waits for it
+# An answer is b"A", the batch number, the batch number the worker's state is saved through (0:
+# none) and the batch's output lines; b"F" and a pickle is the end (output of the flush, counts); b"E"
+# and a pickle a ben error (message, exit status).
+_HEAD = struct.Struct("<QQ")
+_END = b""
+
+
+class WorkerError(BenError):
+    """A worker met a ben error (a strict reject, a bad state file): the pipeline stops with it."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = ExitStatus(status)
+
+
+def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
+    """The getters of the series key: the ``--by`` of the first stage that keeps state per key."""
+    for plan in plans:
+        by = getattr(plan.options, "by", None)
+        if plan.use in ("detect", "count") and by:
+            return [path_getter(b) for b in by]
+        if plan.use == "rate":
+            return [path_getter("source"), path_getter("name")]  # a rate series is finer: it stays whole
+    return None
+
+
+def _key_fields(plan: Planned) -> frozenset[str] | None:
+    if plan.use in ("detect", "count"):
+        return frozenset(plan.options.by)
+    if plan.use == "rate":
+        return frozenset(("source", "name"))
+    return None
+
+
+def shardable(plans: Sequence[Planned]) -> int:
+    """How many of ``plans`` (the stages after the source) the workers run: up to the first stage
+    that needs every record (narrate, a sink) or whose series the shard key would split (a
+    ``--by`` without every field of the first one's)."""
+    shard: frozenset[str] | None = None
+    for i, plan in enumerate(plans):
+        if plan.use in ("narrate", "sink", "route"):
+            return i
+        fields = _key_fields(plan)
+        if fields is None:
+            continue
+        if shard is None:
+            shard = fields
+        elif not shard <= fields:
+            return i
+    return len(plans)
+
+
+def _bucket(rec: dict, getters: list[Callable[[dict], Any]], n: int) -> int:
+    key = tuple(get(rec) for get in getters)
+    try:
+        return hash(key) % n
+    except TypeError:  # a list or an object in the key: its JSON text names it
+        return hash(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)) % n
+
+
+# the worker side --------------------------------------------------------------------------------
+def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int) -> None:
+    """Run ``plans`` over the batches arriving on ``conn_in``; answer on ``conn_out``. Batches
+    numbered up to ``answered`` were answered by a worker before this one: only learned from."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the main process drains; a worker is told by its input
+    try:
+        _work(plans, conn_in, conn_out, answered)
+    except BenError as exc:  # the user's to see (a strict reject, a held lock): no restart can help
+        conn_out.send_bytes(b"E" + pickle.dumps((str(exc), int(exc.status))))
+
+
+def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int) -> None:
+    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    with ExitStack() as stack:
+        rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
+        steps = [make_step(p, r) for p, r in zip(plans, rejects, strict=True)]
+        for step in steps:
+            stack.callback(step.close)
+            step.start()
+        since_save = 0
+        while True:
+            msg = conn_in.recv_bytes()
+            if msg == _END:
+                break
+            (seq,) = struct.unpack_from("<Q", msg)
+            batch = orjson.loads(memoryview(msg)[8:])
+            for step in steps:
+                if not batch:
+                    break
+                batch = step.feed(batch)
+            since_save += 1
+            saved = 0
+            if since_save >= CHECKPOINT:
+                for step in steps:
+                    step.save()
+                since_save, saved = 0, seq
+            if seq > answered or saved:
+                body = b"".join([dumps(rec, option=newline) for rec in batch]) if seq > answered else b""
+                conn_out.send_bytes(b"A" + _HEAD.pack(seq, saved) + body)
+        out: list[dict] = []
+        for i, step in enumerate(steps):
+            rest = step.flush()
+            for later in steps[i + 1:]:
+                rest = later.feed(rest) if rest else rest
+            out += rest
+        for step in steps:
+            step.save()
+        lines = b"".join(dumps(rec, option=newline) for rec in out)
+        conn_out.send_bytes(b"F" + pickle.dumps((lines, [s.summary() for s in steps])))
+
+
+# the main side ----------------------------------------------------------------------------------
+@dataclass
+class Worker:
+    index: int
+    plans: list[Planned]
+    proc: Any = None
+    conn_in: Connection | None = None  # the main process sends here
+    conn_out: Connection | None = None  # and receives here
+    sent = 0  # the newest batch number sent
+    answered = 0  # the newest batch number whose answer was taken
+    log: deque = field(default_factory=deque)  # (number, message) since the last checkpoint
+    ended = False
+    final: tuple[bytes, list[Summary]] | None = None
+    restarts = 0
+    failures = 0  # restarts in a row without an answer between them
+    generation = 0  # which process of this index: answers of one replaced are ignored
+
+    def spawn(self, ctx: Any) -> None:
+        recv_in, send_in = ctx.Pipe(duplex=False)
+        recv_out, send_out = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered),
+                                name=f"ben run worker {self.index}", daemon=True)
+        self.generation += 1
+        self.proc.start()
+        recv_in.close()
+        send_out.close()
+        self.conn_in, self.conn_out = send_in, recv_out
+
+
+class Shards:
+    """The workers, the batches in flight, and the answers' way to the end of the pipeline."""
+
+    def __init__(self, plans: list[Planned], n: int, flow: Flow, options: RunOptions, tell: Callable[[str], None],
+                 state_dir: Path):
+        self.ctx = multiprocessing.get_context("fork")
+        self.n, self.flow, self.options, self.tell = n, flow, options, tell
+        self.getters = shard_key(plans)
+        self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
+        self.pending: list[list[dict]] = [[] for _ in range(n)]
+        self.round = 0
+        self.answers: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        for w in self.workers:
+            w.spawn(self.ctx)
+        self.collector = threading.Thread(target=self._collect, name="ben run collector", daemon=True)
+        self.stop = False
+        self.collector.start()
+
+    # sending -----------------------------------------------------------------------------------
+    def push(self, batch: list[dict]) -> None:
+        """A batch read: each record to its worker; a worker's records leave when a batch is full."""
+        size = self.options.batch
+        if self.getters is None:
+            i, self.round = self.round, (self.round + 1) % self.n
+            self.pending[i] += batch
+        else:
+            getters, n, pending = self.getters, self.n, self.pending
+            for rec in batch:
+                pending[_bucket(rec, getters, n)].append(rec)
+        for i, recs in enumerate(self.pending):
+            if len(recs) >= size:
+                self.send(i)
+        self.take(block=False)
+
+    def send(self, i: int) -> None:
+        recs, self.pending[i] = self.pending[i], []
+        if not recs:
+            return
+        w = self.workers[i]
+        while w.sent - w.answered >= IN_FLIGHT:
+            self.take(block=True)
+        w.sent += 1
+        msg = struct.pack("<Q", w.sent) + orjson.dumps(recs)
+        w.log.append((w.sent, msg))
+        self._deliver(w, msg)
+
+    def _deliver(self, w: Worker, msg: bytes) -> None:
+        try:
+            assert w.conn_in is not None
+            w.conn_in.send_bytes(msg)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # it died: the collector has seen its answers end, the restart resends this batch
+
+    def finish(self) -> list[Summary]:
+        """The input has ended: send what is pending and the end, take every answer."""
+        for i in range(self.n):
+            self.send(i)
+        for w in self.workers:
+            self._deliver(w, _END)
+            w.ended = True
+        while any(w.final is None for w in self.workers):
+            self.take(block=True)
+        self.stop = True
+        summaries: list[Summary] = []
+        for w in self.workers:
+            assert w.final is not None
+            lines, per_stage = w.final
+            self.flow_lines(lines)
+            if not summaries:
+                summaries = per_stage
+            else:
+                for total, each in zip(summaries, per_stage, strict=True):
+                    total.read += each.read
+                    total.written += each.written
+                    total.rejected += each.rejected
+                    for k, v in each.extra.items():
+                        total.extra[k] = total.extra.get(k, 0) + v
+            w.proc.join()
+        return summaries
+
+    # taking answers ------------------------------------------------------------------------------
+    def _collect(self) -> None:
+        """In a thread: wait on every worker's answers and its process; queue what comes."""
+        while not self.stop:
+            with self.lock:
+                conns = {w.conn_out: (w, w.generation) for w in self.workers if w.conn_out is not None and w.final is None}
+            if not conns:
+                time.sleep(0.01)
+                continue
+            for conn in wait(list(conns), timeout=0.1):
+                w, generation = conns[conn]  # type: ignore[index]  # wait() gives back what it was given
+                try:
+                    msg = conn.recv_bytes()  # type: ignore[union-attr]
+                except (EOFError, OSError):
+                    with self.lock:
+                        if w.conn_out is conn:
+                            w.conn_out = None  # no more from this process: it died
+                    self.answers.put((w, None, generation))
+                    continue
+                self.answers.put((w, msg, generation))
+
+    def take(self, block: bool) -> None:
+        """Take the answers that arrived (with ``block``, wait for at least one)."""
+        while True:
+            try:
+                w, msg, generation = self.answers.get(block=block, timeout=None)
+            except queue.Empty:
+                return
+            block = False
+            if generation != w.generation:
+                continue  # from a process already replaced
+            if msg is None:
+                self.restart(w)
+                continue
+            if msg[:1] == b"F":
+                w.final = pickle.loads(msg[1:])
+                continue
+            if msg[:1] == b"E":
+                message, status = pickle.loads(msg[1:])
+                raise WorkerError(message, status)
+            seq, saved = _HEAD.unpack_from(msg, 1)
+            if seq <= w.answered:
+                continue
+            w.answered, w.failures = seq, 0
+            if saved:
+                while w.log and w.log[0][0] <= saved:
+                    w.log.popleft()
+            self.flow_lines(msg[1 + _HEAD.size:])
+
+    def flow_lines(self, lines: bytes) -> None:
+        """A worker's answer to the end of the pipeline: stdout as it is, or the last stage."""
+        if not lines:
+            return
+        self.flow.to_end(lines)
+
+    def restart(self, w: Worker) -> None:
+        """Worker ``w`` died: fork another with its index, from its last checkpoint."""
+        if w.final is not None:
+            return
+        w.proc.join()
+        w.failures += 1
+        w.restarts += 1
+        code = w.proc.exitcode
+        if w.failures > self.options.max_restarts:
+            raise StageFailed(f"worker {w.index} died {w.failures} times in a row (last exit status {code}), stopping")
+        pause = min(5.0, self.options.backoff * 2 ** (w.failures - 1))
+        self.tell(f"ben run: worker {w.index} ended (exit status {code}); restarting it in {pause:g}s "
+                  f"from its checkpoint, {len(w.log)} batches to resend")
+        time.sleep(pause)
+        if w.conn_in is not None:
+            w.conn_in.close()
+        with self.lock:
+            w.spawn(self.ctx)
+        for _seq, msg in list(w.log):
+            self._deliver(w, msg)
+        if w.ended:
+            self._deliver(w, _END)
+
+    def close(self) -> None:
+        self.stop = True
+        for w in self.workers:
+            if w.proc is not None and w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join()
+
+
+def _private_state(plan: Planned, index: int, n: int, state_dir: Path) -> Planned:
+    """The plan as worker ``index`` runs it: keyed stages get a state file of their own (the
+    user's ``--state`` with a suffix, or one in ``state_dir``), saved only when the worker says."""
+    if plan.use == "detect":
+        if plan.options.state is None:
+            plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.detect"))
+        plan = replace(plan, options=replace(plan.options, checkpoint=0.0))
+    elif plan.use == "count" and plan.options.state is None:
+        plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.count"))
+    return plan.for_shard(index, n)
+
+
+def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[str], None],
+                out: BinaryIO | None = None) -> list[Summary]:
+    """:func:`ben_cli.orchestrate.pipeline.run` with the middle stages in ``options.workers`` processes."""
+    source = plans[0] if plans[0].use == "ingest" else None
+    body = list(plans[1:] if source else plans)
+    cut = shardable(body)
+    body, end = body[:cut], body[cut:]
+    with ExitStack() as stack:
+        first_rejects = stack.enter_context(plans[0].open_rejects())
+        end_steps: list[Step] = []
+        for plan in end:
+            end_steps.append(make_step(plan, stack.enter_context(plan.open_rejects())))
+        writer = stack.enter_context(Writer(out))
+        wire(end_steps, writer, options, tell)
+        for step in end_steps:
+            stack.callback(step.close)
+            step.start()
+        flow = Flow(end_steps, writer, options, tell)
+        state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ben-run-")))
+        shards = Shards(body, options.workers, flow, options, tell, state_dir)
+        stack.callback(shards.close)
+        summaries: list[Summary] = []
+        _on_sigterm(flow, stack)
+        try:
+            if source is not None:
+                from ben_cli.ingest import run as ingest
+
+                feed = Feed(flow, options.batch, push=shards.push)
+                summaries.append(ingest(source.inputs, feed, first_rejects, source.options))  # type: ignore[arg-type]
+                if feed.batch:
+                    feed.send()
+            else:
+                read_batches(flow, Reader(plans[0].inputs or ["-"], first_rejects.add).records(), options.batch,
+                             shards.push)
+        except Drain:
+            pass
+        summaries += shards.finish()
+        restarts = sum(w.restarts for w in shards.workers)
+        if restarts and summaries:
+            summaries[-1].extra["worker restarts"] = restarts
+        flow.end()
+        for step in end_steps:
+            step.finish(writer)
+        writer.flush()
+        summaries += summaries_of(end_steps)
+        for step in end_steps:
+            step.check()
+    return summaries

@@ -1,0 +1,357 @@
+"""Each stage of a pipeline as one object around its part's core, fed a batch at a time.
+
+A :class:`Step` is what ``ben run`` holds per stage: the core the stage's command uses (built
+from the same options object the command builds), its rejects, its counts, and the four moments
+of its life: ``start`` (take locks, load state), ``feed`` a batch, ``flush`` at the end, ``finish``
+(save state) and ``close`` (always). A batch is a list: each step's output for a batch is made
+whole before the next step sees it, which costs one list per batch per step and gives the
+supervisor and the statistics a unit to count, retry and measure.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ben_cli.count import Counter, CountOptions, RateOptions, Rater
+from ben_cli.detect import DetectOptions, SeriesTable
+from ben_cli.detect.stream import check_by
+from ben_cli.errors import BadRecord, UsageError
+from ben_cli.narrate import Narrator, render
+from ben_cli.narrate import Options as NarrateOptions
+from ben_cli.narrate.run import NarrateSummary, check_verdict, read_rejected
+from ben_cli.ndjson import Writer
+from ben_cli.rejects import Rejects, Summary
+from ben_cli.scrub import Scrubber, ScrubOptions
+from ben_cli.scrub.policy import Policy, load_policy
+from ben_cli.sink import DurableRejects, SinkOptions, batcher_for
+from ben_cli.sink.batcher import NO_INPUT, collect_per_batch
+
+# The commands a pipeline can hold (ingest only as its source, see pipeline.py), and route.
+STAGES = ("ingest", "scrub", "count", "rate", "detect", "narrate", "sink")
+
+
+@dataclass
+class Planned:
+    """One stage as the command's parser read it: its options object, and the rejects options
+    every command shares."""
+
+    use: str
+    options: Any
+    where: str = ""
+    inputs: list[str] = field(default_factory=list)
+    rejects: Path | None = None
+    strict: bool = False
+    keep_raw: bool = True
+
+    def open_rejects(self) -> Rejects:
+        if self.use == "sink":
+            return DurableRejects(self.rejects, stage="sink", strict=self.strict)
+        return Rejects(self.rejects, stage=self.use, strict=self.strict, keep_raw=self.keep_raw)
+
+    def for_shard(self, index: int, count: int) -> Planned:
+        """This stage as worker ``index`` of ``count`` runs it: a state file of its own."""
+        state = getattr(self.options, "state", None)
+        if count <= 1 or state is None or self.use not in ("detect", "count"):
+            return self
+        path = Path(state)
+        return replace(self, options=replace(self.options, state=path.with_name(f"{path.name}.{index}-of-{count}")))
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    """A ``route`` stage: records for which every ``when`` filter holds (``ben count --where``'s
+    grammar: ``severity>=error``, ``lane=control``, ``redacted~.``) also go to the ``branch``
+    stages, a copy each; with ``move`` they leave the main line instead. ``queue``: records a
+    branch takes before they are pushed through it (its bounded queue: a full one makes the main
+    line wait while the branch works, which is backpressure in one process)."""
+
+    branch: tuple[Planned, ...]
+    when: tuple[str, ...] = ()
+    move: bool = False
+    queue: int = 1024
+
+
+
+class Step:
+    """A stage in a pipeline: ``feed`` a batch, get the batch that comes out."""
+
+    def __init__(self, plan: Planned, rejects: Rejects):
+        self.plan, self.name, self.rejects = plan, plan.use, rejects
+        self.read = self.written = 0
+        self.restarts = 0
+        self.held = ExitStack()
+        self.core: Any = None
+
+    # the core's life -------------------------------------------------------------------------
+    def build(self) -> Any:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Build the core and take what it holds (state files, locks); again after a restart."""
+        self.core = self.build()
+        if hasattr(self.core, "load"):
+            self.core.load()
+        if hasattr(self.core, "close"):
+            self.held.callback(self.core.close)
+
+    def restart(self) -> None:
+        """A fresh core after a failure, with the state its last save left (the one a rerun of the
+        command would start from)."""
+        self.held.close()
+        self.held = ExitStack()
+        self.restarts += 1
+        self.start()
+
+    def feed(self, batch: list[dict]) -> list[dict]:
+        self.read += len(batch)
+        out = list(self.core.feed(batch))
+        self.written += len(out)
+        return out
+
+    def flush(self) -> list[dict]:
+        out = list(self.core.flush())
+        self.written += len(out)
+        return out
+
+    def save(self) -> None:
+        """Make the stage's state durable (a checkpoint: workers call it between batches)."""
+        if hasattr(self.core, "save"):
+            self.core.save()
+
+    def finish(self, out: Writer) -> None:
+        """The input has ended and every record is through: save the state."""
+        self.save()
+
+    def close(self) -> None:
+        self.held.close()
+
+    def summary(self) -> Summary:
+        return Summary(self.name, read=self.read, written=self.written, rejected=self.rejects.count)
+
+    def check(self) -> None:
+        """Raise what the command would raise at its end (after its output is out)."""
+
+    def reject(self, reason: str, data: bytes = b"", size: int | None = None) -> None:
+        """A record this stage cannot handle: to its rejects, numbered by its place in the stage's input."""
+        self.rejects.add(BadRecord(self.read, reason, data, f"<{self.name} input>", size=size))
+
+
+class ScrubStep(Step):
+    def build(self) -> Scrubber:
+        o: ScrubOptions = self.plan.options
+        policy = o.policy if isinstance(o.policy, Policy) else load_policy(o.policy)
+        return Scrubber(policy, key=o.key, dry_run=o.dry_run, on_reject=self.reject)
+
+
+class DetectStep(Step):
+    def build(self) -> SeriesTable:
+        o: DetectOptions = self.plan.options
+        return SeriesTable(o, on_reject=self.reject)
+
+    def summary(self) -> Summary:
+        s = super().summary()
+        s.extra["series"] = len(self.core.table)
+        return s
+
+    def check(self) -> None:
+        check_by(self.core, _warn)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"ben run: detect: warning: {message}\n")
+
+
+class CountStep(Step):
+    def build(self) -> Counter:
+        o: CountOptions = self.plan.options
+        return Counter(o)
+
+
+class RateStep(Step):
+    def build(self) -> Rater:
+        o: RateOptions = self.plan.options
+        return Rater(o)
+
+
+class NarrateStep(Step):
+    """Streaming (``--every``): records pass and narratives join them. Otherwise the last stage:
+    records are taken in and one report is written at the end, as ``ben narrate`` writes it."""
+
+    def build(self) -> Narrator:
+        o: NarrateOptions = self.plan.options
+        return Narrator(o, rejected=read_rejected(o.rejected_files) if o.rejected_files else None)
+
+    @property
+    def streaming(self) -> bool:
+        return self.plan.options.every_ns is not None
+
+    def finish(self, out: Writer) -> None:
+        if not self.streaming:
+            report = self.core.report(own_rejects=self.rejects.count)
+            out.stream.write(render(report, self.plan.options.format).encode("utf-8"))
+            out.flush()
+            self.verdicts = {report.verdict}
+        else:
+            self.verdicts = self.core.verdicts or {"nodata"}
+
+    def feed(self, batch: list[dict]) -> list[dict]:
+        if self.streaming:
+            return super().feed(batch)
+        self.read += len(batch)
+        for _ in self.core.feed(batch):
+            pass
+        return []
+
+    def check(self) -> None:
+        summary = NarrateSummary("narrate", verdicts=getattr(self, "verdicts", set()))
+        check_verdict(summary, self.plan.options)
+
+
+class SinkStep(Step):
+    """The last stage: stores each batch; nothing comes out. Its spool, acknowledgements and
+    exactly-once delivery are the sink's own (``ben_cli.sink``)."""
+
+    def build(self) -> Any:
+        o: SinkOptions = self.plan.options
+        return batcher_for(o, self.rejects)  # type: ignore[arg-type]  # the plan opened DurableRejects
+
+    def start(self) -> None:
+        self.held.enter_context(collect_per_batch())
+        self.core = self.build()
+        self.held.enter_context(self.core)
+        self.core.load()
+
+    def summary(self) -> Summary:
+        return Summary(self.name, read=self.read, written=self.core.written, rejected=self.rejects.count)
+
+    def feed(self, batch: list[dict]) -> list[dict]:
+        """Store a batch of records. Their lines are made in one block and cut apart: a line
+        from ``orjson.dumps`` alone keeps the 4 KiB buffer it was written in, and a sink batch
+        holds 100,000 of them (400 MB where 50 MB do)."""
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        lines = b"".join([dumps(rec, option=newline) for rec in batch]).splitlines(keepends=True)
+        self.store(_Lines(lines, batch))
+        return []
+
+    def feed_lines(self, lines: bytes) -> None:
+        """Store NDJSON lines another process made (a worker's answer): each is parsed for the
+        sink's checks but stored as the bytes it came in, not serialised again."""
+        cut = lines.splitlines(keepends=True)
+        self.store(_Lines(cut, [orjson.loads(line) for line in cut]))
+
+    def store(self, items: _Lines) -> None:
+        self.read += len(items.lines)
+        for _ in self.core.feed_positioned(items, items):
+            pass
+
+
+class _Lines:
+    """Records and their lines as the sink's positioned items: (record, line, no input, 0), numbered."""
+
+    file = "-"
+
+    def __init__(self, lines: list[bytes], records: list[dict]):
+        self.lines, self.records = lines, records
+        self.lineno = 0
+
+    def __iter__(self) -> Iterator[tuple[dict, bytes, Any, int]]:
+        for rec, line in zip(self.records, self.lines, strict=True):
+            self.lineno += 1
+            yield rec, line, NO_INPUT, 0
+
+
+class RouteStep(Step):
+    """Records the filters match go (a copy each) to the branch's stages as well, or only there
+    with ``move``. The branch is a flow of its own: its stages are supervised, flushed, saved and
+    closed with this one, and its output goes where the pipeline's does."""
+
+    def __init__(self, plan: Planned, rejects: Rejects):
+        super().__init__(plan, rejects)
+        from ben_cli.count import parse_where
+
+        self.match = parse_where(plan.options.when)
+        self.branch: Any = None  # the branch's Flow, made by attach()
+        self.pending: list[dict] = []
+        self.routed = 0
+
+    def attach(self, make_flow: Callable[[list[Step]], Any]) -> None:
+        o: RouteOptions = self.plan.options
+        self.branch = make_flow([make_step(p, p.open_rejects()) for p in o.branch])
+
+    def start(self) -> None:
+        for step in self.branch.steps:
+            self.held.callback(step.rejects.close)
+            self.held.callback(step.close)
+            step.start()
+
+    def restart(self) -> None:  # the filters hold no state; the branch's stages restart themselves
+        self.restarts += 1
+
+    def feed(self, batch: list[dict]) -> list[dict]:
+        self.read += len(batch)
+        match, o = self.match, self.plan.options
+        taken = [rec for rec in batch if match(rec)]
+        if taken:
+            self.routed += len(taken)
+            self.pending += orjson.loads(orjson.dumps(taken))  # copies: a branch may mark its records
+            if len(self.pending) >= o.queue:
+                self._drain()
+        out = [rec for rec in batch if not match(rec)] if o.move and taken else batch
+        self.written += len(out)
+        return out
+
+    def _drain(self) -> None:
+        pending, self.pending = self.pending, []
+        self.branch.push(pending)
+
+    def flush(self) -> list[dict]:
+        if self.pending:
+            self._drain()
+        self.branch.end()
+        return []
+
+    def save(self) -> None:
+        for step in self.branch.steps:
+            step.save()
+
+    def finish(self, out: Writer) -> None:
+        for step in self.branch.steps:
+            step.finish(out)
+
+    def summary(self) -> Summary:
+        s = super().summary()
+        s.extra["routed"] = self.routed
+        return s
+
+    def summaries(self) -> list[Summary]:
+        """The branch's stages' counts, named by their place in the branch."""
+        out = []
+        for step in self.branch.steps:
+            each = step.summary()
+            each.stage = f"{self.name} -> {each.stage}"
+            out.append(each)
+        return out
+
+    def check(self) -> None:
+        for step in self.branch.steps:
+            step.check()
+
+
+MAKERS: dict[str, Callable[[Planned, Rejects], Step]] = {
+    "scrub": ScrubStep, "detect": DetectStep, "count": CountStep, "rate": RateStep,
+    "narrate": NarrateStep, "sink": SinkStep, "route": RouteStep,
+}
+
+
+def make_step(plan: Planned, rejects: Rejects) -> Step:
+    maker = MAKERS.get(plan.use)
+    if maker is None:
+        raise UsageError(f"{plan.where}: {plan.use!r} is not a stage ben run holds ({', '.join(STAGES)}, route)")
+    return maker(plan, rejects)

@@ -1,0 +1,383 @@
+"""``ben run`` (issue 24): the stages in one process give what the shell pipe gives; the pipeline
+text and file; --check; workers sharded by series; a killed worker; a failing stage restarted."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ben_cli.detect import DetectOptions
+from ben_cli.detect.ewma import Ewma
+from ben_cli.errors import UsageError
+from ben_cli.orchestrate import Planned, RunOptions, StageFailed, parse_text, parse_toml, run
+from ben_cli.orchestrate.text import PipelineError, split_pipes
+from ben_cli.registry import detectors
+
+from .conftest import run_ben
+
+ROOT = Path(__file__).resolve().parent.parent
+BEN = str(Path(sys.executable).with_name("ben"))
+APP = "tests/data/sample-app.ndjson"
+PROM = "tests/data/sample-queue.prom"
+
+
+def shell(pipeline: str) -> bytes:
+    """A pipe of real ``ben`` processes (each stage quiet), run from the repository root."""
+    stages = [f"{shlex.quote(BEN)} {part.strip().split(' ', 1)[0]} -q {part.strip().partition(' ')[2]}"
+              for part in pipeline.split("|")]
+    done = subprocess.run(["bash", "-c", "set -o pipefail; " + " | ".join(stages)], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+def ben_run(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([BEN, "run", *args], cwd=ROOT, capture_output=True, input=input)
+
+
+def in_process(pipeline: str, *extra: str) -> bytes:
+    done = ben_run("-q", *extra, "-e", pipeline)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+# Every combination of the stages between ingest and the end, in pipeline order.
+MIDDLE = ["scrub", "rate", "count --every 5m --by source,name", "detect -d ewma", "narrate --every 10m"]
+COMBINATIONS = [list(c) for n in range(len(MIDDLE) + 1) for c in itertools.combinations(MIDDLE, n)]
+
+
+@pytest.mark.parametrize("middle", COMBINATIONS, ids=lambda c: "+".join(s.split()[0] for s in c) or "ingest")
+def test_run_gives_what_the_shell_pipe_gives(middle: list[str]) -> None:
+    pipeline = " | ".join([f"ingest {APP}", *middle])
+    piped = shell(pipeline)
+    assert piped  # every combination writes something: the comparison is not of two empty outputs
+    assert in_process(pipeline) == piped
+
+
+@pytest.mark.parametrize("end", ["narrate", "narrate --format json", "sink"])
+def test_the_ends_give_what_the_shell_gives(tmp_path: Path, end: str) -> None:
+    """A report, and the file a sink writes, byte for byte."""
+    stem = f"ingest {APP} | scrub | detect --by source"
+    if end == "sink":
+        shell(f"{stem} | sink --to file:{tmp_path / 'piped.ndjson'}")
+        assert in_process(f"{stem} | sink --to file:{tmp_path / 'run.ndjson'}") == b""
+        piped = (tmp_path / "piped.ndjson").read_bytes()
+        assert piped.count(b"\n") == 600
+        assert (tmp_path / "run.ndjson").read_bytes() == piped
+    else:
+        assert in_process(f"{stem} | {end}") == shell(f"{stem} | {end}")
+
+
+def test_without_ingest_the_first_stage_reads_stdin() -> None:
+    ingested = shell(f"ingest {PROM}")
+    done = ben_run("-q", "-e", "rate | detect", input=ingested)
+    assert done.returncode == 0, done.stderr.decode()
+    piped = subprocess.run(["bash", "-c", f"{shlex.quote(BEN)} rate -q | {shlex.quote(BEN)} detect -q"],
+                           input=ingested, capture_output=True).stdout
+    assert done.stdout == piped and piped
+
+
+def test_a_pipeline_file_is_the_same_pipeline(tmp_path: Path) -> None:
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(f"""
+[[stage]]
+use = "ingest"
+args = {{ inputs = ["{APP}"], format = "ndjson" }}
+[[stage]]
+use = "scrub"
+[[stage]]
+use = "detect"
+args = {{ by = "source,name", detector = "ewma", only-anomalies = false, param = ["L=2.5"] }}
+""")
+    done = ben_run("-q", str(pipeline))
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == in_process(f"ingest --format ndjson {APP} | scrub | detect --by source,name -d ewma -p L=2.5")
+
+
+def test_check_validates_without_running(tmp_path: Path) -> None:
+    out = tmp_path / "never.ndjson"
+    done = ben_run("--check", "-e", f"ingest {APP} | scrub | sink --to file:{out}")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"1. ingest\n2. scrub\n3. sink\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("pipeline", "message"), [
+    ("scrub | ingest x", "stage 2 (ingest): ingest can only be the first stage"),
+    ("sink --to - | scrub", "stage 1 (sink): sink can only be the last stage"),
+    ("narrate | scrub", "narrate without --every writes a report"),
+    ("scrub | detect --threshold 7", "stage 2 (detect): Invalid value for '--threshold'"),
+    ("scrub | detect --no-such", "stage 2 (detect): No such option '--no-such'"),
+    ("scrub | frobnicate", "'frobnicate' is not a stage ben run holds"),
+    ("scrub --print-policy", "--print-policy is for the command alone"),
+    ("scrub | detect x.ndjson", "only the first stage reads files"),
+    ("scrub || detect", "stage 2 is empty"),
+])
+def test_a_bad_pipeline_is_a_usage_error_naming_the_stage(pipeline: str, message: str) -> None:
+    done = ben_run("--check", "-e", pipeline)
+    assert done.returncode == 2
+    assert message in done.stderr.decode(), done.stderr.decode()
+
+
+def test_a_pipeline_file_with_an_unknown_option_names_it(tmp_path: Path) -> None:
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text('[[stage]]\nuse = "scrub"\n[[stage]]\nuse = "detect"\nargs = { bye = "source" }\n')
+    done = ben_run("--check", str(pipeline))
+    assert done.returncode == 2
+    assert "stage 2 (detect): no option 'bye' (options: inputs, by," in done.stderr.decode()
+
+
+def test_every_option_of_every_stage_has_its_name_in_a_pipeline_file() -> None:
+    """The file's keys are the commands' own option names: none can drift from the command."""
+    import click
+    from ben_cli.commands import load
+    from ben_cli.commands._pipeline import _argv
+
+    from ben_cli.orchestrate import STAGES, StageCall
+
+    for use in STAGES:
+        command = load(use)
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.name in ("help",):
+                continue
+            key = max(param.opts, key=len).lstrip("-")
+            value: object = True if param.is_flag else "1"
+            argv = _argv(command, StageCall(use, "t", args={key: value}))
+            assert argv[0] in param.opts, (use, key, argv)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_give_the_same_records_in_the_same_order_per_series(workers: int) -> None:
+    pipeline = f"ingest {APP} | scrub | detect -d ewma | narrate --every 10m"
+    one = [orjson.loads(line) for line in in_process(pipeline).splitlines()]
+    many = [orjson.loads(line) for line in in_process(pipeline, "--workers", str(workers), "--batch", "16").splitlines()]
+
+    def per_series(records: list[dict]) -> dict:
+        series: dict = {}
+        for rec in records:
+            series.setdefault((rec.get("source"), rec.get("name")), []).append(rec)
+        return series
+
+    assert len(many) == len(one)
+    narratives = [r for r in many if r["name"] == "ben.narrative"]
+    assert narratives and per_series([r for r in many if r["name"] != "ben.narrative"]) == \
+        per_series([r for r in one if r["name"] != "ben.narrative"])
+
+
+def test_a_killed_worker_is_restarted_and_every_record_comes_out_once(tmp_path: Path) -> None:
+    """SIGKILL one worker mid-stream: the output still holds every record exactly once, with the
+    scores an uninterrupted run gives (so the detectors' state came back from the checkpoint)."""
+    big = tmp_path / "big.ndjson"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write_ndjson
+
+    write_ndjson(big, 40_000)
+    pipeline = f"ingest {big} | scrub | detect -d ewma --by source,attrs.path --field attrs.latency_ms"
+    expected = sorted(in_process(pipeline, "--workers", "2", "--batch", "64").splitlines())
+    proc = subprocess.Popen([BEN, "run", "--workers", "2", "--batch", "64", "-e", pipeline], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    got = [proc.stdout.readline() for _ in range(3000)]  # well under way
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 2
+    os.kill(int(children[0]), signal.SIGKILL)
+    rest = proc.stdout.read()  # through the same buffer readline read ahead into
+    err = proc.stderr.read()
+    assert proc.wait() == 0, err.decode()
+    assert b"restarting it" in err
+    got_lines = [line.rstrip(b"\n") for line in got] + rest.splitlines()
+    assert len(got_lines) == 40_000
+    assert sorted(got_lines) == expected
+    scores = [orjson.loads(line)["anomaly"]["score"] for line in expected]
+    assert len(set(scores)) > 100  # the scores depend on what each series learned before
+
+
+class FlakyOnce(Ewma):
+    """An ewma that fails the first time it sees 13.0 (a stage with a transient fault)."""
+
+    failed = False
+
+    def score(self, value, t):  # type: ignore[no-untyped-def]
+        if value == 13.0 and not FlakyOnce.failed:
+            FlakyOnce.failed = True
+            raise RuntimeError("transient fault")
+        return super().score(value, t)
+
+
+class FlakyAlways(Ewma):
+    def score(self, value, t):  # type: ignore[no-untyped-def]
+        if value == 13.0:
+            raise RuntimeError("always at 13")
+        return super().score(value, t)
+
+
+def _numbers(path: Path) -> None:
+    path.write_bytes(b"".join(orjson.dumps({"ts": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z", "source": "s",
+                                            "name": "n", "value": float(i % 20)}) + b"\n" for i in range(200)))
+
+
+def test_a_failing_stage_is_restarted_and_the_batch_fed_again(tmp_path: Path) -> None:
+    detectors.register("flaky-once")(FlakyOnce)
+    _numbers(tmp_path / "in.ndjson")
+    said: list[str] = []
+    plans = [Planned("detect", DetectOptions.from_text(detector="flaky-once"), where="stage 1 (detect)",
+                     inputs=[str(tmp_path / "in.ndjson")])]
+    written = io.BytesIO()
+    summaries = run(plans, RunOptions(batch=50, backoff=0.0), say=said.append, out=written)
+    out = [orjson.loads(line) for line in written.getvalue().splitlines()]
+    assert FlakyOnce.failed
+    assert [r["ts"] for r in out] == [orjson.loads(line)["ts"] for line in (tmp_path / "in.ndjson").read_bytes().splitlines()]
+    assert said == ["ben run: stage 1 (detect) failed (RuntimeError: transient fault); restarting in 0s"]
+    assert summaries[0].read == 200 and summaries[0].written == 200
+
+
+def test_a_stage_failing_every_time_stops_the_pipeline_with_a_report(tmp_path: Path) -> None:
+    detectors.register("flaky-always")(FlakyAlways)
+    _numbers(tmp_path / "in.ndjson")
+    plans = [Planned("detect", DetectOptions.from_text(detector="flaky-always"), where="stage 1 (detect)",
+                     inputs=[str(tmp_path / "in.ndjson")])]
+    with pytest.raises(StageFailed, match=r"stage 1 \(detect\) failed 3 times in a row, stopping: RuntimeError: always at 13"):
+        run(plans, RunOptions(batch=50, backoff=0.0, max_restarts=2), say=lambda _m: None, out=io.BytesIO())
+
+
+def test_sigterm_drains_what_was_read_and_exits_0(tmp_path: Path) -> None:
+    """Records read before SIGTERM are carried through every stage and stored; exit status 0."""
+    import time
+
+    out = tmp_path / "out.ndjson"
+    records = shell(f"ingest {APP}").splitlines(keepends=True)
+    proc = subprocess.Popen([BEN, "run", "--batch", "5", "-e", f"scrub | sink --batch-age 0.1s --to file:{out}"],
+                            cwd=ROOT, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(b"".join(records[:5]))
+    proc.stdin.flush()  # the pipe stays open: the run waits for more
+    while proc.poll() is None and (not out.exists() or out.read_bytes().count(b"\n") < 5):
+        time.sleep(0.05)  # the first batch is stored: the run is up and reading
+    proc.stdin.write(b"".join(records[5:8]))  # a batch begun, not full
+    proc.stdin.flush()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    text = err.decode()
+    read = int(text.split("ben scrub: read ")[1].split(",")[0])
+    assert read >= 5 and f"ben sink: read {read}, wrote {read}, rejected 0" in text
+    assert out.read_bytes().count(b"\n") == read
+
+
+def test_sighup_reloads_the_pipeline_file_when_it_still_validates(tmp_path: Path) -> None:
+    """Records read after SIGHUP go through the stages of the file read again; a file that no
+    longer validates is refused and the running pipeline goes on."""
+    import time
+
+    out, pipeline = tmp_path / "out.ndjson", tmp_path / "p.toml"
+    sink = f'[[stage]]\nuse = "sink"\nargs = {{ to = "file:{out}", batch-age = "0.1s" }}\n'
+    pipeline.write_text('[[stage]]\nuse = "detect"\n' + sink)
+    records = shell(f"ingest {APP}").splitlines(keepends=True)
+    proc = subprocess.Popen([BEN, "run", "--batch", "1", str(pipeline)], cwd=ROOT, stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(b"".join(records[:3]))
+    proc.stdin.flush()
+    while proc.poll() is None and (not out.exists() or out.read_bytes().count(b"\n") < 3):
+        time.sleep(0.05)  # stored: the run is up, its handlers in place
+    pipeline.write_text('[[stage]]\nuse = "frobnicate"\n' + sink)
+    proc.send_signal(signal.SIGHUP)
+    assert b"frobnicate" in proc.stderr.readline() and proc.poll() is None
+    pipeline.write_text('[[stage]]\nuse = "scrub"\n[[stage]]\nuse = "detect"\n' + sink)
+    proc.send_signal(signal.SIGHUP)
+    assert proc.stderr.readline() == b"ben run: SIGHUP: pipeline reloaded (3 stages)\n"
+    proc.stdin.write(b"".join(records[3:6]))
+    proc.stdin.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 0, err.decode()
+    stored = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [r["_ingest"]["line"] for r in stored] == [1, 2, 3, 4, 5, 6]
+    assert ["redacted" in r for r in stored] == [False] * 3 + [True] * 3
+
+
+def test_route_sends_copies_to_its_branch_and_leaves_the_main_line_as_it_was(tmp_path: Path) -> None:
+    """Records matching every --when go, a copy each, to the branch's stages; the main line goes
+    on untouched (what detect marks later is not on the branch's copies)."""
+    branch = tmp_path / "warn.ndjson"
+    main = in_process(f"ingest {APP} | scrub | route --when 'severity>=warn' --to 'sink --to file:{branch}' | detect")
+    assert main == shell(f"ingest {APP} | scrub | detect")
+    scrubbed = [orjson.loads(line) for line in shell(f"ingest {APP} | scrub").splitlines()]
+    wanted = [r for r in scrubbed if r.get("severity") in ("warn", "error", "fatal")]
+    assert wanted and [orjson.loads(line) for line in branch.read_bytes().splitlines()] == wanted
+
+
+def test_route_move_takes_the_records_off_the_main_line(tmp_path: Path) -> None:
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(f"""
+[[stage]]
+use = "ingest"
+args = {{ inputs = ["{APP}"] }}
+[[stage]]
+use = "route"
+args = {{ when = ["severity>=warn", "source=web-2"], move = true, to = "narrate --format json" }}
+[[stage]]
+use = "detect"
+""")
+    done = ben_run("-q", str(pipeline))
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.splitlines(keepends=True)
+    records = [orjson.loads(line) for line in lines if line.startswith(b'{"ts"')]
+    assert len(records) == 598 and not any(r.get("severity") == "error" for r in records)
+    report = orjson.loads(b"".join(line for line in lines if not line.startswith(b'{"ts"')))
+    assert report["records"] == 2 and report["sources"] == ["web-2"]  # the branch's report, at the end
+
+
+def test_a_branch_cannot_read_for_itself() -> None:
+    done = ben_run("--check", "-e", "scrub | route --to 'ingest x.log | sink --to -'")
+    assert done.returncode == 2
+    assert "stage 2 (route): a branch takes the records routed to it; it holds no ingest" in done.stderr.decode()
+
+
+def test_stats_every_emits_diag_records_about_each_stage() -> None:
+    out = in_process(f"ingest {APP} | scrub | detect", "--stats-every", "1h")
+    stats = [orjson.loads(line) for line in out.splitlines() if b'"ben.run.stage"' in line]
+    assert [(s["attrs"]["stage"], s["attrs"]["use"]) for s in stats] == [(1, "source"), (2, "scrub"), (3, "detect")]
+    assert all(s["lane"] == "diag" and s["attrs"]["read"] == 600 for s in stats)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                                 min_size=1), min_size=1, max_size=4), min_size=1, max_size=5))
+def test_pipe_text_splits_as_a_shell_would(stages: list[list[str]]) -> None:
+    """Any words, quoted as a shell quotes them, come back as the same stages and words."""
+    stages = [["scrub" if s[0] == "ben" else s[0], *s[1:]] for s in stages]
+    text = " | ".join(" ".join(shlex.quote(w) for w in words) for words in stages)
+    calls = parse_text(text)
+    assert [[c.use, *c.argv] for c in calls] == stages
+
+
+@given(st.text(max_size=40))
+def test_split_pipes_never_loses_a_character(text: str) -> None:
+    try:
+        parts = split_pipes(text)
+    except PipelineError:
+        return
+    assert "|".join(parts) == text
+
+
+def test_a_pipeline_file_names_what_is_wrong() -> None:
+    with pytest.raises(UsageError, match="p.toml: stage 2: needs use"):
+        parse_toml('[[stage]]\nuse = "scrub"\n[[stage]]\nargs = {}\n', "p.toml")
+    with pytest.raises(UsageError, match="unknown top-level key 'stages'"):
+        parse_toml('[[stages]]\nuse = "scrub"\n', "p.toml")
+    with pytest.raises(UsageError, match="p.toml: Expected"):
+        parse_toml("[[stage]\n", "p.toml")
+
+
+def test_ben_run_is_listed() -> None:
+    assert b"run" in run_ben("--help").stdout
