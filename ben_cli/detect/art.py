@@ -1,0 +1,150 @@
+"""``art``: an adaptive-resonance detector in the manner of ARTime: how badly the latest window fits every category learned.
+
+The input is the window of the last ``window`` values, complement-coded as in Fuzzy ART
+(Carpenter, Grossberg and Rosen, 1991): with values scaled by the running range, a category is
+a box (a lower and an upper bound per position of the window) and the fuzzy AND of a window with
+a category is the box stretched to hold the window. Then, for the ``categories`` boxes learned so
+far:
+
+* the *match* of box ``j`` is ``1 - size(box_j stretched to hold x) / window``, sizes measured in
+  units of the running range (1: the window already lies in the box);
+* the *choice* is ``|x AND w_j| / (alpha + |w_j|)``, which prefers small boxes that fit;
+* resonance: the best choice whose match reaches the ``vigilance`` learns the window (its box
+  stretches towards it by ``beta``); when none does (a *reset* for every category), a new box is
+  made of the window alone, the least recently used one giving way when all are taken.
+
+The anomaly is the *mismatch*, ``1 - best match``, before learning: near 0 for a window like those
+seen, large for one no category holds. Its surprise is taken against the series' own recent
+mismatches as an exponential tail (``-log10 exp(-m / mean)``), so a noisy series must mismatch
+more to surprise. Boxes are kept in the values' own units, so a wider range rescales them
+instead of invalidating them.
+
+ARTime (Hampton, in NAB) learns ART categories over windowed, downsampled features with dual
+vigilance, scores anomalies from the similarity of new categories and masks re-alarms after a
+detection; it takes each file's range and probation length from NAB in advance. Here the range is
+learned as the series goes and the shared hold-off does the masking.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from ben_cli.detect.base import Config, Detector, param
+from ben_cli.detect.ewma import FLAT_BREAK_S
+from ben_cli.detect.pvalue import LN10
+from ben_cli.registry import detectors
+
+CHOICE_ALPHA = 0.001  # Fuzzy ART's choice parameter: small, so the fuller of two fitting boxes wins
+
+
+@dataclass(frozen=True)
+class ArtConfig(Config):
+    window: int = param(8, "values in the window a category holds")
+    categories: int = param(24, "most categories kept (the least recently used gives way)")
+    vigilance: float = param(0.9, "least match for a category to learn a window (else a new one)")
+    beta: float = param(0.1, "how far a resonating box stretches towards the window (1: all the way)")
+    horizon: float = param(200.0, "points the mean mismatch remembers")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.window < 1 or self.categories < 1 or not 0.0 < self.vigilance < 1.0 or not 0.0 < self.beta <= 1.0:
+            raise ValueError("window and categories must be positive, vigilance in (0, 1), beta in (0, 1]")
+        if self.horizon < 1.0:
+            raise ValueError("horizon must be at least 1")
+
+    def alarm_s(self) -> float:
+        return 4.0
+
+
+@detectors.register("art")
+class Art(Detector[ArtConfig]):
+    summary = "mismatch of the latest window with the learned categories (adaptive resonance, ARTime style)"
+    config = ArtConfig
+    __slots__ = ("recent", "lo", "hi", "boxes", "last_used", "mean_mismatch", "steps")
+
+    def __init__(self, cfg: ArtConfig):
+        super().__init__(cfg)
+        self.recent = array("d")  # the last ``window`` values, oldest first
+        self.lo = 0.0
+        self.hi = 0.0
+        self.boxes = array("d")  # per category: ``window`` lower bounds, then ``window`` upper bounds
+        self.last_used = array("d")  # per category: the step it last learned
+        self.mean_mismatch = 0.0
+        self.steps = 0
+
+    def surprise(self, value: float, t: float) -> tuple[float, float | None]:
+        cfg = self.cfg
+        recent = self.recent
+        self.steps += 1
+        if self.steps == 1:
+            self.lo = self.hi = value
+        elif value < self.lo:
+            self.lo = value
+        elif value > self.hi:
+            self.hi = value
+        recent.append(value)
+        w = cfg.window
+        if len(recent) > w:
+            del recent[0]
+        if len(recent) < w:
+            return 0.0, None
+        mismatch = self._resonate(recent)
+        mean = self.mean_mismatch
+        if mismatch <= 0.0:
+            s = 0.0
+        elif mean > 0.0:
+            s = mismatch / (mean * LN10)
+        else:
+            s = FLAT_BREAK_S
+        rate = 1.0 / cfg.horizon if self.steps > cfg.horizon else 1.0 / self.steps
+        self.mean_mismatch = mean + rate * (mismatch - mean)
+        return s, None
+
+    def _resonate(self, x: array) -> float:
+        """The window's mismatch with the best-matching category, then learn it (resonance or a new box)."""
+        cfg = self.cfg
+        w = cfg.window
+        boxes = self.boxes
+        span = self.hi - self.lo
+        best_match = 0.0
+        chosen = -1
+        chosen_t = -1.0
+        for j in range(len(boxes) // (2 * w)):
+            lows = boxes[2 * w * j:2 * w * j + w]
+            highs = boxes[2 * w * j + w:2 * w * (j + 1)]
+            stretched = sum(map(max, x, highs)) - sum(map(min, x, lows))
+            if span > 0.0:
+                match = 1.0 - stretched / (w * span)
+                size = 1.0 - (sum(highs) - sum(lows)) / (w * span)
+            else:
+                match = 1.0 if stretched <= 0.0 else 0.0
+                size = 1.0
+            if match > best_match:
+                best_match = match
+            if match >= cfg.vigilance:
+                choice = match / (CHOICE_ALPHA + size)
+                if choice > chosen_t:
+                    chosen, chosen_t = j, choice
+        if chosen >= 0:
+            base = 2 * w * chosen
+            beta = cfg.beta
+            for i in range(w):
+                low, high, v = boxes[base + i], boxes[base + w + i], x[i]
+                if v < low:
+                    boxes[base + i] = low + beta * (v - low)
+                elif v > high:
+                    boxes[base + w + i] = high + beta * (v - high)
+            self.last_used[chosen] = self.steps
+        else:
+            if len(self.last_used) >= cfg.categories:
+                oldest = min(range(len(self.last_used)), key=self.last_used.__getitem__)
+                base = 2 * w * oldest
+                boxes[base:base + w] = x
+                boxes[base + w:base + 2 * w] = x
+                self.last_used[oldest] = self.steps
+            else:
+                boxes.extend(x)
+                boxes.extend(x)
+                self.last_used.append(self.steps)
+        return 1.0 - best_match if best_match > 0.0 else 1.0
