@@ -31,11 +31,13 @@ from array import array
 from dataclasses import dataclass
 
 from ben_cli.detect.base import Config, Detector, param
-from ben_cli.detect.ewma import FLAT_BREAK_S
 from ben_cli.detect.pvalue import LN10
 from ben_cli.registry import detectors
 
 CHOICE_ALPHA = 0.001  # Fuzzy ART's choice parameter: small, so the fuller of two fitting boxes wins
+# Added to the mean mismatch: a series that never mismatched still needs a window 1 % of its range
+# off to surprise, and the surprise stays bounded (at most 1 / (0.01 ln 10), about 43).
+MISMATCH_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,7 @@ class Art(Detector[ArtConfig]):
             return 0.0, None
         mismatch = self._resonate(recent)
         mean = self.mean_mismatch
-        if mismatch <= 0.0:
-            s = 0.0
-        elif mean > 0.0:
-            s = mismatch / (mean * LN10)
-        else:
-            s = FLAT_BREAK_S
+        s = mismatch / ((mean + MISMATCH_FLOOR) * LN10)
         rate = 1.0 / cfg.horizon if self.steps > cfg.horizon else 1.0 / self.steps
         self.mean_mismatch = mean + rate * (mismatch - mean)
         return s, None
@@ -106,6 +103,7 @@ class Art(Detector[ArtConfig]):
         cfg = self.cfg
         w = cfg.window
         boxes = self.boxes
+        first_seen = not self.last_used
         span = self.hi - self.lo
         best_match = 0.0
         chosen = -1
@@ -147,4 +145,4 @@ class Art(Detector[ArtConfig]):
                 boxes.extend(x)
                 boxes.extend(x)
                 self.last_used.append(self.steps)
-        return 1.0 - best_match if best_match > 0.0 else 1.0
+        return 1.0 - best_match if first_seen is False else 0.0  # the first window has nothing to mismatch
