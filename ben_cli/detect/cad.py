@@ -2,11 +2,15 @@
 
 Each value becomes a *fact*, its level among ``levels`` equal slices of the range seen so far
 (the running minimum and maximum). A *context* is the sequence of the last ``k`` facts followed
-by the new one, for every order ``k`` from 1 to ``order``; the detector remembers every context it
-has met in a fixed-size set of bits (each context hashed to one of ``2**bits`` bits, so memory
-never grows: a full set only forgets novelty, it never raises a false one).
+by the new one, for every order ``k`` from 1 to ``order``; the detector counts how often it has met
+each context in a fixed-size table of two-bit counters (each context hashed to one of ``2**bits``
+counters, so memory never grows: a full table only forgets novelty, it never raises a false one).
 
-A point whose context of order ``k`` was never met is novel at that order; novelty at a low order
+A context met fewer than ``confirm`` times is novel: one occurrence is an accident, ``confirm``
+of them a habit. So a step back to a level the series held before is news again (its transition
+was met only once), and a pattern repeated ``confirm`` times is learned.
+
+A point whose context of order ``k`` is novel is novel at that order; novelty at a low order
 (this level never followed that one) implies it at every higher one, so a point is summarised by
 its *depth*: how many of its orders are novel, 0 to ``order``. The surprise is ``-log10`` of the
 series' own recent rate of points at least that deep (an exponentially weighted rate, memory
@@ -36,9 +40,10 @@ _MASK64 = (1 << 64) - 1
 
 @dataclass(frozen=True)
 class CadConfig(Config):
-    levels: int = param(8, "slices of the running range a value is quantised into")
+    levels: int = param(5, "slices of the running range a value is quantised into")
     order: int = param(3, "longest context: the facts of this many previous points")
-    bits: int = param(15, "log2 of the bits that remember contexts (15: 4 KiB per series)")
+    bits: int = param(14, "log2 of the two-bit counters that remember contexts (14: 4 KiB per series)")
+    confirm: int = param(2, "times a context must have been met to be known (1 to 3)")
     horizon: float = param(200.0, "points the novelty rates remember")
     shift: int = derived()
     keep: float = derived()
@@ -47,6 +52,8 @@ class CadConfig(Config):
         super().__post_init__()
         if not 2 <= self.levels <= 64 or not 1 <= self.order <= 16 or not 6 <= self.bits <= 17 or self.horizon < 2:
             raise ValueError("levels must be 2 to 64, order 1 to 16, bits 6 to 17 and horizon at least 2")
+        if not 1 <= self.confirm <= 3:
+            raise ValueError("confirm must be 1, 2 or 3")
         self._derive("shift", 64 - self.bits)
         self._derive("keep", 1.0 - 1.0 / self.horizon)
 
@@ -65,7 +72,7 @@ class Cad(Detector[CadConfig]):
         self.lo: float | None = None
         self.hi = 0.0
         self.facts: list[int] = []  # the last ``order`` facts, oldest first
-        self.seen_bits = bytearray(1 << (cfg.bits - 3))
+        self.seen_bits = bytearray(1 << (cfg.bits - 2))  # four two-bit counters a byte
         # rates[d - 1]: recent rate of points with at least d novel orders; prior: one in ``horizon``
         self.rates = array("d", [1.0 / cfg.horizon] * cfg.order)
 
@@ -87,14 +94,17 @@ class Cad(Detector[CadConfig]):
         scale = radix
         depth = 0
         shift = cfg.shift
+        confirm = cfg.confirm
         for prior in reversed(facts):  # orders 1, 2, ...: the context grows backwards in time
             key += (prior + 1) * scale
             scale *= radix
             slot = ((key * _MIX) & _MASK64) >> shift
-            byte, bit = slot >> 3, 1 << (slot & 7)
-            if not bits[byte] & bit:
-                bits[byte] |= bit
+            byte, at = slot >> 2, (slot & 3) << 1
+            met = (bits[byte] >> at) & 3
+            if met < confirm:
                 depth += 1
+            if met < 3:
+                bits[byte] += 1 << at
         facts.append(fact)
         if len(facts) > cfg.order:
             del facts[0]

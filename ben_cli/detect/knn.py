@@ -37,7 +37,7 @@ class KnnConfig(Config):
     window: int = param(8, "values in the window a point is judged by")
     train: int = param(100, "past windows the nearest neighbours are sought among")
     k: int = param(3, "neighbours whose distances are summed")
-    calibration: int = param(100, "past non-conformities the p-value is counted against")
+    calibration: int = param(400, "past non-conformities the p-value is counted against")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -49,6 +49,8 @@ class SeasonalConfig(Config):
     k: float = param(0.5, "CUSUM allowance on the standardised residual")
     h: float = param(5.0, "CUSUM decision interval")
     L: float = param(3.0, "alarm when the residual's |z| exceeds L")
+    unseen: str = param("score", "a slot seen for the first time: scored against the level, or quiet (scores 0)",
+                        choices=("score", "quiet"))
     transform: str = param("none", "model the values as they are, or their signed log, log(1 + |x|)", choices=("none", "log"))
     slot_width: float = derived()
     to_s: float = derived()
@@ -109,6 +111,8 @@ class Seasonal(Detector[SeasonalConfig]):
             s = s if s > 0.0 else 0.0
         elif err != 0.0:
             s = FLAT_BREAK_S_SEASONAL
+        if seasonal is None and cfg.unseen == "quiet":
+            s = 0.0
         n = self.n
         alpha = cfg.alpha if cfg.alpha * n > 1.0 else 1.0 / n
         level = level + alpha * (value - season - level)
