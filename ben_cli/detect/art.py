@@ -36,8 +36,8 @@ learned as the series goes and the shared hold-off does the masking.
 from __future__ import annotations
 
 from array import array
-from operator import sub
 from dataclasses import dataclass
+from operator import sub
 
 from ben_cli.detect.base import Config, Detector, param
 from ben_cli.detect.pvalue import LN10
