@@ -17,7 +17,7 @@ from ben_cli.record import format_ts
 from .conftest import run_ben
 
 T0 = 1_700_000_000 * 1_000_000_000
-DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin"]
+DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "cad", "knn", "art"]
 
 
 def stream(n: int = 400, series: int = 3, seed: int = 1, spike_at: int = 300) -> list[dict]:
@@ -113,7 +113,7 @@ def test_bad_parameters_are_usage_errors_naming_the_option():
     assert usage_error("-p", "nope=1") == "ben detect: --param: auto has no parameter 'nope'; see ben detect --list"
     assert usage_error("-d", "ewma", "-p", "lambda=abc") == "ben detect: --param: lambda must be float, not 'abc'"
     assert usage_error("-p", "lambda") == "ben detect: --param: 'lambda' is not NAME=VALUE"
-    assert usage_error("-d", "nosuch").startswith("ben detect: --detector: unknown detector 'nosuch'; known: adwin, auto")
+    assert usage_error("-d", "nosuch").startswith("ben detect: --detector: unknown detector 'nosuch'; known: adwin, art, auto, cad")
     assert usage_error("-d", "mad", "-p", "window=2") == "ben detect: --param: mad: window must be at least 3"
     assert usage_error("--by", ",") == "ben detect: --by: needs at least one field"
     assert usage_error("--expire", "soon").startswith("ben detect: --expire: not a duration: 'soon'")

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from ben_cli import registry
 from ben_cli.detect import adwin as _adwin  # noqa: F401  (registers the detector)
+from ben_cli.detect import art as _art  # noqa: F401
 from ben_cli.detect import auto as _auto  # noqa: F401
+from ben_cli.detect import cad as _cad  # noqa: F401
 from ben_cli.detect import cusum as _cusum  # noqa: F401
 from ben_cli.detect import ewma as _ewma  # noqa: F401
+from ben_cli.detect import knn as _knn  # noqa: F401
 from ben_cli.detect import mad as _mad  # noqa: F401
 from ben_cli.detect import pagehinkley as _pagehinkley  # noqa: F401
 from ben_cli.detect import seasonal as _seasonal  # noqa: F401

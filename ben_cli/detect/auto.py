@@ -17,33 +17,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from ben_cli import registry
-from ben_cli.detect.base import Config, Detector, derived, param
+from ben_cli.detect.base import TAIL_WEIGHT_HELP, Config, Detector, derived, param
 from ben_cli.registry import detectors
 
-DEFAULT_PARTS = "seasonal,adwin"
+DEFAULT_PARTS = "seasonal,seasonal:transform=log,seasonal:period=604800:bins=168:unseen=quiet,adwin,cad:levels=8:bits=12"
 
 
 @dataclass(frozen=True)
 class AutoConfig(Config):
-    parts: str = param(DEFAULT_PARTS, "comma-separated detectors to combine, each with its defaults")
+    parts: str = param(DEFAULT_PARTS, "comma-separated detectors to combine, each NAME or NAME:PARAM=VALUE:...")
+    tail_weight: float = param(0.7, TAIL_WEIGHT_HELP)
     alarm: float = param(6.0, "surprise (-log10 p) that scores 0.5; 6 is about the best threshold on NAB")
     part_configs: tuple[tuple[type[Detector[Any]], Config], ...] = derived()
     penalty: float = derived()
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        names = [p.strip() for p in self.parts.split(",") if p.strip()]
+        specs = [p.strip() for p in self.parts.split(",") if p.strip()]
+        names = [spec.split(":")[0].strip() for spec in specs]
         if not names or "auto" in names:
             raise ValueError("parts must name one or more detectors other than auto")
         parts = []
-        for name in names:
+        for spec, name in zip(specs, names, strict=True):
             try:
                 part: type[Detector[Any]] = registry.detectors.get(name)
             except KeyError as exc:
                 raise ValueError(exc.args[0]) from None
             if part.vector:
                 raise ValueError(f"{name} watches several fields and cannot be a part of auto")
-            parts.append((part, part.configure()))
+            parts.append((part, part.configure(part_params(part, spec))))
         self._derive("part_configs", tuple(parts))
         self._derive("penalty", math.log10(len(names)))
 
@@ -54,9 +56,22 @@ class AutoConfig(Config):
         return any(part_cfg.uses_time() for _, part_cfg in self.part_configs)
 
 
+def part_params(part: type[Detector[Any]], spec: str) -> dict[str, Any]:
+    """The parameters a part is given in ``NAME:PARAM=VALUE:...``, read as that detector's types."""
+    known = {p.name: p for p in part.all_params()}
+    values: dict[str, Any] = {}
+    for item in spec.split(":")[1:]:
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or key not in known:
+            raise ValueError(f"part {spec!r}: {item!r} is not PARAM=VALUE of one of {', '.join(known)}")
+        values[key] = known[key].parse(text.strip())
+    return values
+
+
 @detectors.register("auto")
 class Auto(Detector[AutoConfig]):
-    summary = "ensemble (default: seasonal + adwin), the best combination on NAB"
+    summary = "ensemble (default: daily, log and weekly seasonal + adwin + cad), the best combination on NAB"
     config = AutoConfig
     __slots__ = ("members",)
 
