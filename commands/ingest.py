@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,6 +14,7 @@ from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
 from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, say, stderr_is_terminal
+from ._contract_gate import ContractGate
 from ._progress import ProgressBar
 
 app = typer.Typer()
@@ -38,21 +38,6 @@ def _as_tz(value: Optional[str]) -> object:
         return None if value is None else core.parse_tz(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-
-
-def _contract(path: Optional[Path], mode: str, quiet: bool) -> Optional[Callable[[Rejects], tuple]]:
-    """--contract: the checked contract, ready to make an Enforcer once the rejects are open."""
-    if path is None:
-        return None
-    if mode not in ("reject", "warn"):
-        raise typer.BadParameter("must be reject or warn", param_hint="--contract-mode")
-    from ben_cli.contract import ContractOptions, overflow_message
-
-    from .contract import load_contract
-
-    loaded = load_contract(path)
-    options = ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r, "ben ingest: contract"), quiet))
-    return lambda bad: (loaded, bad, options)
 
 
 # `ben run` hands records on to the next stage, never to a file of ingest's own.
@@ -130,24 +115,21 @@ def ingest(
     options = options_from(locals())
     progress = ProgressBar() if stderr_is_terminal() and not quiet else None
     options.progress = progress.update if progress is not None else None
-    held = _contract(contract, contract_mode, quiet)
+    gate = ContractGate.of(contract, contract_mode, quiet)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
-        if held is not None:
-            from ben_cli.contract import ContractWriter, Enforcer
-
-            enforcer = Enforcer(*held(bad))
-            options.wrap_writer = lambda writer: ContractWriter(writer, enforcer)
+        if gate is not None:
+            gate.attach(bad, options)
         try:
             summary = core.run(inputs or [], Writer(), bad, options)
         finally:
             if progress is not None:
                 progress.stop()
-        if held is not None:
-            enforcer.flush()
+        if gate is not None:
+            gate.flush()
     if not quiet:
         summary.report(sys.stderr, bad)
-        if held is not None:
-            say("ben ingest: contract: " + ", ".join(f"{k} {v}" for k, v in enforcer.counts().items()))
+        if gate is not None:
+            gate.report()
     failure = summary.failure(max_reject_share, quiet)  # type: ignore[arg-type]  # the callback made it a float
     if failure is not None:
         raise failure
