@@ -138,3 +138,18 @@ Without a passphrase and without a terminal, nothing is signed:
   $ env -u BEN_PASSPHRASE setsid ben ca issue --name x --pub web1.pub < /dev/null
   ben ca issue: .*/home/ca/ca-2\.key: a passphrase is needed and there is no terminal to ask on \(it is never read from stdin\): set BEN_PASSPHRASE (re)
   [1]
+
+A listening CA: the node enrols over HTTP and keeps only the CA its token names.
+
+  $ port=$("$TESTDIR/../support/free-port")
+  $ ben ca serve --listen 127.0.0.1:$port 2> serve.log &
+  $ for i in $(seq 100); do grep -q listening serve.log && break; sleep 0.1; done; cat serve.log
+  ben ca serve: listening on http://127.0.0.1:\d+ (re)
+  $ BEN_HOME=$CRAMTMP/node2 ben ca enroll --token "$(ben ca token --name node8 --lanes diag)" --ca http://127.0.0.1:$port
+  ben ca enroll: node8: serial [0-9a-f]{32}, until [0-9T:Z-]{20} (re)
+  $ curl -s http://127.0.0.1:$port/bundle | wc -l; wc -l < "$CRAMTMP/node2/node/bundle"
+  6
+  3
+  $ kill %1 && wait %1; tail -2 serve.log | sed 's/issued node8 ([0-9a-f]*)/issued node8 (SERIAL)/'
+  ben ca serve: 127.0.0.1: issued node8 (SERIAL)
+  ben ca serve: stopped
