@@ -330,3 +330,13 @@ def test_any_byte_changed_in_an_enrolment_request_is_refused_and_spends_nothing(
     with pytest.raises(c.Refused):
         enrol.sign_request(store, key, changed, NOW)
     assert not list(store.issued_dir.iterdir())
+
+
+def test_an_interrupted_init_is_named_not_mistaken_for_a_ca(tmp_path):
+    store = Store(tmp_path / "ca")
+    store.create()
+    (store.root / "ca-1.key").write_text("half")
+    with pytest.raises(UsageError, match="unfinished CA"):
+        authority.init(store, PW, NOW, cost="interactive")
+    with pytest.raises(UsageError, match="run ben ca init first"):
+        store.require()

@@ -77,6 +77,9 @@ class Store:
     def create(self) -> None:
         if self.exists():
             raise UsageError(f"a CA already exists in {self.root}")
+        if (self.root / "ca-1.key").exists():
+            raise UsageError(f"{self.root} holds an unfinished CA (init was interrupted): remove the folder and run "
+                             "ben ca init again")
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.root, 0o700)
         self.issued_dir.mkdir(exist_ok=True, mode=0o700)
