@@ -148,6 +148,12 @@ def warnings(store: Store, now: int) -> list[str]:
     return out
 
 
+def successors(store: Store) -> str:
+    """Every rotation's successor certificate (the new CA signed by the old key), oldest first."""
+    return "".join(store.successor_path(g).read_text(encoding="utf-8") for g in range(2, store.generation + 1)
+                   if store.successor_path(g).exists())
+
+
 def bundle(store: Store, now: int) -> TrustBundle:
     """The CA certificates a verifier should trust now: the current one, and the previous one
     while a rotation's overlap lasts."""
@@ -308,6 +314,7 @@ class Rotation:
     new: c.Certificate
     reissued: list[c.Certificate]
     crl: r.Crl
+    successor: c.Certificate  # the new CA certificate signed by the old key, for nodes to follow
 
 
 def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overlap: int = DEFAULT_OVERLAP,
@@ -332,6 +339,10 @@ def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overl
         audit.append(store, generation, old_key, [audit.entry(now, "rotate", old=old.issuer, new=new.issuer,
                                                               overlap_ends=c.format_time(ends), reissue=len(live))])
         write_atomic(store.cert_path(generation), shortened.text.encode("utf-8"))
+        assert new.sign_pub is not None
+        successor = c.issue(old_key, name=new.name, groups=(), lanes=(), usage=("ca",), noise_pub=new.noise_pub,
+                            sign_pub=new.sign_pub, not_before=now - c.BACKDATE, not_after=ends)
+        write_atomic(store.successor_path(generation + 1), successor.text.encode("utf-8"))
         previous = audit.segment_digest(store, generation)
         store.write_json("state.json", {**store.state, "generation": generation + 1})
         audit.append(store, generation + 1, new_key, [audit.entry(now, "continue", previous=previous,
@@ -343,4 +354,4 @@ def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overl
                                           replaces=each.serial))
             mark_replaced(store, each.serial, reissued[-1].serial)
         new_crl = _publish_crl(store, new_key, now, DEFAULT_CRL_LIFE)
-    return Rotation(shortened, new, reissued, new_crl)
+    return Rotation(shortened, new, reissued, new_crl, successor)

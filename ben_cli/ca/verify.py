@@ -106,6 +106,28 @@ class TrustBundle:
         return ca
 
 
+def follow_rotation(trusted: TrustBundle, served: bytes, successors: bytes, now: int) -> TrustBundle:
+    """``trusted`` plus the CAs of ``served`` (a CA's current bundle) that a CA already trusted
+    vouched for: a successor certificate (usage ``ca``, binding the new CA's key) signed by a
+    trusted CA, valid now. A CA in ``served`` nobody trusted vouched for is left out, so a bundle
+    altered in transit cannot bring in a CA of its own."""
+    added = dict(trusted.cas)
+    vouched = c.parse_many(successors, "successor certificates") if successors else []
+    for ca in TrustBundle.parse(served).cas.values():
+        if ca.issuer in added:
+            continue
+        for cross in vouched:
+            if cross.sign_pub != ca.sign_pub or not cross.is_ca or cross.issuer not in trusted.cas:
+                continue
+            voucher = trusted.ca_for(cross.issuer, now, "the successor certificate")
+            assert voucher.sign_pub is not None
+            if _signature_ok(voucher.sign_pub, cross.signed_bytes, cross.signature) and \
+                    cross.not_before - SKEW <= now <= cross.not_after + SKEW:
+                added[ca.issuer] = ca
+                break
+    return TrustBundle(added)
+
+
 def check_crl(bundle: TrustBundle, data: bytes, now: int) -> r.Crl:
     """A revocation list signed by a CA of ``bundle`` and not stale; else :class:`~ben_cli.ca.cert.Refused`."""
     crl = r.parse(data)
