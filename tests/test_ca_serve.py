@@ -133,3 +133,13 @@ def test_a_ca_in_a_served_bundle_that_nobody_vouched_for_is_not_followed(tmp_pat
     assert follow_rotation(trusted, served, b"", NOW).cas.keys() == {mine.ca_cert().issuer}
     # a successor certificate signed by the stranger itself vouches for nothing
     assert follow_rotation(trusted, served, theirs.ca_cert().text.encode(), NOW).cas.keys() == {mine.ca_cert().issuer}
+
+
+def test_a_node_told_not_to_follow_refuses_the_new_ca(listening, tmp_path):
+    store, url = listening
+    node = Node(tmp_path / "node")
+    node.enroll_online(enrol.make_token(store, authority.Profile("node7"), NOW).text, url, NOW)
+    authority.rotate(store, store.signing_key(lambda: PW), PW, NOW + 10, cost="interactive")
+    with pytest.raises(c.Refused) as caught:
+        node.renew_online(url, NOW + 20, force=True, follow=False)
+    assert caught.value.reason == "unknown-issuer"

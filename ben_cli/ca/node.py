@@ -113,7 +113,8 @@ class Node:
         certificate = serve.submit(ca_url, self.enroll(token_text, now))
         return self.accept(certificate, serve.fetch_bundle(ca_url), now, pinned_only=True)
 
-    def renew_online(self, ca_url: str, now: int, force: bool = False) -> tuple[c.Certificate | None, int]:
+    def renew_online(self, ca_url: str, now: int, force: bool = False,
+                     follow: bool = True) -> tuple[c.Certificate | None, int]:
         """Renew through a listening CA when due; the new certificate must verify against the
         bundle this node keeps, or, after a rotation, against the new CA that the old one vouched for."""
         request, due = self.renew(now, force)
@@ -121,6 +122,6 @@ class Node:
             return None, due
         certificate = serve.submit(ca_url, request)
         kept = TrustBundle.parse((self.root / "bundle").read_bytes())
-        if c.parse(certificate).issuer not in kept.cas:  # the CA rotated: follow it if the old key vouches
+        if follow and c.parse(certificate).issuer not in kept.cas:  # the CA rotated: follow if the old key vouches
             kept = follow_rotation(kept, serve.fetch_bundle(ca_url), serve.fetch_successors(ca_url), now)
         return self.accept(certificate, kept.text.encode("utf-8"), now), due
