@@ -145,3 +145,24 @@ def test_a_body_signed_but_not_canonical_or_not_well_formed_is_refused(change, r
 def test_framing_is_exact(text, why):
     with pytest.raises(c.Malformed, match=why):
         c.parse(text(make().text))
+
+
+flat_objects = st.dictionaries(
+    st.text(),
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text() | st.lists(st.text(), max_size=3)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    max_size=6)
+
+
+@given(flat_objects)
+@settings(max_examples=500)
+def test_the_fast_canonical_check_agrees_with_the_full_encoder(value):
+    """is_canonical's C-encoder path must accept exactly the bytes canonical() writes."""
+    try:
+        full = jcs.canonical(value)
+    except jcs.CanonicalError:
+        return
+    assert jcs.is_canonical(value, full)
+    assert not jcs.is_canonical(value, full.replace(b":", b": ", 1)) or b":" not in full
+    spelled_by_python = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    assert jcs.is_canonical(value, spelled_by_python) == (spelled_by_python == full)
