@@ -66,7 +66,7 @@ json_values = st.recursive(
 
 
 @given(json_values)
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_canonical_json_reads_back_to_the_same_values_and_is_a_fixed_point(value):
     """JCS numbers are doubles: read back as doubles, every value is what was encoded."""
     encoded = jcs.canonical(value)
@@ -155,7 +155,7 @@ flat_objects = st.dictionaries(
 
 
 @given(flat_objects)
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 def test_the_fast_canonical_check_agrees_with_the_full_encoder(value):
     """is_canonical's C-encoder path must accept exactly the bytes canonical() writes."""
     try:
