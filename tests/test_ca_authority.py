@@ -3,10 +3,12 @@ and two writers at once."""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import multiprocessing
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -315,6 +317,7 @@ def test_requests_that_are_not_what_they_claim_are_refused_with_a_reason(ca, tmp
 @functools.cache
 def _one_request() -> tuple[Store, object, bytes]:
     root = Path(tempfile.mkdtemp(prefix="ben-ca-request-"))
+    atexit.register(shutil.rmtree, root, True)
     store = Store(root / "ca")
     authority.init(store, PW, NOW, cost="interactive")
     token = enrol.make_token(store, authority.Profile("n"), NOW)
