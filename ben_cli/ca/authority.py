@@ -117,12 +117,16 @@ def _new_ca(store: Store, generation: int, passphrase: bytes, cost: str, name: s
     return key, certificate
 
 
+def _check_life(life: int) -> None:
+    if not DAY <= life <= 50 * 365 * DAY:
+        raise UsageError(f"--life must be from 1d to {50 * 365}d (50 years)")
+
+
 def init(store: Store, passphrase: bytes, now: int, name: str = "ben-ca", life: int = DEFAULT_CA_LIFE,
          cost: str = "moderate") -> c.Certificate:
     """Create the CA: its keys (protected by ``passphrase``), its self-signed certificate, an
     empty revocation list (sequence 1) and the first audit entry."""
-    if not 1 <= life // DAY <= 50 * 365:
-        raise UsageError("--life must be from 1d to 50y")
+    _check_life(life)
     store.create()
     with store.locked():
         key, certificate = _new_ca(store, 1, passphrase, cost, name, now, life)
@@ -324,6 +328,7 @@ def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overl
     by the new key; the revocation list signed by the new key; the audit log continued."""
     if not SKEW <= overlap <= 365 * DAY:
         raise UsageError("--overlap must be from 1m to 365d")
+    _check_life(life)
     with store.locked():
         generation = _check_generation(store, old_key)
         old = store.ca_cert(generation)
