@@ -93,12 +93,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def renew(force: Annotated[bool, typer.Option("--force", help="Make the request even before two thirds of the lifetime.")] = False,
-              ca: CaOpt = None, out: OutOpt = None, quiet: QuietOpt = False) -> None:
+              ca: CaOpt = None, no_follow: Annotated[bool, typer.Option("--no-follow", help="With --ca: trust no new CA, even one the old CA vouched for (after a compromise).")] = False,
+              out: OutOpt = None, quiet: QuietOpt = False) -> None:
         """On the node: once two thirds of the certificate's life has passed, print a renewal request
         signed by the node's key, or with --ca renew through a listening CA (before that, say when it
         is due and exit 0: cron-friendly)."""
         node, now = Node(node_root()), int(time.time())
-        request, due = node.renew(now, force) if ca is None else node.renew_online(ca, now, force)
+        request, due = node.renew(now, force) if ca is None else node.renew_online(ca, now, force, not no_follow)
         if request is None:
             say(f"ben ca renew: not due until {c.format_time(due)}", quiet)
         elif isinstance(request, c.Certificate):

@@ -97,7 +97,7 @@ def verify(cert: Annotated[Path, typer.Argument(help="The certificate file.")],
            lane: Annotated[Optional[str], typer.Option("--lane", help="Require that it may use this lane.")] = None,
            group: Annotated[Optional[str], typer.Option("--group", help="Require that it is in this group.")] = None,
            at: Annotated[Optional[str], typer.Option("--at", metavar="TIME", help="Judge as of this time (RFC 3339 UTC, e.g. 2027-01-01T00:00:00Z) instead of now.")] = None,
-           quiet: QuietOpt = False) -> None:
+           quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when valid: the exit status says it (a refusal is still said on stderr).")] = False) -> None:
     """Say whether a certificate is valid, or exactly why not (exit 1 with the reason)."""
     now = c.parse_time(at, "--at") if at is not None else int(time.time())
     ok = local.check_file(cert, now, Requirements(usage, lane, group), bundle, crl)

@@ -66,7 +66,7 @@ json_values = st.recursive(
 
 
 @given(json_values)
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_canonical_json_reads_back_to_the_same_values_and_is_a_fixed_point(value):
     """JCS numbers are doubles: read back as doubles, every value is what was encoded."""
     encoded = jcs.canonical(value)
@@ -145,3 +145,63 @@ def test_a_body_signed_but_not_canonical_or_not_well_formed_is_refused(change, r
 def test_framing_is_exact(text, why):
     with pytest.raises(c.Malformed, match=why):
         c.parse(text(make().text))
+
+
+flat_objects = st.dictionaries(
+    st.text(),
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text() | st.lists(st.text(), max_size=3)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    max_size=6)
+
+
+@given(flat_objects)
+@settings(max_examples=500, deadline=None)
+def test_the_fast_canonical_check_agrees_with_the_full_encoder(value):
+    """is_canonical's C-encoder path must accept exactly the bytes canonical() writes."""
+    try:
+        full = jcs.canonical(value)
+    except jcs.CanonicalError:
+        return
+    assert jcs.is_canonical(value, full)
+    assert not jcs.is_canonical(value, full.replace(b":", b": ", 1)) or b":" not in full
+    spelled_by_python = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    assert jcs.is_canonical(value, spelled_by_python) == (spelled_by_python == full)
+
+
+GOLDEN = (
+    'ben-cert-v1\n'
+    '{"groups":["web"],"issuer":"nSTi7q8nwqCIpWSjL8A6iC3NmATbwNA6EZSR5UugyTM","lanes":["diag","event"],"name":"web1",'
+    '"noise_pub":"CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk","not_after":"2027-01-22T08:00:00Z",'
+    '"not_before":"2027-01-15T07:59:00Z","serial":"00112233445566778899aabbccddeeff",'
+    '"sign_pub":"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw","usage":["client","server"],"version":1}\n'
+    'owayY8hDyw-OTR-VBzBYEqHpIzPGQk2LRWDEpvbq_KcRAYMQqcMKpGm8C4RLxERDVWU3WBOxRG1EqSeQrpuEBw\n'
+)
+
+
+def test_a_known_certificate_to_the_byte_checked_without_ben():
+    """A fixed CA seed (0..31), node keys and times give exactly this text; and the text is
+    checked with PyNaCl, hashlib and base64 alone, as another implementation would."""
+    import base64
+    import hashlib
+
+    import nacl.signing
+
+    from ben_cli.crypto.keys import derived_key_id
+    from ben_cli.crypto.primitives import ed25519_keypair
+
+    seed = bytes(range(32))
+    _, public = ed25519_keypair(seed)
+    made = c.issue(SigningKey(seed, derived_key_id(public)), name="web1", groups=("web",), lanes=("diag", "event"),
+                   usage=("client", "server"), noise_pub=bytes([9]) * 32, sign_pub=ed25519_keypair(bytes([7]) * 32)[1],
+                   not_before=1_800_000_000 - 60, not_after=1_800_604_800, serial="00112233445566778899aabbccddeeff")
+    assert made.text == GOLDEN
+
+    header, body, signature, end = GOLDEN.encode().split(b"\n")
+    assert header == b"ben-cert-v1" and end == b""
+    values = json.loads(body)
+    assert json.dumps(values, separators=(",", ":"), sort_keys=True).encode() == body
+    unpadded = base64.urlsafe_b64encode(hashlib.blake2b(public, digest_size=32).digest()).rstrip(b"=").decode()
+    assert values["issuer"] == unpadded
+    nacl.signing.VerifyKey(public).verify(b"ben-cert-v1\n" + body, base64.urlsafe_b64decode(signature + b"=="))
+    certificate_id = base64.urlsafe_b64encode(hashlib.blake2b(body, digest_size=32).digest()).rstrip(b"=").decode()
+    assert c.parse(GOLDEN).id == certificate_id == "JuclEGnSvbZsvs8limEVnH43UGslrZGRSQwgvdA0-RU"

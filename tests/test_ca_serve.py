@@ -102,3 +102,44 @@ def test_ben_ca_serve_as_a_process(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0
+
+
+def test_a_node_follows_a_rotation_its_old_ca_vouched_for(listening, tmp_path):
+    store, url = listening
+    node = Node(tmp_path / "node")
+    node.enroll_online(enrol.make_token(store, authority.Profile("node7"), NOW).text, url, NOW)
+    turned = authority.rotate(store, store.signing_key(lambda: PW), PW, NOW + 10, cost="interactive")
+    assert turned.successor.issuer == turned.old.issuer and turned.successor.sign_pub == turned.new.sign_pub
+    # the renewal gets the certificate the rotation re-issued, signed by the new CA, which the
+    # node accepts because the old CA's key vouched for the new one
+    renewed, _ = node.renew_online(url, NOW + 20, force=True)
+    assert renewed == turned.reissued[0] and renewed.issuer == turned.new.issuer
+    kept = (node.root / "bundle").read_text()
+    assert turned.new.issuer in kept and turned.old.issuer in kept
+    # the listener still holds the old key: it issues nothing more until restarted
+    token = enrol.make_token(store, authority.Profile("node8"), NOW)
+    with pytest.raises(Exception, match="rotated while this command ran"):
+        Node(tmp_path / "node8").enroll_online(token.text, url, NOW)
+
+
+def test_a_ca_in_a_served_bundle_that_nobody_vouched_for_is_not_followed(tmp_path):
+    from ben_cli.ca.verify import TrustBundle, follow_rotation
+
+    mine, theirs = Store(tmp_path / "mine"), Store(tmp_path / "theirs")
+    authority.init(mine, PW, NOW, cost="interactive")
+    authority.init(theirs, PW, NOW, cost="interactive")
+    trusted = TrustBundle.of([mine.ca_cert()])
+    served = (mine.ca_cert().text + theirs.ca_cert().text).encode()
+    assert follow_rotation(trusted, served, b"", NOW).cas.keys() == {mine.ca_cert().issuer}
+    # a successor certificate signed by the stranger itself vouches for nothing
+    assert follow_rotation(trusted, served, theirs.ca_cert().text.encode(), NOW).cas.keys() == {mine.ca_cert().issuer}
+
+
+def test_a_node_told_not_to_follow_refuses_the_new_ca(listening, tmp_path):
+    store, url = listening
+    node = Node(tmp_path / "node")
+    node.enroll_online(enrol.make_token(store, authority.Profile("node7"), NOW).text, url, NOW)
+    authority.rotate(store, store.signing_key(lambda: PW), PW, NOW + 10, cost="interactive")
+    with pytest.raises(c.Refused) as caught:
+        node.renew_online(url, NOW + 20, force=True, follow=False)
+    assert caught.value.reason == "unknown-issuer"

@@ -11,4 +11,6 @@ One concept per module, on :mod:`ben_cli.crypto`'s primitives and key files:
 - :mod:`.authority`: init, issue, revoke, publish, rotate, list.
 - :mod:`.enrol`: single-use tokens and the requests a node sends.
 - :mod:`.node`: the node's side: its keys, its certificate, renewal at two thirds of its life.
+- :mod:`.serve`: the listening CA (HTTP) and its client, for enrolment and renewal without files.
+- :mod:`.local`: what ``ben ca verify`` trusts by default on this machine.
 """

@@ -117,12 +117,16 @@ def _new_ca(store: Store, generation: int, passphrase: bytes, cost: str, name: s
     return key, certificate
 
 
+def _check_life(life: int) -> None:
+    if not DAY <= life <= 50 * 365 * DAY:
+        raise UsageError(f"--life must be from 1d to {50 * 365}d (50 years)")
+
+
 def init(store: Store, passphrase: bytes, now: int, name: str = "ben-ca", life: int = DEFAULT_CA_LIFE,
          cost: str = "moderate") -> c.Certificate:
     """Create the CA: its keys (protected by ``passphrase``), its self-signed certificate, an
     empty revocation list (sequence 1) and the first audit entry."""
-    if not 1 <= life // DAY <= 50 * 365:
-        raise UsageError("--life must be from 1d to 50y")
+    _check_life(life)
     store.create()
     with store.locked():
         key, certificate = _new_ca(store, 1, passphrase, cost, name, now, life)
@@ -146,6 +150,12 @@ def warnings(store: Store, now: int) -> list[str]:
         out.append(f"the revocation list was due to be replaced at {c.format_time(current.next_update)}: "
                    "run ben ca crl --refresh")
     return out
+
+
+def successors(store: Store) -> str:
+    """Every rotation's successor certificate (the new CA signed by the old key), oldest first."""
+    return "".join(store.successor_path(g).read_text(encoding="utf-8") for g in range(2, store.generation + 1)
+                   if store.successor_path(g).exists())
 
 
 def bundle(store: Store, now: int) -> TrustBundle:
@@ -308,6 +318,7 @@ class Rotation:
     new: c.Certificate
     reissued: list[c.Certificate]
     crl: r.Crl
+    successor: c.Certificate  # the new CA certificate signed by the old key, for nodes to follow
 
 
 def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overlap: int = DEFAULT_OVERLAP,
@@ -317,6 +328,7 @@ def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overl
     by the new key; the revocation list signed by the new key; the audit log continued."""
     if not SKEW <= overlap <= 365 * DAY:
         raise UsageError("--overlap must be from 1m to 365d")
+    _check_life(life)
     with store.locked():
         generation = _check_generation(store, old_key)
         old = store.ca_cert(generation)
@@ -332,6 +344,10 @@ def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overl
         audit.append(store, generation, old_key, [audit.entry(now, "rotate", old=old.issuer, new=new.issuer,
                                                               overlap_ends=c.format_time(ends), reissue=len(live))])
         write_atomic(store.cert_path(generation), shortened.text.encode("utf-8"))
+        assert new.sign_pub is not None
+        successor = c.issue(old_key, name=new.name, groups=(), lanes=(), usage=("ca",), noise_pub=new.noise_pub,
+                            sign_pub=new.sign_pub, not_before=now - c.BACKDATE, not_after=ends)
+        write_atomic(store.successor_path(generation + 1), successor.text.encode("utf-8"))
         previous = audit.segment_digest(store, generation)
         store.write_json("state.json", {**store.state, "generation": generation + 1})
         audit.append(store, generation + 1, new_key, [audit.entry(now, "continue", previous=previous,
@@ -343,4 +359,4 @@ def rotate(store: Store, old_key: SigningKey, passphrase: bytes, now: int, overl
                                           replaces=each.serial))
             mark_replaced(store, each.serial, reissued[-1].serial)
         new_crl = _publish_crl(store, new_key, now, DEFAULT_CRL_LIFE)
-    return Rotation(shortened, new, reissued, new_crl)
+    return Rotation(shortened, new, reissued, new_crl, successor)

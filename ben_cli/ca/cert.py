@@ -206,6 +206,8 @@ def canonical_body(body: bytes, what: str) -> dict:
     if not isinstance(values, dict):
         raise Malformed(f"{what}'s body is not a JSON object")
     try:
+        if jcs.is_canonical(values, body):
+            return values
         again = jcs.canonical(values)
     except jcs.CanonicalError as exc:
         raise NonCanonicalBody(f"{what}'s body has no canonical encoding: {exc}") from None

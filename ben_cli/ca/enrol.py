@@ -15,7 +15,9 @@
 
 Renewal uses the same frame: ``kind: renew`` names the serial of the node's current certificate
 and is signed by the node's Ed25519 key (which that certificate binds). It is accepted while the
-certificate is valid and not revoked, within 5 minutes of being made, and once per certificate.
+certificate is valid and not revoked, and within 5 minutes of being made. A certificate is renewed
+once: a second renewal of it (a lost answer, a request sent twice) or a renewal of a certificate
+a rotation re-issued gets the certificate that replaced it, and nothing new is issued.
 """
 
 from __future__ import annotations
@@ -197,10 +199,17 @@ def _sign_renewal(store: Store, key: SigningKey, request: Request, now: int) -> 
             raise EnrolError(f"certificate {current.serial} is revoked: it cannot be renewed", "revoked")
         if now > current.not_after:
             raise EnrolError(f"certificate {current.serial} has expired: enrol again with a token", "expired")
-        done = authority.replaced(store).get(current.serial)
-        if done is not None:
-            raise EnrolError(f"certificate {current.serial} was already replaced (by {done}): a renewal request is "
-                             "used once", "already-renewed")
+        replaced = authority.replaced(store)
+        if current.serial in replaced:
+            # renewed already (an answer lost on the way, a request sent twice) or re-issued by a
+            # rotation: the node gets the certificate that replaced it, and nothing new is issued
+            latest = current
+            while latest.serial in replaced:
+                latest = store.find(replaced[latest.serial])
+            if crl.revokes(latest) or now > latest.not_after:
+                raise EnrolError(f"certificate {current.serial} was replaced by {latest.serial}, which is revoked or "
+                                 "expired: enrol again with a token", "revoked" if crl.revokes(latest) else "expired")
+            return latest
         profile = authority.Profile(current.name, current.groups, current.lanes, current.usage,
                                     current.not_after - current.not_before - c.BACKDATE)
         renewed = authority._issue_locked(store, key, profile, current.noise_pub, current.sign_pub, now, "renew",

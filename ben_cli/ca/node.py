@@ -17,7 +17,7 @@ from ben_cli.atomic import write_atomic
 from ben_cli.ca import cert as c
 from ben_cli.ca import enrol, serve
 from ben_cli.ca.authority import renew_due
-from ben_cli.ca.verify import TrustBundle, Verifier
+from ben_cli.ca.verify import TrustBundle, Verifier, follow_rotation
 from ben_cli.crypto import keyfiles
 from ben_cli.crypto.keys import SigningKey
 from ben_cli.errors import StateError, UsageError
@@ -113,10 +113,15 @@ class Node:
         certificate = serve.submit(ca_url, self.enroll(token_text, now))
         return self.accept(certificate, serve.fetch_bundle(ca_url), now, pinned_only=True)
 
-    def renew_online(self, ca_url: str, now: int, force: bool = False) -> tuple[c.Certificate | None, int]:
+    def renew_online(self, ca_url: str, now: int, force: bool = False,
+                     follow: bool = True) -> tuple[c.Certificate | None, int]:
         """Renew through a listening CA when due; the new certificate must verify against the
-        bundle this node already keeps (after a rotation, accept the new bundle first)."""
+        bundle this node keeps, or, after a rotation, against the new CA that the old one vouched for."""
         request, due = self.renew(now, force)
         if request is None:
             return None, due
-        return self.accept(serve.submit(ca_url, request), None, now), due
+        certificate = serve.submit(ca_url, request)
+        kept = TrustBundle.parse((self.root / "bundle").read_bytes())
+        if follow and c.parse(certificate).issuer not in kept.cas:  # the CA rotated: follow if the old key vouches
+            kept = follow_rotation(kept, serve.fetch_bundle(ca_url), serve.fetch_successors(ca_url), now)
+        return self.accept(certificate, kept.text.encode("utf-8"), now), due

@@ -4,7 +4,8 @@
 
 - ``POST /sign``: a request (``ben-req-v1``, at most 16 KiB) in, the certificate out (200), or
   ``refused (REASON): message`` (403), exactly what ``ben ca sign`` would say;
-- ``GET /bundle`` and ``GET /crl``: the current trust bundle and revocation list.
+- ``GET /bundle``, ``GET /crl`` and ``GET /successors``: the current trust bundle, revocation
+  list, and the certificates by which each old CA key vouches for its successor after a rotation.
 
 Plain HTTP is enough for what travels: requests are authenticated (the token's MAC, or the
 node's signature), certificates and lists are signed, and the node pins the CA by the key id in
@@ -47,10 +48,12 @@ def make_server(store: Store, key: SigningKey, host: str, port: int, clock: Call
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             if self.path == "/bundle":
                 self._answer(200, authority.bundle(store, clock()).text)
+            elif self.path == "/successors":
+                self._answer(200, authority.successors(store))
             elif self.path == "/crl":
                 self._answer(200, store.crl_path.read_text(encoding="utf-8"))
             else:
-                self._answer(404, "not found: GET /bundle or /crl, POST /sign\n")
+                self._answer(404, "not found: GET /bundle, /crl or /successors, POST /sign\n")
 
         def do_POST(self) -> None:  # noqa: N802
             if self.path != "/sign":
@@ -124,3 +127,7 @@ def submit(base: str, request: bytes) -> bytes:
 
 def fetch_bundle(base: str) -> bytes:
     return _fetch(base.rstrip("/") + "/bundle")
+
+
+def fetch_successors(base: str) -> bytes:
+    return _fetch(base.rstrip("/") + "/successors")

@@ -6,6 +6,7 @@
     ca-N.key, ca-N.pub  CA key of generation N: a passphrase-protected minisign key (0600)
     noise-N.key/.pub    its X25519 key (an age identity sealed to the same passphrase)
     ca-N.cert           its self-signed CA certificate (after a rotation, N-1's ends with the overlap)
+    successor-N.cert    CA N's key certified by CA N-1's key (usage ca), so nodes can follow a rotation
     issued/SERIAL.cert  every certificate issued, one file each (created exclusively: never two alike)
     revoked.json        what is revoked: ids, serials, keys
     crl                 the current signed revocation list
@@ -54,6 +55,9 @@ class Store:
     def cert_path(self, generation: int) -> Path:
         return self.root / f"ca-{generation}.cert"
 
+    def successor_path(self, generation: int) -> Path:
+        return self.root / f"successor-{generation}.cert"
+
     def audit_path(self, generation: int) -> Path:
         return self.root / f"audit-{generation}.ndjson"
 
@@ -77,6 +81,9 @@ class Store:
     def create(self) -> None:
         if self.exists():
             raise UsageError(f"a CA already exists in {self.root}")
+        if (self.root / "ca-1.key").exists():
+            raise UsageError(f"{self.root} holds an unfinished CA (init was interrupted): remove the folder and run "
+                             "ben ca init again")
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.root, 0o700)
         self.issued_dir.mkdir(exist_ok=True, mode=0o700)

@@ -91,28 +91,59 @@ class TrustBundle:
     def text(self) -> str:
         return "".join(ca.text for ca in sorted(self.cas.values(), key=lambda ca: ca.not_before))
 
-    def ca_for(self, issuer: str, now: int, what: str) -> c.Certificate:
-        """The CA certificate ``issuer`` names, if the bundle holds it and it is valid at ``now``."""
+    def ca_for(self, issuer: str, now: int | None, what: str) -> c.Certificate:
+        """The CA certificate ``issuer`` names, if the bundle holds it and (unless ``now`` is
+        None) it is valid at ``now``."""
         ca = self.cas.get(issuer)
         if ca is None:
             raise c.Refused(f"{what} was issued by CA {issuer}, which the trust bundle does not hold (wrong CA)",
                             "unknown-issuer")
+        if now is not None:
+            self.check_valid(ca, now, what)
+        return ca
+
+    @staticmethod
+    def check_valid(ca: c.Certificate, now: int, what: str) -> None:
+        """Refuse what ``ca`` signed if ``ca`` itself is not valid at ``now``."""
+        issuer = ca.issuer
         if now > ca.not_after + SKEW:
             raise c.Refused(f"{what} was issued by CA {ca.name} ({issuer}), whose certificate expired at "
                             f"{c.format_time(ca.not_after)} (the end of its life, or of a rotation's overlap)", "issuer-expired")
         if now < ca.not_before - SKEW:
             raise c.Refused(f"{what} was issued by CA {ca.name}, whose certificate is not valid until "
                             f"{c.format_time(ca.not_before)}", "issuer-not-yet-valid")
-        return ca
+
+
+def follow_rotation(trusted: TrustBundle, served: bytes, successors: bytes, now: int) -> TrustBundle:
+    """``trusted`` plus the CAs of ``served`` (a CA's current bundle) that a CA already trusted
+    vouched for: a successor certificate (usage ``ca``, binding the new CA's key) signed by a
+    trusted CA, valid now. A CA in ``served`` nobody trusted vouched for is left out, so a bundle
+    altered in transit cannot bring in a CA of its own."""
+    added = dict(trusted.cas)
+    vouched = c.parse_many(successors, "successor certificates") if successors else []
+    for ca in TrustBundle.parse(served).cas.values():
+        if ca.issuer in added:
+            continue
+        for cross in vouched:
+            if cross.sign_pub != ca.sign_pub or not cross.is_ca or cross.issuer not in trusted.cas:
+                continue
+            voucher = trusted.ca_for(cross.issuer, now, "the successor certificate")
+            assert voucher.sign_pub is not None
+            if _signature_ok(voucher.sign_pub, cross.signed_bytes, cross.signature) and \
+                    cross.not_before - SKEW <= now <= cross.not_after + SKEW:
+                added[ca.issuer] = ca
+                break
+    return TrustBundle(added)
 
 
 def check_crl(bundle: TrustBundle, data: bytes, now: int) -> r.Crl:
     """A revocation list signed by a CA of ``bundle`` and not stale; else :class:`~ben_cli.ca.cert.Refused`."""
     crl = r.parse(data)
-    ca = bundle.ca_for(crl.issuer, now, "the revocation list")
+    ca = bundle.ca_for(crl.issuer, None, "the revocation list")
     assert ca.sign_pub is not None
     if not _signature_ok(ca.sign_pub, crl.signed_bytes, crl.signature):
         raise c.Refused("the revocation list's signature does not verify: it was altered", "bad-signature")
+    bundle.check_valid(ca, now, "the revocation list")
     if now > crl.next_update + SKEW:
         raise c.Refused(f"the revocation list (sequence {crl.sequence}) is stale: it was due to be replaced at "
                         f"{c.format_time(crl.next_update)}", "crl-stale")
@@ -141,11 +172,12 @@ class Verifier:
         :class:`~ben_cli.ca.cert.Refused` naming the first reason it is not."""
         certificate = c.parse(data)
         what = f"certificate {certificate.name} ({certificate.serial})"
-        ca = self.bundle.ca_for(certificate.issuer, now, what)
+        ca = self.bundle.ca_for(certificate.issuer, None, what)
         assert ca.sign_pub is not None
         if not _signature_ok(ca.sign_pub, certificate.signed_bytes, certificate.signature):
             raise c.Refused(f"{what}: the signature does not verify: the body or the signature was altered",
                             "bad-signature")
+        self.bundle.check_valid(ca, now, what)
         if now < certificate.not_before - SKEW:
             ahead = certificate.not_before - now
             raise c.Refused(f"{what} is not valid until {c.format_time(certificate.not_before)}: {ahead} s from now, "
