@@ -98,6 +98,17 @@ def test_memory_is_bounded_over_a_long_stream():
         assert len(series) - series.first <= 4 + len(series.flags)
 
 
+def test_the_chart_samples_a_fast_series_and_keeps_every_anomaly():
+    clock = Clock()
+    stats = Stats(Limits(points_per_s=3), clock=clock)
+    stats.feed([rec(i, anomaly={"is_anomaly": i == 50, "score": 0.9, "series": "s"}) for i in range(100)])
+    clock.now += 1
+    stats.feed([rec(i, anomaly={"is_anomaly": False, "score": 0.1, "series": "s"}) for i in range(100, 110)])
+    drawn = stats.snapshot(series=["s"]).series["s"]
+    assert [p.value for p in drawn] == [0, 1, 2, 50, 100, 101, 102]
+    assert stats.marked == 110 and stats.anomaly_total == 1  # counted, every one
+
+
 def test_anomalies_charts_and_scrub_marks():
     stats = Stats(clock=Clock())
     stats.feed([rec(1, anomaly={"is_anomaly": False, "score": 0.1, "expected": 1.0, "series": "a"}, redacted=["email"]),
@@ -253,7 +264,8 @@ def test_any_text_without_fields_is_a_filter_of_its_words(terms):
 
 
 @given(st.lists(st.dictionaries(st.sampled_from(["lane", "source", "severity", "name", "x"]),
-                                st.sampled_from(["event", "diag", "web", "error", "info", 3, None])), max_size=30))
+                                st.sampled_from(["event", "diag", "web", "error", "info", "other", 3, None, ["a"], {"b": 1}])),
+                max_size=30))
 @settings(max_examples=200, deadline=None)
 def test_counts_never_depend_on_how_records_are_batched(records):
     one, many = Stats(clock=Clock()), Stats(clock=Clock())
