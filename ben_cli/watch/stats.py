@@ -222,7 +222,7 @@ class Stats:
         lanes: dict[str, int] = {}
         sevs: dict[str, int] = {}
         keep, n, last = self.records.append, 0, None
-        to_narrate = []
+        to_narrate: list[dict] = []
         narrate = to_narrate.append
         for rec in records:
             n += 1
