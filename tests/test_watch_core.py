@@ -79,6 +79,8 @@ def test_keys_past_the_limit_count_as_other_and_totals_stay_exact():
     snap = stats.snapshot(top=100)
     sources = dict(snap.sources)
     assert len(sources) == 6 and sources[OTHER].records == 45
+    stats.feed([rec(0, redacted=[f"e{i}"]) for i in range(8)])
+    assert len(stats.entities) == 6 and stats.entities[OTHER] == 3
     assert sum(v.records for v in sources.values()) == 50 == snap.total
 
 

@@ -288,9 +288,12 @@ class Stats:
         redacted = rec.get("redacted")
         if redacted:
             self.scrubbed += 1
+            entities = self.entities
             for entity in redacted if isinstance(redacted, list) else [redacted]:
                 if isinstance(entity, str):
-                    self.entities[entity] = self.entities.get(entity, 0) + 1
+                    if entity not in entities and len(entities) >= self.limits.keys:
+                        entity = OTHER
+                    entities[entity] = entities.get(entity, 0) + 1
         mark = rec.get("anomaly")
         value = rec.get("value")
         flagged = False
