@@ -133,6 +133,7 @@ async def test_feed_toggles_and_enter_shows_the_record_in_full():
         feed.focus()
         await pilot.press("enter")
         assert isinstance(app.screen, RecordScreen)
+        app.tick()  # a frame while the record is open
         shown = str(app.screen.query_one("#record-json", Static).render())
         assert orjson.loads(shown)["anomaly"]["is_anomaly"] is True
         await pilot.press("escape")
@@ -160,6 +161,9 @@ async def test_tab_numbers_help_and_full_screen():
         assert app.screen.maximized is None
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        app.stats.feed(sample())
+        app.tick()  # frames go on under the help (the panels are on the main screen)
+        assert cells(app.main.query_one("#rates", DataTable))[0][1] == "240"
         assert "q        quit at once" in str(app.screen.query_one("#help", Static).render())
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -268,7 +272,8 @@ async def test_a_tee_onto_a_full_disk_stops_reading_and_says_so(tmp_path):
     stats = Stats()
     failures: list[Exception] = []
     with open("/dev/full", "wb") as full:  # every write fails as on a full disk
-        reader(stats, str(source), tee=full, on_error=failures.append)(threading.Event())
+        stop = threading.Event()
+        reader(stats, str(source), stop, tee=full, on_error=failures.append)(stop)
     app = WatchApp(stats, refresh_s=0.1)
     async with app.run_test(size=(160, 30)) as pilot:
         app.draw()
