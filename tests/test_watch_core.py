@@ -223,6 +223,26 @@ def test_follow_reads_what_the_file_gains_and_a_file_cut_shorter_again(tmp_path)
     assert not thread.is_alive()
 
 
+def test_follow_reads_on_into_the_file_that_replaced_a_rotated_one(tmp_path):
+    path = tmp_path / "app.ndjson"
+    path.write_bytes(lines([rec(1)]))
+    stats, stop = Stats(clock=Clock()), threading.Event()
+    thread = threading.Thread(target=lambda: Pump(stats).run(file_chunks(str(path), stop, follow=True), stop), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while stats.total < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with open(path, "ab") as fh:
+        fh.write(lines([rec(2)]))  # written just before the rotation: read from the old file
+    path.rename(tmp_path / "app.ndjson.1")
+    path.write_bytes(lines([rec(3), rec(4)]))
+    while stats.total < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(5)
+    assert stats.total == 4 and [r["value"] for r in stats.records] == [1.0, 2.0, 3.0, 4.0]
+
+
 def test_a_missing_file_and_bad_combinations_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="--from .*missing.ndjson: No such file"):
         chunks(str(tmp_path / "missing.ndjson"), threading.Event())

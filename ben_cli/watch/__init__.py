@@ -46,7 +46,8 @@ def read(stats: Stats, source: str | int, *, tee: BinaryIO | None = None, since:
     """Count the whole of ``source`` (to its end, without following) into ``stats``."""
     stop = threading.Event()
     pump = Pump(stats, tee=tee, name=source if isinstance(source, str) else "-")
-    pump.run(chunks(source, stop, since=since))
+    # read to its end, stdin needs no polling: it is read as any input is (gzip, bzip2, xz too)
+    pump.run(file_chunks("-", stop) if source == 0 else chunks(source, stop, since=since))
     stats.end()
     return pump
 
