@@ -280,3 +280,18 @@ async def test_a_tee_onto_a_full_disk_stops_reading_and_says_so(tmp_path):
         await pilot.pause()
         assert "READING STOPPED: [Errno 28] No space left on device" in str(app.query_one("#status", Static).render())
     assert stats.total == 0 and stats.ended and isinstance(failures[0], OSError)
+
+
+async def test_the_mouse_selects_a_row_and_opens_it():
+    payload = data() + orjson.dumps({"ts": "2026-11-25T11:00:00Z", "source": "web-9", "name": "latency", "value": 9.0,
+                                     "anomaly": {"is_anomaly": True, "score": 0.99, "series": "web-9/latency"}}) + b"\n"
+    app = app_over(payload)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        await pilot.click("#feed", offset=(4, 3))  # the border, the header, then the second row
+        await pilot.pause()
+        assert app.series == SERIES
+        await pilot.click("#feed", offset=(4, 3))  # a click on the selected row opens it
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen)
+        assert orjson.loads(str(app.screen.query_one("#record-json", Static).render()))["source"] == "db-1"
