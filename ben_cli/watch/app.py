@@ -33,6 +33,7 @@ from ben_cli.watch import text as words
 from ben_cli.watch.filter import Filter
 from ben_cli.watch.stats import Snapshot, Stats
 
+FEED_ROWS = 100  # rows the feed draws (the newest matching ones): each costs a frame ~50 µs to draw
 PANELS = {1: "rates", 2: "top", 3: "feed", 4: "incidents", 5: "chart"}
 TITLES = {"rates": "1 Rates", "top": "2 Top sources & names", "feed": "3 Anomalies", "incidents": "4 Incidents",
           "chart": "5 Chart", "marks": "Scrub & rejects"}
@@ -220,6 +221,8 @@ class WatchApp(App[None]):
         self._feed, self._feed_series = [], []
         if self.only_anomalies:
             for a in reversed(snap.anomalies):
+                if len(self._feed) >= FEED_ROWS:
+                    break
                 if self.filter.matches(a.record):
                     score = "-" if a.score is None else sig(a.score, 3)
                     table.add_row(a.ts[11:23] or "-", a.series, score, words.value_text(a.value),
@@ -228,6 +231,8 @@ class WatchApp(App[None]):
                     self._feed_series.append(a.series)
         else:
             for rec in reversed(snap.records):
+                if len(self._feed) >= FEED_ROWS:
+                    break
                 if self.filter.matches(rec):
                     ts = rec.get("ts")
                     shown = rec.get("value", rec.get("body", ""))
