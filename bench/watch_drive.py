@@ -21,11 +21,13 @@ import time
 
 
 def dashboard(t0: float) -> dict:
+    import threading
+
     from ben_cli.watch import Stats, reader
     from ben_cli.watch.app import WatchApp
 
-    stats = Stats()
-    app = WatchApp(stats, reader=reader(stats, 0), refresh_s=0.25)
+    stats, stop = Stats(), threading.Event()
+    app = WatchApp(stats, reader=reader(stats, 0, stop), refresh_s=0.25, stop=stop)
     times: dict[str, float] = {}
 
     async def wait_for_the_end(pilot) -> None:  # noqa: ANN001

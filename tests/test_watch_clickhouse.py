@@ -52,7 +52,7 @@ def test_follow_polls_what_is_inserted_later_once_each(table, cli):
     url, native = table
     sink(cli, native, varied_records(200, seed=1))
     stats, stop = Stats(), threading.Event()
-    thread = threading.Thread(target=reader(stats, url, follow=True, since=SINCE), args=(stop,), daemon=True)
+    thread = threading.Thread(target=reader(stats, url, stop, follow=True, since=SINCE), args=(stop,), daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 30

@@ -79,6 +79,8 @@ def test_keys_past_the_limit_count_as_other_and_totals_stay_exact():
     snap = stats.snapshot(top=100)
     sources = dict(snap.sources)
     assert len(sources) == 6 and sources[OTHER].records == 45
+    stats.feed([rec(0, redacted=[f"e{i}"]) for i in range(8)])
+    assert len(stats.entities) == 6 and stats.entities[OTHER] == 3
     assert sum(v.records for v in sources.values()) == 50 == snap.total
 
 
@@ -96,6 +98,17 @@ def test_memory_is_bounded_over_a_long_stream():
     # the narrator holds one window, its points per series within the budget (anomalies besides)
     for series in stats.narrator.collector.series.values():
         assert len(series) - series.first <= 4 + len(series.flags)
+
+
+def test_the_chart_samples_a_fast_series_and_keeps_every_anomaly():
+    clock = Clock()
+    stats = Stats(Limits(points_per_s=3), clock=clock)
+    stats.feed([rec(i, anomaly={"is_anomaly": i == 50, "score": 0.9, "series": "s"}) for i in range(100)])
+    clock.now += 1
+    stats.feed([rec(i, anomaly={"is_anomaly": False, "score": 0.1, "series": "s"}) for i in range(100, 110)])
+    drawn = stats.snapshot(series=["s"]).series["s"]
+    assert [p.value for p in drawn] == [0, 1, 2, 50, 100, 101, 102]
+    assert stats.marked == 110 and stats.anomaly_total == 1  # counted, every one
 
 
 def test_anomalies_charts_and_scrub_marks():
@@ -210,6 +223,26 @@ def test_follow_reads_what_the_file_gains_and_a_file_cut_shorter_again(tmp_path)
     assert not thread.is_alive()
 
 
+def test_follow_reads_on_into_the_file_that_replaced_a_rotated_one(tmp_path):
+    path = tmp_path / "app.ndjson"
+    path.write_bytes(lines([rec(1)]))
+    stats, stop = Stats(clock=Clock()), threading.Event()
+    thread = threading.Thread(target=lambda: Pump(stats).run(file_chunks(str(path), stop, follow=True), stop), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while stats.total < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with open(path, "ab") as fh:
+        fh.write(lines([rec(2)]))  # written just before the rotation: read from the old file
+    path.rename(tmp_path / "app.ndjson.1")
+    path.write_bytes(lines([rec(3), rec(4)]))
+    while stats.total < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(5)
+    assert stats.total == 4 and [r["value"] for r in stats.records] == [1.0, 2.0, 3.0, 4.0]
+
+
 def test_a_missing_file_and_bad_combinations_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="--from .*missing.ndjson: No such file"):
         chunks(str(tmp_path / "missing.ndjson"), threading.Event())
@@ -253,7 +286,8 @@ def test_any_text_without_fields_is_a_filter_of_its_words(terms):
 
 
 @given(st.lists(st.dictionaries(st.sampled_from(["lane", "source", "severity", "name", "x"]),
-                                st.sampled_from(["event", "diag", "web", "error", "info", 3, None])), max_size=30))
+                                st.sampled_from(["event", "diag", "web", "error", "info", "other", 3, None, ["a"], {"b": 1}])),
+                max_size=30))
 @settings(max_examples=200, deadline=None)
 def test_counts_never_depend_on_how_records_are_batched(records):
     one, many = Stats(clock=Clock()), Stats(clock=Clock())

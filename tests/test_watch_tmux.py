@@ -37,15 +37,16 @@ class Tmux:
     def __call__(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True).stdout
 
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "watch")
+    def screen(self, joined: bool = False) -> str:
+        """The pane's text; ``joined``: lines the terminal wrapped are one line again."""
+        return self("capture-pane", "-p", *(["-J"] if joined else []), "-t", "watch")
 
-    def wait_for(self, text: str, seconds: float = 30) -> str:
+    def wait_for(self, text: str, seconds: float = 30, joined: bool = False) -> str:
         """The screen once it shows ``text`` (polled; the deadline only ends a hung test)."""
         deadline = time.monotonic() + seconds
         screen = ""
         while time.monotonic() < deadline:
-            screen = self.screen()
+            screen = self.screen(joined)
             if text in screen:
                 return screen
             time.sleep(0.1)
@@ -101,3 +102,14 @@ def test_a_pipeline_under_tmux_keys_and_q_while_the_producer_writes(tmux, tmp_pa
     lines = tee.read_text().splitlines()
     assert len(lines) > 10
     assert [line.split('"body": "request ')[1].rstrip('"}') for line in lines[:5]] == ["0", "1", "2", "3", "4"]
+
+
+def test_in_a_terminal_without_input_or_with_a_missing_file_the_error_comes_before_any_screen(tmux, tmp_path):
+    script = (f"{shlex.quote(str(BEN))} watch --from {shlex.quote(str(tmp_path / 'missing.ndjson'))}; echo \"first $?\"; "
+              f"{shlex.quote(str(BEN))} watch; echo \"second $?\"; sleep 60")
+    tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "40",
+         "env", "TERM=xterm-256color", "BEN_LOAD_PLUGINS=", "bash", "-c", script)
+    screen = tmux.wait_for("second ", joined=True)
+    assert f"ben watch: --from {tmp_path / 'missing.ndjson'}: No such file or directory\nfirst 2" in screen
+    assert ("ben watch: no input: stdin is the terminal; pipe records in or name them with --from FILE\n"
+            "second 2") in screen

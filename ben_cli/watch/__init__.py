@@ -46,20 +46,25 @@ def read(stats: Stats, source: str | int, *, tee: BinaryIO | None = None, since:
     """Count the whole of ``source`` (to its end, without following) into ``stats``."""
     stop = threading.Event()
     pump = Pump(stats, tee=tee, name=source if isinstance(source, str) else "-")
-    pump.run(chunks(source, stop, since=since))
+    # read to its end, stdin needs no polling: it is read as any input is (gzip, bzip2, xz too)
+    pump.run(file_chunks("-", stop) if source == 0 else chunks(source, stop, since=since))
     stats.end()
     return pump
 
 
-def reader(stats: Stats, source: str | int, *, follow: bool = False, tee: BinaryIO | None = None,
-           since: str | None = None, on_error: Callable[[Exception], None] | None = None
-           ) -> Callable[[threading.Event], None]:
-    """The dashboard's reader: a function run in a thread until the input ends or ``stop`` is set."""
+def reader(stats: Stats, source: str | int, stop: threading.Event, *, follow: bool = False,
+           tee: BinaryIO | None = None, since: str | None = None,
+           on_error: Callable[[Exception], None] | None = None) -> Callable[[threading.Event], None]:
+    """The dashboard's reader: a function run in a thread until the input ends or ``stop`` is set.
 
-    def run(stop: threading.Event) -> None:
+    The input is opened here, before any thread or screen: a missing file or a server that does
+    not answer is an error on the command line, not a message inside a dashboard."""
+    made = chunks(source, stop, follow=follow, since=since)
+
+    def run(_stop: threading.Event) -> None:
         pump = Pump(stats, tee=tee, name=source if isinstance(source, str) else "-")
         try:
-            pump.run(chunks(source, stop, follow=follow, since=since), stop)
+            pump.run(made, stop)
         except Exception as exc:  # noqa: BLE001 - shown on the dashboard rather than lost in a thread
             stats.failure = str(exc) or type(exc).__name__
             if on_error is None:

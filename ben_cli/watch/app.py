@@ -33,6 +33,7 @@ from ben_cli.watch import text as words
 from ben_cli.watch.filter import Filter
 from ben_cli.watch.stats import Snapshot, Stats
 
+FEED_ROWS = 100  # rows the feed draws (the newest matching ones): each costs a frame ~50 µs to draw
 PANELS = {1: "rates", 2: "top", 3: "feed", 4: "incidents", 5: "chart"}
 TITLES = {"rates": "1 Rates", "top": "2 Top sources & names", "feed": "3 Anomalies", "incidents": "4 Incidents",
           "chart": "5 Chart", "marks": "Scrub & rejects"}
@@ -101,13 +102,13 @@ class WatchApp(App[None]):
     ]
 
     def __init__(self, stats: Stats, *, reader: Callable[[threading.Event], None] | None = None,
-                 refresh_s: float = 0.5, source: str = "stdin"):
+                 refresh_s: float = 0.5, source: str = "stdin", stop: threading.Event | None = None):
         super().__init__()
         self.stats = stats
         self.reader = reader
         self.refresh_s = refresh_s
         self.source = source
-        self.stop = threading.Event()
+        self.stop = stop or threading.Event()  # set by `q`: the reader polls it
         self.thread: threading.Thread | None = None
         self.paused = False
         self.only_anomalies = True
@@ -137,21 +138,23 @@ class WatchApp(App[None]):
         yield Static(id="status")
 
     def on_mount(self) -> None:
+        # the panels live on this screen: frames keep drawing them while a record or the help is open
+        self.main = self.screen
         for key, title in TITLES.items():
-            self.query_one(f"#{key}").border_title = title
-        self.query_one("#rates", DataTable).add_columns("", "records", "rate", "last 2 minutes")
-        self.query_one("#top", DataTable).add_columns("", "key", "records", "errors", "rate")
+            self.main.query_one(f"#{key}").border_title = title
+        self.main.query_one("#rates", DataTable).add_columns("", "records", "rate", "last 2 minutes")
+        self.main.query_one("#top", DataTable).add_columns("", "key", "records", "errors", "rate")
         self._feed_columns()
-        self.query_one("#filter", Input).display = False
+        self.main.query_one("#filter", Input).display = False
         if self.reader is not None:
             self.thread = threading.Thread(target=self.reader, args=(self.stop,), name="ben-watch-reader", daemon=True)
             self.thread.start()
         self.set_interval(self.refresh_s, self.tick)
         self.draw()
-        self.query_one("#feed", DataTable).focus()
+        self.main.query_one("#feed", DataTable).focus()
 
     def _feed_columns(self) -> None:
-        feed = self.query_one("#feed", DataTable)
+        feed = self.main.query_one("#feed", DataTable)
         feed.clear(columns=True)
         if self.only_anomalies:
             feed.add_columns("time", "series", "score", "value", "expected", "field")
@@ -189,7 +192,7 @@ class WatchApp(App[None]):
             self.first_frame_at = time.monotonic()
 
     def _rates(self, snap: Snapshot) -> None:
-        table = self.query_one("#rates", DataTable)
+        table = self.main.query_one("#rates", DataTable)
         width = max(8, table.size.width - 36) if table.size.width else 30
         rows = [("all", snap.overall)]
         rows += [(k, v) for k, v in snap.lanes.items() if v[0] or k != "other"]
@@ -201,7 +204,7 @@ class WatchApp(App[None]):
         table.move_cursor(row=min(keep, max(0, table.row_count - 1)))
 
     def _top(self, snap: Snapshot) -> None:
-        table = self.query_one("#top", DataTable)
+        table = self.main.query_one("#top", DataTable)
         keep = table.cursor_row
         table.clear()
         for kind, rows in (("source", snap.sources), ("name", snap.names)):
@@ -212,12 +215,14 @@ class WatchApp(App[None]):
         table.move_cursor(row=min(keep, max(0, table.row_count - 1)))
 
     def _feed_rows(self, snap: Snapshot) -> None:
-        table = self.query_one("#feed", DataTable)
+        table = self.main.query_one("#feed", DataTable)
         keep = table.cursor_row
         table.clear()
         self._feed, self._feed_series = [], []
         if self.only_anomalies:
             for a in reversed(snap.anomalies):
+                if len(self._feed) >= FEED_ROWS:
+                    break
                 if self.filter.matches(a.record):
                     score = "-" if a.score is None else sig(a.score, 3)
                     table.add_row(a.ts[11:23] or "-", a.series, score, words.value_text(a.value),
@@ -226,6 +231,8 @@ class WatchApp(App[None]):
                     self._feed_series.append(a.series)
         else:
             for rec in reversed(snap.records):
+                if len(self._feed) >= FEED_ROWS:
+                    break
                 if self.filter.matches(rec):
                     ts = rec.get("ts")
                     shown = rec.get("value", rec.get("body", ""))
@@ -254,10 +261,10 @@ class WatchApp(App[None]):
             out.append(f"{w.start[11:16]}-{w.end[11:16]} ", style="dim")
             out.append(VERDICT_LABEL[w.verdict].upper(), style=VERDICT_STYLE[w.verdict])
             out.append(f"  {'; '.join(w.titles) or w.why}\n")
-        self.query_one("#incidents-text", Static).update(out)
+        self.main.query_one("#incidents-text", Static).update(out)
 
     def _chart(self, snap: Snapshot, series: str | None) -> None:
-        box = self.query_one("#chart")
+        box = self.main.query_one("#chart")
         points = snap.series.get(series, []) if series else []
         width = max(10, box.size.width - 4) if box.size.width else 40
         height = max(3, box.size.height - 3) if box.size.height else 6
@@ -273,7 +280,7 @@ class WatchApp(App[None]):
             for line in words.chart(points, width, height):
                 out.append(line + "\n")
             out.append("• value  · expected  ✖ anomaly", style="dim")
-        self.query_one("#chart-text", Static).update(out)
+        self.main.query_one("#chart-text", Static).update(out)
 
     def _marks(self, snap: Snapshot) -> None:
         out = Text()
@@ -285,7 +292,7 @@ class WatchApp(App[None]):
             out.append(f"  {reason:<24} {words.exact(n):>8}\n")
         for line in snap.last_rejects[-3:]:
             out.append(f"  {line[:120]}\n", style="dim")
-        self.query_one("#marks-text", Static).update(out)
+        self.main.query_one("#marks-text", Static).update(out)
 
     def _status(self, snap: Snapshot) -> None:
         lag = "-" if snap.lag_s is None else (f"{snap.lag_s:.1f}s" if abs(snap.lag_s) < 60 else duration(snap.lag_s))
@@ -300,7 +307,7 @@ class WatchApp(App[None]):
         if self.filter:
             parts.append(f"filter: {self.filter.text}")
         parts.append("? help  q quit")
-        self.query_one("#status", Static).update("  ·  ".join(parts))
+        self.main.query_one("#status", Static).update("  ·  ".join(parts))
 
     # -- keys ------------------------------------------------------------------------------------
     def action_quit_now(self) -> None:
@@ -310,7 +317,10 @@ class WatchApp(App[None]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
-        self.draw() if not self.paused else self._status(self.stats.snapshot(top=0, history=1))
+        if self.paused:
+            self._status(self.stats.snapshot(top=0, history=1))
+        else:
+            self.draw()
 
     def action_feed_mode(self) -> None:
         self.only_anomalies = not self.only_anomalies
@@ -318,17 +328,17 @@ class WatchApp(App[None]):
         self.draw()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         box.display = True
         box.value = self.filter.text
         box.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         box.display = False
         self.filter = Filter()
         self.draw()
-        self.query_one("#feed").focus()
+        self.main.query_one("#feed").focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
@@ -338,16 +348,16 @@ class WatchApp(App[None]):
             return
         event.input.display = False
         self.draw()
-        self.query_one("#feed").focus()
+        self.main.query_one("#feed").focus()
 
     def action_panel(self, n: int) -> None:
-        widget = self.query_one(f"#{PANELS[n]}")
-        if self.screen.maximized is widget:
-            self.screen.minimize()
+        widget = self.main.query_one(f"#{PANELS[n]}")
+        if self.main.maximized is widget:
+            self.main.minimize()
         elif self.focused is widget:
-            self.screen.maximize(widget)
+            self.main.maximize(widget)
         else:
-            self.screen.minimize()
+            self.main.minimize()
             widget.focus()
 
     def action_help(self) -> None:

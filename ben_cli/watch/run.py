@@ -104,12 +104,14 @@ def _live(stats: Stats, source: str | int, options: WatchOptions, tee: BinaryIO 
         if data is None:
             raise UsageError("no input: stdin is the terminal; pipe records in or name them with --from FILE")
         source = data
-    from ben_cli.watch.app import WatchApp
+    import threading
 
     failures: list[Exception] = []
-    app = WatchApp(stats, reader=reader(stats, source, follow=options.follow, tee=tee, since=options.since,
-                                        on_error=failures.append),
-                   refresh_s=options.refresh_s, source=_label(options))
+    stop = threading.Event()
+    read_all = reader(stats, source, stop, follow=options.follow, tee=tee, since=options.since, on_error=failures.append)
+    from ben_cli.watch.app import WatchApp
+
+    app = WatchApp(stats, reader=read_all, refresh_s=options.refresh_s, source=_label(options), stop=stop)
     app.run()
     if failures:
         raise failures[0]

@@ -46,12 +46,13 @@ class Limits:
     anomalies: int = 500  # last anomalies kept for the feed
     series: int = 1_000  # series whose last points are kept for the chart
     points: int = 240  # points kept per series for the chart
+    points_per_s: int = 4  # of a series' points in one second of arrival, those charted (anomalies always)
     narrated_points: int = 2_000  # numeric points per series per narrated window (anomalies always pass)
     narrated_per_s: int = 20_000  # records a second the narrator sees (anomalies always pass)
     rejects: int = 50  # last rejected lines kept
 
 
-@dataclass
+@dataclass(slots=True)
 class KeyCount:
     """One source or name: its records, errors among them, and its recent rate."""
 
@@ -172,6 +173,7 @@ class Stats:
         self.anomaly_total = 0
         self.marked = 0  # records carrying detect's mark (judged), anomalous or not
         self.series: dict[str, deque[Point]] = {}
+        self._drawn: dict[str, tuple[int, int]] = {}  # series -> (second, points seen in it)
         self.entities: dict[str, int] = {}
         self.scrubbed = 0
         self.rejected = 0
@@ -213,32 +215,52 @@ class Stats:
 
     def _feed(self, records: Iterable[dict]) -> int:
         slot = self._advance()
-        lane_counts, lane_rings = self.lane_counts, self.lane_rings
-        sev_counts, sev_rings = self.sev_counts, self.sev_rings
-        ring = self.ring.counts
+        lane_counts, sev_counts = self.lane_counts, self.sev_counts
+        sources, names, count_key = self.sources, self.names, self._count_key
+        marks = self._marks
+        # a batch arrives in one second: lanes and severities are summed here, added to the rings once
+        lanes: dict[str, int] = {}
+        sevs: dict[str, int] = {}
         keep, n, last = self.records.append, 0, None
-        to_narrate = []
+        to_narrate: list[dict] = []
+        narrate = to_narrate.append
         for rec in records:
             n += 1
             last = rec
             keep(rec)
-            ring[slot] += 1
             lane = rec.get("lane")
-            if lane not in lane_counts or lane == "other":
+            if type(lane) is not str or lane not in lane_counts:
                 lane = "other"
-            lane_counts[lane] += 1
-            lane_rings[lane].counts[slot] += 1
+            lanes[lane] = lanes.get(lane, 0) + 1
             sev = rec.get("severity")
             if type(sev) is not str or sev not in sev_counts:
                 sev = NONE
-            sev_counts[sev] += 1
-            sev_rings[sev].counts[slot] += 1
+            sevs[sev] = sevs.get(sev, 0) + 1
             error = sev in ERRORS
-            self._count_key(self.sources, rec.get("source"), error)
-            self._count_key(self.names, rec.get("name"), error)
-            if self._marks(rec, self._narrate_left > 0):
-                to_narrate.append(rec)
+            key = rec.get("source")
+            entry = sources.get(key) if type(key) is str else None
+            if entry is None:
+                count_key(sources, key, error)
+            else:
+                entry.records += 1
+                if error:
+                    entry.errors += 1
+            key = rec.get("name")
+            entry = names.get(key) if type(key) is str else None
+            if entry is None:
+                count_key(names, key, error)
+            else:
+                entry.records += 1
+                if error:
+                    entry.errors += 1
+            if marks(rec, self._narrate_left > 0):
+                narrate(rec)
                 self._narrate_left -= 1
+        for table, rings, counts in ((lanes, self.lane_rings, lane_counts), (sevs, self.sev_rings, sev_counts)):
+            for name, k in table.items():
+                counts[name] += k
+                rings[name].counts[slot] += k
+        self.ring.counts[slot] += n
         self.total += n
         if last is not None:
             self._newest(last.get("ts"))
@@ -266,9 +288,12 @@ class Stats:
         redacted = rec.get("redacted")
         if redacted:
             self.scrubbed += 1
+            entities = self.entities
             for entity in redacted if isinstance(redacted, list) else [redacted]:
                 if isinstance(entity, str):
-                    self.entities[entity] = self.entities.get(entity, 0) + 1
+                    if entity not in entities and len(entities) >= self.limits.keys:
+                        entity = OTHER
+                    entities[entity] = entities.get(entity, 0) + 1
         mark = rec.get("anomaly")
         value = rec.get("value")
         flagged = False
@@ -296,9 +321,14 @@ class Stats:
         points = self.series.get(series)
         if points is None and len(self.series) < self.limits.series:
             points = self.series[series] = deque(maxlen=self.limits.points)
-        if points is not None:
-            points.append(Point(float(value), float(expected) if type(expected) in (int, float) else None,  # type: ignore[arg-type]
-                                flagged))
+        if points is not None:  # drawn, so sampled: a few points a second per series, every anomaly
+            second, drawn = self._drawn.get(series, (-1, 0))
+            if second != self._second:
+                second, drawn = self._second, 0
+            if drawn < self.limits.points_per_s or flagged:
+                points.append(Point(float(value), float(expected) if type(expected) in (int, float) else None,  # type: ignore[arg-type]
+                                    flagged))
+            self._drawn[series] = (second, drawn + 1)
         if flagged:
             return True
         if not budget:

@@ -39,7 +39,10 @@ Records that no detector judged give UNKNOWN, and no records at all NO DATA, nev
   $ ben watch --once -q < /dev/null | grep verdict
   verdict: NO DATA: No records in this range: nothing arrived to judge (an empty input or a failed earlier stage).
 
-The same from a file, and a picture of the dashboard instead of text:
+The same from a file (or gzip on stdin), and a picture of the dashboard instead of text:
+
+  $ gzip -c detected.ndjson | ben watch --once -q | head -1
+  ben watch: 720 records, 0 rejected, newest 2026-11-25T10:59:30Z
 
   $ ben watch --once -q --from detected.ndjson | head -1
   ben watch: 720 records, 0 rejected, newest 2026-11-25T10:59:30Z
