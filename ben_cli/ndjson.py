@@ -584,8 +584,9 @@ class Writer:
     Large blocks keep pipes efficient; per-line flushing keeps ``ben ingest --follow`` live on a
     screen. Lines are copied into one long-lived 1 MiB buffer rather than joined into fresh
     blocks: allocating and freeing a block per flush makes glibc hand memory back to the kernel
-    and fault it in again, which cost a fifth of ``ingest``'s time. ``count`` is the number of
-    records written.
+    and fault it in again, which cost a fifth of ``ingest``'s time. A block is also handed on
+    when the input is about to wait (:func:`flush_waiting_writers`), so a slow producer's records
+    are never held. ``count`` is the number of records written.
     """
 
     def __init__(self, stream: BinaryIO | None = None, *, line_buffered: bool | None = None):
