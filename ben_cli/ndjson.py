@@ -16,7 +16,10 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import select
+import stat
 import sys
+import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -130,11 +133,81 @@ class _Gzip(gzip.GzipFile):
             raise self._truncated(exc) from None
 
 
+# Every Writer that holds its lines in a block (not on a terminal); see flush_waiting_writers.
+_BLOCK_WRITERS: weakref.WeakSet[Writer] = weakref.WeakSet()
+
+
+def flush_waiting_writers() -> None:
+    """Hand on every written line now, because the input is about to wait for its producer.
+
+    A stage between two pipes writes in 1 MiB blocks, which is what keeps a fast pipeline fast;
+    but behind a slow producer (``ingest --follow`` of a quiet log) a block takes minutes to fill
+    and every later stage, ``ben watch`` included, sees nothing meanwhile. Flushing exactly when a
+    read would block costs nothing while data flows (the read does not block) and, when it does
+    not flow, spends time the stage would have spent waiting.
+    """
+    for writer in list(_BLOCK_WRITERS):
+        writer.flush()
+
+
+class _PipedStdin(io.RawIOBase):
+    """stdin when it is a pipe or a socket: before a read that would block, the block writers
+    flush (:func:`flush_waiting_writers`). One ``poll`` per buffer's read: nothing per line."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.poller = select.poll()
+        self.poller.register(fd, select.POLLIN)
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]  # a writable buffer
+        if _BLOCK_WRITERS and not self.poller.poll(0):
+            flush_waiting_writers()
+        return os.readv(self.fd, [buffer])
+
+
+_piped_stdin: tuple[object, BinaryIO] | None = None
+
+
+def stdin_stream() -> BinaryIO:
+    """stdin for reading: through :class:`_PipedStdin` when it is a pipe or a socket, else
+    ``sys.stdin.buffer`` itself; the same object on every call. Nothing may have read from
+    ``sys.stdin.buffer`` before (what it buffered would be skipped): every stage reads stdin here."""
+    global _piped_stdin
+    stdin = sys.stdin.buffer
+    if _piped_stdin is not None and _piped_stdin[0] is stdin:
+        return _piped_stdin[1]
+    raw = getattr(stdin, "raw", None)
+    if not isinstance(stdin, io.BufferedReader) or not isinstance(raw, io.FileIO):
+        return stdin
+    try:
+        st = os.fstat(raw.fileno())
+    except OSError:
+        return stdin
+    if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)):
+        return stdin
+    # the buffer size open() gives stdin's own reader: what ingest's sniffing and pipe switching expect
+    size = st.st_blksize if st.st_blksize > 1 else io.DEFAULT_BUFFER_SIZE
+    piped = cast(BinaryIO, io.BufferedReader(_PipedStdin(raw.fileno()), size))
+    _piped_stdin = (stdin, piped)
+    return piped
+
+
+def is_stdin(stream: object) -> bool:
+    """Whether ``stream`` is stdin (which is never closed by a reader)."""
+    return stream is sys.stdin.buffer or (_piped_stdin is not None and stream is _piped_stdin[1])
+
+
 def open_input(path: str) -> BinaryIO:
     """Open a file (or stdin for ``-``) for binary reading, unwrapping gzip by its magic bytes."""
     raw: BinaryIO
     if path == "-":
-        raw = sys.stdin.buffer
+        raw = stdin_stream()
     else:
         raw = open(path, "rb", buffering=_BLOCK)  # noqa: SIM115 - closed by the caller
     if isinstance(raw, io.BufferedReader):
@@ -241,8 +314,6 @@ def stdin_file() -> str | None:
     """The path of the regular file stdin is redirected from (``ben sink < app.log``), unread so
     far, so that it can be continued like a file named as an argument; None for a pipe, a
     terminal, a socket, a file already partly read or deleted, or where ``/proc`` is missing."""
-    import stat
-
     try:
         fd = sys.stdin.fileno()
         st = os.fstat(fd)
@@ -312,7 +383,7 @@ class Reader:
             finally:
                 self._done_lines += self.lineno
                 self.lineno = 0
-                if stream is not sys.stdin.buffer:
+                if not is_stdin(stream):
                     stream.close()
 
     def _cut(self, raw: bytes) -> bool:
@@ -513,8 +584,9 @@ class Writer:
     Large blocks keep pipes efficient; per-line flushing keeps ``ben ingest --follow`` live on a
     screen. Lines are copied into one long-lived 1 MiB buffer rather than joined into fresh
     blocks: allocating and freeing a block per flush makes glibc hand memory back to the kernel
-    and fault it in again, which cost a fifth of ``ingest``'s time. ``count`` is the number of
-    records written.
+    and fault it in again, which cost a fifth of ``ingest``'s time. A block is also handed on
+    when the input is about to wait (:func:`flush_waiting_writers`), so a slow producer's records
+    are never held. ``count`` is the number of records written.
     """
 
     def __init__(self, stream: BinaryIO | None = None, *, line_buffered: bool | None = None):
@@ -533,6 +605,8 @@ class Writer:
         if not line_buffered and isinstance(raw, io.FileIO):
             target.flush()
             self.stream = io.BufferedWriter(raw, WRITE_BUFFER)
+        if not line_buffered:
+            _BLOCK_WRITERS.add(self)
         self.count = 0
 
     def write(self, record: dict) -> None:

@@ -38,7 +38,7 @@ from typing import BinaryIO
 from ben_cli.ingest.core import Ingester
 from ben_cli.ingest.format import Format
 from ben_cli.ingest.options import IngestOptions
-from ben_cli.ndjson import BadRecord, Writer
+from ben_cli.ndjson import BadRecord, Writer, flush_waiting_writers
 from ben_cli.rejects import Rejects
 
 BLOCK_BYTES = 4 << 20
@@ -361,7 +361,11 @@ class Pipe(io.RawIOBase):
         return bool(self.poller.poll(ms))
 
     def read_more(self) -> bytes:
-        """The next bytes of the pipe, as many as are there (up to PIPE_READ); b"" at its end."""
+        """The next bytes of the pipe, as many as are there (up to PIPE_READ); b"" at its end.
+        A read that would wait for the producer first hands on what was written (as stdin's
+        reader does for every stage: ``ndjson.flush_waiting_writers``)."""
+        if not self.waiting():
+            flush_waiting_writers()
         data = os.read(self.fd, PIPE_READ)
         self.eof = not data
         return data
