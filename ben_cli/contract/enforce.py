@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from ben_cli.contract import fast
 from ben_cli.contract.cardinality import Guard
 from ben_cli.contract.check import DEFAULT_WINDOW, load_text
 from ben_cli.contract.errors import ContractError, ContractErrors
@@ -79,6 +81,10 @@ class Enforcer:
         module = compile_validator(contract)
         self.kind_of = module["kind_of"]
         self.checks = module["CHECKS"]
+        # each kind's check: the compiled one (a spec for _check.c) where it was built, else Python's
+        tables = fast.specs(contract, module)
+        self._run: Callable[[dict, Any, list], None] = _call if tables is None else fast.compiled_check()
+        self._tables: list = self.checks if tables is None else tables
         self.kinds: list[tuple[str, str]] = module["KINDS"]
         self.file = contract.file
         self.broken = self.deprecated = 0
@@ -105,7 +111,7 @@ class Enforcer:
         out: list[tuple[str, str, object, int]] = []
         i = self.kind_of(rec.get("lane"), rec.get("name"))
         if i >= 0:
-            self.checks[i](rec, out)
+            self._run(rec, self._tables[i], out)
             if i in self.guarded:
                 self.guard.see(i, rec, out)
         return out
@@ -115,7 +121,7 @@ class Enforcer:
         found: list[tuple[str, str, object, int]] = []  # violations() inline: this runs per record
         i = self.kind_of(rec.get("lane"), rec.get("name"))
         if i >= 0:
-            self.checks[i](rec, found)
+            self._run(rec, self._tables[i], found)
             if i in self.guarded:
                 self.guard.see(i, rec, found)
         if not found:
@@ -150,6 +156,10 @@ class Enforcer:
         return {"broken": self.broken, "deprecated": self.deprecated, "overflows": self.guard.overflows}
 
 
+def _call(rec: dict, check: Callable[[dict, list], None], out: list) -> None:
+    check(rec, out)
+
+
 def _mark(rec: dict, listed: list[dict]) -> None:
     mark = rec.get("contract")
     if type(mark) is dict and type(mark.get("violations")) is list:
@@ -169,6 +179,14 @@ class ContractWriter(Writer):
         self.line_buffered = inner.line_buffered
         self.target = inner.target
         self.stream = None  # type: ignore[assignment]  # no descriptor: workers cannot bypass the contract
+
+        judge, write = enforcer.judge, inner.write
+
+        def held(record: dict) -> None:  # bound once: this runs per record
+            if judge(record, "-", 0):
+                write(record)
+
+        self.write = held  # type: ignore[method-assign]
 
     @property
     def count(self) -> int:
