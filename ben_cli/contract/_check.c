@@ -5,6 +5,7 @@
  * a test holds this module to the Python validator on generated contracts and records.
  *
  *   check(rec, spec, out) -> None      appends (rule, field, value, line) tuples to the list out
+ *   seen(rec, limits, minute) -> bool  the cardinality guard's common case (see below)
  *
  * spec:  (signed_line, fields, attrs, attrs_line, closed_keys, closed_line); a line of -1: no such rule
  *        fields and attrs are tuples of rules; attrs is None when the kind has no attrs block;
@@ -22,7 +23,7 @@
 
 enum { T_STRING, T_INT, T_FLOAT, T_BOOL, T_TIME, T_IP, T_DURATION, T_ENUM_STR, T_ENUM_ANY };
 
-static PyObject *s_type, *s_enum, *s_required, *s_range, *s_maxlen, *s_pattern, *s_unit, *s_closed,
+static PyObject *k_ts, *s_type, *s_enum, *s_required, *s_range, *s_maxlen, *s_pattern, *s_unit, *s_closed,
     *s_signed, *s_deprecated, *k_sig, *k_attrs, *k_unit, *p_sig, *p_unit, *p_attrs, *zero;
 
 static int add(PyObject *out, PyObject *rule, PyObject *path, PyObject *value, PyObject *line) {
@@ -181,6 +182,7 @@ static int check_rule(PyObject *rule, PyObject *v, PyObject *out) {
 }
 
 static PyObject *check(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
     if (nargs != 3 || !PyDict_Check(args[0]) || !PyTuple_CheckExact(args[1]) || !PyList_Check(args[2])) {
         PyErr_SetString(PyExc_TypeError, "check(rec: dict, spec: tuple, out: list)");
         return NULL;
@@ -255,7 +257,56 @@ static PyObject *check(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     Py_RETURN_NONE;
 }
 
+/* The cardinality guard's common case: every limited value of rec already seen in the window that
+ * is open, in the minute the guard last brought its windows up to (a string ending in Z).
+ *   seen(rec, limits, minute) -> bool    limits: tuple of (key, set of seen values)
+ * False sends the record to the guard's Python code, which counts it. */
+static PyObject *seen(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3 || !PyDict_Check(args[0]) || !PyTuple_CheckExact(args[1]) || !PyUnicode_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "seen(rec: dict, limits: tuple, minute: str)");
+        return NULL;
+    }
+    PyObject *attrs = PyDict_GetItemWithError(args[0], k_attrs);
+    if (attrs == NULL || !PyDict_CheckExact(attrs)) {
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_TRUE; /* nothing to count */
+    }
+    PyObject *ts = PyDict_GetItemWithError(args[0], k_ts);
+    if (ts == NULL || !PyUnicode_CheckExact(ts) || !PyUnicode_IS_ASCII(ts) || !PyUnicode_IS_ASCII(args[2])) {
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(ts);
+    const Py_UCS1 *t = PyUnicode_1BYTE_DATA(ts);
+    if (PyUnicode_GET_LENGTH(args[2]) != 16 || n < 16 || t[n - 1] != 'Z' || memcmp(t, PyUnicode_1BYTE_DATA(args[2]), 16) != 0)
+        Py_RETURN_FALSE;
+    PyObject *limits = args[1];
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(limits); i++) {
+        PyObject *limit = PyTuple_GET_ITEM(limits, i);
+        PyObject *v = PyDict_GetItemWithError(attrs, PyTuple_GET_ITEM(limit, 0));
+        if (v == NULL) {
+            if (PyErr_Occurred())
+                return NULL;
+            continue;
+        }
+        if (v == Py_None)
+            continue;
+        if (!PyUnicode_CheckExact(v))
+            Py_RETURN_FALSE;
+        int in = PySet_Contains(PyTuple_GET_ITEM(limit, 1), v);
+        if (in < 0)
+            return NULL;
+        if (!in)
+            Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef methods[] = {
+    {"seen", (PyCFunction)(void (*)(void))seen, METH_FASTCALL, "seen(rec, limits, minute): every limited value already counted."},
     {"check", (PyCFunction)(void (*)(void))check, METH_FASTCALL, "check(rec, spec, out): append rec's violations to out."},
     {NULL, NULL, 0, NULL},
 };
@@ -264,9 +315,9 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_check", NULL, -1, m
 
 PyMODINIT_FUNC PyInit__check(void) {
     const char *names[] = {"type", "enum", "required", "range", "maxlen", "pattern", "unit", "closed", "signed",
-                           "deprecated", "sig", "attrs", "unit", "sig", "unit", "attrs"};
+                           "deprecated", "sig", "attrs", "unit", "sig", "unit", "attrs", "ts"};
     PyObject **slots[] = {&s_type, &s_enum, &s_required, &s_range, &s_maxlen, &s_pattern, &s_unit, &s_closed,
-                          &s_signed, &s_deprecated, &k_sig, &k_attrs, &k_unit, &p_sig, &p_unit, &p_attrs};
+                          &s_signed, &s_deprecated, &k_sig, &k_attrs, &k_unit, &p_sig, &p_unit, &p_attrs, &k_ts};
     for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
         *slots[i] = PyUnicode_InternFromString(names[i]);
         if (*slots[i] == NULL)

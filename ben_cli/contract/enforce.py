@@ -91,6 +91,9 @@ class Enforcer:
         limits = self._limits()
         self.guarded = frozenset(limits)
         self.guard = Guard(limits, self.kinds, self._overflow)
+        # the guard's common case compiled: the record's values were all seen in this minute's windows
+        self._seen = fast.compiled_seen() if tables is not None and self.guard.whole_minutes else None
+        self._sets = {kind: self.guard.seen_sets(kind) for kind in limits}
 
     def _limits(self) -> dict[int, list[tuple[str, int, int, float]]]:
         out: dict[int, list[tuple[str, int, int, float]]] = {}
@@ -109,23 +112,24 @@ class Enforcer:
     def violations(self, rec: dict) -> list[tuple[str, str, object, int]]:
         """The violations of one record (cardinality counted as it is seen)."""
         out: list[tuple[str, str, object, int]] = []
-        i = self.kind_of(rec.get("lane"), rec.get("name"))
-        if i >= 0:
-            self._run(rec, self._tables[i], out)
-            if i in self.guarded:
-                self.guard.see(i, rec, out)
+        self.judge(rec, "-", 0, found=out, count=False)
         return out
 
-    def judge(self, rec: dict, file: str, line: int, raw: bytes | None = None) -> bool:
-        """Whether ``rec`` goes on (marked in warn mode); a broken one goes to the rejects."""
-        found: list[tuple[str, str, object, int]] = []  # violations() inline: this runs per record
+    def judge(self, rec: dict, file: str, line: int, raw: bytes | None = None, *,
+              found: list | None = None, count: bool = True) -> bool:
+        """Whether ``rec`` goes on (marked in warn mode); a broken one goes to the rejects.
+        ``count=False`` only fills ``found`` with the violations."""
+        if found is None:
+            found = []
         i = self.kind_of(rec.get("lane"), rec.get("name"))
         if i >= 0:
             self._run(rec, self._tables[i], found)
             if i in self.guarded:
-                self.guard.see(i, rec, found)
-        if not found:
-            return True
+                seen = self._seen
+                if seen is None or not seen(rec, self._sets[i], self.guard.minute):
+                    self.guard.see(i, rec, found)
+        if not found or not count:
+            return not found
         listed = [{"rule": r, "field": f, "value": v, "at": f"{self.file}:{n}"} for r, f, v, n in found]
         if all(v["rule"] in WARN_ONLY for v in listed):
             self.deprecated += 1

@@ -16,8 +16,9 @@ from ben_cli.contract.tree import Contract, Kind, Lane, Rule
 
 try:
     from ben_cli.contract._check import check as c_check
+    from ben_cli.contract._check import seen as c_seen
 except ImportError:  # built without a C compiler: the Python validator does the work
-    c_check = None
+    c_check = c_seen = None
 
 TCODES = {"string": 0, "int": 1, "float": 2, "bool": 3, "time": 4, "ip": 5, "duration": 6}
 _LITERAL = r"(?:[A-Za-z0-9_ /:=,@#%&'<>~`-]|\\[.\-/\\+*?()\[\]{}|^$#&~ ])"
@@ -103,6 +104,12 @@ def compiled_check() -> Callable[[dict, tuple, list], None]:
     """``_check.check``; only call it when :func:`specs` gave specs."""
     assert c_check is not None
     return c_check
+
+
+def compiled_seen() -> Callable[[dict, tuple, str], bool]:
+    """``_check.seen``, the cardinality guard's common case; only when :func:`specs` gave specs."""
+    assert c_seen is not None
+    return c_seen
 
 
 def specs(contract: Contract, module: dict) -> list[tuple] | None:
