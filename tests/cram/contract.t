@@ -192,8 +192,23 @@ compile turns a contract into a Python validator, a JSON Schema, or ClickHouse v
       attrs.value[indexOf(attrs.key, 'client')] AS `attrs_client`,
       attrs.value[indexOf(attrs.key, 'user')] AS `attrs_user`,
       toFloat64OrNull(attrs.value[indexOf(attrs.key, 'legacy_ms')]) AS `attrs_legacy_ms`
+  $ ben contract compile --to scrub web.ben > fields.toml && cat fields.toml
+  # Field rules from the contract web.ben (ben contract compile --to scrub): add them to a
+  # scrub policy (ben scrub --print-policy > policy.toml) and run ben scrub --policy policy.toml.
+  
+  [[field]]
+  path = "attrs.client"
+  action = "truncate"
+  entity = "ipv4"
+  
+  [[field]]
+  path = "attrs.user"
+  action = "pseudonym"
+  entity = "email"
+  $ echo '{"lane":"event","name":"http.request","attrs":{"user":"ann@example.com","client":"10.1.2.3"}}' | ben scrub -q --policy fields.toml | jq -c '[.attrs.client, (.attrs.user | test("^<EMAIL:[0-9a-f]{16}>@example.com$")), .redacted]'
+  ["10.1.2.0/24",true,["email","ipv4"]]
   $ ben contract compile --to yaml web.ben; echo "exit $?"
-  ben contract compile: --to is one of python, jsonschema, clickhouse, not 'yaml'
+  ben contract compile: --to is one of python, jsonschema, clickhouse, scrub, not 'yaml'
   exit 2
   $ ben db init --to clickhouse://127.0.0.1/shop --schema modern --print --contract web.ben | grep -A 3 'CREATE VIEW'
   CREATE VIEW IF NOT EXISTS `shop`.`telemetry_event_http_request` AS
