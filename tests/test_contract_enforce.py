@@ -357,3 +357,30 @@ def test_a_time_checked_in_c_agrees_with_the_pattern(text):
     spec = (-1, (("t", "t", 4, -1, 1, -1, None, None, -1, -1, 0, None, 0, None, None, None, 0),), None, 0, None, 0)
     fast.c_check({"t": text}, spec, out)
     assert (out == []) == (re.search(TIME_PATTERN, text) is not None), text
+
+
+def test_ingest_with_a_contract_holds_records_written_to_an_output_file_too(tmp_path):
+    lines = b"".join(orjson.dumps(r) + b"\n" for r in [request(), request(attrs={"method": "PATCH"})])
+    out = tmp_path / "out.ndjson"
+    done = run_ben("ingest", "-q", "--contract", str(WEB), "-o", str(out), input=lines)
+    assert done.returncode == 0, done.stderr
+    assert [orjson.loads(x)["attrs"]["method"] for x in out.read_bytes().splitlines()] == ["GET"]
+
+
+def test_ingest_with_a_contract_decodes_a_big_file_in_one_process_and_checks_every_record(tmp_path):
+    big = tmp_path / "big.ndjson"
+    records = [request(attrs={"method": "PATCH" if i % 1000 == 7 else "GET", "path": "/"}) for i in range(40_000)]
+    big.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    done = run_ben("ingest", "-q", "-j", "2", "--contract", str(WEB), str(big))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 40_000 - 40
+
+
+def test_the_contract_compiles_to_field_rules_that_ben_scrub_applies(tmp_path):
+    rules = run_ben("contract", "compile", "--to", "scrub", str(WEB))
+    assert rules.returncode == 0, rules.stderr
+    policy = tmp_path / "fields.toml"
+    policy.write_bytes(rules.stdout)
+    rec = request(attrs={"client": "10.1.2.3"})
+    scrubbed = run_ben("scrub", "-q", "--policy", str(policy), input=orjson.dumps(rec) + b"\n")
+    assert orjson.loads(scrubbed.stdout)["attrs"]["client"] == "10.1.2.0/24"
