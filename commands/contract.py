@@ -78,12 +78,12 @@ def fmt(
 @app.command(name="compile")
 def compile_(
     file: ContractFile,
-    to: Annotated[str, typer.Option("--to", help="python (a validator module), jsonschema (draft 2020-12) or clickhouse (a view per kind).")] = "python",
+    to: Annotated[str, typer.Option("--to", help="python (a validator module), jsonschema (draft 2020-12), clickhouse (a view per kind) or scrub (field rules of a ben scrub policy for the pii fields).")] = "python",
     schema: Annotated[str, typer.Option(help="clickhouse: the table's schema, modern (22.3 and later) or legacy.")] = "modern",
     database: Annotated[str, typer.Option(help="clickhouse: the database of ben's table.")] = "ben",
     table: Annotated[str, typer.Option(help="clickhouse: ben's telemetry table.")] = "telemetry",
 ) -> None:
-    """Compile a contract: a Python validator, a JSON Schema, or ClickHouse views with typed columns."""
+    """Compile a contract: a Python validator, a JSON Schema, ClickHouse views or ben scrub field rules."""
     from ben_cli.contract.targets import compiled
 
     sys.stdout.write(compiled(load_contract(file), to, schema, database, table))

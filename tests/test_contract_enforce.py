@@ -294,3 +294,93 @@ def test_a_broken_contract_stops_ingest_before_it_reads(tmp_path):
     done = run_ben("ingest", "--contract", str(bad), input=b"{}\n")
     assert done.returncode == 2 and done.stdout == b""
     assert done.stderr.decode().startswith(f"{bad}:1:32: unknown type 'strng'; did you mean 'string'?")
+
+
+# --- the compiled check says what the Python validator says --------------------------------------
+
+def test_the_compiled_check_is_built():
+    from ben_cli.contract import fast
+
+    assert fast.c_check is not None, "ben_cli/contract/_check.c was not built (make install builds it)"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(contract_and_records())
+def test_the_compiled_check_finds_what_the_python_validator_finds(case):
+    from ben_cli.contract import fast
+
+    tree, records = case
+    contract = parse(fmt(tree))  # positions, as a contract read from a file has them
+    module = compile_validator(contract)
+    tables = fast.specs(contract, module)
+    for rec in records:
+        rec = orjson.loads(orjson.dumps(rec))
+        i = module["kind_of"](rec.get("lane"), rec.get("name"))
+        if i < 0:
+            continue
+        python: list = []
+        module["CHECKS"][i](rec, python)
+        compiled: list = []
+        fast.c_check(rec, tables[i], compiled)
+        assert compiled == python, (fmt(contract), rec)
+
+
+PATTERNS = ["^web-\\d+$", "^[0-9a-f]{32}$", "^[0-9a-f]{2,4}$", "^/", "^/api/", "^x$", "^[a-z_]+", "^\\w*$",
+            "^v[0-9]{1,}$", "^[A-Z]{2}-[0-9]{3,}$", "^a\\.b\\d+$", "^[a-c-]+$", "^ab", "a+", "^(a|b)$"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(PATTERNS), st.text(alphabet="abcxv/we-_.09fAZ\n\u0663\u00e9", max_size=12)
+       | st.sampled_from(["web-12", "web-", "web-1\n", "ab", "/api/x", "a.b7", "v1", "XY-123"]))
+def test_a_pattern_matched_in_c_agrees_with_re(pattern, text):
+    import re
+
+    from ben_cli.contract import fast
+
+    out: list = []
+    spec = (-1, (("f", "f", 0, -1, 1, -1, None, None, -1, -1, 0, fast.shape(pattern, re.compile(pattern).search), 7,
+                  None, None, None, 0),), None, 0, None, 0)
+    fast.c_check({"f": text}, spec, out)
+    assert (out == []) == (re.search(pattern, text) is not None), (pattern, text)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{0,10})?([Zz]|[+-][0-9]{2}:?[0-9]{2})?\n?\Z")
+       | st.text(alphabet="0123456789-:T.Z+z \n\u0661", max_size=30))
+def test_a_time_checked_in_c_agrees_with_the_pattern(text):
+    import re
+
+    from ben_cli.contract import fast
+    from ben_cli.contract.pycode import TIME_PATTERN
+
+    out: list = []
+    spec = (-1, (("t", "t", 4, -1, 1, -1, None, None, -1, -1, 0, None, 0, None, None, None, 0),), None, 0, None, 0)
+    fast.c_check({"t": text}, spec, out)
+    assert (out == []) == (re.search(TIME_PATTERN, text) is not None), text
+
+
+def test_ingest_with_a_contract_holds_records_written_to_an_output_file_too(tmp_path):
+    lines = b"".join(orjson.dumps(r) + b"\n" for r in [request(), request(attrs={"method": "PATCH"})])
+    out = tmp_path / "out.ndjson"
+    done = run_ben("ingest", "-q", "--contract", str(WEB), "-o", str(out), input=lines)
+    assert done.returncode == 0, done.stderr
+    assert [orjson.loads(x)["attrs"]["method"] for x in out.read_bytes().splitlines()] == ["GET"]
+
+
+def test_ingest_with_a_contract_decodes_a_big_file_in_one_process_and_checks_every_record(tmp_path):
+    big = tmp_path / "big.ndjson"
+    records = [request(attrs={"method": "PATCH" if i % 1000 == 7 else "GET", "path": "/"}) for i in range(40_000)]
+    big.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    done = run_ben("ingest", "-q", "-j", "2", "--contract", str(WEB), str(big))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 40_000 - 40
+
+
+def test_the_contract_compiles_to_field_rules_that_ben_scrub_applies(tmp_path):
+    rules = run_ben("contract", "compile", "--to", "scrub", str(WEB))
+    assert rules.returncode == 0, rules.stderr
+    policy = tmp_path / "fields.toml"
+    policy.write_bytes(rules.stdout)
+    rec = request(attrs={"client": "10.1.2.3"})
+    scrubbed = run_ben("scrub", "-q", "--policy", str(policy), input=orjson.dumps(rec) + b"\n")
+    assert orjson.loads(scrubbed.stdout)["attrs"]["client"] == "10.1.2.0/24"

@@ -96,7 +96,7 @@ class Guard:
         self.last = 0.0  # the latest record time seen: a record without one counts in its window
         # the minute every window was last brought up to ("YYYY-MM-DDTHH:MM", UTC): records of
         # that minute skip reading their time, when every window is a whole number of minutes
-        self._minute = ""
+        self.minute = ""
         self.whole_minutes = all(spec.every % 60 == 0 for specs in self.limits.values() for spec in specs)
         self.overflows = 0
 
@@ -116,7 +116,7 @@ class Guard:
         if type(attrs) is not dict:
             return
         ts = rec.get("ts")
-        if type(ts) is str and ts[:16] == self._minute and ts[-1:] == "Z":
+        if type(ts) is str and ts[:16] == self.minute and ts[-1:] == "Z":
             # the fast path: the minute of the last record, so (windows being whole minutes) every
             # window is the one open; most records only find their value among those seen
             for spec in self.limits[kind]:
@@ -149,7 +149,7 @@ class Guard:
                     self._close(kind, spec)
                     spec.window = window
         minute = datetime.fromtimestamp(t - t % 60, UTC).strftime("%Y-%m-%dT%H:%M")
-        self._minute = minute
+        self.minute = minute
 
     def _add(self, kind: int, spec: Limit, value: object, out: list) -> None:
         text = value if type(value) is str else str(value)
@@ -170,7 +170,12 @@ class Guard:
             start = datetime.fromtimestamp(spec.window * spec.every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self.report({"lane": lane, "kind": glob, "key": spec.key, "window": start, "limit": spec.limit,
                          "over": spec.overflowed, "top": [list(kv) for kv in spec.over.top()]})
-        spec.seen, spec.over, spec.overflowed = set(), None, 0
+        spec.seen.clear()  # in place: the compiled fast path holds the set
+        spec.over, spec.overflowed = None, 0
+
+    def seen_sets(self, kind: int) -> tuple[tuple[str, set[str]], ...]:
+        """(key, set of the values seen in its open window) of each limited key of ``kind``."""
+        return tuple((spec.key, spec.seen) for spec in self.limits[kind])
 
     def state(self, kind: int, key: str) -> Limit:
         return next(spec for spec in self.limits[kind] if spec.key == key)

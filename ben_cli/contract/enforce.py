@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from ben_cli.contract import fast
 from ben_cli.contract.cardinality import Guard
 from ben_cli.contract.check import DEFAULT_WINDOW, load_text
 from ben_cli.contract.errors import ContractError, ContractErrors
@@ -79,12 +81,19 @@ class Enforcer:
         module = compile_validator(contract)
         self.kind_of = module["kind_of"]
         self.checks = module["CHECKS"]
+        # each kind's check: the compiled one (a spec for _check.c) where it was built, else Python's
+        tables = fast.specs(contract, module)
+        self._run: Callable[[dict, Any, list], None] = _call if tables is None else fast.compiled_check()
+        self._tables: list = self.checks if tables is None else tables
         self.kinds: list[tuple[str, str]] = module["KINDS"]
         self.file = contract.file
         self.broken = self.deprecated = 0
         limits = self._limits()
         self.guarded = frozenset(limits)
         self.guard = Guard(limits, self.kinds, self._overflow)
+        # the guard's common case compiled: the record's values were all seen in this minute's windows
+        self._seen = fast.compiled_seen() if tables is not None and self.guard.whole_minutes else None
+        self._sets = {kind: self.guard.seen_sets(kind) for kind in limits}
 
     def _limits(self) -> dict[int, list[tuple[str, int, int, float]]]:
         out: dict[int, list[tuple[str, int, int, float]]] = {}
@@ -103,23 +112,24 @@ class Enforcer:
     def violations(self, rec: dict) -> list[tuple[str, str, object, int]]:
         """The violations of one record (cardinality counted as it is seen)."""
         out: list[tuple[str, str, object, int]] = []
-        i = self.kind_of(rec.get("lane"), rec.get("name"))
-        if i >= 0:
-            self.checks[i](rec, out)
-            if i in self.guarded:
-                self.guard.see(i, rec, out)
+        self.judge(rec, "-", 0, found=out, count=False)
         return out
 
-    def judge(self, rec: dict, file: str, line: int, raw: bytes | None = None) -> bool:
-        """Whether ``rec`` goes on (marked in warn mode); a broken one goes to the rejects."""
-        found: list[tuple[str, str, object, int]] = []  # violations() inline: this runs per record
+    def judge(self, rec: dict, file: str, line: int, raw: bytes | None = None, *,
+              found: list | None = None, count: bool = True) -> bool:
+        """Whether ``rec`` goes on (marked in warn mode); a broken one goes to the rejects.
+        ``count=False`` only fills ``found`` with the violations."""
+        if found is None:
+            found = []
         i = self.kind_of(rec.get("lane"), rec.get("name"))
         if i >= 0:
-            self.checks[i](rec, found)
+            self._run(rec, self._tables[i], found)
             if i in self.guarded:
-                self.guard.see(i, rec, found)
-        if not found:
-            return True
+                seen = self._seen
+                if seen is None or not seen(rec, self._sets[i], self.guard.minute):
+                    self.guard.see(i, rec, found)
+        if not found or not count:
+            return not found
         listed = [{"rule": r, "field": f, "value": v, "at": f"{self.file}:{n}"} for r, f, v, n in found]
         if all(v["rule"] in WARN_ONLY for v in listed):
             self.deprecated += 1
@@ -150,6 +160,10 @@ class Enforcer:
         return {"broken": self.broken, "deprecated": self.deprecated, "overflows": self.guard.overflows}
 
 
+def _call(rec: dict, check: Callable[[dict, list], None], out: list) -> None:
+    check(rec, out)
+
+
 def _mark(rec: dict, listed: list[dict]) -> None:
     mark = rec.get("contract")
     if type(mark) is dict and type(mark.get("violations")) is list:
@@ -169,6 +183,14 @@ class ContractWriter(Writer):
         self.line_buffered = inner.line_buffered
         self.target = inner.target
         self.stream = None  # type: ignore[assignment]  # no descriptor: workers cannot bypass the contract
+
+        judge, write = enforcer.judge, inner.write
+
+        def held(record: dict) -> None:  # bound once: this runs per record
+            if judge(record, "-", 0):
+                write(record)
+
+        self.write = held  # type: ignore[method-assign]
 
     @property
     def count(self) -> int:

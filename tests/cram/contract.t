@@ -71,6 +71,46 @@ Mistakes are shown where they are, with a caret and the closest correct word; ch
       lane event { kind "x { } }
                         ^^^^^^^^
   [1]
+  $ cat > more.ben <<'BEN'
+  > contract shop version 2 window 5q
+  > lane event signed {
+  >   kind x window 0s { field a: enum  field a: int deprecated since 4 }
+  >   kind x { }
+  > }
+  > lane event { }
+  > BEN
+  $ ben contract check more.ben
+  more.ben:1:32: not a duration: '5q' (try 500ms, 90s, 15m, 1h30m, 2d or 1w)
+      contract shop version 2 window 5q
+                                     ^^
+  more.ben:2:12: 'signed' is for the control lane (instructions to the system)
+      lane event signed {
+                 ^^^^^^
+  more.ben:3:17: a window must be longer than zero
+        kind x window 0s { field a: enum  field a: int deprecated since 4 }
+                      ^^
+  more.ben:3:31: an enum needs its values: enum(GET, POST)
+        kind x window 0s { field a: enum  field a: int deprecated since 4 }
+                                    ^^^^
+  more.ben:3:43: field 'a' is declared twice in kind 'x' (first on line 3)
+        kind x window 0s { field a: enum  field a: int deprecated since 4 }
+                                                ^
+  more.ben:3:50: deprecated since version 4, but the contract is version 2
+        kind x window 0s { field a: enum  field a: int deprecated since 4 }
+                                                       ^^^^^^^^^^
+  more.ben:4:8: kind 'x' is declared twice in lane 'event' (first on line 3)
+        kind x { }
+             ^
+  more.ben:6:6: lane 'event' is declared twice (first on line 2)
+      lane event { }
+           ^^^^^
+  [1]
+  $ printf 'lane event { kind x { field a: int } }\nkind y { }\n' > stray.ben
+  $ ben contract check stray.ben
+  stray.ben:2:1: expected 'lane', found 'kind'
+      kind y { }
+      ^^^^
+  [1]
   $ ben contract check missing.ben; echo "exit $?"
   ben contract check: cannot read the contract missing.ben: [Errno 2] No such file or directory: 'missing.ben'
   exit 2
@@ -192,8 +232,23 @@ compile turns a contract into a Python validator, a JSON Schema, or ClickHouse v
       attrs.value[indexOf(attrs.key, 'client')] AS `attrs_client`,
       attrs.value[indexOf(attrs.key, 'user')] AS `attrs_user`,
       toFloat64OrNull(attrs.value[indexOf(attrs.key, 'legacy_ms')]) AS `attrs_legacy_ms`
+  $ ben contract compile --to scrub web.ben > fields.toml && cat fields.toml
+  # Field rules from the contract web.ben (ben contract compile --to scrub): add them to a
+  # scrub policy (ben scrub --print-policy > policy.toml) and run ben scrub --policy policy.toml.
+  
+  [[field]]
+  path = "attrs.client"
+  action = "truncate"
+  entity = "ipv4"
+  
+  [[field]]
+  path = "attrs.user"
+  action = "pseudonym"
+  entity = "email"
+  $ echo '{"lane":"event","name":"http.request","attrs":{"user":"ann@example.com","client":"10.1.2.3"}}' | ben scrub -q --policy fields.toml | jq -c '[.attrs.client, (.attrs.user | test("^<EMAIL:[0-9a-f]{16}>@example.com$")), .redacted]'
+  ["10.1.2.0/24",true,["email","ipv4"]]
   $ ben contract compile --to yaml web.ben; echo "exit $?"
-  ben contract compile: --to is one of python, jsonschema, clickhouse, not 'yaml'
+  ben contract compile: --to is one of python, jsonschema, clickhouse, scrub, not 'yaml'
   exit 2
   $ ben db init --to clickhouse://127.0.0.1/shop --schema modern --print --contract web.ben | grep -A 3 'CREATE VIEW'
   CREATE VIEW IF NOT EXISTS `shop`.`telemetry_event_http_request` AS
