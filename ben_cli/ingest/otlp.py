@@ -132,8 +132,17 @@ def any_value_general(value: object) -> object:
     return None
 
 
+class Flat(dict):
+    """Attributes already read into their flat form, key by key in order, with :func:`any_value`
+    and :func:`flatten_into` as :func:`attributes_into` would: how the protobuf reader
+    (``otlp_proto.py``) hands them over, sparing a dict per attribute."""
+
+
 def attributes_into(attrs: dict, items: object) -> None:
     if items is None:
+        return
+    if type(items) is Flat:
+        attrs.update(items)
         return
     if type(items) is not list:
         raise DecodeError("attributes must be a list of {key, value}")

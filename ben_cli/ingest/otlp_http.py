@@ -58,6 +58,7 @@ def gunzip(body: bytes, limit: int) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # an answer is small and waited for: no 40 ms delayed-ACK stalls
     server: OtlpHttpServer
     server_version = "ben"
     sys_version = ""

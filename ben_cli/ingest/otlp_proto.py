@@ -3,7 +3,8 @@
 The OTLP service (``ben_cli/ingest/otlp_service.py``) receives export requests as protobuf (gRPC,
 and HTTP with ``application/x-protobuf``). Rather than a second mapping to envelopes, a request is
 put in the shape protobuf's own JSON printer gives it (lowerCamelCase names, ids as hex, defaults
-left out, non-finite doubles as ``"NaN"``/``"Infinity"``) and handed to the one OTLP/JSON mapping
+left out, non-finite doubles as ``"NaN"``/``"Infinity"``; attributes come already flat, read by
+the mapping's own functions, see :class:`~ben_cli.ingest.otlp.Flat`) and handed to the one mapping
 (:meth:`ben_cli.ingest.otlp.OtlpDecoder.request`). A test holds the three encodings to the same
 envelopes. This walk is written by hand, not ``json_format.MessageToDict``: it reads only the
 fields the mapping uses and is several times faster.
@@ -22,7 +23,10 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
+from ben_cli.ingest.envelope import flatten_into
 from ben_cli.ingest.format import DecodeError
+from ben_cli.ingest.otlp import Flat
+from ben_cli.ingest.otlp import any_value as otlp_any_value
 
 # the export request message of each signal, by the name the HTTP paths and gRPC services use
 REQUESTS: dict[str, Any] = {"logs": logs_pb.ExportLogsServiceRequest, "metrics": metrics_pb.ExportMetricsServiceRequest,
@@ -93,20 +97,28 @@ def any_value(v: Any) -> dict:
     if which == "array_value":
         return {"arrayValue": {"values": [any_value(x) for x in v.array_value.values]}}
     if which == "kvlist_value":
-        return {"kvlistValue": {"values": attributes(v.kvlist_value.values)}}
+        return {"kvlistValue": {"values": [{"key": kv.key, "value": any_value(kv.value)} for kv in v.kvlist_value.values]}}
     if which == "bytes_value":
         return {"bytesValue": base64.b64encode(v.bytes_value).decode("ascii")}
     return {}
 
 
-def attributes(kvs: Any) -> list[dict]:
-    out = []
+def attributes(kvs: Any) -> Flat:
+    """Attributes read straight into their flat form (see :class:`~ben_cli.ingest.otlp.Flat`): the
+    scalar kinds as :func:`~ben_cli.ingest.otlp.attributes_into` reads them, the others through
+    the JSON mapping's own functions."""
+    out = Flat()
     for kv in kvs:
         v = kv.value
-        if v.WhichOneof("value") == "string_value":  # the common case, one call fewer
-            out.append({"key": kv.key, "value": {"stringValue": v.string_value}})
-        else:
-            out.append({"key": kv.key, "value": any_value(v)})
+        which = v.WhichOneof("value")
+        if which == "string_value":
+            out[kv.key] = v.string_value
+        elif which == "int_value" or which == "bool_value":
+            out[kv.key] = getattr(v, which)
+        elif which == "double_value":
+            out[kv.key] = _double(v.double_value)
+        elif which is not None:
+            flatten_into(out, kv.key, otlp_any_value(any_value(v)))
     return out
 
 
