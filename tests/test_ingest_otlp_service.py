@@ -539,3 +539,85 @@ def test_sigterm_drains_and_reports(tmp_path):
     assert code == 0
     assert len(out) == 50 and [r["_ingest"]["request"] for r in out[::10]] == [1, 2, 3, 4, 5]
     assert "read 50, wrote 50, rejected 0" in err
+
+
+# -- the door in-process: the validation seam, and nothing loaded outside this mode ----------------
+
+def test_the_check_hook_refuses_records_before_they_are_acknowledged(tmp_path):
+    """The seam a contract or a policy plugs into: a refused record is rejected with its reason,
+    counted in the answer, and never written."""
+    import io
+
+    from ben_cli.ingest import otlp_proto
+    from ben_cli.ingest.format import DecodeOptions
+    from ben_cli.ingest.otlp_door import Door
+    from ben_cli.ingest.summary import IngestSummary
+    from ben_cli.ndjson import Writer
+    from ben_cli.rejects import Rejects
+
+    out = io.BytesIO()
+    rejects_path = tmp_path / "rejects.ndjson"
+    with Rejects(rejects_path, stage="ingest") as rejects:
+        door = Door(Writer(out, line_buffered=False), rejects, IngestSummary(), DecodeOptions(),
+                    check=lambda rec: "odd order" if rec["attrs"]["i"] % 2 else None)
+        req = logs_request(6)
+        outcome = door.take(otlp_proto.as_json("logs", req), "127.0.0.1:9", req.SerializeToString())
+    assert (outcome.accepted, outcome.rejected) == (3, 3)
+    assert outcome.message == "3 rejected; the first: odd order"
+    written = [orjson.loads(x) for x in out.getvalue().splitlines()]
+    assert [r["attrs"]["i"] for r in written] == [0, 2, 4]
+    assert written[0]["_ingest"] == {"format": "otlp", "peer": "127.0.0.1:9", "request": 1}
+    bad = [orjson.loads(x) for x in rejects_path.read_bytes().splitlines()]
+    assert [orjson.loads(b["raw"])["attrs"]["i"] for b in bad] == [1, 3, 5]
+    assert all(b["reason"] == "odd order" and b["file"] == "127.0.0.1:9 request" for b in bad)
+
+
+def test_records_without_a_time_are_marked_and_require_ts_rejects_them(tmp_path):
+    from ben_cli.ingest import otlp_proto
+    from ben_cli.ingest.format import DecodeOptions
+    from ben_cli.ingest.otlp_door import Door
+    from ben_cli.ingest.summary import IngestSummary
+    from ben_cli.ndjson import Writer
+    from ben_cli.rejects import Rejects
+
+    req = logs_request(2)
+    for lr in req.resource_logs[0].scope_logs[0].log_records:
+        lr.time_unix_nano = 0
+    import io
+
+    for require, accepted in ((False, 2), (True, 0)):
+        out = io.BytesIO()
+        summary = IngestSummary()
+        door = Door(Writer(out), Rejects(), summary, DecodeOptions(require_ts=require))
+        outcome = door.take(otlp_proto.as_json("logs", req), "p", b"")
+        assert outcome.accepted == accepted and outcome.rejected == 2 - accepted
+        if not require:
+            assert all(orjson.loads(x)["_ingest"]["ts"] == "read" for x in out.getvalue().splitlines())
+            assert summary.read_time == 2
+
+
+def test_reading_files_never_loads_grpc_or_protobuf(tmp_path):
+    """Not even OTLP/JSON lines: the extra is for the service alone."""
+    code = ("import sys, io; from ben_cli import ingest; from ben_cli.ndjson import Writer; "
+            "from ben_cli.rejects import Rejects; "
+            "ingest.run([sys.argv[1]], Writer(io.BytesIO()), Rejects(), ingest.IngestOptions()); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'google', 'opentelemetry')))")
+    sample = tmp_path / "otlp.ndjson"
+    sample.write_text(MessageToJson(logs_request(2), indent=None) + "\n")
+    done = subprocess.run([sys.executable, "-c", code, str(sample)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--listen", "grpc://127.0.0.1:0", "--format", "syslog"], "receives OTLP; --format syslog cannot apply"),
+    (["--listen", "http://127.0.0.1:0", "--tls-cert", "x.pem"], "--tls-cert and --tls-key go together"),
+    (["--listen", "tcp://127.0.0.1:0", "--token-file", "t"], "--token-file applies to --listen grpc:// and http:// only"),
+    (["--listen", "https://127.0.0.1:4318"], "write http:// and give --tls-cert and --tls-key"),
+    (["--listen", "grpc://127.0.0.1:4317/v1/logs"], "only a host and a port"),
+    (["--listen", "http://0.0.0.0:4318"], "not a loopback address"),
+    (["--listen", "grpc://127.0.0.1:0", "--token-file", "/nonexistent/token"], "--token-file /nonexistent/token"),
+])
+def test_usage_errors(args, message):
+    done = run_ben("ingest", *args, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr.decode()
