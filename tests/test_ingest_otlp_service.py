@@ -621,3 +621,13 @@ def test_usage_errors(args, message):
     done = run_ben("ingest", *args, timeout=60)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr.decode()
+
+
+def test_strict_ends_the_service_at_the_first_reject_with_status_1(tmp_path):
+    ben = ListeningBen(tmp_path, "http://127.0.0.1:0", "--strict")
+    status, _, _ = http_post(*ben.host_port, "/v1/logs", b'{"x": 1}', ctype="application/json")
+    assert status == 400
+    assert ben.proc.wait(timeout=60) == 1
+    out, err, code = ben.stop()
+    assert code == 1 and out == []
+    assert "request:1: neither resourceLogs" in err
