@@ -631,3 +631,64 @@ def test_strict_ends_the_service_at_the_first_reject_with_status_1(tmp_path):
     out, err, code = ben.stop()
     assert code == 1 and out == []
     assert "request:1: neither resourceLogs" in err
+
+
+def test_http_connections_over_max_clients_are_closed_and_idle_ones_do_not_hold_the_drain(tmp_path):
+    import http.client
+
+    ben = ListeningBen(tmp_path, "http://127.0.0.1:0", "--max-clients", "1")
+    host, port = ben.host_port
+    first = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        first.request("POST", "/v1/logs", body=logs_request(1).SerializeToString(),
+                      headers={"Content-Type": "application/x-protobuf"})
+        answer = first.getresponse()
+        answer.read()
+        assert answer.status == 200 and not answer.will_close  # answered; the connection stays open
+        with pytest.raises((ConnectionError, http.client.RemoteDisconnected, OSError)):
+            http_post(host, port, "/v1/logs", logs_request(1).SerializeToString())  # a second one: closed
+    finally:
+        # SIGTERM with the first connection open and idle: it is hung up on, not waited for (5m idle timeout)
+        out, err, code = ben.stop()
+        first.close()
+    assert code == 0, err
+    assert len(out) == 1
+    assert "refused 1" in err
+
+
+def test_sigterm_lets_a_request_under_way_be_written_and_answered(tmp_path):
+    """stdout is a pipe nobody reads: a request is blocked writing its records when SIGTERM comes;
+    once the pipe is read it is answered OK, all its records are out, and ben exits 0."""
+    import select
+
+    ben_bin = Path(sys.executable).with_name("ben")
+    err_path = tmp_path / "err"
+    with open(err_path, "wb") as err_file:
+        proc = subprocess.Popen([str(ben_bin), "ingest", "--listen", "grpc://127.0.0.1:0", "--drain-timeout", "60s"],
+                                stdout=subprocess.PIPE, stderr=err_file, env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    answers: list = []
+    try:
+        deadline = time.monotonic() + 20
+        while "listening on" not in err_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        target = err_path.read_text().split("listening on grpc://")[1].split()[0]
+        request = logs_request(2000).SerializeToString()  # far more than a pipe holds
+
+        def send() -> None:
+            with grpc.insecure_channel(target) as channel:
+                answers.append(grpc_export(channel, "logs", request, timeout=120))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        assert proc.stdout is not None
+        assert select.select([proc.stdout], [], [], 60)[0], "nothing written"  # the request is being written
+        proc.send_signal(signal.SIGTERM)
+        data = b"".join(iter(lambda: proc.stdout.read1(), b""))
+        sender.join(timeout=60)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert answers == [b""]  # answered, nothing rejected
+    out = [orjson.loads(x) for x in data.splitlines()]
+    assert [r["attrs"]["i"] for r in out] == list(range(2000))
