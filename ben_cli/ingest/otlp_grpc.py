@@ -11,10 +11,15 @@ OpenTelemetry exporters read as the time to wait before retrying.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import grpc
+# grpcio's C core logs its own errors (a port it cannot bind) on stderr in its own format; ben
+# says them once, in its own words, unless the user asked grpcio for its logs
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
+import grpc  # noqa: E402
 
 from ben_cli.ingest import otlp_proto
 from ben_cli.ingest.format import DecodeError

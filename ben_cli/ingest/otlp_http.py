@@ -17,6 +17,7 @@ timeout), so a client that connects and says nothing holds up no one else.
 from __future__ import annotations
 
 import socket
+import socketserver
 import ssl
 import threading
 import zlib
@@ -197,6 +198,10 @@ class OtlpHttpServer(ThreadingHTTPServer):
         self.connections: dict[_Handler, bool] = {}  # handler -> idle (waiting for its next request)
         self.open: set[Any] = set()  # sockets accepted and not yet closed
         self.refused = 0
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)  # not HTTPServer's: it looks the host up in DNS (getfqdn)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     @property
     def port(self) -> int:

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ben_cli.errors import UsageError
+from ben_cli.errors import BenError, UsageError
 from ben_cli.ingest.listen import Address
 from ben_cli.ingest.options import IngestOptions
 from ben_cli.ingest.otlp_door import Door, read_token
@@ -80,12 +80,13 @@ def _transport(where: Address, door: Door, options: IngestOptions) -> Any:
         if where.kind == "grpc":
             from ben_cli.ingest.otlp_grpc import GrpcService
 
+            _ssl_context(options)  # the files checked as for HTTP (a key that is not the certificate's...)
             tls = _tls_files(options)
             try:
                 return GrpcService(door, where.host, where.port, max_request_bytes=options.max_request_bytes,
                                    max_streams=options.max_clients, tls=tls)
-            except RuntimeError as exc:  # grpcio's own words for an unusable certificate or port
-                raise UsageError(f"{where}: {exc}") from None
+            except RuntimeError:  # grpcio's words for a port it cannot bind
+                raise BenError(f"{where}: cannot listen there (address in use, or not this host's)") from None
         from ben_cli.ingest.otlp_http import OtlpHttpServer
 
         return OtlpHttpServer(door, where.host, where.port, max_request_bytes=options.max_request_bytes,
