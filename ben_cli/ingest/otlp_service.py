@@ -80,8 +80,8 @@ def _transport(where: Address, door: Door, options: IngestOptions) -> Any:
         if where.kind == "grpc":
             from ben_cli.ingest.otlp_grpc import GrpcService
 
-            _ssl_context(options)  # the files checked as for HTTP (a key that is not the certificate's...)
             tls = _tls_files(options)
+            _ssl_context(options)  # the files checked as for HTTP (a key that is not the certificate's...)
             try:
                 return GrpcService(door, where.host, where.port, max_request_bytes=options.max_request_bytes,
                                    max_streams=options.max_clients, tls=tls)
@@ -89,6 +89,7 @@ def _transport(where: Address, door: Door, options: IngestOptions) -> Any:
                 raise BenError(f"{where}: cannot listen there (address in use, or not this host's)") from None
         from ben_cli.ingest.otlp_http import OtlpHttpServer
 
+        _tls_files(options)  # a file that cannot be read, named
         return OtlpHttpServer(door, where.host, where.port, max_request_bytes=options.max_request_bytes,
                               max_connections=options.max_clients, idle_timeout=options.idle_timeout,
                               tls=_ssl_context(options))
