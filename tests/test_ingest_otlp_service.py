@@ -656,32 +656,66 @@ def test_http_connections_over_max_clients_are_closed_and_idle_ones_do_not_hold_
     assert "refused 1" in err
 
 
-def test_sigterm_lets_a_request_under_way_be_written_and_answered(tmp_path):
-    """stdout is a pipe nobody reads: a request is blocked writing its records when SIGTERM comes;
-    once the pipe is read it is answered OK, all its records are out, and ben exits 0."""
-    import select
-
+def _stalled_grpc_ben(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """ben serving gRPC with its stdout a pipe this test reads only when it chooses."""
     ben_bin = Path(sys.executable).with_name("ben")
     err_path = tmp_path / "err"
     with open(err_path, "wb") as err_file:
-        proc = subprocess.Popen([str(ben_bin), "ingest", "--listen", "grpc://127.0.0.1:0", "--drain-timeout", "60s"],
+        proc = subprocess.Popen([str(ben_bin), "ingest", "--listen", "grpc://127.0.0.1:0", *args],
                                 stdout=subprocess.PIPE, stderr=err_file, env={**os.environ, "BEN_LOAD_PLUGINS": ""})
+    deadline = time.monotonic() + 20
+    while "listening on" not in err_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return proc, err_path.read_text().split("listening on grpc://")[1].split()[0]
+
+
+def _blocked_export(proc: subprocess.Popen, target: str, answers: list) -> threading.Thread:
+    """Send a request far bigger than a pipe holds; return once ben is writing it (and blocked)."""
+    import select
+
+    request = logs_request(2000).SerializeToString()
+
+    def send() -> None:
+        with grpc.insecure_channel(target) as channel:
+            answers.append(grpc_export(channel, "logs", request, timeout=120))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert proc.stdout is not None
+    assert select.select([proc.stdout], [], [], 60)[0], "nothing written"
+    return sender
+
+
+def test_grpc_calls_over_max_clients_are_refused_while_one_is_under_way(tmp_path):
+    proc, target = _stalled_grpc_ben(tmp_path, "--max-clients", "1")
     answers: list = []
     try:
-        deadline = time.monotonic() + 20
-        while "listening on" not in err_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        target = err_path.read_text().split("listening on grpc://")[1].split()[0]
-        request = logs_request(2000).SerializeToString()  # far more than a pipe holds
+        sender = _blocked_export(proc, target, answers)
+        with grpc.insecure_channel(target) as channel:
+            with pytest.raises(grpc.RpcError) as caught:
+                grpc_export(channel, "logs", logs_request(1, start=5000).SerializeToString())
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        data = []
+        reader = threading.Thread(target=lambda: data.extend(iter(lambda: proc.stdout.read1(), b"")))
+        reader.start()
+        sender.join(timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        reader.join(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert answers == [b""]
+    assert [orjson.loads(x)["attrs"]["i"] for x in b"".join(data).splitlines()] == list(range(2000))
 
-        def send() -> None:
-            with grpc.insecure_channel(target) as channel:
-                answers.append(grpc_export(channel, "logs", request, timeout=120))
 
-        sender = threading.Thread(target=send)
-        sender.start()
-        assert proc.stdout is not None
-        assert select.select([proc.stdout], [], [], 60)[0], "nothing written"  # the request is being written
+def test_sigterm_lets_a_request_under_way_be_written_and_answered(tmp_path):
+    """stdout is a pipe nobody reads: a request is blocked writing its records when SIGTERM comes;
+    once the pipe is read it is answered OK, all its records are out, and ben exits 0."""
+    proc, target = _stalled_grpc_ben(tmp_path, "--drain-timeout", "60s")
+    answers: list = []
+    try:
+        sender = _blocked_export(proc, target, answers)
         proc.send_signal(signal.SIGTERM)
         data = b"".join(iter(lambda: proc.stdout.read1(), b""))
         sender.join(timeout=60)

@@ -46,9 +46,9 @@ class GrpcService:
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=max_streams, thread_name_prefix="ben-otlp"),
             maximum_concurrent_rpcs=max_streams,
-            options=[("grpc.max_receive_message_length", max_request_bytes),
-                     ("grpc.max_concurrent_streams", max_streams),
-                     ("grpc.so_reuseport", 0)])
+            # no HTTP/2 stream cap per connection: over it, a client queues its calls unseen (and
+            # times out); under maximum_concurrent_rpcs alone it is told RESOURCE_EXHAUSTED at once
+            options=[("grpc.max_receive_message_length", max_request_bytes), ("grpc.so_reuseport", 0)])
         handlers = [grpc.method_handlers_generic_handler(service, {
             "Export": grpc.unary_unary_rpc_method_handler(self._handler(signal))})
             for signal, service in SERVICES.items()]
