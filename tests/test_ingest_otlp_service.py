@@ -242,7 +242,8 @@ def test_partial_success_counts_and_names_what_was_rejected(tmp_path):
     bad = req.resource_metrics[0].scope_metrics[0].metrics.add()
     bad.name = "broken"
     bad.histogram.data_points.add(count=1, bucket_counts=[1, 0, 0], explicit_bounds=[1.0])  # 3 counts, 1 bound
-    req.resource_metrics[0].scope_metrics[0].metrics.add(gauge=m.Gauge(data_points=[m.NumberDataPoint(as_int=1)]))
+    req.resource_metrics[0].scope_metrics[0].metrics.add(gauge=m.Gauge(data_points=[m.NumberDataPoint(as_int=k)
+                                                                                     for k in range(3)]))
     rejects = tmp_path / "rejects.ndjson"
     outs = []
     for kind in ("grpc", "http"):
@@ -262,9 +263,10 @@ def test_partial_success_counts_and_names_what_was_rejected(tmp_path):
         assert code == 0, err
         assert "rejected 2" in err
         outs.append(out)
-    assert answer.partial_success.rejected_data_points == 2
+    assert answer.partial_success.rejected_data_points == 4  # the points of the metrics refused: 1 + 3
+    assert answer.partial_success.error_message.startswith("2 rejected; the first: ")
     assert "3 bucket counts for 1 bounds" in answer.partial_success.error_message
-    assert status == 200 and orjson.loads(body)["partialSuccess"]["rejectedDataPoints"] == 2
+    assert status == 200 and orjson.loads(body)["partialSuccess"]["rejectedDataPoints"] == 4
     for out in outs:
         assert not any(r["name"].startswith("broken") for r in out)
         assert sum(r["name"] == "cpu.usage" for r in out) == 3  # the good ones were written

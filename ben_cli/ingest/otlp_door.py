@@ -64,6 +64,21 @@ class Outcome:
     message: str = ""
 
 
+_METRIC_KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary")
+
+
+def _weight(item: object) -> int:
+    """How many the answer counts for a rejected item: a metric counts its data points (the
+    protocol's ``rejected_data_points``), a log record, a span or an envelope counts one."""
+    if isinstance(item, dict):
+        for kind in _METRIC_KINDS:
+            body = item.get(kind)
+            points = body.get("dataPoints", body.get("data_points")) if isinstance(body, dict) else None
+            if isinstance(points, list):
+                return max(1, len(points))
+    return 1
+
+
 def read_token(path: Path | None) -> bytes | None:
     """The bearer token from its file (the first line; a token is never given on the command line,
     where ``ps`` shows it)."""
@@ -140,7 +155,7 @@ class Door:
         message = ""
         if bad:
             message = f"{len(bad)} rejected; the first: {bad[0][0]}"
-        return Outcome(len(kept), len(bad), message)
+        return Outcome(len(kept), sum(_weight(item) for _, item in bad), message)
 
     def _write(self, kept: list[dict], bad: list[tuple[str, object]], peer: str, number: int, read_time: int) -> None:
         if not self.output.acquire(timeout=self.retry_after):
