@@ -24,7 +24,7 @@ from ben_cli.record import parse_rfc3339
 
 from .conftest import run_ben
 from .listening import ListeningBen
-from .otlp_support import MadeCA, T, grpc_export, http_post, logs_request, metrics_request, traces_request
+from .otlp_support import SCOPE, MadeCA, T, grpc_export, http_post, logs_request, metrics_request, traces_request
 
 N_LOGS = 300
 
@@ -728,3 +728,79 @@ def test_sigterm_lets_a_request_under_way_be_written_and_answered(tmp_path):
     assert answers == [b""]  # answered, nothing rejected
     out = [orjson.loads(x) for x in data.splitlines()]
     assert [r["attrs"]["i"] for r in out] == list(range(2000))
+
+
+# -- one mapping, as a property ---------------------------------------------------------------------
+
+def _any_values():
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+
+    scalars = st.one_of(
+        st.text(max_size=6).map(lambda v: AnyValue(string_value=v)),
+        st.integers(-(2**63), 2**63 - 1).map(lambda v: AnyValue(int_value=v)),
+        st.booleans().map(lambda v: AnyValue(bool_value=v)),
+        st.floats().map(lambda v: AnyValue(double_value=v)),  # NaN and the infinities too
+        st.binary(max_size=6).map(lambda v: AnyValue(bytes_value=v)),
+        st.just(AnyValue()))
+    return st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda vs: AnyValue(array_value=ArrayValue(values=vs))),
+        st.lists(st.tuples(st.sampled_from(["a", "b", "a.b"]), inner), max_size=3).map(
+            lambda kvs: AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=v) for k, v in kvs])))),
+        max_leaves=6)
+
+
+def _key_values():
+    from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+    return st.lists(st.tuples(st.sampled_from(["k", "service.name", "a", "a.b", "scope.name"]), _any_values()),
+                    max_size=5).map(lambda kvs: [KeyValue(key=k, value=v) for k, v in kvs])
+
+
+@st.composite
+def _requests(draw):
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.logs.v1 import logs_pb2 as lg
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+    from opentelemetry.proto.trace.v1 import trace_pb2 as tr
+
+    times = st.integers(0, 2**64 - 1)
+    ids = st.one_of(st.binary(min_size=16, max_size=16), st.binary(min_size=8, max_size=8), st.binary(max_size=20))
+    resource = Resource(attributes=draw(_key_values()))
+    if draw(st.booleans()):
+        records = [lg.LogRecord(time_unix_nano=draw(times), observed_time_unix_nano=draw(times),
+                                severity_number=draw(st.integers(0, 24)), severity_text=draw(st.sampled_from(["", "WARN", "x"])),
+                                body=draw(_any_values()), attributes=draw(_key_values()), trace_id=draw(ids),
+                                span_id=draw(ids), event_name=draw(st.sampled_from(["", "login"])))
+                   for _ in range(draw(st.integers(1, 3)))]
+        return "logs", ExportLogsServiceRequest(resource_logs=[lg.ResourceLogs(
+            resource=resource, scope_logs=[lg.ScopeLogs(scope=SCOPE, log_records=records)])])
+    spans = [tr.Span(name=draw(st.sampled_from(["", "GET /", "q"])), trace_id=draw(ids), span_id=draw(ids),
+                     parent_span_id=draw(ids), kind=draw(st.integers(0, 5)), start_time_unix_nano=draw(times),
+                     end_time_unix_nano=draw(times), attributes=draw(_key_values()),
+                     status=tr.Status(code=draw(st.integers(0, 2)), message=draw(st.sampled_from(["", "boom"]))))
+             for _ in range(draw(st.integers(1, 3)))]
+    return "traces", ExportTraceServiceRequest(resource_spans=[tr.ResourceSpans(
+        resource=resource, scope_spans=[tr.ScopeSpans(scope=SCOPE, spans=spans)])])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_requests())
+def test_any_protobuf_request_decodes_as_its_json_encoding_does(signal_and_request):
+    """Whatever a request holds (every AnyValue kind, NaN, ids of any length, times to 2^64), the
+    protobuf reader and protobuf's own JSON give the same envelopes, or the same rejects."""
+    from ben_cli.ingest import otlp_proto
+    from ben_cli.ingest.format import DecodeOptions
+    from ben_cli.ingest.otlp import OtlpDecoder
+
+    signal_name, req = signal_and_request
+    decoder = OtlpDecoder(DecodeOptions(clock=lambda: T))
+
+    def outcome(request):
+        bad: list = []
+        out = decoder.request(request, lambda reason, item: bad.append(reason))
+        return out, bad
+
+    from_proto = outcome(otlp_proto.as_json(signal_name, otlp_proto.parse(signal_name, req.SerializeToString())))
+    from_json = outcome(orjson.loads(MessageToJson(req)))
+    assert from_proto == from_json
