@@ -804,3 +804,28 @@ def test_any_protobuf_request_decodes_as_its_json_encoding_does(signal_and_reque
     from_proto = outcome(otlp_proto.as_json(signal_name, otlp_proto.parse(signal_name, req.SerializeToString())))
     from_json = outcome(orjson.loads(MessageToJson(req)))
     assert from_proto == from_json
+
+
+def test_values_nested_as_deep_as_json_allows_are_answered_not_dropped(tmp_path):
+    """300 levels of arrays and of key-value lists (900 and 1,200 levels of JSON, about what orjson
+    reads): each request is answered, the deep record kept or rejected alone, the other one written."""
+    deep_array = '{"arrayValue":{"values":[' * 300 + '{"stringValue":"x"}' + "]}}" * 300
+    deep_kvlist = '{"kvlistValue":{"values":[{"key":"a","value":' * 250 + '{"intValue":"1"}' + "}]}}" * 250
+    rejects = tmp_path / "rejects.ndjson"
+    ben = ListeningBen(tmp_path, "http://127.0.0.1:0", "--rejects", str(rejects))
+    answers = []
+    try:
+        for value in (deep_array, deep_kvlist):
+            body = ('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"' + str(T)
+                    + '","attributes":[{"key":"deep","value":' + value + '}]},{"timeUnixNano":"' + str(T + 1)
+                    + '","body":{"stringValue":"fine"}}]}]}]}')
+            answers.append(http_post(*ben.host_port, "/v1/logs", body.encode(), ctype="application/json"))
+    finally:
+        out, err, code = ben.stop()
+    assert code == 0, err
+    assert [status for status, _, _ in answers] == [200, 200], answers
+    assert orjson.loads(answers[0][2])["partialSuccess"]["rejectedLogRecords"] == 1  # the array: too deep to write
+    assert answers[1][2] == b"{}"  # the key-value lists flatten into one long dotted key
+    assert [r.get("body") for r in out] == ["fine", None, "fine"]
+    assert out[1]["attrs"]["deep" + ".a" * 250] == 1
+    assert orjson.loads(rejects.read_bytes())["raw"] == '"(nested too deeply to be written back)"'

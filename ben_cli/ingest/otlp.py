@@ -226,6 +226,8 @@ class OtlpDecoder:
                 self._items(out, spans, "scopeSpans", "spans", self._span_into, bad)
         except (TypeError, AttributeError, KeyError) as exc:
             raise DecodeError(f"malformed OTLP request: {type(exc).__name__}: {exc}") from None
+        except RecursionError:
+            raise DecodeError("malformed OTLP request: values nested too deeply") from None
         return out
 
     def _items(self, out: list[dict], resources: object, scopes_key: str, items_key: str,
@@ -238,9 +240,10 @@ class OtlpDecoder:
             mark = len(out)
             try:
                 into(out, resource, scope_attrs, item)
-            except (DecodeError, TypeError, AttributeError, KeyError, ValueError) as exc:
+            except (DecodeError, TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
                 del out[mark:]  # an item is taken whole or not at all
-                reason = str(exc) if isinstance(exc, DecodeError) else f"malformed {items_key[:-1]}: {type(exc).__name__}: {exc}"
+                reason = (str(exc) if isinstance(exc, DecodeError) else "values nested too deeply"
+                          if isinstance(exc, RecursionError) else f"malformed {items_key[:-1]}: {type(exc).__name__}: {exc}")
                 bad(reason, item)
 
     def _log_into(self, out: list[dict], resource: dict, scope_attrs: dict, item: dict) -> None:

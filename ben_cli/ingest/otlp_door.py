@@ -79,6 +79,15 @@ def _weight(item: object) -> int:
     return 1
 
 
+def _raw(item: object) -> bytes:
+    """A rejected item as JSON text for ``--rejects`` (one nested past what JSON writers go to is
+    said so, not written)."""
+    try:
+        return orjson.dumps(item, default=str)
+    except TypeError:
+        return b'"(nested too deeply to be written back)"'
+
+
 def read_token(path: Path | None) -> bytes | None:
     """The bearer token from its file (the first line; a token is never given on the command line,
     where ``ps`` shows it)."""
@@ -175,7 +184,7 @@ class Door:
                 raise Backpressure(f"the output failed: {exc.strerror or exc}") from None
             with self.bookkeeping:
                 for reason, item in bad:
-                    self._reject(reason, orjson.dumps(item, default=str), peer, number)
+                    self._reject(reason, _raw(item), peer, number)
                 self.summary.add("otlp", len(kept) + len(bad), len(kept), len(bad))
                 self.summary.read_time += read_time
         finally:

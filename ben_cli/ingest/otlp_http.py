@@ -115,6 +115,10 @@ class _Handler(BaseHTTPRequestHandler):
         except _Refusal as refusal:
             self._refuse(refusal, ctype)
             return
+        except Exception as exc:  # a fault of ben's: said to the client (500, not retried), the service goes on
+            self.close_connection = True
+            self._refuse(_Refusal(500, 13, f"ben could not take this request: {type(exc).__name__}: {exc}"), ctype)
+            return
         if ctype == JSON:
             body = b"{}"
             if outcome.rejected:
