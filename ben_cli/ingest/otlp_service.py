@@ -125,9 +125,9 @@ def serve(where: Address, writer: Writer, rejects: Rejects, options: IngestOptio
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGINT, old_int)
     writer.flush()
-    for name, count in (("refused", door.refused + getattr(transport, "refused", 0)),):
-        if count:
-            summary.extra[name] = count
+    refused = door.refused + getattr(transport, "refused", 0)  # under backpressure, and HTTP over --max-clients
+    if refused:
+        summary.extra["refused"] = refused
     if door.failure is not None:
         raise door.failure
 
