@@ -332,7 +332,7 @@ def test_otlp_metrics_gauge_sum_histogram():
 
 
 @pytest.mark.parametrize("line, reason", [
-    (b'{"something":"else"}', "neither resourceLogs nor resourceMetrics"),
+    (b'{"something":"else"}', "neither resourceLogs, resourceMetrics nor resourceSpans"),
     (b'{"resourceLogs":{}}', "not a list"),
     (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"soon"}]}]}]}', "not an integer"),
     (b'{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"gauge":{}}]}]}]}', "metric without a name"),

@@ -74,7 +74,7 @@ SETTLE = 0.05  # on SIGTERM, how long to wait for the rest of a line a client wa
 
 @dataclass(frozen=True)
 class Address:
-    kind: str  # tcp, udp or unix
+    kind: str  # tcp, udp or unix; grpc or http for the OTLP service (otlp_service.py)
     host: str = ""
     port: int = 0
     path: str = ""
@@ -94,7 +94,8 @@ class Address:
 
 
 def parse_address(text: str) -> Address:
-    """``tcp://HOST:PORT``, ``udp://HOST:PORT`` or ``unix:PATH``; a :class:`UsageError` otherwise."""
+    """``tcp://HOST:PORT``, ``udp://HOST:PORT``, ``unix:PATH``, or the OTLP service's ``grpc://HOST:PORT``
+    and ``http://HOST:PORT``; a :class:`UsageError` otherwise."""
     if text.startswith("unix:"):
         path = text[5:]
         if path.startswith("//"):
@@ -103,14 +104,20 @@ def parse_address(text: str) -> Address:
             raise UsageError("unix: needs a socket path, e.g. unix:/tmp/ben.sock")
         return Address("unix", path=path)
     parts = urlsplit(text)
-    if parts.scheme not in ("tcp", "udp"):
-        raise UsageError(f"{text!r}: use tcp://HOST:PORT, udp://HOST:PORT or unix:PATH")
+    if parts.scheme in ("https", "grpcs"):
+        raise UsageError(f"{text!r}: write {parts.scheme[:-1]}:// and give --tls-cert and --tls-key for TLS")
+    if parts.scheme not in ("tcp", "udp", "grpc", "http"):
+        raise UsageError(f"{text!r}: use tcp://HOST:PORT, udp://HOST:PORT, unix:PATH, "
+                         "or for OTLP grpc://HOST:PORT or http://HOST:PORT")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
+        raise UsageError(f"{text!r}: only a host and a port, e.g. {parts.scheme}://127.0.0.1:4317")
     try:
         port = parts.port
     except ValueError:
         port = None
     if not parts.hostname or port is None:
-        raise UsageError(f"{text!r}: needs a host and a port, e.g. {parts.scheme}://127.0.0.1:5140")
+        example = {"grpc": 4317, "http": 4318}.get(parts.scheme, 5140)
+        raise UsageError(f"{text!r}: needs a host and a port, e.g. {parts.scheme}://127.0.0.1:{example}")
     return Address(parts.scheme, parts.hostname, port)
 
 
@@ -490,6 +497,21 @@ def serve(writer: Writer, rejects: Rejects, options: IngestOptions, summary: Ing
     where = parse_address(options.listen)
     if not options.allow_remote and not where.is_loopback():
         raise UsageError(f"{where} is not a loopback address; add --allow-remote to serve other hosts")
+    otlp = where.kind in ("grpc", "http")
+    if not otlp:
+        for flag, given in (("--tls-cert", options.tls_cert), ("--tls-key", options.tls_key),
+                            ("--tls-client-ca", options.tls_client_ca), ("--token-file", options.token_file)):
+            if given is not None:
+                raise UsageError(f"{flag} applies to --listen grpc:// and http:// only")
+    else:
+        from ben_cli.ingest import otlp_service
+
+        try:
+            otlp_service.serve(where, writer, rejects, options, summary)
+        except KeyboardInterrupt:
+            _abandon(writer)
+            raise
+        return
     for flag, value in (("--idle-timeout", options.idle_timeout), ("--line-timeout", options.line_timeout)):
         if not value > 0:
             raise UsageError(f"{flag} must be longer than 0s")

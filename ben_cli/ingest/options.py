@@ -37,6 +37,15 @@ class IngestOptions:
     line_timeout: float = 30.0  # --listen: seconds a line may take from its first byte to its end
     drain_timeout: float = 5.0  # --listen: seconds the drain after SIGTERM may take
     allow_remote: bool = False
+    # --listen grpc:// and http:// (the OTLP service, otlp_service.py)
+    max_request_bytes: int = 4 << 20  # an export request's size, after decompression (gRPC's own default)
+    retry_after: float = 1.0  # how long a request waits for the output before it is refused as retryable
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # mutual TLS: clients must show a certificate this CA signed
+    token_file: Path | None = None  # bearer token clients must send
+    # validation at the door: a reason to refuse an envelope before it is acknowledged, or None
+    check: Callable[[dict], str | None] | None = None
     on_format: Callable[[str, str], None] | None = None  # told (input, format) when auto chose one
     on_ready: Callable[[str], None] | None = None  # told the address a listener is bound to
     progress: Callable[[str, int, int], None] | None = None  # (input, bytes done, bytes total) of big files

@@ -1,4 +1,4 @@
-"""OTLP/JSON, the OpenTelemetry protocol's JSON encoding: logs and metrics.
+"""OTLP/JSON, the OpenTelemetry protocol's JSON encoding: logs, metrics and traces.
 
 Each line is one export request (``{"resourceLogs": [...]}`` or ``{"resourceMetrics": [...]}``),
 as the OpenTelemetry Collector's file exporter writes them. Every log record and every metric
@@ -14,7 +14,14 @@ data point becomes one envelope:
 - metrics: ``name`` and ``unit`` from the metric, ``value`` from ``asDouble``/``asInt`` for gauges
   and sums (``otel.type``, ``otel.temporality``, ``otel.monotonic`` in attrs); a histogram becomes
   its series as Prometheus writes them: ``NAME.count``, ``NAME.sum``, ``NAME.min``, ``NAME.max``
-  and one ``NAME.bucket`` per bucket with a cumulative count and its upper bound in ``attrs.le``.
+  and one ``NAME.bucket`` per bucket with a cumulative count and its upper bound in ``attrs.le``;
+- traces: one ``event`` record per span, ``ts`` its start, ``value`` its duration in ms, the end
+  (``otel.end_ts``, to the nanosecond), ids, kind and status in attrs; ``severity: error`` when
+  the span's status is an error.
+
+The same mapping serves the protobuf encoding (``ben_cli/ingest/otlp_proto.py`` puts a protobuf
+request in this shape) and the OTLP service (``--listen grpc://`` and ``http://``), where
+:meth:`OtlpDecoder.request` rejects a bad item alone instead of the whole request.
 
 Both field spellings are read: lowerCamelCase (the OTLP/JSON spec and protobuf's default JSON)
 and snake_case (protobuf's ``preserving_proto_field_name``); int64 values may be strings; trace
@@ -27,7 +34,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -41,6 +48,10 @@ _ENUM_TEMPORALITY = {1: "delta", 2: "cumulative", "AGGREGATION_TEMPORALITY_DELTA
                      "AGGREGATION_TEMPORALITY_CUMULATIVE": "cumulative"}
 _HEX_ID = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}")
 _SEVERITY_BY_NUMBER = ("trace", "debug", "info", "warn", "error", "fatal")
+_STATUS = {0: "unset", 1: "ok", 2: "error", "STATUS_CODE_UNSET": "unset", "STATUS_CODE_OK": "ok",
+           "STATUS_CODE_ERROR": "error"}
+_SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
+_SPAN_KIND: dict[object, str] = {**dict(enumerate(_SPAN_KINDS)), **{f"SPAN_KIND_{k.upper()}": k for k in _SPAN_KINDS}}
 
 
 _SNAKE_NAMES: dict[str, str] = {}  # lowerCamelCase -> snake_case, for the few field names there are
@@ -121,8 +132,17 @@ def any_value_general(value: object) -> object:
     return None
 
 
+class Flat(dict):
+    """Attributes already read into their flat form, key by key in order, with :func:`any_value`
+    and :func:`flatten_into` as :func:`attributes_into` would: how the protobuf reader
+    (``otlp_proto.py``) hands them over, sparing a dict per attribute."""
+
+
 def attributes_into(attrs: dict, items: object) -> None:
     if items is None:
+        return
+    if type(items) is Flat:
+        attrs.update(items)
         return
     if type(items) is not list:
         raise DecodeError("attributes must be a list of {key, value}")
@@ -182,21 +202,92 @@ class OtlpDecoder:
             req = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise DecodeError(f"invalid JSON: {exc}") from None
+        return self.request(req)
+
+    def request(self, req: object, bad: Callable[[str, object], None] | None = None) -> list[dict]:
+        """The envelopes of one export request (parsed JSON, or a protobuf request in the same shape:
+        :mod:`ben_cli.ingest.otlp_proto`). A request of the wrong shape raises :class:`DecodeError`;
+        so does a bad log record, metric or span, unless ``bad`` is given: it is then told
+        ``(reason, item)`` and the request's other items are kept (the service's partial success)."""
         if not isinstance(req, dict):
             raise DecodeError("an OTLP request is a JSON object")
         logs = _get(req, "resourceLogs")
         metrics = _get(req, "resourceMetrics")
-        if logs is None and metrics is None:
-            raise DecodeError("neither resourceLogs nor resourceMetrics: not an OTLP/JSON logs or metrics request")
+        spans = _get(req, "resourceSpans")
+        if logs is None and metrics is None and spans is None:
+            raise DecodeError("neither resourceLogs, resourceMetrics nor resourceSpans: not an OTLP/JSON request")
         out: list[dict] = []
         try:
-            for resource, scope_attrs, rec in self._walk([] if logs is None else logs, "scopeLogs", "logRecords"):
-                out.append(self._log(resource, scope_attrs, rec))
-            for resource, scope_attrs, metric in self._walk([] if metrics is None else metrics, "scopeMetrics", "metrics"):
-                out.extend(self._metric(resource, scope_attrs, metric))
+            if logs is not None:
+                self._items(out, logs, "scopeLogs", "logRecords", self._log_into, bad)
+            if metrics is not None:
+                self._items(out, metrics, "scopeMetrics", "metrics", self._metric_into, bad)
+            if spans is not None:
+                self._items(out, spans, "scopeSpans", "spans", self._span_into, bad)
         except (TypeError, AttributeError, KeyError) as exc:
             raise DecodeError(f"malformed OTLP request: {type(exc).__name__}: {exc}") from None
+        except RecursionError:
+            raise DecodeError("malformed OTLP request: values nested too deeply") from None
         return out
+
+    def _items(self, out: list[dict], resources: object, scopes_key: str, items_key: str,
+               into: Callable[[list[dict], dict, dict, dict], None], bad: Callable[[str, object], None] | None) -> None:
+        if bad is None:
+            for resource, scope_attrs, item in self._walk(resources, scopes_key, items_key):
+                into(out, resource, scope_attrs, item)
+            return
+        for resource, scope_attrs, item in self._walk(resources, scopes_key, items_key):
+            mark = len(out)
+            try:
+                into(out, resource, scope_attrs, item)
+            except (DecodeError, TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
+                del out[mark:]  # an item is taken whole or not at all
+                reason = (str(exc) if isinstance(exc, DecodeError) else "values nested too deeply"
+                          if isinstance(exc, RecursionError) else f"malformed {items_key[:-1]}: {type(exc).__name__}: {exc}")
+                bad(reason, item)
+
+    def _log_into(self, out: list[dict], resource: dict, scope_attrs: dict, item: dict) -> None:
+        out.append(self._log(resource, scope_attrs, item))
+
+    def _metric_into(self, out: list[dict], resource: dict, scope_attrs: dict, item: dict) -> None:
+        out.extend(self._metric(resource, scope_attrs, item))
+
+    def _span_into(self, out: list[dict], resource: dict, scope_attrs: dict, span: dict) -> None:
+        """A span as one ``event`` record: its name, its start as ``ts``, its duration in ms as
+        ``value``; the end to the nanosecond, ids, kind and status in attrs."""
+        name = _get(span, "name")
+        if not isinstance(name, str) or not name:
+            raise DecodeError("span without a name")
+        start = _time(span, "startTimeUnixNano")
+        end = _time(span, "endTimeUnixNano")
+        rec = self._envelope(resource, start, name)
+        rec["lane"] = "event"
+        if start and end >= start:
+            rec["value"] = (end - start) / 1e6
+            rec["unit"] = "ms"
+        status = _get(span, "status") or {}
+        code = _STATUS.get(_get(status, "code", 0), "unset")
+        if code == "error":
+            rec["severity"] = "error"
+        message = _get(status, "message")
+        if message:
+            rec["body"] = str(message)
+        attrs = dict(scope_attrs)
+        attributes_into(attrs, _get(span, "attributes"))
+        kind = _get(span, "kind")
+        attrs["otel.span_kind"] = _SPAN_KIND.get(kind, "unspecified")
+        attrs["otel.status_code"] = code
+        if end:
+            attrs["otel.end_ts"] = format_ts(end)
+        for field, key in (("traceId", "trace_id"), ("spanId", "span_id"), ("parentSpanId", "parent_span_id")):
+            ident = hex_id(_get(span, field))
+            if ident:
+                attrs[key] = ident
+        events = _get(span, "events")
+        if events:
+            attrs["otel.events"] = len(events)
+        rec["attrs"] = attrs
+        out.append(rec)
 
     def _walk(self, resources: object, scopes_key: str, items_key: str) -> Iterator[tuple[dict, dict, dict]]:
         """``(resource attrs, resource+scope attrs, item)`` for every item of every scope."""
@@ -346,7 +437,7 @@ class OtlpDecoder:
         return []
 
 
-_SNIFF = re.compile(rb'^\s*\{\s*"(?:resourceLogs|resourceMetrics|resource_logs|resource_metrics)"')
+_SNIFF = re.compile(rb'^\s*\{\s*"(?:resourceLogs|resourceMetrics|resourceSpans|resource_logs|resource_metrics|resource_spans)"')
 
 
 def sniff(sample: Sequence[bytes]) -> float:
@@ -354,5 +445,5 @@ def sniff(sample: Sequence[bytes]) -> float:
     return 1.0 if sample and _SNIFF.match(sample[0]) else 0.0
 
 
-OTLP = register_format(Format("otlp", "OTLP/JSON logs and metrics export requests, one per line", OtlpDecoder,
+OTLP = register_format(Format("otlp", "OTLP/JSON logs, metrics and traces export requests, one per line", OtlpDecoder,
                               sniff, stateless=True))
