@@ -1,0 +1,194 @@
+"""``ben policy``: declarative rules over who may send what, how fast and where; signed and enforced."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from ben_cli.errors import ExitStatus
+
+from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, say
+
+if TYPE_CHECKING:
+    from ben_cli.policy import Policy, Who
+
+app = typer.Typer(help="Policies: which identities may send which records, how fast, and where; first match decides.",
+                  no_args_is_help=True)
+
+PolicyFile = Annotated[Path, typer.Argument(help="The policy (.policy file).", metavar="POLICY", show_default=False)]
+IdentityOpt = Annotated[Optional[str], typer.Option("--identity", help="Who sends the records (a certificate's name), unless a record carries via.peer.")]
+GroupOpt = Annotated[Optional[list[str]], typer.Option("--group", help="A group of that identity; repeatable.")]
+ToOpt = Annotated[Optional[str], typer.Option("--to", metavar="DEST", help="The destination the records are going to (a sink URL).")]
+TrustOpt = Annotated[Optional[Path], typer.Option("--trust", help="The CA trust bundle (ben ca bundle). Default: this machine's CA, or the bundle an enrolled node accepted.")]
+CrlOpt = Annotated[Optional[Path], typer.Option("--crl", help="The CA's revocation list (ben ca crl). Default: the CA's own, on its machine.")]
+
+
+def load_policy(path: Path, quiet: bool = True) -> Policy:
+    """The checked policy at ``path``; its faults are printed with the line and a caret and end
+    the run with status 2; its warnings are printed unless ``quiet``."""
+    from ben_cli import policy as core
+
+    try:
+        policy, warnings = core.load(path)
+    except (core.PolicyError, core.PolicyErrors) as exc:
+        sys.stderr.write(exc.render() + "\n")
+        raise typer.Exit(ExitStatus.USAGE) from None
+    for warning in warnings:
+        say(warning.render(), quiet)
+    return policy
+
+
+def who(identity: Optional[str], groups: Optional[list[str]], to: Optional[str]) -> Who:
+    from ben_cli.policy import Who
+
+    return Who(identity, tuple(groups or ()), to)
+
+
+@app.command()
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Policies to check.", metavar="POLICY...", show_default=False)],
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings (rules that never match or are shadowed) fail too.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Check policies: faults and warnings with file:line:col, the line, a caret and a
+    did-you-mean; exit status 1 when a policy has a fault (or, with --strict, a warning)."""
+    from ben_cli.policy.check import faults
+
+    bad = 0
+    for path in files:
+        errors, warnings = faults(path)
+        for found in (*errors, *warnings):
+            sys.stderr.write(found.render() + "\n")
+        if errors or (strict and warnings):
+            bad += 1
+        else:
+            say(f"ben policy check: {path}: ok, {len(warnings)} warning(s)", quiet)
+    if bad:
+        raise typer.Exit(ExitStatus.ERROR)
+
+
+@app.command(name="test")
+def test_(
+    file: PolicyFile,
+    cases: Annotated[Path, typer.Argument(help="The cases (NDJSON: name, record or records, identity, groups, to, expect, rule).", metavar="CASES", show_default=False)],
+    quiet: QuietOpt = False,
+) -> None:
+    """Run table-driven cases against a policy: PASS or FAIL per case, then a coverage line of the
+    rules that decided a case; exit status 1 when a case fails."""
+    from ben_cli.policy import run_cases
+
+    report = run_cases(load_policy(file), cases)
+    for result in report.results:
+        if not result.ok:
+            sys.stdout.write(f"FAIL {result.name}: {result.detail}\n")
+        elif not quiet:
+            sys.stdout.write(f"PASS {result.name}\n")
+    sys.stdout.write(f"{len(report.results) - report.failed} passed, {report.failed} failed; {report.coverage_line()}\n")
+    if report.failed:
+        raise typer.Exit(ExitStatus.ERROR)
+
+
+@app.command(name="eval")
+def eval_(
+    file: PolicyFile,
+    record: Annotated[Optional[str], typer.Argument(help="The record (JSON); default: the first line of stdin.", show_default=False)] = None,
+    identity: IdentityOpt = None,
+    group: GroupOpt = None,
+    to: ToOpt = None,
+) -> None:
+    """Decide one record and explain it: the rule that decided, the tests it matched, and the
+    rules passed over with the test that failed in each (JSON on stdout)."""
+    from ben_cli.policy.evaluate import explain_text
+
+    text = record if record is not None else sys.stdin.readline()
+    sys.stdout.write(explain_text(load_policy(file), text, who(identity, group, to)) + "\n")
+
+
+@app.command()
+def enforce(
+    inputs: Inputs = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", help="The policy file to enforce.")] = None,
+    installed: Annotated[Optional[str], typer.Option("--installed", metavar="NAME", help="Enforce the installed, verified version of this policy instead.")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="With --installed: take up a newer installed version (verified again) without stopping.")] = False,
+    identity: IdentityOpt = None,
+    group: GroupOpt = None,
+    to: ToOpt = None,
+    stats: Annotated[bool, typer.Option("--stats", help="End with a policy.stats record: read, allowed, denied and rate-limited, per rule.")] = False,
+    trust: TrustOpt = None,
+    crl: CrlOpt = None,
+    rejects: RejectsOpt = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Filter NDJSON records through a policy: allowed records pass unchanged; denied ones go to
+    --rejects with the rule that denied them; rate-limited ones are dropped and counted per rule.
+    Alert rules add control-lane policy.alert records when their threshold is crossed."""
+    from ben_cli.ndjson import Writer
+    from ben_cli.policy import PolicyOptions
+    from ben_cli.policy.enforce import enforce_installed, run
+    from ben_cli.rejects import Rejects
+
+    if (policy is None) == (installed is None):
+        raise typer.BadParameter("give --policy FILE or --installed NAME (one of them)", param_hint="--policy")
+    if watch and installed is None:
+        raise typer.BadParameter("--watch takes up newly installed versions: it needs --installed NAME", param_hint="--watch")
+    options = PolicyOptions(who(identity, group, to), stats)
+    with Rejects(rejects, stage="policy", strict=strict) as bad:
+        if installed is not None:
+            summary, gate = enforce_installed(installed, inputs or ["-"], Writer(), bad, options, trust, crl, watch,
+                                              notify=lambda m: say(f"ben policy enforce: {m}", quiet))
+        else:
+            assert policy is not None
+            summary, gate = run(load_policy(policy, quiet), inputs or ["-"], Writer(), bad, options)
+    if not quiet:
+        for line in gate.limited_lines():
+            sys.stderr.write(f"ben policy enforce: {line}\n")
+        summary.report(sys.stderr, bad)
+
+
+@app.command()
+def sign(
+    file: PolicyFile,
+    key: Annotated[Path, typer.Option("--key", help="The signer's Ed25519 secret key (ben key gen).")],
+    cert: Annotated[Path, typer.Option("--cert", help="The signer's certificate: usage sign, group policy-admin (ben ca issue).")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the bundle here (atomically) instead of stdout.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Sign a policy into a bundle that nodes install only when the signer's certificate is valid,
+    not revoked, and in group policy-admin. The key's passphrase comes from BEN_PASSPHRASE or the terminal."""
+    from ben_cli.policy.bundle import sign_file
+
+    message = sign_file(file, key, cert, out, int(time.time()))
+    say(f"ben policy sign: {message}", quiet)
+
+
+@app.command()
+def install(
+    bundle: Annotated[Path, typer.Argument(help="The signed bundle (ben policy sign).", metavar="BUNDLE", show_default=False)],
+    allow_rollback: Annotated[bool, typer.Option("--allow-rollback", help="Install a version older than the installed one.")] = False,
+    trust: TrustOpt = None,
+    crl: CrlOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Verify a signed bundle against the CA trust bundle and revocation list, keep it, and make it
+    the installed version; refuse an older version unless --allow-rollback (exit status 1, with the reason)."""
+    from ben_cli.policy.bundle import install_file
+
+    say(f"ben policy install: {install_file(bundle, trust, crl, int(time.time()), allow_rollback)}", quiet)
+
+
+@app.command()
+def versions(
+    name: Annotated[str, typer.Argument(help="The policy's name.", show_default=False)],
+) -> None:
+    """List the installed versions of a policy, marking the current one."""
+    from ben_cli.policy.bundle import Installed
+
+    kept = Installed(name)
+    current = (kept.current() or {}).get("version")
+    for version in kept.versions():
+        sys.stdout.write(f"{version}{'  (installed)' if version == current else ''}\n")
