@@ -111,6 +111,8 @@ def personal_from_contracts(policy: Policy, source: str = "", base: Path | None 
         path = Path(name)
         if not path.is_absolute() and base is not None:
             path = base / path
+        if not path.is_file():
+            raise PolicyError(f"cannot read the contract {name}: no such file", pos, policy.file, source)
         try:
             contract = load(path)
         except (ContractError, ContractErrors) as exc:

@@ -3,9 +3,8 @@ line, a caret under the fault, a did-you-mean), so both languages read the same.
 
 from __future__ import annotations
 
-from ben_cli.contract.errors import ContractError, did_you_mean
+from ben_cli.contract.errors import ContractError, ContractErrors, did_you_mean
 from ben_cli.contract.tree import Pos
-from ben_cli.errors import BenError, UsageError
 
 __all__ = ["PolicyError", "PolicyErrors", "PolicyWarning", "did_you_mean"]
 
@@ -25,14 +24,7 @@ class PolicyWarning(PolicyError):
         super().__init__(f"warning: {message}", pos, file, source)
 
 
-class PolicyErrors(BenError):
+class PolicyErrors(ContractErrors):
     """Every fault ``check`` found, rendered one after the other (exit status 2)."""
 
-    status = UsageError.status
-
-    def __init__(self, errors: list[PolicyError]):
-        self.errors = errors
-        super().__init__("\n".join(e.render() for e in errors))
-
-    def render(self) -> str:
-        return "\n".join(e.render() for e in self.errors)
+    errors: list[PolicyError]  # type: ignore[assignment]
