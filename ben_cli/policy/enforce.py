@@ -89,7 +89,7 @@ class Gate:
                                     "allowed": self.counts[ALLOW], "denied": self.counts[DENY],
                                     "limited": self.counts[LIMITED]}
         for (outcome, rule), n in sorted(self.by_rule.items()):
-            attrs[f"{outcome}.{rule}"] = n
+            attrs[f"{'denied' if outcome == DENY else 'limited'}.{rule}"] = n
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return {"ts": ts, "lane": "diag", "source": "ben.policy", "name": "policy.stats",
                 "value": self.counts[DENY] + self.counts[LIMITED], "attrs": attrs}
