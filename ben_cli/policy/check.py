@@ -156,7 +156,7 @@ def faults(path: str | Path) -> tuple[list[PolicyError], list[PolicyWarning]]:
     try:
         _policy, warnings = load(path)
     except PolicyErrors as exc:
-        return exc.errors, []
+        return exc.policy_errors, []
     except PolicyError as exc:
         return [exc], []
     return [], warnings

@@ -27,4 +27,6 @@ class PolicyWarning(PolicyError):
 class PolicyErrors(ContractErrors):
     """Every fault ``check`` found, rendered one after the other (exit status 2)."""
 
-    errors: list[PolicyError]  # type: ignore[assignment]
+    def __init__(self, errors: list[PolicyError]):
+        super().__init__(list[ContractError](errors))
+        self.policy_errors = errors
