@@ -180,3 +180,22 @@ def test_bad_cases_and_bad_policies_are_usage_errors(tmp_path):
     policy.write_text("policy p default deny\nrule a: alow\n")
     code, _, err = run(["policy", "enforce", "--policy", str(policy)], b"{}\n")
     assert code == 2 and err.startswith(f"{policy}:2:9: expected an action") and "did you mean 'allow'?" in err
+
+
+def test_sink_stores_only_what_the_policy_allows_for_its_destination(tmp_path):
+    policy = tmp_path / "p.policy"
+    policy.write_text("policy gate version 1 default allow\npersonal user\n"
+                      f'rule no-control-files: deny if lane control and to "file:{tmp_path}/*"\n'
+                      "rule pii: deny if unredacted\n")
+    lines = [{"ts": "2026-01-01T00:00:00Z", "lane": lane, "name": "x", **extra}
+             for lane, extra in [("diag", {}), ("event", {"user": "bob"}), ("control", {}),
+                                 ("event", {"user": "[REDACTED]", "redacted": ["name"]})]]
+    data = b"".join(orjson.dumps(x) + b"\n" for x in lines)
+    out = tmp_path / "stored.ndjson"
+    code, _, err = run(["sink", "--to", f"file:{out}", "--policy", str(policy), "--rejects", str(tmp_path / "bad")], data)
+    assert code == 0, err
+    assert [orjson.loads(x) for x in out.read_bytes().splitlines()] == [lines[0], lines[3]]
+    rejects = [orjson.loads(x) for x in (tmp_path / "bad").read_bytes().splitlines()]
+    assert [(r["line"], r["rule"]) for r in rejects] == [(2, "pii"), (3, "no-control-files")]
+    code, _, err = run(["sink", "--to", "-", "--policy", str(policy)], data)  # another destination: control passes
+    assert code == 0 and "rejected 1" in err

@@ -126,6 +126,14 @@ def run(policy: Policy, inputs: Sequence[str], writer: Writer, rejects: Rejects,
 
 
 
+def gate_for(path: Path, rejects: Rejects, identity: str | None, groups: tuple[str, ...], to: str | None) -> Gate:
+    """The gate ``ben sink --policy`` puts before storing: the policy at ``path``, checked."""
+    from ben_cli.policy.check import load
+
+    policy, _warnings = load(path)
+    return Gate(policy, rejects, Who(identity, groups, to))
+
+
 def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects: Rejects, options: PolicyOptions,
                       trust: Path | None, crl: Path | None, watch: bool,
                       notify: Callable[[str], None] = lambda _m: None) -> tuple[Summary, Gate]:
@@ -158,4 +166,4 @@ def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects:
     return run(verified.policy, inputs, writer, rejects, options, reload if watch else None)
 
 
-__all__ = ["Denied", "Gate", "PolicyOptions", "enforce_installed", "run"]
+__all__ = ["Denied", "Gate", "PolicyOptions", "enforce_installed", "gate_for", "run"]
