@@ -144,8 +144,10 @@ def load(path: str | Path) -> tuple[Policy, list[PolicyWarning]]:
     """Read, parse and check the policy at ``path``."""
     try:
         source = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the policy {path}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the policy {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read the policy {path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     return load_text(source, str(path), Path(path).parent)
 
 

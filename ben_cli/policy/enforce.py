@@ -119,7 +119,7 @@ def run(policy: Policy, inputs: Sequence[str], writer: Writer, rejects: Rejects,
     if options.stats:
         write(gate.stats_record(reader.read))
     writer.flush()
-    summary = Summary("policy", read=reader.read, written=writer.count, rejected=rejects.count)
+    summary = Summary("policy enforce", read=reader.read, written=writer.count, rejected=rejects.count)
     summary.extra.update({"denied": gate.counts[DENY], "limited": gate.counts[LIMITED]})
     return summary, gate
 
