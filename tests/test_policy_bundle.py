@@ -4,6 +4,7 @@ and a few more (another CA, a key that is not the certificate's, a reused versio
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -144,3 +145,89 @@ def test_the_installed_version_is_verified_again_when_loaded(tmp_path):
     with pytest.raises(c.Refused) as caught:
         kept.load_current(TRUST, None, NOW)
     assert caught.value.reason == "bad-signature"
+
+
+def setup_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("BEN_HOME", str(tmp_path / "home"))
+    trust = tmp_path / "trust"
+    trust.write_text(TRUST.text)
+    kept = Installed("edge")
+    kept.install(verify_bundle(bundle(3), TRUST, None, NOW))
+    return kept, trust
+
+
+def enforce_from_pipe(feed, trust, tmp_path):
+    """Run enforce --installed --watch in this process over a pipe that ``feed`` writes to."""
+    import os
+    import threading
+
+    from ben_cli.ndjson import Writer
+    from ben_cli.policy.enforce import PolicyOptions, enforce_installed
+    from ben_cli.policy.evaluate import Who
+    from ben_cli.rejects import Rejects
+
+    read_fd, write_fd = os.pipe()
+    started = threading.Event()  # the feed begins once the installed version was loaded
+    notes: list[str] = []
+
+    def note(message: str) -> None:
+        notes.append(message)
+        started.set()
+
+    def fed(pipe):
+        started.wait(30)
+        feed(pipe)
+
+    thread = threading.Thread(target=fed, args=(os.fdopen(write_fd, "wb", buffering=0),))
+    thread.start()
+    out = tmp_path / "out.ndjson"
+    with open(out, "wb") as fh, Rejects(tmp_path / "rejects.ndjson") as bad:
+        summary, _gate = enforce_installed("edge", [f"/dev/fd/{read_fd}"], Writer(fh), bad,
+                                           PolicyOptions(Who("db", ("ops",))), trust, None, True, note)
+    thread.join()
+    os.close(read_fd)
+    return summary, [json.loads(x) for x in out.read_bytes().splitlines()], notes
+
+
+def test_watch_takes_up_a_newer_installed_version_without_dropping_records(tmp_path, monkeypatch):
+    kept, trust = setup_home(tmp_path, monkeypatch)
+    newer = sign("policy edge version 4 default deny\nrule ops: deny if group ops\n", ADMIN_KEY,
+                 signer().text.encode(), NOW)
+
+    def feed(pipe):
+        for i in range(3):
+            pipe.write(b'{"n": %d}\n' % i)
+        kept.install(verify_bundle(newer, TRUST, None, NOW))
+        time.sleep(1.2)  # the installed version is looked at once a second
+        for i in range(3, 6):
+            pipe.write(b'{"n": %d}\n' % i)
+        pipe.close()
+
+    summary, passed, notes = enforce_from_pipe(feed, trust, tmp_path)
+    assert [r["n"] for r in passed] == [0, 1, 2]
+    assert summary.read == 6 and summary.rejected == 3  # none dropped: passed or rejected, each of them
+    assert notes == ["enforcing edge version 3 (signed by alice)", "now enforcing edge version 4 (signed by alice)"]
+
+
+def test_a_pushed_policy_is_verified_installed_and_enforced_from_the_next_record(tmp_path, monkeypatch):
+    kept, trust = setup_home(tmp_path, monkeypatch)
+    v4 = sign("policy edge version 4 default deny\nrule ops: allow if group ops and not name secret\n",
+              ADMIN_KEY, signer().text.encode(), NOW).decode()
+    altered = v4.replace("not name secret", "not name public")
+    older = bundle(2).decode()
+
+    def push(body: str) -> bytes:
+        return json.dumps({"lane": "control", "name": "policy.push", "body": body}).encode() + b"\n"
+
+    def feed(pipe):
+        pipe.write(b'{"name": "secret"}\n' + push(altered) + push(older) + b'{"name": "secret"}\n')
+        pipe.write(push(v4) + b'{"name": "secret"}\n{"name": "fine"}\n')
+        pipe.close()
+
+    summary, passed, notes = enforce_from_pipe(feed, trust, tmp_path)
+    assert [r["name"] for r in passed] == ["secret", "secret", "policy.push", "fine"]
+    rejects = [json.loads(x) for x in (tmp_path / "rejects.ndjson").read_bytes().splitlines()]
+    assert [r["line"] for r in rejects] == [2, 3, 6]
+    assert "refused (bad-signature)" in rejects[0]["reason"] and "refused (rollback)" in rejects[1]["reason"]
+    assert rejects[2]["rule"] == "default"  # version 4 decides the record after its push
+    assert kept.current()["version"] == 4 and "installed edge version 4 (signed by alice)" in notes

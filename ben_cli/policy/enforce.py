@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from ben_cli.errors import BadRecord, BenError
+from ben_cli.errors import BadRecord, BenError, UsageError
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.policy.evaluate import ALLOW, DENY, LIMITED, Evaluator, Who
 from ben_cli.policy.tree import Policy
@@ -95,27 +95,42 @@ class Gate:
                 "value": self.counts[DENY] + self.counts[LIMITED], "attrs": attrs}
 
 
+PUSH = "policy.push"  # a control-lane record whose body is a signed bundle
+
+
 def run(policy: Policy, inputs: Sequence[str], writer: Writer, rejects: Rejects, options: PolicyOptions,
-        reload: Callable[[], Evaluator | None] | None = None) -> tuple[Summary, Gate]:
+        reload: Callable[[], Evaluator | None] | None = None,
+        push: Callable[[dict], Evaluator | None] | None = None) -> tuple[Summary, Gate]:
     """``ben policy enforce``: the records of ``inputs`` judged by ``policy``. ``reload`` (``--watch``)
-    is asked between records, at most once a second, for a newer verified policy."""
+    is asked between records, at most once a second, for a newer verified policy. ``push`` is given
+    each allowed ``control``-lane ``policy.push`` record: it verifies and installs the bundle in its
+    body and answers the policy to enforce from the next record on (it raises to refuse it, and the
+    record goes to the rejects with the reason)."""
     gate = Gate(policy, rejects, options.who)
     reader = Reader(inputs, rejects.add)
     admit, write_line, write = gate.admit, writer.write_line, writer.write
     next_look = time.monotonic() + 1.0 if reload is not None else float("inf")
     for raw, rec in reader.pairs():
+        if reload is not None and time.monotonic() >= next_look:  # before deciding: a new version decides it
+            newer = reload()
+            if newer is not None:
+                gate.swap(newer)
+            next_look = time.monotonic() + 1.0
         if admit(rec, raw, reader.file, reader.lineno):
+            if push is not None and rec.get("name") == PUSH and rec.get("lane") == "control":
+                try:
+                    newer = push(rec)
+                except BenError as exc:
+                    rejects.add(BadRecord(reader.lineno, f"policy push refused: {exc}", raw, reader.file))
+                    continue
+                if newer is not None:
+                    gate.swap(newer)
             write_line(raw + b"\n")
         alerts = gate.evaluator.alerts
         if alerts:
             for alert in alerts:
                 write(alert)
             alerts.clear()
-        if reload is not None and time.monotonic() >= next_look:
-            newer = reload()
-            if newer is not None:
-                gate.swap(newer)
-            next_look = time.monotonic() + 1.0
     if options.stats:
         write(gate.stats_record(reader.read))
     writer.flush()
@@ -139,7 +154,7 @@ def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects:
                       notify: Callable[[str], None] = lambda _m: None) -> tuple[Summary, Gate]:
     """``ben policy enforce --installed NAME``: the installed version, verified; with ``watch``,
     a newer installed version is verified and taken up between two records (none is dropped)."""
-    from ben_cli.policy.bundle import Installed, load_trust
+    from ben_cli.policy.bundle import Installed, load_trust, verify_bundle
 
     kept = Installed(name)
     now = int(time.time())
@@ -163,7 +178,22 @@ def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects:
         notify(f"now enforcing {name} version {newer.version} (signed by {newer.signer.name})")
         return Evaluator(newer.policy)
 
-    return run(verified.policy, inputs, writer, rejects, options, reload if watch else None)
+    def push(rec: dict) -> Evaluator | None:
+        nonlocal version
+        body = rec.get("body")
+        if type(body) is not str:
+            raise UsageError("a policy.push record carries the signed bundle as its body")
+        at = int(time.time())
+        pushed = verify_bundle(body.encode("utf-8"), *load_trust(trust, crl, at), at)
+        if pushed.name != name:
+            raise UsageError(f"the bundle is policy {pushed.name}, not {name}")
+        notify(Installed(name).install(pushed))
+        if pushed.version == version:
+            return None
+        version = pushed.version
+        return Evaluator(pushed.policy)
+
+    return run(verified.policy, inputs, writer, rejects, options, reload if watch else None, push)
 
 
 __all__ = ["Denied", "Gate", "PolicyOptions", "enforce_installed", "gate_for", "run"]
