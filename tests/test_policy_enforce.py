@@ -199,3 +199,19 @@ def test_sink_stores_only_what_the_policy_allows_for_its_destination(tmp_path):
     assert [(r["line"], r["rule"]) for r in rejects] == [(2, "pii"), (3, "no-control-files")]
     code, _, err = run(["sink", "--to", "-", "--policy", str(policy)], data)  # another destination: control passes
     assert code == 0 and "rejected 1" in err
+
+
+def test_the_example_policy_has_a_passing_case_for_every_rule_kind():
+    from pathlib import Path
+
+    from ben_cli.policy import load, run_cases
+
+    folder = Path(__file__).parent / "data" / "policy"
+    policy, warnings = load(folder / "edge.policy")
+    assert warnings == []
+    assert {rule.action.kind for rule in policy.rules} == {"allow", "deny", "limit", "alert"}
+    assert {t.what for rule in policy.rules for t in rule.tests} == {"lane", "group", "unredacted", "to", "has",
+                                                                      "name", "value", "from"}
+    report = run_cases(policy, folder / "edge.cases.ndjson")
+    assert report.failed == 0 and len(report.results) == 11
+    assert report.coverage_line() == "coverage: 9/9 rules decided a case (100%); default decided a case"
