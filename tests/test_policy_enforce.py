@@ -215,3 +215,30 @@ def test_the_example_policy_has_a_passing_case_for_every_rule_kind():
     report = run_cases(policy, folder / "edge.cases.ndjson")
     assert report.failed == 0 and len(report.results) == 11
     assert report.coverage_line() == "coverage: 9/9 rules decided a case (100%); default decided a case"
+
+
+records = st.fixed_dictionaries({}, optional={
+    "lane": st.sampled_from(["diag", "event", "control", "x"]),
+    "name": st.sampled_from(["http.request", "cpu.usage", "log", "svc-1.x"]),
+    "source": st.sampled_from(["s", "web-1", "api"]),
+    "value": st.one_of(st.integers(-10, 2000), st.floats(-1, 1e4, allow_nan=False), st.booleans(), st.text(max_size=2)),
+    "user": st.sampled_from(["", "bob"]),
+    "redacted": st.sampled_from([[], ["name"]]),
+    "attrs": st.fixed_dictionaries({}, optional={"blob": st.just(1), "email": st.sampled_from(["", "a@b"])}),
+    "via": st.fixed_dictionaries({"peer": st.sampled_from(["web-2", "n1"]), "groups": st.sampled_from([[], ["ops"]])}),
+})
+whos = st.builds(Who, st.sampled_from([None, "web-1", "db"]), st.sampled_from([(), ("ops",), ("policy-admin",)]),
+                 st.sampled_from([None, "http://x", "file:y"]))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(records, whos), max_size=8))
+def test_the_cached_fast_path_decides_as_the_plain_explanation_does(stream):
+    """decide (candidates cached per sender and kind) and explain (every test of every rule, in
+    order) give the same rule and outcome, token for token, over any stream."""
+    fast, plain = evaluator(), evaluator()
+    for rec, who in stream:
+        index, outcome = fast.decide(rec, who)
+        explained = plain.explain(rec, who)
+        assert (fast.name_of(index), outcome) == (explained["rule"], explained["decision"])
+    assert fast.alerts == plain.alerts
