@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -99,6 +100,7 @@ def enforce(
     watch: Annotated[bool, typer.Option("--watch", help="With --installed: take up a newer installed version (verified again) without stopping.")] = False,
     identity: IdentityOpt = None,
     group: GroupOpt = None,
+    cert: Annotated[Optional[Path], typer.Option("--cert", help="Take the identity and groups from this certificate, once it verifies against --trust and --crl.")] = None,
     to: ToOpt = None,
     stats: Annotated[bool, typer.Option("--stats", help="End with a policy.stats record: read, allowed, denied and rate-limited, per rule.")] = False,
     trust: TrustOpt = None,
@@ -119,7 +121,12 @@ def enforce(
         raise typer.BadParameter("give --policy FILE or --installed NAME (one of them)", param_hint="--policy")
     if watch and installed is None:
         raise typer.BadParameter("--watch takes up newly installed versions: it needs --installed NAME", param_hint="--watch")
-    options = PolicyOptions(who(identity, group, to), stats)
+    if cert is not None and (identity or group):
+        raise typer.BadParameter("--cert names the identity and groups: give it alone", param_hint="--cert")
+    from ben_cli.policy.bundle import who_from_certificate
+
+    sender = who_from_certificate(cert, trust, crl, int(time.time()), to) if cert else who(identity, group, to)
+    options = PolicyOptions(sender, stats)
     with Rejects(rejects, stage="policy", strict=strict) as bad:
         if installed is not None:
             summary, gate = enforce_installed(installed, inputs or ["-"], Writer(), bad, options, trust, crl, watch,

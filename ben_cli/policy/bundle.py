@@ -35,6 +35,7 @@ from ben_cli.crypto.keys import SigningKey
 from ben_cli.errors import BenError, UsageError
 from ben_cli.policy.check import load_text
 from ben_cli.policy.errors import PolicyErrors
+from ben_cli.policy.evaluate import Who
 from ben_cli.policy.tree import Policy
 from ben_cli.units import ben_home
 
@@ -246,5 +247,18 @@ def install_file(path: Path, trust: Path | None, crl: Path | None, now: int, all
     return Installed(verified.name).install(verified, allow_rollback)
 
 
+
+
+def who_from_certificate(path: Path, trust: Path | None, crl: Path | None, now: int, to: str | None = None) -> Who:
+    """The sender named by a certificate (its name and groups), once it verifies against the CA
+    trust bundle and revocation list: ``ben policy enforce --cert``."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the certificate {path}: {exc.strerror}") from None
+    certificate = verify.Verifier(*load_trust(trust, crl, now)).check(data, now)
+    return Who(certificate.name, certificate.groups, to)
+
+
 __all__ = ["ADMIN_GROUP", "MAGIC", "Installed", "Verified", "install_file", "load_trust", "sign", "sign_file",
-           "verify_bundle"]
+           "verify_bundle", "who_from_certificate"]

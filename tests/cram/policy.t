@@ -172,6 +172,14 @@ enforce --installed runs the installed version, verified again:
   {"lane":"diag"}
   ben policy enforce: read 1, wrote 1, rejected 0, denied 0, limited 0
 
+The sender may be named by a certificate, verified first (bob is in group ops):
+
+  $ echo '{"lane":"diag"}' | ben policy enforce --policy edge.policy --cert bob.cert --trust trust --crl crl.1 -q
+  {"lane":"diag"}
+  $ sed 's/"bob"/"rob"/' bob.cert > rob.cert && ben policy enforce --policy edge.policy --cert rob.cert --trust trust < /dev/null
+  ben policy enforce: refused \(bad-signature\): certificate rob \([0-9a-f]{32}\): the signature does not verify: the body or the signature was altered (re)
+  [1]
+
 A revoked signer's bundles are refused, and so is an older revocation list after a newer one:
 
   $ ben ca revoke "$(sed -n 2p alice.cert | python3 -c 'import json,sys; print(json.load(sys.stdin)["serial"])')" --reason left > /dev/null 2>&1
