@@ -110,6 +110,9 @@ enforce is a filter: denied records to --rejects with the rule, rate-limited one
   $ printf '{"ts":"2026-01-01T00:00:00Z","source":"w"}\n%.0s' 1 2 3 4 5 | ben policy enforce --policy edge.policy --identity web-1 > /dev/null
   ben policy enforce: rate-limited 3 by rule web
   ben policy enforce: read 5, wrote 2, rejected 0, denied 0, limited 3
+  $ echo '{"lane":"control"}' | ben policy enforce --policy edge.policy --strict
+  ben policy enforce: line 1: policy: denied by rule no-control (edge.policy:3:6)
+  [1]
   $ ben policy enforce < /dev/null
   ben policy enforce: Invalid value for --policy: give --policy FILE or --installed NAME (one of them)
   [2]
