@@ -153,3 +153,22 @@ def test_a_shadow_warning_is_never_wrong(earlier, later):
         rec["lane"] = lane
         index, _ = Evaluator(policy).decide(rec, Who("web-1", ("ops",)))
         assert index != 1
+
+
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from(["lane diag", "lane event", "not lane diag", "value over 5", "value under 5",
+                                 "value under 9", "source s1", "not source s1", "source s1, s2", "name a.*"]),
+                min_size=1, max_size=4))
+def test_a_never_matches_warning_is_never_wrong(tests):
+    """When check says a rule can never match, no record built from its own values matches it."""
+    from itertools import product
+
+    from ben_cli.policy.evaluate import Evaluator, Who
+
+    policy, warnings = load_text(f"policy p default allow\nrule a: deny if {' and '.join(tests)}\n")
+    if not any("can never match" in str(w) for w in warnings):
+        return
+    for lane, source, value, name in product(["diag", "event", "control"], ["s1", "s2", "s3"], [0, 5, 7, 10],
+                                             ["a.b", "c"]):
+        index, _ = Evaluator(policy).decide({"lane": lane, "source": source, "value": value, "name": name}, Who())
+        assert index != 0
