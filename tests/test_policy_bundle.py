@@ -156,7 +156,7 @@ def setup_home(tmp_path, monkeypatch):
     return kept, trust
 
 
-def enforce_from_pipe(feed, trust, tmp_path):
+def enforce_from_pipe(feed, trust, tmp_path, notes: list[str] | None = None):
     """Run enforce --installed --watch in this process over a pipe that ``feed`` writes to."""
     import os
     import threading
@@ -168,7 +168,7 @@ def enforce_from_pipe(feed, trust, tmp_path):
 
     read_fd, write_fd = os.pipe()
     started = threading.Event()  # the feed begins once the installed version was loaded
-    notes: list[str] = []
+    notes = [] if notes is None else notes
 
     def note(message: str) -> None:
         notes.append(message)
@@ -198,12 +198,16 @@ def test_watch_takes_up_a_newer_installed_version_without_dropping_records(tmp_p
         for i in range(3):
             pipe.write(b'{"n": %d}\n' % i)
         kept.install(verify_bundle(newer, TRUST, None, NOW))
-        time.sleep(1.2)  # the installed version is looked at once a second
+        for _ in range(300):  # taken up while no record arrives (looked at once a second)
+            if any(n.startswith("now enforcing") for n in notes):
+                break
+            time.sleep(0.05)
         for i in range(3, 6):
             pipe.write(b'{"n": %d}\n' % i)
         pipe.close()
 
-    summary, passed, notes = enforce_from_pipe(feed, trust, tmp_path)
+    notes: list[str] = []
+    summary, passed, _ = enforce_from_pipe(feed, trust, tmp_path, notes)
     assert [r["n"] for r in passed] == [0, 1, 2]
     assert summary.read == 6 and summary.rejected == 3  # none dropped: passed or rejected, each of them
     assert notes == ["enforcing edge version 3 (signed by alice)", "now enforcing edge version 4 (signed by alice)"]

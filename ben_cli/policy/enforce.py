@@ -9,6 +9,7 @@ one summary record at the end: read, allowed, denied, limited, per rule.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +53,9 @@ class Gate:
         return self.evaluator.policy
 
     def swap(self, evaluator: Evaluator) -> None:
-        """Decide with a newer policy from the next record on (the counts go on)."""
+        """Decide with a newer policy from the next record on (the counts go on, and so does the
+        list of alerts not yet written, which both versions share from here)."""
+        evaluator.alerts = self.evaluator.alerts
         self.evaluator = evaluator
 
     def admit(self, rec: dict, raw: bytes = b"", file: str = "-", lineno: int = 0) -> bool:
@@ -96,26 +99,59 @@ class Gate:
 
 
 PUSH = "policy.push"  # a control-lane record whose body is a signed bundle
+LOOK_EVERY = 1.0  # seconds between two looks for a newer installed version (--watch)
+
+
+class Watcher:
+    """``--watch``: a thread that asks ``reload`` once a second for a newer verified policy and
+    swaps it into the gate. The swap is one attribute assignment, so each record is decided by
+    exactly one version, and an idle stream takes up a new version without waiting for a record."""
+
+    def __init__(self, gate: Gate, reload: Callable[[], Evaluator | None]):
+        self.gate, self.reload = gate, reload
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="policy-watch", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(LOOK_EVERY):
+            newer = self.reload()
+            if newer is not None:
+                self.gate.swap(newer)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def run(policy: Policy, inputs: Sequence[str], writer: Writer, rejects: Rejects, options: PolicyOptions,
         reload: Callable[[], Evaluator | None] | None = None,
         push: Callable[[dict], Evaluator | None] | None = None) -> tuple[Summary, Gate]:
     """``ben policy enforce``: the records of ``inputs`` judged by ``policy``. ``reload`` (``--watch``)
-    is asked between records, at most once a second, for a newer verified policy. ``push`` is given
-    each allowed ``control``-lane ``policy.push`` record: it verifies and installs the bundle in its
-    body and answers the policy to enforce from the next record on (it raises to refuse it, and the
-    record goes to the rejects with the reason)."""
+    is asked once a second, by a thread, for a newer verified policy. ``push`` is given each allowed
+    ``control``-lane ``policy.push`` record: it verifies and installs the bundle in its body and
+    answers the policy to enforce from the next record on (it raises to refuse it, and the record
+    goes to the rejects with the reason)."""
     gate = Gate(policy, rejects, options.who)
     reader = Reader(inputs, rejects.add)
+    watcher = Watcher(gate, reload) if reload is not None else None
+    try:
+        _loop(gate, reader, writer, rejects, push)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+    if options.stats:
+        writer.write(gate.stats_record(reader.read))
+    writer.flush()
+    summary = Summary("policy enforce", read=reader.read, written=writer.count, rejected=rejects.count)
+    summary.extra.update({"denied": gate.counts[DENY], "limited": gate.counts[LIMITED]})
+    return summary, gate
+
+
+def _loop(gate: Gate, reader: Reader, writer: Writer, rejects: Rejects,
+          push: Callable[[dict], Evaluator | None] | None) -> None:
     admit, write_line, write = gate.admit, writer.write_line, writer.write
-    next_look = time.monotonic() + 1.0 if reload is not None else float("inf")
     for raw, rec in reader.pairs():
-        if reload is not None and time.monotonic() >= next_look:  # before deciding: a new version decides it
-            newer = reload()
-            if newer is not None:
-                gate.swap(newer)
-            next_look = time.monotonic() + 1.0
         if admit(rec, raw, reader.file, reader.lineno):
             if push is not None and rec.get("name") == PUSH and rec.get("lane") == "control":
                 try:
@@ -131,14 +167,6 @@ def run(policy: Policy, inputs: Sequence[str], writer: Writer, rejects: Rejects,
             for alert in alerts:
                 write(alert)
             alerts.clear()
-    if options.stats:
-        write(gate.stats_record(reader.read))
-    writer.flush()
-    summary = Summary("policy enforce", read=reader.read, written=writer.count, rejected=rejects.count)
-    summary.extra.update({"denied": gate.counts[DENY], "limited": gate.counts[LIMITED]})
-    return summary, gate
-
-
 
 
 def gate_for(path: Path, rejects: Rejects, identity: str | None, groups: tuple[str, ...], to: str | None) -> Gate:
@@ -153,7 +181,8 @@ def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects:
                       trust: Path | None, crl: Path | None, watch: bool,
                       notify: Callable[[str], None] = lambda _m: None) -> tuple[Summary, Gate]:
     """``ben policy enforce --installed NAME``: the installed version, verified; with ``watch``,
-    a newer installed version is verified and taken up between two records (none is dropped)."""
+    a newer installed version is verified and taken up between two records (none is dropped), even
+    while no record arrives."""
     from ben_cli.policy.bundle import Installed, load_trust, verify_bundle
 
     kept = Installed(name)
@@ -162,7 +191,7 @@ def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects:
     version = verified.version
     notify(f"enforcing {name} version {version} (signed by {verified.signer.name})")
 
-    def reload() -> Evaluator | None:
+    def take_up() -> Evaluator | None:
         nonlocal version
         current = kept.current()
         if current is None or current.get("version") == version:
@@ -178,7 +207,7 @@ def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects:
         notify(f"now enforcing {name} version {newer.version} (signed by {newer.signer.name})")
         return Evaluator(newer.policy)
 
-    def push(rec: dict) -> Evaluator | None:
+    def install_pushed(rec: dict) -> Evaluator | None:
         nonlocal version
         body = rec.get("body")
         if type(body) is not str:
@@ -192,6 +221,16 @@ def enforce_installed(name: str, inputs: Sequence[str], writer: Writer, rejects:
             return None
         version = pushed.version
         return Evaluator(pushed.policy)
+
+    lock = threading.Lock()  # the watcher's thread and a push in the reading thread: one at a time
+
+    def reload() -> Evaluator | None:
+        with lock:
+            return take_up()
+
+    def push(rec: dict) -> Evaluator | None:
+        with lock:
+            return install_pushed(rec)
 
     return run(verified.policy, inputs, writer, rejects, options, reload if watch else None, push)
 
