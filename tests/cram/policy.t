@@ -1,5 +1,6 @@
   $ . "$TESTDIR/setup.sh"
-  $ cd "$CRAMTMP" && mkdir -m 700 work && cd work
+  $ export BEN_HOME="$CRAMTMP/policy-home"
+  $ cd "$CRAMTMP" && mkdir -m 700 policy-work && cd policy-work
 
 A policy: who may send what, how fast, where; the first matching rule decides, else the default.
 
@@ -147,7 +148,7 @@ Signed bundles: a signer whose certificate (usage sign) is in group policy-admin
 
 A node installs what verifies against the CA's trust bundle and revocation list:
 
-  $ export NODE="env BEN_HOME=$CRAMTMP/node"
+  $ export NODE="env BEN_HOME=$CRAMTMP/policy-node"
   $ $NODE ben policy install edge-v1.bundle --trust trust --crl crl.1
   ben policy install: installed edge version 1 (signed by alice)
   $ sed -i 's/version 1/version 2/' edge.policy && ben policy sign edge.policy --key alice.key --cert alice.cert --out edge-v2.bundle -q
