@@ -47,6 +47,9 @@ def sink(
     from_start: Annotated[bool, typer.Option("--from-start", help="Read input files from their start, not from where earlier runs got to.")] = False,
     ack: Annotated[Optional[Path], typer.Option("--ack", metavar="STATE", help="Acknowledge to the ben ingest --since-last run with this --state: keep in STATE.ack how far into each input the records held reach, drop records at or below it, and let that ingest resume from there (exactly once end to end).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="clickhouse+http: processes converting records (default: one per core, at most 4; 1: none, the reader converts).", min=1)] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", help="Store only what this policy allows (destination: the --to URL); denied records go to --rejects with the rule, rate-limited ones are counted.")] = None,
+    identity: Annotated[Optional[str], typer.Option("--identity", help="--policy: who sends the records, unless a record carries via.peer.")] = None,
+    group: Annotated[Optional[list[str]], typer.Option("--group", help="--policy: a group of that identity; repeatable.")] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -64,7 +67,15 @@ def sink(
         raise typer.BadParameter("--tee with --to - would write every record twice", param_hint="--tee")
     options = options_from(locals())
     with DurableRejects(rejects, stage="sink", strict=strict) as bad:
+        gate = None
+        if policy is not None:
+            from ben_cli.policy.enforce import gate_for
+
+            gate = gate_for(policy, bad, identity, tuple(group or ()), to if to is not None else f"file:{getattr(options.target, 'path', '-')}")
+            options.admit = gate.admit
         summary = run(inputs or ["-"], Writer() if tee else None, bad, options,
                       notify=lambda m: say(f"ben sink: {m}", quiet))
     if not quiet:
+        for line in gate.limited_lines() if gate is not None else ():
+            sys.stderr.write(f"ben sink: {line}\n")
         summary.report(sys.stderr, bad)

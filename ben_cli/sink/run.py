@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ben_cli.ndjson import Reader, Writer, stdin_file
+import orjson
+
+from ben_cli.ndjson import Input, Reader, Writer, stdin_file
 from ben_cli.rejects import Summary
 from ben_cli.sink.batch import BatchLimits
 from ben_cli.sink.batcher import Batcher, collect_per_batch
@@ -24,6 +26,9 @@ class SinkOptions:
     from_start: bool = False
     workers: int | None = None  # processes converting for the HTTP target (None: one per core, up to 4)
     ack: Path | None = None  # --ack: the ingest state whose inputs' positions this sink acknowledges
+    # --policy: judges each record (record, line, file, line number) before it is stored; a record
+    # it refuses is not stored (the judge itself sends it to the rejects or counts it)
+    admit: Callable[[dict, bytes, str, int], bool] | None = None
 
 
 def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = False,
@@ -41,6 +46,16 @@ def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = Fa
     return Batcher(delivery, options.limits, tee=tee, on_reject=rejects.add, held=held)
 
 
+def _admitted(items: Iterator[tuple[dict | None, bytes, Input, int]], admit: Callable[[dict, bytes, str, int], bool],
+              reader: Reader) -> Iterator[tuple[dict | None, bytes, Input, int]]:
+    """The items whose records ``admit`` lets through (records are parsed here when workers would)."""
+    loads = orjson.loads
+    for item in items:
+        rec, line = item[0], item[1]
+        if admit(rec if rec is not None else loads(line), line.rstrip(b"\r\n"), reader.file, reader.lineno):
+            yield item
+
+
 def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, options: SinkOptions,
         notify: Callable[[str], None] = lambda _m: None) -> Summary:
     """Store the records of ``inputs`` in ``options.target``; with a ``writer`` (``--tee``) pass
@@ -51,7 +66,10 @@ def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, o
     reader = Reader(inputs, rejects.add)
     with collect_per_batch(), batcher_for(options, rejects, tee=writer is not None, notify=notify) as core:
         core.load()
-        passed = core.feed_positioned(reader.positioned(core.resume, parse=core.parses), reader)
+        items = reader.positioned(core.resume, parse=core.parses)
+        if options.admit is not None:
+            items = _admitted(items, options.admit, reader)
+        passed = core.feed_positioned(items, reader)
         if writer is None:
             for _ in passed:  # yields nothing: the loop is the core's
                 pass
