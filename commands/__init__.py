@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the package is imported by `ben --version`, which must not 
     import click
 
 # The built-in commands, in the order `ben --help` lists them: the pipeline first.
-COMMANDS: tuple[str, ...] = ("ingest", "scrub", "count", "rate", "detect", "narrate", "sink", "db", "key", "ca")
+COMMANDS: tuple[str, ...] = ("ingest", "scrub", "count", "rate", "detect", "narrate", "sink", "db", "key", "ca", "bee")
 
 
 def available() -> list[str]:

@@ -1,0 +1,147 @@
+"""The sender's records not yet acknowledged: in memory, or also on disk (``--spool DIR``).
+
+Records are numbered from 1 within a stream. The window holds every record after the highest
+acknowledged one, so a reconnect can resend from the listener's ACK + 1.
+
+A spool makes the window survive a killed sender. ``DIR/state.json`` names the stream id and
+the file of records with the number of its first line (``records-N``); records are appended to
+that file and fsynced *before* they are sent, so a number the listener has seen is always in
+the spool: a rerun numbers its new records after it, never over it. When every record is
+acknowledged (and at the end of a run) the spool moves to a new, empty file: the state is
+rewritten atomically to point at it, then the old file is removed, so a kill at any moment
+leaves one consistent pair. A line cut short by a kill mid-append is cut off on the next run: it
+was never fsynced, so never sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import orjson
+
+from ben_cli.atomic import cut_to_whole_lines, exclusive_lock, fsync_dir, write_atomic
+from ben_cli.crypto import primitives as p
+from ben_cli.errors import StateError
+
+STREAM_ID = 16
+COMPACT_AT = 16 << 20  # bytes of acknowledged records after which the spool moves to a new file
+
+
+class Window:
+    """Unacknowledged records in memory, numbered from ``acked + 1``."""
+
+    def __init__(self, stream: bytes | None = None, first: int = 1):
+        self.stream = stream or p.random_bytes(STREAM_ID)
+        self.acked = first - 1
+        self._lines: list[bytes] = []
+        self._head = 0  # index in _lines of record acked + 1 (acknowledged ones are cut off in batches)
+        self.bytes = 0
+
+    @property
+    def pending(self) -> int:
+        """How many records are not acknowledged."""
+        return len(self._lines) - self._head
+
+    @property
+    def last(self) -> int:
+        """The number of the last record taken in (0 for none)."""
+        return self.acked + self.pending
+
+    def append(self, lines: list[bytes]) -> None:
+        self._lines.extend(lines)
+        self.bytes += sum(map(len, lines))
+
+    def ack(self, number: int) -> None:
+        """Forget the records up to ``number`` (the listener holds them)."""
+        drop = min(number - self.acked, self.pending)
+        if drop <= 0:
+            return
+        self.bytes -= sum(map(len, self._lines[self._head:self._head + drop]))
+        self._head += drop
+        self.acked += drop
+        if self._head > 4096 and self._head * 2 > len(self._lines):
+            del self._lines[:self._head]
+            self._head = 0
+
+    def since(self, number: int, limit: int) -> list[bytes]:
+        """Up to ``limit`` records from number ``number``."""
+        start = self._head + max(number - self.acked - 1, 0)
+        return self._lines[start:start + limit]
+
+    def close(self) -> None:
+        pass
+
+
+class Spool(Window):
+    """A window whose records are also on disk, fsynced before they are sent."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder = folder
+        self._lock = exclusive_lock(folder / "spool", "another ben bee send with this spool")
+        self._lock.__enter__()
+        state = folder / "state.json"
+        if state.exists():
+            try:
+                values = orjson.loads(state.read_bytes())
+                stream, base = bytes.fromhex(values["stream"]), int(values["base"])
+                if len(stream) != STREAM_ID or base < 1:
+                    raise ValueError("bad stream id or base")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise StateError(f"{state}: not a ben bee spool state ({exc})") from None
+        else:
+            stream, base = p.random_bytes(STREAM_ID), 1
+        super().__init__(stream, base)
+        self.base = base
+        self._write_state()
+        path = self._path(base)
+        if path.exists():
+            cut_to_whole_lines(path)
+            super().append(path.read_bytes().split(b"\n")[:-1])
+        self._fh = open(path, "ab")  # closed in close()
+        for old in folder.glob("records-*"):
+            if old != path:
+                old.unlink()  # a file left by a kill during compaction
+
+    @property
+    def resumed(self) -> int:
+        return self.pending
+
+    def _path(self, base: int) -> Path:
+        return self.folder / f"records-{base}"
+
+    def _write_state(self) -> None:
+        write_atomic(self.folder / "state.json",
+                     orjson.dumps({"version": 1, "stream": self.stream.hex(), "base": self.base},
+                                  option=orjson.OPT_APPEND_NEWLINE), mode=0o600)
+
+    def append(self, lines: list[bytes]) -> None:
+        self._fh.write(b"".join(line + b"\n" for line in lines))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        super().append(lines)
+
+    def ack(self, number: int) -> None:
+        super().ack(number)
+        if not self.pending and self._fh.tell() >= COMPACT_AT:
+            self.compact()
+
+    def compact(self) -> None:
+        """Move to a new, empty file numbered after every acknowledged record."""
+        if self.pending or self.base == self.acked + 1:
+            return
+        old = self._path(self.base)
+        self._fh.close()
+        self.base = self.acked + 1
+        self._fh = open(self._path(self.base), "ab")
+        self._write_state()
+        old.unlink()
+        fsync_dir(self.folder)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.compact()
+        self._fh.close()
+        self._lock.__exit__(None, None, None)
