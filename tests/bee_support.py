@@ -58,3 +58,131 @@ class Pki:
         listed = r.build(self.ca_key, sequence=self.crl_sequence, issued=self.now, next_update=self.now + 86400,
                          ids=[each.id for each in certificates])
         self.crl.write_text(listed.text)
+
+
+# --- a listener in a thread, a sender from a pipe, a proxy that breaks things ------------------
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import random  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+
+from ben_cli.bee import address  # noqa: E402
+from ben_cli.bee.handshake import Credentials  # noqa: E402
+from ben_cli.bee.listener import Listener, Marks, Options  # noqa: E402
+from ben_cli.bee.sender import Options as SendOptions  # noqa: E402
+from ben_cli.bee.sender import Sender, Stats  # noqa: E402
+from ben_cli.bee.window import Window  # noqa: E402
+
+
+class Output(io.BytesIO):
+    def lines(self) -> list[bytes]:
+        return self.getvalue().splitlines()
+
+
+def creds(pki: Pki, node: Node, crl: bool = True) -> Credentials:
+    return Credentials.load(node.cert, node.key, pki.bundle, pki.crl if crl else None)
+
+
+@contextlib.contextmanager
+def running(listener: Listener) -> Iterator[int]:
+    """The listener serving on a free loopback port (yielded) until the block ends."""
+    server = address.parse("127.0.0.1:0").listen()
+    thread = threading.Thread(target=listener.serve, args=(server,), daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        listener.stop()
+        thread.join(timeout=10)
+        server.close()
+
+
+def listener(pki: Pki, node: Node, state: Path | None = None, **options: object) -> Listener:
+    return Listener(creds(pki, node), Output(), Marks(state), Options(**options))  # type: ignore[arg-type]
+
+
+def records(n: int, start: int = 1, lane: str = "diag") -> bytes:
+    return b"".join(b'{"lane":"%s","name":"r","value":%d}\n' % (lane.encode(), i) for i in range(start, start + n))
+
+
+def send(pki: Pki, node: Node, port: int, data: bytes, window: Window | None = None, **options: object) -> Stats:
+    """Run a Sender over ``data`` (fed through a pipe by a thread) to 127.0.0.1:``port``."""
+    read, write = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write, "wb") as fh:
+            fh.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        opts = SendOptions(**{"backoff_max": 0.05, "give_up": 20.0, **options})  # type: ignore[arg-type]
+        return Sender(creds(pki, node, crl=False), address.parse(f"127.0.0.1:{port}"), read, window or Window(), opts).run()
+    finally:
+        os.close(read)
+
+
+class Proxy:
+    """A TCP proxy to ``port`` that can cut connections or flip bytes, from the sender's side."""
+
+    def __init__(self, port: int, mangle: Callable[[int, bytes], bytes | None]):
+        self.port = port
+        self.mangle = mangle  # (bytes so far on this connection, chunk) -> chunk to pass, or None to cut
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.listen_port = self.server.getsockname()[1]
+        self.connections = 0
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            upstream = socket.create_connection(("127.0.0.1", self.port))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, outbound: bool) -> None:
+        seen = 0
+        try:
+            while True:
+                chunk = src.recv(65536)
+                if not chunk:
+                    break
+                passed = self.mangle(seen, chunk) if outbound else chunk
+                if passed is None:
+                    self.cuts += 1
+                    break
+                seen += len(chunk)
+                dst.sendall(passed)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def random_cuts(seed: int, cuts: int, span: int) -> Callable[[int, bytes], bytes | None]:
+    """A mangle that cuts the first ``cuts`` connections at random byte counts below ``span``."""
+    rng = random.Random(seed)
+    left = [cuts]
+    at = [rng.randrange(1, span)]
+
+    def mangle(seen: int, chunk: bytes) -> bytes | None:
+        if left[0] and seen + len(chunk) >= at[0]:
+            left[0] -= 1
+            at[0] = rng.randrange(1, span)
+            return None
+        return chunk
+
+    return mangle

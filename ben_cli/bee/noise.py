@@ -221,7 +221,7 @@ class Handshake:
         if self.complete or self._my_turn():
             raise HandshakeFailed("handshake message received out of turn")
         st = self.state
-        rest = message
+        rest = bytes(message)
         if self.step == 0:  # -> e
             rest = self._read_ephemeral(rest)
         elif self.step == 1:  # <- e, ee, s, es
