@@ -20,8 +20,8 @@ from noise.connection import Keypair, NoiseConnection
 
 from ben_cli.bee import frames
 from ben_cli.bee.framing import Closed, Wire, encode
-from ben_cli.bee.noise import REKEY_EVERY, CipherState, Handshake, HandshakeFailed
 from ben_cli.bee.handshake import PROLOGUE
+from ben_cli.bee.noise import REKEY_EVERY, CipherState, Handshake, HandshakeFailed
 from ben_cli.crypto import primitives as p
 from tests import bee_support as bs
 
