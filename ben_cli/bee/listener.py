@@ -287,6 +287,7 @@ class Listener:
                 try:
                     self._data(conn, key, frame, via, lanes, peer)
                 except Gap as exc:
+                    self._ack(wire, send, key)  # what was handed on is acknowledged before the refusal
                     self._refuse(wire, send, str(exc))
                     return
             elif frame.kind == frames.CLOSE:
