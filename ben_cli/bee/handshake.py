@@ -17,7 +17,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ben_cli.bee import frames
@@ -65,6 +65,10 @@ class Credentials:
     static_secret: bytes
     verifier: verify.Verifier
     clock: Callable[[], float] = time.time
+    static_public: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.static_public = p.x25519_keypair(self.static_secret)[1]
 
     @classmethod
     def load(cls, cert: Path, key: Path, bundle: Path, crl: Path | None = None) -> Credentials:
@@ -73,7 +77,7 @@ class Credentials:
         trust = verify.TrustBundle.parse(_read(bundle, "--bundle"))
         own = c.parse(certificate)
         secret = identities[0].secret
-        if p.x25519_keypair(secret)[1] != own.noise_pub:
+        if p.x25519_keypair(secret)[1] != own.noise_pub:  # checked once here, then kept
             raise UsageError(f"--key {key} does not hold the X25519 key the certificate {cert} binds (its noise_pub)")
         creds = cls(certificate, secret, verify.Verifier(trust))
         if crl is not None:
@@ -110,7 +114,7 @@ def _read(path: Path, what: str) -> bytes:
 
 def initiate(wire: Wire, creds: Credentials) -> tuple[Peer, Handshake]:
     """The initiator's three messages; the responder is checked before message 3 is sent."""
-    hs = Handshake(True, creds.static_secret, PROLOGUE)
+    hs = Handshake(True, creds.static_secret, PROLOGUE, static_public=creds.static_public)
     wire.send(hs.write_message(b""))
     payload = hs.read_message(wire.recv())
     peer = creds.check_peer(payload, hs.remote_static, "server")
@@ -120,7 +124,7 @@ def initiate(wire: Wire, creds: Credentials) -> tuple[Peer, Handshake]:
 
 def respond(wire: Wire, creds: Credentials) -> tuple[Peer, Handshake]:
     """The responder's side; a refused initiator is told why in an ERROR frame, then refused."""
-    hs = Handshake(False, creds.static_secret, PROLOGUE)
+    hs = Handshake(False, creds.static_secret, PROLOGUE, static_public=creds.static_public)
     if hs.read_message(wire.recv()):
         raise HandshakeFailed("the first handshake message carries a payload (ben-bee/1 sends it empty)")
     wire.send(hs.write_message(creds.certificate))

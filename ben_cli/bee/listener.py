@@ -142,6 +142,8 @@ class Listener:
                         break
                     raise
                 source = addr[0] if isinstance(addr, tuple) else "unix"
+                if isinstance(addr, tuple):  # small frames (ACKs, handshake messages) go out at once
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn = _Conn(sock, source)
                 with self.lock:
                     too_many = len(self.conns) >= self.options.max_peers or \

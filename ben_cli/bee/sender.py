@@ -28,7 +28,7 @@ from ben_cli.bee.address import Address
 from ben_cli.bee.framing import Closed, Wire
 from ben_cli.bee.handshake import Credentials, PeerRefused, initiate
 from ben_cli.bee.noise import CipherState, HandshakeFailed
-from ben_cli.bee.window import Window
+from ben_cli.bee.window import Window, blocks_of
 from ben_cli.crypto import primitives as p
 from ben_cli.errors import BenError
 
@@ -81,18 +81,13 @@ class Sender:
             data, self._partial = self._partial + data, b""
             cut = data.rfind(b"\n") + 1
             data, self._partial = data[:cut], data[cut:]
-        lines = []
-        for line in data.split(b"\n")[:-1]:
-            if not line.strip():
-                continue
-            if len(line) + 1 > frames.MAX_DATA:
-                self.stats.too_long += 1
-                self.log(f"a line of {len(line)} bytes is over the {frames.MAX_DATA}-byte limit of a frame; skipped")
-                continue
-            lines.append(line)
-        if lines:
-            self.window.append(lines)
-            self.stats.records += len(lines)
+        blocks, too_long = blocks_of(data, frames.MAX_DATA)
+        if too_long:
+            self.stats.too_long += too_long
+            self.log(f"{too_long} line(s) over the {frames.MAX_DATA}-byte limit of a frame; skipped")
+        if blocks:
+            self.window.append(blocks)
+            self.stats.records += sum(count for _, count in blocks)
 
     # --- the run -------------------------------------------------------------------------------
 
@@ -185,17 +180,9 @@ class Sender:
 
     def _frames(self, first: int) -> tuple[list[bytes], int]:
         """Up to :data:`_BATCH` DATA frames from record ``first``; and the next number to send."""
-        out: list[bytes] = []
-        lines = self.window.since(first, _BATCH * 4096)
-        i = 0
-        while i < len(lines) and len(out) < _BATCH:
-            size, j = 0, i
-            while j < len(lines) and size + len(lines[j]) + 1 <= frames.MAX_DATA:
-                size += len(lines[j]) + 1
-                j += 1
-            out.append(frames.data(first + i, b"\n".join(lines[i:j]) + b"\n"))
-            i = j
-        return out, first + i
+        blocks = self.window.since(first, _BATCH)
+        out = [frames.data(number, data) for number, _, data in blocks]
+        return out, (blocks[-1][0] + blocks[-1][1] if blocks else first)
 
 
 def _readable(fd: int) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import deque
 from pathlib import Path
 
 import orjson
@@ -26,49 +27,80 @@ from ben_cli.crypto import primitives as p
 from ben_cli.errors import StateError
 
 STREAM_ID = 16
+MAX_BLOCK = 65535 - 16 - 1 - 8  # the lines of one DATA frame (frames.MAX_DATA)
 COMPACT_AT = 16 << 20  # bytes of acknowledged records after which the spool moves to a new file
 
 
+Block = tuple[bytes, int]  # whole lines, each ending in a newline, and how many
+
+
+def blocks_of(data: bytes, limit: int) -> tuple[list[Block], int]:
+    """``data`` (whole lines) cut at line ends into blocks of at most ``limit`` bytes, empty lines
+    left out; and how many lines were left out for being longer than ``limit`` alone. Working on
+    blocks, not lines, keeps the per-record cost of the sender in C (``rfind``, ``count``)."""
+    out: list[Block] = []
+    too_long = 0
+    pos, size = 0, len(data)
+    while pos < size:
+        end = data.rfind(b"\n", pos, pos + limit) + 1 if size - pos > limit else size
+        if end <= pos:  # one line longer than a frame can carry: left out
+            too_long += 1
+            pos = data.index(b"\n", pos) + 1
+            continue
+        block = data[pos:end]
+        if block.startswith(b"\n") or b"\n\n" in block:
+            block = b"".join(line + b"\n" for line in block.split(b"\n")[:-1] if line)
+        if block:
+            out.append((block, block.count(b"\n")))
+        pos = end
+    return out, too_long
+
+
 class Window:
-    """Unacknowledged records in memory, numbered from ``acked + 1``."""
+    """Unacknowledged records in memory, as blocks of whole lines; records numbered from 1."""
 
     def __init__(self, stream: bytes | None = None, first: int = 1):
         self.stream = stream or p.random_bytes(STREAM_ID)
         self.acked = first - 1
-        self._lines: list[bytes] = []
-        self._head = 0  # index in _lines of record acked + 1 (acknowledged ones are cut off in batches)
+        self.last = first - 1  # the number of the last record taken in (0 for none)
+        self.blocks: deque[tuple[int, int, bytes]] = deque()  # (first number, count, lines)
         self.bytes = 0
 
     @property
     def pending(self) -> int:
         """How many records are not acknowledged."""
-        return len(self._lines) - self._head
+        return self.last - self.acked
 
-    @property
-    def last(self) -> int:
-        """The number of the last record taken in (0 for none)."""
-        return self.acked + self.pending
-
-    def append(self, lines: list[bytes]) -> None:
-        self._lines.extend(lines)
-        self.bytes += sum(map(len, lines))
+    def append(self, blocks: list[Block]) -> None:
+        for data, count in blocks:
+            self.blocks.append((self.last + 1, count, data))
+            self.last += count
+            self.bytes += len(data)
 
     def ack(self, number: int) -> None:
-        """Forget the records up to ``number`` (the listener holds them)."""
-        drop = min(number - self.acked, self.pending)
-        if drop <= 0:
-            return
-        self.bytes -= sum(map(len, self._lines[self._head:self._head + drop]))
-        self._head += drop
-        self.acked += drop
-        if self._head > 4096 and self._head * 2 > len(self._lines):
-            del self._lines[:self._head]
-            self._head = 0
+        """Forget the records up to ``number`` (the listener holds them); a block partly
+        acknowledged is kept whole until the rest of it is."""
+        number = min(number, self.last)
+        blocks = self.blocks
+        while blocks and blocks[0][0] + blocks[0][1] - 1 <= number:
+            self.bytes -= len(blocks.popleft()[2])
+        self.acked = max(self.acked, number)
 
-    def since(self, number: int, limit: int) -> list[bytes]:
-        """Up to ``limit`` records from number ``number``."""
-        start = self._head + max(number - self.acked - 1, 0)
-        return self._lines[start:start + limit]
+    def since(self, number: int, limit: int) -> list[tuple[int, int, bytes]]:
+        """Up to ``limit`` blocks (first number, count, lines) from record ``number`` on."""
+        out = []
+        for first, count, data in self.blocks:
+            if first + count - 1 < number:
+                continue
+            if first < number:  # resending from the middle of a block
+                cut = 0
+                for _ in range(number - first):
+                    cut = data.index(b"\n", cut) + 1
+                first, count, data = number, count - (number - first), data[cut:]
+            out.append((first, count, data))
+            if len(out) >= limit:
+                break
+        return out
 
     def close(self) -> None:
         pass
@@ -99,7 +131,7 @@ class Spool(Window):
         path = self._path(base)
         if path.exists():
             cut_to_whole_lines(path)
-            super().append(path.read_bytes().split(b"\n")[:-1])
+            super().append(blocks_of(path.read_bytes(), MAX_BLOCK)[0])
         self._fh = open(path, "ab")  # closed in close()
         for old in folder.glob("records-*"):
             if old != path:
@@ -117,11 +149,11 @@ class Spool(Window):
                      orjson.dumps({"version": 1, "stream": self.stream.hex(), "base": self.base},
                                   option=orjson.OPT_APPEND_NEWLINE), mode=0o600)
 
-    def append(self, lines: list[bytes]) -> None:
-        self._fh.write(b"".join(line + b"\n" for line in lines))
+    def append(self, blocks: list[Block]) -> None:
+        self._fh.write(b"".join(data for data, _ in blocks))
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        super().append(lines)
+        super().append(blocks)
 
     def ack(self, number: int) -> None:
         super().ack(number)
