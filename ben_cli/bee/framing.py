@@ -34,6 +34,7 @@ class Wire:
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self._buf = bytearray()
+        self._pos = 0  # where the next message starts in _buf (consumed bytes are cut off in batches)
 
     def send(self, message: bytes) -> None:
         self.sock.sendall(encode(message))
@@ -43,10 +44,13 @@ class Wire:
 
     def buffered(self) -> bool:
         """Whether a whole message is already waiting in the buffer (no read needed)."""
-        buf = self._buf
-        return len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big")
+        buf, pos = self._buf, self._pos
+        return len(buf) - pos >= 2 and len(buf) - pos >= 2 + int.from_bytes(buf[pos:pos + 2], "big")
 
     def _fill(self) -> None:
+        if self._pos:
+            del self._buf[:self._pos]
+            self._pos = 0
         data = self.sock.recv(_READ)
         if not data:
             raise Closed(partial=bool(self._buf))
@@ -54,12 +58,11 @@ class Wire:
 
     def recv(self) -> bytes:
         """The next message; :class:`Closed` when the connection ends first."""
-        buf = self._buf
-        while len(buf) < 2:
+        while len(self._buf) - self._pos < 2:
             self._fill()
-        size = int.from_bytes(buf[:2], "big")
-        while len(buf) < 2 + size:
+        size = int.from_bytes(self._buf[self._pos:self._pos + 2], "big")
+        while len(self._buf) - self._pos < 2 + size:
             self._fill()
-        message = bytes(buf[2:2 + size])
-        del buf[:2 + size]
-        return message
+        start = self._pos + 2
+        self._pos = start + size
+        return bytes(self._buf[start:self._pos])
