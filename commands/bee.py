@@ -16,8 +16,8 @@ from ben_cli.rejects import Rejects
 
 from ._common import QuietOpt, as_duration, say
 
-app = typer.Typer(help="The bridge: records carried between hosts over Noise XX with ben ca certificates, "
-                       "encrypted, authenticated, resumed exactly once.", no_args_is_help=True)
+app = typer.Typer(help="The bridge: records carried between hosts, encrypted, authenticated, exactly once.",
+                  no_args_is_help=True)
 
 CertOpt = Annotated[Path, typer.Option("--cert", help="This node's certificate (ben-cert-v1).")]
 KeyOpt = Annotated[Path, typer.Option("--key", help="This node's X25519 key (the noise.key the certificate binds).")]

@@ -33,7 +33,7 @@ from ben_cli.bee.framing import Closed, Wire
 from ben_cli.bee.handshake import Credentials, Peer, PeerRefused, respond, settimeout
 from ben_cli.bee.noise import CipherState, HandshakeFailed
 from ben_cli.crypto import primitives as p
-from ben_cli.errors import BadRecord, StateError
+from ben_cli.errors import BadRecord, BenError, StateError
 from ben_cli.rejects import Rejects
 
 ACK_WITHIN = 0.1  # the protocol's bound on an unacknowledged written record
@@ -105,6 +105,11 @@ class _Conn:
 
 class Gap(Exception):
     pass
+
+
+class OutputFailed(BenError):
+    """Writing the output or saving the marks failed (a full disk, a closed pipe): the listener
+    stops, acknowledging nothing it could not hand on."""
 
 
 @dataclass
@@ -310,8 +315,14 @@ class Listener:
         return mark
 
     def _flush(self) -> None:
-        self.out.flush()
-        self.marks.save()
+        try:
+            self.out.flush()
+        except OSError as exc:
+            raise OutputFailed(f"cannot write the output: {exc.strerror or exc}") from None
+        try:
+            self.marks.save()
+        except OSError as exc:
+            raise OutputFailed(f"cannot save the marks to {self.marks.path}: {exc.strerror or exc}") from None
 
     def _data(self, conn: _Conn, key: tuple[bytes, bytes], frame: frames.Frame, via: bytes,
               lanes: frozenset[str] | None, peer: Peer) -> None:
@@ -332,7 +343,10 @@ class Listener:
                 if stamped is not None:
                     out.append(stamped)
             if out:
-                self.out.write(b"".join(out))
+                try:
+                    self.out.write(b"".join(out))
+                except OSError as exc:
+                    raise OutputFailed(f"cannot write the output: {exc.strerror or exc}") from None
                 self.counts.records += len(out)
             end = frame.number + len(lines) - 1
             if end > mark:

@@ -150,9 +150,12 @@ class Spool(Window):
                                   option=orjson.OPT_APPEND_NEWLINE), mode=0o600)
 
     def append(self, blocks: list[Block]) -> None:
-        self._fh.write(b"".join(data for data, _ in blocks))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(b"".join(data for data, _ in blocks))
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:  # a full disk: stop; what was spooled is sent on the next run
+            raise StateError(f"cannot append to the spool {self._path(self.base)}: {exc.strerror or exc}") from None
         super().append(blocks)
 
     def ack(self, number: int) -> None:
