@@ -108,7 +108,8 @@ def records(n: int, start: int = 1, lane: str = "diag") -> bytes:
     return b"".join(b'{"lane":"%s","name":"r","value":%d}\n' % (lane.encode(), i) for i in range(start, start + n))
 
 
-def send(pki: Pki, node: Node, port: int, data: bytes, window: Window | None = None, **options: object) -> Stats:
+def send(pki: Pki, node: Node, port: int, data: bytes, window: Window | None = None, log: Callable[[str], None] = print,
+         **options: object) -> Stats:
     """Run a Sender over ``data`` (fed through a pipe by a thread) to 127.0.0.1:``port``."""
     read, write = os.pipe()
 
@@ -119,7 +120,8 @@ def send(pki: Pki, node: Node, port: int, data: bytes, window: Window | None = N
     threading.Thread(target=feed, daemon=True).start()
     try:
         opts = SendOptions(**{"backoff_max": 0.05, "give_up": 20.0, **options})  # type: ignore[arg-type]
-        return Sender(creds(pki, node, crl=False), address.parse(f"127.0.0.1:{port}"), read, window or Window(), opts).run()
+        return Sender(creds(pki, node, crl=False), address.parse(f"127.0.0.1:{port}"), read, window or Window(), opts,
+                      log).run()
     finally:
         os.close(read)
 

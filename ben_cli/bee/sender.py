@@ -167,16 +167,21 @@ class Sender:
             want = [sock] + ([self.fd] if not self.eof and window.bytes < WINDOW_BYTES else [])
             ready = select.select(want, [], [], 0 if pending else None)[0]
             if sock in ready or wire.buffered():
-                frame = self._frame(wire, receive)
-                if frame.kind != frames.ACK:
-                    raise Closed(f"unexpected {frame.name} frame from the listener")
-                self._acked(frame.number)
+                self._take_acks(wire, receive)
                 if close_sent and self.eof and window.acked == window.last:
                     return True
-                while wire.buffered():
-                    self._acked(self._frame(wire, receive).number)
             if self.fd in ready:
                 self._read_input()
+
+    def _take_acks(self, wire: Wire, receive: CipherState) -> None:
+        """Read one frame, and every other one already buffered: each must be an ACK."""
+        while True:
+            frame = self._frame(wire, receive)
+            if frame.kind != frames.ACK:
+                raise Closed(f"unexpected {frame.name} frame from the listener")
+            self._acked(frame.number)
+            if not wire.buffered():
+                return
 
     def _frames(self, first: int) -> tuple[list[bytes], int]:
         """Up to :data:`_BATCH` DATA frames from record ``first``; and the next number to send."""
