@@ -145,7 +145,11 @@ class Proxy:
             except OSError:
                 return
             self.connections += 1
-            upstream = socket.create_connection(("127.0.0.1", self.port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.port))
+            except OSError:  # the listener is down: the sender sees a closed connection and retries
+                client.close()
+                continue
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
