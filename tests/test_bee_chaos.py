@@ -117,3 +117,17 @@ def test_twenty_runs_of_chaos_lose_and_duplicate_nothing(tmp_path):
     assert sorted(got) == list(range(written)), (happened, len(got), written)
     assert len(set(got)) == len(got)
     assert {"edge", "collector", "cut"} <= set(happened)
+
+
+def test_a_long_running_sink_drops_positions_it_already_took_in_this_run(tmp_path):
+    """What the chaos test needs of ben sink --ack: records resent within one run of the sink (an
+    edge's ingest rerun behind the bridge) are dropped, not only those stored by earlier runs."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join(b'{"n":%d}\n' % i for i in range(5)))
+    stamped = subprocess.run(["ben", "ingest", "-q", "--since-last", "--ack", "--state", str(tmp_path / "S"), str(log)],
+                             capture_output=True, env=ENV, check=True).stdout
+    resent = stamped + b"".join(stamped.splitlines(keepends=True)[2:])  # records 3..5 come again
+    sink = subprocess.run(["ben", "sink", "--ack", str(tmp_path / "S"), "--to", f"file:{tmp_path / 'out'}"],
+                          input=resent, capture_output=True, env=ENV)
+    assert sink.returncode == 0 and b"wrote 5" in sink.stderr and b"already stored 3" in sink.stderr
+    assert (tmp_path / "out").read_bytes().count(b"\n") == 5
