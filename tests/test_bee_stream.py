@@ -285,3 +285,29 @@ def test_a_silent_connection_is_dropped_after_the_handshake_timeout(pki, collect
         edge = pki.node("edge")
         bs.send(pki, edge, port, bs.records(2))  # the cap is free again
     assert lst.counts.refused == 3 and values(lst) == [1, 2]
+
+
+def test_a_unix_socket_carries_a_stream(tmp_path, pki, collector):
+    import threading
+
+    from ben_cli.bee import address
+    from ben_cli.bee.sender import Options, Sender
+    from ben_cli.bee.window import Window
+
+    edge = pki.node("edge")
+    where = address.parse(f"unix:{tmp_path / 'bee.sock'}")
+    lst = bs.listener(pki, collector)
+    server = where.listen()
+    thread = threading.Thread(target=lst.serve, args=(server,), daemon=True)
+    thread.start()
+    read, write = os.pipe()
+    os.write(write, bs.records(500))
+    os.close(write)
+    try:
+        stats = Sender(bs.creds(pki, edge, crl=False), where, read, Window(), Options(give_up=10)).run()
+    finally:
+        os.close(read)
+        lst.stop()
+        thread.join(timeout=10)
+        server.close()
+    assert stats.records == 500 and values(lst) == list(range(1, 501))
