@@ -311,3 +311,17 @@ def test_a_unix_socket_carries_a_stream(tmp_path, pki, collector):
         thread.join(timeout=10)
         server.close()
     assert stats.records == 500 and values(lst) == list(range(1, 501))
+
+
+def test_a_peer_sending_garbage_frames_loses_its_connection_not_the_listener(pki, collector):
+    edge = pki.node("edge")
+    lst = bs.listener(pki, collector)
+    with bs.running(lst) as port:
+        for garbage in (b"\x09junk", b"\x02" + bytes(8) + b"x\n", b""):
+            sock, wire, hs = _raw_client(pki, edge, port)
+            with sock:
+                wire.send(hs.send.encrypt(garbage))
+                reply = frames.parse(hs.receive.decrypt(wire.recv()))
+                assert reply.kind == frames.ERROR
+        bs.send(pki, edge, port, bs.records(3))  # still serving
+    assert values(lst) == [1, 2, 3] and lst.counts.dropped == 3

@@ -196,9 +196,12 @@ class Listener:
             self._connection(conn)
         except (Closed, OSError):
             pass
-        except BaseException as exc:  # the output broke: the listener cannot go on
+        except OutputFailed as exc:  # the output broke: the listener cannot go on
             self.failure = exc
             self.stop()
+        except Exception as exc:  # anything a peer can cause ends its connection, never the listener
+            self.counts.dropped += 1
+            self.log(f"dropped a connection from {conn.source}: {type(exc).__name__}: {exc}")
         finally:
             with self.lock:
                 self.conns.discard(conn)
@@ -238,7 +241,8 @@ class Listener:
         settimeout(conn.sock, None)
         try:
             first = self._frame(wire, receive)
-        except TimeoutError:
+        except frames.BadFrame as exc:
+            self._refuse(wire, send, f"{peer.name}: {exc}")
             return
         if first.kind != frames.HELLO:
             self._refuse(wire, send, f"the first frame must be HELLO, not {first.name}")
