@@ -57,6 +57,7 @@ def listen(
 def send(
     address: Annotated[str, typer.Argument(metavar="ADDR", help="The listener: HOST:PORT, :PORT or unix:PATH.")],
     cert: CertOpt, key: KeyOpt, bundle: BundleOpt,
+    crl: Annotated[Optional[Path], typer.Option("--crl", help="A revocation list of the bundle's CA, for the listener's certificate.")] = None,
     spool: Annotated[Optional[Path], typer.Option("--spool", help="Keep unacknowledged records in this folder; a rerun resends them.")] = None,
     give_up: Annotated[str, typer.Option("--give-up", callback=as_duration, metavar="DURATION",
                                          help="Exit 1 after failing to reach the listener this long (0: never).")] = "0s",
@@ -66,6 +67,6 @@ def send(
 ) -> None:
     """Stream stdin's records to a bee listener; exit 0 once it has acknowledged every one."""
     options = snd.Options(backoff_max=float(backoff_max), give_up=float(give_up))  # type: ignore[arg-type]
-    stats = service.send(address, service.Identity(cert, key, bundle), spool=spool, options=options, log=_log(quiet, "send"))
+    stats = service.send(address, service.Identity(cert, key, bundle, crl), spool=spool, options=options, log=_log(quiet, "send"))
     say(f"ben bee send: sent {stats.records}, acknowledged all; connections {stats.connections}, "
         f"resent {stats.resent}, lines too long {stats.too_long}", quiet)

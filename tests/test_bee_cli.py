@@ -156,3 +156,17 @@ def test_sighup_rereads_the_crl_and_drops_a_revoked_sender(tmp_path, pki):
     assert listener.stop() == 0
     assert b"dropped 1 connection" in listener.err_path.read_bytes()
     assert output_values(listener.out_path) == [1, 2, 3]
+
+
+def test_the_sender_refuses_a_revoked_listener_with_its_crl(tmp_path, pki):
+    collector, edge = pki.node("collector", ("server",)), pki.node("edge")
+    listener = Listen(tmp_path, pki, collector)
+    pki.revoke(collector.certificate)
+    try:
+        refused = subprocess.run([BEN, "bee", "send", f"127.0.0.1:{listener.port}", "--cert", str(edge.cert), "--key",
+                                  str(edge.key), "--bundle", str(pki.bundle), "--crl", str(pki.crl)], input=b"{}\n",
+                                 capture_output=True, env=ENV)
+    finally:
+        listener.stop()
+    assert refused.returncode == 1 and b"refused (revoked)" in refused.stderr
+    assert listener.out_path.read_bytes() == b""
