@@ -325,3 +325,21 @@ def test_a_peer_sending_garbage_frames_loses_its_connection_not_the_listener(pki
                 assert reply.kind == frames.ERROR
         bs.send(pki, edge, port, bs.records(3))  # still serving
     assert values(lst) == [1, 2, 3] and lst.counts.dropped == 3
+
+
+def test_many_senders_at_once_each_stream_once(pki, collector):
+    import threading
+    from collections import Counter
+
+    nodes = [pki.node(f"edge{i}") for i in range(4)]
+    lst = bs.listener(pki, collector)
+    with bs.running(lst) as port:
+        proxy = bs.Proxy(port, bs.random_cuts(7, cuts=4, span=100_000))
+        threads = [threading.Thread(target=bs.send, args=(pki, node, proxy.listen_port, bs.records(8000))) for node in nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        proxy.close()
+    by_peer = Counter((json.loads(line)["via"]["peer"], json.loads(line)["value"]) for line in lst.out.lines())
+    assert set(by_peer.values()) == {1} and len(by_peer) == 4 * 8000
