@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the package is imported by `ben --version`, which must not 
     import click
 
 # The built-in commands, in the order `ben --help` lists them: the pipeline first.
-COMMANDS: tuple[str, ...] = ("ingest", "contract", "scrub", "count", "rate", "detect", "narrate", "sink", "db", "key", "ca", "policy", "watch", "run")
+COMMANDS: tuple[str, ...] = ("ingest", "contract", "scrub", "count", "rate", "detect", "narrate", "sink", "db", "key", "ca", "policy", "bee", "watch", "run")
 
 
 def available() -> list[str]:

@@ -245,6 +245,9 @@ class Batcher:
                     if h is not None and pos[1] <= h[0]:
                         held.dropped += 1  # type: ignore[union-attr]
                         continue
+                    # and what this run already took: a long-running sink (behind ben bee listen)
+                    # sees an edge's ingest rerun resend what it had not yet acknowledged
+                    before[pos[0]] = [pos[1], pos[2]]
             with mu:
                 b = self.current
                 if pos is not None:

@@ -23,7 +23,7 @@ class Held:
         self.path = acks.ack_path(state)
         self.inputs: dict[str, list[int]] = {}
         self.extra: dict = {}
-        self.before: dict[str, list[int]] = {}  # what was held when records began to be read
+        self.before: dict[str, list[int]] = {}  # what was held when records began to be read, then taken
         self.dropped = 0  # records at or below a held position: already stored by an earlier run
         self._mu = threading.Lock()
         self._lock = ExitStack()

@@ -1,0 +1,381 @@
+"""The listener: many senders at once, every record handed on once, whoever reconnects.
+
+One thread per connection. A connection is handshaken under a timeout and a cap on concurrent
+handshakes from one source address (a flood of half-open handshakes costs the flooder a
+connection each, and the listener at most that many threads), then must say HELLO. The
+high-water mark of each (peer's static key, stream id) lives in :class:`Marks`: the highest
+sequence number written to the output. A DATA frame's records at or below it are dropped; one
+that starts past it + 1 is a gap (records would be lost) and ends the connection with ERROR.
+
+The order that makes the ACK honest: write the records, flush the output, save the marks (with
+``--state``), then send the ACK. A listener killed after the flush and before the save writes
+those records again on the sender's retry: at-least-once to the output across a killed
+listener, exactly once across everything else (cut connections, killed senders).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from ben_cli.atomic import write_atomic
+from ben_cli.bee import frames
+from ben_cli.bee.framing import Closed, Wire
+from ben_cli.bee.handshake import Credentials, Peer, PeerRefused, respond, settimeout
+from ben_cli.bee.noise import CipherState, HandshakeFailed
+from ben_cli.crypto import primitives as p
+from ben_cli.errors import BadRecord, BenError, StateError
+from ben_cli.rejects import Rejects
+
+ACK_WITHIN = 0.1  # the protocol's bound on an unacknowledged written record
+_ACK_AFTER = 0.05  # coalesce ACKs while the sender keeps sending, up to this long
+POLICIES = ("lanes", "none")
+
+
+class Marks:
+    """High-water marks per (static key, stream id), saved atomically to ``path`` when given."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.marks: dict[tuple[bytes, bytes], int] = {}
+        self.dirty = False
+        if path is not None and path.exists():
+            try:
+                data = orjson.loads(path.read_bytes())
+                self.marks = {(bytes.fromhex(k.split("/")[0]), bytes.fromhex(k.split("/")[1])): int(v)
+                              for k, v in data["marks"].items()}
+            except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise StateError(f"{path}: not a ben bee state file ({exc})") from None
+
+    def get(self, key: tuple[bytes, bytes]) -> int:
+        return self.marks.get(key, 0)
+
+    def set(self, key: tuple[bytes, bytes], value: int) -> None:
+        self.marks[key] = value
+        self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        body = {"version": 1, "marks": {f"{k[0].hex()}/{k[1].hex()}": v for k, v in sorted(self.marks.items())}}
+        write_atomic(self.path, orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE))
+        self.dirty = False
+
+
+@dataclass
+class Counts:
+    connections: int = 0
+    refused: int = 0
+    dropped: int = 0  # ended by a bad message, a gap, a revocation, a newer connection
+    records: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class Options:
+    policy: str = "lanes"
+    handshake_timeout: float = 5.0
+    handshakes_per_source: int = 8
+    max_peers: int = 1024
+
+
+@dataclass(eq=False)
+class _Conn:
+    sock: socket.socket
+    source: str
+    peer: Peer | None = None
+    key: tuple[bytes, bytes] | None = None
+    ended: bool = False
+
+    def kill(self) -> None:
+        self.ended = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+
+class Gap(Exception):
+    pass
+
+
+class OutputFailed(BenError):
+    """Writing the output or saving the marks failed (a full disk, a closed pipe): the listener
+    stops, acknowledging nothing it could not hand on."""
+
+
+@dataclass
+class Listener:
+    creds: Credentials
+    out: BinaryIO
+    marks: Marks = field(default_factory=Marks)
+    options: Options = field(default_factory=Options)
+    rejects: Rejects = field(default_factory=lambda: Rejects(stage="bee"))
+    log: Callable[[str], None] = lambda message: None
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts = Counts()
+        self.live: dict[tuple[bytes, bytes], _Conn] = {}
+        self.conns: set[_Conn] = set()
+        self.handshaking: dict[str, int] = {}
+        self.stopping = threading.Event()
+        self.failure: BaseException | None = None
+
+    # --- accepting -----------------------------------------------------------------------
+
+    def serve(self, server: socket.socket) -> None:
+        """Accept connections until :meth:`stop`; then end every connection and save the marks."""
+        threads: list[threading.Thread] = []
+        server.settimeout(0.2)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    sock, addr = server.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    if self.stopping.is_set():
+                        break
+                    raise
+                source = addr[0] if isinstance(addr, tuple) else "unix"
+                if isinstance(addr, tuple):  # small frames (ACKs, handshake messages) go out at once
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn = _Conn(sock, source)
+                with self.lock:
+                    too_many = len(self.conns) >= self.options.max_peers or \
+                        self.handshaking.get(source, 0) >= self.options.handshakes_per_source
+                    if not too_many:
+                        self.conns.add(conn)
+                        self.handshaking[source] = self.handshaking.get(source, 0) + 1
+                if too_many:
+                    self.counts.refused += 1
+                    sock.close()
+                    continue
+                thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
+                thread.start()
+                threads = [t for t in threads if t.is_alive()] + [thread]
+        finally:
+            with self.lock:
+                for conn in list(self.conns):
+                    conn.kill()
+            for thread in threads:
+                thread.join(timeout=5)
+            with self.lock:
+                self._flush()
+        if self.failure is not None:
+            raise self.failure
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def reload_crl(self, path: Path) -> int:
+        """Reread the revocation list; drop every connected peer it revokes. Returns how many."""
+        self.creds.load_crl(path)
+        dropped = 0
+        with self.lock:
+            for conn in list(self.conns):
+                if conn.peer is not None and self.creds.revoked(conn.peer):
+                    self.log(f"dropping {conn.peer.name}: its certificate is revoked by the reloaded list")
+                    conn.kill()
+                    dropped += 1
+        return dropped
+
+    # --- one connection --------------------------------------------------------------------
+
+    def _run(self, conn: _Conn) -> None:
+        try:
+            self._connection(conn)
+        except (Closed, OSError):
+            pass
+        except OutputFailed as exc:  # the output broke: the listener cannot go on
+            self.failure = exc
+            self.stop()
+        except Exception as exc:  # anything a peer can cause ends its connection, never the listener
+            self.counts.dropped += 1
+            self.log(f"dropped a connection from {conn.source}: {type(exc).__name__}: {exc}")
+        finally:
+            with self.lock:
+                self.conns.discard(conn)
+                if conn.key is not None and self.live.get(conn.key) is conn:
+                    del self.live[conn.key]
+                if conn.peer is None:
+                    self._handshake_done(conn)
+            with contextlib.suppress(OSError):
+                conn.sock.close()
+
+    def _handshake_done(self, conn: _Conn) -> None:
+        left = self.handshaking.get(conn.source, 1) - 1
+        if left:
+            self.handshaking[conn.source] = left
+        else:
+            self.handshaking.pop(conn.source, None)
+
+    def _connection(self, conn: _Conn) -> None:
+        wire = Wire(conn.sock)
+        settimeout(conn.sock, self.options.handshake_timeout)
+        try:
+            peer, hs = respond(wire, self.creds)
+        except (PeerRefused, HandshakeFailed) as exc:
+            self.counts.refused += 1
+            self.log(f"refused {conn.source}: {exc}")
+            return
+        except TimeoutError:
+            self.counts.refused += 1
+            self.log(f"refused {conn.source}: no handshake within {self.options.handshake_timeout:g} s")
+            return
+        assert hs.send is not None and hs.receive is not None
+        send, receive = hs.send, hs.receive
+        with self.lock:
+            conn.peer = peer
+            self._handshake_done(conn)
+            self.counts.connections += 1
+        settimeout(conn.sock, None)
+        try:
+            first = self._frame(wire, receive)
+        except frames.BadFrame as exc:
+            self._refuse(wire, send, f"{peer.name}: {exc}")
+            return
+        if first.kind != frames.HELLO:
+            self._refuse(wire, send, f"the first frame must be HELLO, not {first.name}")
+            return
+        key = (peer.static, first.body)
+        with self.lock:
+            older = self.live.get(key)
+            if older is not None:
+                self.log(f"{peer.name}: stream {first.body.hex()} reconnected; closing its older connection")
+                older.kill()
+                self.counts.dropped += 1
+            self.live[key] = conn
+            conn.key = key
+            mark = self.marks.get(key)
+        wire.send(send.encrypt(frames.ack(mark)))
+        self._stream(conn, wire, send, receive, key, peer)
+
+    def _frame(self, wire: Wire, receive: CipherState) -> frames.Frame:
+        message = wire.recv()
+        try:
+            plaintext = receive.decrypt(message)
+        except p.CryptoError:
+            self.counts.dropped += 1
+            raise Closed("a transport message did not authenticate") from None
+        return frames.parse(plaintext)
+
+    def _refuse(self, wire: Wire, send: CipherState, reason: str) -> None:
+        self.counts.dropped += 1
+        self.log(reason)
+        with contextlib.suppress(OSError):
+            wire.send(send.encrypt(frames.error(reason)))
+
+    def _stream(self, conn: _Conn, wire: Wire, send: CipherState, receive: CipherState,
+                key: tuple[bytes, bytes], peer: Peer) -> None:
+        acked = self.marks.get(key)
+        last_ack = time.monotonic()
+        via = orjson.dumps({"peer": peer.name, "cert": peer.cert_hex})
+        lanes = None if self.options.policy == "none" else frozenset(peer.certificate.lanes)
+        while True:
+            if acked != self.marks.get(key) and not wire.buffered():
+                wait = max(0.0, ACK_WITHIN - _ACK_AFTER - (time.monotonic() - last_ack))
+                if time.monotonic() - last_ack >= _ACK_AFTER or not select.select([conn.sock], [], [], wait)[0]:
+                    acked = self._ack(wire, send, key)
+                    last_ack = time.monotonic()
+            try:
+                frame = self._frame(wire, receive)
+            except frames.BadFrame as exc:
+                self._refuse(wire, send, f"{peer.name}: {exc}")
+                return
+            if conn.ended:
+                return
+            if frame.kind == frames.DATA:
+                try:
+                    self._data(conn, key, frame, via, lanes, peer)
+                except Gap as exc:
+                    self._ack(wire, send, key)  # what was handed on is acknowledged before the refusal
+                    self._refuse(wire, send, str(exc))
+                    return
+            elif frame.kind == frames.CLOSE:
+                self._ack(wire, send, key)
+                return
+            elif frame.kind == frames.ERROR:
+                self.log(f"{peer.name} sent ERROR: {frame.body.decode('utf-8', 'replace')}")
+                return
+            else:
+                self._refuse(wire, send, f"{peer.name}: unexpected {frame.name} frame in a stream")
+                return
+
+    def _ack(self, wire: Wire, send: CipherState, key: tuple[bytes, bytes]) -> int:
+        with self.lock:
+            self._flush()
+            mark = self.marks.get(key)
+        wire.send(send.encrypt(frames.ack(mark)))
+        return mark
+
+    def _flush(self) -> None:
+        try:
+            self.out.flush()
+        except OSError as exc:
+            raise OutputFailed(f"cannot write the output: {exc.strerror or exc}") from None
+        try:
+            self.marks.save()
+        except OSError as exc:
+            raise OutputFailed(f"cannot save the marks to {self.marks.path}: {exc.strerror or exc}") from None
+
+    def _data(self, conn: _Conn, key: tuple[bytes, bytes], frame: frames.Frame, via: bytes,
+              lanes: frozenset[str] | None, peer: Peer) -> None:
+        lines = frame.body.split(b"\n")[:-1]
+        with self.lock:
+            if self.live.get(key) is not conn:
+                raise Closed("a newer connection took the stream")
+            mark = self.marks.get(key)
+            if frame.number > mark + 1:
+                raise Gap(f"{peer.name}: DATA from record {frame.number} but only {mark} were handed on: records "
+                          f"{mark + 1} to {frame.number - 1} would be lost (the listener's state was lost?)")
+            skip = mark + 1 - frame.number
+            if skip > 0:
+                self.counts.duplicates += min(skip, len(lines))
+            out = []
+            for offset, line in enumerate(lines[max(skip, 0):], start=max(skip, 0)):
+                stamped = self._stamp(line, via, lanes, frame.number + offset, peer)
+                if stamped is not None:
+                    out.append(stamped)
+            if out:
+                try:
+                    self.out.write(b"".join(out))
+                except OSError as exc:
+                    raise OutputFailed(f"cannot write the output: {exc.strerror or exc}") from None
+                self.counts.records += len(out)
+            end = frame.number + len(lines) - 1
+            if end > mark:
+                self.marks.set(key, end)
+
+    def _stamp(self, line: bytes, via: bytes, lanes: frozenset[str] | None, number: int, peer: Peer) -> bytes | None:
+        """The line with ``via`` added and nothing else changed; None when it is rejected."""
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            return self._reject(line, number, peer, f"not JSON: {exc}")
+        if type(record) is not dict:
+            return self._reject(line, number, peer, "not a JSON object")
+        if lanes is not None and record.get("lane") not in lanes:
+            allowed = ", ".join(sorted(lanes)) or "none"
+            return self._reject(line, number, peer, f"lane {record.get('lane')!r} is not allowed by the certificate "
+                                                     f"(allowed: {allowed})")
+        if "via" in record:  # a second hop: this listener vouches for the last one
+            record["via"] = orjson.loads(via)
+            return orjson.dumps(record) + b"\n"
+        inner = line.rstrip()[:-1].rstrip()  # the object without its closing brace
+        return inner + (b'"via":' if inner.endswith(b"{") else b',"via":') + via + b"}\n"
+
+    def _reject(self, line: bytes, number: int, peer: Peer, reason: str) -> bytes | None:
+        """Count and keep a refused record; None, which is what :meth:`_stamp` hands on for it."""
+        self.counts.rejected += 1
+        self.rejects.add(BadRecord(number, reason, line, peer.name))
+        return None
