@@ -381,3 +381,36 @@ def test_a_pipeline_file_names_what_is_wrong() -> None:
 
 def test_ben_run_is_listed() -> None:
     assert b"run" in run_ben("--help").stdout
+
+
+ints = st.integers(-(2**63), 2**63 - 1)  # what a JSON record's integers hold once read
+keys = st.one_of(st.none(), ints, st.text(max_size=5), st.lists(ints, max_size=2),
+                 st.dictionaries(st.text(max_size=2), ints, max_size=2))
+
+
+@given(st.lists(st.fixed_dictionaries({"source": keys, "name": keys, "value": st.floats(allow_nan=False)}),
+                max_size=50), st.integers(1, 8))
+def test_every_record_of_a_series_goes_to_one_worker(records: list[dict], n: int) -> None:
+    """The shard of a record depends on its series key alone, whatever the key's values are."""
+    from ben_cli.orchestrate.shards import _bucket, shard_key
+
+    getters = shard_key([Planned("detect", DetectOptions.from_text(by="source,name"))])
+    assert getters is not None
+    seen: dict[bytes, int] = {}
+    for rec in records:
+        i = _bucket(rec, getters, n)
+        assert 0 <= i < n
+        key = orjson.dumps([rec["source"], rec["name"]], option=orjson.OPT_SORT_KEYS)
+        assert seen.setdefault(key, i) == i
+
+
+def test_stages_whose_series_the_shard_key_would_split_stay_in_the_main_process() -> None:
+    from ben_cli.orchestrate.shards import shardable
+
+    def plans(*pairs: tuple[str, str]) -> list[Planned]:
+        return [Planned(use, DetectOptions.from_text(by=by)) if use == "detect" else Planned(use, None)
+                for use, by in pairs]
+
+    assert shardable(plans(("scrub", ""), ("detect", "source,name"), ("detect", "source,name,attrs.x"))) == 3
+    assert shardable(plans(("detect", "source,name"), ("detect", "source"))) == 1
+    assert shardable(plans(("scrub", ""), ("narrate", ""), ("detect", "source"))) == 1

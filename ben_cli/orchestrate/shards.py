@@ -116,8 +116,11 @@ def _bucket(rec: dict, getters: list[Callable[[dict], Any]], n: int) -> int:
     key = tuple(get(rec) for get in getters)
     try:
         return hash(key) % n
-    except TypeError:  # a list or an object in the key: its JSON text names it
-        return hash(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)) % n
+    except TypeError:  # a list or an object in the key: its JSON text names it (keys sorted)
+        try:
+            return hash(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)) % n
+        except TypeError:  # an integer over 64 bits inside it
+            return hash(repr(key)) % n
 
 
 # the worker side --------------------------------------------------------------------------------
