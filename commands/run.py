@@ -23,6 +23,7 @@ def run(
     expression: Annotated[Optional[str], typer.Option("--expression", "-e", metavar="PIPELINE", help="The pipeline as shell pipe text: 'ingest app.log | scrub | detect | sink --to file:out.ndjson'.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Read and validate the pipeline (every stage's options, its shape), print its stages, and exit.")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes running the stages between ingest and sink, sharded by the series key (detect's or count's --by): each series on one worker, in order.")] = 1,
+    dispatch: Annotated[str, typer.Option("--dispatch", click_type=click.Choice(["hash", "round-robin", "least-loaded"]), help="--workers: how batches find a worker: hash of the series key (needed by detect, count and rate; round robin when no stage has one), round-robin or least-loaded (stateless stages only).")] = "hash",
     batch: Annotated[int, typer.Option("--batch", min=1, metavar="N", help="Records per batch between stages (and across processes).")] = 1024,
     stats_every: Annotated[Optional[str], typer.Option("--stats-every", callback=as_duration, metavar="DURATION", help="Emit diag records (name ben.run.stage) about each stage this often: records/s, counts, restarts.")] = None,
     max_restarts: Annotated[int, typer.Option("--max-restarts", min=0, metavar="N", help="Restart a failing stage (or worker) this many times in a row, with a doubling pause, before stopping.")] = 5,
@@ -53,7 +54,8 @@ def run(
             raise core.PipelineError(exc.format_message()) from None
 
     options = core.RunOptions(batch=batch, workers=workers, stats_every=float(stats_every) if stats_every else None,
-                              max_restarts=max_restarts, quiet=quiet, reload=reload if file is not None else None)
+                              max_restarts=max_restarts, quiet=quiet, reload=reload if file is not None else None,
+                              dispatch=dispatch)
     summaries = core.run(plans, options)
     if not quiet:
         for summary in summaries:

@@ -414,3 +414,13 @@ def test_stages_whose_series_the_shard_key_would_split_stay_in_the_main_process(
     assert shardable(plans(("scrub", ""), ("detect", "source,name"), ("detect", "source,name,attrs.x"))) == 3
     assert shardable(plans(("detect", "source,name"), ("detect", "source"))) == 1
     assert shardable(plans(("scrub", ""), ("narrate", ""), ("detect", "source"))) == 1
+
+
+@pytest.mark.parametrize("dispatch", ["round-robin", "least-loaded"])
+def test_stateless_stages_can_be_dispatched_without_a_series_key(dispatch: str) -> None:
+    pipeline = f"ingest {APP} | scrub"
+    assert sorted(in_process(pipeline, "--workers", "2", "--batch", "16", "--dispatch", dispatch).splitlines()) == \
+        sorted(in_process(pipeline).splitlines())
+    done = ben_run("-q", "--workers", "2", "--dispatch", dispatch, "-e", f"{pipeline} | detect")
+    assert done.returncode == 2
+    assert b"only --dispatch hash keeps on one worker" in done.stderr

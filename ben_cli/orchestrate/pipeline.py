@@ -50,6 +50,7 @@ class RunOptions:
     backoff: float = 0.05  # seconds before the first restart; doubled each time, at most 5 s
     quiet: bool = False
     reload: Callable[[], Sequence[Planned]] | None = None  # SIGHUP: the pipeline file read again
+    dispatch: str = "hash"  # --workers: hash (of the series key; round robin without one), round-robin, least-loaded
 
 
 def _silent(_message: str) -> None:

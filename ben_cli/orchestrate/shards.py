@@ -41,7 +41,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ben_cli.errors import BenError, ExitStatus
+from ben_cli.errors import BenError, ExitStatus, UsageError
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.orchestrate.pipeline import (
     Drain,
@@ -211,6 +211,10 @@ class Shards:
         self.ctx = multiprocessing.get_context("fork")
         self.n, self.flow, self.options, self.tell = n, flow, options, tell
         self.getters = shard_key(plans)
+        if options.dispatch != "hash" and self.getters is not None:
+            raise UsageError(f"--dispatch {options.dispatch}: the workers' stages keep state per series "
+                             "(detect, count or rate), which only --dispatch hash keeps on one worker")
+        self.least_loaded = options.dispatch == "least-loaded"
         self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
         self.pending: list[list[dict]] = [[] for _ in range(n)]
         self.round = 0
@@ -227,7 +231,10 @@ class Shards:
         """A batch read: each record to its worker; a worker's records leave when a batch is full."""
         size = self.options.batch
         if self.getters is None:
-            i, self.round = self.round, (self.round + 1) % self.n
+            if self.least_loaded:  # the worker with the fewest batches unanswered
+                i = min(range(self.n), key=lambda k: self.workers[k].sent - self.workers[k].answered)
+            else:
+                i, self.round = self.round, (self.round + 1) % self.n
             self.pending[i] += batch
         else:
             getters, n, pending = self.getters, self.n, self.pending
