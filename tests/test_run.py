@@ -424,3 +424,30 @@ def test_stateless_stages_can_be_dispatched_without_a_series_key(dispatch: str) 
     done = ben_run("-q", "--workers", "2", "--dispatch", dispatch, "-e", f"{pipeline} | detect")
     assert done.returncode == 2
     assert b"only --dispatch hash keeps on one worker" in done.stderr
+
+
+def test_a_listening_ingest_passes_records_on_as_they_come_and_drains_on_sigterm(tmp_path: Path) -> None:
+    """The issue's service shape: ingest --listen first, records through scrub and detect while
+    the socket stays open, and ingest's own SIGTERM drain ending the whole pipeline with 0."""
+    import re
+    import socket
+    import time
+
+    out, err = tmp_path / "out.ndjson", tmp_path / "err.txt"
+    with open(out, "wb") as fo, open(err, "wb") as fe:
+        proc = subprocess.Popen([BEN, "run", "-e", "ingest --listen tcp://127.0.0.1:0 --format ndjson | scrub | detect"],
+                                cwd=ROOT, stdout=fo, stderr=fe)
+    while not (m := re.search(r"listening on tcp://127\.0\.0\.1:(\d+)", err.read_text())):
+        assert proc.poll() is None, err.read_text()
+        time.sleep(0.02)
+    records = shell(f"ingest {APP}").splitlines(keepends=True)[:10]
+    with socket.create_connection(("127.0.0.1", int(m[1]))) as conn:
+        conn.sendall(b"".join(records))
+        while out.read_bytes().count(b"\n") < 10:  # out while the connection is still open
+            assert proc.poll() is None, err.read_text()
+            time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait() == 0, err.read_text()
+    got = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert len(got) == 10 and all("redacted" in r and "anomaly" in r for r in got)
+    assert "ben detect: read 10, wrote 10" in err.read_text()
