@@ -111,7 +111,7 @@ def plan(calls: list[core.StageCall], quiet: bool = False, checked: bool = True)
             raise click.UsageError(f"{call.where}: {exc.format_message()}") from None
         plans.append(core.Planned(call.use, options, where=call.where, inputs=list(p.get("inputs") or []),
                                   rejects=p.get("rejects"), strict=bool(p.get("strict")),
-                                  keep_raw=p.get("rejects_raw", True)))
+                                  keep_raw=p.get("rejects_raw", True), max_reject_share=p.get("max_reject_share")))
     if checked:
         core.check_plans(plans)
     return plans

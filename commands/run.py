@@ -60,3 +60,7 @@ def run(
     if not quiet:
         for summary in summaries:
             summary.report(sys.stderr)
+    failure = getattr(summaries[0], "failure", None) if summaries and plans[0].use == "ingest" else None
+    error = failure(plans[0].max_reject_share, quiet) if failure is not None else None
+    if error is not None:  # as ben ingest ends: an input not read to its end, too many rejects
+        raise error

@@ -451,3 +451,11 @@ def test_a_listening_ingest_passes_records_on_as_they_come_and_drains_on_sigterm
     got = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert len(got) == 10 and all("redacted" in r and "anomaly" in r for r in got)
     assert "ben detect: read 10, wrote 10" in err.read_text()
+
+
+def test_an_input_not_read_ends_the_run_with_1_as_ingest_does(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.log"
+    done = ben_run("-q", "-e", f"ingest {missing} {APP} | scrub")
+    alone = run_ben("ingest", "-q", str(missing), APP, cwd=ROOT)
+    assert done.returncode == alone.returncode == 1
+    assert done.stdout.count(b"\n") == 600 and "missing.log" in done.stderr.decode()

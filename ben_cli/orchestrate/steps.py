@@ -49,6 +49,7 @@ class Planned:
     rejects: Path | None = None
     strict: bool = False
     keep_raw: bool = True
+    max_reject_share: float | None = None  # ingest: exit 1 when more of its lines were rejected
 
     def open_rejects(self) -> Rejects:
         if self.use == "sink":
