@@ -188,7 +188,8 @@ class Flow:
         """The input has ended: each step's flush flows through the steps after it."""
         for i, step in enumerate(self.steps):
             rest = self.supervised(step, lambda _b, s=step: s.flush(), [])  # type: ignore[misc]
-            self.push(rest, i + 1) if rest else None
+            if rest:
+                self.push(rest, i + 1)
         if self.options.stats_every:
             self.emit_stats()
 
