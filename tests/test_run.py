@@ -120,6 +120,7 @@ def test_check_validates_without_running(tmp_path: Path) -> None:
     ("scrub | detect --no-such", "stage 2 (detect): No such option '--no-such'"),
     ("scrub | frobnicate", "'frobnicate' is not a stage ben run holds"),
     ("scrub --print-policy", "--print-policy is for the command alone"),
+    ("scrub | narrate --every 5m --state n.json", "stage 2 (narrate): --state is for the command alone"),
     ("scrub | detect x.ndjson", "only the first stage reads files"),
     ("scrub || detect", "stage 2 is empty"),
 ])
