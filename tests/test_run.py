@@ -460,3 +460,20 @@ def test_an_input_not_read_ends_the_run_with_1_as_ingest_does(tmp_path: Path) ->
     alone = run_ben("ingest", "-q", str(missing), APP, cwd=ROOT)
     assert done.returncode == alone.returncode == 1
     assert done.stdout.count(b"\n") == 600 and "missing.log" in done.stderr.decode()
+
+
+words = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(by=words, params=st.lists(words, max_size=3), only=st.booleans())
+def test_a_pipeline_files_values_reach_the_command_as_they_were_written(by: str, params: list[str], only: bool) -> None:
+    """A table's string, list and flag values come out of the command's parser unchanged."""
+    from ben_cli.commands import load
+    from ben_cli.commands._pipeline import _argv
+    from ben_cli.orchestrate import StageCall
+
+    command = load("detect")
+    argv = _argv(command, StageCall("detect", "t", args={"by": by, "param": params, "only-anomalies": only}))
+    p = command.make_context("detect", argv).params
+    assert (p["by"], list(p["param"]), p["only_anomalies"]) == (by, params, only)
