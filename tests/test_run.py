@@ -471,6 +471,7 @@ def test_a_pipeline_files_values_reach_the_command_as_they_were_written(by: str,
     """A table's string, list and flag values come out of the command's parser unchanged."""
     from ben_cli.commands import load
     from ben_cli.commands._pipeline import _argv
+
     from ben_cli.orchestrate import StageCall
 
     command = load("detect")
