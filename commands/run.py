@@ -24,6 +24,7 @@ def run(
     check: Annotated[bool, typer.Option("--check", help="Read and validate the pipeline (every stage's options, its shape), print its stages, and exit.")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes running the stages between ingest and sink, sharded by the series key (detect's or count's --by): each series on one worker, in order.")] = 1,
     dispatch: Annotated[str, typer.Option("--dispatch", click_type=click.Choice(["hash", "round-robin", "least-loaded"]), help="--workers: how batches find a worker: hash of the series key (needed by detect, count and rate; round robin when no stage has one), round-robin or least-loaded (stateless stages only).")] = "hash",
+    shard: Annotated[Optional[str], typer.Option("--shard", metavar="I/N", help="Keep only the series whose key hashes to I of N (0 <= I < N): N hosts running the same pipeline over the same input each take their share, every series on one of them.")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, metavar="N", help="Records per batch between stages (and across processes).")] = 1024,
     stats_every: Annotated[Optional[str], typer.Option("--stats-every", callback=as_duration, metavar="DURATION", help="Emit diag records (name ben.run.stage) about each stage this often: records/s, counts, restarts.")] = None,
     max_restarts: Annotated[int, typer.Option("--max-restarts", min=0, metavar="N", help="Restart a failing stage (or worker) this many times in a row, with a doubling pause, before stopping.")] = 5,
@@ -47,6 +48,8 @@ def run(
             sys.stdout.write(f"{n}. {each.use}\n")
         say(f"ben run: the pipeline is valid ({len(plans)} stages)", quiet)
         return
+    share = core.parse_shard(shard) if shard is not None else None
+
     def reload() -> list[core.Planned]:  # SIGHUP: the file read and checked again by the same parsers
         try:
             return plan(read_calls(file, None), quiet)
@@ -55,7 +58,7 @@ def run(
 
     options = core.RunOptions(batch=batch, workers=workers, stats_every=float(stats_every) if stats_every else None,
                               max_restarts=max_restarts, quiet=quiet, reload=reload if file is not None else None,
-                              dispatch=dispatch)
+                              dispatch=dispatch, shard=share)
     summaries = core.run(plans, options)
     if not quiet:
         for summary in summaries:

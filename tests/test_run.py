@@ -393,20 +393,20 @@ keys = st.one_of(st.none(), ints, st.text(max_size=5), st.lists(ints, max_size=2
                 max_size=50), st.integers(1, 8))
 def test_every_record_of_a_series_goes_to_one_worker(records: list[dict], n: int) -> None:
     """The shard of a record depends on its series key alone, whatever the key's values are."""
-    from ben_cli.orchestrate.shards import _bucket, shard_key
+    from ben_cli.orchestrate.keys import series_hash, shard_key
 
     getters = shard_key([Planned("detect", DetectOptions.from_text(by="source,name"))])
     assert getters is not None
     seen: dict[bytes, int] = {}
     for rec in records:
-        i = _bucket(rec, getters, n)
+        i = series_hash(rec, getters) % n
         assert 0 <= i < n
         key = orjson.dumps([rec["source"], rec["name"]], option=orjson.OPT_SORT_KEYS)
         assert seen.setdefault(key, i) == i
 
 
 def test_stages_whose_series_the_shard_key_would_split_stay_in_the_main_process() -> None:
-    from ben_cli.orchestrate.shards import shardable
+    from ben_cli.orchestrate.keys import shardable
 
     def plans(*pairs: tuple[str, str]) -> list[Planned]:
         return [Planned(use, DetectOptions.from_text(by=by)) if use == "detect" else Planned(use, None)
@@ -478,3 +478,25 @@ def test_a_pipeline_files_values_reach_the_command_as_they_were_written(by: str,
     argv = _argv(command, StageCall("detect", "t", args={"by": by, "param": params, "only-anomalies": only}))
     p = command.make_context("detect", argv).params
     assert (p["by"], list(p["param"]), p["only_anomalies"]) == (by, params, only)
+
+
+def test_shards_split_the_series_and_their_union_is_the_unsharded_run() -> None:
+    """N runs with --shard i/N over the same input (one of them with workers): every record in
+    exactly one of them, every series in one, the union what one unsharded run gives."""
+    pipeline = f"ingest {APP} | scrub | detect -d ewma"
+    whole = in_process(pipeline)
+    parts = [in_process(pipeline, "--shard", f"{i}/3", *(["--workers", "2"] if i == 1 else [])) for i in range(3)]
+    assert sorted(b"".join(parts).splitlines()) == sorted(whole.splitlines())
+    homes: dict[tuple, set[int]] = {}
+    for i, part in enumerate(parts):
+        for line in part.splitlines():
+            rec = orjson.loads(line)
+            homes.setdefault((rec.get("source"), rec["name"]), set()).add(i)
+    assert len(homes) == 3 and all(len(shards) == 1 for shards in homes.values())
+    assert sum(1 for part in parts if part) >= 2  # the series were spread, not all on one shard
+
+
+@pytest.mark.parametrize("text", ["3/3", "-1/2", "a/b", "1", "0/0"])
+def test_a_bad_shard_is_a_usage_error(text: str) -> None:
+    done = ben_run("-q", "--shard", text, "-e", "scrub")
+    assert done.returncode == 2 and b"--shard" in done.stderr

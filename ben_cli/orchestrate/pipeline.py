@@ -50,6 +50,7 @@ class RunOptions:
     backoff: float = 0.05  # seconds before the first restart; doubled each time, at most 5 s
     quiet: bool = False
     reload: Callable[[], Sequence[Planned]] | None = None  # SIGHUP: the pipeline file read again
+    shard: tuple[int, int] | None = None  # --shard i/N: keep the series whose hash is i mod N
     dispatch: str = "hash"  # --workers: hash (of the series key; round robin without one), round-robin, least-loaded
 
 
@@ -316,7 +317,13 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
         flow.source, flow.stack = source, stack
         if options.reload is not None:
             _on_sighup(flow, stack)
-        summaries = _read(flow, source, plans[0], all_rejects[0], options, stack)
+        push: Callable[[list[dict]], None] = flow.push
+        if options.shard is not None:
+            from ben_cli.orchestrate.keys import shard_filter
+
+            keep = shard_filter(plans, options.shard)
+            push = lambda batch: flow.push(keep(batch))  # noqa: E731 - the flow's push, filtered
+        summaries = _read(flow, source, plans[0], all_rejects[0], options, stack, push)
         flow.end()
         for step in flow.steps:
             step.finish(writer)
@@ -328,7 +335,7 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
 
 
 def _read(flow: Flow, source: Planned | None, first: Planned, rejects: Rejects, options: RunOptions,
-          stack: ExitStack) -> list[Summary]:
+          stack: ExitStack, push: Callable[[list[dict]], None]) -> list[Summary]:
     """Read the pipeline's input into the flow, until its end or SIGTERM."""
     own_signals = source is None or not (source.options.follow or source.options.listen)
     if own_signals:
@@ -337,12 +344,12 @@ def _read(flow: Flow, source: Planned | None, first: Planned, rejects: Rejects, 
         if source is not None:
             from ben_cli.ingest import run as ingest
 
-            feed = Feed(flow, options.batch)
+            feed = Feed(flow, options.batch, push)
             summary: Summary = ingest(source.inputs, feed, rejects, source.options)  # type: ignore[arg-type]
             if feed.batch:
                 feed.send()
             return [summary]
-        read_batches(flow, Reader(first.inputs or ["-"], rejects.add).records(), options.batch, flow.push)
+        read_batches(flow, Reader(first.inputs or ["-"], rejects.add).records(), options.batch, push)
         return []
     except Drain:
         return []

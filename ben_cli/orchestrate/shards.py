@@ -43,6 +43,7 @@ import orjson
 
 from ben_cli.errors import BenError, ExitStatus, UsageError
 from ben_cli.ndjson import Reader, Writer
+from ben_cli.orchestrate.keys import series_hash, shard_filter, shard_key, shardable
 from ben_cli.orchestrate.pipeline import (
     Drain,
     Feed,
@@ -55,7 +56,6 @@ from ben_cli.orchestrate.pipeline import (
     wire,
 )
 from ben_cli.orchestrate.steps import Planned, Step, make_step
-from ben_cli.record import path_getter
 from ben_cli.rejects import Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
@@ -73,54 +73,6 @@ class WorkerError(BenError):
     def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = ExitStatus(status)
-
-
-def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
-    """The getters of the series key: the ``--by`` of the first stage that keeps state per key."""
-    for plan in plans:
-        by = getattr(plan.options, "by", None)
-        if plan.use in ("detect", "count") and by:
-            return [path_getter(b) for b in by]
-        if plan.use == "rate":
-            return [path_getter("source"), path_getter("name")]  # a rate series is finer: it stays whole
-    return None
-
-
-def _key_fields(plan: Planned) -> frozenset[str] | None:
-    if plan.use in ("detect", "count"):
-        return frozenset(plan.options.by)
-    if plan.use == "rate":
-        return frozenset(("source", "name"))
-    return None
-
-
-def shardable(plans: Sequence[Planned]) -> int:
-    """How many of ``plans`` (the stages after the source) the workers run: up to the first stage
-    that needs every record (narrate, a sink) or whose series the shard key would split (a
-    ``--by`` without every field of the first one's)."""
-    shard: frozenset[str] | None = None
-    for i, plan in enumerate(plans):
-        if plan.use in ("narrate", "sink", "route"):
-            return i
-        fields = _key_fields(plan)
-        if fields is None:
-            continue
-        if shard is None:
-            shard = fields
-        elif not shard <= fields:
-            return i
-    return len(plans)
-
-
-def _bucket(rec: dict, getters: list[Callable[[dict], Any]], n: int) -> int:
-    key = tuple(get(rec) for get in getters)
-    try:
-        return hash(key) % n
-    except TypeError:  # a list or an object in the key: its JSON text names it (keys sorted)
-        try:
-            return hash(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)) % n
-        except TypeError:  # an integer over 64 bits inside it
-            return hash(repr(key)) % n
 
 
 # the worker side --------------------------------------------------------------------------------
@@ -211,6 +163,7 @@ class Shards:
         self.ctx = multiprocessing.get_context("fork")
         self.n, self.flow, self.options, self.tell = n, flow, options, tell
         self.getters = shard_key(plans)
+        self.shards = options.shard[1] if options.shard else 1  # --shard i/N took the hash mod N already
         if options.dispatch != "hash" and self.getters is not None:
             raise UsageError(f"--dispatch {options.dispatch}: the workers' stages keep state per series "
                              "(detect, count or rate), which only --dispatch hash keeps on one worker")
@@ -237,9 +190,9 @@ class Shards:
                 i, self.round = self.round, (self.round + 1) % self.n
             self.pending[i] += batch
         else:
-            getters, n, pending = self.getters, self.n, self.pending
+            getters, n, pending, shards = self.getters, self.n, self.pending, self.shards
             for rec in batch:
-                pending[_bucket(rec, getters, n)].append(rec)
+                pending[series_hash(rec, getters) // shards % n].append(rec)
         for i, recs in enumerate(self.pending):
             if len(recs) >= size:
                 self.send(i)
@@ -411,18 +364,21 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         shards = Shards(body, options.workers, flow, options, tell, state_dir)
         stack.callback(shards.close)
         summaries: list[Summary] = []
+        push = shards.push
+        if options.shard is not None:
+            keep = shard_filter(plans, options.shard)
+            push = lambda batch: shards.push(keep(batch))  # noqa: E731 - the workers' push, filtered
         _on_sigterm(flow, stack)
         try:
             if source is not None:
                 from ben_cli.ingest import run as ingest
 
-                feed = Feed(flow, options.batch, push=shards.push)
+                feed = Feed(flow, options.batch, push=push)
                 summaries.append(ingest(source.inputs, feed, first_rejects, source.options))  # type: ignore[arg-type]
                 if feed.batch:
                     feed.send()
             else:
-                read_batches(flow, Reader(plans[0].inputs or ["-"], first_rejects.add).records(), options.batch,
-                             shards.push)
+                read_batches(flow, Reader(plans[0].inputs or ["-"], first_rejects.add).records(), options.batch, push)
         except Drain:
             pass
         summaries += shards.finish()
