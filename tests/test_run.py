@@ -500,3 +500,32 @@ def test_shards_split_the_series_and_their_union_is_the_unsharded_run() -> None:
 def test_a_bad_shard_is_a_usage_error(text: str) -> None:
     done = ben_run("-q", "--shard", text, "-e", "scrub")
     assert done.returncode == 2 and b"--shard" in done.stderr
+
+
+def test_detect_state_with_workers_carries_each_series_between_runs(tmp_path: Path) -> None:
+    """Two runs with --workers 2 and detect --state mark the second run's records as two runs
+    of one process do: each worker's state file holds the same series every run."""
+    big = tmp_path / "big.ndjson"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write_ndjson
+
+    write_ndjson(big, 6000)
+
+    def twice(state: Path, *extra: str) -> list[bytes]:
+        pipeline = f"ingest {big} | detect -d ewma --by source,attrs.path --field attrs.latency_ms --state {state}"
+        in_process(pipeline, *extra)
+        return sorted(in_process(pipeline, *extra).splitlines())
+
+    one = twice(tmp_path / "one.state")
+    assert twice(tmp_path / "two.state", "--workers", "2", "--batch", "64") == one
+    states = sorted(p.name for p in tmp_path.glob("two.state*") if not p.name.endswith(".lock"))
+    assert states == ["two.state.0-of-2", "two.state.1-of-2"]
+
+
+def test_a_stages_rejects_and_files_are_its_commands(tmp_path: Path) -> None:
+    """Path options (--rejects, --policy, --state) reach the cores as the commands give them."""
+    rejects = tmp_path / "bad.ndjson"
+    done = ben_run("-q", "-e", f"detect --rejects {rejects} --state {tmp_path / 's.json'}",
+                   input=b'{"source":"a","name":"n","value":1}\nnot json\n')
+    assert done.returncode == 0, done.stderr.decode()
+    assert orjson.loads(rejects.read_bytes())["line"] == 2 and (tmp_path / "s.json").exists()
