@@ -529,3 +529,29 @@ def test_a_stages_rejects_and_files_are_its_commands(tmp_path: Path) -> None:
                    input=b'{"source":"a","name":"n","value":1}\nnot json\n')
     assert done.returncode == 0, done.stderr.decode()
     assert orjson.loads(rejects.read_bytes())["line"] == 2 and (tmp_path / "s.json").exists()
+
+
+def test_a_killed_worker_leaves_the_file_sink_holding_every_record_once(tmp_path: Path) -> None:
+    """The same kill with the file sink at the end: the file holds each record once."""
+    import time
+
+    big = tmp_path / "big.ndjson"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write_ndjson
+
+    write_ndjson(big, 40_000)
+    stem = f"ingest {big} | scrub | detect -d ewma --by source,attrs.path --field attrs.latency_ms"
+    expected = sorted(in_process(stem, "--workers", "2", "--batch", "64").splitlines())
+    out = tmp_path / "stored.ndjson"
+    proc = subprocess.Popen([BEN, "run", "--workers", "2", "--batch", "64", "-e",
+                             f"{stem} | sink --batch-age 0.05s --batch-rows 500 --to file:{out}"],
+                            cwd=ROOT, stderr=subprocess.PIPE)
+    while not out.exists() or out.read_bytes().count(b"\n") < 3000:
+        assert proc.poll() is None
+        time.sleep(0.01)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    os.kill(int(children[-1]), signal.SIGKILL)
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert b"restarting it" in err
+    assert sorted(out.read_bytes().splitlines()) == expected
