@@ -183,7 +183,9 @@ class Flow:
                 pause = min(5.0, self.options.backoff * 2 ** (failures - 1))
                 self.say(f"ben run: {where} failed ({type(exc).__name__}: {exc}); restarting in {pause:g}s")
                 time.sleep(pause)
-                step.restart()
+                kept = step.restart()
+                if kept is not None:
+                    batch = kept  # as it came in: the failed attempt may have marked some records
 
     def end(self) -> None:
         """The input has ended: each step's flush flows through the steps after it."""

@@ -92,6 +92,7 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
         rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
         steps = [make_step(p, r) for p, r in zip(plans, rejects, strict=True)]
         for step in steps:
+            step.remember = False  # the process is the unit of recovery here (checkpoint files)
             stack.callback(step.close)
             step.start()
         since_save = 0
