@@ -38,7 +38,7 @@ def run(
     Each stage takes the options of its command, read by that command's own parser. Ingest can
     only be first, sink or narrate's report only last; without ingest the first stage reads NDJSON
     from its files or stdin, and without a sink the records go to stdout. A stage that fails is
-    restarted with the state it last saved; SIGTERM drains the pipeline and exits 0; SIGHUP
+    restarted with its state; SIGTERM drains the pipeline and exits 0; SIGHUP
     reloads the pipeline file when it still validates.
     """
     calls = read_calls(file, expression)
