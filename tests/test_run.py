@@ -362,6 +362,14 @@ def test_stats_every_emits_diag_records_about_each_stage() -> None:
     assert all(s["lane"] == "diag" and s["attrs"]["read"] == 600 for s in stats)
 
 
+def test_stats_name_a_routes_queue(tmp_path: Path) -> None:
+    out = in_process(f"ingest {APP} | route --queue 100000 --when 'severity>=warn' --to 'sink --to file:{tmp_path / 'w'}'",
+                     "--stats-every", "1h")
+    stats = [orjson.loads(line) for line in out.splitlines() if b'"ben.run.stage"' in line]
+    route = [s for s in stats if s["attrs"]["use"] == "route"]
+    assert route and route[0]["attrs"]["queue"] == 0  # the end: its branch took everything
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
                                  min_size=1), min_size=1, max_size=4), min_size=1, max_size=5))

@@ -204,8 +204,9 @@ class Flow:
         ts = format_ts(now_ns())
         records = [stats_record(ts, 1, "source", self.source_read, self.source_read, 0, 0, elapsed)]
         for n, step in enumerate(self.steps, 2):
+            queue = len(step.pending) if isinstance(step, RouteStep) else None  # what its branch has yet to take
             records.append(stats_record(ts, n, step.name, step.read, step.written, step.rejects.count, step.restarts,
-                                        elapsed))
+                                        elapsed, queue))
         if self.next_stats is not None and self.options.stats_every:
             self.next_stats = now + self.options.stats_every
         if self.steps and isinstance(self.steps[-1], SinkStep):
