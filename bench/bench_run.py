@@ -45,10 +45,12 @@ def run(h: Harness) -> str:
     load = (load_before + os.getloadavg()[0]) / 2
     best = {name: min(ts, key=lambda t: t.seconds) for name, ts in runs.items()}
     shell_s, jq_s, one_s = (best[k].seconds for k in ("shell pipe (4 processes)", "`jq -c .` (reference)", "`ben run`"))
+    shell_cpu = best["shell pipe (4 processes)"].cpu_seconds
     rows = []
     for name, t in best.items():
         rows.append([name, human_rate(N / t.seconds), f"{shell_s / t.seconds:.2f}x", f"{jq_s / t.seconds:.2f}x",
                      f"{one_s / t.seconds:.2f}x" if name.startswith("`ben run") else "", f"{t.cpu_seconds:.2f}",
+                     f"{t.cpu_seconds / shell_cpu:.2f}x",
                      f"{t.peak_rss_kib / 1024:.0f} MiB"])
     return ("## run\n\n"
             f"`ingest → scrub → detect -d ewma → sink --to file:` over {N:,} access-log lines (PII on every line), "
@@ -56,4 +58,5 @@ def run(h: Harness) -> str:
             f"{h.repeat} alternated runs on {os.cpu_count()} cores shared with other work (load average about "
             f"{load:.1f} during the runs: wall times carry that load, the CPU column is steadier, and more "
             "processes than free cores gain nothing). Peak memory is the largest single process.\n\n"
-            + table(["pipeline", "records/s", "vs shell", "vs jq", "vs --workers 1", "CPU s", "peak memory"], rows))
+            + table(["pipeline", "records/s", "vs shell", "vs jq", "vs --workers 1", "CPU s", "CPU vs shell",
+                     "peak memory"], rows))
