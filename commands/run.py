@@ -43,12 +43,14 @@ def run(
     """
     calls = read_calls(file, expression)
     plans = plan(calls, quiet)
+    share = core.parse_shard(shard) if shard is not None else None
+    if workers > 1:
+        core.check_dispatch(plans, dispatch)
     if check:
         for n, each in enumerate(plans, 1):
             sys.stdout.write(f"{n}. {each.use}\n")
         say(f"ben run: the pipeline is valid ({len(plans)} stages)", quiet)
         return
-    share = core.parse_shard(shard) if shard is not None else None
 
     def reload() -> list[core.Planned]:  # SIGHUP: the file read and checked again by the same parsers
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from ben_cli.errors import UsageError
 from ben_cli.orchestrate.steps import Planned
 from ben_cli.record import path_getter
 
@@ -73,3 +74,12 @@ def shard_filter(plans: Sequence[Planned], shard: tuple[int, int]) -> Callable[[
         return [rec for rec in batch if series_hash(rec, getters) % count == index]
 
     return keep
+
+
+def check_dispatch(plans: Sequence[Planned], dispatch: str) -> None:
+    """``--dispatch round-robin`` or ``least-loaded`` would split the series of a stage that keeps
+    state per series: a :class:`UsageError` then."""
+    body = list(plans[1:] if plans and plans[0].use == "ingest" else plans)
+    if dispatch != "hash" and shard_key(body[:shardable(body)]) is not None:
+        raise UsageError(f"--dispatch {dispatch}: the workers' stages keep state per series "
+                         "(detect, count or rate), which only --dispatch hash keeps on one worker")

@@ -302,7 +302,10 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
     check_plans(plans)
     tell = say or (_silent if options.quiet else _to_stderr)
     if options.workers > 1:
+        from ben_cli.orchestrate.keys import check_dispatch
         from ben_cli.orchestrate.shards import run_sharded
+
+        check_dispatch(plans, options.dispatch)
 
         return run_sharded(plans, options, tell, out)
     with ExitStack() as stack:

@@ -41,7 +41,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ben_cli.errors import BenError, ExitStatus, UsageError
+from ben_cli.errors import BenError, ExitStatus
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.orchestrate.keys import series_hash, shard_filter, shard_key, shardable
 from ben_cli.orchestrate.pipeline import (
@@ -165,9 +165,6 @@ class Shards:
         self.n, self.flow, self.options, self.tell = n, flow, options, tell
         self.getters = shard_key(plans)
         self.shards = options.shard[1] if options.shard else 1  # --shard i/N took the hash mod N already
-        if options.dispatch != "hash" and self.getters is not None:
-            raise UsageError(f"--dispatch {options.dispatch}: the workers' stages keep state per series "
-                             "(detect, count or rate), which only --dispatch hash keeps on one worker")
         self.least_loaded = options.dispatch == "least-loaded"
         self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
         self.pending: list[list[dict]] = [[] for _ in range(n)]
