@@ -574,3 +574,30 @@ def test_a_killed_worker_leaves_the_file_sink_holding_every_record_once(tmp_path
     assert proc.returncode == 0, err.decode()
     assert b"restarting it" in err
     assert sorted(out.read_bytes().splitlines()) == expected
+
+
+def test_the_cron_pipeline_killed_and_run_again_stores_every_line_once(tmp_path: Path) -> None:
+    """ingest --since-last --ack ... | sink --ack in one process, SIGKILLed once some batches are
+    stored, then run again: the file holds every line of the log once (the sink's acknowledgements
+    and the file's cut-back, as in the shell pipe)."""
+    import time
+
+    log, out, state = tmp_path / "app.log", tmp_path / "out.ndjson", tmp_path / "S"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write_ndjson
+
+    write_ndjson(log, 30_000)
+    pipeline = (f"ingest --since-last --ack --state {state} {log} | scrub | detect | "
+                f"sink --ack {state} --batch-rows 1000 --to file:{out}")
+    proc = subprocess.Popen([BEN, "run", "-q", "-e", pipeline], cwd=ROOT)
+    while not out.exists() or out.read_bytes().count(b"\n") < 5000:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    stored_before = out.read_bytes().count(b"\n")
+    assert stored_before < 30_000
+    again = ben_run("-q", "-e", pipeline)
+    assert again.returncode == 0, again.stderr.decode()
+    lines = [orjson.loads(line)["_ingest"]["line"] for line in out.read_bytes().splitlines()]
+    assert sorted(lines) == list(range(1, 30_001))
