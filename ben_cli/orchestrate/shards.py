@@ -80,6 +80,7 @@ def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, ans
     """Run ``plans`` over the batches arriving on ``conn_in``; answer on ``conn_out``. Batches
     numbered up to ``answered`` were answered by a worker before this one: only learned from."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the main process drains; a worker is told by its input
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         _work(plans, conn_in, conn_out, answered)
     except BenError as exc:  # the user's to see (a strict reject, a held lock): no restart can help
@@ -367,6 +368,8 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
             keep = shard_filter(plans, options.shard)
             push = lambda batch: shards.push(keep(batch))  # noqa: E731 - the workers' push, filtered
         _on_sigterm(flow, stack)
+        if options.reload is not None:
+            _refuse_reload(tell, stack)
         try:
             if source is not None:
                 from ben_cli.ingest import run as ingest
@@ -391,3 +394,16 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         for step in end_steps:
             step.check()
     return summaries
+
+
+def _refuse_reload(tell: Callable[[str], None], stack: ExitStack) -> None:
+    """SIGHUP with workers: said and ignored (the workers' stages cannot be swapped in flight)."""
+
+    def refuse(_signum: int, _frame: Any) -> None:
+        tell("ben run: SIGHUP: a reload is not done with --workers; the running pipeline goes on")
+
+    try:
+        old = signal.signal(signal.SIGHUP, refuse)
+    except ValueError:  # not the main thread
+        return
+    stack.callback(signal.signal, signal.SIGHUP, old)
