@@ -601,3 +601,16 @@ def test_the_cron_pipeline_killed_and_run_again_stores_every_line_once(tmp_path:
     assert again.returncode == 0, again.stderr.decode()
     lines = [orjson.loads(line)["_ingest"]["line"] for line in out.read_bytes().splitlines()]
     assert sorted(lines) == list(range(1, 30_001))
+
+
+def test_a_ben_error_in_a_worker_stops_the_run_with_its_message(tmp_path: Path) -> None:
+    """A worker meeting the user's error (a state file written with other options) is not
+    restarted in a loop: the run stops with that message and status 1."""
+    state = tmp_path / "c.state"
+    ingested = shell(f"ingest {APP}")
+    made = run_ben("count", "-q", "--every", "5m", "--state", f"{state}.0-of-2", input=ingested)
+    assert made.returncode == 0, made.stderr.decode()
+    done = ben_run("-q", "--workers", "2", "-e", f"count --every 1m --state {state}", input=ingested)
+    assert done.returncode == 1
+    assert done.stderr.decode() == (f"ben run: {state}.0-of-2: written with every 300.0, this run uses 60.0; "
+                                    "use another --state file or remove this one\n")
