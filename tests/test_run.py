@@ -614,3 +614,19 @@ def test_a_ben_error_in_a_worker_stops_the_run_with_its_message(tmp_path: Path) 
     assert done.returncode == 1
     assert done.stderr.decode() == (f"ben run: {state}.0-of-2: written with every 300.0, this run uses 60.0; "
                                     "use another --state file or remove this one\n")
+
+
+def test_detect_state_in_run_marks_records_read_again_without_learning_them_twice(tmp_path: Path) -> None:
+    """As ben detect --state: records at or below the positions learned (read again after a
+    crash) are marked, not learned again; the state, the positions and the output match the
+    command's, run for run."""
+    records = run_ben("ingest", "-q", "--since-last", "--state", str(tmp_path / "X"), APP, cwd=ROOT).stdout
+    assert b'"at":' in records
+    for _ in range(2):
+        alone = run_ben("detect", "-q", "--state", str(tmp_path / "D1"), input=records)
+        inside = ben_run("-e", f"detect --state {tmp_path / 'D2'}", input=records)
+        assert inside.returncode == alone.returncode == 0, inside.stderr.decode()
+        assert inside.stdout == alone.stdout
+    assert b"seen before 600" in inside.stderr
+    for suffix in ("", ".positions"):
+        assert (tmp_path / f"D2{suffix}").read_bytes() == (tmp_path / f"D1{suffix}").read_bytes()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +22,7 @@ import orjson
 
 from ben_cli.count import Counter, CountOptions, RateOptions, Rater
 from ben_cli.detect import DetectOptions, SeriesTable
+from ben_cli.detect.replay import Replays
 from ben_cli.detect.stream import check_by
 from ben_cli.errors import BadRecord, UsageError
 from ben_cli.narrate import Narrator, render
@@ -143,6 +144,13 @@ class Step:
             self.replaying = False
         return [dict(rec) for rec in failed]
 
+    def wrap(self, batch: list[dict]) -> Iterable[dict]:
+        """What the core is fed for ``batch`` (a stage may note things on the way)."""
+        return batch
+
+    def after(self) -> None:
+        """Called once the core has taken the whole batch."""
+
     def snapshot(self) -> None:
         """Copy the state the core holds in memory; forget the batches fed before."""
         self.snap = copy.deepcopy({name: getattr(self.core, name) for name in self.STATE})
@@ -155,7 +163,8 @@ class Step:
                 self.snapshot()
             self.log.append([dict(rec) for rec in batch])  # shallow: stages mark a record's top level
             self.logged += len(batch)
-        out = list(self.core.feed(batch))
+        out = list(self.core.feed(self.wrap(batch)))
+        self.after()
         self.written += len(out)
         if self.remember and self.logged >= max(SNAPSHOT_RECORDS, 8 * len(getattr(self.core, self.STATE[0]))):
             self.snapshot()  # the copy costs about as much per series as the records since cost
@@ -200,14 +209,32 @@ class ScrubStep(Step):
 
 
 class DetectStep(Step):
+    """With ``--state``, records read again after a crash (at or below the positions learned,
+    ``STATE.positions``) are marked but not learned twice, as ``ben detect --state`` does."""
+
     STATE = ("table", "newest", "expired", "reset", "evicted", "ticks")
+    replays: Replays | None = None
+
     def build(self) -> SeriesTable:
         o: DetectOptions = self.plan.options
-        return SeriesTable(o, on_reject=self.reject)
+        table = SeriesTable(o, on_reject=self.reject)
+        if o.state is not None:
+            self.replays = Replays(table, o.state)
+            table.on_save = self.replays.save
+        return table
+
+    def wrap(self, batch: list[dict]) -> Iterable[dict]:
+        return batch if self.replays is None else self.replays.records(batch)
+
+    def after(self) -> None:
+        if self.replays is not None:
+            self.replays.restore()  # the last record's detector, if it was seen before
 
     def summary(self) -> Summary:
         s = super().summary()
         s.extra["series"] = len(self.core.table)
+        if self.replays is not None and self.replays.replayed:
+            s.extra["seen before"] = self.replays.replayed
         return s
 
     def check(self) -> None:
