@@ -25,6 +25,16 @@ def route(**_: object) -> None:
     """Send records to a branch of stages of its own."""
 
 
+def _as_the_command_gets_them(module: Any, params: dict) -> dict:
+    """The parameters as the command's function receives them: Typer converts some of click's
+    values on the way (a path's text into a Path), so ``ben run`` converts them the same way."""
+    import typer.main
+
+    callback = module.app.registered_commands[0].callback
+    _, convertors, _ = typer.main.get_params_convertors_ctx_param_name_from_function(callback)
+    return {k: convertors[k](v) if k in convertors else v for k, v in params.items()}
+
+
 def _route_options(call: core.StageCall, p: dict, quiet: bool) -> core.RouteOptions:
     from ben_cli.count import parse_where
     from ben_cli.errors import UsageError
@@ -95,7 +105,7 @@ def plan(calls: list[core.StageCall], quiet: bool = False, checked: bool = True)
             raise typer.Exit() from None
         except click.ClickException as exc:
             raise click.UsageError(f"{call.where}: {exc.format_message()}") from None
-        p = ctx.params
+        p = _as_the_command_gets_them(module, ctx.params) if module is not None else ctx.params
         if quiet and "quiet" in p:  # ben run -q quiets every stage's messages too
             p["quiet"] = True
         if module is None:
@@ -111,7 +121,7 @@ def plan(calls: list[core.StageCall], quiet: bool = False, checked: bool = True)
             raise click.UsageError(f"{call.where}: {exc.format_message()}") from None
         plans.append(core.Planned(call.use, options, where=call.where, inputs=list(p.get("inputs") or []),
                                   rejects=p.get("rejects"), strict=bool(p.get("strict")),
-                                  keep_raw=p.get("rejects_raw", True)))
+                                  keep_raw=p.get("rejects_raw", True), max_reject_share=p.get("max_reject_share")))
     if checked:
         core.check_plans(plans)
     return plans

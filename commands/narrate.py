@@ -32,7 +32,8 @@ def _print_coloured(report: core.Report) -> None:
         console.print(Text(line, style=STYLES.get(style, "")))
 
 
-NOT_IN_RUN: tuple[str, ...] = ()
+# `ben run` has no resumed narration (--state keeps positions of records read from files).
+NOT_IN_RUN = ("state",)
 
 
 def options_from(p: dict) -> core.Options:

@@ -120,6 +120,7 @@ def test_check_validates_without_running(tmp_path: Path) -> None:
     ("scrub | detect --no-such", "stage 2 (detect): No such option '--no-such'"),
     ("scrub | frobnicate", "'frobnicate' is not a stage ben run holds"),
     ("scrub --print-policy", "--print-policy is for the command alone"),
+    ("scrub | narrate --every 5m --state n.json", "stage 2 (narrate): --state is for the command alone"),
     ("scrub | detect x.ndjson", "only the first stage reads files"),
     ("scrub || detect", "stage 2 is empty"),
 ])
@@ -206,9 +207,11 @@ class FlakyOnce(Ewma):
     """An ewma that fails the first time it sees 13.0 (a stage with a transient fault)."""
 
     failed = False
+    calls = 0
 
     def score(self, value, t):  # type: ignore[no-untyped-def]
-        if value == 13.0 and not FlakyOnce.failed:
+        FlakyOnce.calls += 1
+        if FlakyOnce.calls == 134 and not FlakyOnce.failed:  # in the third batch of 50
             FlakyOnce.failed = True
             raise RuntimeError("transient fault")
         return super().score(value, t)
@@ -226,18 +229,27 @@ def _numbers(path: Path) -> None:
                                             "name": "n", "value": float(i % 20)}) + b"\n" for i in range(200)))
 
 
-def test_a_failing_stage_is_restarted_and_the_batch_fed_again(tmp_path: Path) -> None:
+def test_a_failing_stage_is_restarted_with_its_state_and_the_batch_fed_again(tmp_path: Path) -> None:
+    """A detector fails in the middle of a batch, 130 records in: the step is rebuilt with the
+    state it had before that batch, and the output is what a run without the failure gives, every
+    record once and every score the same (the scores depend on what each series learned)."""
     detectors.register("flaky-once")(FlakyOnce)
     _numbers(tmp_path / "in.ndjson")
     said: list[str] = []
-    plans = [Planned("detect", DetectOptions.from_text(detector="flaky-once"), where="stage 1 (detect)",
-                     inputs=[str(tmp_path / "in.ndjson")])]
-    written = io.BytesIO()
-    summaries = run(plans, RunOptions(batch=50, backoff=0.0), say=said.append, out=written)
-    out = [orjson.loads(line) for line in written.getvalue().splitlines()]
-    assert FlakyOnce.failed
-    assert [r["ts"] for r in out] == [orjson.loads(line)["ts"] for line in (tmp_path / "in.ndjson").read_bytes().splitlines()]
-    assert said == ["ben run: stage 1 (detect) failed (RuntimeError: transient fault); restarting in 0s"]
+
+    def once() -> tuple[list[dict], list]:
+        plans = [Planned("detect", DetectOptions.from_text(detector="flaky-once"), where="stage 1 (detect)",
+                         inputs=[str(tmp_path / "in.ndjson")])]
+        written = io.BytesIO()
+        summaries = run(plans, RunOptions(batch=50, backoff=0.0), say=said.append, out=written)
+        return [orjson.loads(line) for line in written.getvalue().splitlines()], summaries
+
+    FlakyOnce.failed, FlakyOnce.calls = False, 0
+    failed, summaries = once()
+    assert FlakyOnce.failed and said == ["ben run: stage 1 (detect) failed (RuntimeError: transient fault); restarting in 0s"]
+    clean, _ = once()  # FlakyOnce has failed its once: this run does not fail
+    assert len(said) == 1
+    assert failed == clean and len(set(r["anomaly"]["score"] for r in clean)) > 10
     assert summaries[0].read == 200 and summaries[0].written == 200
 
 
@@ -350,6 +362,14 @@ def test_stats_every_emits_diag_records_about_each_stage() -> None:
     assert all(s["lane"] == "diag" and s["attrs"]["read"] == 600 for s in stats)
 
 
+def test_stats_name_a_routes_queue(tmp_path: Path) -> None:
+    out = in_process(f"ingest {APP} | route --queue 100000 --when 'severity>=warn' --to 'sink --to file:{tmp_path / 'w'}'",
+                     "--stats-every", "1h")
+    stats = [orjson.loads(line) for line in out.splitlines() if b'"ben.run.stage"' in line]
+    route = [s for s in stats if s["attrs"]["use"] == "route"]
+    assert route and route[0]["attrs"]["queue"] == 0  # the end: its branch took everything
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
                                  min_size=1), min_size=1, max_size=4), min_size=1, max_size=5))
@@ -381,3 +401,232 @@ def test_a_pipeline_file_names_what_is_wrong() -> None:
 
 def test_ben_run_is_listed() -> None:
     assert b"run" in run_ben("--help").stdout
+
+
+ints = st.integers(-(2**63), 2**63 - 1)  # what a JSON record's integers hold once read
+keys = st.one_of(st.none(), ints, st.text(max_size=5), st.lists(ints, max_size=2),
+                 st.dictionaries(st.text(max_size=2), ints, max_size=2))
+
+
+@given(st.lists(st.fixed_dictionaries({"source": keys, "name": keys, "value": st.floats(allow_nan=False)}),
+                max_size=50), st.integers(1, 8))
+def test_every_record_of_a_series_goes_to_one_worker(records: list[dict], n: int) -> None:
+    """The shard of a record depends on its series key alone, whatever the key's values are."""
+    from ben_cli.orchestrate.keys import series_hash, shard_key
+
+    getters = shard_key([Planned("detect", DetectOptions.from_text(by="source,name"))])
+    assert getters is not None
+    seen: dict[bytes, int] = {}
+    for rec in records:
+        i = series_hash(rec, getters) % n
+        assert 0 <= i < n
+        key = orjson.dumps([rec["source"], rec["name"]], option=orjson.OPT_SORT_KEYS)
+        assert seen.setdefault(key, i) == i
+
+
+def test_stages_whose_series_the_shard_key_would_split_stay_in_the_main_process() -> None:
+    from ben_cli.orchestrate.keys import shardable
+
+    def plans(*pairs: tuple[str, str]) -> list[Planned]:
+        return [Planned(use, DetectOptions.from_text(by=by)) if use == "detect" else Planned(use, None)
+                for use, by in pairs]
+
+    assert shardable(plans(("scrub", ""), ("detect", "source,name"), ("detect", "source,name,attrs.x"))) == 3
+    assert shardable(plans(("detect", "source,name"), ("detect", "source"))) == 1
+    assert shardable(plans(("scrub", ""), ("narrate", ""), ("detect", "source"))) == 1
+
+
+@pytest.mark.parametrize("dispatch", ["round-robin", "least-loaded"])
+def test_stateless_stages_can_be_dispatched_without_a_series_key(dispatch: str) -> None:
+    pipeline = f"ingest {APP} | scrub"
+    assert sorted(in_process(pipeline, "--workers", "2", "--batch", "16", "--dispatch", dispatch).splitlines()) == \
+        sorted(in_process(pipeline).splitlines())
+    done = ben_run("-q", "--workers", "2", "--dispatch", dispatch, "-e", f"{pipeline} | detect")
+    assert done.returncode == 2
+    assert b"only --dispatch hash keeps on one worker" in done.stderr
+
+
+def test_a_listening_ingest_passes_records_on_as_they_come_and_drains_on_sigterm(tmp_path: Path) -> None:
+    """The issue's service shape: ingest --listen first, records through scrub and detect while
+    the socket stays open, and ingest's own SIGTERM drain ending the whole pipeline with 0."""
+    import re
+    import socket
+    import time
+
+    out, err = tmp_path / "out.ndjson", tmp_path / "err.txt"
+    with open(out, "wb") as fo, open(err, "wb") as fe:
+        proc = subprocess.Popen([BEN, "run", "-e", "ingest --listen tcp://127.0.0.1:0 --format ndjson | scrub | detect"],
+                                cwd=ROOT, stdout=fo, stderr=fe)
+    while not (m := re.search(r"listening on tcp://127\.0\.0\.1:(\d+)", err.read_text())):
+        assert proc.poll() is None, err.read_text()
+        time.sleep(0.02)
+    records = shell(f"ingest {APP}").splitlines(keepends=True)[:10]
+    with socket.create_connection(("127.0.0.1", int(m[1]))) as conn:
+        conn.sendall(b"".join(records))
+        while out.read_bytes().count(b"\n") < 10:  # out while the connection is still open
+            assert proc.poll() is None, err.read_text()
+            time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait() == 0, err.read_text()
+    got = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert len(got) == 10 and all("redacted" in r and "anomaly" in r for r in got)
+    assert "ben detect: read 10, wrote 10" in err.read_text()
+
+
+def test_an_input_not_read_ends_the_run_with_1_as_ingest_does(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.log"
+    done = ben_run("-q", "-e", f"ingest {missing} {APP} | scrub")
+    alone = run_ben("ingest", "-q", str(missing), APP, cwd=ROOT)
+    assert done.returncode == alone.returncode == 1
+    assert done.stdout.count(b"\n") == 600 and "missing.log" in done.stderr.decode()
+
+
+words = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(by=words, params=st.lists(words, max_size=3), only=st.booleans())
+def test_a_pipeline_files_values_reach_the_command_as_they_were_written(by: str, params: list[str], only: bool) -> None:
+    """A table's string, list and flag values come out of the command's parser unchanged."""
+    from ben_cli.commands import load
+    from ben_cli.commands._pipeline import _argv
+
+    from ben_cli.orchestrate import StageCall
+
+    command = load("detect")
+    argv = _argv(command, StageCall("detect", "t", args={"by": by, "param": params, "only-anomalies": only}))
+    p = command.make_context("detect", argv).params
+    assert (p["by"], list(p["param"]), p["only_anomalies"]) == (by, params, only)
+
+
+def test_shards_split_the_series_and_their_union_is_the_unsharded_run() -> None:
+    """N runs with --shard i/N over the same input (one of them with workers): every record in
+    exactly one of them, every series in one, the union what one unsharded run gives."""
+    pipeline = f"ingest {APP} | scrub | detect -d ewma"
+    whole = in_process(pipeline)
+    parts = [in_process(pipeline, "--shard", f"{i}/3", *(["--workers", "2"] if i == 1 else [])) for i in range(3)]
+    assert sorted(b"".join(parts).splitlines()) == sorted(whole.splitlines())
+    homes: dict[tuple, set[int]] = {}
+    for i, part in enumerate(parts):
+        for line in part.splitlines():
+            rec = orjson.loads(line)
+            homes.setdefault((rec.get("source"), rec["name"]), set()).add(i)
+    assert len(homes) == 3 and all(len(shards) == 1 for shards in homes.values())
+    assert sum(1 for part in parts if part) >= 2  # the series were spread, not all on one shard
+
+
+@pytest.mark.parametrize("text", ["3/3", "-1/2", "a/b", "1", "0/0"])
+def test_a_bad_shard_is_a_usage_error(text: str) -> None:
+    done = ben_run("-q", "--shard", text, "-e", "scrub")
+    assert done.returncode == 2 and b"--shard" in done.stderr
+
+
+def test_detect_state_with_workers_carries_each_series_between_runs(tmp_path: Path) -> None:
+    """Two runs with --workers 2 and detect --state mark the second run's records as two runs
+    of one process do: each worker's state file holds the same series every run."""
+    big = tmp_path / "big.ndjson"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write_ndjson
+
+    write_ndjson(big, 6000)
+
+    def twice(state: Path, *extra: str) -> list[bytes]:
+        pipeline = f"ingest {big} | detect -d ewma --by source,attrs.path --field attrs.latency_ms --state {state}"
+        in_process(pipeline, *extra)
+        return sorted(in_process(pipeline, *extra).splitlines())
+
+    one = twice(tmp_path / "one.state")
+    assert twice(tmp_path / "two.state", "--workers", "2", "--batch", "64") == one
+    states = sorted(p.name for p in tmp_path.glob("two.state*") if not p.name.endswith(".lock"))
+    assert states == ["two.state.0-of-2", "two.state.1-of-2"]
+
+
+def test_a_stages_rejects_and_files_are_its_commands(tmp_path: Path) -> None:
+    """Path options (--rejects, --policy, --state) reach the cores as the commands give them."""
+    rejects = tmp_path / "bad.ndjson"
+    done = ben_run("-q", "-e", f"detect --rejects {rejects} --state {tmp_path / 's.json'}",
+                   input=b'{"source":"a","name":"n","value":1}\nnot json\n')
+    assert done.returncode == 0, done.stderr.decode()
+    assert orjson.loads(rejects.read_bytes())["line"] == 2 and (tmp_path / "s.json").exists()
+
+
+def test_a_killed_worker_leaves_the_file_sink_holding_every_record_once(tmp_path: Path) -> None:
+    """The same kill with the file sink at the end: the file holds each record once."""
+    import time
+
+    big = tmp_path / "big.ndjson"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write_ndjson
+
+    write_ndjson(big, 40_000)
+    stem = f"ingest {big} | scrub | detect -d ewma --by source,attrs.path --field attrs.latency_ms"
+    expected = sorted(in_process(stem, "--workers", "2", "--batch", "64").splitlines())
+    out = tmp_path / "stored.ndjson"
+    proc = subprocess.Popen([BEN, "run", "--workers", "2", "--batch", "64", "-e",
+                             f"{stem} | sink --batch-age 0.05s --batch-rows 500 --to file:{out}"],
+                            cwd=ROOT, stderr=subprocess.PIPE)
+    while not out.exists() or out.read_bytes().count(b"\n") < 3000:
+        assert proc.poll() is None
+        time.sleep(0.01)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    os.kill(int(children[-1]), signal.SIGKILL)
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert b"restarting it" in err
+    assert sorted(out.read_bytes().splitlines()) == expected
+
+
+def test_the_cron_pipeline_killed_and_run_again_stores_every_line_once(tmp_path: Path) -> None:
+    """ingest --since-last --ack ... | sink --ack in one process, SIGKILLed once some batches are
+    stored, then run again: the file holds every line of the log once (the sink's acknowledgements
+    and the file's cut-back, as in the shell pipe)."""
+    import time
+
+    log, out, state = tmp_path / "app.log", tmp_path / "out.ndjson", tmp_path / "S"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write_ndjson
+
+    write_ndjson(log, 30_000)
+    pipeline = (f"ingest --since-last --ack --state {state} {log} | scrub | detect | "
+                f"sink --ack {state} --batch-rows 1000 --to file:{out}")
+    proc = subprocess.Popen([BEN, "run", "-q", "-e", pipeline], cwd=ROOT)
+    while not out.exists() or out.read_bytes().count(b"\n") < 5000:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    stored_before = out.read_bytes().count(b"\n")
+    assert stored_before < 30_000
+    again = ben_run("-q", "-e", pipeline)
+    assert again.returncode == 0, again.stderr.decode()
+    lines = [orjson.loads(line)["_ingest"]["line"] for line in out.read_bytes().splitlines()]
+    assert sorted(lines) == list(range(1, 30_001))
+
+
+def test_a_ben_error_in_a_worker_stops_the_run_with_its_message(tmp_path: Path) -> None:
+    """A worker meeting the user's error (a state file written with other options) is not
+    restarted in a loop: the run stops with that message and status 1."""
+    state = tmp_path / "c.state"
+    ingested = shell(f"ingest {APP}")
+    made = run_ben("count", "-q", "--every", "5m", "--state", f"{state}.0-of-2", input=ingested)
+    assert made.returncode == 0, made.stderr.decode()
+    done = ben_run("-q", "--workers", "2", "-e", f"count --every 1m --state {state}", input=ingested)
+    assert done.returncode == 1
+    assert done.stderr.decode() == (f"ben run: {state}.0-of-2: written with every 300.0, this run uses 60.0; "
+                                    "use another --state file or remove this one\n")
+
+
+def test_detect_state_in_run_marks_records_read_again_without_learning_them_twice(tmp_path: Path) -> None:
+    """As ben detect --state: records at or below the positions learned (read again after a
+    crash) are marked, not learned again; the state, the positions and the output match the
+    command's, run for run."""
+    records = run_ben("ingest", "-q", "--since-last", "--state", str(tmp_path / "X"), APP, cwd=ROOT).stdout
+    assert b'"at":' in records
+    for _ in range(2):
+        alone = run_ben("detect", "-q", "--state", str(tmp_path / "D1"), input=records)
+        inside = ben_run("-e", f"detect --state {tmp_path / 'D2'}", input=records)
+        assert inside.returncode == alone.returncode == 0, inside.stderr.decode()
+        assert inside.stdout == alone.stdout
+    assert b"seen before 600" in inside.stderr
+    for suffix in ("", ".positions"):
+        assert (tmp_path / f"D2{suffix}").read_bytes() == (tmp_path / f"D1{suffix}").read_bytes()

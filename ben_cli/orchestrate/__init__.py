@@ -9,9 +9,10 @@ supervision, SIGTERM, statistics) and :mod:`shards` (``--workers``: processes sh
 series key). The options of each stage come from its command's own parser, in ``commands/``.
 """
 
+from ben_cli.orchestrate.keys import check_dispatch
 from ben_cli.orchestrate.pipeline import RunOptions, StageFailed, check_plans, run
 from ben_cli.orchestrate.steps import STAGES, Planned, RouteOptions
-from ben_cli.orchestrate.text import PipelineError, StageCall, parse_text, parse_toml
+from ben_cli.orchestrate.text import PipelineError, StageCall, parse_shard, parse_text, parse_toml
 
-__all__ = ["STAGES", "PipelineError", "Planned", "RouteOptions", "RunOptions", "StageCall", "StageFailed", "check_plans",
-           "parse_text", "parse_toml", "run"]
+__all__ = ["STAGES", "PipelineError", "Planned", "RouteOptions", "RunOptions", "StageCall", "StageFailed", "check_dispatch", "check_plans",
+           "parse_shard", "parse_text", "parse_toml", "run"]

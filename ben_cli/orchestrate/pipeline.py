@@ -50,6 +50,8 @@ class RunOptions:
     backoff: float = 0.05  # seconds before the first restart; doubled each time, at most 5 s
     quiet: bool = False
     reload: Callable[[], Sequence[Planned]] | None = None  # SIGHUP: the pipeline file read again
+    shard: tuple[int, int] | None = None  # --shard i/N: keep the series whose hash is i mod N
+    dispatch: str = "hash"  # --workers: hash (of the series key; round robin without one), round-robin, least-loaded
 
 
 def _silent(_message: str) -> None:
@@ -181,13 +183,16 @@ class Flow:
                 pause = min(5.0, self.options.backoff * 2 ** (failures - 1))
                 self.say(f"ben run: {where} failed ({type(exc).__name__}: {exc}); restarting in {pause:g}s")
                 time.sleep(pause)
-                step.restart()
+                kept = step.restart()
+                if kept is not None:
+                    batch = kept  # as it came in: the failed attempt may have marked some records
 
     def end(self) -> None:
         """The input has ended: each step's flush flows through the steps after it."""
         for i, step in enumerate(self.steps):
             rest = self.supervised(step, lambda _b, s=step: s.flush(), [])  # type: ignore[misc]
-            self.push(rest, i + 1) if rest else None
+            if rest:
+                self.push(rest, i + 1)
         if self.options.stats_every:
             self.emit_stats()
 
@@ -199,8 +204,9 @@ class Flow:
         ts = format_ts(now_ns())
         records = [stats_record(ts, 1, "source", self.source_read, self.source_read, 0, 0, elapsed)]
         for n, step in enumerate(self.steps, 2):
+            queue = len(step.pending) if isinstance(step, RouteStep) else None  # what its branch has yet to take
             records.append(stats_record(ts, n, step.name, step.read, step.written, step.rejects.count, step.restarts,
-                                        elapsed))
+                                        elapsed, queue))
         if self.next_stats is not None and self.options.stats_every:
             self.next_stats = now + self.options.stats_every
         if self.steps and isinstance(self.steps[-1], SinkStep):
@@ -296,7 +302,10 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
     check_plans(plans)
     tell = say or (_silent if options.quiet else _to_stderr)
     if options.workers > 1:
+        from ben_cli.orchestrate.keys import check_dispatch
         from ben_cli.orchestrate.shards import run_sharded
+
+        check_dispatch(plans, options.dispatch)
 
         return run_sharded(plans, options, tell, out)
     with ExitStack() as stack:
@@ -314,7 +323,13 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
         flow.source, flow.stack = source, stack
         if options.reload is not None:
             _on_sighup(flow, stack)
-        summaries = _read(flow, source, plans[0], all_rejects[0], options, stack)
+        push: Callable[[list[dict]], None] = flow.push
+        if options.shard is not None:
+            from ben_cli.orchestrate.keys import shard_filter
+
+            keep = shard_filter(plans, options.shard)
+            push = lambda batch: flow.push(keep(batch))  # noqa: E731 - the flow's push, filtered
+        summaries = _read(flow, source, plans[0], all_rejects[0], options, stack, push)
         flow.end()
         for step in flow.steps:
             step.finish(writer)
@@ -326,7 +341,7 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
 
 
 def _read(flow: Flow, source: Planned | None, first: Planned, rejects: Rejects, options: RunOptions,
-          stack: ExitStack) -> list[Summary]:
+          stack: ExitStack, push: Callable[[list[dict]], None]) -> list[Summary]:
     """Read the pipeline's input into the flow, until its end or SIGTERM."""
     own_signals = source is None or not (source.options.follow or source.options.listen)
     if own_signals:
@@ -335,12 +350,12 @@ def _read(flow: Flow, source: Planned | None, first: Planned, rejects: Rejects, 
         if source is not None:
             from ben_cli.ingest import run as ingest
 
-            feed = Feed(flow, options.batch)
+            feed = Feed(flow, options.batch, push)
             summary: Summary = ingest(source.inputs, feed, rejects, source.options)  # type: ignore[arg-type]
             if feed.batch:
                 feed.send()
             return [summary]
-        read_batches(flow, Reader(first.inputs or ["-"], rejects.add).records(), options.batch, flow.push)
+        read_batches(flow, Reader(first.inputs or ["-"], rejects.add).records(), options.batch, push)
         return []
     except Drain:
         return []

@@ -43,6 +43,7 @@ import orjson
 
 from ben_cli.errors import BenError, ExitStatus
 from ben_cli.ndjson import Reader, Writer
+from ben_cli.orchestrate.keys import series_hash, shard_filter, shard_key, shardable
 from ben_cli.orchestrate.pipeline import (
     Drain,
     Feed,
@@ -55,7 +56,6 @@ from ben_cli.orchestrate.pipeline import (
     wire,
 )
 from ben_cli.orchestrate.steps import Planned, Step, make_step
-from ben_cli.record import path_getter
 from ben_cli.rejects import Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
@@ -75,56 +75,12 @@ class WorkerError(BenError):
         self.status = ExitStatus(status)
 
 
-def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
-    """The getters of the series key: the ``--by`` of the first stage that keeps state per key."""
-    for plan in plans:
-        by = getattr(plan.options, "by", None)
-        if plan.use in ("detect", "count") and by:
-            return [path_getter(b) for b in by]
-        if plan.use == "rate":
-            return [path_getter("source"), path_getter("name")]  # a rate series is finer: it stays whole
-    return None
-
-
-def _key_fields(plan: Planned) -> frozenset[str] | None:
-    if plan.use in ("detect", "count"):
-        return frozenset(plan.options.by)
-    if plan.use == "rate":
-        return frozenset(("source", "name"))
-    return None
-
-
-def shardable(plans: Sequence[Planned]) -> int:
-    """How many of ``plans`` (the stages after the source) the workers run: up to the first stage
-    that needs every record (narrate, a sink) or whose series the shard key would split (a
-    ``--by`` without every field of the first one's)."""
-    shard: frozenset[str] | None = None
-    for i, plan in enumerate(plans):
-        if plan.use in ("narrate", "sink", "route"):
-            return i
-        fields = _key_fields(plan)
-        if fields is None:
-            continue
-        if shard is None:
-            shard = fields
-        elif not shard <= fields:
-            return i
-    return len(plans)
-
-
-def _bucket(rec: dict, getters: list[Callable[[dict], Any]], n: int) -> int:
-    key = tuple(get(rec) for get in getters)
-    try:
-        return hash(key) % n
-    except TypeError:  # a list or an object in the key: its JSON text names it
-        return hash(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)) % n
-
-
 # the worker side --------------------------------------------------------------------------------
 def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int) -> None:
     """Run ``plans`` over the batches arriving on ``conn_in``; answer on ``conn_out``. Batches
     numbered up to ``answered`` were answered by a worker before this one: only learned from."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the main process drains; a worker is told by its input
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         _work(plans, conn_in, conn_out, answered)
     except BenError as exc:  # the user's to see (a strict reject, a held lock): no restart can help
@@ -137,6 +93,7 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
         rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
         steps = [make_step(p, r) for p, r in zip(plans, rejects, strict=True)]
         for step in steps:
+            step.remember = False  # the process is the unit of recovery here (checkpoint files)
             stack.callback(step.close)
             step.start()
         since_save = 0
@@ -208,6 +165,8 @@ class Shards:
         self.ctx = multiprocessing.get_context("fork")
         self.n, self.flow, self.options, self.tell = n, flow, options, tell
         self.getters = shard_key(plans)
+        self.shards = options.shard[1] if options.shard else 1  # --shard i/N took the hash mod N already
+        self.least_loaded = options.dispatch == "least-loaded"
         self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
         self.pending: list[list[dict]] = [[] for _ in range(n)]
         self.round = 0
@@ -224,12 +183,15 @@ class Shards:
         """A batch read: each record to its worker; a worker's records leave when a batch is full."""
         size = self.options.batch
         if self.getters is None:
-            i, self.round = self.round, (self.round + 1) % self.n
+            if self.least_loaded:  # the worker with the fewest batches unanswered
+                i = min(range(self.n), key=lambda k: self.workers[k].sent - self.workers[k].answered)
+            else:
+                i, self.round = self.round, (self.round + 1) % self.n
             self.pending[i] += batch
         else:
-            getters, n, pending = self.getters, self.n, self.pending
+            getters, n, pending, shards = self.getters, self.n, self.pending, self.shards
             for rec in batch:
-                pending[_bucket(rec, getters, n)].append(rec)
+                pending[series_hash(rec, getters) // shards % n].append(rec)
         for i, recs in enumerate(self.pending):
             if len(recs) >= size:
                 self.send(i)
@@ -401,18 +363,23 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         shards = Shards(body, options.workers, flow, options, tell, state_dir)
         stack.callback(shards.close)
         summaries: list[Summary] = []
+        push = shards.push
+        if options.shard is not None:
+            keep = shard_filter(plans, options.shard)
+            push = lambda batch: shards.push(keep(batch))  # noqa: E731 - the workers' push, filtered
         _on_sigterm(flow, stack)
+        if options.reload is not None:
+            _refuse_reload(tell, stack)
         try:
             if source is not None:
                 from ben_cli.ingest import run as ingest
 
-                feed = Feed(flow, options.batch, push=shards.push)
+                feed = Feed(flow, options.batch, push=push)
                 summaries.append(ingest(source.inputs, feed, first_rejects, source.options))  # type: ignore[arg-type]
                 if feed.batch:
                     feed.send()
             else:
-                read_batches(flow, Reader(plans[0].inputs or ["-"], first_rejects.add).records(), options.batch,
-                             shards.push)
+                read_batches(flow, Reader(plans[0].inputs or ["-"], first_rejects.add).records(), options.batch, push)
         except Drain:
             pass
         summaries += shards.finish()
@@ -427,3 +394,16 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         for step in end_steps:
             step.check()
     return summaries
+
+
+def _refuse_reload(tell: Callable[[str], None], stack: ExitStack) -> None:
+    """SIGHUP with workers: said and ignored (the workers' stages cannot be swapped in flight)."""
+
+    def refuse(_signum: int, _frame: Any) -> None:
+        tell("ben run: SIGHUP: a reload is not done with --workers; the running pipeline goes on")
+
+    try:
+        old = signal.signal(signal.SIGHUP, refuse)
+    except ValueError:  # not the main thread
+        return
+    stack.callback(signal.signal, signal.SIGHUP, old)

@@ -10,8 +10,9 @@ supervisor and the statistics a unit to count, retry and measure.
 
 from __future__ import annotations
 
+import copy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ import orjson
 
 from ben_cli.count import Counter, CountOptions, RateOptions, Rater
 from ben_cli.detect import DetectOptions, SeriesTable
+from ben_cli.detect.replay import Replays
 from ben_cli.detect.stream import check_by
 from ben_cli.errors import BadRecord, UsageError
 from ben_cli.narrate import Narrator, render
@@ -32,6 +34,9 @@ from ben_cli.scrub import Scrubber, ScrubOptions
 from ben_cli.scrub.policy import Policy, load_policy
 from ben_cli.sink import DurableRejects, SinkOptions, batcher_for
 from ben_cli.sink.batcher import NO_INPUT, collect_per_batch
+
+# Records fed between two snapshots of a stage's state, at least (more when the state is large).
+SNAPSHOT_RECORDS = 16384
 
 # The commands a pipeline can hold (ingest only as its source, see pipeline.py), and route.
 STAGES = ("ingest", "scrub", "count", "rate", "detect", "narrate", "sink")
@@ -49,6 +54,7 @@ class Planned:
     rejects: Path | None = None
     strict: bool = False
     keep_raw: bool = True
+    max_reject_share: float | None = None  # ingest: exit 1 when more of its lines were rejected
 
     def open_rejects(self) -> Rejects:
         if self.use == "sink":
@@ -80,7 +86,16 @@ class RouteOptions:
 
 
 class Step:
-    """A stage in a pipeline: ``feed`` a batch, get the batch that comes out."""
+    """A stage in a pipeline: ``feed`` a batch, get the batch that comes out.
+
+    A stage that keeps state in memory (``STATE``: the core's attributes that hold it) is
+    restarted with that state: every so often the step takes a copy of it (a snapshot), and it
+    keeps a copy of each batch fed since, as it came in (stages mark records in place). A restart
+    builds a fresh core, gives it the snapshot, feeds it the batches since again (their output is
+    dropped: it went on already) and hands back the failed batch as it came, to be fed again. So
+    the stage after a restart is in the state it would have been in without the failure."""
+
+    STATE: tuple[str, ...] = ()
 
     def __init__(self, plan: Planned, rejects: Rejects):
         self.plan, self.name, self.rejects = plan, plan.use, rejects
@@ -88,6 +103,11 @@ class Step:
         self.restarts = 0
         self.held = ExitStack()
         self.core: Any = None
+        self.remember = bool(self.STATE)  # False in a worker, whose process is its unit of recovery
+        self.snap: dict | None = None
+        self.log: list[list[dict]] = []  # the batches fed since the snapshot, as they came in
+        self.logged = 0
+        self.replaying = False
 
     # the core's life -------------------------------------------------------------------------
     def build(self) -> Any:
@@ -101,18 +121,53 @@ class Step:
         if hasattr(self.core, "close"):
             self.held.callback(self.core.close)
 
-    def restart(self) -> None:
-        """A fresh core after a failure, with the state its last save left (the one a rerun of the
-        command would start from)."""
+    def restart(self) -> list[dict] | None:
+        """A fresh core after a failure: with the state it had before the failed batch when the
+        step remembers it, else with the state its last save left (the one a rerun of the command
+        would start from). Returns the failed batch as it came in, when kept."""
         self.held.close()
         self.held = ExitStack()
         self.restarts += 1
         self.start()
+        if not self.remember or self.snap is None or not self.log:
+            return None
+        for name, value in copy.deepcopy(self.snap).items():
+            setattr(self.core, name, value)
+        failed = self.log.pop()
+        self.logged -= len(failed)
+        self.replaying = True
+        try:
+            for batch in self.log:
+                for _ in self.core.feed([dict(rec) for rec in batch]):
+                    pass
+        finally:
+            self.replaying = False
+        return [dict(rec) for rec in failed]
+
+    def wrap(self, batch: list[dict]) -> Iterable[dict]:
+        """What the core is fed for ``batch`` (a stage may note things on the way)."""
+        return batch
+
+    def after(self) -> None:
+        """Called once the core has taken the whole batch."""
+
+    def snapshot(self) -> None:
+        """Copy the state the core holds in memory; forget the batches fed before."""
+        self.snap = copy.deepcopy({name: getattr(self.core, name) for name in self.STATE})
+        self.log, self.logged = [], 0
 
     def feed(self, batch: list[dict]) -> list[dict]:
         self.read += len(batch)
-        out = list(self.core.feed(batch))
+        if self.remember:
+            if self.snap is None:
+                self.snapshot()
+            self.log.append([dict(rec) for rec in batch])  # shallow: stages mark a record's top level
+            self.logged += len(batch)
+        out = list(self.core.feed(self.wrap(batch)))
+        self.after()
         self.written += len(out)
+        if self.remember and self.logged >= max(SNAPSHOT_RECORDS, 8 * len(getattr(self.core, self.STATE[0]))):
+            self.snapshot()  # the copy costs about as much per series as the records since cost
         return out
 
     def flush(self) -> list[dict]:
@@ -139,7 +194,10 @@ class Step:
         """Raise what the command would raise at its end (after its output is out)."""
 
     def reject(self, reason: str, data: bytes = b"", size: int | None = None) -> None:
-        """A record this stage cannot handle: to its rejects, numbered by its place in the stage's input."""
+        """A record this stage cannot handle: to its rejects, numbered by its place in the stage's
+        input (once: not again while a restart feeds the batches since the snapshot again)."""
+        if self.replaying:
+            return
         self.rejects.add(BadRecord(self.read, reason, data, f"<{self.name} input>", size=size))
 
 
@@ -151,13 +209,32 @@ class ScrubStep(Step):
 
 
 class DetectStep(Step):
+    """With ``--state``, records read again after a crash (at or below the positions learned,
+    ``STATE.positions``) are marked but not learned twice, as ``ben detect --state`` does."""
+
+    STATE = ("table", "newest", "expired", "reset", "evicted", "ticks")
+    replays: Replays | None = None
+
     def build(self) -> SeriesTable:
         o: DetectOptions = self.plan.options
-        return SeriesTable(o, on_reject=self.reject)
+        table = SeriesTable(o, on_reject=self.reject)
+        if o.state is not None:
+            self.replays = Replays(table, o.state)
+            table.on_save = self.replays.save
+        return table
+
+    def wrap(self, batch: list[dict]) -> Iterable[dict]:
+        return batch if self.replays is None else self.replays.records(batch)
+
+    def after(self) -> None:
+        if self.replays is not None:
+            self.replays.restore()  # the last record's detector, if it was seen before
 
     def summary(self) -> Summary:
         s = super().summary()
         s.extra["series"] = len(self.core.table)
+        if self.replays is not None and self.replays.replayed:
+            s.extra["seen before"] = self.replays.replayed
         return s
 
     def check(self) -> None:
@@ -169,12 +246,14 @@ def _warn(message: str) -> None:
 
 
 class CountStep(Step):
+    STATE = ("keys", "windows", "newest", "last_closed", "late", "matched", "untimed")
     def build(self) -> Counter:
         o: CountOptions = self.plan.options
         return Counter(o)
 
 
 class RateStep(Step):
+    STATE = ("last", "first", "resets", "rates")
     def build(self) -> Rater:
         o: RateOptions = self.plan.options
         return Rater(o)

@@ -107,3 +107,15 @@ def parse_toml(data: str, name: str = "pipeline") -> list[StageCall]:
             raise PipelineError(f"{where}: args must be a table, args = {{ by = \"source,name\" }}")
         calls.append(StageCall(use, f"{where} ({use})", args=args))
     return calls
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``--shard 1/3`` as (1, 3): the share I of N this run keeps, 0 <= I < N."""
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        raise PipelineError(f"--shard {text!r}: I/N, two whole numbers (1/3)") from None
+    if not sep or n < 1 or not 0 <= i < n:
+        raise PipelineError(f"--shard {text!r}: I/N with 0 <= I < N (0/3, 1/3, 2/3)")
+    return i, n

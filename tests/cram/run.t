@@ -92,3 +92,16 @@ A route stage sends a copy of the records its filters match to a branch of stage
   $ cmp main.ndjson run.ndjson && jq -c '[.source, .severity, .value]' errors.ndjson
   ["web-2","error",407]
   ["web-2","error",393.1]
+
+The cron pipeline of the exactly-once transcript runs in one process too: ingest resumes from
+what the sink acknowledged, so a second run stores only the lines added since:
+
+  $ cp $DATA/sample-app.ndjson app.log
+  $ P="ingest --since-last --ack --state S app.log | scrub | detect | sink --ack S --to file:stored-once.ndjson"
+  $ ben run -q -e "$P" && head -5 $DATA/sample-app.ndjson >> app.log && ben run -e "$P"
+  ben ingest: read 5, wrote 5, rejected 0
+  ben scrub: read 5, wrote 5, rejected 0
+  ben detect: read 5, wrote 5, rejected 0, series 3
+  ben sink: read 5, wrote 5, rejected 0
+  $ wc -l < stored-once.ndjson
+  605

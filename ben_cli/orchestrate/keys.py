@@ -1,0 +1,85 @@
+"""Series keys: which stages keep state per series, and the hash that sends a series to one
+worker (``--workers``) or one host (``--shard i/N``)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from ben_cli.errors import UsageError
+from ben_cli.orchestrate.steps import Planned
+from ben_cli.record import path_getter
+
+
+def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
+    """The getters of the series key: the ``--by`` of the first stage that keeps state per key."""
+    for plan in plans:
+        by = getattr(plan.options, "by", None)
+        if plan.use in ("detect", "count") and by:
+            return [path_getter(b) for b in by]
+        if plan.use == "rate":
+            return [path_getter("source"), path_getter("name")]  # a rate series is finer: it stays whole
+    return None
+
+
+def _key_fields(plan: Planned) -> frozenset[str] | None:
+    if plan.use in ("detect", "count"):
+        return frozenset(plan.options.by)
+    if plan.use == "rate":
+        return frozenset(("source", "name"))
+    return None
+
+
+def shardable(plans: Sequence[Planned]) -> int:
+    """How many of ``plans`` (the stages after the source) the workers run: up to the first stage
+    that needs every record (narrate, a sink) or whose series the shard key would split (a
+    ``--by`` without every field of the first one's)."""
+    shard: frozenset[str] | None = None
+    for i, plan in enumerate(plans):
+        if plan.use in ("narrate", "sink", "route"):
+            return i
+        fields = _key_fields(plan)
+        if fields is None:
+            continue
+        if shard is None:
+            shard = fields
+        elif not shard <= fields:
+            return i
+    return len(plans)
+
+
+def series_hash(rec: dict, getters: list[Callable[[dict], Any]] | None) -> int:
+    """A number for the record's series, the same in every process and on every host (CRC-32 of
+    the key's JSON, object keys sorted): a worker's state file holds the same series run after
+    run, and ``--shard i/N`` on N hosts splits the series the same way. Without a key, the whole
+    record is the key."""
+    key: Any = [get(rec) for get in getters] if getters is not None else rec
+    try:
+        data = orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer over 64 bits inside it
+        data = repr(key).encode()
+    return zlib.crc32(data)
+
+
+def shard_filter(plans: Sequence[Planned], shard: tuple[int, int]) -> Callable[[list[dict]], list[dict]]:
+    """The records of a batch that ``--shard i/N`` keeps: those whose series hash is i mod N."""
+    index, count = shard
+    body = list(plans[1:] if plans and plans[0].use == "ingest" else plans)
+    getters = shard_key(body[:shardable(body)])
+
+    def keep(batch: list[dict]) -> list[dict]:
+        return [rec for rec in batch if series_hash(rec, getters) % count == index]
+
+    return keep
+
+
+def check_dispatch(plans: Sequence[Planned], dispatch: str) -> None:
+    """``--dispatch round-robin`` or ``least-loaded`` would split the series of a stage that keeps
+    state per series: a :class:`UsageError` then."""
+    body = list(plans[1:] if plans and plans[0].use == "ingest" else plans)
+    if dispatch != "hash" and shard_key(body[:shardable(body)]) is not None:
+        raise UsageError(f"--dispatch {dispatch}: the workers' stages keep state per series "
+                         "(detect, count or rate), which only --dispatch hash keeps on one worker")
