@@ -101,7 +101,7 @@ def run(h: Harness) -> str:
     row("`ben detect -d spca --field cpu,load,mem`", what, f"{h.ben} detect -q -d spca --field cpu,load,mem {h.q(vectors)}",
         N_SPCA, jq_v)
     cost_rows = []
-    for detector in ("ewma", "cusum", "auto", "mad", "cad"):
+    for detector in ("ewma", "cusum", "auto", "mad"):
         held, disk = state_cost(many, detector)
         cost_rows.append([f"`{detector}`", f"{held:,.0f} B", f"{disk:,.0f} B"])
     return (
