@@ -33,7 +33,7 @@ import nab_scorer as nab  # noqa: E402
 ROOT = HERE.parent
 WORK = HERE / ".work" / "nab"
 OUT = ROOT / "BENCHMARKS.md"
-DETECTORS = ["auto", "seasonal", "ewma", "cusum", "mad", "pagehinkley", "adwin"]
+DETECTORS = ["auto", "seasonal", "ewma", "cusum", "mad", "pagehinkley", "adwin", "cad", "knn", "art"]
 PROFILE_NAMES = list(nab.PROFILES)
 
 

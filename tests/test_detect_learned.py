@@ -157,3 +157,23 @@ def test_seasonal_log_transform_reports_the_expected_value_in_the_series_units()
     for i in range(50):
         _, expected = neg.score(-5.0, 60.0 * i)
     assert expected == pytest.approx(-5.0)
+
+
+@pytest.mark.parametrize(("detector", "slot", "bad"), [
+    ("cad", "seen_bits", "not base64!"), ("cad", "seen_bits", "AAAA"), ("cad", "rates", [0.5, 0.5, 0.5]),
+    ("knn", "values", "AAE="), ("art", "boxes", 3.0),
+])
+def test_a_state_with_a_broken_buffer_is_refused(tmp_path, detector, slot, bad):
+    """Buffers travel as base64 of their bytes; one of the wrong length, not base64 or not a string is a StateError."""
+    from ben_cli.errors import StateError
+
+    state = tmp_path / "s.json"
+    records = [{"ts": f"2026-11-25T00:{i // 60:02d}:{i % 60:02d}Z", "value": float(i % 7)} for i in range(60)]
+    with SeriesTable(DetectOptions(detector=detector, state=state)) as table:
+        list(table.feed(records))
+        table.save()
+    saved = orjson.loads(state.read_bytes())
+    saved["series"][0][2][registry.detectors.get(detector).state_slots().index(slot)] = bad
+    state.write_bytes(orjson.dumps(saved))
+    with pytest.raises(StateError, match="a series' state cannot be read"):
+        SeriesTable(DetectOptions(detector=detector, state=state)).load()

@@ -30,7 +30,7 @@ instead of invalidating them.
 ARTime (Hampton, in NAB) learns ART categories over windowed, downsampled features with dual
 vigilance, scores anomalies from the similarity of new categories and masks re-alarms after a
 detection; it takes each file's range and probation length from NAB in advance. Here the range is
-learned as the series goes and the shared hold-off does the masking.
+learned as the series goes.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ class SeasonalConfig(Config):
     transform: str = param("none", "model the values as they are, or their signed log, log(1 + |x|)", choices=("none", "log"))
     slot_width: float = derived()
     to_s: float = derived()
+    log: bool = derived()
+    quiet: bool = derived()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -61,6 +63,8 @@ class SeasonalConfig(Config):
             raise ValueError("bins and period must be positive")
         self._derive("slot_width", self.period / self.bins)
         self._derive("to_s", 2.0 * self.k / LN10)
+        self._derive("log", self.transform == "log")
+        self._derive("quiet", self.unseen == "quiet")
 
     def alarm_s(self) -> float:
         return normal_tail_s(self.L) - LOG10_2
@@ -85,13 +89,10 @@ class Seasonal(Detector[SeasonalConfig]):
         self.down = 0.0
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
-        if self.cfg.transform == "log":
-            s, expected = self._surprise(math.copysign(math.log1p(abs(value)), value), t)
-            return s, None if expected is None else math.copysign(math.expm1(abs(expected)), expected)
-        return self._surprise(value, t)
-
-    def _surprise(self, value: float, t: float) -> tuple[float, float | None]:
         cfg = self.cfg
+        log = cfg.log
+        if log:
+            value = math.copysign(math.log1p(abs(value)), value)
         level = self.level
         self.n += 1
         if level is None:
@@ -111,7 +112,7 @@ class Seasonal(Detector[SeasonalConfig]):
             s = s if s > 0.0 else 0.0
         elif err != 0.0:
             s = FLAT_BREAK_S_SEASONAL
-        if seasonal is None and cfg.unseen == "quiet":
+        if seasonal is None and cfg.quiet:
             s = 0.0
         n = self.n
         alpha = cfg.alpha if cfg.alpha * n > 1.0 else 1.0 / n
@@ -123,4 +124,6 @@ class Seasonal(Detector[SeasonalConfig]):
             self.profile[slot] = seasonal + cfg.gamma * (value - level - seasonal)
         rate = cfg.lambda_var if cfg.lambda_var * n > 1.0 else 1.0 / n
         self.var = (1.0 - rate) * var + rate * err * err
+        if log:
+            return s, math.copysign(math.expm1(abs(expected)), expected)
         return s, expected

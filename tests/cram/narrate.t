@@ -71,7 +71,7 @@ The whole pipeline on the bundled sample: ingest, detect, narrate:
     1. major (severity 55.8): http.request latency on web-2, 10:30:06 to 10:36:06 UTC (6 minutes)
        web-2's http.request latency rose to 412 ms, 3.5x its usual 119 ms, from 10:30:06 to 10:36:06
        UTC (6 minutes). Meanwhile web-2 logged 2 errors.
-    2. major (severity 52.4): cpu.usage on db-1, from 10:40 UTC, still in force at the end
+    2. major (severity 52.8): cpu.usage on db-1, from 10:40 UTC, still in force at the end
 
 What earlier stages scrubbed and rejected is reported too:
 
