@@ -11,7 +11,7 @@ same options, gives the same records, byte for byte:
 Each stage reports as its command would; ingest still says which format it sniffed:
 
   $ ben run -e "ingest $DATA/sample-app.ndjson | scrub | detect | sink --to file:stored.ndjson"
-  ben ingest: /tmp/ben-wt-i24/tests/data/sample-app.ndjson: format ndjson (from 100 lines)
+  ben ingest: */tests/data/sample-app.ndjson: format ndjson (from 100 lines) (glob)
   ben ingest: read 600, wrote 600, rejected 0
   ben scrub: read 600, wrote 600, rejected 0
   ben detect: read 600, wrote 600, rejected 0, series 3
@@ -83,7 +83,7 @@ A route stage sends a copy of the records its filters match to a branch of stage
 (here the errors to a file of their own), and the main line goes on with every record:
 
   $ ben run -e "ingest $DATA/sample-app.ndjson | scrub | route --when 'severity>=error' --to 'sink --to file:errors.ndjson' | detect" > main.ndjson
-  ben ingest: /tmp/ben-wt-i24/tests/data/sample-app.ndjson: format ndjson (from 100 lines)
+  ben ingest: */tests/data/sample-app.ndjson: format ndjson (from 100 lines) (glob)
   ben ingest: read 600, wrote 600, rejected 0
   ben scrub: read 600, wrote 600, rejected 0
   ben route: read 600, wrote 600, rejected 0, routed 2
