@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
@@ -37,6 +38,13 @@ class ContractGate:
 
         enforcer = self.enforcer = Enforcer(self.loaded, bad, self.options)
         options.wrap_writer = lambda writer: ContractWriter(writer, enforcer)
+
+    def refusal(self, bad: Rejects) -> Callable[[dict], Optional[str]]:
+        """The OTLP door's check: the reason a record breaks the contract (reject mode), or None."""
+        from ben_cli.contract import Enforcer
+
+        self.enforcer = Enforcer(self.loaded, bad, self.options)
+        return self.enforcer.refusal
 
     def flush(self) -> None:
         self.enforcer.flush()

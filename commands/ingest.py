@@ -14,7 +14,7 @@ from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
 from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, say, stderr_is_terminal
-from ._contract_gate import ContractGate
+from ._door_gates import DoorGates, GroupOpt, IdentityOpt, PolicyOpt
 from ._progress import ProgressBar
 
 app = typer.Typer()
@@ -106,8 +106,11 @@ def ingest(
     token_file: Annotated[Optional[Path], typer.Option(metavar="FILE", help="--listen grpc/http: require 'Authorization: Bearer TOKEN', the token being this file's first line.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes decoding a big file in a line-by-line format (0: one per CPU). Output is the same as with 1.", min=0)] = 0,
     max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this (bytes, or 64K, 1M).")] = str(DEFAULT_MAX_LINE_BYTES),
-    contract: Annotated[Optional[Path], typer.Option("--contract", metavar="FILE", help="Hold every record to this contract (.ben): a record that breaks it goes to --rejects with each violation. Decodes in one process.")] = None,
+    contract: Annotated[Optional[Path], typer.Option("--contract", metavar="FILE", help="Hold every record to this contract (.ben): a record that breaks it goes to --rejects with each violation; with --listen grpc/http it is refused in the answer's partial_success too. Decodes in one process.")] = None,
     contract_mode: Annotated[str, typer.Option(metavar="MODE", help="--contract: reject, or warn (records pass, marked contract: {violations: [...]}).")] = "reject",
+    policy: PolicyOpt = None,
+    identity: IdentityOpt = None,
+    group: GroupOpt = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -123,7 +126,7 @@ def ingest(
     options = options_from(locals())
     progress = ProgressBar() if stderr_is_terminal() and not quiet else None
     options.progress = progress.update if progress is not None else None
-    gate = ContractGate.of(contract, contract_mode, quiet)
+    gate = DoorGates.of(contract, contract_mode, policy, identity, group, quiet)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
         if gate is not None:
             gate.attach(bad, options)

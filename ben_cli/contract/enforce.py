@@ -35,9 +35,13 @@ class Violation(BadRecord):
     """A record that breaks its contract: a bad record whose reject also lists each violation."""
 
     def __init__(self, lineno: int, violations: list[dict], raw: bytes, file: str):
-        reason = "contract: " + "; ".join(f"{v['rule']} {v['field']}={_short(v['value'])} ({v['at']})" for v in violations)
-        super().__init__(lineno, reason, raw, file)
+        super().__init__(lineno, reason_of(violations), raw, file)
         self.detail = {"violations": violations}
+
+
+def reason_of(violations: list[dict]) -> str:
+    """One line naming each violation: its rule, field, value and where the contract says so."""
+    return "contract: " + "; ".join(f"{v['rule']} {v['field']}={_short(v['value'])} ({v['at']})" for v in violations)
 
 
 def _short(value: object) -> str:
@@ -130,21 +134,37 @@ class Enforcer:
                     self.guard.see(i, rec, found)
         if not found or not count:
             return not found
-        listed = [{"rule": r, "field": f, "value": v, "at": f"{self.file}:{n}"} for r, f, v, n in found]
-        if all(v["rule"] in WARN_ONLY for v in listed):
-            self.deprecated += 1
-            if self.options.mode == "warn":
-                _mark(rec, listed)
-            return True
-        self.broken += 1
-        if self.options.mode == "warn":
-            _mark(rec, listed)
+        listed = self._held(rec, found)
+        if listed is None:
             return True
         where = rec.get("_ingest")
         if type(where) is dict and type(where.get("line")) is int:
             file, line = str(where.get("file", file)), where["line"]
         self.rejects.add(Violation(line, listed, raw if raw is not None else orjson.dumps(rec), file))
         return False
+
+    def _held(self, rec: dict, found: list) -> list[dict] | None:
+        """Count a record that has violations, mark it in warn mode; the violations when it is
+        refused, None when it goes on."""
+        listed = [{"rule": r, "field": f, "value": v, "at": f"{self.file}:{n}"} for r, f, v, n in found]
+        if all(v["rule"] in WARN_ONLY for v in listed):
+            self.deprecated += 1
+            if self.options.mode == "warn":
+                _mark(rec, listed)
+            return None
+        self.broken += 1
+        if self.options.mode == "warn":
+            _mark(rec, listed)
+            return None
+        return listed
+
+    def refusal(self, rec: dict) -> str | None:
+        """The reason to refuse ``rec`` (reject mode), or None when it goes on (marked in warn
+        mode). The caller rejects it: the OTLP door counts it in its answer and writes the reject."""
+        found: list = []
+        self.judge(rec, "-", 0, found=found, count=False)
+        listed = self._held(rec, found) if found else None
+        return None if listed is None else reason_of(listed)
 
     def feed(self, records: Iterable[dict]) -> Iterator[dict]:
         judge = self.judge

@@ -59,15 +59,32 @@ class Gate:
         self.evaluator = evaluator
 
     def admit(self, rec: dict, raw: bytes = b"", file: str = "-", lineno: int = 0) -> bool:
-        index, outcome = self.evaluator.decide(rec, self.who)
-        self.counts[outcome] += 1
+        index, outcome = self._decide(rec)
         if outcome == ALLOW:
             return True
-        name = self.evaluator.name_of(index)
-        self.by_rule[(outcome, name)] = self.by_rule.get((outcome, name), 0) + 1
         if outcome == DENY:
-            self.rejects.add(Denied(lineno, name, self.evaluator.where(index), raw or orjson.dumps(rec), file))
+            name, at = self.evaluator.name_of(index), self.evaluator.where(index)
+            self.rejects.add(Denied(lineno, name, at, raw or orjson.dumps(rec), file))
         return False
+
+    def refusal(self, rec: dict) -> str | None:
+        """The reason to refuse ``rec`` (denied or rate-limited), None when it is allowed. The
+        caller rejects it: the OTLP door counts it in its answer and writes the reject."""
+        index, outcome = self._decide(rec)
+        if outcome == ALLOW:
+            return None
+        name = self.evaluator.name_of(index)
+        if outcome == DENY:
+            return f"policy: denied by rule {name} ({self.evaluator.where(index)})"
+        return f"policy: rate-limited by rule {name} ({self.evaluator.where(index)})"
+
+    def _decide(self, rec: dict) -> tuple[int, str]:
+        index, outcome = self.evaluator.decide(rec, self.who)
+        self.counts[outcome] += 1
+        if outcome != ALLOW:
+            name = self.evaluator.name_of(index)
+            self.by_rule[(outcome, name)] = self.by_rule.get((outcome, name), 0) + 1
+        return index, outcome
 
     def feed(self, records: Iterable[dict]) -> Iterator[dict]:
         """The stage form: allowed records, and any alert records raised on the way."""
