@@ -79,3 +79,40 @@ Mistakes are usage errors (exit 2), said before anything listens:
   $ ben ingest --listen http://127.0.0.1:4318 --token-file empty-token
   ben ingest: --token-file empty-token: the file is empty
   [2]
+
+A contract and a policy hold each record at the door, before the request is answered: a record
+either refuses is counted in the answer's partial success with the reason, and goes to --rejects:
+
+  $ cat > shop.ben <<'BEN'
+  > contract shop version 1
+  > lane diag {
+  >   kind log { attr order: int range 1..1000 }
+  > }
+  > BEN
+  $ cat > shop.policy <<'POL'
+  > policy shop version 1 default deny
+  > rule no-cards: deny if has attrs.card
+  > rule collectors: allow if from collector-*
+  > POL
+  $ ben ingest --listen http://127.0.0.1:$PORT --contract shop.ben --policy shop.policy --identity collector-1 \
+  >   --rejects door-rejects.ndjson > door.ndjson 2> door.err &
+  $ for i in $(seq 1 100); do grep -q listening door.err && break; sleep 0.1; done
+  $ log() { printf '{"attributes":[{"key":"%s","value":{"intValue":"%s"}}],"body":{"stringValue":"%s"}}' "$@"; }
+  $ post /v1/logs "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[$(log order 7 ok),$(log order 0 zero),$(log card 4111 card)]}]}]}"
+  {"partialSuccess":{"rejectedLogRecords":2,"errorMessage":"2 rejected; the first: contract: range attrs.order=0 (shop.ben:3)"}} 200
+  $ kill -TERM %1; wait %1
+  $ jq -c '[.body, .attrs.order]' door.ndjson
+  ["ok",7]
+  $ jq -r .reason door-rejects.ndjson
+  contract: range attrs.order=0 (shop.ben:3)
+  policy: denied by rule no-cards (shop.policy:2:6)
+  $ tail -n +2 door.err
+  ben ingest: read 3, wrote 1, rejected 2
+    rejected 127.0.0.1:* request:1: contract: range attrs.order=0 (shop.ben:3) (glob)
+    rejected 127.0.0.1:* request:1: policy: denied by rule no-cards (shop.policy:2:6) (glob)
+  ben ingest: 3 records without a time of their own (given the time of reading, marked _ingest.ts: "read")
+  ben ingest: contract: broken 1, deprecated 0, overflows 0
+  ben ingest: policy: allowed 2, denied 1, rate-limited 0
+  $ ben ingest --listen tcp://127.0.0.1:5140 --policy shop.policy
+  ben ingest: --policy applies to --listen grpc:// and http://; pipe other input through `ben policy enforce`
+  [2]
