@@ -9,6 +9,8 @@ from pathlib import Path
 import grpc
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import run_ben
 from .listening import ListeningBen
@@ -170,3 +172,49 @@ def test_the_gates_refusals_in_process():
         assert gate.refusal({**ok, "attrs": {"secret": 1}}) == "policy: denied by rule no-secrets (p.policy:2:6)"
         assert rejects.count == 0
     assert (enforcer.broken, gate.counts["deny"]) == (1, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.1, 0.3, 0.31, 0.5, 7.0]), st.booleans()), min_size=1, max_size=20))
+def test_every_record_is_written_or_refused_once_with_the_gate_that_refused_it(records):
+    """Property, on the door in-process with both gates: each record of a request is either written
+    or refused (counted in the answer and in the rejects, with the reason of the first gate that
+    refused it), never both and never neither, whatever mix of breaking and denied records."""
+    import io
+
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    from ben_cli.contract import ContractOptions, Enforcer
+    from ben_cli.contract.check import load_text
+    from ben_cli.ingest import otlp_proto
+    from ben_cli.ingest.format import DecodeOptions
+    from ben_cli.ingest.otlp_door import Door
+    from ben_cli.ingest.summary import IngestSummary
+    from ben_cli.ndjson import Writer
+    from ben_cli.policy import Who
+    from ben_cli.policy.check import load_text as load_policy
+    from ben_cli.policy.enforce import Gate
+    from ben_cli.rejects import Rejects
+    from commands._door_gates import _one_at_a_time
+
+    req = logs_request(len(records))
+    for rec, (ratio, secret) in zip(req.resource_logs[0].scope_logs[0].log_records, records):
+        for kv in rec.attributes:
+            if kv.key == "ratio":
+                kv.value.double_value = ratio
+        if secret:
+            rec.attributes.append(KeyValue(key="secret", value=AnyValue(string_value="x")))
+    out = io.BytesIO()
+    with Rejects(None, stage="ingest") as rejects:
+        gates = [Gate(load_policy(POLICY, "p")[0], rejects, Who("collector-1")).refusal,
+                 Enforcer(load_text(CONTRACT, "c"), rejects, ContractOptions()).refusal]
+        door = Door(Writer(out, line_buffered=False), rejects, IngestSummary(), DecodeOptions(),
+                    check=_one_at_a_time(gates))
+        outcome = door.take(otlp_proto.as_json("logs", req), "p", b"")
+    written = [orjson.loads(x)["attrs"]["i"] for x in out.getvalue().splitlines()]
+    expect_written = [i for i, (ratio, secret) in enumerate(records) if not secret and ratio <= 0.3]
+    assert written == expect_written
+    assert (outcome.accepted, outcome.rejected) == (len(written), len(records) - len(written))
+    assert rejects.count == outcome.rejected
+    denied = sum(secret for _, secret in records)
+    assert rejects.reasons == {k: n for k, n in (("policy", denied), ("contract", outcome.rejected - denied)) if n}
