@@ -198,7 +198,7 @@ def test_every_record_is_written_or_refused_once_with_the_gate_that_refused_it(r
     from commands._door_gates import _one_at_a_time
 
     req = logs_request(len(records))
-    for rec, (ratio, secret) in zip(req.resource_logs[0].scope_logs[0].log_records, records):
+    for rec, (ratio, secret) in zip(req.resource_logs[0].scope_logs[0].log_records, records, strict=True):
         for kv in rec.attributes:
             if kv.key == "ratio":
                 kv.value.double_value = ratio
