@@ -47,7 +47,7 @@ def listen(
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Records refused (not JSON, a lane not allowed, denied by --policy-file) go here.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Receive records from bee senders and write them to stdout, each with via: {peer, cert}."""
+    """Receive records from bee senders and write them to stdout, each with via: {peer, cert, groups}."""
     options = lsn.Options(policy, float(handshake_timeout), per_source, max_peers)  # type: ignore[arg-type]
     with Rejects(rejects, stage="bee listen") as bad:
         summary = service.listen(address, service.Identity(cert, key, bundle, crl), sys.stdout.buffer, state=state,
