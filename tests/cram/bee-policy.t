@@ -1,5 +1,5 @@
   $ . "$TESTDIR/setup.sh"
-  $ cd "$CRAMTMP" && mkdir -m 700 bee-policy && cd bee-policy
+  $ cd "$CRAMTMP" && mkdir -m 700 bee-policy && cd bee-policy && export BEN_HOME="$PWD/home"
   $ export BEN_PASSPHRASE='correct horse battery'
 
 A CA, a collector, an ops host (group ops) and a web host (no group):
