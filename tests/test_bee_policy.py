@@ -181,3 +181,27 @@ def test_rejects_from_the_gate_are_the_listeners(pki, collector, tmp_path):
         gate = Gate(load(tmp_path / "p")[0], bad)
         assert not gate.admit({"lane": "diag", "name": "secret.x", "via": {"peer": "edge-1"}}, b"x", "edge-1", 7)
     assert "denied by rule no-secrets" in (tmp_path / "r").read_text()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_listener_decides_as_the_evaluator_does_over_random_traffic(tmp_path, pki, collector, seed):
+    import random
+
+    from ben_cli.policy.evaluate import ALLOW, Evaluator
+
+    rng = random.Random(seed)
+    (tmp_path / "p").write_text(POLICY.format(version=1) + "rule many: limit 5 per 1h by identity if name mem\n")
+    peers = {"edge-1": pki.node("edge-1"), "db-1": pki.node("db-1", groups=("ops",)), "db-2": pki.node("db-2")}
+    sent = {name: [{"lane": rng.choice(["diag", "event"]), "name": rng.choice(["cpu", "mem", "secret.x", "disk"]),
+                    "value": i} for i in range(1, 201)] for name in peers}
+    lst = gated(pki, collector, tmp_path / "p")
+    with bs.running(lst) as port:
+        for name, node in peers.items():
+            bs.send(pki, node, port, b"".join(json.dumps(r).encode() + b"\n" for r in sent[name]))
+    reference = Evaluator(load(tmp_path / "p")[0])
+    expected = []
+    for name, node in peers.items():
+        via = {"peer": name, "groups": list(node.certificate.groups)}
+        expected += [(name, r["value"]) for r in sent[name] if reference.decide({**r, "via": via})[1] == ALLOW]
+    assert [(r["via"]["peer"], r["value"]) for r in written(lst)] == expected
+    assert lst.gate is not None and lst.counts.records + lst.gate.counts[DENY] + lst.gate.counts[LIMITED] == 600
