@@ -81,16 +81,18 @@ def _plain_tcp(h: Harness, data: Path) -> tuple[float, float]:
         _stop(proc)
 
 
-def _bee(h: Harness, data: Path, pki: bs.Pki, server: bs.Node, client: bs.Node) -> tuple[float, float]:
+def _bee(h: Harness, data: Path, pki: bs.Pki, server: bs.Node, client: bs.Node,
+         *extra: str) -> tuple[float, float]:
     out = h.path("bee.out")
     proc, where = _start(h, ["bee", "listen", "127.0.0.1:0", "--cert", str(server.cert), "--key", str(server.key),
-                             "--bundle", str(pki.bundle), "--policy", "none"], out)
+                             "--bundle", str(pki.bundle), "--policy", "none", *extra], out)
     try:
         start, cpu, sender_cpu = time.perf_counter(), _cpu(proc.pid), _children_cpu()
         with open(data, "rb") as fin:
             subprocess.run([h.ben, "bee", "send", where, "--cert", str(client.cert), "--key", str(client.key),
                             "--bundle", str(pki.bundle), "-q"], stdin=fin, check=True, env=h.env)
-        _wait_lines(out, N)  # already there: the sender exits only once every record is acknowledged
+        if not extra:
+            _wait_lines(out, N)  # already there: the sender exits only once every record is acknowledged
         return time.perf_counter() - start, _cpu(proc.pid) - cpu + _children_cpu() - sender_cpu
     finally:
         _stop(proc)
@@ -138,6 +140,7 @@ def run(h: Harness) -> str:
     ref, ref_cpu = min(t for t, _ in refs), min(c for _, c in refs)
     bee, bee_cpu = min(t for t, _ in bees), min(c for _, c in bees)
     in_memory, over_tcp = _handshakes(pki, server, client)
+    judged = _judged(h, data, pki, server)
     rows = [
         ["`ben ingest --listen tcp://` (plain TCP, reference)", human_rate(N / ref), f"{size / ref / 1e6:.0f}", "1.00x",
          f"{size / ref_cpu / 1e6:.0f}"],
@@ -159,4 +162,28 @@ def run(h: Harness) -> str:
         f"in one process, both sides together ({1 / in_memory:,.0f} handshakes/s); a connection to a running "
         f"listener over loopback (connect, handshake, HELLO, ACK) takes {over_tcp * 1e3:.2f} ms "
         f"({1 / over_tcp:,.0f}/s, one at a time).", "",
+        judged,
+    ])
+
+
+def _judged(h: Harness, data: Path, pki: bs.Pki, server: bs.Node) -> str:
+    """The listener with and without ``--policy-file`` (bench_policy.py's 50 rules) on the same
+    envelopes, from a sender whose certificate carries the ``ops`` group the last rule allows."""
+    from bench_policy import fifty_rules
+
+    envelopes = h.path("bee-200k.envelopes.ndjson")
+    if not envelopes.exists():
+        h.time_once(f"{h.ben} ingest -q -j1 {h.q(data)}", stdout=envelopes)
+    policy = h.path("bee-50.policy")
+    policy.write_text(fifty_rules())
+    client = pki.node("edge-ops", groups=("ops",))
+    plain = min(_bee(h, envelopes, pki, server, client)[0] for _ in range(h.repeat))
+    judged = min(_bee(h, envelopes, pki, server, client, "--policy-file", str(policy))[0] for _ in range(h.repeat))
+    rows = [["`ben bee listen` (no policy file)", human_rate(N / plain), "1.00x"],
+            ["`ben bee listen --policy-file` (50 rules)", human_rate(N / judged), f"{plain / judged:.2f}x"]]
+    return "\n".join([
+        f"With a policy file: the same {N:,} records as envelopes (`ben ingest`), every one judged by "
+        "bench_policy.py's 50-rule policy with the sender's certificate name and groups. Best of "
+        f"{h.repeat}.", "",
+        table(["listener", "records/s", "vs no policy file"], rows), "",
     ])

@@ -36,19 +36,24 @@ def listen(
     state: Annotated[Optional[Path], typer.Option("--state", help="Keep the high-water marks here, across restarts.")] = None,
     policy: Annotated[str, typer.Option("--policy", click_type=click.Choice(lsn.POLICIES),
                                         help="lanes: a record's lane must be one its peer's certificate allows; none: any.")] = "lanes",
+    policy_file: Annotated[Optional[Path], typer.Option("--policy-file", metavar="FILE",
+                                                        help="Also judge each record by this ben policy, as sent by its peer "
+                                                             "(via.peer, via.groups from its certificate); denied records go "
+                                                             "to --rejects, rate-limited ones are counted; reread on SIGHUP.")] = None,
     handshake_timeout: Annotated[str, typer.Option("--handshake-timeout", callback=as_duration, metavar="DURATION",
                                                    help="Drop a connection that has not finished its handshake by then.")] = "5s",
     per_source: Annotated[int, typer.Option("--handshakes-per-source", min=1, help="Concurrent handshakes from one address.")] = 8,
     max_peers: Annotated[int, typer.Option("--max-peers", min=1, help="Connections at once.")] = 1024,
-    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Records refused (not JSON, a lane not allowed) go here.")] = None,
+    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Records refused (not JSON, a lane not allowed, denied by --policy-file) go here.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Receive records from bee senders and write them to stdout, each with via: {peer, cert}."""
+    """Receive records from bee senders and write them to stdout, each with via: {peer, cert, groups}."""
     options = lsn.Options(policy, float(handshake_timeout), per_source, max_peers)  # type: ignore[arg-type]
     with Rejects(rejects, stage="bee listen") as bad:
         summary = service.listen(address, service.Identity(cert, key, bundle, crl), sys.stdout.buffer, state=state,
                                  options=options, rejects=bad, log=_log(quiet, "listen"),
-                                 ready=lambda where: say(f"ben bee listen: listening on {where}", quiet))
+                                 ready=lambda where: say(f"ben bee listen: listening on {where}", quiet),
+                                 policy=policy_file)
     if not quiet:
         summary.report(sys.stderr, bad)
 

@@ -39,9 +39,9 @@ class Pki:
 
     def node(self, name: str, usage: tuple[str, ...] = ("client",), *, lanes: tuple[str, ...] = LANES,
              identity: Identity | None = None, noise_pub: bytes | None = None, not_before: int | None = None,
-             not_after: int | None = None) -> Node:
+             not_after: int | None = None, groups: tuple[str, ...] = ()) -> Node:
         identity = identity or Identity.generate()
-        certificate = c.issue(self.ca_key, name=name, groups=(), lanes=lanes, usage=usage,
+        certificate = c.issue(self.ca_key, name=name, groups=groups, lanes=lanes, usage=usage,
                               noise_pub=noise_pub or identity.recipient.key, sign_pub=None,
                               not_before=self.now - 600 if not_before is None else not_before,
                               not_after=self.now + 3600 if not_after is None else not_after)

@@ -34,6 +34,8 @@ from ben_cli.bee.handshake import Credentials, Peer, PeerRefused, respond, setti
 from ben_cli.bee.noise import CipherState, HandshakeFailed
 from ben_cli.crypto import primitives as p
 from ben_cli.errors import BadRecord, BenError, StateError
+from ben_cli.policy.enforce import Gate
+from ben_cli.policy.evaluate import Evaluator
 from ben_cli.rejects import Rejects
 
 ACK_WITHIN = 0.1  # the protocol's bound on an unacknowledged written record
@@ -79,6 +81,7 @@ class Counts:
     records: int = 0
     duplicates: int = 0
     rejected: int = 0
+    alerts: int = 0  # policy.alert records written
 
 
 @dataclass
@@ -103,6 +106,15 @@ class _Conn:
             self.sock.shutdown(socket.SHUT_RDWR)
 
 
+def _via(peer: Peer) -> dict[str, object]:
+    """What the listener vouches for on each record: the peer's certificate name, the hash of
+    that certificate, and its groups when it has any (what a policy's ``group`` tests read)."""
+    via: dict[str, object] = {"peer": peer.name, "cert": peer.cert_hex}
+    if peer.certificate.groups:
+        via["groups"] = list(peer.certificate.groups)
+    return via
+
+
 class Gap(Exception):
     pass
 
@@ -120,6 +132,7 @@ class Listener:
     options: Options = field(default_factory=Options)
     rejects: Rejects = field(default_factory=lambda: Rejects(stage="bee"))
     log: Callable[[str], None] = lambda message: None
+    gate: Gate | None = None  # --policy-file: each record judged with its peer's name and groups
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -188,6 +201,19 @@ class Listener:
                     conn.kill()
                     dropped += 1
         return dropped
+
+    def reload_policy(self, path: Path) -> str:
+        """Reread the policy file; the next record is judged by it. A policy that no longer checks
+        raises, and the one in force stays. Returns the policy's name and version, for the log."""
+        from ben_cli.policy.check import load
+
+        if self.gate is None:
+            raise StateError("the listener was started without --policy-file")
+        policy, _warnings = load(path)
+        evaluator = Evaluator(policy)
+        with self.lock:
+            self.gate.swap(evaluator)
+        return f"{policy.name} version {policy.version}"
 
     # --- one connection --------------------------------------------------------------------
 
@@ -279,7 +305,7 @@ class Listener:
                 key: tuple[bytes, bytes], peer: Peer) -> None:
         acked = self.marks.get(key)
         last_ack = time.monotonic()
-        via = orjson.dumps({"peer": peer.name, "cert": peer.cert_hex})
+        via = orjson.dumps(_via(peer))
         lanes = None if self.options.policy == "none" else frozenset(peer.certificate.lanes)
         while True:
             if acked != self.marks.get(key) and not wire.buffered():
@@ -341,17 +367,22 @@ class Listener:
             skip = mark + 1 - frame.number
             if skip > 0:
                 self.counts.duplicates += min(skip, len(lines))
-            out = []
+            out: list[bytes] = []
             for offset, line in enumerate(lines[max(skip, 0):], start=max(skip, 0)):
                 stamped = self._stamp(line, via, lanes, frame.number + offset, peer)
                 if stamped is not None:
                     out.append(stamped)
+            self.counts.records += len(out)
+            if self.gate is not None and self.gate.evaluator.alerts:  # policy.alert records, raised on the way
+                alerts = self.gate.evaluator.alerts
+                out.extend(orjson.dumps(alert, option=orjson.OPT_APPEND_NEWLINE) for alert in alerts)
+                self.counts.alerts += len(alerts)
+                alerts.clear()
             if out:
                 try:
                     self.out.write(b"".join(out))
                 except OSError as exc:
                     raise OutputFailed(f"cannot write the output: {exc.strerror or exc}") from None
-                self.counts.records += len(out)
             end = frame.number + len(lines) - 1
             if end > mark:
                 self.marks.set(key, end)
@@ -368,11 +399,23 @@ class Listener:
             allowed = ", ".join(sorted(lanes)) or "none"
             return self._reject(line, number, peer, f"lane {record.get('lane')!r} is not allowed by the certificate "
                                                      f"(allowed: {allowed})")
-        if "via" in record:  # a second hop: this listener vouches for the last one
+        hop = "via" in record
+        if self.gate is not None and not self._admit(record, line, via, number, peer):
+            return None
+        if hop:  # a second hop: this listener vouches for the last one
             record["via"] = orjson.loads(via)
             return orjson.dumps(record) + b"\n"
         inner = line.rstrip()[:-1].rstrip()  # the object without its closing brace
         return inner + (b'"via":' if inner.endswith(b"{") else b',"via":') + via + b"}\n"
+
+    def _admit(self, record: dict, line: bytes, via: bytes, number: int, peer: Peer) -> bool:
+        """The policy file's judgement of one record, made with the ``via`` this listener vouches
+        for (a ``via`` the sender wrote is replaced first, so no peer can speak for another). A
+        denied record goes to the rejects with its rule, a rate-limited one is counted; both are
+        still acknowledged (they were handled: a resend would be judged the same way)."""
+        assert self.gate is not None
+        record["via"] = orjson.loads(via)
+        return self.gate.admit(record, line, peer.name, number)
 
     def _reject(self, line: bytes, number: int, peer: Peer, reason: str) -> bytes | None:
         """Count and keep a refused record; None, which is what :meth:`_stamp` hands on for it."""
