@@ -11,11 +11,30 @@ from ben_cli.rejects import Rejects
 
 from ._common import say
 
+TRUST_HELP = ("A signed lane: the CA trust bundle its signers' certificates must chain to (default: this "
+              "machine's CA under $BEN_HOME/ca, else the bundle an enrolled node accepted).")
+CRL_HELP = "A signed lane: the CA's revocation list (default: the local CA's own, when --trust is not given)."
+
+
+def signature_check(contract: Any, trust: Optional[Path], crl: Optional[Path]) -> Any:
+    """The hook that verifies the sig of records on the contract's signed lanes (None when it has
+    none: no trust is read). The contract never imports the CA; the shell joins them here."""
+    if not any(lane.signed for lane in contract.lanes):
+        return None
+    import time
+
+    from ben_cli.ca.local import load_trust
+    from ben_cli.ca.records import RecordVerifier
+
+    return RecordVerifier(*load_trust(trust, crl, int(time.time())))
+
+
 
 class ContractGate:
     """The checked contract and, once the rejects are open, the enforcer that holds records to it."""
 
-    def __init__(self, path: Path, mode: str, quiet: bool) -> None:
+    def __init__(self, path: Path, mode: str, quiet: bool, trust: Optional[Path] = None,
+                 crl: Optional[Path] = None) -> None:
         if mode not in ("reject", "warn"):
             raise typer.BadParameter("must be reject or warn", param_hint="--contract-mode")
         from ben_cli.contract import ContractOptions, overflow_message
@@ -23,13 +42,15 @@ class ContractGate:
         from .contract import load_contract
 
         self.loaded = load_contract(path)
-        self.options = ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r, "ben ingest: contract"), quiet))
+        self.options = ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r, "ben ingest: contract"), quiet),
+                                       signatures=signature_check(self.loaded, trust, crl))
         self.enforcer: Any = None
 
     @classmethod
-    def of(cls, path: Optional[Path], mode: str, quiet: bool) -> Optional[ContractGate]:
+    def of(cls, path: Optional[Path], mode: str, quiet: bool, trust: Optional[Path] = None,
+           crl: Optional[Path] = None) -> Optional[ContractGate]:
         """None without ``--contract``: the ingest runs as before."""
-        return None if path is None else cls(path, mode, quiet)
+        return None if path is None else cls(path, mode, quiet, trust, crl)
 
     def attach(self, bad: Rejects, options: Any) -> None:
         """Wrap every writer ingest's records go to, so each is checked before it is written."""

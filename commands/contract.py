@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ben_cli.errors import ExitStatus
 
 from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, say
+from ._contract_gate import CRL_HELP, TRUST_HELP, signature_check
 
 if TYPE_CHECKING:
     from ben_cli.contract import Contract
@@ -129,6 +130,8 @@ def validate(
     file: ContractFile,
     inputs: Inputs = None,
     mode: Annotated[str, typer.Option(metavar="MODE", help=MODE_HELP)] = "reject",
+    trust: Annotated[Optional[Path], typer.Option("--trust", metavar="BUNDLE", help=TRUST_HELP)] = None,
+    crl: Annotated[Optional[Path], typer.Option("--crl", metavar="FILE", help=CRL_HELP)] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -136,14 +139,20 @@ def validate(
     """Hold NDJSON records to a contract: as a filter, records that keep it go on.
 
     Each violation names the rule, the field, the value and the contract's file:line. Cardinality
-    overflows are reported on stderr once per key and window, with the most frequent values.
+    overflows are reported on stderr once per key and window, with the most frequent values. A
+    record on a signed lane needs a sig (ben key sign --records) made by a key whose certificate
+    (from --trust, checked with --crl) has usage sign and the record's lane; else it is rejected
+    with the rule signed and the reason (missing, bad-signature, unknown-issuer, revoked,
+    wrong-usage, lane-not-allowed, expired, malformed).
     """
     from ben_cli import contract as core
     from ben_cli.ndjson import Writer
     from ben_cli.rejects import Rejects
 
-    options = core.ContractOptions(mode=mode, on_overflow=lambda r: say(core.overflow_message(r), quiet))
+    loaded = load_contract(file)
+    options = core.ContractOptions(mode=mode, on_overflow=lambda r: say(core.overflow_message(r), quiet),
+                                   signatures=signature_check(loaded, trust, crl))
     with Rejects(rejects, stage="contract", strict=strict) as bad:
-        summary = core.run(load_contract(file), inputs or ["-"], Writer(), bad, options)
+        summary = core.run(loaded, inputs or ["-"], Writer(), bad, options)
     if not quiet:
         summary.report(sys.stderr, bad)

@@ -14,7 +14,7 @@ from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
 from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, say, stderr_is_terminal
-from ._contract_gate import ContractGate
+from ._contract_gate import CRL_HELP, TRUST_HELP, ContractGate
 from ._progress import ProgressBar
 
 app = typer.Typer()
@@ -108,6 +108,8 @@ def ingest(
     max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this (bytes, or 64K, 1M).")] = str(DEFAULT_MAX_LINE_BYTES),
     contract: Annotated[Optional[Path], typer.Option("--contract", metavar="FILE", help="Hold every record to this contract (.ben): a record that breaks it goes to --rejects with each violation. Decodes in one process.")] = None,
     contract_mode: Annotated[str, typer.Option(metavar="MODE", help="--contract: reject, or warn (records pass, marked contract: {violations: [...]}).")] = "reject",
+    trust: Annotated[Optional[Path], typer.Option("--trust", metavar="BUNDLE", help="--contract: " + TRUST_HELP)] = None,
+    crl: Annotated[Optional[Path], typer.Option("--crl", metavar="FILE", help="--contract: " + CRL_HELP)] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -123,7 +125,7 @@ def ingest(
     options = options_from(locals())
     progress = ProgressBar() if stderr_is_terminal() and not quiet else None
     options.progress = progress.update if progress is not None else None
-    gate = ContractGate.of(contract, contract_mode, quiet)
+    gate = ContractGate.of(contract, contract_mode, quiet, trust, crl)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
         if gate is not None:
             gate.attach(bad, options)
