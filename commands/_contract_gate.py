@@ -1,19 +1,37 @@
-"""``ben ingest --contract``: the contract held at the door, kept out of ingest's shell."""
+"""``ben ingest --contract`` and ``ben contract validate``: the contract loaded and held at the
+door (with the CA trust its signed lanes need), kept out of the two shells."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from ben_cli.errors import ExitStatus
 from ben_cli.rejects import Rejects
 
 from ._common import say
 
+if TYPE_CHECKING:
+    from ben_cli.contract import Contract
+
 TRUST_HELP = ("A signed lane: the CA trust bundle its signers' certificates must chain to (default: this "
               "machine's CA under $BEN_HOME/ca, else the bundle an enrolled node accepted).")
 CRL_HELP = "A signed lane: the CA's revocation list (default: the local CA's own, when --trust is not given)."
+
+
+def load_contract(path: Path) -> Contract:
+    """The checked contract at ``path``; its faults are printed with the line and a caret, and
+    end the run with status 2."""
+    from ben_cli import contract as core
+
+    try:
+        return core.load(path)
+    except (core.ContractError, core.ContractErrors) as exc:
+        sys.stderr.write(exc.render() + "\n")
+    raise typer.Exit(ExitStatus.USAGE)
 
 
 def signature_check(contract: Any, trust: Optional[Path], crl: Optional[Path]) -> Any:
@@ -34,15 +52,13 @@ class ContractGate:
     """The checked contract and, once the rejects are open, the enforcer that holds records to it."""
 
     def __init__(self, path: Path, mode: str, quiet: bool, trust: Optional[Path] = None,
-                 crl: Optional[Path] = None) -> None:
+                 crl: Optional[Path] = None, who: str = "ben ingest: contract", mode_flag: str = "--contract-mode") -> None:
         if mode not in ("reject", "warn"):
-            raise typer.BadParameter("must be reject or warn", param_hint="--contract-mode")
+            raise typer.BadParameter("must be reject or warn", param_hint=mode_flag)
         from ben_cli.contract import ContractOptions, overflow_message
 
-        from .contract import load_contract
-
         self.loaded = load_contract(path)
-        self.options = ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r, "ben ingest: contract"), quiet),
+        self.options = ContractOptions(mode=mode, on_overflow=lambda r: say(overflow_message(r, who), quiet),
                                        signatures=signature_check(self.loaded, trust, crl))
         self.enforcer: Any = None
 
