@@ -36,16 +36,18 @@ def load_contract(path: Path) -> Contract:
 
 def signature_check(contract: Any, trust: Optional[Path], crl: Optional[Path]) -> Any:
     """The hook that verifies the sig of records on the contract's signed lanes (None when it has
-    none: no trust is read). The contract never imports the CA; the shell joins them here."""
+    none). Files named are read now (a wrong path ends the run); the local CA's trust is read at
+    the first signed record. The contract never imports the CA; the shell joins them here."""
     if not any(lane.signed for lane in contract.lanes):
         return None
     import time
 
     from ben_cli.ca.local import load_trust
-    from ben_cli.ca.records import RecordVerifier
+    from ben_cli.ca.records import DeferredVerifier, RecordVerifier
 
-    return RecordVerifier(*load_trust(trust, crl, int(time.time())))
-
+    if trust is not None or crl is not None:
+        return RecordVerifier(*load_trust(trust, crl, int(time.time())))
+    return DeferredVerifier(lambda: RecordVerifier(*load_trust(None, None, int(time.time()))))
 
 
 class ContractGate:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ben_cli.ca import cert as c
 from ben_cli.ca import crl as r
-from ben_cli.ca.records import RecordSigner, RecordVerifier, signed_bytes
+from ben_cli.ca.records import DeferredVerifier, RecordSigner, RecordVerifier, signed_bytes
 from ben_cli.ca.verify import TrustBundle
 from ben_cli.contract import ContractOptions, Enforcer, load_text
 from ben_cli.crypto.keys import SigningKey
@@ -190,5 +190,24 @@ def test_the_cli_signs_records_and_validate_and_ingest_verify_them(tmp_path):
     out = run_ben("ingest", "-q", "--contract", str(tmp_path / "ops.ben"), "--trust", str(tmp_path / "trust"),
                   "--crl", str(tmp_path / "crl"), input=signed, env=home)
     assert out.returncode == 0 and out.stdout == b"", out.stderr  # revoked: nothing passes
-    out = run_ben("contract", "validate", str(tmp_path / "ops.ben"), input=signed, env=home)
-    assert out.returncode == 2 and b"give --trust" in out.stderr
+    out = run_ben("contract", "validate", str(tmp_path / "ops.ben"), input=signed, env=home)  # no trust here
+    assert out.returncode == 0 and out.stdout == b"", out.stderr
+    assert b'signed sig="no-trust: cannot check signatures: give --trust' in out.stderr
+    out = run_ben("contract", "validate", str(tmp_path / "ops.ben"), "--trust", str(tmp_path / "none"), input=signed, env=home)
+    assert out.returncode == 2 and b"cannot read the trust bundle" in out.stderr
+
+
+def test_without_trust_signed_records_are_refused_but_a_run_without_them_needs_none():
+    made: list[int] = []
+
+    def make() -> RecordVerifier:
+        made.append(1)
+        raise UsageError("give --trust")
+
+    deferred = DeferredVerifier(make)
+    enforcer = Enforcer(CONTRACT, Rejects(), ContractOptions(signatures=deferred))
+    assert [v[2] for v in enforcer.violations(record())] == [None] and made == []  # missing: trust not needed
+    signed = RecordSigner(OPS_KEY, OPS.text).sign(record())
+    assert [v[2] for v in enforcer.violations(signed)] == ["no-trust: cannot check signatures: give --trust"]
+    assert [v[2] for v in enforcer.violations(signed)] and made == [1]  # asked once
+    assert DeferredVerifier(lambda: RecordVerifier(TRUST))(signed, "control") is None

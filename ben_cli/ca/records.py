@@ -37,6 +37,7 @@ from ben_cli.rejects import Rejects, Summary
 FIELD = "sig"
 DOMAIN = b"ben-record-sig-v1\n"
 SIGN_USAGE = "sign"
+_CACHED = 64  # certificates a verifier keeps the answer for, within one second
 # added to a record after it was signed: by ingest, the bridge, contracts, detect and scrub
 UNSIGNED = frozenset({"sig", "_ingest", "via", "contract", "anomaly", "redacted"})
 
@@ -99,6 +100,28 @@ class RecordVerifier:
     def __init__(self, trust: verify.TrustBundle, crl: r.Crl | None = None, clock: Callable[[], float] = time.time):
         self.certificates = verify.Verifier(trust, crl)
         self.clock = clock
+        # the answer for a certificate depends only on its text and the second (trust and list are
+        # fixed): kept for the second, a burst of records from one signer checks it once
+        self._seen: dict[str, c.Certificate | c.Refused] = {}
+        self._second = -1
+        self._keys: set[bytes] = set()  # signers' keys already found to be valid points (half a verification)
+
+    def _signer(self, text: str, lane: str) -> c.Certificate:
+        now = int(self.clock())
+        if now != self._second or len(self._seen) >= _CACHED:
+            self._seen.clear()
+            self._second = now
+        key = lane + "\0" + text
+        answer = self._seen.get(key)
+        if answer is None:
+            try:
+                answer = self.certificates.check(text, now, verify.Requirements(usage=SIGN_USAGE, lane=lane))
+            except c.Refused as exc:
+                answer = exc
+            self._seen[key] = answer
+        if isinstance(answer, c.Refused):
+            raise answer
+        return answer
 
     def __call__(self, record: dict, lane: str) -> tuple[str, str] | None:
         try:
@@ -116,19 +139,46 @@ class RecordVerifier:
             raise c.Malformed("sig is not {\"cert\": CERTIFICATE, \"ed25519\": SIGNATURE} "
                               "(a stream's chained sig does not sign a record on its own)")
         signature = c.from_b64url(sig["ed25519"], "sig.ed25519", p.ED25519_SIGNATURE)
-        signer = self.certificates.check(sig["cert"], int(self.clock()),
-                                         verify.Requirements(usage=SIGN_USAGE, lane=lane))
+        signer = self._signer(sig["cert"], lane)
         assert signer.sign_pub is not None  # a sign certificate binds a signing key
         try:
             body = signed_bytes(record)
         except jcs.CanonicalError as exc:
             raise c.Malformed(f"the record has no canonical JSON form: {exc}") from None
         try:
-            p.ed25519_verify(signer.sign_pub, body, signature)
+            if signer.sign_pub not in self._keys:
+                p.check_ed25519_public(signer.sign_pub)
+                if len(self._keys) < _CACHED:
+                    self._keys.add(signer.sign_pub)
+            p.ed25519_verify(signer.sign_pub, body, signature, key_checked=True)
         except p.CryptoError:
             raise c.Refused(f"the signature does not verify with {signer.name}'s key: the record was altered",
                             "bad-signature") from None
         return signer
 
 
-__all__ = ["DOMAIN", "FIELD", "UNSIGNED", "RecordSigner", "RecordVerifier", "sign_records", "signed_bytes"]
+class DeferredVerifier:
+    """A :class:`RecordVerifier` made by ``make`` at the first signed record it is asked about, so
+    that a contract whose signed lane sees no signed record needs no CA here. When there is no
+    trust to be had (no CA, no enrolled node, a stale list), every signed record is refused with
+    reason ``no-trust`` and the message saying what to give."""
+
+    def __init__(self, make: Callable[[], RecordVerifier]):
+        self.make = make
+        self.verifier: RecordVerifier | None = None
+        self.why: str | None = None
+
+    def __call__(self, record: dict, lane: str) -> tuple[str, str] | None:
+        if self.verifier is None and self.why is None:
+            try:
+                self.verifier = self.make()
+            except UsageError as exc:
+                self.why = str(exc)
+            except c.Refused as exc:
+                self.why = f"the revocation list is refused ({exc.reason}): {exc.detail}"
+        if self.verifier is None:
+            return "no-trust", f"cannot check signatures: {self.why}"
+        return self.verifier(record, lane)
+
+
+__all__ = ["DOMAIN", "FIELD", "UNSIGNED", "DeferredVerifier", "RecordSigner", "RecordVerifier", "sign_records", "signed_bytes"]

@@ -137,12 +137,6 @@ fmt lays a contract out one way (comments kept), and doing it twice changes noth
   $ ben contract fmt --write messy.ben && cmp messy.ben tidy.ben && echo rewritten
   rewritten
 
-A signed lane's signatures are checked against a CA's trust bundle and revocation list: --trust
-and --crl, or by default this machine's CA (ben ca init), as here:
-
-  $ export BEN_HOME="$CRAMTMP/contract-home" BEN_PASSPHRASE='correct horse battery'
-  $ ben ca init --name acme-bees --cost interactive > /dev/null 2>&1
-
 validate is a filter: records that keep the contract go on; the others go to --rejects with the
 rule, the field, the value and the contract's file:line:
 
@@ -301,7 +295,11 @@ diff says which changes break producers, and exits 1 when one does:
   exit 0
 
 Signed lanes: a control record must carry a sig made by a key whose certificate (usage sign, lane
-control) the CA issued and has not revoked. ben key sign --cert signs each record on its own:
+control) the CA issued and has not revoked: the CA of --trust and --crl, or by default this
+machine's CA (ben ca init), as here. ben key sign --cert signs each record on its own:
+
+  $ export BEN_HOME="$CRAMTMP/contract-home" BEN_PASSPHRASE='correct horse battery'
+  $ ben ca init --name acme-bees --cost interactive > /dev/null 2>&1
 
   $ ben key gen -q --out ops > /dev/null && ben key gen -q --type x25519 --out ops-x > /dev/null
   $ ben ca issue --name ops --pub ops-x.pub --sign-pub ops.pub --lanes control --usage sign --ttl 30d > ops.cert 2> /dev/null
@@ -346,6 +344,11 @@ A revoked signer, and a CA this machine does not trust:
   $ BEN_HOME="$CRAMTMP/other-ca" ben ca bundle > other.trust
   $ BEN_HOME="$CRAMTMP/elsewhere" ben contract validate -q web.ben --trust other.trust signed.ndjson --rejects o.ndjson; jq -r '.violations[0].value[0:15]' o.ndjson
   unknown-issuer:
-  $ BEN_HOME="$CRAMTMP/nowhere" ben contract validate web.ben signed.ndjson
-  ben contract validate: give --trust (the CA trust bundle; no CA and no enrolled node here to take one from)
+
+With no trust here at all, signed records are refused (a run that meets none needs no CA):
+
+  $ BEN_HOME="$CRAMTMP/nowhere" ben contract validate -q web.ben signed.ndjson --rejects n.ndjson; jq -r '.violations[0].value' n.ndjson
+  no-trust: cannot check signatures: give --trust (the CA trust bundle; no CA and no enrolled node here to take one from)
+  $ BEN_HOME="$CRAMTMP/nowhere" ben contract validate web.ben --trust missing.pem signed.ndjson
+  ben contract validate: cannot read the trust bundle missing.pem: No such file or directory
   [2]
