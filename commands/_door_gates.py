@@ -45,11 +45,12 @@ class DoorGates:
 
     @classmethod
     def of(cls, contract: Optional[Path], mode: str, policy: Optional[Path], identity: Optional[str],
-           groups: Optional[list[str]], quiet: bool) -> Optional[DoorGates]:
+           groups: Optional[list[str]], quiet: bool, trust: Optional[Path] = None,
+           crl: Optional[Path] = None) -> Optional[DoorGates]:
         """None without ``--contract`` and ``--policy``: the ingest runs as before."""
         if contract is None and policy is None:
             return None
-        return cls(ContractGate.of(contract, mode, quiet), policy, (identity, tuple(groups or ())), quiet)
+        return cls(ContractGate.of(contract, mode, quiet, trust, crl), policy, (identity, tuple(groups or ())), quiet)
 
     def attach(self, bad: Rejects, options: Any) -> None:
         """Put each gate where it holds records before they are written (and, at the OTLP door,

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ben_cli.errors import ExitStatus
 
 from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, say
+from ._contract_gate import CRL_HELP, TRUST_HELP, ContractGate, load_contract
 
 if TYPE_CHECKING:
-    from ben_cli.contract import Contract
+    pass
 
 app = typer.Typer(help="Telemetry contracts (.ben files): what a lane's records must look like, checked at ingest.",
                   no_args_is_help=True)
 
 ContractFile = Annotated[Path, typer.Argument(help="The contract (.ben file).", metavar="CONTRACT", show_default=False)]
 MODE_HELP = "reject: records that break a rule go to --rejects; warn: they pass, marked contract: {violations: [...]}."
-
-
-def load_contract(path: Path) -> Contract:
-    """The checked contract at ``path``; its faults are printed with the line and a caret, and
-    end the run with status 2."""
-    from ben_cli import contract as core
-
-    try:
-        return core.load(path)
-    except (core.ContractError, core.ContractErrors) as exc:
-        sys.stderr.write(exc.render() + "\n")
-    raise typer.Exit(ExitStatus.USAGE)
 
 
 @app.command()
@@ -129,6 +118,8 @@ def validate(
     file: ContractFile,
     inputs: Inputs = None,
     mode: Annotated[str, typer.Option(metavar="MODE", help=MODE_HELP)] = "reject",
+    trust: Annotated[Optional[Path], typer.Option("--trust", metavar="BUNDLE", help=TRUST_HELP)] = None,
+    crl: Annotated[Optional[Path], typer.Option("--crl", metavar="FILE", help=CRL_HELP)] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -136,14 +127,15 @@ def validate(
     """Hold NDJSON records to a contract: as a filter, records that keep it go on.
 
     Each violation names the rule, the field, the value and the contract's file:line. Cardinality
-    overflows are reported on stderr once per key and window, with the most frequent values.
+    overflows are reported on stderr once per key and window, with the most frequent values. A
+    signed lane's records need a sig (ben key sign --cert) whose certificate --trust allows.
     """
     from ben_cli import contract as core
     from ben_cli.ndjson import Writer
     from ben_cli.rejects import Rejects
 
-    options = core.ContractOptions(mode=mode, on_overflow=lambda r: say(core.overflow_message(r), quiet))
+    gate = ContractGate(file, mode, quiet, trust, crl, who="ben contract", mode_flag="--mode")
     with Rejects(rejects, stage="contract", strict=strict) as bad:
-        summary = core.run(load_contract(file), inputs or ["-"], Writer(), bad, options)
+        summary = core.run(gate.loaded, inputs or ["-"], Writer(), bad, gate.options)
     if not quiet:
         summary.report(sys.stderr, bad)

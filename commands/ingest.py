@@ -14,6 +14,7 @@ from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
 from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, say, stderr_is_terminal
+from ._contract_gate import CRL_HELP, TRUST_HELP
 from ._door_gates import DoorGates, GroupOpt, IdentityOpt, PolicyOpt
 from ._progress import ProgressBar
 
@@ -111,6 +112,8 @@ def ingest(
     policy: PolicyOpt = None,
     identity: IdentityOpt = None,
     group: GroupOpt = None,
+    trust: Annotated[Optional[Path], typer.Option("--trust", metavar="BUNDLE", help="--contract: " + TRUST_HELP)] = None,
+    crl: Annotated[Optional[Path], typer.Option("--crl", metavar="FILE", help="--contract: " + CRL_HELP)] = None,
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -126,7 +129,7 @@ def ingest(
     options = options_from(locals())
     progress = ProgressBar() if stderr_is_terminal() and not quiet else None
     options.progress = progress.update if progress is not None else None
-    gate = DoorGates.of(contract, contract_mode, policy, identity, group, quiet)
+    gate = DoorGates.of(contract, contract_mode, policy, identity, group, quiet, trust, crl)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
         if gate is not None:
             gate.attach(bad, options)

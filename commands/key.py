@@ -11,21 +11,20 @@ import typer
 
 from ben_cli.crypto import chain, files, keyfiles
 from ben_cli.ndjson import Writer
-from ben_cli.rejects import Rejects
 
-from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, say
+from ._common import Inputs, QuietOpt, say
+from ._key_sign import ASK, sign
 
 app = typer.Typer(
     help="Keys, signatures and encryption in minisign's and age's formats; tamper-evident streams.",
     no_args_is_help=True,
 )
 
-KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Secret key file (NAME.key).", metavar="NAME.key")]
 PubOpt = Annotated[str, typer.Option("--pub", "-P", help="Public key: a NAME.pub file or the key string itself (RW...).")]
 PassOpt = Annotated[bool, typer.Option("--passphrase", help="Use a passphrase: from BEN_PASSPHRASE, else asked on the terminal (never read from stdin).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")]
 COST_HELP = "scrypt cost of the passphrase: interactive (16 MiB), moderate (128 MiB) or sensitive (1 GiB)."
-ASK, ASK_TWICE = files.passphrase_source(), files.passphrase_source(confirm=True)
+ASK_TWICE = files.passphrase_source(confirm=True)
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
@@ -64,32 +63,7 @@ def show(
     sys.stdout.write("\n".join(keyfiles.describe(key, ASK).lines()) + "\n")
 
 
-@app.command()
-def sign(
-    inputs: Inputs = None,
-    key: KeyOpt = Path("ben.key"),
-    stream: Annotated[bool, typer.Option("--stream", help="Sign NDJSON records: add a chained 'sig' to each, with signed checkpoints.")] = False,
-    every: Annotated[int, typer.Option("--every", min=1, max=chain.MAX_EVERY, help="With --stream: a signed checkpoint every N records (and on the last; sooner after 32 MiB).")] = chain.DEFAULT_EVERY,
-    trusted_comment: Annotated[Optional[str], typer.Option("--trusted-comment", "-t", help="Signed one-line comment (default: timestamp and file name).")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="With --stream: append to FILE, continuing the signed stream it holds (cut back to its last checkpoint after a kill).")] = None,
-    rejects: RejectsOpt = None,
-    strict: StrictOpt = False,
-    quiet: QuietOpt = False,
-) -> None:
-    """Sign FILEs, writing FILE.minisig beside each; or, with --stream, sign an NDJSON stream.
-
-    Signatures are minisign's (prehashed Ed25519 with a trusted comment): minisign -V checks them."""
-    if output is not None and not stream:
-        raise typer.BadParameter("needs --stream (files are signed into FILE.minisig)", param_hint="'--output'")
-    signing_key = keyfiles.load_signing_key(key, ASK)
-    if not stream:
-        for written in files.sign_files(signing_key, inputs, trusted_comment):
-            say(f"ben key sign: wrote {written}", quiet)
-        return
-    with Rejects(rejects, stage="key sign", strict=strict) as bad:
-        summary = chain.sign_into(output, inputs or ["-"], bad, signing_key, every)
-    if not quiet:
-        summary.report(sys.stderr, bad)
+app.command()(sign)  # in _key_sign.py: files, chained streams and records one by one
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""What this machine trusts, for ``ben ca verify``: files named, else what ben keeps here.
+"""What this machine trusts, for ``ben ca verify``, policy bundles and contracts' signed lanes:
+files named, else what ben keeps here.
 
 On the CA's machine the trust bundle and the revocation list default to the CA's own (the
 current bundle, the current list); on a node, to the bundle ``ben ca accept`` kept. The highest
@@ -53,3 +54,25 @@ def check_file(path: Path, now: int, needs: verify.Requirements, bundle: Path | 
     revocations = verify.check_crl(trust, crl_data, now)
     r.SeenSequence(seen or seen_path()).check_and_raise(revocations)
     return verify.Verifier(trust, revocations).check(data, now, needs)
+
+
+def load_trust(bundle: Path | None, crl: Path | None, now: int) -> tuple[verify.TrustBundle, r.Crl | None]:
+    """The trust bundle and revocation list to verify against: the files given, else the CA's own
+    on the CA's machine, else the bundle an enrolled node accepted. A revocation list older than
+    one already seen is refused (a replayed list could un-revoke a signer)."""
+    store = Store()
+    if bundle is not None:
+        trust = verify.TrustBundle.parse(_read(bundle, "trust bundle"))
+    elif store.exists():
+        trust = authority.bundle(store, now)
+    elif (node_root() / "bundle").exists():
+        trust = verify.TrustBundle.parse((node_root() / "bundle").read_bytes())
+    else:
+        raise UsageError("give --trust (the CA trust bundle; no CA and no enrolled node here to take one from)")
+    crl_data = _read(crl, "revocation list") if crl is not None else (
+        store.crl_path.read_bytes() if bundle is None and store.exists() and store.crl_path.exists() else None)
+    if crl_data is None:
+        return trust, None
+    revocations = verify.check_crl(trust, crl_data, now)
+    r.SeenSequence(seen_path()).check_and_raise(revocations)
+    return trust, revocations

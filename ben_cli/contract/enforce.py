@@ -5,6 +5,11 @@ breaks a rule goes to the rejects with each violation (rule, field, value and th
 file:line) and is not passed on; in ``warn`` mode it passes, marked
 ``contract: {violations: [...]}``. A deprecated field never rejects: it is counted, and marked
 in ``warn`` mode. ``ben ingest --contract`` puts the same core behind its writer.
+
+A ``signed`` lane's records must carry a ``sig``; whether the signature is good is for the
+caller's :attr:`ContractOptions.signatures` hook to say (the command layer gives one made by
+``ben_cli.ca.records`` from the CA trust bundle: a contract never imports the CA, which stands
+above the parts). Without a hook only the presence of ``sig`` is checked.
 """
 
 from __future__ import annotations
@@ -67,10 +72,16 @@ def load(path: str | Path) -> Contract:
     return load_text(source, str(path))
 
 
+SignatureCheck = Callable[[dict, str], "tuple[str, str] | None"]  # (record, lane) -> None or (reason, message)
+
+
 @dataclass
 class ContractOptions:
     mode: str = "reject"  # or "warn"
     on_overflow: Callable[[dict], None] | None = None  # told each cardinality overflow, once per key and window
+    # asked about each record on a signed lane that carries a sig: None when the signature is
+    # good, else (reason, message); None here: only the presence of sig is checked
+    signatures: SignatureCheck | None = None
 
 
 class Enforcer:
@@ -98,6 +109,8 @@ class Enforcer:
         # the guard's common case compiled: the record's values were all seen in this minute's windows
         self._seen = fast.compiled_seen() if tables is not None and self.guard.whole_minutes else None
         self._sets = {kind: self.guard.seen_sets(kind) for kind in limits}
+        self.signed = {lane.name: lane.at["signed"].line for lane in contract.lanes if lane.signed}
+        self._signatures = self.options.signatures if self.signed else None
 
     def _limits(self) -> dict[int, list[tuple[str, int, int, float]]]:
         out: dict[int, list[tuple[str, int, int, float]]] = {}
@@ -132,6 +145,8 @@ class Enforcer:
                 seen = self._seen
                 if seen is None or not seen(rec, self._sets[i], self.guard.minute):
                     self.guard.see(i, rec, found)
+            if self._signatures is not None:
+                self._signature(rec, found)
         if not found or not count:
             return not found
         listed = self._held(rec, found)
@@ -165,6 +180,16 @@ class Enforcer:
         self.judge(rec, "-", 0, found=found, count=False)
         listed = self._held(rec, found) if found else None
         return None if listed is None else reason_of(listed)
+
+    def _signature(self, rec: dict, found: list) -> None:
+        lane = rec.get("lane")
+        line = self.signed.get(lane) if type(lane) is str else None
+        if line is None or "sig" not in rec:  # a missing sig is the compiled check's to report
+            return
+        assert self._signatures is not None and type(lane) is str
+        bad = self._signatures(rec, lane)
+        if bad is not None:
+            found.append(("signed", "sig", f"{bad[0]}: {bad[1]}", line))
 
     def feed(self, records: Iterable[dict]) -> Iterator[dict]:
         judge = self.judge
@@ -258,4 +283,4 @@ def run(contract: Contract, inputs: Sequence[str], writer: Writer, rejects: Reje
     return summary
 
 
-__all__ = ["ContractError", "ContractOptions", "ContractWriter", "Enforcer", "Pos", "Violation", "load", "run"]
+__all__ = ["ContractError", "ContractOptions", "SignatureCheck", "ContractWriter", "Enforcer", "Pos", "Violation", "load", "run"]

@@ -30,6 +30,7 @@ from ben_cli.atomic import exclusive_lock, write_atomic
 from ben_cli.ca import cert as c
 from ben_cli.ca import crl as r
 from ben_cli.ca import jcs, verify
+from ben_cli.ca.local import load_trust  # the trust ben policy and ben contract verify against
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import SigningKey
 from ben_cli.errors import BenError, UsageError
@@ -118,39 +119,6 @@ def verify_bundle(data: bytes, trust: verify.TrustBundle, crl: r.Crl | None, now
 
 
 # --- the trust this machine keeps, and the installed versions ---------------------------------------
-
-
-def load_trust(bundle: Path | None, crl: Path | None, now: int) -> tuple[verify.TrustBundle, r.Crl | None]:
-    """The trust bundle and revocation list to verify against: the files given, else the CA's own
-    on the CA's machine, else the bundle an enrolled node accepted. A revocation list older than
-    one already seen is refused (a replayed list could un-revoke a signer)."""
-    from ben_cli.ca import authority, local
-    from ben_cli.ca.node import default_root as node_root
-    from ben_cli.ca.store import Store
-
-    store = Store()
-
-    def read(path: Path, what: str) -> bytes:
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
-
-    if bundle is not None:
-        trust = verify.TrustBundle.parse(read(bundle, "trust bundle"))
-    elif store.exists():
-        trust = authority.bundle(store, now)
-    elif (node_root() / "bundle").exists():
-        trust = verify.TrustBundle.parse((node_root() / "bundle").read_bytes())
-    else:
-        raise UsageError("give --trust (the CA trust bundle; no CA and no enrolled node here to take one from)")
-    crl_data = read(crl, "revocation list") if crl is not None else (
-        store.crl_path.read_bytes() if bundle is None and store.exists() and store.crl_path.exists() else None)
-    if crl_data is None:
-        return trust, None
-    revocations = verify.check_crl(trust, crl_data, now)
-    r.SeenSequence(local.seen_path()).check_and_raise(revocations)
-    return trust, revocations
 
 
 def policy_home() -> Path:

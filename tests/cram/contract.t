@@ -293,3 +293,62 @@ diff says which changes break producers, and exits 1 when one does:
   exit 1
   $ ben contract diff web.ben web.ben; echo "exit $?"
   exit 0
+
+Signed lanes: a control record must carry a sig made by a key whose certificate (usage sign, lane
+control) the CA issued and has not revoked: the CA of --trust and --crl, or by default this
+machine's CA (ben ca init), as here. ben key sign --cert signs each record on its own:
+
+  $ export BEN_HOME="$CRAMTMP/contract-home" BEN_PASSPHRASE='correct horse battery'
+  $ ben ca init --name acme-bees --cost interactive > /dev/null 2>&1
+
+  $ ben key gen -q --out ops > /dev/null && ben key gen -q --type x25519 --out ops-x > /dev/null
+  $ ben ca issue --name ops --pub ops-x.pub --sign-pub ops.pub --lanes control --usage sign --ttl 30d > ops.cert 2> /dev/null
+  $ ben ca issue --name web --pub ops-x.pub --sign-pub ops.pub --lanes diag,event --usage sign --ttl 30d > web.cert 2> /dev/null
+  $ ben ca issue --name client --pub ops-x.pub --sign-pub ops.pub --lanes control --usage client --ttl 30d > client.cert 2> /dev/null
+  $ sed -n 6p records.ndjson > rotate.ndjson
+  $ ben key sign -k ops.key --cert ops.cert rotate.ndjson > signed.ndjson
+  ben key sign: read 1, wrote 1, rejected 0
+  $ jq -c '[.name, (.sig | keys), (.sig.cert | split("\n")[0])]' signed.ndjson
+  ["key.rotate",["cert","ed25519"],"ben-cert-v1"]
+  $ ben contract validate -q web.ben signed.ndjson | jq -c '[.name, .body]'
+  ["key.rotate","rotate k1"]
+
+Each way a signature fails is a violation of rule signed, with its reason:
+
+  $ ben key sign -q -k ops.key --cert web.cert rotate.ndjson > wrong-lane.ndjson
+  $ ben key sign -q -k ops.key --cert client.cert rotate.ndjson 2>&1
+  ben key sign: certificate client is a client certificate, not for use as sign: verifiers will refuse its records
+  [2]
+  $ jq -c '.sig.cert = $c' --rawfile c client.cert signed.ndjson > client.ndjson
+  $ sed 's/rotate k1/rotate k9/' signed.ndjson > altered.ndjson
+  $ ben key sign -q --stream -k ops.key rotate.ndjson > chained.ndjson
+  $ cat signed.ndjson wrong-lane.ndjson client.ndjson altered.ndjson chained.ndjson rotate.ndjson > mixed.ndjson
+  $ ben contract validate -q web.ben mixed.ndjson --rejects signed-rejects.ndjson | jq -c .name
+  "key.rotate"
+  $ jq -r '"\(.line): \(.violations[0].rule) \(.violations[0].value // "missing")"' signed-rejects.ndjson | sed 's/([0-9a-f]\{32\})/(SERIAL)/'
+  2: signed lane-not-allowed: certificate web (SERIAL) may not use lane control (allowed: diag, event)
+  3: signed wrong-usage: certificate client (SERIAL) is a client certificate, not for use as sign
+  4: signed bad-signature: the signature does not verify with ops's key: the record was altered
+  5: signed malformed: sig is not {"cert": CERTIFICATE, "ed25519": SIGNATURE} (a stream's chained sig does not sign a record on its own)
+  6: signed missing
+
+A revoked signer, and a CA this machine does not trust:
+
+  $ ben ca revoke "$(sed -n 2p ops.cert | jq -r .serial)" --reason 'key lost' > /dev/null 2>&1
+  $ ben contract validate web.ben signed.ndjson 2>&1 | grep -o 'signed sig="revoked: certificate ops'
+  signed sig="revoked: certificate ops
+  $ ben ca bundle > trust && ben ca crl > crl
+  $ BEN_HOME="$CRAMTMP/elsewhere" ben ingest -q --contract web.ben --trust trust --crl crl signed.ndjson --rejects r.ndjson; jq -r '.violations[0].value[0:8]' r.ndjson
+  revoked:
+  $ BEN_HOME="$CRAMTMP/other-ca" ben ca init --name other --cost interactive > /dev/null 2>&1
+  $ BEN_HOME="$CRAMTMP/other-ca" ben ca bundle > other.trust
+  $ BEN_HOME="$CRAMTMP/elsewhere" ben contract validate -q web.ben --trust other.trust signed.ndjson --rejects o.ndjson; jq -r '.violations[0].value[0:15]' o.ndjson
+  unknown-issuer:
+
+With no trust here at all, signed records are refused (a run that meets none needs no CA):
+
+  $ BEN_HOME="$CRAMTMP/nowhere" ben contract validate -q web.ben signed.ndjson --rejects n.ndjson; jq -r '.violations[0].value' n.ndjson
+  no-trust: cannot check signatures: give --trust (the CA trust bundle; no CA and no enrolled node here to take one from)
+  $ BEN_HOME="$CRAMTMP/nowhere" ben contract validate web.ben --trust missing.pem signed.ndjson
+  ben contract validate: cannot read the trust bundle missing.pem: No such file or directory
+  [2]
