@@ -99,11 +99,31 @@ class _Conn:
     peer: Peer | None = None
     key: tuple[bytes, bytes] | None = None
     ended: bool = False
+    refused: bool = False  # refused in the handshake: closed so the ERROR frame is read
 
     def kill(self) -> None:
         self.ended = True
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
+
+
+LINGER = 0.5  # seconds a refused connection is read and dropped after the ERROR frame
+
+
+def _close_after_refusal(sock: socket.socket) -> None:
+    """End a refused connection so that the peer reads the ERROR frame telling it why.
+
+    A sender writes its HELLO right after its last handshake message; closing with that unread
+    makes the kernel answer with a reset, which can reach the sender before the ERROR frame and
+    turns "refused (revoked)" into "connection reset, retrying". So: our side's FIN first, then
+    what the peer still sends is read and dropped until it closes too, for at most LINGER seconds.
+    """
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(LINGER)
+        end = time.monotonic() + LINGER
+        while time.monotonic() < end and sock.recv(1 << 16):
+            pass
 
 
 def _via(peer: Peer) -> dict[str, object]:
@@ -235,6 +255,8 @@ class Listener:
                     del self.live[conn.key]
                 if conn.peer is None:
                     self._handshake_done(conn)
+            if conn.refused:
+                _close_after_refusal(conn.sock)
             with contextlib.suppress(OSError):
                 conn.sock.close()
 
@@ -251,6 +273,7 @@ class Listener:
         try:
             peer, hs = respond(wire, self.creds)
         except (PeerRefused, HandshakeFailed) as exc:
+            conn.refused = True
             self.counts.refused += 1
             self.log(f"refused {conn.source}: {exc}")
             return

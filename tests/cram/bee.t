@@ -18,7 +18,7 @@ acknowledged:
   $ ben bee listen 127.0.0.1:$port --cert collector.cert --key collector.key --bundle bundle --crl crl \
   >   --state marks.json --rejects rejects.ndjson > out.ndjson 2> listen.err &
   $ listener=$!
-  $ until grep -q listening listen.err; do sleep 0.05; done
+  $ until grep -qs listening listen.err; do sleep 0.05; done
   $ printf '{"lane":"diag","name":"cpu","value":%d}\n' 1 2 3 \
   >   | ben bee send 127.0.0.1:$port --cert edge.cert --key edge.key --bundle bundle
   ben bee send: sent 3, acknowledged all; connections 1, resent 0, lines too long 0

@@ -143,7 +143,7 @@ A listening CA: the node enrols over HTTP and keeps only the CA its token names.
 
   $ port=$("$TESTDIR/../support/free-port")
   $ ben ca serve --listen 127.0.0.1:$port 2> serve.log &
-  $ for i in $(seq 300); do grep -q listening serve.log && break; sleep 0.1; done; cat serve.log
+  $ for i in $(seq 300); do grep -qs listening serve.log && break; sleep 0.1; done; cat serve.log
   ben ca serve: listening on http://127.0.0.1:\d+ (re)
   $ BEN_HOME=$CRAMTMP/node2 ben ca enroll --token "$(ben ca token --name node8 --lanes diag)" --ca http://127.0.0.1:$port
   ben ca enroll: node8: serial [0-9a-f]{32}, until [0-9T:Z-]{20} (re)

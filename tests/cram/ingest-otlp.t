@@ -7,7 +7,7 @@ Each request is answered once its records are written out.
 Logs, metrics and traces over HTTP, as JSON here (protobuf and gzip bodies are read too):
 
   $ ben ingest --listen http://127.0.0.1:$PORT --rejects rejects.ndjson > otlp.ndjson 2> otlp.err &
-  $ for i in $(seq 1 100); do grep -q listening otlp.err && break; sleep 0.1; done
+  $ for i in $(seq 1 100); do grep -qs listening otlp.err && break; sleep 0.1; done
   $ cat otlp.err
   ben ingest: listening on http://127.0.0.1:* (glob)
   $ post() { curl -s -w ' %{http_code}\n' -H "Content-Type: ${3:-application/json}" --data-binary "$2" "http://127.0.0.1:$PORT$1"; }
@@ -96,7 +96,7 @@ either refuses is counted in the answer's partial success with the reason, and g
   > POL
   $ ben ingest --listen http://127.0.0.1:$PORT --contract shop.ben --policy shop.policy --identity collector-1 \
   >   --rejects door-rejects.ndjson > door.ndjson 2> door.err &
-  $ for i in $(seq 1 100); do grep -q listening door.err && break; sleep 0.1; done
+  $ for i in $(seq 1 100); do grep -qs listening door.err && break; sleep 0.1; done
   $ log() { printf '{"attributes":[{"key":"%s","value":{"intValue":"%s"}}],"body":{"stringValue":"%s"}}' "$@"; }
   $ post /v1/logs "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[$(log order 7 ok),$(log order 0 zero),$(log card 4111 card)]}]}]}"
   {"partialSuccess":{"rejectedLogRecords":2,"errorMessage":"2 rejected; the first: contract: range attrs.order=0 (shop.ben:3)"}} 200
