@@ -279,26 +279,24 @@ def _ingest_stdin(monkeypatch, tmp_path, stdin, fmt: str, jobs: int, line_buffer
 
 
 def _producer(parts: list[bytes], pause: float = 0.0):
-    """A thread writing ``parts`` into a new pipe, ``pause`` seconds apart, then closing it;
-    returns the pipe's read end (a binary file) and the thread."""
-    import os
-    import threading
-    import time
+    """A process writing ``parts`` into a new pipe, ``pause`` seconds apart, then closing it;
+    returns the pipe's read end (a binary file) and the process. A process, not a thread: the
+    pool's workers are forked from this one, and a write end held here would be inherited by them,
+    so the end of the input would never come while they live."""
+    import pickle
+    import subprocess
+    import sys
 
-    r, w = os.pipe()
-
-    def produce() -> None:
-        try:
-            for i, part in enumerate(parts):
-                if i:
-                    time.sleep(pause)
-                os.write(w, part) if len(part) < 4096 else open(w, "wb", closefd=False).write(part)
-        finally:
-            os.close(w)
-
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    return open(r, "rb"), thread  # noqa: SIM115 - closed by the caller
+    script = ("import os, pickle, sys, time\n"
+              "parts, pause = pickle.load(sys.stdin.buffer)\n"
+              "for i, part in enumerate(parts):\n"
+              "    if i: time.sleep(pause)\n"
+              "    sys.stdout.buffer.write(part); sys.stdout.buffer.flush()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc.stdin.write(pickle.dumps((parts, pause)))
+    proc.stdin.close()
+    proc.join = proc.wait  # the callers join it like a thread
+    return proc.stdout, proc
 
 
 _LINE = st.one_of(
