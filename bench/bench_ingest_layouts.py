@@ -9,6 +9,8 @@ ben's own output for that file.
 
 from __future__ import annotations
 
+import os
+
 import orjson
 from harness import Harness, human_rate, table
 
@@ -51,6 +53,7 @@ def run(h: Harness) -> str:
         rows.append([f"{fmt}: {name}", human_rate(t.rate(N)), human_rate(jq.rate(N)), f"{t.rate(N) / jq.rate(N):.2f}x",
                      f"{100 * own / N:.0f}%"])
     piped = []
+    load_before = os.getloadavg()[0]
     for fmt, name in (("ndjson", None), ("logfmt", None), ("syslog", "rfc3339-file"), ("lines", "log4j")):
         if name is None:
             path = h.path(f"pipe.{fmt}")
@@ -79,7 +82,9 @@ def run(h: Harness) -> str:
         f"line, so with the counter appended it is no longer that layout). Best of {h.repeat} runs each, whole\n"
         "processes, on a machine shared with other work.\n\n"
         + table(["format: layout", "records/s", "jq records/s", "vs jq", "own time"], rows)
-        + "\nFrom a pipe (one process: a pipe is read as it arrives), beside `ben ingest < f` (a redirected\n"
-        "file, split across processes from 16 MiB) and `cat f | jq -c .`:\n\n"
+        + "\nFrom a pipe (read by one process while the producer is slower than ben, handed to the worker\n"
+        "processes while it keeps the reader busy), beside `ben ingest < f` (a redirected file, split across\n"
+        "processes from 16 MiB) and `cat f | jq -c .`. The load average of the machine during the runs:\n"
+        f"about {(load_before + os.getloadavg()[0]) / 2:.1f} on {os.cpu_count()} cores.\n\n"
         + table(["command", "records/s", "`< f` records/s", "jq records/s", "pipe vs jq"], piped)
     )
