@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -119,6 +120,21 @@ def _in_threads(work: list[bytes], send_all) -> float:
     return time.perf_counter() - start
 
 
+def _measured(server: _Server, work: list[bytes], send_all: Callable[[list[bytes]], None],
+              settle: Callable[[float], float] | None = None) -> tuple[float, int, float]:
+    """Send ``work`` through ``send_all`` from threads; the seconds taken (``settle`` may extend them
+    to when the server is done), the server's peak memory and its CPU seconds. Stops the server."""
+    try:
+        cpu = server.cpu_seconds()
+        seconds = _in_threads(work, send_all)
+        if settle is not None:
+            seconds = settle(seconds)
+        peak, cpu = server.peak_kib(), server.cpu_seconds() - cpu
+    finally:
+        server.stop()
+    return seconds, peak, cpu
+
+
 def _grpc(h: Harness, work: list[bytes], out: Path) -> tuple[float, int, float]:
     import grpc
 
@@ -132,13 +148,7 @@ def _grpc(h: Harness, work: list[bytes], out: Path) -> tuple[float, int, float]:
             for body in share:
                 call(body, timeout=60)
 
-    try:
-        cpu = server.cpu_seconds()
-        seconds = _in_threads(work, send_all)
-        peak, cpu = server.peak_kib(), server.cpu_seconds() - cpu
-    finally:
-        server.stop()
-    return seconds, peak, cpu
+    return _measured(server, work, send_all)
 
 
 def _http(h: Harness, work: list[bytes], out: Path) -> tuple[float, int, float]:
@@ -155,13 +165,7 @@ def _http(h: Harness, work: list[bytes], out: Path) -> tuple[float, int, float]:
                 raise RuntimeError(f"HTTP {resp.status}")
         conn.close()
 
-    try:
-        cpu = server.cpu_seconds()
-        seconds = _in_threads(work, send_all)
-        peak, cpu = server.peak_kib(), server.cpu_seconds() - cpu
-    finally:
-        server.stop()
-    return seconds, peak, cpu
+    return _measured(server, work, send_all)
 
 
 def _count_lines(path: Path) -> int:
@@ -179,23 +183,20 @@ def _tcp(h: Harness, lines: list[bytes], out: Path) -> tuple[float, int, float]:
             for block in share:
                 s.sendall(block)
 
-    try:
-        cpu = server.cpu_seconds()
-        seconds = _in_threads(blocks, send_all)
+    def until_written(seconds: float) -> float:
+        """The lines are out when the file has them all (read as it grows), not when they were sent."""
         start = time.perf_counter() - seconds
         seen = 0
-        with open(out, "rb") as fh:  # the lines are out when the file has them all (read as it grows)
+        with open(out, "rb") as fh:
             while seen < len(lines):
                 chunk = fh.read(1 << 20)
                 if chunk:
                     seen += chunk.count(b"\n")
                 else:
                     time.sleep(0.005)
-        seconds = time.perf_counter() - start
-        peak, cpu = server.peak_kib(), server.cpu_seconds() - cpu
-    finally:
-        server.stop()
-    return seconds, peak, cpu
+        return time.perf_counter() - start
+
+    return _measured(server, blocks, send_all, until_written)
 
 
 def _best(best: tuple | None, run: tuple[float, int, float]) -> tuple[float, int, float]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from ben_cli.ca import authority, verify
 from ben_cli.ca import cert as c
 from ben_cli.ca import crl as r
-from ben_cli.ca.node import Node
 from ben_cli.ca.node import default_root as node_root
 from ben_cli.ca.store import Store
 from ben_cli.errors import UsageError
@@ -36,23 +35,12 @@ def check_file(path: Path, now: int, needs: verify.Requirements, bundle: Path | 
                seen: Path | None = None) -> c.Certificate:
     """The certificate in ``path`` if it is valid at ``now`` for ``needs``; else
     :class:`~ben_cli.ca.cert.Refused` saying exactly why not."""
-    store = Store()
-    if bundle is not None:
-        trust = verify.TrustBundle.parse(_read(bundle, "trust bundle"))
-    elif store.exists():
-        trust = authority.bundle(store, now)
-    elif (node_root() / "bundle").exists():
-        trust = verify.TrustBundle.parse((Node(node_root()).root / "bundle").read_bytes())
-    else:
-        raise UsageError("give --bundle (no CA and no enrolled node here to take one from)")
+    trust = _trust(bundle, now, "--bundle")
     data = _read(path, "certificate")
     certificate = verify.Verifier(trust).check(data, now, needs)  # its own refusals first, then the list's
-    crl_data = _read(crl, "revocation list") if crl is not None else (
-        store.crl_path.read_bytes() if bundle is None and store.exists() else None)
-    if crl_data is None:
+    revocations = _revocations(trust, bundle, crl, now, seen)
+    if revocations is None:
         return certificate
-    revocations = verify.check_crl(trust, crl_data, now)
-    r.SeenSequence(seen or seen_path()).check_and_raise(revocations)
     return verify.Verifier(trust, revocations).check(data, now, needs)
 
 
@@ -60,19 +48,29 @@ def load_trust(bundle: Path | None, crl: Path | None, now: int) -> tuple[verify.
     """The trust bundle and revocation list to verify against: the files given, else the CA's own
     on the CA's machine, else the bundle an enrolled node accepted. A revocation list older than
     one already seen is refused (a replayed list could un-revoke a signer)."""
-    store = Store()
+    trust = _trust(bundle, now, "--trust")
+    return trust, _revocations(trust, bundle, crl, now)
+
+
+def _trust(bundle: Path | None, now: int, option: str) -> verify.TrustBundle:
     if bundle is not None:
-        trust = verify.TrustBundle.parse(_read(bundle, "trust bundle"))
-    elif store.exists():
-        trust = authority.bundle(store, now)
-    elif (node_root() / "bundle").exists():
-        trust = verify.TrustBundle.parse((node_root() / "bundle").read_bytes())
-    else:
-        raise UsageError("give --trust (the CA trust bundle; no CA and no enrolled node here to take one from)")
+        return verify.TrustBundle.parse(_read(bundle, "trust bundle"))
+    store = Store()
+    if store.exists():
+        return authority.bundle(store, now)
+    if (node_root() / "bundle").exists():
+        return verify.TrustBundle.parse((node_root() / "bundle").read_bytes())
+    raise UsageError(f"give {option} (the CA trust bundle; no CA and no enrolled node here to take one from)")
+
+
+def _revocations(trust: verify.TrustBundle, bundle: Path | None, crl: Path | None, now: int,
+                 seen: Path | None = None) -> r.Crl | None:
+    """The revocation list given, else the CA's own when its bundle is the one trusted; None without one."""
+    store = Store()
     crl_data = _read(crl, "revocation list") if crl is not None else (
         store.crl_path.read_bytes() if bundle is None and store.exists() and store.crl_path.exists() else None)
     if crl_data is None:
-        return trust, None
+        return None
     revocations = verify.check_crl(trust, crl_data, now)
-    r.SeenSequence(seen_path()).check_and_raise(revocations)
-    return trust, revocations
+    r.SeenSequence(seen or seen_path()).check_and_raise(revocations)
+    return revocations

@@ -40,19 +40,21 @@ class _Checker:
             if lane.name not in LANES:
                 self.fault(f"unknown lane {lane.name!r}{did_you_mean(lane.name, LANES)} "
                            f"(lanes: {', '.join(LANES)})", lane.pos)
-            elif lane.name in seen:
-                self.fault(f"lane {lane.name!r} is declared twice (first on line {seen[lane.name].pos.line})", lane.pos)
-            seen.setdefault(lane.name, lane)
+            else:
+                self.once(seen, lane.name, lane, f"lane {lane.name!r} is declared twice")
             if lane.signed and lane.name != "control":
                 self.fault("'signed' is for the control lane (instructions to the system)", lane.at["signed"])
             kinds: dict[str, Kind] = {}
             for kind in lane.kinds:
-                if kind.pattern in kinds:
-                    self.fault(f"kind {kind.pattern!r} is declared twice in lane {lane.name!r} "
-                               f"(first on line {kinds[kind.pattern].pos.line})", kind.pos)
-                kinds.setdefault(kind.pattern, kind)
+                self.once(kinds, kind.pattern, kind, f"kind {kind.pattern!r} is declared twice in lane {lane.name!r}")
                 self.kind(kind)
         return self.errors
+
+    def once(self, seen: dict, key: str, item: Lane | Kind | Rule, message: str) -> None:
+        """Fault a second declaration of ``key``, pointing back at the first (which is the one kept)."""
+        if key in seen:
+            self.fault(f"{message} (first on line {seen[key].pos.line})", item.pos)
+        seen.setdefault(key, item)
 
     def window(self, text: str, pos: Pos) -> None:
         try:
@@ -66,10 +68,7 @@ class _Checker:
             self.window(kind.window, kind.at["window"])
         rules: dict[str, Rule] = {}
         for rule in kind.rules:
-            if rule.path in rules:
-                self.fault(f"{rule.scope} {rule.name!r} is declared twice in kind {kind.pattern!r} "
-                           f"(first on line {rules[rule.path].pos.line})", rule.pos)
-            rules.setdefault(rule.path, rule)
+            self.once(rules, rule.path, rule, f"{rule.scope} {rule.name!r} is declared twice in kind {kind.pattern!r}")
             self.rule(rule)
 
     def rule(self, rule: Rule) -> None:

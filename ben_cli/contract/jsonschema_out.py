@@ -17,40 +17,32 @@ from ben_cli.contract.tree import Contract, Kind, Lane, Rule
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
+# a type's schema; enums are built from their values
+_TYPE_SCHEMAS: dict[str, dict] = {
+    "string": {"type": "string"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "time": {"type": "string", "pattern": TIME_PATTERN},
+    "ip": {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
+    "duration": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}]},
+}
+# (rule attribute, schema keyword) for the constraints and annotations copied when present
+_KEYWORDS = (("maxlen", "maxLength"), ("pattern", "pattern"), ("unit", "x-unit"),
+             ("cardinality", "x-cardinality"), ("pii", "x-pii"))
+
+
 def rule_schema(rule: Rule) -> dict:
     t = rule.type.name
-    out: dict
-    if t == "string":
-        out = {"type": "string"}
-    elif t == "int":
-        out = {"type": "integer"}
-    elif t == "float":
-        out = {"type": "number"}
-    elif t == "bool":
-        out = {"type": "boolean"}
-    elif t == "time":
-        out = {"type": "string", "pattern": TIME_PATTERN}
-    elif t == "ip":
-        out = {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
-    elif t == "duration":
-        out = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}]}
-    else:
-        out = {"enum": list(rule.type.values)}
+    out = dict(_TYPE_SCHEMAS[t]) if t in _TYPE_SCHEMAS else {"enum": list(rule.type.values)}
     if rule.has_range:
-        if rule.low is not None:
-            out["minimum"] = rule.low
-        if rule.high is not None:
-            out["maximum"] = rule.high
-    if rule.maxlen is not None:
-        out["maxLength"] = rule.maxlen
-    if rule.pattern is not None:
-        out["pattern"] = rule.pattern
-    if rule.unit is not None:
-        out["x-unit"] = rule.unit
-    if rule.cardinality is not None:
-        out["x-cardinality"] = rule.cardinality
-    if rule.pii is not None:
-        out["x-pii"] = rule.pii
+        for bound, keyword in ((rule.low, "minimum"), (rule.high, "maximum")):
+            if bound is not None:
+                out[keyword] = bound
+    for attr, keyword in _KEYWORDS:
+        value = getattr(rule, attr)
+        if value is not None:
+            out[keyword] = value
     if rule.deprecated:
         out["deprecated"] = True
         if rule.use is not None:

@@ -50,23 +50,23 @@ def _is_ip(v):
 '''
 
 
+# a Python expression true when {v} has the type; enums are tested against their set of values
+_TYPE_TESTS = {
+    "string": "type({v}) is str",
+    "int": "(type({v}) is int or (type({v}) is float and {v}.is_integer()))",
+    "float": "(type({v}) is int or type({v}) is float)",
+    "bool": "type({v}) is bool",
+    "time": "(type({v}) is str and _TIME({v}) is not None)",
+    "ip": "(type({v}) is str and _is_ip({v}))",
+    "duration": "((type({v}) is int or type({v}) is float) and {v} >= 0 or type({v}) is str and _DURATION({v}) is not None)",
+}
+
+
 def _type_test(rule: Rule, v: str, consts: dict[str, object]) -> str:
     """A Python expression true when ``v`` has the rule's type."""
     t = rule.type.name
-    if t == "string":
-        return f"type({v}) is str"
-    if t == "int":
-        return f"(type({v}) is int or (type({v}) is float and {v}.is_integer()))"
-    if t == "float":
-        return f"(type({v}) is int or type({v}) is float)"
-    if t == "bool":
-        return f"type({v}) is bool"
-    if t == "time":
-        return f"(type({v}) is str and _TIME({v}) is not None)"
-    if t == "ip":
-        return f"(type({v}) is str and _is_ip({v}))"
-    if t == "duration":
-        return f"((type({v}) is int or type({v}) is float) and {v} >= 0 or type({v}) is str and _DURATION({v}) is not None)"
+    if t in _TYPE_TESTS:
+        return _TYPE_TESTS[t].format(v=v)
     values = rule.type.values  # enum
     name = f"_ENUM{len(consts)}"
     consts[name] = frozenset(values)

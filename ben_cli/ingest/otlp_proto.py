@@ -84,6 +84,21 @@ def _double(d: float) -> float | str:
     return "NaN" if d != d else ("Infinity" if d > 0 else "-Infinity")
 
 
+# (protobuf field, JSON name, conversion or None): the plain fields a message copies when set
+Fields = tuple[tuple[str, str, Any], ...]
+
+
+def _set_fields(msg: Any, fields: Fields, into: dict | None = None) -> dict:
+    """Copy the fields of ``msg`` that are set, as protobuf's JSON printer does: a field at its default
+    (0, "", empty) is left out, so both encodings give the mapping the same keys."""
+    out: dict = {} if into is None else into
+    for name, key, convert in fields:
+        value = getattr(msg, name)
+        if value:
+            out[key] = convert(value) if convert is not None else value
+    return out
+
+
 def any_value(v: Any) -> dict:
     which = v.WhichOneof("value")
     if which == "string_value":
@@ -122,6 +137,21 @@ def attributes(kvs: Any) -> Flat:
     return out
 
 
+_SCOPE: Fields = (("name", "name", None), ("version", "version", None), ("attributes", "attributes", attributes))
+_LOG: Fields = (("time_unix_nano", "timeUnixNano", None), ("observed_time_unix_nano", "observedTimeUnixNano", None),
+                ("severity_number", "severityNumber", None), ("severity_text", "severityText", None),
+                ("attributes", "attributes", attributes), ("trace_id", "traceId", _id), ("span_id", "spanId", _id),
+                ("event_name", "eventName", None))
+_POINT: Fields = (("attributes", "attributes", attributes), ("start_time_unix_nano", "startTimeUnixNano", None),
+                  ("time_unix_nano", "timeUnixNano", None))
+_METRIC: Fields = (("name", "name", None), ("description", "description", None), ("unit", "unit", None))
+_EXPONENTIAL: Fields = (("scale", "scale", None), ("zero_count", "zeroCount", None))
+_SPAN: Fields = (("trace_id", "traceId", _id), ("span_id", "spanId", _id), ("parent_span_id", "parentSpanId", _id),
+                 ("name", "name", None), ("kind", "kind", None), ("start_time_unix_nano", "startTimeUnixNano", None),
+                 ("end_time_unix_nano", "endTimeUnixNano", None), ("attributes", "attributes", attributes))
+_STATUS: Fields = (("message", "message", None), ("code", "code", None))
+
+
 def _resource(r: Any, scopes_key: str, scopes: list[dict]) -> dict:
     out: dict = {}
     if r.HasField("resource"):
@@ -133,50 +163,20 @@ def _resource(r: Any, scopes_key: str, scopes: list[dict]) -> dict:
 def _scope(s: Any, items_key: str, items: list[dict]) -> dict:
     out: dict = {}
     if s.HasField("scope"):
-        scope = s.scope
-        info: dict = {}
-        if scope.name:
-            info["name"] = scope.name
-        if scope.version:
-            info["version"] = scope.version
-        if len(scope.attributes):
-            info["attributes"] = attributes(scope.attributes)
-        out["scope"] = info
+        out["scope"] = _set_fields(s.scope, _SCOPE)
     out[items_key] = items
     return out
 
 
 def _log(lr: Any) -> dict:
-    d: dict = {}
-    if lr.time_unix_nano:
-        d["timeUnixNano"] = lr.time_unix_nano
-    if lr.observed_time_unix_nano:
-        d["observedTimeUnixNano"] = lr.observed_time_unix_nano
-    if lr.severity_number:
-        d["severityNumber"] = lr.severity_number
-    if lr.severity_text:
-        d["severityText"] = lr.severity_text
+    d = _set_fields(lr, _LOG)
     if lr.HasField("body"):
         d["body"] = any_value(lr.body)
-    if len(lr.attributes):
-        d["attributes"] = attributes(lr.attributes)
-    if lr.trace_id:
-        d["traceId"] = _id(lr.trace_id)
-    if lr.span_id:
-        d["spanId"] = _id(lr.span_id)
-    if lr.event_name:
-        d["eventName"] = lr.event_name
     return d
 
 
 def _times(p: Any, d: dict) -> dict:
-    if len(p.attributes):
-        d["attributes"] = attributes(p.attributes)
-    if p.start_time_unix_nano:
-        d["startTimeUnixNano"] = p.start_time_unix_nano
-    if p.time_unix_nano:
-        d["timeUnixNano"] = p.time_unix_nano
-    return d
+    return _set_fields(p, _POINT, d)
 
 
 def _number(p: Any) -> dict:
@@ -219,13 +219,7 @@ def _summary_point(p: Any) -> dict:
 
 
 def _metric(m: Any) -> dict:
-    d: dict = {}
-    if m.name:
-        d["name"] = m.name
-    if m.description:
-        d["description"] = m.description
-    if m.unit:
-        d["unit"] = m.unit
+    d = _set_fields(m, _METRIC)
     which = m.WhichOneof("data")
     if which == "gauge":
         d["gauge"] = {"dataPoints": [_number(p) for p in m.gauge.data_points]}
@@ -249,39 +243,13 @@ def _metric(m: Any) -> dict:
 
 
 def _exponential_point(p: Any) -> dict:
-    d = _count_sum_min_max(p, _times(p, {}))
-    if p.scale:
-        d["scale"] = p.scale
-    if p.zero_count:
-        d["zeroCount"] = p.zero_count
-    return d
+    return _set_fields(p, _EXPONENTIAL, _count_sum_min_max(p, _times(p, {})))
 
 
 def _span(sp: Any) -> dict:
-    d: dict = {}
-    if sp.trace_id:
-        d["traceId"] = _id(sp.trace_id)
-    if sp.span_id:
-        d["spanId"] = _id(sp.span_id)
-    if sp.parent_span_id:
-        d["parentSpanId"] = _id(sp.parent_span_id)
-    if sp.name:
-        d["name"] = sp.name
-    if sp.kind:
-        d["kind"] = sp.kind
-    if sp.start_time_unix_nano:
-        d["startTimeUnixNano"] = sp.start_time_unix_nano
-    if sp.end_time_unix_nano:
-        d["endTimeUnixNano"] = sp.end_time_unix_nano
-    if len(sp.attributes):
-        d["attributes"] = attributes(sp.attributes)
+    d = _set_fields(sp, _SPAN)
     if len(sp.events):
         d["events"] = [{"name": e.name} for e in sp.events]
     if sp.HasField("status"):
-        status: dict = {}
-        if sp.status.message:
-            status["message"] = sp.status.message
-        if sp.status.code:
-            status["code"] = sp.status.code
-        d["status"] = status
+        d["status"] = _set_fields(sp.status, _STATUS)
     return d

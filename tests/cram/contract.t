@@ -190,17 +190,12 @@ ben ingest --contract holds records to it as they are read; --strict makes the f
   $ ben ingest -q --contract web.ben --strict records.ndjson > /dev/null; echo "exit $?"
   ben ingest: records.ndjson:2: contract: range value=-3 (web.ben:6); enum attrs.method="PATCH" (web.ben:7)
   exit 1
-  $ ben ingest -q --contract typo.ben records.ndjson; echo "exit $?"
-  typo.ben:1:6: unknown lane 'evnt'; did you mean 'event'? (lanes: diag, event, control)
-      lane evnt {
-           ^^^^
-  typo.ben:3:18: unknown type 'flaot'; did you mean 'float'? (types: string, int, float, bool, time, enum, ip, duration)
-          field value: flaot required
-                       ^^^^^
-  typo.ben:4:27: unknown kind of personal data 'emial'; did you mean 'email'?
-          attr user: string pii emial
-                                ^^^^^
+A contract with mistakes stops ingest before it reads a line, with the same diagnostics as check:
+
+  $ ben ingest -q --contract typo.ben records.ndjson 2> ingest-errors.txt; echo "exit $?"
   exit 2
+  $ ben contract check typo.ben 2> check-errors.txt; diff check-errors.txt ingest-errors.txt && wc -l < ingest-errors.txt
+  9
   $ ben ingest -q --contract web.ben --contract-mode loud records.ndjson; echo "exit $?"
   ben ingest: Invalid value for --contract-mode: must be reject or warn
   exit 2
