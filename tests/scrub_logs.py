@@ -238,6 +238,7 @@ TEMPLATES: list[tuple[str, str]] = [
     ("apt", "Unpacking libfoo ({version}) over ({version}) ..."),
     ("apt", "Setting up gnome-keyring ({version}) ..."),
     ("apt", "libfoo {version} installed"),
+    ("apt", "Depends: libc6 (>= 2.14), libx11-6 (>= 2:{version}), zlib1g (>= 1:{version}), libxext6"),
     # nginx / Apache
     ("nginx", "{ip} - - [{clf}] \"GET /reset?email={pctemail}&next=%2F HTTP/1.1\" 302 154 \"-\" \"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) {ua} Safari/537.36\""),
     ("nginx", "{ip} - {user} [{clf}] \"GET /admin/ HTTP/1.1\" 200 5120 \"https://example.com/\" \"curl/8.5.0\""),

@@ -75,6 +75,10 @@ def test_a_key_scan_is_counted_in_the_report():
     "2025-06-24 14:36:25 upgrade libfoo:amd64 1.2.3.4 1.2.3.5",
     "Unpacking libfoo (1.2.3.4) over (1.2.3.3) ...",
     "libfoo 1.2.3.4 installed",
+    "Depends: libc6 (>= 2.14), libx11-6 (>= 2:1.4.99.1), libxext6",  # apt's eipp.log: relations, epochs
+    "Depends: zlib1g (>= 1:1.2.2.0), perl-modules-5.36 (>= 5.36.0-7+deb12u2)",
+    "Breaks: libfoo (<< 1.2.3.4), libbar (= 4.3.2.1)",
+    "2025-06-24 14:36:25 upgrade libx11-6:amd64 2:1.8.4.1 2:1.8.4.2",
 ])
 def test_real_log_vocabulary_is_not_damaged(text):
     assert body(text) == text

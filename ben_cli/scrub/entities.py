@@ -487,11 +487,14 @@ _HOST_SLASH = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/
 _PORT_AFTER = re.compile(r":\d{1,5}(?!\d|\.\d)", A)
 
 # Package versions written like addresses: dpkg.log's ``upgrade libfoo:amd64 1.2.3.4 1.2.3.5``,
-# apt's ``Unpacking libfoo (1.2.3.4) over (1.2.3.3)``, ``libfoo 1.2.3.4``.
+# apt's ``Unpacking libfoo (1.2.3.4) over (1.2.3.3)``, ``libfoo 1.2.3.4``, a dependency relation
+# ``Depends: zlib1g (>= 1:1.2.2.0)`` (Debian policy 7.1: <<, <=, =, >=, >>), each with an optional epoch
+# (``2:1.4.99.1``).
 _PACKAGE_BEFORE = re.compile(
-    r"(?:[a-z0-9][a-z0-9+.-]*:(?:" + "|".join(sorted(DEBIAN_ARCHES, key=len, reverse=True)) + r")[ \t]+(?:\S+[ \t]+)?"
-    r"|\blib[a-z0-9+.-]*[ \t]+\(?|\)[ \t]+over[ \t]+\("
-    r"|(?:Unpacking|Setting up|Selecting previously unselected package|Removing|Purging)[ \t]+[a-z0-9][a-z0-9+.:-]*[ \t]+\()$",
+    r"(?:(?:[a-z0-9][a-z0-9+.-]*:(?:" + "|".join(sorted(DEBIAN_ARCHES, key=len, reverse=True)) + r")[ \t]+(?:\S+[ \t]+)?"
+    r"|\blib[a-z0-9+.-]*[ \t]+\(?|\)[ \t]+over[ \t]+\(|\((?:<<|<=|=|>=|>>)[ \t]*"
+    r"|(?:Unpacking|Setting up|Selecting previously unselected package|Removing|Purging)[ \t]+[a-z0-9][a-z0-9+.:-]*[ \t]+\()"
+    r"(?:\d+:)?)$",
     A,
 )
 
