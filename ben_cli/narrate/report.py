@@ -209,6 +209,10 @@ def verdict(r: Report) -> tuple[str, str]:
     where = f"{count(r.records)} {'record' if r.records == 1 else 'records'} from {plural(len(r.sources), 'source')}"
     span = f" over {duration(r.span_s)}" if r.span_s >= 1 else ""
     if not r.watched:
+        if not r.series:  # logs: nothing numeric for detect to judge, whether or not it ran
+            return "unknown", (f"{where[:1].upper()}{where[1:]}{span}, none with a numeric value, so nothing was judged "
+                               f"(to watch a log's volume and errors, count it into series first: "
+                               f"ben count --every 1m --by source,severity | ben detect | ben narrate).")
         return "unknown", (f"{where[:1].upper()}{where[1:]}{span}, but no series marked by ben detect, so nothing was "
                            f"judged (run ben detect before ben narrate).")
     if not r.flagged:

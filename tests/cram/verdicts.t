@@ -52,6 +52,16 @@ Records that no detector judged (ben detect never ran): UNKNOWN, not HEALTHY; ex
   ben narrate: verdict UNKNOWN, one --fail-on names: exit status 1
   [1]
 
+Plain logs carry no numbers, so detect has nothing to judge even when it ran; the verdict says how
+to watch a log's volume and errors instead:
+
+  $ printf '2026-11-25T10:00:0%s Z web-1 nginx: worker %s started\n' 1 1 2 2 3 3 > plain.log
+  $ ben ingest -q --format lines plain.log | ben detect -q | ben narrate -q | sed -n 2,5p
+  Verdict: UNKNOWN. 3 records from 1 source over 2 seconds, none with a numeric value, so nothing was
+    judged (to watch a log's volume and errors, count it into series first: ben count --every 1m --by
+    source,severity | ben detect | ben narrate).
+  Watched no series: no record carried a mark of ben detect.
+
 Series watched and nothing found: HEALTHY, with how many series were watched over what span:
 
   $ ben detect -q app.ndjson > marked.ndjson
