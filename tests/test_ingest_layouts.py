@@ -118,6 +118,17 @@ CASES = [
     ("2009/11/10 23:00:00 listening on :8080", "go", "2009-11-10T23:00:00Z", None, "log", "listening on :8080", {}),
     ("2009/11/10 23:00:00.123456 main.go:42: started", "go", "2009-11-10T23:00:00.123456Z", None, "log", "started",
      {"source_file": "main.go:42"}),
+    # ClickHouse server's own log (query id, an empty one outside queries, none in old versions)
+    ("2026.12.05 04:41:09.195483 [ 20 ] {650b09b2-248c-43dc-ab0f-5ccc5f61a3c0} <Error> executeQuery: Code: 47, "
+     "e.displayText() = DB::Exception: Unknown identifier: nosuch", "clickhouse", "2026-12-05T04:41:09.195483Z",
+     "error", "log", "Code: 47, e.displayText() = DB::Exception: Unknown identifier: nosuch",
+     {"tid": 20, "query_id": "650b09b2-248c-43dc-ab0f-5ccc5f61a3c0", "logger": "executeQuery"}),
+    ("2024.06.11 15:34:19.353093 [ 1 ] {} <Information> Application: Starting ClickHouse 24.6.1.1", "clickhouse",
+     "2024-06-11T15:34:19.353093Z", "info", "log", "Starting ClickHouse 24.6.1.1", {"tid": 1, "logger": "Application"}),
+    ("2019.01.02 03:04:05.000006 [ 7 ] <Warning> Access(local directory): File /x does not exist", "clickhouse",
+     "2019-01-02T03:04:05.000006Z", "warn", "log", "File /x does not exist", {"logger": "Access(local directory)"}),
+    ("2024.06.11 15:34:19.353093 [ 1 ] {} <Trace> default.t (MergerMutator): Selected 2 parts", "clickhouse",
+     "2024-06-11T15:34:19.353093Z", "trace", "log", "Selected 2 parts", {"logger": "default.t (MergerMutator)"}),
     # Debian's own logs: update-alternatives, apt's history
     ("update-alternatives 2025-06-24 14:36:53: link group pager updated to point to /usr/bin/less", "program-stamp",
      "2025-06-24T14:36:53Z", None, "update-alternatives", "link group pager updated to point to /usr/bin/less", {}),

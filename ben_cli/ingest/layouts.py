@@ -121,6 +121,13 @@ BUILTIN: tuple[Layout, ...] = (
               example="2009/11/10 23:00:00 listening on :8080"),
     Layout.of("python-default", _LEVEL + r":(?P<logger>[^:\s]+):(?P<msg>.*)",
               example="WARNING:root:disk almost full"),
+    Layout.of("clickhouse",  # the server's own log: thread id, query id (empty outside a query), <Level>, logger
+              r"(?P<Y>\d{4})\.(?P<m>\d\d)\.(?P<d>\d\d) " + _HMS + r"(?:\.(?P<f>\d+))? \[ (?P<tid>\d+) \] "
+              r"(?:\{(?P<query_id>[^}]+)?\} )?"
+              r"<(?P<level>Fatal|Critical|Error|Warning|Notice|Information|Debug|Trace|Test)> "
+              r"(?:(?P<logger>[^:]+?): )?(?P<msg>.*)",
+              example="2026.12.05 04:41:09.195483 [ 20 ] {650b09b2-248c-43dc-ab0f-5ccc5f61a3c0} <Error> executeQuery: "
+                      "Code: 47, e.displayText() = DB::Exception: Unknown identifier: nosuch"),
     Layout.of("program-stamp", r"(?P<program>[\w.-]+) " + _YMD + " " + _HMS + r": (?P<msg>.*)",
               example="update-alternatives 2025-06-24 14:36:53: link group pager updated to point to /usr/bin/less"),
     Layout.of("apt", r"(?:Start-Date|Log started): " + _YMD + " +" + _HMS + r"$",
