@@ -652,3 +652,14 @@ def test_a_workers_answers_reach_the_file_sink_checked_as_the_sink_checks_them(t
               for name in ("piped.rej", "1.rej", "2.rej")]
     assert judged[0] == judged[1] == judged[2]
     assert [line for line, _reason, _raw in judged[0]] == [2, 3, 6, 8]
+
+
+def test_workers_scrub_with_the_policy_file_the_main_process_read_for_them(tmp_path: Path) -> None:
+    """The main process reads scrub's policy once and the forked workers use it: their output is
+    the shell's, sorted (workers interleave series), and the policy's operators show in it."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[operators]\nemail = "redact"\nipv4 = "pseudonym"\n')
+    pipeline = f"ingest {APP} | scrub --policy {policy} | detect -d ewma"
+    piped = shell(pipeline)
+    assert piped.count(b"<EMAIL>") >= 600 and b'"redacted":["email","ipv4"]' in piped
+    assert sorted(in_process(pipeline, "--workers", "2", "--batch", "64").splitlines()) == sorted(piped.splitlines())
