@@ -630,3 +630,36 @@ def test_detect_state_in_run_marks_records_read_again_without_learning_them_twic
     assert b"seen before 600" in inside.stderr
     for suffix in ("", ".positions"):
         assert (tmp_path / f"D2{suffix}").read_bytes() == (tmp_path / f"D1{suffix}").read_bytes()
+
+
+def test_a_workers_answers_reach_the_file_sink_checked_as_the_sink_checks_them(tmp_path: Path) -> None:
+    """Workers' lines go to a file sink with only their time read (the rest is not parsed): a time
+    out of range, missing, not a string, not first, written with an escape or not a time at all is
+    judged as ``ben sink`` judges it, and the file holds what the shell pipe's holds."""
+    odd = b"".join(line + b"\n" for line in [
+        b'{"ts":"2026-11-25T00:00:00Z","name":"a","value":1}', b'{"ts":"2300-01-01T00:00:00Z","name":"far"}',
+        b'{"name":"no-ts"}', b'{"ts":1795600000,"name":"number"}', b'{"ts":"2026-11-25T00:00:01.5Z","name":"short"}',
+        b'{"name":"later","ts":"2300-01-01T00:00:00Z"}', b'{"ts":"2026-11-25T00:00:02\\u005a","name":"escaped"}',
+        b'{"ts":"yesterday","name":"word"}'])
+    (tmp_path / "odd.ndjson").write_bytes(odd)
+    shell(f"scrub {tmp_path / 'odd.ndjson'} | sink --to file:{tmp_path / 'piped'} --rejects {tmp_path / 'piped.rej'}")
+    for workers in ("1", "2"):
+        done = ben_run("-q", "--workers", workers, "-e",
+                       f"scrub | sink --to file:{tmp_path / workers} --rejects {tmp_path / (workers + '.rej')}", input=odd)
+        assert done.returncode == 0, done.stderr.decode()
+        assert (tmp_path / workers).read_bytes() == (tmp_path / "piped").read_bytes()
+    judged = [[(r["line"], r["reason"], r["raw"]) for r in map(orjson.loads, (tmp_path / name).read_bytes().splitlines())]
+              for name in ("piped.rej", "1.rej", "2.rej")]
+    assert judged[0] == judged[1] == judged[2]
+    assert [line for line, _reason, _raw in judged[0]] == [2, 3, 6, 8]
+
+
+def test_workers_scrub_with_the_policy_file_the_main_process_read_for_them(tmp_path: Path) -> None:
+    """The main process reads scrub's policy once and the forked workers use it: their output is
+    the shell's, sorted (workers interleave series), and the policy's operators show in it."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[operators]\nemail = "redact"\nipv4 = "pseudonym"\n')
+    pipeline = f"ingest {APP} | scrub --policy {policy} | detect -d ewma"
+    piped = shell(pipeline)
+    assert piped.count(b"<EMAIL>") >= 600 and b'"redacted":["email","ipv4"]' in piped
+    assert sorted(in_process(pipeline, "--workers", "2", "--batch", "64").splitlines()) == sorted(piped.splitlines())

@@ -55,7 +55,7 @@ from ben_cli.orchestrate.pipeline import (
     summaries_of,
     wire,
 )
-from ben_cli.orchestrate.steps import Planned, Step, make_step
+from ben_cli.orchestrate.steps import Planned, Step, make_step, prepare
 from ben_cli.rejects import Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
@@ -167,6 +167,7 @@ class Shards:
         self.getters = shard_key(plans)
         self.shards = options.shard[1] if options.shard else 1  # --shard i/N took the hash mod N already
         self.least_loaded = options.dispatch == "least-loaded"
+        plans = prepare(plans)  # built once here, not once per worker
         self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
         self.pending: list[list[dict]] = [[] for _ in range(n)]
         self.round = 0

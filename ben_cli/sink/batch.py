@@ -69,7 +69,7 @@ class Batch:
         if self.rows is not None:
             ts = self.rows.add_record(builder, rec, self.batch_id, lineno, file)
         else:
-            ts = builder.row(rec, lineno, file)["ts_ns"]
+            ts = builder.ts_ns(rec, lineno, file)  # a file stores the line: only its time is checked
         if ts < self.ts_low:
             self.ts_low = ts
         if ts > self.ts_high:

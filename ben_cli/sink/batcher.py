@@ -205,6 +205,15 @@ class Batcher:
         self.delivery.save()
 
     @property
+    def reads_time_only(self) -> bool:
+        """Whether each record is read for its ``ts`` alone: a file target (it stores each line as
+        it came) without ``--ack`` or ``--tee``. A caller that holds the lines already may then
+        hand in, with each line, a record of its time alone and spare parsing the rest."""
+        from ben_cli.sink.deliver import FileDelivery
+
+        return isinstance(self.delivery, FileDelivery) and self.held is None and not self.tee
+
+    @property
     def parses(self) -> bool:
         """Whether the core needs records parsed; False when worker processes convert the lines."""
         return self.delivery.builder is not None
