@@ -144,6 +144,17 @@ def _via(peer: Peer) -> dict[str, object]:
     return via
 
 
+def _reader_gone(out: BinaryIO) -> bool:
+    """Whether ``out`` is a pipe whose reading end was closed (poll says POLLERR on the writer)."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
 class Gap(Exception):
     pass
 
@@ -189,6 +200,11 @@ class Listener:
                 try:
                     sock, addr = server.accept()
                 except TimeoutError:
+                    if self.committed is not None and _reader_gone(self.out):
+                        # --ack-from: a dead sink is noticed even when no record is on its way, so
+                        # the collector's pipeline ends (and its supervisor restarts it)
+                        self.failure = OutputFailed("the sink downstream is gone (its end of the pipe closed)")
+                        break
                     continue
                 except OSError:
                     if self.stopping.is_set():
