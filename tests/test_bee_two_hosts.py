@@ -79,7 +79,7 @@ def test_twenty_runs_across_two_hosts_lose_and_duplicate_nothing(tmp_path):
     port = bs.free_port()
     listen_cmd = (f"ben bee listen 127.0.0.1:{port} --cert {server.cert} --key {server.key} --bundle {pki.bundle} "
                   f"--ack-from {marks} -q").split()
-    sink_cmd = f"ben sink -q --ack {marks} --batch-age 50ms --to file:{out}".split()
+    sink_cmd = f"ben sink -q --ack {marks} --batch-age 300ms --to file:{out}".split()
 
     def start_collector() -> tuple[subprocess.Popen, subprocess.Popen]:
         listener, sink = pipeline(listen_cmd, sink_cmd, coll_env, coll_err)
@@ -101,6 +101,15 @@ def test_twenty_runs_across_two_hosts_lose_and_duplicate_nothing(tmp_path):
         assert listener.wait(timeout=60) in (1, -signal.SIGKILL), coll_err.read_text()[-2000:]
         return start_collector()
 
+    def in_flight(sender: subprocess.Popen) -> None:
+        """Wait until the sender has spooled some of this run's records (or ended): a kill then
+        lands while records are on their way, in the spool, the connection or the sink's batch."""
+        deadline = time.monotonic() + 30
+        while sender.poll() is None and time.monotonic() < deadline:
+            if any(f.stat().st_size for f in spool.glob("records-*")):
+                return
+            time.sleep(0.01)
+
     plan = list(KILLS) * 3 + rng.choices((*KILLS, "none"), k=RUNS - 3 * len(KILLS))
     rng.shuffle(plan)
     listener, sink = start_collector()
@@ -113,7 +122,8 @@ def test_twenty_runs_across_two_hosts_lose_and_duplicate_nothing(tmp_path):
         proxy = bs.Proxy(port, bs.random_cuts(run, cuts=3, span=40_000)) if chaos == "cut" else None
         ingest, sender = start_edge(proxy.listen_port if proxy else port)
         if chaos in ("sender", "ingest", "listener", "sink"):
-            time.sleep(rng.uniform(0.2, 1.2))
+            in_flight(sender)
+            time.sleep(rng.uniform(0, 0.4))
             if chaos == "sender":
                 kill(sender)
                 ingest.wait(timeout=60)  # it ends on the broken pipe, or had written everything
