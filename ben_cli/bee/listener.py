@@ -446,7 +446,8 @@ class Listener:
                 with self.lock:
                     self._flush()
                 flushed = True
-            if select.select([conn.sock], [], [], POLL)[0]:
+            waiting = self.marks.get(key) > acked  # records handed on, not yet acknowledged
+            if select.select([conn.sock], [], [], POLL if waiting else None)[0]:  # an idle stream sleeps
                 return acked
             if conn.ended or self.stopping.is_set():
                 raise Closed("the listener is stopping")
