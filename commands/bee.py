@@ -45,6 +45,11 @@ def listen(
     per_source: Annotated[int, typer.Option("--handshakes-per-source", min=1, help="Concurrent handshakes from one address.")] = 8,
     max_peers: Annotated[int, typer.Option("--max-peers", min=1, help="Connections at once.")] = 1024,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Records refused (not JSON, a lane not allowed, denied by --policy-file) go here.")] = None,
+    ack_from: Annotated[Optional[Path], typer.Option("--ack-from", metavar="STATE",
+                                                     help="Acknowledge to senders only what `ben sink --ack STATE` downstream "
+                                                          "holds (STATE.ack): records are stamped with their stream's position "
+                                                          "(_ingest, the sender's mark under _ingest.from), and a restart asks "
+                                                          "again for what died in the pipe. Excludes --state.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Receive records from bee senders and write them to stdout, each with via: {peer, cert, groups}."""
@@ -53,7 +58,7 @@ def listen(
         summary = service.listen(address, service.Identity(cert, key, bundle, crl), sys.stdout.buffer, state=state,
                                  options=options, rejects=bad, log=_log(quiet, "listen"),
                                  ready=lambda where: say(f"ben bee listen: listening on {where}", quiet),
-                                 policy=policy_file)
+                                 policy=policy_file, ack_from=ack_from)
     if not quiet:
         summary.report(sys.stderr, bad)
 
@@ -68,10 +73,16 @@ def send(
                                          help="Exit 1 after failing to reach the listener this long (0: never).")] = "0s",
     backoff_max: Annotated[str, typer.Option("--backoff-max", callback=as_duration, metavar="DURATION",
                                              help="The longest wait between reconnects.")] = "5s",
+    ack: Annotated[Optional[Path], typer.Option("--ack", metavar="STATE",
+                                                help="With --spool: keep in STATE.ack how far into each input the spooled "
+                                                     "records reach, for `ben ingest --since-last --ack --state STATE`, and "
+                                                     "drop records read again that the spool already holds.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Stream stdin's records to a bee listener; exit 0 once it has acknowledged every one."""
     options = snd.Options(backoff_max=float(backoff_max), give_up=float(give_up))  # type: ignore[arg-type]
-    stats = service.send(address, service.Identity(cert, key, bundle, crl), spool=spool, options=options, log=_log(quiet, "send"))
+    stats = service.send(address, service.Identity(cert, key, bundle, crl), spool=spool, options=options, log=_log(quiet, "send"),
+                         ack=ack)
+    already = f", already spooled {stats.already}" if ack is not None else ""
     say(f"ben bee send: sent {stats.records}, acknowledged all; connections {stats.connections}, "
-        f"resent {stats.resent}, lines too long {stats.too_long}", quiet)
+        f"resent {stats.resent}, lines too long {stats.too_long}{already}", quiet)

@@ -192,3 +192,10 @@ def random_cuts(seed: int, cuts: int, span: int) -> Callable[[int, bytes], bytes
         return chunk
 
     return mangle
+
+
+def free_port() -> int:
+    """A loopback TCP port free now (a listener started soon after can bind it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -32,14 +32,6 @@ RUNS = 20
 LINES = 1500
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(command: str, log: Path) -> subprocess.Popen:
     with open(log, "ab") as err:
         return subprocess.Popen(["bash", "-c", "set -o pipefail; " + command], stdout=subprocess.DEVNULL, stderr=err,
@@ -65,7 +57,7 @@ def test_twenty_runs_of_chaos_lose_and_duplicate_nothing(tmp_path):
     pki = bs.Pki(tmp_path / "pki")
     collector, edge = pki.node("collector", ("server",)), pki.node("edge")
     log, out, errors = tmp_path / "app.log", tmp_path / "out.ndjson", tmp_path / "stderr.log"
-    port = free_port()
+    port = bs.free_port()
     state, marks, spool = tmp_path / "S", tmp_path / "L", tmp_path / "spool"
     listen_cmd = (f"ben bee listen 127.0.0.1:{port} --cert {collector.cert} --key {collector.key} --bundle {pki.bundle} "
                   f"--state {marks} -q").split()

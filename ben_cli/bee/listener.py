@@ -11,6 +11,13 @@ The order that makes the ACK honest: write the records, flush the output, save t
 ``--state``), then send the ACK. A listener killed after the flush and before the save writes
 those records again on the sender's retry: at-least-once to the output across a killed
 listener, exactly once across everything else (cut connections, killed senders).
+
+With ``--ack-from STATE`` (:mod:`.committed`) the output is a ``ben sink --ack STATE`` on this host
+and an ACK means more: every record up to it is durable in that sink. Records are stamped with
+their stream's position, the marks above say only what was written (to drop a resent record
+once), and the ACK follows the sink's acknowledgements file. Exactly once across a killed
+listener or sink too: what died in the pipe was not acknowledged, so it comes again, and the
+sink drops what it already holds.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +37,7 @@ import orjson
 
 from ben_cli.atomic import write_atomic
 from ben_cli.bee import frames
+from ben_cli.bee.committed import POLL, Committed, stream_input
 from ben_cli.bee.framing import Closed, Wire
 from ben_cli.bee.handshake import Credentials, Peer, PeerRefused, respond, settimeout
 from ben_cli.bee.noise import CipherState, HandshakeFailed
@@ -135,6 +144,17 @@ def _via(peer: Peer) -> dict[str, object]:
     return via
 
 
+def _reader_gone(out: BinaryIO) -> bool:
+    """Whether ``out`` is a pipe whose reading end was closed (poll says POLLERR on the writer)."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
 class Gap(Exception):
     pass
 
@@ -153,6 +173,7 @@ class Listener:
     rejects: Rejects = field(default_factory=lambda: Rejects(stage="bee"))
     log: Callable[[str], None] = lambda message: None
     gate: Gate | None = None  # --policy-file: each record judged with its peer's name and groups
+    committed: Committed | None = None  # --ack-from: ACK only what the sink downstream holds
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -162,6 +183,11 @@ class Listener:
         self.handshaking: dict[str, int] = {}
         self.stopping = threading.Event()
         self.failure: BaseException | None = None
+        # --ack-from: per stream, the DATA frames handed on and not yet known committed, as
+        # (sequence number of the last record written, or 0 for none; the frame's last number)
+        self.unsettled: dict[tuple[bytes, bytes], deque[tuple[int, int]]] = {}
+        self.settled: dict[tuple[bytes, bytes], int] = {}  # and the furthest number found settled
+        self.inputs: dict[tuple[bytes, bytes], str] = {}  # --ack-from: each stream's input id
 
     # --- accepting -----------------------------------------------------------------------
 
@@ -174,6 +200,11 @@ class Listener:
                 try:
                     sock, addr = server.accept()
                 except TimeoutError:
+                    if self.committed is not None and _reader_gone(self.out):
+                        # --ack-from: a dead sink is noticed even when no record is on its way, so
+                        # the collector's pipeline ends (and its supervisor restarts it)
+                        self.failure = OutputFailed("the sink downstream is gone (its end of the pipe closed)")
+                        break
                     continue
                 except OSError:
                     if self.stopping.is_set():
@@ -306,8 +337,13 @@ class Listener:
             self.live[key] = conn
             conn.key = key
             mark = self.marks.get(key)
+            if self.committed is not None:  # resend from what the sink holds; drop what was handed on
+                self.inputs[key] = stream_input(*key)
+                mark = self._committed(key)
+                if mark > self.marks.get(key):
+                    self.marks.set(key, mark)
         wire.send(send.encrypt(frames.ack(mark)))
-        self._stream(conn, wire, send, receive, key, peer)
+        self._stream(conn, wire, send, receive, key, peer, mark)
 
     def _frame(self, wire: Wire, receive: CipherState) -> frames.Frame:
         message = wire.recv()
@@ -325,13 +361,14 @@ class Listener:
             wire.send(send.encrypt(frames.error(reason)))
 
     def _stream(self, conn: _Conn, wire: Wire, send: CipherState, receive: CipherState,
-                key: tuple[bytes, bytes], peer: Peer) -> None:
-        acked = self.marks.get(key)
+                key: tuple[bytes, bytes], peer: Peer, acked: int) -> None:
         last_ack = time.monotonic()
         via = orjson.dumps(_via(peer))
         lanes = None if self.options.policy == "none" else frozenset(peer.certificate.lanes)
         while True:
-            if acked != self.marks.get(key) and not wire.buffered():
+            if self.committed is not None:
+                acked = self._await(conn, wire, send, key, acked)
+            elif acked != self.marks.get(key) and not wire.buffered():
                 wait = max(0.0, ACK_WITHIN - _ACK_AFTER - (time.monotonic() - last_ack))
                 if time.monotonic() - last_ack >= _ACK_AFTER or not select.select([conn.sock], [], [], wait)[0]:
                     acked = self._ack(wire, send, key)
@@ -351,7 +388,10 @@ class Listener:
                     self._refuse(wire, send, str(exc))
                     return
             elif frame.kind == frames.CLOSE:
-                self._ack(wire, send, key)
+                if self.committed is not None:
+                    self._settle(conn, wire, send, key, acked)
+                else:
+                    self._ack(wire, send, key)
                 return
             elif frame.kind == frames.ERROR:
                 self.log(f"{peer.name} sent ERROR: {frame.body.decode('utf-8', 'replace')}")
@@ -361,11 +401,73 @@ class Listener:
                 return
 
     def _ack(self, wire: Wire, send: CipherState, key: tuple[bytes, bytes]) -> int:
-        with self.lock:
-            self._flush()
-            mark = self.marks.get(key)
+        if self.committed is not None:
+            with self.lock:
+                self._flush()
+                mark = self._committed(key)
+        else:
+            with self.lock:
+                self._flush()
+                mark = self.marks.get(key)
         wire.send(send.encrypt(frames.ack(mark)))
         return mark
+
+    # --- --ack-from: acknowledging what the sink committed ----------------------------------
+
+    def _committed(self, key: tuple[bytes, bytes]) -> int:
+        """The number to acknowledge: every record up to it was committed by the sink, or was not
+        handed on (rejected, denied, a duplicate), so none is left to lose. Called with the lock."""
+        assert self.committed is not None
+        try:
+            done = self.committed.get(self.inputs[key])
+        except (OSError, StateError) as exc:
+            raise OutputFailed(f"cannot read the sink's acknowledgements {self.committed.path}: {exc}") from None
+        queue = self.unsettled.get(key)
+        if queue:
+            done = max(done, self.settled.get(key, 0))
+            while queue and queue[0][0] <= done:
+                done = max(done, queue.popleft()[1])
+            self.settled[key] = done
+        return max(done, self.settled.get(key, 0))
+
+    def _await(self, conn: _Conn, wire: Wire, send: CipherState, key: tuple[bytes, bytes], acked: int) -> int:
+        """Until a frame can be read: hand what was written to the sink, and acknowledge what it
+        commits (looking every POLL seconds). Returns the number acknowledged last."""
+        flushed = False
+        while True:
+            with self.lock:
+                done = self._committed(key)
+            if done > acked:
+                wire.send(send.encrypt(frames.ack(done)))
+                acked = done
+            if wire.buffered() or select.select([conn.sock], [], [], 0)[0]:
+                return acked
+            if not flushed:  # nothing more to read now: the sink gets what was written
+                with self.lock:
+                    self._flush()
+                flushed = True
+            waiting = self.marks.get(key) > acked  # records handed on, not yet acknowledged
+            if select.select([conn.sock], [], [], POLL if waiting else None)[0]:  # an idle stream sleeps
+                return acked
+            if conn.ended or self.stopping.is_set():
+                raise Closed("the listener is stopping")
+
+    def _settle(self, conn: _Conn, wire: Wire, send: CipherState, key: tuple[bytes, bytes], acked: int) -> None:
+        """CLOSE: acknowledge as the sink commits, until everything handed on is committed."""
+        with self.lock:
+            self._flush()
+        while True:
+            with self.lock:
+                done, end = self._committed(key), self.marks.get(key)
+            if done >= end:  # CLOSE is always answered, even when this number went out before
+                wire.send(send.encrypt(frames.ack(done)))
+                return
+            if done > acked:
+                wire.send(send.encrypt(frames.ack(done)))
+                acked = done
+            if conn.ended or self.stopping.is_set():
+                raise Closed("the listener is stopping")
+            time.sleep(POLL)
 
     def _flush(self) -> None:
         try:
@@ -391,10 +493,13 @@ class Listener:
             if skip > 0:
                 self.counts.duplicates += min(skip, len(lines))
             out: list[bytes] = []
+            written = 0  # the number of the last record handed on
+            where = self.inputs.get(key) if self.committed is not None else None
             for offset, line in enumerate(lines[max(skip, 0):], start=max(skip, 0)):
-                stamped = self._stamp(line, via, lanes, frame.number + offset, peer)
+                stamped = self._stamp(line, via, lanes, frame.number + offset, peer, where)
                 if stamped is not None:
                     out.append(stamped)
+                    written = frame.number + offset
             self.counts.records += len(out)
             if self.gate is not None and self.gate.evaluator.alerts:  # policy.alert records, raised on the way
                 alerts = self.gate.evaluator.alerts
@@ -409,9 +514,14 @@ class Listener:
             end = frame.number + len(lines) - 1
             if end > mark:
                 self.marks.set(key, end)
+                if where is not None:
+                    self.unsettled.setdefault(key, deque()).append((written, end))
 
-    def _stamp(self, line: bytes, via: bytes, lanes: frozenset[str] | None, number: int, peer: Peer) -> bytes | None:
-        """The line with ``via`` added and nothing else changed; None when it is rejected."""
+    def _stamp(self, line: bytes, via: bytes, lanes: frozenset[str] | None, number: int, peer: Peer,
+               where: str | None = None) -> bytes | None:
+        """The line with ``via`` added and nothing else changed; None when it is rejected. With
+        ``where`` (``--ack-from``), also the stream's position: ``_ingest`` names it, the record's
+        own mark moves to ``_ingest.from``."""
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
@@ -425,7 +535,11 @@ class Listener:
         hop = "via" in record
         if self.gate is not None and not self._admit(record, line, via, number, peer):
             return None
-        if hop:  # a second hop: this listener vouches for the last one
+        if where is not None:
+            mark = record.get("_ingest")
+            record["_ingest"] = {"format": "bee", "in": where, "at": number, "line": number,
+                                 **({"from": mark} if mark is not None else {})}
+        if hop or where is not None:  # a second hop: this listener vouches for the last one
             record["via"] = orjson.loads(via)
             return orjson.dumps(record) + b"\n"
         inner = line.rstrip()[:-1].rstrip()  # the object without its closing brace

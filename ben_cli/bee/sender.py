@@ -54,6 +54,7 @@ class Stats:
     too_long: int = 0
     connections: int = 0
     resent: int = 0
+    already: int = 0  # --ack: records ingest read again that the spool held, dropped
     failures: list[str] = field(default_factory=list)
 
 
@@ -81,6 +82,7 @@ class Sender:
             data, self._partial = self._partial + data, b""
             cut = data.rfind(b"\n") + 1
             data, self._partial = data[:cut], data[cut:]
+        data = self.window.fresh(data)  # --ack: records ingest read again that the spool holds
         blocks, too_long = blocks_of(data, frames.MAX_DATA)
         if too_long:
             self.stats.too_long += too_long

@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ben_cli.bee import address as addresses
+from ben_cli.bee.committed import Committed
 from ben_cli.bee.handshake import Credentials
 from ben_cli.bee.listener import Listener, Marks
 from ben_cli.bee.listener import Options as ListenOptions
 from ben_cli.bee.sender import Options as SendOptions
 from ben_cli.bee.sender import Sender, Stats
+from ben_cli.bee.spooled import SpoolAcks
 from ben_cli.bee.window import Spool, Window
+from ben_cli.errors import UsageError
 from ben_cli.policy.enforce import gate_for
 from ben_cli.policy.evaluate import DENY, LIMITED
 from ben_cli.rejects import Rejects, Summary
@@ -43,12 +46,17 @@ class Identity:
 
 def listen(where: str, identity: Identity, out: BinaryIO, *, state: Path | None, options: ListenOptions,
            rejects: Rejects, log: Callable[[str], None], ready: Callable[[str], None] = lambda text: None,
-           policy: Path | None = None) -> Summary:
+           policy: Path | None = None, ack_from: Path | None = None) -> Summary:
     """Serve until SIGTERM/SIGINT; the counts for the summary line. ``policy``: a policy file
-    that judges each record with its peer's certificate name and groups."""
+    that judges each record with its peer's certificate name and groups. ``ack_from``: the state
+    of the ``ben sink --ack`` downstream, whose committed positions are what is acknowledged."""
+    if ack_from is not None and state is not None:
+        raise UsageError("--ack-from and --state exclude each other: with --ack-from the sink's "
+                         "acknowledgements are the listener's state")
     creds = identity.credentials()
     gate = gate_for(policy, rejects, None, (), None) if policy is not None else None
-    listener = Listener(creds, out, Marks(state), options, rejects, log, gate)
+    committed = Committed(ack_from) if ack_from is not None else None
+    listener = Listener(creds, out, Marks(state), options, rejects, log, gate, committed)
     server = addresses.parse(where).listen()
     bound = server.getsockname()
     ready(f"{bound[0]}:{bound[1]}" if isinstance(bound, tuple) else f"unix:{bound}")
@@ -93,13 +101,19 @@ def _reload(listener: Listener, crl: Path | None, policy: Path | None, log: Call
 
 
 def send(where: str, identity: Identity, *, spool: Path | None, options: SendOptions,
-         log: Callable[[str], None]) -> Stats:
-    """Stream stdin to ``where``; return once the listener has acknowledged every record."""
+         log: Callable[[str], None], ack: Path | None = None) -> Stats:
+    """Stream stdin to ``where``; return once the listener has acknowledged every record.
+    ``ack``: the ingest state whose inputs' positions the spool acknowledges (needs ``spool``)."""
+    if ack is not None and spool is None:
+        raise UsageError("--ack needs --spool: only records on disk can be acknowledged to ingest")
     creds = identity.credentials()
-    window: Window = Spool(spool) if spool is not None else Window()
+    window: Window = Spool(spool, SpoolAcks(ack) if ack is not None else None) if spool is not None else Window()
     try:
         if isinstance(window, Spool) and window.resumed:
             log(f"resuming {window.resumed} unacknowledged record(s) from the spool {spool}")
-        return Sender(creds, addresses.parse(where), sys.stdin.fileno(), window, options, log).run()
+        stats = Sender(creds, addresses.parse(where), sys.stdin.fileno(), window, options, log).run()
+        if isinstance(window, Spool) and window.acks is not None:
+            stats.already = window.acks.dropped
+        return stats
     finally:
         window.close()

@@ -11,6 +11,9 @@ acknowledged (and at the end of a run) the spool moves to a new, empty file: the
 rewritten atomically to point at it, then the old file is removed, so a kill at any moment
 leaves one consistent pair. A line cut short by a kill mid-append is cut off on the next run: it
 was never fsynced, so never sent.
+
+With ``--ack STATE`` (:mod:`.spooled`) the spool also tells ``ben ingest`` how far into each input
+it holds records, and drops the records ingest reads again that it already holds.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import orjson
 
 from ben_cli.atomic import cut_to_whole_lines, exclusive_lock, fsync_dir, write_atomic
+from ben_cli.bee.spooled import SpoolAcks
 from ben_cli.crypto import primitives as p
 from ben_cli.errors import StateError
 
@@ -102,6 +106,10 @@ class Window:
                 break
         return out
 
+    def fresh(self, data: bytes) -> bytes:
+        """``data`` less the records this window already holds (only a spool with ``--ack`` knows)."""
+        return data
+
     def close(self) -> None:
         pass
 
@@ -109,7 +117,7 @@ class Window:
 class Spool(Window):
     """A window whose records are also on disk, fsynced before they are sent."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, acks: SpoolAcks | None = None):
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.folder = folder
         self._lock = exclusive_lock(folder / "spool", "another ben bee send with this spool")
@@ -129,9 +137,17 @@ class Spool(Window):
         self.base = base
         self._write_state()
         path = self._path(base)
+        self.acks = acks
+        if acks is not None:
+            acks.open()
         if path.exists():
             cut_to_whole_lines(path)
-            super().append(blocks_of(path.read_bytes(), MAX_BLOCK)[0])
+            held = path.read_bytes()
+            super().append(blocks_of(held, MAX_BLOCK)[0])
+            if acks is not None:
+                acks.learn(held)
+        if acks is not None:
+            acks.save()
         self._fh = open(path, "ab")  # closed in close()
         for old in folder.glob("records-*"):
             if old != path:
@@ -157,6 +173,11 @@ class Spool(Window):
         except OSError as exc:  # a full disk: stop; what was spooled is sent on the next run
             raise StateError(f"cannot append to the spool {self._path(self.base)}: {exc.strerror or exc}") from None
         super().append(blocks)
+        if self.acks is not None:
+            self.acks.spooled()
+
+    def fresh(self, data: bytes) -> bytes:
+        return data if self.acks is None else self.acks.fresh(data)
 
     def ack(self, number: int) -> None:
         super().ack(number)
@@ -172,6 +193,8 @@ class Spool(Window):
         self.base = self.acked + 1
         self._fh = open(self._path(self.base), "ab")
         self._write_state()
+        if self.acks is not None:  # the old file's positions are kept in STATE.ack before it goes
+            self.acks.save()
         old.unlink()
         fsync_dir(self.folder)
 
@@ -179,4 +202,6 @@ class Spool(Window):
         with contextlib.suppress(OSError):
             self.compact()
         self._fh.close()
+        if self.acks is not None:
+            self.acks.close()
         self._lock.__exit__(None, None, None)

@@ -59,3 +59,53 @@ The listener ends on SIGTERM with its counts; its marks are kept for the next ru
   edge 1 lane 'control' is not allowed by the certificate (allowed: diag)
   $ python3 -c 'import json; print(sorted(json.load(open("marks.json"))["marks"].values()))'
   [1, 3]
+
+Across two hosts each end acknowledges only what it holds durably. On the edge, `ben bee send
+--ack S` keeps S.ack (what its spool holds) for `ben ingest --ack --state S`; on the collector,
+`ben bee listen --ack-from L` acknowledges only what `ben sink --ack L` has committed (L.ack),
+and stamps each record with its stream's position (the edge's mark moves under _ingest.from):
+
+  $ ben ca issue -q --name edge2 --pub edge.pub --usage client --lanes diag > edge2.cert
+  $ mkdir edge-host collector-host && mkfifo collector-host/pipe
+  $ printf '{"lane":"diag","name":"disk","value":%d}\n' 1 2 3 > edge-host/app.log
+  $ ben sink -q --ack collector-host/L --batch-age 100ms --to file:collector-host/out.ndjson < collector-host/pipe &
+  $ sink=$!
+  $ ben bee listen 127.0.0.1:$port --cert collector.cert --key collector.key --bundle bundle \
+  >   --ack-from collector-host/L > collector-host/pipe 2> collector-host/listen.err &
+  $ listener=$!
+  $ until grep -qs listening collector-host/listen.err; do sleep 0.05; done
+  $ ben ingest -q --since-last --ack --state edge-host/S edge-host/app.log | ben bee send 127.0.0.1:$port \
+  >   --cert edge2.cert --key edge.key --bundle bundle --spool edge-host/spool --ack edge-host/S
+  ben bee send: sent 3, acknowledged all; connections 1, resent 0, lines too long 0, already spooled 0
+  $ python3 -c 'import json; print(list(json.load(open("edge-host/S.ack"))["inputs"].values()))'
+  [[120, 3]]
+  $ python3 -c '
+  > import json
+  > for line in open("collector-host/out.ndjson"):
+  >     m = json.loads(line)["_ingest"]
+  >     print(m["format"], m["in"][:4], m["at"], m["from"]["format"], m["from"]["line"], m["from"]["at"])'
+  bee bee. 1 ndjson 1 40
+  bee bee. 2 ndjson 2 80
+  bee bee. 3 ndjson 3 120
+  $ python3 -c 'import json; print(list(json.load(open("collector-host/L.ack"))["inputs"].values()))'
+  [[3, 3]]
+
+The next run of the edge reads only the new line:
+
+  $ echo '{"lane":"diag","name":"disk","value":4}' >> edge-host/app.log
+  $ ben ingest -q --since-last --ack --state edge-host/S edge-host/app.log | ben bee send 127.0.0.1:$port \
+  >   --cert edge2.cert --key edge.key --bundle bundle --spool edge-host/spool --ack edge-host/S
+  ben bee send: sent 1, acknowledged all; connections 1, resent 0, lines too long 0, already spooled 0
+  $ kill $listener; wait $listener; wait $sink
+  $ wc -l < collector-host/out.ndjson
+  4
+
+Only records on disk can be acknowledged to ingest, and the sink's file is the listener's state:
+
+  $ ben bee send 127.0.0.1:$port --cert edge2.cert --key edge.key --bundle bundle --ack edge-host/S < /dev/null
+  ben bee send: --ack needs --spool: only records on disk can be acknowledged to ingest
+  [2]
+  $ ben bee listen 127.0.0.1:$port --cert collector.cert --key collector.key --bundle bundle \
+  >   --ack-from collector-host/L --state marks.json
+  ben bee listen: --ack-from and --state exclude each other: with --ack-from the sink's acknowledgements are the listener's state
+  [2]
