@@ -31,7 +31,8 @@ PIECES = st.sampled_from([
     "+0.310027 s", "Token: Token {", "stream/token:", "alice%40example.com", "%2F", "%4", "alice@b\u00fccher.de",
     '"john doe"@example.com', "4111\u00a01111\u00a01111\u00a01111", "4111.1111.1111.1111", "ali\u200bce@example.com",
     "\u200b", "\u00a0", "\u202f",
-    "<EMAIL>", "<EMAIL:0123456789abcdef>@x.org", "****1234", "call", "phone", "key", "secret", "@", ":", "::", "-", ".",
+    "<EMAIL>", "<EMAIL:0123456789abcdef>@x.org", "[25/Nov/2026:10:00:00 +0000]", "+0100", "+1", "x" * 70,
+    "https://", "a" * 64 + "@example.com", "****1234", "call", "phone", "key", "secret", "@", ":", "::", "-", ".",
 ])
 TEXT = st.lists(st.one_of(PIECES, st.text(max_size=12), st.sampled_from([" ", "=", ": ", ", ", "\n", "/", "\"", "x"])),
                 max_size=10).map("".join)
@@ -84,3 +85,17 @@ def test_line_families_stand_for_every_string_of_the_line(rec):
 
     line = orjson.dumps(rec)
     assert SCRUBBER.scrub(orjson.loads(line), SCRUBBER.line_families(line)) == SCRUBBER.scrub(orjson.loads(line))
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_email_and_url_password_searches_that_start_late_find_what_a_whole_search_finds(text):
+    """find_email starts its search 64 characters before the first "@" and find_url_password
+    only searches text with "://": both must find what searching the whole text finds."""
+    from ben_cli.scrub import entities as e
+
+    pattern = e._EMAIL if text.isascii() and '"@' not in text else e._EMAIL_UNICODE
+    whole = [m.span() for m in pattern.finditer(text) if not e._SYSTEMD_UNIT.search(m.group())]
+    assert list(e.find_email(text)) == whole
+    assert list(e.find_url_password(text)) == [m.span(1) for m in e._URL_PASSWORD.finditer(text)
+                                               if not e.already_scrubbed(m.group(1))]

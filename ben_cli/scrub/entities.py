@@ -102,7 +102,16 @@ _SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|autom
 
 @entity("email", "at", 50, "pseudonym", "e-mail addresses (user@example.com)")
 def find_email(text: str) -> Iterator[Span]:
-    for m in (_EMAIL if text.isascii() and '"@' not in text else _EMAIL_UNICODE).finditer(text):
+    at = text.find("@")
+    if at < 0:
+        return
+    # No e-mail starts more than 64 characters (an ASCII local part) before the first "@", so the
+    # search starts there (lookbehinds still see the text before it); a quoted local part may be longer.
+    if text.isascii() and '"@' not in text:
+        matches = _EMAIL.finditer(text, max(0, at - 64))
+    else:
+        matches = _EMAIL_UNICODE.finditer(text)
+    for m in matches:
         if _SYSTEMD_UNIT.search(m.group()):
             continue  # getty@tty1.service, user@1000.service: a systemd template unit's instance
         yield m.span()
@@ -113,6 +122,8 @@ _URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/
 
 @entity("url_password", "at", 90, "redact", "passwords in URLs (scheme://user:PASSWORD@host)")
 def find_url_password(text: str) -> Iterator[Span]:
+    if "://" not in text:
+        return
     for m in _URL_PASSWORD.finditer(text):
         if not already_scrubbed(m.group(1)):
             yield m.span(1)

@@ -29,7 +29,8 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "uni": ([r"\xc2[\xa0\xad]|\xe2\x80[\x80-\x8f\xaf]|\xe2\x81[\x9f\xa0]|\xef\xbb\xbf|\xe3\x80\x80"], False),
     "ssn": ([r"\d{3}[- ]\d{2}[- ]\d{4}"], False),
     "iban": ([r"[A-Z]{2}\d\d"], False),
-    "phone": ([r"\+\d", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_+.:/=-])0\d",
+    # "+0" starts no phone (find_phone skips it): an access log's time zone (+0000) does not fire
+    "phone": ([r"\+[1-9]", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_+.:/=-])0\d",
                r"phone|tel|mobile|cell|call|contact|fax|sms|msisdn|whatsapp|number|reach|dial|ph\b|mob\b"], True),
     "ipv4": ([r"\d\.\d{1,3}\.\d{1,3}\.\d"], False),
     "user": ([r"user|login|logname|tty=|\(to |su for |uid=|for \S+ from|incorrect password|command not allowed|/dev/|"
