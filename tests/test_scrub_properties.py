@@ -99,3 +99,35 @@ def test_email_and_url_password_searches_that_start_late_find_what_a_whole_searc
     assert list(e.find_email(text)) == whole
     assert list(e.find_url_password(text)) == [m.span(1) for m in e._URL_PASSWORD.finditer(text)
                                                if not e.already_scrubbed(m.group(1))]
+
+
+# Text near IPv4 addresses: octets of every size (and out of range), dots, network suffixes, the
+# characters the lookbehind and the final lookahead look at, and a character of another width.
+IPV4_TEXT = st.lists(st.sampled_from(["1", "0", "2", "25", "255", "256", "249", "199", "300", "05", "3", "32", "33", "12",
+                                      ".", ".", ".", "/", "-", "_", "a", "Z", " ", ":", "\u00e9", "\u20ac", "\U0001f600",
+                                      "10.0.0.1", "203.0.113.9/24", "1.2.3.4/33", "v1.2.3.4", "x-1.2.3.4"]),
+                     max_size=16).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(IPV4_TEXT, TEXT, st.text(max_size=40)))
+def test_compiled_ipv4_scan_finds_what_the_pattern_finds(text):
+    from ben_cli.scrub import _scan  # built by make install; the import fails loudly if it was not
+    from ben_cli.scrub.entities import ipv4_spans_python
+
+    assert _scan.ipv4_spans(text) == ipv4_spans_python(text)
+
+
+def test_the_compiled_ipv4_scan_is_built_and_used():
+    from ben_cli.scrub import _scan, entities
+
+    assert entities.ipv4_spans is _scan.ipv4_spans
+    assert _scan.ipv4_spans("from 10.0.0.1, 1.2.3.4/24 and 1.2.3.456") == [(5, 13), (15, 25)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789abcdefABCDEF-/.x", max_size=130))
+def test_protected_checks_the_length_before_the_patterns(value):
+    from ben_cli.scrub import entities as e
+
+    assert e.protected(value) == bool(e._UUID.fullmatch(value) or e._HEX_ID.fullmatch(value) or e._DATE.fullmatch(value))

@@ -507,16 +507,26 @@ _PACKAGE_BEFORE = re.compile(
 )
 
 
+def ipv4_spans_python(text: str) -> list[Span]:
+    """The spans of _IPV4 in ``text``: the definition ``_scan.ipv4_spans`` is compiled from."""
+    return [m.span() for m in _IPV4.finditer(text)]
+
+
+try:  # the compiled twin (optional at build; a property test holds it to the definition)
+    from ben_cli.scrub._scan import ipv4_spans
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    ipv4_spans = ipv4_spans_python
+
+
 @entity("ipv4", "ipv4", 55, "truncate", "IPv4 addresses (and CIDR networks)")
 def find_ipv4(text: str) -> Iterator[Span]:
-    for m in _IPV4.finditer(text):
-        s = m.start()
+    for s, e in ipv4_spans(text):
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
             continue
         if (_VERSION_BEFORE.search(text, max(0, s - 12), s) and not _HOST_SLASH.search(text, max(0, s - 255), s)
-                and not _PORT_AFTER.match(text, m.end())) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
+                and not _PORT_AFTER.match(text, e)) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
             continue
-        yield m.span()
+        yield s, e
 
 
 _IPV6 = re.compile(r"(?<![A-Za-z0-9_:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z._-]+)?(?:/\d{1,3}(?!\d))?", A)
@@ -562,8 +572,14 @@ def context_hint(key: str) -> str:
     return "phone:" if _PHONE_FIELD.search(key) else ""
 
 
+# Every value _UUID, _HEX_ID or _DATE can match whole has one of these lengths.
+_PROTECTED_LENGTHS = frozenset((8, 9, 10, 16, 32, 36, 40, 56, 64, 96, 128))
+
+
 def protected(value: str) -> bool:
     """Spans that are ids, digests or dates are never rewritten, whatever found them."""
+    if len(value) not in _PROTECTED_LENGTHS:
+        return False
     return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value) or _DATE.fullmatch(value))
 
 
