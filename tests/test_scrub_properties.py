@@ -131,3 +131,17 @@ def test_protected_checks_the_length_before_the_patterns(value):
     from ben_cli.scrub import entities as e
 
     assert e.protected(value) == bool(e._UUID.fullmatch(value) or e._HEX_ID.fullmatch(value) or e._DATE.fullmatch(value))
+
+
+USER_TEXT = st.lists(st.sampled_from(["Invalid user", "ILLEGAL USER", " from", "FOR USER", "by user", "User=", "UID=",
+                                      "tty=", "Incorrect Password", "(to ", "su for", "/dev/", "for '", "LOGIN ON",
+                                      "] ok ", "] FAIL ", "user ", "ftp login", 'user "', ") CMD", ") begin", " [",
+                                      "(uid=", "unix-user:", ":user/", "us", "er", " ", "x", "\u212a"]), max_size=8).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(USER_TEXT, TEXT))
+def test_user_context_gates_in_one_scan_are_the_substring_checks(text):
+    from ben_cli.scrub import entities as e
+
+    assert e._user_contexts(text) == e.user_contexts_python(text)

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from ben_cli import registry
 from ben_cli.scrub import validators as v
+from ben_cli.scrub.prefilter import Literals
 
 Span = tuple[int, int]
 
@@ -635,16 +636,26 @@ def _person(name: str) -> bool:
     return not (name.isdigit() or low in SYSTEM_ACCOUNTS or low.startswith(("systemd-", "_")) or already_scrubbed(name))
 
 
+def user_contexts_python(text: str) -> list[int]:
+    """The indices of the contexts in _USER_CONTEXTS whose gate word the (lower-cased) text holds:
+    the definition _USER_GATES computes in one scan for ASCII text."""
+    low = _lower(text)
+    return [i for i, (gate, _) in enumerate(_USER_CONTEXTS) if any(g in low for g in gate)]
+
+
+_USER_GATES = Literals([(g, i) for i, (gate, _) in enumerate(_USER_CONTEXTS) for g in gate])
+
+
+def _user_contexts(text: str) -> list[int]:
+    fired = _USER_GATES.present(text) if text.isascii() else None
+    return user_contexts_python(text) if fired is None else sorted(fired)
+
+
 @entity("username", "user", 45, "pseudonym", "user names in login contexts (sshd, PAM user=, sudo, su, login, ftpd, cron, access logs)")
 def find_username(text: str) -> Iterator[Span]:
     names: dict[str, None] = {}
-    low = _lower(text)
-    for gate, pattern in _USER_CONTEXTS:
-        for g in gate:
-            if g in low:
-                break
-        else:
-            continue
+    for i in _user_contexts(text):
+        pattern = _USER_CONTEXTS[i][1]
         for m in pattern.finditer(text):
             if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
                 continue  # CLF: the remote user follows "ident " ("- alice [")

@@ -83,3 +83,41 @@ class Prefilter:
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
         return found
+
+
+class Literals:
+    """Which of some lower-case ASCII strings occur in an ASCII text, ignoring case: one Hyperscan
+    scan instead of a substring search per string (:func:`ben_cli.scrub.entities.find_username`
+    has some thirty gates). Each string has an id (several may share one); ``present(text)`` is
+    the set of ids found, or None where Hyperscan is missing. The database is compiled on first use."""
+
+    def __init__(self, literals: list[tuple[str, int]]) -> None:
+        self._literals = literals
+        self._db: object | None = None
+        self._scratch: object | None = None
+        self.available: bool | None = None  # not known until the first use
+
+    def _compile(self) -> None:
+        try:
+            import hyperscan
+        except ImportError:  # pragma: no cover - the wheel is a dependency; this is a safety net
+            self.available = False
+            return
+        flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=["".join(f"\\x{ord(c):02x}" for c in lit).encode() for lit, _ in self._literals],
+                   ids=[i for _, i in self._literals], elements=len(self._literals), flags=[flags] * len(self._literals))
+        self._db, self._scratch, self.available = db, hyperscan.Scratch(db), True
+
+    def present(self, text: str) -> set[int] | None:
+        if self.available is None:
+            self._compile()
+        if not self.available:
+            return None
+        found: set[int] = set()
+
+        def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
+            found.add(pid)
+
+        self._db.scan(text.encode("ascii"), match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
+        return found
