@@ -119,5 +119,5 @@ class Literals:
         def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
             found.add(pid)
 
-        self._db.scan(text.encode("ascii"), match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
+        self._db.scan(text.encode("ascii"), match_event_handler=on_match, scratch=self._scratch)  # type: ignore[union-attr]
         return found
