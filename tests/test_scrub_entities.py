@@ -154,6 +154,9 @@ def test_prefilter_skips_finders_whose_trigger_is_absent():
     assert "at" not in d.families("no at sign here 123")
     assert "card" not in d.families("only 11 digits 12345678901")
     assert "card" in d.families("twelve 123456789012")
+    # no phone starts "+0": an access log's time zone fires no phone trigger, a country code does
+    assert "phone" not in d.families('203.0.113.9 - - [25/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5')
+    assert "phone" in d.families("ring +44 20 7946 0958")
 
 
 def test_scrub_text_default_operators():

@@ -31,7 +31,8 @@ PIECES = st.sampled_from([
     "+0.310027 s", "Token: Token {", "stream/token:", "alice%40example.com", "%2F", "%4", "alice@b\u00fccher.de",
     '"john doe"@example.com', "4111\u00a01111\u00a01111\u00a01111", "4111.1111.1111.1111", "ali\u200bce@example.com",
     "\u200b", "\u00a0", "\u202f",
-    "<EMAIL>", "<EMAIL:0123456789abcdef>@x.org", "****1234", "call", "phone", "key", "secret", "@", ":", "::", "-", ".",
+    "<EMAIL>", "<EMAIL:0123456789abcdef>@x.org", "[25/Nov/2026:10:00:00 +0000]", "+0100", "+1", "x" * 70,
+    "https://", "a" * 64 + "@example.com", "****1234", "call", "phone", "key", "secret", "@", ":", "::", "-", ".",
 ])
 TEXT = st.lists(st.one_of(PIECES, st.text(max_size=12), st.sampled_from([" ", "=", ": ", ", ", "\n", "/", "\"", "x"])),
                 max_size=10).map("".join)
@@ -84,3 +85,63 @@ def test_line_families_stand_for_every_string_of_the_line(rec):
 
     line = orjson.dumps(rec)
     assert SCRUBBER.scrub(orjson.loads(line), SCRUBBER.line_families(line)) == SCRUBBER.scrub(orjson.loads(line))
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_email_and_url_password_searches_that_start_late_find_what_a_whole_search_finds(text):
+    """find_email starts its search 64 characters before the first "@" and find_url_password
+    only searches text with "://": both must find what searching the whole text finds."""
+    from ben_cli.scrub import entities as e
+
+    pattern = e._EMAIL if text.isascii() and '"@' not in text else e._EMAIL_UNICODE
+    whole = [m.span() for m in pattern.finditer(text) if not e._SYSTEMD_UNIT.search(m.group())]
+    assert list(e.find_email(text)) == whole
+    assert list(e.find_url_password(text)) == [m.span(1) for m in e._URL_PASSWORD.finditer(text)
+                                               if not e.already_scrubbed(m.group(1))]
+
+
+# Text near IPv4 addresses: octets of every size (and out of range), dots, network suffixes, the
+# characters the lookbehind and the final lookahead look at, and a character of another width.
+IPV4_TEXT = st.lists(st.sampled_from(["1", "0", "2", "25", "255", "256", "249", "199", "300", "05", "3", "32", "33", "12",
+                                      ".", ".", ".", "/", "-", "_", "a", "Z", " ", ":", "\u00e9", "\u20ac", "\U0001f600",
+                                      "10.0.0.1", "203.0.113.9/24", "1.2.3.4/33", "v1.2.3.4", "x-1.2.3.4"]),
+                     max_size=16).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(IPV4_TEXT, TEXT, st.text(max_size=40)))
+def test_compiled_ipv4_scan_finds_what_the_pattern_finds(text):
+    from ben_cli.scrub import _scan  # built by make install; the import fails loudly if it was not
+    from ben_cli.scrub.entities import ipv4_spans_python
+
+    assert _scan.ipv4_spans(text) == ipv4_spans_python(text)
+
+
+def test_the_compiled_ipv4_scan_is_built_and_used():
+    from ben_cli.scrub import _scan, entities
+
+    assert entities.ipv4_spans is _scan.ipv4_spans
+    assert _scan.ipv4_spans("from 10.0.0.1, 1.2.3.4/24 and 1.2.3.456") == [(5, 13), (15, 25)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789abcdefABCDEF-/.x", max_size=130))
+def test_protected_checks_the_length_before_the_patterns(value):
+    from ben_cli.scrub import entities as e
+
+    assert e.protected(value) == bool(e._UUID.fullmatch(value) or e._HEX_ID.fullmatch(value) or e._DATE.fullmatch(value))
+
+
+USER_TEXT = st.lists(st.sampled_from(["Invalid user", "ILLEGAL USER", " from", "FOR USER", "by user", "User=", "UID=",
+                                      "tty=", "Incorrect Password", "(to ", "su for", "/dev/", "for '", "LOGIN ON",
+                                      "] ok ", "] FAIL ", "user ", "ftp login", 'user "', ") CMD", ") begin", " [",
+                                      "(uid=", "unix-user:", ":user/", "us", "er", " ", "x", "\u212a"]), max_size=8).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(USER_TEXT, TEXT))
+def test_user_context_gates_in_one_scan_are_the_substring_checks(text):
+    from ben_cli.scrub import entities as e
+
+    assert e._user_contexts(text) == e.user_contexts_python(text)

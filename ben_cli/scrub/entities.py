@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from ben_cli import registry
 from ben_cli.scrub import validators as v
+from ben_cli.scrub.prefilter import Literals
 
 Span = tuple[int, int]
 
@@ -102,7 +103,16 @@ _SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|autom
 
 @entity("email", "at", 50, "pseudonym", "e-mail addresses (user@example.com)")
 def find_email(text: str) -> Iterator[Span]:
-    for m in (_EMAIL if text.isascii() and '"@' not in text else _EMAIL_UNICODE).finditer(text):
+    at = text.find("@")
+    if at < 0:
+        return
+    # No e-mail starts more than 64 characters (an ASCII local part) before the first "@", so the
+    # search starts there (lookbehinds still see the text before it); a quoted local part may be longer.
+    if text.isascii() and '"@' not in text:
+        matches = _EMAIL.finditer(text, max(0, at - 64))
+    else:
+        matches = _EMAIL_UNICODE.finditer(text)
+    for m in matches:
         if _SYSTEMD_UNIT.search(m.group()):
             continue  # getty@tty1.service, user@1000.service: a systemd template unit's instance
         yield m.span()
@@ -113,6 +123,8 @@ _URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/
 
 @entity("url_password", "at", 90, "redact", "passwords in URLs (scheme://user:PASSWORD@host)")
 def find_url_password(text: str) -> Iterator[Span]:
+    if "://" not in text:
+        return
     for m in _URL_PASSWORD.finditer(text):
         if not already_scrubbed(m.group(1)):
             yield m.span(1)
@@ -499,16 +511,26 @@ _PACKAGE_BEFORE = re.compile(
 )
 
 
+def ipv4_spans_python(text: str) -> list[Span]:
+    """The spans of _IPV4 in ``text``: the definition ``_scan.ipv4_spans`` is compiled from."""
+    return [m.span() for m in _IPV4.finditer(text)]
+
+
+try:  # the compiled twin (optional at build; a property test holds it to the definition)
+    from ben_cli.scrub._scan import ipv4_spans
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    ipv4_spans = ipv4_spans_python
+
+
 @entity("ipv4", "ipv4", 55, "truncate", "IPv4 addresses (and CIDR networks)")
 def find_ipv4(text: str) -> Iterator[Span]:
-    for m in _IPV4.finditer(text):
-        s = m.start()
+    for s, e in ipv4_spans(text):
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
             continue
         if (_VERSION_BEFORE.search(text, max(0, s - 12), s) and not _HOST_SLASH.search(text, max(0, s - 255), s)
-                and not _PORT_AFTER.match(text, m.end())) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
+                and not _PORT_AFTER.match(text, e)) or _PACKAGE_BEFORE.search(text, max(0, s - 80), s):
             continue
-        yield m.span()
+        yield s, e
 
 
 _IPV6 = re.compile(r"(?<![A-Za-z0-9_:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z._-]+)?(?:/\d{1,3}(?!\d))?", A)
@@ -554,8 +576,14 @@ def context_hint(key: str) -> str:
     return "phone:" if _PHONE_FIELD.search(key) else ""
 
 
+# Every value _UUID, _HEX_ID or _DATE can match whole has one of these lengths.
+_PROTECTED_LENGTHS = frozenset((8, 9, 10, 16, 32, 36, 40, 56, 64, 96, 128))
+
+
 def protected(value: str) -> bool:
     """Spans that are ids, digests or dates are never rewritten, whatever found them."""
+    if len(value) not in _PROTECTED_LENGTHS:
+        return False
     return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value) or _DATE.fullmatch(value))
 
 
@@ -611,16 +639,26 @@ def _person(name: str) -> bool:
     return not (name.isdigit() or low in SYSTEM_ACCOUNTS or low.startswith(("systemd-", "_")) or already_scrubbed(name))
 
 
+def user_contexts_python(text: str) -> list[int]:
+    """The indices of the contexts in _USER_CONTEXTS whose gate word the (lower-cased) text holds:
+    the definition _USER_GATES computes in one scan for ASCII text."""
+    low = _lower(text)
+    return [i for i, (gate, _) in enumerate(_USER_CONTEXTS) if any(g in low for g in gate)]
+
+
+_USER_GATES = Literals([(g, i) for i, (gate, _) in enumerate(_USER_CONTEXTS) for g in gate])
+
+
+def _user_contexts(text: str) -> list[int]:
+    fired = _USER_GATES.present(text) if text.isascii() else None
+    return user_contexts_python(text) if fired is None else sorted(fired)
+
+
 @entity("username", "user", 45, "pseudonym", "user names in login contexts (sshd, PAM user=, sudo, su, login, ftpd, cron, access logs)")
 def find_username(text: str) -> Iterator[Span]:
     names: dict[str, None] = {}
-    low = _lower(text)
-    for gate, pattern in _USER_CONTEXTS:
-        for g in gate:
-            if g in low:
-                break
-        else:
-            continue
+    for i in _user_contexts(text):
+        pattern = _USER_CONTEXTS[i][1]
         for m in pattern.finditer(text):
             if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
                 continue  # CLF: the remote user follows "ident " ("- alice [")

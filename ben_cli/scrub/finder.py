@@ -124,7 +124,14 @@ class EntityFinder:
                                           if e.families is None or not key.isdisjoint(e.families)]
         for e, by_shape in chosen:
             for s, end in e.find(text):
-                if end <= s or any(s < te and ts < end for ts, te, _ in taken):
+                if end <= s:
+                    continue
+                clash = False
+                for ts, te, _ in taken:  # (a loop, not any(): no generator per finding)
+                    if s < te and ts < end:
+                        clash = True
+                        break
+                if clash:
                     continue
                 if by_shape and ents.protected(text[s:end]):
                     continue

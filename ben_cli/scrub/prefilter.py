@@ -29,7 +29,8 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "uni": ([r"\xc2[\xa0\xad]|\xe2\x80[\x80-\x8f\xaf]|\xe2\x81[\x9f\xa0]|\xef\xbb\xbf|\xe3\x80\x80"], False),
     "ssn": ([r"\d{3}[- ]\d{2}[- ]\d{4}"], False),
     "iban": ([r"[A-Z]{2}\d\d"], False),
-    "phone": ([r"\+\d", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_+.:/=-])0\d",
+    # "+0" starts no phone (find_phone skips it): an access log's time zone (+0000) does not fire
+    "phone": ([r"\+[1-9]", r"\(\d{1,4}\)", r"\d{3}[ .-]\d{3}[ .-]\d{4}", r"(?:^|[^A-Za-z0-9_+.:/=-])0\d",
                r"phone|tel|mobile|cell|call|contact|fax|sms|msisdn|whatsapp|number|reach|dial|ph\b|mob\b"], True),
     "ipv4": ([r"\d\.\d{1,3}\.\d{1,3}\.\d"], False),
     "user": ([r"user|login|logname|tty=|\(to |su for |uid=|for \S+ from|incorrect password|command not allowed|/dev/|"
@@ -81,4 +82,42 @@ class Prefilter:
             found.add(names[pid])
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        return found
+
+
+class Literals:
+    """Which of some lower-case ASCII strings occur in an ASCII text, ignoring case: one Hyperscan
+    scan instead of a substring search per string (:func:`ben_cli.scrub.entities.find_username`
+    has some thirty gates). Each string has an id (several may share one); ``present(text)`` is
+    the set of ids found, or None where Hyperscan is missing. The database is compiled on first use."""
+
+    def __init__(self, literals: list[tuple[str, int]]) -> None:
+        self._literals = literals
+        self._db: object | None = None
+        self._scratch: object | None = None
+        self.available: bool | None = None  # not known until the first use
+
+    def _compile(self) -> None:
+        try:
+            import hyperscan
+        except ImportError:  # pragma: no cover - the wheel is a dependency; this is a safety net
+            self.available = False
+            return
+        flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=["".join(f"\\x{ord(c):02x}" for c in lit).encode() for lit, _ in self._literals],
+                   ids=[i for _, i in self._literals], elements=len(self._literals), flags=[flags] * len(self._literals))
+        self._db, self._scratch, self.available = db, hyperscan.Scratch(db), True
+
+    def present(self, text: str) -> set[int] | None:
+        if self.available is None:
+            self._compile()
+        if not self.available:
+            return None
+        found: set[int] = set()
+
+        def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
+            found.add(pid)
+
+        self._db.scan(text.encode("ascii"), match_event_handler=on_match, scratch=self._scratch)  # type: ignore[union-attr]
         return found

@@ -80,6 +80,7 @@ class Scrubber:
         self._rule_keys = self._fast_path_keys()
         self._line_families: frozenset[str] | set[str] | None = None
         self._clean_keys: set[tuple[str, str, str | None]] = set()
+        self._known: dict[tuple[str, int], tuple[Plan | None, dict[object, Plan]]] = {}
         self._applied: dict[tuple[str, str, str], str] = {}
         self._top_keys = self._key_plan("", self._ops)
 
@@ -229,25 +230,38 @@ class Scrubber:
         key_plan = self._top_keys if inherited is None else inherited.key_plan
         clean_keys = self._clean_keys
         memo, short = self.finder.memo, self._short
+        # The plans of this object's keys known to be clean: one lookup per key instead of a key
+        # check and a plan lookup. The entry holds the inherited plan, so its id is not reused.
+        entry = self._known.get((prefix, id(inherited)))
+        if entry is None or entry[0] is not inherited:
+            if len(self._known) >= _PLAN_CACHE_LIMIT:
+                self._known.clear()
+            entry = self._known[(prefix, id(inherited))] = (inherited, {})
+        known = entry[1]
         for k, val in d.items():
-            if not prefix and k == "redacted":
-                continue
-            if key_plan is not None and type(k) is str:
-                ck = (prefix, k, key_plan.path)
-                if ck not in clean_keys:
-                    try:
-                        new = self._text(k, key_plan, found)
-                    except Drop as dropped:
-                        found.add(str(dropped))
-                        if self.dry_run:
-                            self.findings[(str(dropped), f"{prefix}.(key)" if prefix else "(key)")] += 1
-                        continue
-                    if new == k:
-                        if len(clean_keys) < _PLAN_CACHE_LIMIT:
+            plan = known.get(k)
+            if plan is None:
+                if not prefix and k == "redacted":
+                    continue
+                clean = True
+                if key_plan is not None and type(k) is str:
+                    ck = (prefix, k, key_plan.path)
+                    if ck not in clean_keys:
+                        try:
+                            new = self._text(k, key_plan, found)
+                        except Drop as dropped:
+                            found.add(str(dropped))
+                            if self.dry_run:
+                                self.findings[(str(dropped), f"{prefix}.(key)" if prefix else "(key)")] += 1
+                            continue
+                        if new == k and len(clean_keys) < _PLAN_CACHE_LIMIT:
                             clean_keys.add(ck)
-                    else:
-                        k = new
-            plan = self._plan(prefix, k, inherited)
+                        else:
+                            clean = False
+                            k = new
+                plan = self._plan(prefix, k, inherited)
+                if clean and len(known) < _PLAN_CACHE_LIMIT:
+                    known[k] = plan
             if plan.never:
                 out[k] = val
                 continue
