@@ -127,8 +127,9 @@ class Bus:
         return self.loop.run_until_complete(coro)
 
     def close(self) -> None:
-        try:
-            self._run(self.nc.drain())
+        try:  # not drain(): it waits up to 30 s for pull subscriptions that will never get more
+            self._run(self.nc.flush(timeout=self.timeout))
+            self._run(self.nc.close())
         except Exception:  # noqa: BLE001,S110 - closing a connection that already failed
             pass
         finally:
@@ -230,7 +231,7 @@ class Bus:
         async def one(partition: int, sub: Any) -> tuple[int, list[Any]]:
             try:
                 return partition, await sub.fetch(batch, timeout=timeout)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):  # nothing came: nats-py raises either
                 return partition, []
 
         return await asyncio.gather(*(one(p, s) for p, s in subs.items()))

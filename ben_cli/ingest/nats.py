@@ -32,7 +32,7 @@ from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
 
 FETCH = 1024  # messages fetched per partition at a time
-POLL = 0.25  # seconds a fetch waits when nothing is ready
+POLL = 0.05  # seconds a fetch waits for a batch to fill (nats-py waits this long for a partial one)
 
 
 def consume(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions) -> IngestSummary:
