@@ -176,21 +176,50 @@ class Bus:
         return int(self._run(self._publish(messages, window)))
 
     async def _publish(self, messages: Sequence[tuple[int, bytes, str]], window: int) -> int:
-        stream, subject = self.address.stream, self.address.partition_subject
-        gate = asyncio.Semaphore(window)
+        """Each message published with a reply subject of its own under one inbox, whose
+        acknowledgements a callback counts: no future per message. Messages go out ``window`` at
+        a time (one write to the socket), and the next ``window`` waits for every answer."""
+        import nats.errors
 
-        async def one(partition: int, payload: bytes, msg_id: str) -> bool:
-            async with gate:
-                ack = await self.js.publish(subject(partition), payload, stream=stream,
-                                            headers={"Nats-Msg-Id": msg_id})
-                return bool(ack.duplicate)
+        subject, total = self.address.partition_subject, len(messages)
+        inbox = self.nc.new_inbox()
+        count = {"answered": 0, "duplicates": 0, "wanted": 0}
+        refused: list[object] = []
+        all_in = asyncio.Event()
 
+        async def answer(msg: Any) -> None:
+            try:
+                ack = orjson.loads(msg.data)
+            except orjson.JSONDecodeError:
+                ack = {"error": (msg.headers or {}).get("Description", "no answer from JetStream")}
+            if type(ack) is not dict or "error" in ack:
+                refused.append(ack)
+            else:
+                count["duplicates"] += bool(ack.get("duplicate"))
+            count["answered"] += 1
+            if count["answered"] >= count["wanted"]:
+                all_in.set()
+
+        sub = await self.nc.subscribe(inbox + ".*", cb=answer, pending_msgs_limit=4 * window)
         try:
-            done = await asyncio.gather(*(one(*m) for m in messages))
-        except Exception as exc:  # noqa: BLE001
-            raise JetStreamError(f"{self.address.server}: a publish was not acknowledged ({type(exc).__name__}: "
-                                 f"{exc}); the batch is not acknowledged and will be sent again") from None
-        return sum(done)
+            for start in range(0, total, window):
+                all_in.clear()
+                count["wanted"] = min(start + window, total)
+                for n in range(start, count["wanted"]):
+                    partition, payload, msg_id = messages[n]
+                    await self.nc.publish(subject(partition), payload, reply=f"{inbox}.{n}",
+                                          headers={"Nats-Msg-Id": msg_id})
+                if count["answered"] < count["wanted"]:
+                    await asyncio.wait_for(all_in.wait(), timeout=self.timeout)
+                if refused:
+                    raise JetStreamError(f"{self.address.server}: a publish was refused ({refused[0]}); the batch "
+                                         "is not acknowledged and will be sent again")
+        except (nats.errors.TimeoutError, asyncio.TimeoutError, nats.errors.ConnectionClosedError) as exc:
+            raise JetStreamError(f"{self.address.server}: a publish was not acknowledged ({type(exc).__name__}); "
+                                 "the batch is not acknowledged and will be sent again") from None
+        finally:
+            await sub.unsubscribe()
+        return count["duplicates"]
 
     # consuming -------------------------------------------------------------------------------
     def consumer(self, durable: str, partition: int, start: int | None) -> Any:
