@@ -214,7 +214,7 @@ class Bus:
                 if refused:
                     raise JetStreamError(f"{self.address.server}: a publish was refused ({refused[0]}); the batch "
                                          "is not acknowledged and will be sent again")
-        except (nats.errors.TimeoutError, asyncio.TimeoutError, nats.errors.ConnectionClosedError) as exc:
+        except (TimeoutError, nats.errors.TimeoutError, nats.errors.ConnectionClosedError) as exc:
             raise JetStreamError(f"{self.address.server}: a publish was not acknowledged ({type(exc).__name__}); "
                                  "the batch is not acknowledged and will be sent again") from None
         finally:
@@ -260,7 +260,7 @@ class Bus:
         async def one(partition: int, sub: Any) -> tuple[int, list[Any]]:
             try:
                 return partition, await sub.fetch(batch, timeout=timeout)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):  # nothing came: nats-py raises either
+            except (TimeoutError, nats.errors.TimeoutError):  # nothing came: nats-py raises either
                 return partition, []
 
         return await asyncio.gather(*(one(p, s) for p, s in subs.items()))

@@ -22,7 +22,6 @@ from ben_cli.jetstream import committed, owned, parse_address, parse_share, stre
 from ben_cli.series import key_getters, partition_of
 
 from .conftest import run_ben
-from .nats_support import nats_server  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 BEN = str(Path(sys.executable).with_name("ben"))
