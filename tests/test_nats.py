@@ -243,3 +243,19 @@ def test_three_shards_one_killed_and_restarted_give_the_unsharded_run_exactly_on
             homes.setdefault((rec["source"], rec["attrs"]["path"]), set()).add(i)
     assert len(homes) == 24 and all(len(shards) == 1 for shards in homes.values())
     assert all(part for part in parts)
+
+
+def test_with_workers_each_detector_file_holds_its_partitions_and_a_rerun_reads_nothing_again(
+        nats_server: str, tmp_path: Path) -> None:
+    """--workers 2: each worker's detector names only the partitions its series come from; a
+    partition another worker's file does not name is held by the file that does, so the second
+    run starts past everything (it read the whole stream again when a missing name counted as 0)."""
+    url, out = f"{nats_server}/{subject()}", tmp_path / "out.ndjson"
+    run_ben("sink", "-q", "--to", url, "--partitions", "6", "--by", "source,attrs.path", input=envelopes(2000, 24),
+            check=True)
+    pipeline = _pipeline(url, "w", tmp_path / "D", out)
+    first = run_ben("run", "--workers", "2", "-e", pipeline)
+    assert first.returncode == 0 and b"ben ingest: read 2000," in first.stderr, first.stderr.decode()
+    second = run_ben("run", "--workers", "2", "-e", pipeline)
+    assert second.returncode == 0 and b"ben ingest: read 0," in second.stderr, second.stderr.decode()
+    assert len(out.read_bytes().splitlines()) == 2000

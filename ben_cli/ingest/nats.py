@@ -6,10 +6,11 @@ Each record gets the mark of an ingested input: ``_ingest.in`` names the stream 
 ``_ingest.at`` (and ``line``) the message's stream sequence, so a sink's acknowledgements
 (``ben sink --ack STATE``) and a detector's learned positions hold NATS positions the way they
 hold file offsets. Handed on means: written and flushed to stdout; with ``--ack --state STATE``,
-held in ``STATE.ack`` by the sink at the pipeline's end (and, in ``ben run``, learned by the
-detectors whose state is saved: :attr:`IngestOptions.floors`). The NATS acknowledgement follows
-the least of those, and a consumer starts where it says: records after it are read again,
-records at or below it never.
+held in ``STATE.ack`` by the sink at the pipeline's end. The NATS acknowledgement follows that.
+A restart reads each partition from past the least of what the sink holds and what the
+detectors saved (in ``ben run``: :attr:`IngestOptions.floors`), so records after it are read
+again and records at or below it never; the stream keeps acknowledged messages (limits
+retention), which is what lets a restart go back behind the acknowledgement floor.
 """
 
 from __future__ import annotations
@@ -64,31 +65,42 @@ class _Consumer:
     def __init__(self, bus: Bus, parts: list[int], writer: Writer, rejects: Rejects, options: IngestOptions):
         self.bus, self.writer, self.rejects, self.options = bus, writer, rejects, options
         self.ids = {p: bus.address.input_id(p) for p in parts}
-        files = list(options.floors)
-        if options.ack and options.state is not None:
-            files.insert(0, acks.ack_path(options.state))
-        self.files = files
-        held = self.held()
-        starts = {p: (held.get(self.ids[p], 0) + 1 if held is not None else None) for p in parts}
+        self.sink = acks.ack_path(options.state) if options.ack and options.state is not None else None
+        self.learned = list(options.floors)
+        starts = self.start_positions()
         self.subs = {p: bus.consumer(str(options.durable), p, starts[p]) for p in parts}
         self.pending: dict[int, list[Any]] = {p: [] for p in parts}  # handed on, not yet acknowledged
         self.stop = False
 
-    def held(self) -> dict[str, int] | None:
-        """The least position held per input over the files followed (None: no files, so what
-        was handed on is held)."""
-        if not self.files:
+    def _table(self, path: Path) -> dict[str, int]:
+        try:
+            return committed(path.read_bytes())
+        except FileNotFoundError:
+            return {}
+
+    def stored(self) -> dict[str, int] | None:
+        """How far the sink holds each partition (None without ``--ack``: what was handed on)."""
+        if self.sink is None:
             return None
-        least: dict[str, int] = {}
-        for n, path in enumerate(self.files):
-            try:
-                have = committed(Path(path).read_bytes())
-            except FileNotFoundError:
-                have = {}
-            for key in self.ids.values():
-                pos = have.get(key, 0)
-                least[key] = pos if n == 0 else min(least[key], pos)
-        return least
+        have = self._table(self.sink)
+        return {key: have.get(key, 0) for key in self.ids.values()}
+
+    def start_positions(self) -> dict[int, int | None]:
+        """Where each partition is read from: past the least of what the sink holds and what the
+        detectors saved (a detector whose file names a partition has seen it; none naming it: its
+        records are all fed again). None without such files: the consumer's own floor."""
+        stored = self.stored()
+        tables = [self._table(Path(f)) for f in self.learned]
+        if stored is None and not tables:
+            return dict.fromkeys(self.ids)
+        starts: dict[int, int | None] = {}
+        for partition, key in self.ids.items():
+            held = [stored[key]] if stored is not None else []
+            if tables:
+                named = [t[key] for t in tables if key in t]
+                held.append(min(named) if named else 0)
+            starts[partition] = min(held) + 1
+        return starts
 
     def run(self, summary: IngestSummary) -> None:
         restore = self._on_signals()
@@ -136,16 +148,19 @@ class _Consumer:
         return len(msgs), emitted
 
     def acknowledge(self) -> None:
-        """Acknowledge, per partition, the last message handed on at or below what is held."""
-        held = self.held()
+        """Acknowledge, per partition, the last message handed on at or below what the sink holds
+        (all that was handed on, without ``--ack``). A restart reads from the start positions, not
+        from this floor: the stream keeps acknowledged messages, so acknowledging here never
+        waits for a detector's save (which would stall the consumer at its pending limit)."""
+        stored = self.stored()
         last = []
         for partition, msgs in self.pending.items():
             if not msgs:
                 continue
-            if held is None:
+            if stored is None:
                 upto = len(msgs)
             else:
-                limit = held.get(self.ids[partition], 0)
+                limit = stored[self.ids[partition]]
                 upto = 0
                 while upto < len(msgs) and msgs[upto].metadata.sequence.stream <= limit:
                     upto += 1

@@ -9,9 +9,9 @@ the pipeline starts:
   (as ``--ack --state STATE``), acknowledges to NATS only what the sink holds, and a restart reads
   again from there.
 - A detector with ``--state`` (each worker's, with ``--workers``) holds positions too: what it
-  learned and saved (``STATE.positions``). The consumer follows the least of them and the sink's,
-  so that after a crash the detector is fed again every record its saved state lacks (the sink
-  drops those it already stored) and its marks are those an uninterrupted run would give.
+  learned and saved (``STATE.positions``). A restarted consumer starts past the least of them and
+  the sink's, so that after a crash the detector is fed again every record its saved state lacks
+  (the sink drops those it already stored) and its marks are those an uninterrupted run gives.
 """
 
 from __future__ import annotations
