@@ -259,3 +259,15 @@ def test_with_workers_each_detector_file_holds_its_partitions_and_a_rerun_reads_
     second = run_ben("run", "--workers", "2", "-e", pipeline)
     assert second.returncode == 0 and b"ben ingest: read 0," in second.stderr, second.stderr.decode()
     assert len(out.read_bytes().splitlines()) == 2000
+
+
+def test_a_contract_holds_records_read_from_nats_at_the_door(nats_server: str, tmp_path: Path) -> None:
+    url, bad = f"{nats_server}/{subject()}", tmp_path / "bad.ndjson"
+    rec = {"ts": "2026-11-25T10:00:00Z", "lane": "event", "source": "a", "name": "http.request", "value": 99999.0,
+           "attrs": {"method": "GET"}}
+    good = {**rec, "value": 12.0}
+    run_ben("sink", "-q", "--to", url, input=orjson.dumps(rec) + b"\n" + orjson.dumps(good) + b"\n", check=True)
+    done = run_ben("ingest", "-q", "--from", url, "--durable", "c", "--max-idle", "0.3s", "--rejects", str(bad),
+                   "--contract", str(ROOT / "tests" / "data" / "contracts" / "web.ben"))
+    assert [r["value"] for r in records(done.stdout)] == [12.0]
+    assert "range value=99999" in orjson.loads(bad.read_bytes())["reason"]

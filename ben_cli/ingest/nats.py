@@ -50,6 +50,8 @@ def consume(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: In
         raise UsageError("--from with --ack needs --state STATE (the sink's --ack STATE)")
     address = parse_address(options.source or "")
     summary = IngestSummary()
+    if options.wrap_writer is not None:  # --contract, --policy: held at the door as from files
+        writer = options.wrap_writer(writer)
     bus = Bus(address)
     try:
         parts = owned(bus.ensure_stream(None), options.partitions)
