@@ -10,74 +10,25 @@ import typer
 
 from ben_cli import ingest as core
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
-from ben_cli.record import LANES
 from ben_cli.rejects import Rejects
 
-from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, say, stderr_is_terminal
+from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, stderr_is_terminal
 from ._contract_gate import CRL_HELP, TRUST_HELP
 from ._door_gates import DoorGates, GroupOpt, IdentityOpt, PolicyOpt
+from ._ingest_options import NOT_IN_RUN as NOT_IN_RUN  # ben run reads it here
+from ._ingest_options import as_tz, check_format, check_lane, options_from
 from ._progress import ProgressBar
 
 app = typer.Typer()
 
 
-def _check_lane(value: str) -> str:
-    if value not in LANES:
-        raise typer.BadParameter(f"must be one of {', '.join(LANES)}")
-    return value
-
-
-def _check_format(value: str) -> str:
-    names = core.format_names()
-    if value != "auto" and value not in names:
-        raise typer.BadParameter(f"must be auto or one of {', '.join(names)}")
-    return value
-
-
-def _as_tz(value: Optional[str]) -> object:
-    try:
-        return None if value is None else core.parse_tz(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-# `ben run` hands records on to the next stage, never to a file of ingest's own.
-NOT_IN_RUN = ("output", "contract")
-
-
-def options_from(p: dict) -> core.IngestOptions:
-    """The core's options from the command's parameters (the command and `ben run` both read them here)."""
-    if p["multiline"] not in ("auto", "indent", "off"):
-        raise typer.BadParameter("must be auto, indent or off", param_hint="--multiline")
-    formats = tuple(p["ts_format"] or ())
-    user = core.layouts_from_options(p["pattern"] or [], None if p["layouts"] is None else str(p["layouts"]), formats)
-    fmt = "lines" if user and p["format"] == "auto" else p["format"]
-    decode = core.DecodeOptions(lane=p["lane"], source=p["source"], ts_field=p["ts_field"], value_field=p["value_field"],
-                                name_field=p["name_field"], require_ts=p["require_ts"], layouts=user, ts_formats=formats,
-                                multiline=p["multiline"])
-    tz = p["tz"] if p["tz"] is not None else core.zone_from_environment()
-    if tz is not None:
-        decode.tz = tz  # the callback made it a zone
-        decode.tz_offset_s = core.utc_offset_now(decode.tz)
-    quiet = p["quiet"]
-    return core.IngestOptions(
-        format=fmt, decode=decode, max_line_bytes=int(p["max_line_bytes"]), jobs=p["jobs"], follow=p["follow"],
-        since_last=p["since_last"], state=p["state"], ack=p["ack"], output=p["output"], listen=p["listen"],
-        max_clients=p["max_clients"], max_per_address=p["max_per_address"], idle_timeout=float(p["idle_timeout"]),
-        line_timeout=float(p["line_timeout"]), drain_timeout=float(p["drain_timeout"]),
-        allow_remote=p["allow_remote"], max_request_bytes=int(p["max_request_bytes"]), retry_after=float(p["retry_after"]),
-        tls_cert=p["tls_cert"], tls_key=p["tls_key"], tls_client_ca=p["tls_client_ca"], token_file=p["token_file"],
-        on_format=lambda name, fmt: say(f"ben ingest: {name}: format {fmt}", quiet),
-        on_ready=lambda where: say(f"ben ingest: listening on {where}", quiet))
-
-
 @app.command()
 def ingest(
     inputs: Inputs = None,
-    format: Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, journal, csv, tsv, prom or otlp.")] = "auto",
-    lane: Annotated[str, typer.Option(callback=_check_lane, help="Lane for records that name none: diag, event or control.")] = "diag",
+    format: Annotated[str, typer.Option("--format", "-f", callback=check_format, help="Input format: auto (sniffed per input), ndjson, logfmt, lines, syslog, journal, csv, tsv, prom or otlp.")] = "auto",
+    lane: Annotated[str, typer.Option(callback=check_lane, help="Lane for records that name none: diag, event or control.")] = "diag",
     source: Annotated[Optional[str], typer.Option(help="Source for records that name none (host or service).")] = None,
-    tz: Annotated[Optional[str], typer.Option("--tz", callback=_as_tz, metavar="ZONE", help="Zone of timestamps that carry none, in every format: UTC, +02:00 or a name like Europe/Paris. Default: $TZ, else this machine's zone for syslog and UTC otherwise.")] = None,
+    tz: Annotated[Optional[str], typer.Option("--tz", callback=as_tz, metavar="ZONE", help="Zone of timestamps that carry none, in every format: UTC, +02:00 or a name like Europe/Paris. Default: $TZ, else this machine's zone for syslog and UTC otherwise.")] = None,
     multiline: Annotated[str, typer.Option(help="lines: join a stack trace's lines to the record they follow: auto (indented lines, and lines without a stamp once stamps were seen), indent, or off (a record per line).")] = "off",
     ts_format: Annotated[Optional[list[str]], typer.Option("--ts-format", metavar="STRFTIME", help="lines with --pattern: read the ts group with this strftime format (repeat for several).")] = None,
     pattern: Annotated[Optional[list[str]], typer.Option("--pattern", metavar="REGEX", help="lines: a layout of your own, a regex with named groups ts (or Y m d H M S f z), level, host, program, pid, thread, logger, msg; others go to attrs. Implies --format lines.")] = None,
@@ -105,6 +56,10 @@ def ingest(
     tls_key: Annotated[Optional[Path], typer.Option(metavar="FILE", help="--listen grpc/http: the private key of --tls-cert (PEM).")] = None,
     tls_client_ca: Annotated[Optional[Path], typer.Option(metavar="FILE", help="--listen grpc/http: mutual TLS: accept only clients with a certificate signed by this CA (PEM).")] = None,
     token_file: Annotated[Optional[Path], typer.Option(metavar="FILE", help="--listen grpc/http: require 'Authorization: Bearer TOKEN', the token being this file's first line.")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", metavar="URL", help="Read NATS JetStream instead of files: nats://host[:4222]/SUBJECT (what ben sink --to published there; ben[nats]).")] = None,
+    durable: Annotated[Optional[str], typer.Option(metavar="NAME", help="--from: the consumers' name on the server (one per partition, NAME-P), kept across runs.")] = None,
+    partitions: Annotated[Optional[str], typer.Option("--partitions", metavar="I/N", help="--from: read only the partitions p with p % N == I (each series is on one partition).")] = None,
+    max_idle: Annotated[Optional[str], typer.Option(callback=as_duration, metavar="DURATION", help="--from: stop once nothing came for this long (default: run until SIGTERM).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes decoding a big file in a line-by-line format (0: one per CPU). Output is the same as with 1.", min=0)] = 0,
     max_line_bytes: Annotated[str, typer.Option(callback=as_size, metavar="SIZE", help="Reject lines longer than this (bytes, or 64K, 1M).")] = str(DEFAULT_MAX_LINE_BYTES),
     contract: Annotated[Optional[Path], typer.Option("--contract", metavar="FILE", help="Hold every record to this contract (.ben): a record that breaks it goes to --rejects with each violation; with --listen grpc/http it is refused in the answer's partial_success too. Decodes in one process.")] = None,

@@ -28,13 +28,17 @@ def options_from(p: dict) -> SinkOptions:
         from_start=p["from_start"],
         workers=p["workers"],
         ack=p["ack"],
+        partitions=p["partitions"],
+        by=tuple(b.strip() for b in p["by"].split(",") if b.strip()) or ("source", "name"),
     )
 
 
 @app.command()
 def sink(
     inputs: Inputs = None,
-    to: Annotated[Optional[str], typer.Option("--to", metavar="URL", help="clickhouse://[user[:password]@]host[:port]/db[?table=T] (native protocol, port 9000), clickhouse+http://... (HTTP, port 8123: faster), file:PATH or - (stdout). Default: file:$BEN_HOME/spool/records.ndjson.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="URL", help="clickhouse://[user[:password]@]host[:port]/db[?table=T] (native protocol, port 9000), clickhouse+http://... (HTTP, port 8123: faster), nats://host[:4222]/SUBJECT (JetStream, ben[nats]), file:PATH or - (stdout). Default: file:$BEN_HOME/spool/records.ndjson.")] = None,
+    partitions: Annotated[Optional[int], typer.Option("--partitions", min=1, metavar="P", help="nats: partitions of a stream made now (default 12); an existing stream keeps its own.")] = None,
+    by: Annotated[str, typer.Option("--by", metavar="FIELDS", help="nats: the series key (detect's --by): a record goes to SUBJECT.<hash of the key mod P>.")] = "source,name",
     tee: Annotated[bool, typer.Option("--tee", help="Also pass the records on to stdout.")] = False,
     batch_rows: Annotated[int, typer.Option(help="Close a batch at this many rows.", min=1)] = 100_000,
     # sizes and durations are read as text and handed on as bytes and seconds by their callbacks

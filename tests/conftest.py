@@ -83,3 +83,6 @@ def clickhouse():
             yield ClickHouseServer("127.0.0.1", int(tcp), int(http))
         finally:
             subprocess.run([str(script), "stop", folder], env=env, check=False)
+
+
+from .nats_support import nats_server  # noqa: E402,F401 - the NATS JetStream server fixture (tests/test_nats.py)

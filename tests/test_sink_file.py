@@ -121,7 +121,7 @@ def test_a_bad_url_is_a_usage_error_on_one_line():
     result = run_ben("sink", "--to", "postgres://x/y", input=b"")
     assert result.returncode == 2
     assert result.stderr.decode().splitlines() == [
-        "ben sink: unknown target 'postgres://x/y': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -"]
+        "ben sink: unknown target 'postgres://x/y': use clickhouse://host/db, clickhouse+http://host/db, nats://host/SUBJECT, file:PATH or -"]
 
 
 def test_units():

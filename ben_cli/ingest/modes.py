@@ -24,6 +24,10 @@ from ben_cli.rejects import Rejects
 def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions) -> IngestSummary:
     """Decode ``inputs`` (stdin when empty) into envelopes written to ``writer``, or to
     ``options.output``; bad lines go to ``rejects``."""
+    if options.source is not None:  # a NATS JetStream consumer: its own mode, its own checks
+        from ben_cli.ingest.nats import consume
+
+        return consume(inputs, writer, rejects, options)
     modes = [flag for flag, on in (("--follow", options.follow), ("--since-last", options.since_last),
                                    ("--listen", options.listen)) if on]
     if len(modes) > 1:

@@ -52,3 +52,9 @@ class IngestOptions:
     # wraps every writer records go to (``ben ingest --contract`` holds them to a contract there); a
     # wrapped writer has no file descriptor of its own, so its file is decoded in this process
     wrap_writer: Callable[[Writer], Writer] | None = None
+    # --from nats://HOST/SUBJECT: a durable pull consumer per partition owned (ingest/nats.py)
+    source: str | None = None
+    durable: str | None = None
+    partitions: tuple[int, int] | None = None  # --partitions i/N: the partitions p with p % N == i
+    max_idle: float | None = None  # stop once no message came for this many seconds (None: until SIGTERM)
+    floors: tuple[Path, ...] = ()  # more files of positions held (ben run: a detector's), acks follow the least

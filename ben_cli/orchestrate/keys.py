@@ -3,15 +3,15 @@ worker (``--workers``) or one host (``--shard i/N``)."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
-
-import orjson
 
 from ben_cli.errors import UsageError
 from ben_cli.orchestrate.steps import Planned
 from ben_cli.record import path_getter
+from ben_cli.series import (
+    series_hash as series_hash,  # the hash lives with the shared modules: sinks partition by it too
+)
 
 
 def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
@@ -49,19 +49,6 @@ def shardable(plans: Sequence[Planned]) -> int:
         elif not shard <= fields:
             return i
     return len(plans)
-
-
-def series_hash(rec: dict, getters: list[Callable[[dict], Any]] | None) -> int:
-    """A number for the record's series, the same in every process and on every host (CRC-32 of
-    the key's JSON, object keys sorted): a worker's state file holds the same series run after
-    run, and ``--shard i/N`` on N hosts splits the series the same way. Without a key, the whole
-    record is the key."""
-    key: Any = [get(rec) for get in getters] if getters is not None else rec
-    try:
-        data = orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an integer over 64 bits inside it
-        data = repr(key).encode()
-    return zlib.crc32(data)
 
 
 def shard_filter(plans: Sequence[Planned], shard: tuple[int, int]) -> Callable[[list[dict]], list[dict]]:

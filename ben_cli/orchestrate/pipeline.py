@@ -300,6 +300,10 @@ def run(plans: Sequence[Planned], options: RunOptions, say: Callable[[str], None
     """Run the pipeline ``plans``, writing what leaves its last stage to ``out`` (stdout by
     default); the summaries of its stages, first to last."""
     check_plans(plans)
+    if plans[0].use == "ingest" and getattr(plans[0].options, "source", None) is not None:
+        from ben_cli.orchestrate.nats import adopt  # --shard picks NATS partitions; acks follow sink and detectors
+
+        plans, options = adopt(plans, options)
     tell = say or (_silent if options.quiet else _to_stderr)
     if options.workers > 1:
         from ben_cli.orchestrate.keys import check_dispatch

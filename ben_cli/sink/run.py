@@ -14,7 +14,7 @@ from ben_cli.sink.batch import BatchLimits
 from ben_cli.sink.batcher import Batcher, collect_per_batch
 from ben_cli.sink.deliver import ClickHouseDelivery, DurableRejects, FileDelivery, FileOptions
 from ben_cli.sink.held import Held
-from ben_cli.sink.target import ClickHouseTarget, Target, default_target
+from ben_cli.sink.target import ClickHouseTarget, NatsTarget, Target, default_target
 
 
 @dataclass
@@ -29,6 +29,8 @@ class SinkOptions:
     # --policy: judges each record (record, line, file, line number) before it is stored; a record
     # it refuses is not stored (the judge itself sends it to the rejects or counts it)
     admit: Callable[[dict, bytes, str, int], bool] | None = None
+    partitions: int | None = None  # nats: the stream's partition count (None: the stream's, else 12)
+    by: tuple[str, ...] = ("source", "name")  # nats: the series key a record's partition is the hash of
 
 
 def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = False,
@@ -37,6 +39,11 @@ def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = Fa
     (no worker processes), so that only records that will be stored are passed on."""
     target = options.target
     held = Held(options.ack) if options.ack is not None else None
+    if isinstance(target, NatsTarget):
+        from ben_cli.sink.nats import NatsDelivery
+
+        nats = NatsDelivery(target.url, options.partitions, options.by, held=held, notify=notify)
+        return Batcher(nats, options.limits, tee=tee, on_reject=rejects.add, held=held)
     if isinstance(target, ClickHouseTarget):
         delivery: ClickHouseDelivery | FileDelivery = ClickHouseDelivery(
             target, rejects, retry_for=options.retry_for, from_start=options.from_start,
@@ -83,6 +90,8 @@ def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, o
     summary = Summary("sink", read=reader.read, written=core.written, rejected=rejects.count)
     if isinstance(core.delivery, ClickHouseDelivery) and core.delivery.replayed:
         summary.extra["replayed"] = core.delivery.replayed
+    if getattr(core.delivery, "duplicates", 0):
+        summary.extra["already in the stream"] = core.delivery.duplicates  # type: ignore[attr-defined]
     if core.held is not None and core.held.dropped:
         summary.extra["already stored"] = core.held.dropped
     return summary

@@ -2,6 +2,7 @@
 
     clickhouse://[user[:password]@]host[:port]/database[?table=NAME&cluster=NAME&secure=1]
     clickhouse+http://[user[:password]@]host[:port]/database[?table=NAME&secure=1]
+    nats://HOST[:PORT]/SUBJECT
     file:PATH
     -
 
@@ -96,7 +97,12 @@ class StdoutTarget:
     pass
 
 
-Target = ClickHouseTarget | FileTarget | StdoutTarget
+@dataclass(frozen=True)
+class NatsTarget:
+    url: str  # nats://HOST[:PORT]/SUBJECT, checked by ben_cli.jetstream.parse_address
+
+
+Target = ClickHouseTarget | FileTarget | StdoutTarget | NatsTarget
 
 
 def spool_root() -> Path:
@@ -122,9 +128,14 @@ def parse_target(url: str | None, env: Mapping[str, str] | None = None) -> Targe
         if not rest:
             raise TargetError("file: needs a path, e.g. file:/var/lib/ben/out.ndjson")
         return FileTarget(Path(unquote(rest)).expanduser())
+    if url.startswith("nats://"):
+        from ben_cli.jetstream import parse_address
+
+        parse_address(url)  # a usage error now, not at the first batch
+        return NatsTarget(url)
     parts = urlsplit(url)
     if parts.scheme not in ("clickhouse", "clickhouses", "clickhouse+http", "clickhouse+https"):
-        raise TargetError(f"unknown target {url!r}: use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -")
+        raise TargetError(f"unknown target {url!r}: use clickhouse://host/db, clickhouse+http://host/db, nats://host/SUBJECT, file:PATH or -")
     http = parts.scheme.startswith("clickhouse+")
     secure = parts.scheme in ("clickhouses", "clickhouse+https")
     if not parts.hostname:

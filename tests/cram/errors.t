@@ -45,7 +45,7 @@ narrate:
 sink (nothing listens on $PORT):
 
   $ ben sink --to postgres://db/x </dev/null
-  ben sink: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -
+  ben sink: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, nats://host/SUBJECT, file:PATH or -
   [2]
   $ echo '{"name":"m"}' | ben sink --to "clickhouse://127.0.0.1:$PORT/ben" --retry-for 0s
   ben sink: connect: gave up after 0 s: Code: 210. Connection refused \(127.0.0.1:\d+\) (re)

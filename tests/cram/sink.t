@@ -43,7 +43,7 @@ A record without a time cannot be stored in a time-series table; it goes to --re
 Target URLs are checked before anything is read; a bad one is a usage error (exit 2), on one line:
 
   $ ben sink --to postgres://db/x < /dev/null
-  ben sink: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, file:PATH or -
+  ben sink: unknown target 'postgres://db/x': use clickhouse://host/db, clickhouse+http://host/db, nats://host/SUBJECT, file:PATH or -
   [2]
   $ ben sink --batch-age 1h30x < /dev/null 2>&1 | grep -o "not a duration.*"
   not a duration: '1h30x' (try 500ms, 90s, 15m, 1h30m, 2d or 1w)
