@@ -71,8 +71,7 @@ def windows_from_labels(labels: list[int]) -> list[tuple[int, int]]:
     out = []
     for lo, hi in runs:
         width = max(share, hi - lo + 1)
-        centre = (lo + hi) // 2
-        start = max(0, centre - width // 2)
+        start = max(0, lo - (width - (hi - lo + 1)) // 2)  # the run in the middle, whole
         out.append((start, min(len(labels) - 1, start + width - 1)))
     return out
 
