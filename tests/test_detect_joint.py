@@ -165,3 +165,15 @@ def test_the_command_runs_spca_jointly_by_default(cli):
     assert result.exit_code == 0, result.output
     out = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert out and len(out) % 2 == 0 and {r["anomaly"]["detector"] for r in out} == {"spca"}  # whole rows
+
+
+def test_workers_keep_a_joint_group_whole():
+    from ben_cli.orchestrate.keys import shard_key
+    from ben_cli.orchestrate.steps import Planned
+
+    rec = {"source": "pump1", "name": "ch0", "value": 1.0}
+    joint_key = shard_key([Planned("detect", DetectOptions.from_text(joint=True))])
+    plain_key = shard_key([Planned("detect", DetectOptions.from_text())])
+    assert joint_key is not None and plain_key is not None
+    assert [get(rec) for get in joint_key] == ["pump1"]  # every channel of pump1 goes to one worker
+    assert [get(rec) for get in plain_key] == ["pump1", "ch0"]
