@@ -177,3 +177,11 @@ def test_workers_keep_a_joint_group_whole():
     assert joint_key is not None and plain_key is not None
     assert [get(rec) for get in joint_key] == ["pump1"]  # every channel of pump1 goes to one worker
     assert [get(rec) for get in plain_key] == ["pump1", "ch0"]
+
+
+def test_the_univariate_default_raises_no_alarm_on_white_noise():
+    """The pumps' channels without their break are Gaussian noise: a default that pages on them
+    (three short-memory cads without adwin did, 4 times) pays for it at night."""
+    for seed in range(6):
+        records = pump(seed=seed, brk=10**9)
+        assert alarms(list(SeriesTable(DetectOptions()).feed(fresh(records)))) == [], seed
