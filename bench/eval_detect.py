@@ -5,10 +5,13 @@ Each of NAB's 58 series becomes a file of envelopes (``ts``, ``source: nab``, ``
 ``value``), ``ben detect -d NAME`` runs on each file as a separate process, exactly as a user
 would run it, with the detector's defaults (one configuration for the whole corpus), and the
 ``anomaly.score`` of every record is scored by ``nab_scorer`` under NAB's three cost profiles,
-one threshold per detector and profile. The table goes into the ``<!-- bench:nab -->`` section.
+one threshold per detector and profile. The table goes into the ``<!-- bench:nab -->`` section;
+then the same detectors are scored on a second labelled corpus (``eval_tsad.py``: the anomaly
+series the ``aeon`` wheel ships, fetched with pip), into ``<!-- bench:tsad -->``.
 
     python bench/eval_detect.py                    # every built-in univariate detector
     python bench/eval_detect.py --detector auto    # only these (repeatable)
+    python bench/eval_detect.py --no-nab           # only the second corpus (seconds)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import eval_tsad  # noqa: E402
 import nab_scorer as nab  # noqa: E402
 
 ROOT = HERE.parent
@@ -92,8 +96,7 @@ def section(results: dict[str, dict[str, nab.Result]], rows: int, timings: dict[
     return "\n".join(lines) + "\n"
 
 
-def write_section(body: str, started: float) -> None:
-    name = "nab"
+def write_section(body: str, started: float, name: str = "nab") -> None:
     machine = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
     stamp = time.strftime("%Y-%m-%d", time.gmtime())
     block = (f"<!-- bench:{name} -->\n{body}\n_Measured {stamp} on {machine}, "
@@ -108,6 +111,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--detector", action="append", default=[], help="detector to evaluate (repeatable)")
     parser.add_argument("--jobs", type=int, default=2, help="files run at once")
+    parser.add_argument("--no-nab", action="store_true", help="only the second corpus")
     parser.add_argument("--no-write", action="store_true", help="print the table instead of writing BENCHMARKS.md")
     args = parser.parse_args()
     started = time.time()
@@ -116,18 +120,27 @@ def main() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     for i, series in enumerate(corpus):
         (WORK / f"{i:02d}.ndjson").write_bytes(envelopes(series))
-    results, timings = {}, {}
-    for detector in args.detector or DETECTORS:
+    results: dict[str, dict[str, nab.Result]] = {}
+    timings: dict[str, float] = {}
+    for detector in [] if args.no_nab else args.detector or DETECTORS:
         results[detector], timings[detector] = evaluate(corpus, detector, ben, args.jobs)
         std = results[detector]["standard"]
         print(f"eval-detect: {detector}: standard {std.normalised:.1f} ({std.tp} windows, {std.fp} false rows), "
               f"low FP {results[detector]['reward_low_FP_rate'].normalised:.1f}, "
               f"low FN {results[detector]['reward_low_FN_rate'].normalised:.1f}", file=sys.stderr, flush=True)
-    body = section(results, sum(len(s.values) for s in corpus), timings)
+    if results:
+        body = section(results, sum(len(s.values) for s in corpus), timings)
+        if args.no_write:
+            print(body)
+        else:
+            write_section(body, started)
+    started = time.time()
+    second, second_results = eval_tsad.evaluate(args.detector or DETECTORS)
+    body = eval_tsad.section(second, second_results, results)
     if args.no_write:
         print(body)
     else:
-        write_section(body, started)
+        write_section(body, started, "tsad")
     return 0
 
 

@@ -25,7 +25,7 @@ def options_from(p: dict) -> core.DetectOptions:
     return core.DetectOptions.from_text(
         detector=p["detector"], params=p["param"], fields=p["field"], by=p["by"], expire=p["expire"],
         threshold=p["threshold"], only_anomalies=p["only_anomalies"], state=p["state"], checkpoint=p["checkpoint"],
-        max_series=p["max_series"],
+        max_series=p["max_series"], joint=p["joint"], joint_tolerance=p["joint_tolerance"],
     )
 
 
@@ -43,6 +43,8 @@ def detect(
     checkpoint: Annotated[str, typer.Option(callback=as_duration, metavar="DURATION", help="With --state, also save this often: 30s, 5m (0: only at the end).")] = "60s",
     expire: Annotated[Optional[str], typer.Option(help="Drop series unseen for this long (by record time) from the state: 90s, 15m, 1h30m, 7d, 2w.", metavar="DURATION")] = None,
     max_series: Annotated[int, typer.Option("--max-series", metavar="N", min=1, help="Keep at most N series; past that the least recently seen are forgotten (counted as evicted).")] = core.MAX_SERIES,
+    joint: Annotated[bool, typer.Option("--joint", help="Score the channels of a group as one state: the last --by field names the channel, the others the group (default detector: spca).")] = False,
+    joint_tolerance: Annotated[str, typer.Option("--joint-tolerance", metavar="DURATION", help="With --joint, records of a group this close in time form one row: 1s, 500ms.")] = "1s",
     rejects: RejectsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,

@@ -144,7 +144,7 @@ def test_auto_parts_take_parameters_and_say_what_is_wrong():
                      ("cad:levels=x", "levels must be int")):
         with pytest.raises(ValueError, match=why):
             cls.configure({"parts": bad})
-    assert len(DEFAULT_PARTS.split(",")) == len(cls.configure().part_configs) == 5
+    assert len(DEFAULT_PARTS.split(",")) == len(cls.configure().part_configs) == 5  # log-daily, weekly, adwin, two cad
 
 
 def test_seasonal_log_transform_reports_the_expected_value_in_the_series_units():

@@ -87,3 +87,18 @@ def test_the_sweep_agrees_with_scoring_at_its_threshold(corpus):
     best = nab.score_corpus(corpus, scores, STANDARD)
     assert nab.score_at(corpus, scores, STANDARD, best.threshold) == pytest.approx(best.raw)
     assert nab.score_at(corpus, scores, STANDARD, best.threshold * 1.01) <= best.raw + 1e-9
+
+
+def test_the_second_corpus_makes_nab_windows_from_labelled_points():
+    import eval_tsad
+
+    labels = [0] * 1000
+    for i in (100, 101, 102, 700):
+        labels[i] = 1
+    # two runs share a tenth of the file: 50 rows each, centred on the run
+    assert eval_tsad.windows_from_labels(labels) == [(77, 126), (676, 725)]
+    wide = [0] * 100 + [1] * 30 + [0] * 70  # a run wider than its share keeps its own width
+    assert eval_tsad.windows_from_labels(wide) == [(100, 129)]
+    edge = [1] + [0] * 199  # a window never starts before the file
+    assert eval_tsad.windows_from_labels(edge) == [(0, 19)]
+    assert eval_tsad.windows_from_labels([0] * 50) == []

@@ -26,13 +26,14 @@ from ben_cli.detect import pagehinkley as _pagehinkley  # noqa: F401
 from ben_cli.detect import seasonal as _seasonal  # noqa: F401
 from ben_cli.detect import spca as _spca  # noqa: F401  (imports numpy only when used)
 from ben_cli.detect.base import Config, Detector, Param, derived, param
+from ben_cli.detect.joint import JointTable, table_for
 from ben_cli.detect.options import MAX_SERIES, DetectOptions, catalog_text, describe
 from ben_cli.detect.stream import run
 from ben_cli.detect.table import SeriesTable
 from ben_cli.errors import StateError
 
-__all__ = ["MAX_SERIES", "Config", "DetectOptions", "Detector", "Param", "SeriesTable", "StateError", "catalog_text", "derived",
-           "describe", "detector", "param", "run"]
+__all__ = ["MAX_SERIES", "Config", "DetectOptions", "Detector", "JointTable", "Param", "SeriesTable", "StateError", "catalog_text",
+           "derived", "describe", "detector", "param", "run", "table_for"]
 
 detector = registry.detectors.register
 """Decorator registering a detector class under a name: ``@detector("mine")``."""

@@ -20,7 +20,7 @@ from ben_cli import registry
 from ben_cli.detect.base import TAIL_WEIGHT_HELP, Config, Detector, derived, param
 from ben_cli.registry import detectors
 
-DEFAULT_PARTS = "seasonal,seasonal:transform=log,seasonal:period=604800:bins=168:unseen=quiet,adwin,cad:levels=8:bits=12"
+DEFAULT_PARTS = "seasonal:transform=log,seasonal:period=604800:bins=168:unseen=quiet,adwin,cad:levels=8:bits=12,cad:levels=4:bits=10:order=2:horizon=40"
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def part_params(part: type[Detector[Any]], spec: str) -> dict[str, Any]:
 
 @detectors.register("auto")
 class Auto(Detector[AutoConfig]):
-    summary = "ensemble (default: daily, log and weekly seasonal + adwin + cad), the best combination on NAB"
+    summary = "ensemble (default: log-daily and weekly seasonal + adwin + two cad), the best combination on NAB"
     config = AutoConfig
     __slots__ = ("members",)
 

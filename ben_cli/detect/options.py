@@ -19,6 +19,7 @@ from ben_cli.units import parse_duration
 
 # About 5 KB a series with auto (measured: 1M series took 5.2 GB): 100,000 series stay near 500 MB.
 MAX_SERIES = 100_000
+JOINT_DEFAULT = "spca"  # what the default detector means with --joint
 
 
 @dataclass(frozen=True)
@@ -36,19 +37,29 @@ class DetectOptions:
     checkpoint: float = 60.0  # seconds between state saves in long runs (0: only at the end)
     expire: float | None = None  # seconds; series unseen this long (in data time) are dropped
     max_series: int = MAX_SERIES  # past this many series the least recently seen are forgotten
+    joint: bool = False  # score the channels of a group (the last --by field) as one vector (joint.py)
+    joint_tolerance: float = 1.0  # seconds: records of a group this close in time form one row
 
     @classmethod
     def from_text(cls, *, detector: str = "auto", params: Sequence[str] | None = None, fields: Sequence[str] | None = None,
-                  by: str = "source,name", expire: str | None = None, **rest: Any) -> DetectOptions:
+                  by: str = "source,name", expire: str | None = None, joint: bool = False,
+                  joint_tolerance: str = "1s", **rest: Any) -> DetectOptions:
         """Options from the flags' text: ``params`` as NAME=VALUE, ``fields`` and ``by`` as
-        comma-separated names, ``expire`` as a duration (``90s``, ``1h30m``, ``7d``)."""
+        comma-separated names, ``expire`` and ``joint_tolerance`` as durations (``90s``, ``1h30m``,
+        ``7d``). With ``joint``, the default detector ``auto`` means ``spca`` (auto watches one number)."""
         seconds = None
         if expire is not None:
             try:
                 seconds = parse_duration(expire)
             except ValueError as exc:
                 raise UsageError(f"--expire: {exc}") from None
-        return cls(detector=detector, params=typed_params(detector, params or ()), fields=split_names(fields or ()) or ("value",),
+        try:
+            tolerance = parse_duration(joint_tolerance)
+        except ValueError as exc:
+            raise UsageError(f"--joint-tolerance: {exc}") from None
+        if joint and detector == "auto":
+            detector = JOINT_DEFAULT
+        return cls(joint=joint, joint_tolerance=tolerance, detector=detector, params=typed_params(detector, params or ()), fields=split_names(fields or ()) or ("value",),
                    by=split_names([by]), expire=seconds, **rest)
 
 

@@ -91,6 +91,7 @@ class Seasonal(Detector[SeasonalConfig]):
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         cfg = self.cfg
         log = cfg.log
+        raw = value
         if log:
             value = math.copysign(math.log1p(abs(value)), value)
         level = self.level
@@ -124,6 +125,6 @@ class Seasonal(Detector[SeasonalConfig]):
             self.profile[slot] = seasonal + cfg.gamma * (value - level - seasonal)
         rate = cfg.lambda_var if cfg.lambda_var * n > 1.0 else 1.0 / n
         self.var = (1.0 - rate) * var + rate * err * err
-        if log:
-            return s, math.copysign(math.expm1(abs(expected)), expected)
+        if log:  # a forecast that is the value itself is reported as given, not through expm1's rounding
+            return s, raw if expected == value else math.copysign(math.expm1(abs(expected)), expected)
         return s, expected

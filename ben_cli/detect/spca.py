@@ -140,6 +140,23 @@ class Spca(Detector[SpcaConfig]):
         self.spe_var = (1.0 - rate) * self.spe_var + rate * spe_err * spe_err
         return (s if math.isfinite(s) else 0.0), None
 
+    def blame(self, value: Any) -> list[float] | None:
+        """Each field's share of how far ``value`` lies from the model, before it is learned: its
+        squared residual off the usual subspace plus its (positive) part of T-squared within it.
+        None before the model has a spread to judge by."""
+        if self.mean is None or self.n < 2 or len(value) != len(self.mean):
+            return None
+        err = np.asarray(value, dtype=float) - self.mean
+        sd = np.sqrt(self.var)
+        z = np.divide(err, sd, out=np.zeros_like(err), where=sd > 0)
+        y = z @ self.W
+        residual = z - self.W @ y
+        part = residual * residual + np.maximum(z * (self.W @ (y / self.eig)), 0.0)
+        total = float(part.sum())
+        if not total > 0.0 or not math.isfinite(total):
+            return None
+        return [float(v) for v in part / total]
+
     def _sketch(self, z: Any) -> None:
         """Frequent Directions: put the row in a free slot; when none is left, shrink by SVD."""
         k = self.cfg.k

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from ben_cli.detect.joint import table_for
 from ben_cli.detect.options import DetectOptions
 from ben_cli.detect.replay import Replays
 from ben_cli.detect.table import SeriesTable
@@ -23,11 +24,11 @@ def run(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: Detect
     series lack is a warning (to ``warn``); one that no series has raises :class:`UnknownPath`
     (exit 1, after every record was written)."""
     reader = Reader(inputs, rejects.add)
-    table = SeriesTable(options, on_reject=reader.reject)
+    table = table_for(options, on_reject=reader.reject)
     write = writer.write
     replays = None
     with table:
-        if options.state is None:
+        if options.state is None or options.joint:  # a joint row mixes inputs' positions: no replay marks
             for rec in table.feed(reader.records()):
                 write(rec)
         else:  # records read again after a crash are marked, not learned twice

@@ -104,11 +104,17 @@ class SeriesTable:
         except ValueError as exc:
             raise UsageError(f"--param: {options.detector}: {exc}") from None
         vector, fields = self.cls.vector, options.fields
-        if len(fields) > 1 and not vector:
+        if options.joint:
+            if not vector:
+                raise UsageError(f"--joint: {options.detector} watches one number; --joint needs a detector that "
+                                 "watches several (spca)")
+            if len(fields) > 1:
+                raise UsageError("--field: with --joint each record gives one field (its series is a channel)")
+        elif len(fields) > 1 and not vector:
             raise UsageError(f"--field: {options.detector} watches one field (spca watches several)")
-        if vector and len(fields) < 2:
-            raise UsageError(f"--field: {options.detector} watches two or more fields: --field a,b,...")
-        if vector and getattr(self.cfg, "k", 0) >= len(fields):
+        elif vector and len(fields) < 2:
+            raise UsageError(f"--field: {options.detector} watches two or more fields: --field a,b,... (or --joint)")
+        elif vector and getattr(self.cfg, "k", 0) >= len(fields):
             raise UsageError(f"--param: {options.detector} keeps k={getattr(self.cfg, 'k', 0)} components of "
                              f"{len(fields)} fields; use fewer")
         if not options.by:
@@ -121,7 +127,7 @@ class SeriesTable:
         self.reset = 0  # series forgotten because their state was not finite
         self.evicted = 0  # series forgotten to stay within options.max_series
         self.ticks = 0  # records fed so far: a series' ``used`` is the tick it was last fed at
-        self.identity = {"detector": options.detector, "params": self.cfg.values(), "by": list(options.by),
+        self.identity: dict[str, Any] = {"detector": options.detector, "params": self.cfg.values(), "by": list(options.by),
                          "fields": list(fields)}
         self._held = ExitStack()
         self.on_save: Callable[[], None] | None = None  # told after every save (positions learned: replay.py)

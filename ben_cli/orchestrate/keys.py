@@ -17,7 +17,7 @@ from ben_cli.series import (
 def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
     """The getters of the series key: the ``--by`` of the first stage that keeps state per key."""
     for plan in plans:
-        by = getattr(plan.options, "by", None)
+        by = _by(plan)
         if plan.use in ("detect", "count") and by:
             return [path_getter(b) for b in by]
         if plan.use == "rate":
@@ -25,9 +25,15 @@ def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
     return None
 
 
+def _by(plan: Planned) -> tuple[str, ...]:
+    """A stage's series key; a ``detect --joint`` keeps a group whole: its ``--by`` but the channel."""
+    by = tuple(getattr(plan.options, "by", None) or ())
+    return by[:-1] if plan.use == "detect" and getattr(plan.options, "joint", False) else by
+
+
 def _key_fields(plan: Planned) -> frozenset[str] | None:
     if plan.use in ("detect", "count"):
-        return frozenset(plan.options.by)
+        return frozenset(_by(plan))
     if plan.use == "rate":
         return frozenset(("source", "name"))
     return None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ben_cli.detect import DetectOptions, SeriesTable
+from ben_cli.detect import DetectOptions, SeriesTable, table_for
 from ben_cli.detect.replay import Replays
 from ben_cli.detect.stream import check_by
 from ben_cli.errors import BadRecord, UsageError
@@ -218,8 +218,8 @@ class DetectStep(Step):
 
     def build(self) -> SeriesTable:
         o: DetectOptions = self.plan.options
-        table = SeriesTable(o, on_reject=self.reject)
-        if o.state is not None:
+        table = table_for(o, on_reject=self.reject)
+        if o.state is not None and not o.joint:
             self.replays = Replays(table, o.state)
             table.on_save = self.replays.save
         return table

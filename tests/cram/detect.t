@@ -83,3 +83,26 @@ A state whose numbers are missing (a NaN was saved as null) is refused, one line
 
   $ ben detect --by ts --max-series 10 part1 2>&1 >/dev/null
   ben detect: read 150, wrote 150, rejected 0, series 10, evicted 65
+
+--joint scores the channels of one group together (the last --by field names the channel, the
+others the group; spca by default). A pump's pressure follows its flow until 02:30, when it turns
+against it for six minutes: each channel alone stays in its usual range, so the univariate default
+finds nothing, while the joint state breaks, and the mark names the channels that contributed:
+
+  $ awk 'BEGIN{for(i=0;i<200;i++){a=((i*37)%11-5)/2; n=((i*13)%3-1)/50; b=(i>=150&&i<156)?-a:a;
+  >   printf "{\"ts\":\"2026-11-25T%02d:%02d:00Z\",\"source\":\"pump-1\",\"name\":\"flow\",\"value\":%.2f}\n", i/60, i%60, 50+5*a;
+  >   printf "{\"ts\":\"2026-11-25T%02d:%02d:00Z\",\"source\":\"pump-1\",\"name\":\"pressure\",\"value\":%.2f}\n", i/60, i%60, 20+2*b+n}}' > pump.ndjson
+  $ ben detect -q --only-anomalies pump.ndjson | wc -l
+  0
+  $ ben detect -q --joint --only-anomalies pump.ndjson | jq -c '[.ts, .anomaly.series, .anomaly.is_anomaly, [.anomaly.contributors[].series]]'
+  ["2026-11-25T02:31:00Z","pump-1/flow",true,["pump-1/flow","pump-1/pressure"]]
+  ["2026-11-25T02:31:00Z","pump-1/pressure",true,["pump-1/flow","pump-1/pressure"]]
+
+--joint needs a detector that watches several numbers, and a group and a channel in --by:
+
+  $ ben detect --joint -d ewma pump.ndjson
+  ben detect: --joint: ewma watches one number; --joint needs a detector that watches several (spca)
+  [2]
+  $ ben detect --joint --by name pump.ndjson
+  ben detect: --joint: --by needs two or more fields: the last names the channel, the others the group (--by source,name)
+  [2]
