@@ -21,8 +21,8 @@ rejects), and a summary line on stderr:
     http.request           600  errors 0.33%
     cpu.usage              120  errors 0%
   anomalies: 2 of 720 records judged by ben detect
-    2026-11-25T10:30:06Z  web-2/http.request  score 0.952  value 431.1 (expected 118.2)
-    2026-11-25T10:40:00Z  db-1/cpu.usage  score 0.935  value 59.9 (expected 30.73)
+    2026-11-25T10:30:06Z  web-2/http.request  score 0.951  value 431.1 (expected 117.4)
+    2026-11-25T10:40:00Z  db-1/cpu.usage  score 0.935  value 59.9 (expected 30.71)
   verdict: INCIDENT: 1 major incident; the worst: cpu.usage on db-1, from 10:40 UTC, still in force at the end.
     incident 1 (major): cpu.usage on db-1, from 10:40 UTC, still in force at the end
       cpu.usage on db-1 stepped up from 31.1% to 57.8% at 10:40 UTC and stayed there.
