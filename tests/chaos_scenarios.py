@@ -8,11 +8,11 @@ note of what this run did. What every scenario checks is in :data:`CHECKED`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -174,7 +174,7 @@ def corrupt_sink_spool(folder: Path, rng: random.Random) -> str:
     port = _down_port()
     spool = Spool(home / "spool" / "clickhouse" / f"127.0.0.1_{port}_ben_telemetry")
     spool.lock()
-    batch = spool.write("b%d" % rng.randrange(1 << 30), [b'{"name":"n","body":"L%d"}\n' % i for i in range(10)],
+    batch = spool.write(f"b{rng.randrange(1 << 30)}", [b'{"name":"n","body":"L%d"}\n' % i for i in range(10)],
                         {str(log): {"dev": 1, "ino": 2, "offset": 300}})
     spool.unlock()
     which = rng.choice(["batch", "batch", "rejected", "offsets"])
@@ -249,6 +249,7 @@ def _ca_home(folder: Path) -> Path:
         import tempfile
 
         base = Path(tempfile.mkdtemp(prefix="ben-ca-template-"))
+        atexit.register(shutil.rmtree, base, True)
         home = base / "home"
         assert ben("ca", "init", "--name", "chaos", "--cost", "interactive", home=home).returncode == 0
         assert ben("key", "gen", "-q", "--type", "x25519", "--out", str(base / "node"), home=home).returncode == 0
@@ -303,4 +304,269 @@ CORRUPTIONS: dict[str, Callable[[Path, random.Random], str]] = {
     "bee state and spool": corrupt_bee_state,
     "CA folder": corrupt_ca_store,
     "policy install": corrupt_policy_install,
+}
+
+
+# --- a full disk for the state, the output and the spool -----------------------------------------
+
+class SmallDisk:
+    """A small filesystem for one scenario: a tmpfs with a size limit when this process may mount
+    one (root, or CAP_SYS_ADMIN), filled up to leave ``free`` bytes. Where mounting is not allowed
+    the stand-in is RLIMIT_FSIZE on the ben processes: no file of theirs may grow past ``free``
+    bytes, which fails their writes with EFBIG as a full disk fails them with ENOSPC (it limits each
+    file, not their sum: weaker, and said so in RELIABILITY.md)."""
+
+    def __init__(self, folder: Path, free: int):
+        self.path = folder / "disk"
+        self.path.mkdir()
+        self.free = free
+        mounted = None if os.environ.get("BEN_CHAOS_NO_MOUNT") else \
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(self.path)], capture_output=True)
+        self.kind = "tmpfs" if mounted is not None and mounted.returncode == 0 else "RLIMIT_FSIZE"
+        self.filler = self.path / "filler"
+        self.fill(free)
+
+    def fill(self, free: int) -> None:
+        """Leave about ``free`` bytes (tmpfs counts in pages) for the files of the scenario."""
+        self.free = self.tightest = free
+        if self.kind == "tmpfs":
+            self.filler.unlink(missing_ok=True)
+            st = os.statvfs(self.path)
+            self.filler.write_bytes(bytes(max(0, st.f_bavail * st.f_frsize - free)))
+
+    def limit(self) -> Callable[[], None] | None:
+        """The preexec hook of a ben process on this disk while it is full."""
+        if self.kind == "tmpfs":
+            return None
+        free = self.free
+        return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (free, free))
+
+    def make_room(self) -> None:
+        self.filler.unlink(missing_ok=True)
+        self.free = 16 << 20
+
+    def close(self) -> None:
+        if self.kind == "tmpfs":
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+
+
+FULL = ("No space left on device", "File too large")
+
+
+def _refused_for_space(proc: subprocess.CompletedProcess, what: str) -> str:
+    err = proc.stderr.decode(errors="replace")
+    assert "Traceback" not in err, f"{what}: a traceback\n{err}"
+    assert proc.returncode == 1, f"{what}: exit {proc.returncode} on a full disk\n{err}"
+    assert any(reason in err for reason in FULL), f"{what}: the error does not say the disk is full\n{err}"
+    return err.strip().splitlines()[-1]
+
+
+def full_disk(folder: Path, rng: random.Random) -> str:
+    """ingest --since-last --output, detect --state and sink --ack --to file: on a disk that fills
+    up: exit 1 with the reason, the state the old one or the new one (never half), and once there
+    is room again the rerun ends with every record once."""
+    case = rng.choice(["ingest", "detect", "sink"])
+    home = folder / "home"
+    lines = rng.randrange(2000, 4000)
+    disk = SmallDisk(folder, rng.randrange(2, 48) << 10)
+    try:
+        if case == "ingest":
+            log = folder / "app.log"
+            log.write_bytes(b"".join(b'{"msg":"L%05d with some padding"}\n' % i for i in range(lines)))
+            args = ["ingest", "-q", "--since-last", "--state", str(disk.path / "S"), "--output", str(disk.path / "out"), str(log)]
+            err = _refused_for_space(ben(*args, home=home, preexec=disk.limit()), "ingest --output")
+            disk.make_room()
+            again = ben(*args, home=home)
+            assert again.returncode == 0, again.stderr.decode()
+            got = [orjson.loads(x)["body"] for x in (disk.path / "out").read_bytes().splitlines()]
+            assert got == [f"L{i:05d} with some padding" for i in range(lines)], "lost or repeated lines"
+        elif case == "detect":
+            state = disk.path / "D"
+            points = b"".join(b'{"ts":"2026-11-25T10:%02d:%02dZ","source":"s%d","name":"cpu","value":%d}\n'
+                              % (i // 60 % 60, i % 60, i % 400, i % 7) for i in range(lines))
+            disk.make_room()
+            first = ben("detect", "-q", "--state", str(state), input=points[:len(points) // 4], home=home)
+            assert first.returncode == 0, first.stderr.decode()
+            before = state.read_bytes()
+            disk.fill(rng.randrange(0, len(before)))
+            full = ben("detect", "-q", "--state", str(state), input=points, home=home, preexec=disk.limit())
+            if full.returncode == 0:  # the state still fitted: the new state then is whole
+                orjson.loads(state.read_bytes())
+                err = "fitted"
+            else:
+                err = _refused_for_space(full, "detect --state")
+                assert str(state) in err, f"the error does not name the state file: {err}"
+                assert state.read_bytes() == before, "the old state was damaged"
+            assert not [p for p in disk.path.iterdir() if p.name.endswith(".tmp")], "a temporary file was left"
+            disk.make_room()
+            again = ben("detect", "-q", "--state", str(state), input=points, home=home)
+            assert again.returncode == 0, again.stderr.decode()
+        else:
+            out, state = disk.path / "out", folder / "S"
+            stamped = _stamped(0, lines)
+            args = ["sink", "-q", "--ack", str(state), "--to", f"file:{out}"]
+            err = _refused_for_space(ben(*args, input=stamped, home=home, preexec=disk.limit()), "sink --to file:")
+            disk.make_room()
+            again = ben(*args, input=stamped, home=home)
+            assert again.returncode == 0, again.stderr.decode()
+            got = [orjson.loads(x)["_ingest"]["line"] for x in out.read_bytes().splitlines()]
+            assert got == list(range(1, lines + 1)), "lost or repeated records"
+        return f"{case} on {disk.kind} ({disk.tightest >> 10} KiB free): {err[:90]}"
+    finally:
+        disk.close()
+
+
+# --- a slow consumer on stdout ---------------------------------------------------------------------
+
+_SLOW_READER = """
+import os, sys, time
+stop, pause = int(sys.argv[1]), float(sys.argv[2])
+got = 0
+with open(sys.argv[3], "wb") as out:
+    while True:
+        chunk = os.read(0, 4096)
+        if not chunk:
+            break
+        if stop >= 0 and got + chunk.count(b"\\n") >= stop:  # keep whole lines up to stop, then hang up
+            lines = chunk.split(b"\\n")[:stop - got]
+            out.write(b"".join(x + b"\\n" for x in lines))
+            break
+        out.write(chunk)
+        got += chunk.count(b"\\n")
+        time.sleep(pause)
+"""
+
+
+def slow_consumer(folder: Path, rng: random.Random) -> str:
+    """``ben ingest --since-last | a reader that is slow`` and sometimes hangs up early: ingest
+    waits for it (the pipe's back-pressure) and loses nothing; a hang-up ends it with status 1 and
+    no traceback, and the rerun gives the rest: each line at least once, and repeated only within
+    the last uncommitted batch."""
+    lines = rng.randrange(3000, 20000)
+    log = folder / "app.log"
+    log.write_bytes(b"".join(b'{"msg":"L%d"}\n' % i for i in range(lines)))
+    stop = rng.choice([-1, rng.randrange(1, lines)])
+    env = {**os.environ, "BEN_LOAD_PLUGINS": "", "BEN_HOME": str(folder / "home")}
+    args = [BEN, "ingest", "-q", "--since-last", "--state", str(folder / "S"), str(log)]
+    first = folder / "first"
+    reader = subprocess.Popen([sys.executable, "-c", _SLOW_READER, str(stop), str(rng.choice([0.001, 0.005])), str(first)],
+                              stdin=subprocess.PIPE)
+    ingest = subprocess.run(args, stdout=reader.stdin, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert reader.stdin is not None
+    reader.stdin.close()
+    reader.wait(timeout=300)
+    err = ingest.stderr.decode(errors="replace")
+    assert "Traceback" not in err, err
+    seen = [orjson.loads(x)["body"] for x in first.read_bytes().splitlines()]
+    if stop < 0:
+        assert ingest.returncode == 0, err
+        assert seen == [f"L{i}" for i in range(lines)]
+        return f"{lines} lines, read slowly: all once"
+    assert seen == [f"L{i}" for i in range(stop)]
+    rest = subprocess.run(args, capture_output=True, env=env, timeout=300)
+    assert rest.returncode == 0, rest.stderr.decode()
+    again = [int(orjson.loads(x)["body"][1:]) for x in rest.stdout.splitlines()]
+    resumed = again[0] if again else lines
+    assert resumed <= stop, f"lines {stop}..{resumed - 1} were lost"
+    assert again == list(range(resumed, lines)), "the rerun is not the rest in order"
+    from ben_cli.ingest.follow import BATCH_BYTES
+
+    repeated = sum(len(b'{"msg":"L%d"}\n' % i) for i in range(resumed, stop))
+    assert repeated <= BATCH_BYTES, f"{repeated} bytes read again: more than the one uncommitted batch"
+    return f"{lines} lines, hung up after {stop} (exit {ingest.returncode}): rerun from {resumed}, {stop - resumed} repeated"
+
+
+# --- clock skew for certificates --------------------------------------------------------------------
+
+def clock_skew(folder: Path, rng: random.Random) -> str:
+    """A certificate (and the CRL) judged by a verifier whose clock is off by up to two hours
+    either way: valid exactly inside [not_before - 60 s, not_after + 60 s] (the allowed skew),
+    refused outside it with the reason; a CRL past its next update + 60 s refuses everything."""
+    from ben_cli.ca import verify
+    from ben_cli.ca.cert import Refused
+    from tests.bee_support import Pki
+
+    pki = Pki(folder / "pki")
+    life = rng.randrange(60, 7200)
+    node = pki.node("edge", not_before=pki.now, not_after=pki.now + life)
+    trust = verify.TrustBundle.parse(pki.bundle.read_bytes())
+    skew = rng.randrange(-3000, 7200 + life)  # the test CA is valid from an hour ago
+    now = pki.now + skew
+    verifier = verify.Verifier(trust, verify.check_crl(trust, pki.crl.read_bytes(), now))
+    inside = pki.now - verify.SKEW <= now <= pki.now + life + verify.SKEW
+    try:
+        verifier.check(node.cert.read_bytes(), now)
+        outcome = "valid"
+    except Refused as exc:
+        outcome = f"refused ({exc.reason})"
+        assert str(abs(now - (pki.now if now < pki.now else pki.now + life))) in str(exc), f"no distance in: {exc}"
+    assert (outcome == "valid") == inside, f"skew {skew} s, life {life} s: {outcome}"
+    late = rng.randrange(-600, 600)  # the CRL (next update in a day) judged around that time
+    try:
+        verify.check_crl(trust, pki.crl.read_bytes(), pki.now + 86400 + late)
+        stale = False
+    except Refused:  # stale, or its CA (whose life ends with it here) expired: refused either way
+        stale = True
+    assert stale == (late > verify.SKEW), f"a CRL {late} s past its next update: stale={stale}"
+    return f"skew {skew:+d} s on a {life} s certificate: {outcome}; CRL {late:+d} s past due: {'stale' if stale else 'fresh'}"
+
+
+# --- a peer flooding handshakes at the listener ----------------------------------------------------
+
+def handshake_flood(folder: Path, rng: random.Random) -> str:
+    """Connections that send nothing, garbage, or half a HELLO, many at once, while a real sender
+    streams: the listener refuses or times out each flooder, stays up, and the real stream
+    arrives once, in order; afterwards no handshake is left open."""
+    import threading
+
+    from tests import bee_support as bs
+
+    pki = bs.Pki(folder / "pki")
+    collector = pki.node("collector", ("server",))
+    edge = pki.node("edge")
+    per_source = rng.choice([2, 4, 8])
+    listener = bs.listener(pki, collector, handshake_timeout=0.3, handshakes_per_source=per_source)
+    flooders = rng.randrange(10, 60)
+    count = rng.randrange(100, 1000)
+    with bs.running(listener) as port:
+        def flood() -> None:
+            for _ in range(flooders):
+                try:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+                except OSError:
+                    continue
+                with sock:
+                    what = rng.random()
+                    try:
+                        if what < 0.4:
+                            sock.sendall(rng.randbytes(rng.randrange(1, 300)))
+                        elif what < 0.7:
+                            sock.sendall(b"\x00\x20" + rng.randbytes(10))  # a frame header promising more
+                        if rng.random() < 0.5:
+                            sock.recv(64)
+                    except OSError:
+                        pass
+
+        threads = [threading.Thread(target=flood, daemon=True) for _ in range(3)]
+        for t in threads:
+            t.start()
+        bs.send(pki, edge, port, bs.records(count), log=lambda _m: None, give_up=60.0)
+        for t in threads:
+            t.join(timeout=60)
+        deadline = time.monotonic() + 10
+        while listener.handshaking and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not listener.handshaking, f"{listener.handshaking} handshakes left open"
+        bs.send(pki, edge, port, bs.records(3, start=count + 1), log=lambda _m: None)  # still serving
+    values = [orjson.loads(x)["value"] for x in listener.out.lines()]
+    assert values == list(range(1, count + 4)), "records lost, repeated or out of order"
+    return f"{3 * flooders} flooding connections (cap {per_source} per source), {count} records: once, in order; " \
+           f"{listener.counts.refused} refused"
+
+
+CHAOS: dict[str, Callable[[Path, random.Random], str]] = {
+    "full disk": full_disk,
+    "slow consumer on stdout": slow_consumer,
+    "clock skew for certificates": clock_skew,
+    "a peer flooding handshakes": handshake_flood,
 }
