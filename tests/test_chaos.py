@@ -58,3 +58,17 @@ def test_since_last_on_a_file_still_empty_does_not_pin_its_format(tmp_path):
     log.write_bytes(b'{"msg":"hello","level":"info"}\n')
     out = run_ben("ingest", "-q", "--since-last", "--state", str(state), str(log))
     assert json.loads(out.stdout)["body"] == "hello"  # read as NDJSON, not as the plain line
+
+
+@pytest.mark.parametrize("entry", [None, "x", [], {"dev": 1, "ino": 2}, {"dev": 1, "ino": 2, "bytes": -1},
+                                   {"dev": 1, "ino": 2, "bytes": 1.5}, {"dev": 1, "ino": 2, "bytes": True}])
+def test_acknowledgements_whose_output_file_entry_is_not_one_are_refused(tmp_path, entry):
+    from ben_cli import acks
+    from ben_cli.errors import StateError
+
+    path = tmp_path / "S.ack"
+    path.write_text(json.dumps({"version": 1, "inputs": {"fe.1.ab": [200, 20]}, "file": entry}))
+    with pytest.raises(StateError, match="output file entry"):  # was a traceback in ben sink --ack --to file:
+        acks.load(path)
+    path.write_text(json.dumps({"version": 1, "inputs": {}}))  # a ClickHouse sink keeps no file entry
+    assert acks.load(path) == ({}, {})

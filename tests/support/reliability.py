@@ -103,6 +103,7 @@ def run_in_process(name: str, scenario, runs: int, seed: int) -> Result:
     for i in range(runs):
         run_seed = f"{seed}-{name}-{i}"
         start = time.monotonic()
+        failed = len(result.failures)
         with tempfile.TemporaryDirectory(prefix="ben-reliability-") as folder:
             try:
                 note = scenario(Path(folder), random.Random(run_seed))
@@ -115,8 +116,7 @@ def run_in_process(name: str, scenario, runs: int, seed: int) -> Result:
                 result.failures.append(f"seed {run_seed!r}: {detail}")
         result.runs += 1
         result.seconds += time.monotonic() - start
-        print(f"{name}: run {i + 1}/{runs} {'ok' if not result.failures or result.passed == i + 1 else 'FAILED'}",
-              file=sys.stderr)
+        print(f"{name}: run {i + 1}/{runs} {'ok' if len(result.failures) == failed else 'FAILED'}", file=sys.stderr)
     return result
 
 
