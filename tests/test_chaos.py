@@ -72,3 +72,14 @@ def test_acknowledgements_whose_output_file_entry_is_not_one_are_refused(tmp_pat
         acks.load(path)
     path.write_text(json.dumps({"version": 1, "inputs": {}}))  # a ClickHouse sink keeps no file entry
     assert acks.load(path) == ({}, {})
+
+
+def test_a_ca_state_naming_a_generation_the_folder_never_had_is_refused_naming_state_json(tmp_path):
+    from ben_cli.ca.store import Store
+    from ben_cli.errors import StateError
+
+    store = Store(tmp_path / "ca")
+    store.root.mkdir()
+    (store.root / "state.json").write_text('{"generation": 4611686018427387904, "crl_sequence": 0}')
+    with pytest.raises(StateError, match=r"state.json names generation 4611686018427387904, but ca-\d+.cert is missing"):
+        store.generation  # noqa: B018 - the property reads and checks the file
