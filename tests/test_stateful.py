@@ -299,3 +299,99 @@ class RateLimiter(RuleBasedStateMachine):
 
 RateLimiter.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
 test_policy_rate_limiter = RateLimiter.TestCase
+
+
+# --- the CA folder: issue, revoke, rotate, verify, in any order ---------------------------------
+
+class CaFolder(_Folder):
+    """A CA folder taken through issue, revoke, rotate and the passing of time in any order: every
+    certificate not revoked verifies until it expires (its reissue after a rotation too), every
+    revoked one is refused, ``ben ca list`` says the same, and the audit log checks out."""
+
+    PW = b"correct horse"
+    NOW = 1_800_000_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        from ben_cli.ca import authority
+        from ben_cli.ca.store import Store
+
+        self.store = Store(self.folder / "ca")
+        authority.init(self.store, self.PW, self.NOW, cost="interactive")
+        self.key = self.store.signing_key(lambda: self.PW)
+        self.now = self.NOW
+        self.live: dict[bytes, object] = {}  # noise key -> its newest certificate
+        self.revoked: list[object] = []
+        self.rotations = 0
+        self.events = {"issue": 0, "revoke": 0, "rotate": 0}
+
+    @rule(ttl_days=st.integers(1, 20))
+    def issue(self, ttl_days: int) -> None:
+        from ben_cli.ca import authority
+        from ben_cli.crypto.primitives import x25519_keypair
+
+        profile = authority.Profile(name=f"n{len(self.live) + len(self.revoked)}", groups=("web",), lanes=("diag",),
+                                    ttl=ttl_days * 86400)
+        cert = authority.issue(self.store, self.key, profile, x25519_keypair()[1], None, self.now)
+        self.live[cert.noise_pub] = cert
+        self.events["issue"] += 1
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data())
+    def revoke(self, data: st.DataObject) -> None:
+        from ben_cli.ca import authority
+
+        noise = data.draw(st.sampled_from(sorted(self.live)))
+        cert = self.live.pop(noise)
+        authority.revoke(self.store, self.key, self.now, serial_or_id=cert.serial)
+        self.revoked.append(cert)
+        self.events["revoke"] += 1
+
+    @rule(days=st.integers(0, 3))
+    def time_passes(self, days: int) -> None:
+        from ben_cli.ca import authority
+
+        self.now += days * 86400
+        authority.refresh_crl(self.store, self.key, self.now)
+
+    @precondition(lambda self: self.rotations < 2)
+    @rule()
+    def rotate(self) -> None:
+        from ben_cli.ca import authority
+
+        done = authority.rotate(self.store, self.key, self.PW, self.now, overlap=86400, cost="interactive")
+        self.key = self.store.signing_key(lambda: self.PW)
+        still = {k: c for k, c in self.live.items() if self.now <= c.not_after}
+        self.live = {**still, **{c.noise_pub: c for c in done.reissued}}
+        self.rotations += 1
+        self.events["rotate"] += 1
+        self.events["issue"] += len(done.reissued)
+
+    @invariant()
+    def live_verify_revoked_are_refused_and_the_list_agrees(self) -> None:
+        from ben_cli.ca import audit, authority
+        from ben_cli.ca import cert as c
+        from ben_cli.ca import crl as r
+        from ben_cli.ca.verify import SKEW, Verifier
+
+        verifier = Verifier(authority.bundle(self.store, self.now), r.parse(self.store.crl_path.read_bytes()))
+        for cert in self.live.values():
+            if self.now <= cert.not_after + SKEW:
+                assert verifier.check(cert.text, self.now)
+        for cert in self.revoked:
+            try:
+                verifier.check(cert.text, self.now)
+                raise AssertionError(f"revoked certificate {cert.serial} verifies")
+            except c.Refused as exc:
+                assert exc.reason in ("revoked", "unknown-issuer", "issuer-expired", "expired")
+        status = {row["serial"]: row["status"] for row in authority.listing(self.store, self.now)}
+        assert all(status[cert.serial] == "revoked" for cert in self.revoked)
+        assert all(status[cert.serial] in ("valid", "expiring") for cert in self.live.values()
+                   if self.now <= cert.not_after)
+        summary = audit.check(self.store)
+        assert {k: summary.events.get(k, 0) for k in self.events} == self.events
+
+
+CaFolder.TestCase.settings = settings(max_examples=4, stateful_step_count=8, deadline=None,
+                                      suppress_health_check=[HealthCheck.too_slow])
+test_ca_folder = CaFolder.TestCase
