@@ -320,9 +320,11 @@ class SmallDisk:
         self.path = folder / "disk"
         self.path.mkdir()
         self.free = free
-        mounted = None if os.environ.get("BEN_CHAOS_NO_MOUNT") else \
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(self.path)], capture_output=True)
-        self.kind = "tmpfs" if mounted is not None and mounted.returncode == 0 else "RLIMIT_FSIZE"
+        mounted = False
+        if not os.environ.get("BEN_CHAOS_NO_MOUNT") and shutil.which("mount"):
+            mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(self.path)],
+                                     capture_output=True).returncode == 0
+        self.kind = "tmpfs" if mounted else "RLIMIT_FSIZE"
         self.filler = self.path / "filler"
         self.fill(free)
 
