@@ -7,7 +7,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install system-packages demo test unit cram bench eval-detect man man-check lint clean
+.PHONY: install system-packages demo test unit cram bench eval-detect man man-check lint clean reliability
 
 $(BIN)/ben: pyproject.toml ben_cli/ingest/_logfmt.c ben_cli/sink/_rowjson.c ben_cli/contract/_check.c ben_cli/scrub/_scan.c
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -60,3 +60,13 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache
+
+# Every chaos scenario RELIABILITY_RUNS randomised times (20 by default) against a real ClickHouse
+# started as for `make test`; writes RELIABILITY.md (tests/support/reliability.py).
+RELIABILITY_RUNS ?= 20
+reliability: install system-packages
+	@dir=$$(mktemp -d); \
+	export BEN_CH_TCP_PORT=$$(tests/support/free-port) BEN_CH_HTTP_PORT=$$(tests/support/free-port); \
+	trap 'tests/support/clickhouse-test-server stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	tests/support/clickhouse-test-server start "$$dir" || exit 1; \
+	BEN_TEST_CLICKHOUSE=127.0.0.1:$$BEN_CH_TCP_PORT $(BIN)/python tests/support/reliability.py --runs $(RELIABILITY_RUNS) $(RELIABILITY_ARGS)

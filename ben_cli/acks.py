@@ -40,6 +40,10 @@ def load(path: Path) -> tuple[dict[str, list[int]], dict]:
     inputs = data.get("inputs") if type(data) is dict else None
     if type(inputs) is not dict or not all(valid(v) for v in inputs.values()):
         raise StateError(f"{path}: not an acknowledgements file (no map of input positions); move it away")
+    known = data.get("file")  # a file target's identity and length (see ben_cli/sink/deliver.py)
+    if "file" in data and (type(known) is not dict
+                           or not all(type(known.get(k)) is int and known[k] >= 0 for k in ("dev", "ino", "bytes"))):
+        raise StateError(f"{path}: its output file entry is not a device, inode and length; move it away")
     return inputs, {k: v for k, v in data.items() if k not in ("version", "inputs")}
 
 

@@ -81,8 +81,10 @@ def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], object], *, m
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a full disk says which file it refused
+            exc.filename = str(path)
         raise
     fsync_dir(path.parent)
 

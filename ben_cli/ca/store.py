@@ -122,6 +122,9 @@ class Store:
         generation = self.state.get("generation")
         if type(generation) is not int or generation < 1:
             raise StateError(f"{self.root / 'state.json'} has no valid generation")
+        if not self.cert_path(generation).exists():  # a state.json that names a CA this folder never had
+            raise StateError(f"{self.root / 'state.json'} names generation {generation}, but "
+                             f"{self.cert_path(generation).name} is missing: the CA folder is incomplete")
         return generation
 
     # -- CA keys and certificates --------------------------------------------------------------

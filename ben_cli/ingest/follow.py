@@ -317,7 +317,6 @@ class Follower:
         offset just past its line)."""
         fd = fh.fileno()
         fmt = self._format(known, fd, read_path)
-        known.format = fmt.name
         core = Ingester(fmt, self.options.decode, file=read_path, lineno=known.lineno, on_error=self.rejects.add,
                         max_line_bytes=self.options.max_line_bytes)
         if known.offset and fmt.head_lines:  # a CSV header the decoder needs again
@@ -335,6 +334,8 @@ class Follower:
             if known.fingerprint and fingerprint(fd, len(known.fingerprint) // 2) != known.fingerprint:
                 break  # copied and truncated while being read: these lines are another file's; the copy has the rest
             partial = batch.pop() if batch[-1][-1:] != b"\n" else b""
+            if batch:  # the format is kept once a whole line was sniffed: an empty file (a log just
+                known.format = fmt.name  # rotated) must not pin "lines" on what is written to it later
             if not known.id and batch:
                 known.id = input_id(fd, os.fstat(fd)) or ""
                 if known.id and self.acks is not None:

@@ -33,7 +33,7 @@ from ben_cli.ca import jcs, verify
 from ben_cli.ca.local import load_trust  # the trust ben policy and ben contract verify against
 from ben_cli.crypto import primitives as p
 from ben_cli.crypto.keys import SigningKey
-from ben_cli.errors import BenError, UsageError
+from ben_cli.errors import BenError, StateError, UsageError
 from ben_cli.policy.check import load_text
 from ben_cli.policy.errors import PolicyErrors
 from ben_cli.policy.evaluate import Who
@@ -139,12 +139,20 @@ class Installed:
         return self.folder / "current.json"
 
     def current(self) -> dict | None:
+        """The record of the installed version (None before the first install). A record that is
+        not one is refused with StateError naming it, never taken as "nothing installed": that
+        would let an older, signed version in without --allow-rollback."""
         try:
-            return json.loads(self.current_path.read_text(encoding="utf-8"))
+            values = json.loads(self.current_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read {self.current_path}: {exc}") from None
+            raise StateError(f"{self.current_path}: cannot read the installed version ({exc})") from None
+        version = values.get("version") if isinstance(values, dict) else None
+        if type(version) is not int or version < 0:
+            raise StateError(f"{self.current_path}: not a record of the installed version (no version number); "
+                             "restore it, or move it away to install as if for the first time")
+        return values
 
     def versions(self) -> list[int]:
         if not self.folder.is_dir():

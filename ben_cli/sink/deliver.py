@@ -83,7 +83,7 @@ class FileDelivery:
         known = self.held.extra.get("file")
         start = 0
         if isinstance(known, dict) and (known.get("dev"), known.get("ino")) == (now["dev"], now["ino"]):
-            start = int(known.get("bytes", 0))
+            start = known["bytes"]  # checked by acks.load
         if start >= now["bytes"]:
             return
         found: dict[str, list[int]] = {}
