@@ -5,7 +5,8 @@
 Each target runs in a process of its own (atheris sets up one target per process), seeded from
 fuzz/corpus/TARGET/ (read only: what the fuzzer finds goes to a scratch folder, so the committed
 corpus stays small). A crash, a hang (``-timeout``) or running out of memory stops the target; its
-input is kept under fuzz/crashes/TARGET/ and the run exits 1. The results file says
+input is kept under fuzz/crashes/TARGET/ and the run exits 1. With ``--native`` the inputs other runs found (build/fuzz-corpus/TARGET/) are read too, so the
+sanitizer build replays what the faster uninstrumented run explored. The results file says
 ``{"target", "seconds", "executions", "coverage", "crashes_new", "crashes_fixed"}``, where coverage
 is the edge count libFuzzer reports (``cov:``) and crashes_fixed the regression tests of crashes
 this target found earlier and that were fixed (``targets.Target.fixed``).
@@ -17,10 +18,8 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,31 +33,41 @@ ARTIFACT = re.compile(rb"Test unit written to (\S+)")
 
 
 def sanitizer_env(folder: Path) -> dict[str, str]:
-    """The environment of a native run: gcc's ASan runtime preloaded (it must come first), leak
-    checking off (the interpreter keeps memory to the end by design), UBSan reports fatal."""
-    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-    return {"LD_PRELOAD": libasan, "BEN_FUZZ_NATIVE": str(folder),
-            "ASAN_OPTIONS": "detect_leaks=0:allocator_may_return_null=1:abort_on_error=1",
-            "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1", "PYTHONMALLOC": "malloc"}
+    """The environment of a native run: atheris' build of clang's ASan runtime with libFuzzer in
+    it, preloaded (it must come first; gcc's libasan would take the coverage hooks from atheris),
+    and leak checking off (the interpreter keeps memory to the end by design)."""
+    import atheris
+
+    runtime = Path(atheris.path()) / "asan_with_fuzzer.so"
+    if not runtime.exists():
+        raise SystemExit(f"fuzz: {runtime} is missing (this atheris wheel has no ASan runtime)")
+    return {"LD_PRELOAD": str(runtime), "BEN_FUZZ_NATIVE": str(folder),
+            "ASAN_OPTIONS": "detect_leaks=0:allocator_may_return_null=1:handle_sigill=1"}
+
+
+WORK = HERE.parent / "build" / "fuzz-corpus"
 
 
 def run_one(name: str, seconds: float, runs: int | None, native: Path | None, out: Path | None,
-            timeout: int, quiet: bool) -> dict:
+            timeout: int, quiet: bool, work_root: Path = WORK, crash_root: Path = HERE / "crashes") -> dict:
     corpus = HERE / "corpus" / name
-    crashes = HERE / "crashes" / name
+    crashes = crash_root / name
     crashes.mkdir(parents=True, exist_ok=True)
     before = set(crashes.iterdir())
     env = dict(os.environ)
     if native is not None:
         env.update(sanitizer_env(native))
-    with tempfile.TemporaryDirectory(prefix=f"ben-fuzz-{name}-") as work:
-        cmd = [sys.executable, str(HERE / "one.py"), name, f"-timeout={timeout}", "-rss_limit_mb=2048",
-               f"-artifact_prefix={crashes}/", "-print_final_stats=1", work, str(corpus)]
-        cmd.insert(3, f"-runs={runs}" if runs is not None else f"-max_total_time={max(1, round(seconds))}")
-        started = time.monotonic()
-        done = subprocess.run(cmd, env=env, capture_output=True)
-        took = time.monotonic() - started
+    # what the fuzzer finds is kept out of the repository, for the next run (and the native one)
+    work = work_root / name
+    work.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(HERE / "one.py"), name, f"-timeout={timeout}", "-rss_limit_mb=3072",
+           f"-artifact_prefix={crashes}/", "-print_final_stats=1", str(work)]
+    if corpus.is_dir():
+        cmd.append(str(corpus))
+    cmd.insert(3, f"-runs={runs}" if runs is not None else f"-max_total_time={max(1, round(seconds))}")
+    started = time.monotonic()
+    done = subprocess.run(cmd, env=env, capture_output=True)
+    took = time.monotonic() - started
     log = done.stderr
     executions = int(DONE.findall(log)[-1][0]) if DONE.search(log) else 0
     status = STATUS.findall(log)
@@ -72,7 +81,7 @@ def run_one(name: str, seconds: float, runs: int | None, native: Path | None, ou
     if new and not quiet:
         sys.stderr.write(log.decode("utf-8", "replace")[-6000:])
     result = {"target": name, "seconds": round(took, 1), "executions": executions, "coverage": coverage,
-              "crashes_new": len(new), "crashes_fixed": list(targets.TARGETS[name].fixed)}
+              "crashes_new": len(new), "crashes_fixed": list(t.fixed) if (t := targets.TARGETS.get(name)) else []}
     if native is not None:
         result["sanitizers"] = "address,undefined"
     if out is not None:
@@ -81,7 +90,7 @@ def run_one(name: str, seconds: float, runs: int | None, native: Path | None, ou
         tmp.write_text(json.dumps(result, indent=2) + "\n")
         tmp.replace(out / f"{name}.json")
     for path in new:
-        print(f"fuzz: {name}: NEW CRASH {path.relative_to(HERE.parent)}", file=sys.stderr)
+        print(f"fuzz: {name}: NEW CRASH {path}", file=sys.stderr)
     return result
 
 
@@ -98,8 +107,6 @@ def main() -> int:
     unknown = [n for n in names if n not in targets.TARGETS]
     if unknown:
         ap.error(f"unknown targets: {', '.join(unknown)}")
-    if args.native is not None and shutil.which("gcc") is None:
-        ap.error("--native needs gcc (its libasan runtime)")
     out = None if str(args.out) == "-" else args.out
     failed = 0
     for name in names:

@@ -5,7 +5,7 @@ kept when the target accepts them, so a seed is an input the parser reads to the
 sample files under tests/data; and, for formats the tests build at run time (certificates,
 revocation lists, signed bundles, age files, minisign keys, handshake messages, spooled batches,
 detector state), the same library writers the tests call, with fixed keys so a seed stays valid.
-Each corpus is kept small: at most ``--max`` seeds, the shortest distinct ones first, named by
+Each corpus is kept small: at most ``--max`` seeds, spread over their lengths, named by
 their hash so a rerun writes the same files. ``python fuzz/seed.py`` rewrites them all.
 """
 
@@ -196,7 +196,9 @@ def make(name: str, most: int) -> int:
                                                                                 "bee_handshake")) else choice + data
             if attempt not in seeds and accepted(fn, attempt):
                 seeds[attempt] = None
-    kept = sorted(seeds, key=lambda d: (len(d), d))[:most]
+    ordered = sorted(seeds, key=lambda d: (len(d), d))
+    # spread over the lengths: the shortest alone would be fragments, the longest alone few shapes
+    kept = [ordered[i * len(ordered) // most] for i in range(most)] if len(ordered) > most else ordered
     folder = HERE / "corpus" / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

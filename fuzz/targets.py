@@ -233,7 +233,10 @@ def _policy_bundle() -> Callable[[bytes], object]:
 
 # --- minisign and age ---------------------------------------------------------------------------
 
-@target("crypto_minisign", "minisign public key, secret key and signature files, read as ben key reads them")
+@target("crypto_minisign", "minisign public key, secret key and signature files, read as ben key reads them",
+        fixed=("tests/test_fuzz_regressions.py::test_a_minisign_signature_file_that_is_not_utf8_is_refused_by_name",
+               "tests/test_fuzz_regressions.py::test_a_key_file_that_is_not_utf8_is_refused_by_name",
+               "tests/test_fuzz_regressions.py::test_ben_key_verify_with_a_binary_signature_says_so_without_a_traceback"))
 def _minisign() -> Callable[[bytes], object]:
     from ben_cli.crypto import keyfiles, minisign
 
@@ -474,6 +477,20 @@ def _native_rowjson() -> Callable[[bytes], object]:
         return got
 
     return one
+
+
+if os.environ.get("BEN_FUZZ_SELFTEST"):  # only for the test that the harness reports a finding
+
+    @target("selftest", "a target that breaks its contract on any input holding '{'")
+    def _selftest() -> Callable[[bytes], object]:
+        from ben_cli.errors import BenError
+
+        def one(data: bytes) -> object:
+            if b"{" in data:
+                raise KeyError("not a documented error")
+            raise BenError("a documented refusal")
+
+        return one
 
 
 def contract_errors() -> tuple[type[BaseException], ...]:
