@@ -151,6 +151,13 @@ def generated(name: str) -> Iterator[bytes]:
         for mark in getattr(t.test_each_rule_catches_what_it_says, "pytestmark", []):
             for change, _ in mark.args[1]:
                 yield orjson.dumps(t.request(**change))
+    elif name == "ingest_layouts":  # the layout tests' patterns, each in a layouts file, then their lines
+        found = list(literals(ROOT / "tests" / "test_ingest_layouts.py"))
+        patterns = [t for t in found if b"(?P<" in t and b"\n" not in t and b"'" not in t]
+        lines = [t for t in found if b"(?P<" not in t][:20]
+        for pattern in patterns:
+            for line in lines:
+                yield b"[layouts.t]\npattern = '" + pattern + b"'\n---\n" + line
     elif name == "sink_spool":
         yield (b'{"batch_id":"b1","rows":1,"inputs":{"a":{"dev":1,"ino":2,"offset":30}},"acks":{}}\n'
                b'{"ts":"2026-11-25T10:00:00Z","lane":"diag","source":"s","name":"n"}\n')
