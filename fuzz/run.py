@@ -80,15 +80,17 @@ def run_one(name: str, seconds: float, runs: int | None, native: Path | None, ou
         raise SystemExit(f"fuzz: {name} failed (exit {done.returncode}) without a crash input")
     if new and not quiet:
         sys.stderr.write(log.decode("utf-8", "replace")[-6000:])
-    result = {"target": name, "seconds": round(took, 1), "executions": executions, "coverage": coverage,
+    # the sanitizer run of a target is a row of its own in the results: TARGET_asan
+    label = f"{name}_asan" if native is not None else name
+    result = {"target": label, "seconds": round(took, 1), "executions": executions, "coverage": coverage,
               "crashes_new": len(new), "crashes_fixed": list(t.fixed) if (t := targets.TARGETS.get(name)) else []}
     if native is not None:
         result["sanitizers"] = "address,undefined"
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        tmp = out / f".{name}.json.tmp"
+        tmp = out / f".{label}.json.tmp"
         tmp.write_text(json.dumps(result, indent=2) + "\n")
-        tmp.replace(out / f"{name}.json")
+        tmp.replace(out / f"{label}.json")
     for path in new:
         print(f"fuzz: {name}: NEW CRASH {path}", file=sys.stderr)
     return result
@@ -112,7 +114,7 @@ def main() -> int:
     for name in names:
         r = run_one(name, args.seconds, args.runs, args.native, out, args.timeout, quiet=False)
         failed += r["crashes_new"]
-        print(f"{name:20} {r['seconds']:7.1f} s {r['executions']:>10} runs  cov {r['coverage']:>5}  "
+        print(f"{r['target']:20} {r['seconds']:7.1f} s {r['executions']:>10} runs  cov {r['coverage']:>5}  "
               f"new crashes {r['crashes_new']}")
     return 1 if failed else 0
 

@@ -49,7 +49,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "bee_address": ("test_bee_*.py",),
     "pipeline_file": ("test_run.py", "test_compose.py"),
     "scrub_policy": ("test_scrub*.py",),
-    "detect_state": ("test_detect_*.py",),
+    "detect_state": (),
     "sink_spool": ("test_sink_*.py", "test_exactly_once.py"),
     "native_logfmt": ("test_logfmt_compiled.py", "test_ingest_fast_paths.py", "data/*.logfmt"),
     "native_check": ("test_contract_enforce.py", "data/*.ndjson"),
@@ -159,8 +159,25 @@ def generated(name: str) -> Iterator[bytes]:
             for line in lines:
                 yield b"[layouts.t]\npattern = '" + pattern + b"'\n---\n" + line
     elif name == "sink_spool":
-        yield (b'{"batch_id":"b1","rows":1,"inputs":{"a":{"dev":1,"ino":2,"offset":30}},"acks":{}}\n'
-               b'{"ts":"2026-11-25T10:00:00Z","lane":"diag","source":"s","name":"n"}\n')
+        yield from spool_seeds()
+
+
+def spool_seeds() -> Iterator[bytes]:
+    """A spool as the sink leaves it: a batch written by Spool.write, its offsets, a rejected row."""
+    import tempfile
+
+    from ben_cli.sink.spool import Spool
+
+    with tempfile.TemporaryDirectory() as tmp:
+        spool = Spool(Path(tmp))
+        lines = [b'{"ts":"2026-11-25T10:00:00Z","lane":"diag","source":"s","name":"n"}\n'] * 2
+        batch = spool.write("b1", lines, {"app.log": {"dev": 1, "ino": 2, "offset": 30}})
+        body = batch.path.read_bytes()
+        spool.save_offsets({"app.log": {"dev": 1, "ino": 2, "offset": 10}})
+        offsets = spool.offsets_path.read_bytes()
+        yield body
+        yield body + b"\n--\n" + offsets
+        yield body + b"\n--\n" + offsets + b"\n--\n1\n2\n"
 
 
 def otlp_proto_seeds() -> Iterator[bytes]:
@@ -174,15 +191,20 @@ def otlp_proto_seeds() -> Iterator[bytes]:
 
 
 def detect_state_seeds() -> Iterator[bytes]:
+    """Each detector's state after a short series, saved by the detector table itself."""
     import tempfile
 
-    from ben_cli.detect import state
+    from ben_cli.detect.table import SeriesTable
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "s.json"
-        state.save(path, {"detector": "ewma", "field": "value", "by": ["source", "name"]}, 5,
-                   iter([[["web", "cpu"], {"n": 3, "mean": 1.5}]]))
-        yield path.read_bytes()
+        for i, detector in enumerate(targets.DETECTORS):
+            path = Path(tmp) / f"{detector}.json"
+            with SeriesTable(targets.detect_options(detector, path)) as table:
+                recs = [{"ts": f"2026-11-25T10:00:{n:02d}Z", "source": "web", "name": "cpu", "value": n % 7,
+                         "a": n, "b": n % 3, "c": 1.5 * n} for n in range(40)]
+                list(table.feed(recs))
+                table.save()
+            yield bytes([i]) + path.read_bytes()
 
 
 def accepted(fn: Callable[[bytes], object], data: bytes) -> bool:

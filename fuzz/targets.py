@@ -345,21 +345,38 @@ def _scrub_policy() -> Callable[[bytes], object]:
     return one
 
 
-@target("detect_state", "a detector state file, loaded then restored into the detector")
+# one-field detectors (spca watches several fields and gets its own options)
+DETECTORS = ("adwin", "art", "auto", "cad", "cusum", "ewma", "knn", "mad", "pagehinkley", "seasonal", "spca")
+
+
+def detect_options(detector: str, path: Path):  # noqa: ANN201 (DetectOptions, imported late)
+    from ben_cli.detect.options import DetectOptions
+
+    fields = ("a", "b", "c") if detector == "spca" else ("value",)
+    return DetectOptions(detector=detector, fields=fields, state=path)
+
+
+@target("detect_state", "a detector state file, loaded and restored into each detector's table")
 def _detect_state() -> Callable[[bytes], object]:
-    from ben_cli.detect import state
+    from ben_cli.detect.table import SeriesTable
 
     folder = _scratch()
     path = folder / "state.json"
 
     def one(data: bytes) -> object:
-        path.write_bytes(data)
-        return state.load(path, {"detector": "ewma", "field": "value", "by": ["source", "name"]})
+        detector = DETECTORS[data[0] % len(DETECTORS)] if data else "ewma"
+        path.write_bytes(data[1:])
+        table = SeriesTable(detect_options(detector, path))
+        try:
+            table.load()
+            return len(table.table)
+        finally:
+            table.close()
 
     return one
 
 
-@target("sink_spool", "a spooled batch file of the sink's spool folder")
+@target("sink_spool", "the sink's spool folder: a spooled batch, its rejected rows and the offsets file")
 def _spool() -> Callable[[bytes], object]:
     from ben_cli.sink.spool import Spool
 
@@ -368,8 +385,18 @@ def _spool() -> Callable[[bytes], object]:
     def one(data: bytes) -> object:
         for old in folder.iterdir():
             old.unlink()
-        (folder / "000000000001-fuzz.ndjson").write_bytes(data)
-        return Spool(folder).pending()
+        batch, _, rest = data.partition(b"\n--\n")
+        offsets, _, rejected = rest.partition(b"\n--\n")
+        (folder / "000000000001-fuzz.ndjson").write_bytes(batch)
+        if offsets:
+            (folder / "offsets.json").write_bytes(offsets)
+        if rejected:
+            (folder / "000000000001-fuzz.rejected").write_bytes(rejected)
+        spool = Spool(folder)
+        out = [spool.offsets()]
+        for pending in spool.pending():
+            out.append((spool.rejected_rows(pending), list(pending.lines())))
+        return out
 
     return one
 
