@@ -86,4 +86,4 @@ fuzz-native: install
 		n=$(FUZZ_NATIVE)/$$(basename $$c .c); \
 		$(CC) -c -fPIC $(SANITIZE) -I"$$inc" $$c -o $$n.o && $(CC) -shared $$n.o -o $$n$$suffix || exit 1; \
 	done
-	$(BIN)/python fuzz/run.py --native $(FUZZ_NATIVE) --seconds $(FUZZ_SECONDS) --out fuzz/results/native
+	$(BIN)/python fuzz/run.py --native $(FUZZ_NATIVE) --seconds $(FUZZ_SECONDS)
