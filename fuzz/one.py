@@ -53,7 +53,14 @@ def main() -> None:
         except allowed:
             pass
 
-    atheris.Setup([sys.argv[0], *sys.argv[2:]], test_one_input)
+    mutator = None
+    prefix = targets.TARGETS[name].json_prefix
+    if prefix is not None:
+        from mutate import json_mutator
+
+        # looked up at each call: atheris binds Mutate to the libFuzzer it found when Fuzz() starts
+        mutator = json_mutator(prefix, lambda data, size: atheris.Mutate(data, size))
+    atheris.Setup([sys.argv[0], *sys.argv[2:]], test_one_input, custom_mutator=mutator)
     atheris.Fuzz()
 
 

@@ -33,14 +33,17 @@ class Target:
     native: bool = False  # fuzzes a C extension (also run under ASan by make fuzz-native)
     # regression tests (tests/FILE::NAME) for the crashes this target found and that were fixed
     fixed: tuple[str, ...] = field(default_factory=tuple)
+    # reads JSON lines after this many selector bytes: mutated JSON-aware too (fuzz/mutate.py)
+    json_prefix: int | None = None
 
 
 TARGETS: dict[str, Target] = {}
 
 
-def target(name: str, what: str, native: bool = False, fixed: tuple[str, ...] = ()) -> Callable:
+def target(name: str, what: str, native: bool = False, fixed: tuple[str, ...] = (),
+           json_prefix: int | None = None) -> Callable:
     def register(build: Callable[[], Callable[[bytes], object]]) -> Callable:
-        TARGETS[name] = Target(name, build, what, native, fixed)
+        TARGETS[name] = Target(name, build, what, native, fixed, json_prefix)
         return build
 
     return register
@@ -85,7 +88,8 @@ for _fmt, _what in [("ndjson", "one JSON object per line"), ("logfmt", "key=valu
                     ("csv", "comma-separated values with a header"), ("tsv", "tab-separated values"),
                     ("journal", "journalctl -o json"), ("otlp", "OTLP/JSON export requests"),
                     ("lines", "plain log lines through the built-in layouts, multi-line off")]:
-    target(f"ingest_{_fmt}", f"ingest --format {_fmt}: {_what}")(lambda _f=_fmt: _ingest(_f))
+    target(f"ingest_{_fmt}", f"ingest --format {_fmt}: {_what}",
+           json_prefix=0 if _fmt in ("ndjson", "journal", "otlp") else None)(lambda _f=_fmt: _ingest(_f))
 
 
 @target("ingest_sniff", "ingest's format guess on a file's first bytes")
@@ -356,7 +360,7 @@ def detect_options(detector: str, path: Path):  # noqa: ANN201 (DetectOptions, i
     return DetectOptions(detector=detector, fields=fields, state=path)
 
 
-@target("detect_state", "a detector state file, loaded and restored into each detector's table")
+@target("detect_state", "a detector state file, loaded and restored into each detector's table", json_prefix=1)
 def _detect_state() -> Callable[[bytes], object]:
     from ben_cli.detect.table import SeriesTable
 
@@ -429,7 +433,7 @@ def _native_logfmt() -> Callable[[bytes], object]:
     return one
 
 
-@target("native_check", "the compiled contract check against the Python validator", native=True)
+@target("native_check", "the compiled contract check against the Python validator", native=True, json_prefix=0)
 def _native_check() -> Callable[[bytes], object]:
     import orjson
 
@@ -465,7 +469,7 @@ def _native_check() -> Callable[[bytes], object]:
     return one
 
 
-@target("native_rowjson", "the compiled JSONEachRow line against json_line", native=True)
+@target("native_rowjson", "the compiled JSONEachRow line against json_line", native=True, json_prefix=1)
 def _native_rowjson() -> Callable[[bytes], object]:
     import orjson
 
@@ -488,7 +492,8 @@ def _native_rowjson() -> Callable[[bytes], object]:
         flavour = LEGACY if data[:1] == b"L" else MODERN
         try:
             row = RowBuilder(flavour).row(dict(rec))
-            want: object = (as_json(json_line(flavour, row, "b1", 7)), row["ts_ns"])
+            ts_ns = row["ts_ns"]  # json_line takes it out of the row
+            want: object = (as_json(json_line(flavour, row, "b1", 7)), ts_ns)
         except BadRecord as exc:
             want = exc.reason
         lines = JsonLines(flavour, 7)
