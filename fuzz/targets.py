@@ -315,7 +315,8 @@ def _handshake() -> Callable[[bytes], object]:
     return one
 
 
-@target("bee_address", "bee peer addresses (host:port, [v6]:port)")
+@target("bee_address", "bee peer addresses (host:port, [v6]:port)",
+        fixed=("tests/test_fuzz_regressions.py::test_a_bee_port_of_digits_that_are_not_ascii_is_a_usage_error",))
 def _address() -> Callable[[bytes], object]:
     from ben_cli.bee.address import parse
 
@@ -360,7 +361,8 @@ def detect_options(detector: str, path: Path):  # noqa: ANN201 (DetectOptions, i
     return DetectOptions(detector=detector, fields=fields, state=path)
 
 
-@target("detect_state", "a detector state file, loaded and restored into each detector's table", json_prefix=1)
+@target("detect_state", "a detector state file, loaded and restored into each detector's table", json_prefix=1,
+        fixed=("tests/test_fuzz_regressions.py::test_a_detector_state_whose_series_key_is_not_a_list_is_refused_by_name",))
 def _detect_state() -> Callable[[bytes], object]:
     from ben_cli.detect.table import SeriesTable
 

@@ -49,3 +49,37 @@ def test_ben_key_verify_with_a_binary_signature_says_so_without_a_traceback(tmp_
     assert done.returncode == 1
     assert b"Traceback" not in done.stderr
     assert b"not a minisign signature (not UTF-8 text" in done.stderr
+
+
+# --- bee addresses (target bee_address) ------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["':\u00b91", ":\u00b9", "host:\u0661\u0662"])
+def test_a_bee_port_of_digits_that_are_not_ascii_is_a_usage_error(text: str):
+    """'¹'.isdigit() is true but int('¹') raises ValueError; '١٢' would have been read as port 12."""
+    from ben_cli.bee.address import parse
+    from ben_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="is not an address: give HOST:PORT"):
+        parse(text)
+
+
+# --- detector state files (target detect_state) -----------------------------------------------------
+
+def test_a_detector_state_whose_series_key_is_not_a_list_is_refused_by_name(tmp_path: Path):
+    """The refusal's message named the series with tuple(key): a number there raised TypeError."""
+    import orjson
+
+    from ben_cli.detect.options import DetectOptions
+    from ben_cli.detect.table import SeriesTable
+    from ben_cli.errors import StateError
+
+    path = tmp_path / "state.json"
+    with SeriesTable(DetectOptions(detector="ewma", state=path)) as table:
+        list(table.feed([{"ts": f"2026-11-25T10:00:{n:02d}Z", "source": "web", "name": "cpu", "value": n}
+                         for n in range(5)]))
+        table.save()
+    data = orjson.loads(path.read_bytes())
+    data["series"].insert(0, [1, None, None])
+    path.write_bytes(orjson.dumps(data))
+    with pytest.raises(StateError, match=r"state\.json: a series' state cannot be read \(series '1': "):
+        SeriesTable(DetectOptions(detector="ewma", state=path)).load()
