@@ -88,7 +88,7 @@ def json_mutator(prefix: int, byte_mutate: Callable[[bytes, int], bytes]) -> Cal
             return byte_mutate(data, max_size)
         for _ in range(rnd.randrange(1, 4)):
             doc = mutate_doc(doc, rnd)
-        lines[i] = json.dumps(doc, ensure_ascii=rnd.random() < 0.3, separators=(",", ":")).encode()
+        lines[i] = json.dumps(doc, ensure_ascii=rnd.random() < 0.3, separators=(",", ":")).encode("utf-8", "surrogatepass")
         return (head + b"\n".join(lines))[:max_size]
 
     return mutate

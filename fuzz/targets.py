@@ -362,7 +362,8 @@ def detect_options(detector: str, path: Path):  # noqa: ANN201 (DetectOptions, i
 
 
 @target("detect_state", "a detector state file, loaded and restored into each detector's table", json_prefix=1,
-        fixed=("tests/test_fuzz_regressions.py::test_a_detector_state_whose_series_key_is_not_a_list_is_refused_by_name",))
+        fixed=("tests/test_fuzz_regressions.py::test_a_detector_state_whose_series_key_is_not_a_list_is_refused_by_name",
+               "tests/test_fuzz_regressions.py::test_a_detector_state_whose_series_state_is_too_short_is_refused_by_name"))
 def _detect_state() -> Callable[[bytes], object]:
     from ben_cli.detect.table import SeriesTable
 

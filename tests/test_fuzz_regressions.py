@@ -83,3 +83,24 @@ def test_a_detector_state_whose_series_key_is_not_a_list_is_refused_by_name(tmp_
     path.write_bytes(orjson.dumps(data))
     with pytest.raises(StateError, match=r"state\.json: a series' state cannot be read \(series '1': "):
         SeriesTable(DetectOptions(detector="ewma", state=path)).load()
+
+
+def test_a_detector_state_whose_series_state_is_too_short_is_refused_by_name(tmp_path: Path):
+    """The auto detector read its members' slot by index: a short list raised IndexError."""
+    import orjson
+
+    from ben_cli.detect.options import DetectOptions
+    from ben_cli.detect.table import SeriesTable
+    from ben_cli.errors import StateError
+
+    path = tmp_path / "state.json"
+    with SeriesTable(DetectOptions(detector="auto", state=path)) as table:
+        list(table.feed([{"ts": f"2026-11-25T10:00:{n:02d}Z", "source": "web", "name": "cpu", "value": n % 5}
+                         for n in range(40)]))
+        table.save()
+    data = orjson.loads(path.read_bytes())
+    key, seen, saved = data["series"][0]
+    data["series"][0] = [key, seen, saved[:1]]
+    path.write_bytes(orjson.dumps(data))
+    with pytest.raises(StateError, match=r"a series' state cannot be read \(series 'web/cpu': list index out of range"):
+        SeriesTable(DetectOptions(detector="auto", state=path)).load()

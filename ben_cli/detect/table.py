@@ -150,7 +150,7 @@ class SeriesTable:
                 if fault:
                     raise ValueError(fault)
                 self.table[tuple(key)] = det
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, LookupError) as exc:  # LookupError: KeyError and IndexError
             # the key itself may be what is broken (a number, not the list of the --by values)
             label = _label(tuple(key)) if isinstance(key, list | tuple) else repr(key)
             raise StateError(f"{path}: a series' state cannot be read (series {label!r}: {exc})") from None
