@@ -82,13 +82,14 @@ def json_mutator(prefix: int, byte_mutate: Callable[[bytes, int], bytes]) -> Cal
         head, body = data[:prefix], data[prefix:]
         lines = body.split(b"\n") or [b"{}"]
         i = rnd.randrange(len(lines))
-        try:
+        try:  # a line that is no JSON, or nested too deep for json (copies of copies): bytes instead
             doc = json.loads(lines[i])
-        except ValueError:
+            for _ in range(rnd.randrange(1, 4)):
+                doc = mutate_doc(doc, rnd)
+            text = json.dumps(doc, ensure_ascii=rnd.random() < 0.3, separators=(",", ":"))
+        except (ValueError, RecursionError):
             return byte_mutate(data, max_size)
-        for _ in range(rnd.randrange(1, 4)):
-            doc = mutate_doc(doc, rnd)
-        lines[i] = json.dumps(doc, ensure_ascii=rnd.random() < 0.3, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        lines[i] = text.encode("utf-8", "surrogatepass")
         return (head + b"\n".join(lines))[:max_size]
 
     return mutate
