@@ -54,7 +54,7 @@ man-check: install
 # Style (ruff), the import rules (import-linter's contracts in pyproject.toml, checked on the
 # package as it installs, with commands/ as ben_cli.commands) and the types (mypy over ben_cli/).
 lint: install
-	$(BIN)/ruff check ben_cli commands tests bench
+	$(BIN)/ruff check ben_cli commands tests bench fuzz
 	$(BIN)/python tests/support/lint-imports
 	$(BIN)/mypy
 
@@ -70,3 +70,30 @@ reliability: install system-packages
 	trap 'tests/support/clickhouse-test-server stop "$$dir"; rm -rf "$$dir"' EXIT; \
 	tests/support/clickhouse-test-server start "$$dir" || exit 1; \
 	BEN_TEST_CLICKHOUSE=127.0.0.1:$$BEN_CH_TCP_PORT $(BIN)/python tests/support/reliability.py --runs $(RELIABILITY_RUNS) $(RELIABILITY_ARGS)
+
+# Fuzzing (fuzz/, deepdives/fuzzing.md): every target for FUZZ_SECONDS each, results in
+# fuzz/results/TARGET.json; exits 1 on a new crash (its input is kept in fuzz/crashes/TARGET/).
+FUZZ_SECONDS ?= 60
+FUZZ_NATIVE := build/fuzz-native
+# ASan's checks are compiled in, but not its runtime linked: the runtime comes preloaded from
+# atheris' asan_with_fuzzer.so (clang's ASan with libFuzzer), so that one library provides both and
+# Python coverage still reaches the fuzzer. UBSan traps (no runtime needed): a trap is a crash.
+SANITIZE := -fsanitize=address,undefined -fsanitize-undefined-trap-on-error -fno-omit-frame-pointer -g -O1
+.PHONY: fuzz fuzz-seeds fuzz-native
+fuzz: install
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-seeds: install
+	$(BIN)/python fuzz/seed.py
+
+# The C extensions built with AddressSanitizer and UndefinedBehaviorSanitizer into their own
+# folder, then their targets run with the ASan runtime preloaded (see fuzz/run.py).
+fuzz-native: install
+	@mkdir -p $(FUZZ_NATIVE)
+	@inc=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
+	suffix=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'); \
+	for c in ben_cli/ingest/_logfmt.c ben_cli/contract/_check.c ben_cli/sink/_rowjson.c; do \
+		n=$(FUZZ_NATIVE)/$$(basename $$c .c); \
+		$(CC) -c -fPIC $(SANITIZE) -I"$$inc" $$c -o $$n.o && $(CC) -shared $$n.o -o $$n$$suffix || exit 1; \
+	done
+	$(BIN)/python fuzz/run.py --native $(FUZZ_NATIVE) --seconds $(FUZZ_SECONDS)

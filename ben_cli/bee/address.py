@@ -67,7 +67,8 @@ def parse(text: str) -> Address:
     if not sep:
         host, port = "", text
     host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
+    # ASCII digits only: str.isdigit() also takes '¹' and '١', which int() refuses or reads as digits
+    if not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise UsageError(f"{text!r} is not an address: give HOST:PORT, :PORT or unix:PATH")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return Address(family, (host, int(port)))

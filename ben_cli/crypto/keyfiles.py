@@ -77,7 +77,15 @@ def read_secret(path: Path) -> str:
     mode = path.stat().st_mode
     if mode & 0o077:
         raise KeyFileError(f"{path} can be read by others (mode {stat.S_IMODE(mode):o}); run chmod 600 {path}")
-    return path.read_text(encoding="utf-8")
+    return text_of(path)
+
+
+def text_of(path: Path) -> str:
+    """A key file's text; a file that is not UTF-8 is refused by name (it is no key file of ours)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise KeyFileError(f"{path}: not a key file (not UTF-8 text: byte {exc.start})") from None
 
 
 # --- generation ------------------------------------------------------------------------------
@@ -146,7 +154,7 @@ def _text_or_file(value: str) -> tuple[str, str]:
     """(text, where) for an argument that is either a key string or a path to a file holding one."""
     candidate = Path(value)
     if "\n" not in value and len(value) < 4096 and candidate.is_file():
-        return candidate.read_text(encoding="utf-8"), str(candidate)
+        return text_of(candidate), str(candidate)
     return value, "the given string"
 
 

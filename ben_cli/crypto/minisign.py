@@ -227,6 +227,10 @@ def sign_file(key: SigningKey, path: Path, trusted_comment: str | None = None) -
 
 def verify_file(key: VerifyKey, path: Path, signature: Path | None = None) -> str:
     """The trusted comment if ``FILE.minisig`` (or ``signature``) verifies for the file at ``path``."""
-    sig_text = (signature or signature_path(path)).read_text(encoding="utf-8")
+    sig_path = signature or signature_path(path)
+    try:
+        sig_text = sig_path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise p.CryptoError(f"{sig_path}: not a minisign signature (not UTF-8 text: byte {exc.start})") from None
     with open(path, "rb") as fh:
         return verify(key, fh, sig_text)

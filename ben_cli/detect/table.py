@@ -156,8 +156,10 @@ class SeriesTable:
                 if fault:
                     raise ValueError(fault)
                 self.table[tuple(key)] = det
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StateError(f"{path}: a series' state cannot be read (series {_label(tuple(key))!r}: {exc})") from None
+        except (ValueError, TypeError, LookupError) as exc:  # LookupError: KeyError and IndexError
+            # the key itself may be what is broken (a number, not the list of the --by values)
+            label = _label(tuple(key)) if isinstance(key, list | tuple) else repr(key)
+            raise StateError(f"{path}: a series' state cannot be read (series {label!r}: {exc})") from None
         # The file lists the series least recently seen first: they rank before this run's.
         for rank, det in enumerate(self.table.values(), 1 - len(self.table)):
             det.used = rank
