@@ -228,7 +228,8 @@ def render(results: list[Result], runs: int, killed_runs: int, seed: int, disk: 
     lines += [f"- {name}: {failure}" for name, failure in failures] or ["None."]
     lines += ["", "### Found and fixed", "", FOUND.rstrip()]
     lines += ["", "## Not covered", "",
-              "- nats-server stopped mid-stream: ben has no NATS transport, so there is nothing to stop.",
+              "- nats-server stopped mid-stream: not a scenario yet. The NATS transport's own test kills and",
+              "  restarts a consumer (tests/test_nats.py), not the server.",
               "- The bee `--state` and `--spool` files and the sink's list of rejected rows and offsets file are",
               "  corrupted and loaded through the library (as the commands load them) rather than by starting a",
               "  whole bee or a connected sink; every other state file is corrupted under the real command.",
