@@ -198,7 +198,7 @@ BOX_OR_ESCAPE = re.compile("[\u2500-\u257f\x1b]")
 
 @pytest.mark.parametrize(("args", "line"), [
     (["ingest", "--format", "nope"], "ben ingest: Invalid value for '--format' / '-f': must be auto or one of "),
-    (["ingest", "--fomat", "x"], "ben ingest: No such option '--fomat'. (Did you mean one of: '--format', '--ts-format'?)"),
+    (["ingest", "--fomat", "x"], "ben ingest: No such option '--fomat'. (Did you mean one of: '--format', '--from', '--ts-format'?)"),
     (["db", "query", "SELECT 1"], "ben db query: Missing option '--to'"),
     (["ingets"], "ben: No such command 'ingets'. Did you mean 'ingest'?"),
     (["--show-completion", "tcsh"], "ben: Invalid value for '--show-completion': 'tcsh' is not one of"),

@@ -131,28 +131,35 @@ def test_sigkill_at_random_points_and_rerun_stores_every_record_exactly_once(sin
     ben = Path(sys.executable).with_name("ben")
     env = {**os.environ, "BEN_LOAD_PLUGINS": ""}
     rng = random.Random(42)
+    count = f"SELECT count() FROM `{db}`.telemetry"
+    command = [str(ben), "sink", "-q", "--to", url, "--batch-rows", "1000", str(data)]
     kills = 0
-    for _ in range(100):  # a liveness bound, not a speed: late in a full suite a run can take seconds
-        proc = subprocess.Popen([str(ben), "sink", "-q", "--to", url, "--batch-rows", "1000", str(data)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            proc.wait(timeout=rng.uniform(0.4, 4.0))
-        except subprocess.TimeoutExpired:
+    for _ in range(20):
+        # kill at a random point after this run's first commit (a replay or a new batch), so that the
+        # kill lands mid-stream however fast or slow the machine is; a run that finished first gets
+        # more input to be read from where it got to
+        stored = client.execute(count)[0][0]
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120  # a sink that never commits is a failure, not a wait forever
+        while proc.poll() is None and client.execute(count)[0][0] == stored and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
+        if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
+            if kills == 2:
+                break
             continue
-        assert proc.returncode == 0, proc.stderr.read()
-        if kills >= 2:
-            break
-        # a fast sink finished before it was killed twice: append more, to be read from where it got to
+        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
         more = varied_records(10_000, seed=10 + len(records))
         with open(data, "ab") as fh:
             fh.write(ndjson(more))
         records += more
     else:
-        pytest.fail("ben sink never finished after two kills")
-    assert kills >= 2, "the test must kill the sink mid-stream at least twice to mean anything"
+        pytest.fail("ben sink finished every run before it could be killed mid-stream twice")
+    rest = subprocess.run(command, env=env, capture_output=True, timeout=300)  # the run after the kills finishes
+    assert rest.returncode == 0, rest.stderr
     final = run_ben("sink", "--to", url, str(data))  # a rerun after success stores nothing new
     assert final.returncode == 0 and b"read 0, wrote 0" in final.stderr
     assert client.execute(f"SELECT count() FROM `{db}`.telemetry") == [(len(records),)]
