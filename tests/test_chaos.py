@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,29 @@ def test_a_ca_state_naming_a_generation_the_folder_never_had_is_refused_naming_s
     (store.root / "state.json").write_text('{"generation": 4611686018427387904, "crl_sequence": 0}')
     with pytest.raises(StateError, match=r"state.json names generation 4611686018427387904, but ca-\d+.cert is missing"):
         store.generation  # noqa: B018 - the property reads and checks the file
+
+
+def test_an_adwin_bucket_emptied_in_a_detect_state_is_refused_by_name(tmp_path: Path):
+    """Found by the corrupted-state scenario (a bucket of adwin's rows, inside the default's members,
+    mutated into an empty list): restore took it, and the first split raised ValueError unpacking it."""
+    import orjson
+
+    from ben_cli.detect.options import DetectOptions
+    from ben_cli.detect.table import SeriesTable
+    from ben_cli.errors import StateError
+
+    path = tmp_path / "state.json"
+    with SeriesTable(DetectOptions(detector="adwin", state=path)) as table:
+        list(table.feed([{"ts": f"2026-11-25T10:{n // 60:02d}:{n % 60:02d}Z", "source": "web", "name": "cpu",
+                          "value": n % 7} for n in range(300)]))
+        table.save()
+    data = orjson.loads(path.read_bytes())
+    key, seen, saved = data["series"][0]
+    from ben_cli.detect.adwin import Adwin
+
+    rows = saved[Adwin.state_slots().index("rows")]
+    assert rows and rows[0], "the state must hold buckets for the test to mean anything"
+    rows[0][0] = []
+    path.write_bytes(orjson.dumps(data))
+    with pytest.raises(StateError, match=r"state\.json: a series' state cannot be read \(series 'web/cpu': state\.rows: adwin's rows"):
+        SeriesTable(DetectOptions(detector="adwin", state=path)).load()

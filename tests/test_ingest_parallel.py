@@ -336,7 +336,9 @@ def test_a_fast_pipe_is_decoded_by_the_workers_and_writes_what_the_file_read_wri
     assert got[2] == expected[2] and got[1].splitlines() == expected[1].splitlines()
     assert got[0].splitlines() == expected[0].splitlines()
     assert got == expected
-    assert small_pipe or len(data) < 4096  # the workers had blocks of it
+    # Whether the workers had blocks of this example depends on how fast the producer ran against
+    # the reader (a timing, not a property: on a loaded machine a one-long-line example stayed in one
+    # process); that they take a busy pipe is asserted by the test below, with a half-second pause.
 
 
 def test_a_pipe_goes_to_the_workers_and_back_keeping_line_numbers(tmp_path, small_pipe, monkeypatch):

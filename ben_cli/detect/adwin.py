@@ -60,7 +60,14 @@ class Adwin(Detector[AdwinConfig]):
         themselves: a reference of 0)."""
         if len(state) == len(cls.state_slots()) - 1:
             state = [*state, 0.0]
-        return super().restore(cfg, state)
+        det = super().restore(cfg, state)
+        rows = det.rows  # type: ignore[attr-defined]
+        if not isinstance(rows, list) or not all(
+                isinstance(row, list) and all(isinstance(b, list) and len(b) == 2
+                                              and all(type(x) is float or type(x) is int for x in b) for b in row)
+                for row in rows):
+            raise ValueError("state.rows: adwin's rows are not lists of [sum, squared deviations] buckets")
+        return det
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         ref = self.ref
