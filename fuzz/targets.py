@@ -458,13 +458,10 @@ def _native_check() -> Callable[[bytes], object]:
         if not isinstance(rec, dict):
             return None
         for module, specs in tables:
-            i = module["kind_of"](rec.get("lane"), rec.get("name"))
-            if i < 0:
+            verdicts = fast.both_verdicts(module, specs, rec)
+            if verdicts is None:
                 continue
-            python: list = []
-            module["CHECKS"][i](rec, python)
-            compiled: list = []
-            fast.c_check(rec, specs[i], compiled)
+            python, compiled = verdicts
             if compiled != python:
                 raise Finding(f"C and Python checks differ on {rec!r}: {compiled!r} / {python!r}")
         return rec

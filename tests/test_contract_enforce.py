@@ -315,13 +315,10 @@ def test_the_compiled_check_finds_what_the_python_validator_finds(case):
     tables = fast.specs(contract, module)
     for rec in records:
         rec = orjson.loads(orjson.dumps(rec))
-        i = module["kind_of"](rec.get("lane"), rec.get("name"))
-        if i < 0:
+        verdicts = fast.both_verdicts(module, tables, rec)
+        if verdicts is None:
             continue
-        python: list = []
-        module["CHECKS"][i](rec, python)
-        compiled: list = []
-        fast.c_check(rec, tables[i], compiled)
+        python, compiled = verdicts
         assert compiled == python, (fmt(contract), rec)
 
 

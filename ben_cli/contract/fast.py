@@ -120,3 +120,17 @@ def specs(contract: Contract, module: dict) -> list[tuple] | None:
     out = [_spec(lane, kind, module) for lane, kind in contract.kinds()]
     out += [_spec(lane, None, module) for lane in contract.lanes if lane.signed]
     return out
+
+
+def both_verdicts(module: dict, table: list[tuple], rec: dict) -> tuple[list, list] | None:
+    """The Python validator's and the compiled check's faults for ``rec`` (in that order), or None
+    when no kind of the contract takes it: the differential that keeps the C check true to its
+    definition (a test and a fuzz target hold them equal)."""
+    i = module["kind_of"](rec.get("lane"), rec.get("name"))
+    if i < 0:
+        return None
+    python: list = []
+    module["CHECKS"][i](rec, python)
+    compiled: list = []
+    compiled_check()(rec, table[i], compiled)
+    return python, compiled
