@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -46,6 +47,13 @@ def sanitizer_env(folder: Path) -> dict[str, str]:
 
 
 WORK = HERE.parent / "build" / "fuzz-corpus"
+MAX_ROUNDS = 20
+
+
+def child_cpu() -> float:
+    """CPU seconds used so far by this process's finished children (the fuzzer runs as one)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_one(name: str, seconds: float, runs: int | None, native: Path | None, out: Path | None,
@@ -64,25 +72,34 @@ def run_one(name: str, seconds: float, runs: int | None, native: Path | None, ou
            f"-artifact_prefix={crashes}/", "-print_final_stats=1", str(work)]
     if corpus.is_dir():
         cmd.append(str(corpus))
-    cmd.insert(3, f"-runs={runs}" if runs is not None else f"-max_total_time={max(1, round(seconds))}")
-    started = time.monotonic()
-    done = subprocess.run(cmd, env=env, capture_output=True)
-    took = time.monotonic() - started
-    log = done.stderr
-    executions = int(DONE.findall(log)[-1][0]) if DONE.search(log) else 0
-    status = STATUS.findall(log)
-    if not executions and status:
-        executions = int(status[-1][0])
-    coverage = max((int(cov) for _, cov, _ in status), default=0)
-    new = sorted(set(crashes.iterdir()) - before)
-    if done.returncode != 0 and not new:  # a failure that left no input: the harness itself broke
-        sys.stderr.write(log.decode("utf-8", "replace")[-4000:])
-        raise SystemExit(f"fuzz: {name} failed (exit {done.returncode}) without a crash input")
+    started, cpu_before = time.monotonic(), child_cpu()
+    executions = coverage = rounds = 0
+    # --seconds counts the fuzzer's own CPU time, not the wall clock: on a machine shared with other
+    # work a wall-clock budget buys an unknown amount of fuzzing. libFuzzer only knows wall time, so
+    # a target runs again (resuming from its work folder) until its CPU time reaches the budget.
+    while True:
+        rounds += 1
+        left = seconds - (child_cpu() - cpu_before)
+        budget = f"-runs={runs}" if runs is not None else f"-max_total_time={max(1, round(left))}"
+        done = subprocess.run([*cmd[:3], budget, *cmd[3:]], env=env, capture_output=True)
+        log = done.stderr
+        status = STATUS.findall(log)
+        ran = int(DONE.findall(log)[-1][0]) if DONE.search(log) else int(status[-1][0]) if status else 0
+        executions += ran
+        coverage = max([coverage, *(int(cov) for _, cov, _ in status)])
+        new = sorted(set(crashes.iterdir()) - before)
+        if done.returncode != 0 and not new:  # a failure that left no input: the harness itself broke
+            sys.stderr.write(log.decode("utf-8", "replace")[-4000:])
+            raise SystemExit(f"fuzz: {name} failed (exit {done.returncode}) without a crash input")
+        if new or runs is not None or child_cpu() - cpu_before >= seconds - 1 or rounds >= MAX_ROUNDS:
+            break
+    took, cpu = time.monotonic() - started, child_cpu() - cpu_before
     if new and not quiet:
         sys.stderr.write(log.decode("utf-8", "replace")[-6000:])
     # the sanitizer run of a target is a row of its own in the results: TARGET_asan
     label = f"{name}_asan" if native is not None else name
-    result = {"target": label, "seconds": round(took, 1), "executions": executions, "coverage": coverage,
+    result = {"target": label, "seconds": round(took, 1), "cpu_seconds": round(cpu, 1), "executions": executions,
+              "coverage": coverage,
               "crashes_new": len(new), "crashes_fixed": list(t.fixed) if (t := targets.TARGETS.get(name)) else []}
     if native is not None:
         result["sanitizers"] = "address,undefined"
@@ -114,7 +131,7 @@ def main() -> int:
     for name in names:
         r = run_one(name, args.seconds, args.runs, args.native, out, args.timeout, quiet=False)
         failed += r["crashes_new"]
-        print(f"{r['target']:20} {r['seconds']:7.1f} s {r['executions']:>10} runs  cov {r['coverage']:>5}  "
+        print(f"{r['target']:20} {r['cpu_seconds']:7.1f} CPU-s {r['executions']:>10} runs  cov {r['coverage']:>5}  "
               f"new crashes {r['crashes_new']}")
     return 1 if failed else 0
 

@@ -43,3 +43,12 @@ def test_a_target_that_breaks_its_contract_is_reported(tmp_path, monkeypatch):
     assert b"{" in saved.read_bytes()
     written = (tmp_path / "results" / "selftest.json").read_text()
     assert '"crashes_new": 1' in written
+
+
+def test_the_time_budget_is_the_fuzzers_cpu_time(tmp_path):
+    """A budget of CPU seconds: a run that ends early on the wall clock (here a short budget) still
+    used at least that much CPU, counted across the rounds it took."""
+    result = run.run_one("bee_address", 3, None, None, tmp_path / "results", timeout=20, quiet=True,
+                         work_root=tmp_path / "work", crash_root=tmp_path / "crashes")
+    assert result["cpu_seconds"] >= 2
+    assert result["executions"] > 0 and result["crashes_new"] == 0

@@ -177,16 +177,18 @@ def fuzz_table() -> str:
     files = sorted(FUZZ_RESULTS.glob("*.json")) if FUZZ_RESULTS.is_dir() else []
     if not files:
         return "Not run yet: `make fuzz` writes one result per target to fuzz/results/, and this table shows them.\n"
-    rows = ["| target | seconds | executions | coverage | new crashes | crashes found and fixed |", "|---|---:|---:|---:|---:|---|"]
+    rows = ["| target | CPU seconds | wall seconds | executions | coverage | new crashes | crashes found and fixed |",
+            "|---|---:|---:|---:|---:|---:|---|"]
     for path in files:
         try:
             data = json.loads(path.read_text())
             fixed = data.get("crashes_fixed") or []
-            rows.append(f"| {data.get('target', path.stem)} | {data.get('seconds', '?')} | {data.get('executions', '?')} | "
+            rows.append(f"| {data.get('target', path.stem)} | {data.get('cpu_seconds', '?')} | {data.get('seconds', '?')} | "
+                        f"{data.get('executions', '?')} | "
                         f"{data.get('coverage', '?')} | {data.get('crashes_new', '?')} | "
                         f"{'; '.join(map(str, fixed)) if fixed else 'none'} |")
         except (OSError, ValueError, AttributeError) as exc:
-            rows.append(f"| {path.stem} | unreadable result file: {exc} | | | | |")
+            rows.append(f"| {path.stem} | unreadable result file: {exc} | | | | | |")
     return "\n".join(rows) + "\n"
 
 
