@@ -229,10 +229,16 @@ class Bus:
         A consumer that had delivered messages it never had acknowledged would redeliver them
         only when their acknowledgement wait ends, after newer ones: order per series would break.
         So unless it stands exactly where reading must start, it is made again there."""
+        name, stream = f"{durable}-{partition}", self.address.stream
+        try:
+            return self._bind(name, stream, partition, start)
+        except Exception as exc:  # noqa: BLE001 - a server that went away, or JetStream not ready yet
+            raise self.lost(exc) from None
+
+    def _bind(self, name: str, stream: str, partition: int, start: int | None) -> Any:
         import nats.js.errors as errors
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-        name, stream = f"{durable}-{partition}", self.address.stream
         try:
             info = self._run(self.js.consumer_info(stream, name))
         except errors.NotFoundError:
@@ -252,7 +258,14 @@ class Bus:
     def fetch(self, subs: dict[int, Any], batch: int, timeout: float) -> list[tuple[int, list[Any]]]:
         """What each subscription has ready (up to ``batch`` messages), waiting at most ``timeout``
         seconds for partitions that have nothing."""
-        return list(self._run(self._fetch(subs, batch, timeout)))
+        try:
+            return list(self._run(self._fetch(subs, batch, timeout)))
+        except Exception as exc:  # noqa: BLE001 - nats-py's errors, OSError, a closed connection alike
+            raise self.lost(exc) from None
+
+    def lost(self, exc: Exception) -> JetStreamError:
+        """The error of a call that failed because the server went away (or never answered)."""
+        return JetStreamError(f"{self.address.server}: the connection failed ({type(exc).__name__}: {exc})")
 
     async def _fetch(self, subs: dict[int, Any], batch: int, timeout: float) -> Iterable[tuple[int, list[Any]]]:
         import nats.errors
@@ -268,7 +281,10 @@ class Bus:
     def ack(self, msgs: Iterable[Any]) -> None:
         """Acknowledge ``msgs`` (with the consumers' ack-all policy, each acknowledges every
         message of its partition up to it)."""
-        self._run(self._ack(list(msgs)))
+        try:
+            self._run(self._ack(list(msgs)))
+        except Exception as exc:  # noqa: BLE001
+            raise self.lost(exc) from None
 
     async def _ack(self, msgs: list[Any]) -> None:
         for msg in msgs:

@@ -12,7 +12,7 @@ from ben_cli import ingest as core
 from ben_cli.ndjson import DEFAULT_MAX_LINE_BYTES, Writer
 from ben_cli.rejects import Rejects
 
-from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, stderr_is_terminal
+from ._common import Inputs, QuietOpt, RejectsOpt, StrictOpt, as_duration, as_share, as_size, say, stderr_is_terminal
 from ._contract_gate import CRL_HELP, TRUST_HELP
 from ._door_gates import DoorGates, GroupOpt, IdentityOpt, PolicyOpt
 from ._ingest_options import NOT_IN_RUN as NOT_IN_RUN  # ben run reads it here
@@ -84,6 +84,7 @@ def ingest(
     options = options_from(locals())
     progress = ProgressBar() if stderr_is_terminal() and not quiet else None
     options.progress = progress.update if progress is not None else None
+    options.notify = lambda m: say(f"ben ingest: {m}", quiet)
     gate = DoorGates.of(contract, contract_mode, policy, identity, group, quiet, trust, crl)
     with Rejects(rejects, stage="ingest", strict=strict) as bad:
         if gate is not None:

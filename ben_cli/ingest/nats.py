@@ -11,6 +11,12 @@ A restart reads each partition from past the least of what the sink holds and wh
 detectors saved (in ``ben run``: :attr:`IngestOptions.floors`), so records after it are read
 again and records at or below it never; the stream keeps acknowledged messages (limits
 retention), which is what lets a restart go back behind the acknowledgement floor.
+
+A server that goes away (restarted, a cut connection) does not end the consumer: it connects
+again with backoff for up to :data:`RETRY_FOR` seconds and binds each partition's consumer right
+after the last message it handed on (the pipe downstream is still the same, so nothing is read
+twice and nothing skipped); acknowledgements not sent on the lost connection are made moot by
+that rebinding. Past the limit it exits 1 naming the server, and a rerun resumes as above.
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ from ben_cli import acks
 from ben_cli.errors import BadRecord, UsageError
 from ben_cli.ingest.options import IngestOptions
 from ben_cli.ingest.summary import IngestSummary
-from ben_cli.jetstream import Bus, committed, owned, parse_address
+from ben_cli.jetstream import Bus, JetStreamError, committed, owned, parse_address
 from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
+from ben_cli.retry import RetryPolicy
 
 FETCH = 1024  # messages fetched per partition at a time
 POLL = 0.05  # seconds a fetch waits for a batch to fill (nats-py waits this long for a partial one)
+RETRY_FOR = 300.0  # seconds a consumer keeps reconnecting to a server that went away, as ben sink's --retry-for
 
 
 def consume(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: IngestOptions) -> IngestSummary:
@@ -53,12 +61,13 @@ def consume(inputs: Sequence[str], writer: Writer, rejects: Rejects, options: In
     if options.wrap_writer is not None:  # --contract, --policy: held at the door as from files
         writer = options.wrap_writer(writer)
     bus = Bus(address)
+    reader = None
     try:
         parts = owned(bus.ensure_stream(None), options.partitions)
         reader = _Consumer(bus, parts, writer, rejects, options)
         reader.run(summary)
     finally:
-        bus.close()
+        (reader.bus if reader is not None else bus).close()
     summary.written, summary.rejected = writer.count, rejects.count
     return summary
 
@@ -69,9 +78,11 @@ class _Consumer:
         self.ids = {p: bus.address.input_id(p) for p in parts}
         self.sink = acks.ack_path(options.state) if options.ack and options.state is not None else None
         self.learned = list(options.floors)
-        starts = self.start_positions()
-        self.subs = {p: bus.consumer(str(options.durable), p, starts[p]) for p in parts}
+        self.starts = self.start_positions()
+        self.subs = {p: bus.consumer(str(options.durable), p, self.starts[p]) for p in parts}
         self.pending: dict[int, list[Any]] = {p: [] for p in parts}  # handed on, not yet acknowledged
+        self.handed: dict[int, int] = {}  # partition -> stream sequence of the last message handed on
+        self.retry = RetryPolicy(give_up_after=RETRY_FOR)
         self.stop = False
 
     def _table(self, path: Path) -> dict[str, int]:
@@ -117,22 +128,64 @@ class _Consumer:
         last = time.monotonic()
         max_idle = self.options.max_idle
         while not self.stop:
-            got = [(p, msgs) for p, msgs in self.bus.fetch(self.subs, FETCH, POLL) if msgs]
-            if not got:
+            try:
+                got = [(p, msgs) for p, msgs in self.bus.fetch(self.subs, FETCH, POLL) if msgs]
+                if got:
+                    last = time.monotonic()
+                    for partition, msgs in got:
+                        read, emitted = self._hand_on(partition, msgs)
+                        summary.add("nats", read, emitted, read - emitted)
                 self.writer.flush()
                 self.acknowledge()
-                if max_idle is not None and time.monotonic() - last >= max_idle:
-                    return
+            except JetStreamError as exc:
+                self._reconnect(exc)
+                last = time.monotonic()
                 continue
-            last = time.monotonic()
-            for partition, msgs in got:
-                read, emitted = self._hand_on(partition, msgs)
-                summary.add("nats", read, emitted, read - emitted)
-            self.writer.flush()
-            self.acknowledge()
+            if not got and max_idle is not None and time.monotonic() - last >= max_idle:
+                return
+
+    def _reconnect(self, lost: JetStreamError) -> None:
+        """Connect again and bind each partition after the last message handed on (where it was
+        to start, if none was): with backoff, until :data:`RETRY_FOR` seconds have passed."""
+        self.writer.flush()
+        self.bus.close()
+        started, attempt = time.monotonic(), 0
+        while not self.stop:
+            waited = time.monotonic() - started
+            if waited > self.retry.give_up_after:
+                raise JetStreamError(f"gave up after {waited:.0f} s: {lost}")
+            attempt += 1
+            pause = self.retry.wait(attempt)
+            if self.options.notify is not None:
+                self.options.notify(f"{lost}; connecting again in {pause:.1f} s")
+            time.sleep(pause)
+            try:
+                bus = Bus(self.bus.address)
+            except JetStreamError as exc:
+                lost = exc
+                continue
+            try:
+                bus.ensure_stream(self.bus.partitions)
+                resume = {p: self.handed[p] + 1 if p in self.handed else self.starts[p] for p in self.subs}
+                self.subs = {p: bus.consumer(str(self.options.durable), p, at) for p, at in resume.items()}
+            except JetStreamError as exc:
+                bus.close()
+                lost = exc
+                continue
+            self.bus = bus
+            for msgs in self.pending.values():
+                msgs.clear()
+            return
 
     def _hand_on(self, partition: int, msgs: list[Any]) -> tuple[int, int]:
+        """Write each message's record (a message that is not one goes to the rejects). A message
+        at or below the last one handed on is a redelivery (a server restarted behind its own
+        consumer state, under a client that reconnected by itself): passed over; acknowledging a
+        later one acknowledges it (the consumers acknowledge all up to a message)."""
         key, write, loads = self.ids[partition], self.writer.write, orjson.loads
+        last = self.handed.get(partition)
+        if last is not None and msgs[0].metadata.sequence.stream <= last:
+            msgs = [m for m in msgs if m.metadata.sequence.stream > last]
         emitted = 0
         for msg in msgs:
             seq = msg.metadata.sequence.stream
@@ -147,6 +200,8 @@ class _Consumer:
                 write(rec)
                 emitted += 1
         self.pending[partition].extend(msgs)
+        if msgs:
+            self.handed[partition] = msgs[-1].metadata.sequence.stream
         return len(msgs), emitted
 
     def acknowledge(self) -> None:

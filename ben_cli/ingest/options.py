@@ -58,3 +58,4 @@ class IngestOptions:
     partitions: tuple[int, int] | None = None  # --partitions i/N: the partitions p with p % N == i
     max_idle: float | None = None  # stop once no message came for this many seconds (None: until SIGTERM)
     floors: tuple[Path, ...] = ()  # more files of positions held (ben run: a detector's), acks follow the least
+    notify: Callable[[str], None] | None = None  # told of trouble worked around (a NATS server reconnected)

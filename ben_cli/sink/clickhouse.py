@@ -11,14 +11,13 @@ same token instead, and the server itself drops the copy (see ``deepdives/clickh
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from ben_cli.errors import BenError
 from ben_cli.ndjson import BadRecord
+from ben_cli.retry import RetryPolicy
 from ben_cli.sink.batch import Batch
 from ben_cli.sink.http import TRANSIENT_STATUSES, ServerError
 from ben_cli.sink.rows import LEGACY, JsonLines, RowBuilder, RowList, insert_columns, to_columns
@@ -53,18 +52,6 @@ class DataError(Exception):
     def __init__(self, reason: str, row: int | None = None):
         super().__init__(reason)
         self.row = row
-
-
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with full jitter: a random wait up to base * 2**attempt, capped."""
-
-    base: float = 0.2
-    cap: float = 10.0
-    give_up_after: float = 300.0
-
-    def wait(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap, self.base * (2 ** attempt)))
 
 
 def server_reason(exc: BaseException) -> str:

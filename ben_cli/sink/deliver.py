@@ -163,7 +163,8 @@ class ClickHouseDelivery:
         self.rejects.sync()
 
     def load(self) -> dict[str, dict]:
-        from ben_cli.sink.clickhouse import ClickHouseWriter, RetryPolicy
+        from ben_cli.retry import RetryPolicy
+        from ben_cli.sink.clickhouse import ClickHouseWriter
 
         self.spool.lock()
         writer = self._writer = ClickHouseWriter(self.target, self.spool, self._reject,

@@ -12,18 +12,25 @@ Each message carries a ``Nats-Msg-Id`` that a re-publish repeats: the record's i
 hash and how many times that line came before in this run. A run killed after publishing and
 before acknowledging sends the batch again; within the stream's duplicate window (10 minutes)
 JetStream stores nothing twice, and counts the repeats as duplicates.
+
+The same ids make a server's restart harmless: a batch whose publish fails (the connection lost,
+an acknowledgement that never came) is published again on a new connection, with backoff, for
+up to ``--retry-for``; what the server had stored before it went away is counted as duplicates,
+not stored twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
 
 from ben_cli.acks import position
-from ben_cli.jetstream import Bus, parse_address
+from ben_cli.jetstream import Bus, JetStreamError, parse_address
+from ben_cli.retry import RetryPolicy
 from ben_cli.series import DEFAULT_KEY, key_getters, partition_of
 
 if TYPE_CHECKING:
@@ -37,9 +44,11 @@ class NatsDelivery:
     builder: RowBuilder | None = None  # records are parsed when delivered, to find their partition
 
     def __init__(self, url: str, partitions: int | None = None, by: tuple[str, ...] = DEFAULT_KEY,
-                 held: Held | None = None, notify: Callable[[str], None] = lambda _m: None):
+                 held: Held | None = None, notify: Callable[[str], None] = lambda _m: None,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep):
         self.address = parse_address(url)
         self.want, self.getters, self.held, self.notify = partitions, key_getters(by), held, notify
+        self.retry, self.sleep = retry or RetryPolicy(), sleep
         self.bus: Bus | None = None
         self.partitions = 0
         self.written = 0
@@ -70,11 +79,31 @@ class NatsDelivery:
             body = line.rstrip(b"\n")
             rec = loads(body)
             messages.append((partition_of(rec, getters, count), body, self.message_id(rec, body)))
-        duplicates = self.bus.publish(messages)
+        duplicates = self._publish(messages)
         self.duplicates += duplicates
         self.written += len(messages) - duplicates
         if self.held is not None:
             self.held.acknowledge(batch.acks)
+
+    def _publish(self, messages: list[tuple[int, bytes, str]]) -> int:
+        """Publish until JetStream acknowledged every message, reconnecting while the server is
+        away, for up to the policy's time; the ids were made once, so a repeat is a duplicate."""
+        started, attempt = time.monotonic(), 0
+        while True:
+            try:
+                if self.bus is None:
+                    self.bus = Bus(self.address)
+                    self.bus.ensure_stream(self.partitions)
+                return self.bus.publish(messages)
+            except JetStreamError as exc:
+                attempt += 1
+                waited = time.monotonic() - started
+                if waited > self.retry.give_up_after:
+                    raise JetStreamError(f"gave up after {waited:.0f} s: {exc}") from None
+                pause = self.retry.wait(attempt)
+                self.notify(f"{exc}; retrying in {pause:.1f} s")
+                self.close()
+                self.sleep(pause)
 
     def save(self) -> None:
         """Nothing: a batch is durable once JetStream acknowledged it."""

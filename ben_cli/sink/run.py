@@ -40,9 +40,11 @@ def batcher_for(options: SinkOptions, rejects: DurableRejects, *, tee: bool = Fa
     target = options.target
     held = Held(options.ack) if options.ack is not None else None
     if isinstance(target, NatsTarget):
+        from ben_cli.retry import RetryPolicy
         from ben_cli.sink.nats import NatsDelivery
 
-        nats = NatsDelivery(target.url, options.partitions, options.by, held=held, notify=notify)
+        nats = NatsDelivery(target.url, options.partitions, options.by, held=held, notify=notify,
+                            retry=RetryPolicy(give_up_after=options.retry_for))
         return Batcher(nats, options.limits, tee=tee, on_reject=rejects.add, held=held)
     if isinstance(target, ClickHouseTarget):
         delivery: ClickHouseDelivery | FileDelivery = ClickHouseDelivery(
