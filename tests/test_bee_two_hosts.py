@@ -3,6 +3,8 @@
     edge:       ben ingest --since-last --ack --state S app.log | ben bee send --spool SP --ack S
     collector:  ben bee listen --ack-from L | ben sink --ack L --to file:out.ndjson
 
+and 10 with the collector storing into ClickHouse (``--to clickhouse://``) instead of a file.
+
 The edge (its log, S, the spool, its BEN_HOME) and the collector (L, the sink's file, its BEN_HOME)
 live in separate folders, and each of the four processes is its own process group. Each run appends
 lines to the log, starts the edge (the collector keeps running from run to run, as a service does)
@@ -27,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from tests import bee_support as bs
@@ -70,18 +73,40 @@ def pipeline(first: list[str], second: list[str], environ: dict[str, str], err: 
 
 
 def test_twenty_runs_across_two_hosts_lose_and_duplicate_nothing(tmp_path):
-    rng = random.Random(23)
+    out = tmp_path / "collector" / "out.ndjson"
+    two_hosts(tmp_path, f"file:{out}", RUNS, 23,
+              lambda: [json.loads(line)["attrs"]["n"] for line in out.read_bytes().splitlines()])
+
+
+def test_ten_runs_into_clickhouse_across_two_hosts_lose_and_duplicate_nothing(tmp_path, clickhouse, cli):
+    """The collector's sink commits to ClickHouse (batch ids, its spool) before L.ack moves."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"clickhouse://{clickhouse.host}:{clickhouse.port}/{name}"
+    assert cli(["db", "init", "--to", url]).exit_code == 0
+    client = clickhouse.client()
+    try:
+        two_hosts(tmp_path, url, 10, 2323, lambda: [int(body.split()[1]) for (body,) in
+                                                    client.execute(f"SELECT body FROM `{name}`.telemetry")])
+    finally:
+        client.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        client.disconnect()
+
+
+def two_hosts(tmp_path: Path, sink_to: str, runs: int, seed: int, stored) -> None:
+    """``runs`` randomised runs (each kill at least once when ``runs`` allows), then a quiet one:
+    ``stored()`` must give every line's number once."""
+    rng = random.Random(seed)
     pki = bs.Pki(tmp_path / "pki")
     server, client = pki.node("collector", ("server",)), pki.node("edge")
     edge, coll = tmp_path / "edge", tmp_path / "collector"
     edge_env, coll_env = env(edge / "home"), env(coll / "home")
     log, state, spool = edge / "app.log", edge / "S", edge / "spool"
-    marks, out = coll / "L", coll / "out.ndjson"
+    marks = coll / "L"
     edge_err, coll_err = edge / "stderr.log", coll / "stderr.log"
     port = bs.free_port()
     listen_cmd = (f"ben bee listen 127.0.0.1:{port} --cert {server.cert} --key {server.key} --bundle {pki.bundle} "
                   f"--ack-from {marks} -q").split()
-    sink_cmd = f"ben sink -q --ack {marks} --batch-age 300ms --to file:{out}".split()
+    sink_cmd = f"ben sink -q --ack {marks} --batch-age 300ms --to {sink_to}".split()
 
     def start_collector() -> tuple[subprocess.Popen, subprocess.Popen]:
         listener, sink = pipeline(listen_cmd, sink_cmd, coll_env, coll_err)
@@ -112,13 +137,14 @@ def test_twenty_runs_across_two_hosts_lose_and_duplicate_nothing(tmp_path):
                 return
             time.sleep(0.01)
 
-    plan = list(KILLS) * 3 + rng.choices((*KILLS, "none"), k=RUNS - 3 * len(KILLS))
+    each = min(3, runs // len(KILLS))
+    plan = list(KILLS) * each + rng.choices((*KILLS, "none"), k=runs - each * len(KILLS))
     rng.shuffle(plan)
     listener, sink = start_collector()
     written = 0
     for run, chaos in enumerate([*plan, "none"]):
         with open(log, "ab") as fh:
-            n = 0 if run == RUNS else rng.randrange(LINES // 4, LINES + 1)  # some fit in a pipe, some do not
+            n = 0 if run == runs else rng.randrange(LINES // 4, LINES + 1)  # some fit in a pipe, some do not
             fh.write(b"".join(b'{"msg":"line %d","n":%d}\n' % (i, i) for i in range(written, written + n)))
         written += n
         proxy = bs.Proxy(port, bs.random_cuts(run, cuts=3, span=40_000)) if chaos == "cut" else None
@@ -162,6 +188,6 @@ def test_twenty_runs_across_two_hosts_lose_and_duplicate_nothing(tmp_path):
     listener.send_signal(signal.SIGTERM)  # a clean stop: the sink sees the end of its input
     assert listener.wait(timeout=60) == 0 and sink.wait(timeout=60) == 0
     assert not set(os.listdir(edge)) & set(os.listdir(coll)) - {"home", "stderr.log"}
-    got = [json.loads(line)["attrs"]["n"] for line in out.read_bytes().splitlines()]
+    got = stored()
     missing, twice = sorted(set(range(written)) - set(got)), len(got) - len(set(got))
     assert not missing and not twice, (plan, len(got), written, missing[:20], twice)
