@@ -48,17 +48,27 @@ def test_the_table_is_a_stateful_stage_that_holds_nothing_back():
     assert list(table.flush()) == []
 
 
-def test_feed_marks_what_has_the_field_and_passes_the_rest():
-    records = stream()
-    out = list(SeriesTable(DetectOptions(detector="ewma", params={"warmup": 5})).feed(fresh(records)))
+def marks(records: list[dict], out: list[dict]) -> list[tuple[dict, dict]]:
+    """(record, its mark) for each marked record, after checking that the output is the input in
+    its order, untouched but for the mark, and that exactly the records with a value are marked."""
     assert len(out) == len(records)
+    marked = []
     for before, after in zip(records, out, strict=True):
+        after = dict(after)
         mark = after.pop("anomaly", None)
         assert after == before
         assert (mark is None) == ("value" not in before)
         if mark is not None:
-            assert mark["detector"] == "ewma" and mark["series"] == f"{before['source']}/cpu"
-            assert mark["is_anomaly"] == (mark["score"] >= 0.5)
+            marked.append((before, mark))
+    return marked
+
+
+def test_feed_marks_what_has_the_field_and_passes_the_rest():
+    records = stream()
+    out = list(SeriesTable(DetectOptions(detector="ewma", params={"warmup": 5})).feed(fresh(records)))
+    for before, mark in marks(records, out):
+        assert mark["detector"] == "ewma" and mark["series"] == f"{before['source']}/cpu"
+        assert mark["is_anomaly"] == (mark["score"] >= 0.5)
 
 
 def test_only_anomalies_drops_the_rest():
