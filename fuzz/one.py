@@ -19,7 +19,7 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import targets  # noqa: E402 (after the path is set)
 
-EXTENSIONS = ("ben_cli.ingest._logfmt", "ben_cli.contract._check", "ben_cli.sink._rowjson")
+EXTENSIONS = ("ben_cli.ingest._logfmt", "ben_cli.contract._check", "ben_cli.sink._rowjson", "ben_cli.scrub._scan")
 
 
 def load_native(folder: Path) -> None:

@@ -54,6 +54,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "native_logfmt": ("test_logfmt_compiled.py", "test_ingest_fast_paths.py", "data/*.logfmt"),
     "native_check": ("test_contract_enforce.py", "data/*.ndjson"),
     "native_rowjson": ("test_sink_*.py", "data/*.ndjson"),
+    "native_scan": ("test_scrub*.py", "scrub_logs.py"),
 }
 # targets whose first byte picks a sub-parser: literals are tried behind each choice
 SELECTOR: dict[str, tuple[bytes, ...]] = {

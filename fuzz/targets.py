@@ -5,7 +5,7 @@ A parser's contract is that it returns a value or raises the project's documente
 as the bee's ``BadFrame``). Any other exception, a hang or a crash is a finding. Targets that read
 records also check what comes out: every record an ingest decoder yields serializes as JSON.
 
-The native targets hold the three C extensions to their Python twins (a differential check) as
+The native targets hold the four C extensions to their Python twins (a differential check) as
 well as to the contract, and are run under AddressSanitizer by ``make fuzz-native``.
 
 A target is named here and built lazily (``build()`` imports what it fuzzes), so the runner can
@@ -431,6 +431,21 @@ def _native_logfmt() -> Callable[[bytes], object]:
                 raise Finding(f"C and Python refuse {line!r} for different reasons: {exc} / {why}") from None
         if got != want or (isinstance(got, dict) and list(got) != list(want)):  # type: ignore[arg-type]
             raise Finding(f"C and Python read {line!r} differently: {got!r} / {want!r}")
+        return got
+
+    return one
+
+
+@target("native_scan", "scrub's compiled IPv4 scan against its pattern", native=True)
+def _native_scan() -> Callable[[bytes], object]:
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub.entities import ipv4_spans_python
+
+    def one(data: bytes) -> object:
+        text = data.decode("utf-8", "replace")  # 1-, 2- and 4-byte strings alike
+        got, want = _scan.ipv4_spans(text), ipv4_spans_python(text)
+        if got != want:
+            raise Finding(f"the compiled scan and the pattern find different addresses in {text!r}: {got} / {want}")
         return got
 
     return one
