@@ -45,7 +45,10 @@ class AutoConfig(Config):
                 raise ValueError(exc.args[0]) from None
             if part.vector:
                 raise ValueError(f"{name} watches several fields and cannot be a part of auto")
-            parts.append((part, part.configure(part_params(part, spec))))
+            given = part_params(part, spec)
+            given.setdefault("range", self.value_range)  # the series' facts known ahead reach every part
+            given.setdefault("probation", self.probation)
+            parts.append((part, part.configure(given)))
         self._derive("part_configs", tuple(parts))
         self._derive("penalty", math.log10(len(names)))
 
