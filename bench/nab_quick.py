@@ -58,8 +58,8 @@ def scores(name: str, params: dict[str, Any], series: list[nab.Series], times: l
     alarm = cfg.alarm_s()
     out = []
     for s, ts in zip(series, times, strict=True):
-        if rules == "nab":
-            given = dict(pair.split("=", 1) for pair in nab.hints(s))
+        if rules != "blind":  # "nab": both facts; "range" or "probation": that one alone (an ablation)
+            given = {k: v for k, v in (pair.split("=", 1) for pair in nab.hints(s)) if rules in ("nab", k)}
             cfg = cls.configure({**params, **{k: known[k].parse(v) for k, v in given.items()}})
         det = cls(cfg)
         row = []
@@ -88,8 +88,9 @@ def main() -> int:
     parser.add_argument("detector")
     parser.add_argument("-p", action="append", default=[], help="NAME=VALUE parameter (repeatable)")
     parser.add_argument("--check", action="store_true", help="compare with the ben detect process, row by row")
-    parser.add_argument("--rules", choices=["blind", "nab"], default="blind",
-                        help="nab: give each file's value range and probation, as NAB's harness does")
+    parser.add_argument("--rules", choices=["blind", "nab", "range", "probation"], default="blind",
+                        help="nab: give each file's value range and probation, as NAB's harness does; "
+                             "range, probation: only that one")
     args = parser.parse_args()
     if args.check and args.p:
         parser.error("--check compares the detector's defaults, as make eval-detect runs them: drop -p")
