@@ -52,7 +52,7 @@ MISMATCH_FLOOR = 0.01
 
 @dataclass(frozen=True)
 class ArtConfig(Config):
-    window: int = param(8, "values in the window a category holds")
+    window: int = param(4, "values in the window a category holds")
     categories: int = param(24, "most categories kept (the least recently used gives way)")
     vigilance: float = param(0.9, "least match for a category to learn a window (else a new one)")
     beta: float = param(0.1, "how far a resonating box stretches towards the window (1: all the way)")
