@@ -10,6 +10,7 @@ variants in retro 0018 were compared.
     python bench/nab_quick.py auto                          # the three profiles
     python bench/nab_quick.py auto -p parts=seasonal,cad     # with parameters
     python bench/nab_quick.py auto --check                   # against the ben detect process
+    python bench/nab_quick.py cad --rules nab                # each file's range and probation given
 """
 
 from __future__ import annotations
@@ -43,17 +44,23 @@ def corpus() -> tuple[list[nab.Series], list[list[float]]]:
     return series, times
 
 
-def scores(name: str, params: dict[str, Any], series: list[nab.Series], times: list[list[float]]) -> list[list[float]]:
-    """Every row's score as ``ben detect -d NAME -p ...`` prints it."""
+def scores(name: str, params: dict[str, Any], series: list[nab.Series], times: list[list[float]],
+           rules: str = "blind") -> list[list[float]]:
+    """Every row's score as ``ben detect -d NAME -p ...`` prints it; under NAB's rules each file's
+    range and probation are added to the parameters, as ``eval_detect.py --rules nab`` does."""
     from ben_cli import registry
     from ben_cli.detect import table as _table  # noqa: F401  (registers the built-in detectors)
     from ben_cli.detect.pvalue import squash
 
     cls = registry.detectors.get(name)
+    known = {p.name: p for p in cls.all_params()}
     cfg = cls.configure(params)
     alarm = cfg.alarm_s()
     out = []
     for s, ts in zip(series, times, strict=True):
+        if rules != "blind":  # "nab": both facts; "range" or "probation": that one alone (an ablation)
+            given = {k: v for k, v in (pair.split("=", 1) for pair in nab.hints(s)) if rules in ("nab", k)}
+            cfg = cls.configure({**params, **{k: known[k].parse(v) for k, v in given.items()}})
         det = cls(cfg)
         row = []
         for v, t in zip(s.values, ts, strict=True):
@@ -63,9 +70,9 @@ def scores(name: str, params: dict[str, Any], series: list[nab.Series], times: l
     return out
 
 
-def evaluate(name: str, params: dict[str, Any]) -> dict[str, nab.Result]:
+def evaluate(name: str, params: dict[str, Any], rules: str = "blind") -> dict[str, nab.Result]:
     series, times = corpus()
-    rows = scores(name, params, series, times)
+    rows = scores(name, params, series, times, rules)
     return {p: nab.score_corpus(series, rows, nab.PROFILES[p]) for p in nab.PROFILES}
 
 
@@ -81,6 +88,9 @@ def main() -> int:
     parser.add_argument("detector")
     parser.add_argument("-p", action="append", default=[], help="NAME=VALUE parameter (repeatable)")
     parser.add_argument("--check", action="store_true", help="compare with the ben detect process, row by row")
+    parser.add_argument("--rules", choices=["blind", "nab", "range", "probation"], default="blind",
+                        help="nab: give each file's value range and probation, as NAB's harness does; "
+                             "range, probation: only that one")
     args = parser.parse_args()
     if args.check and args.p:
         parser.error("--check compares the detector's defaults, as make eval-detect runs them: drop -p")
@@ -94,19 +104,20 @@ def main() -> int:
         key, _, value = text.partition("=")
         params[key] = known[key].parse(value)
     started = time.perf_counter()
-    res = evaluate(args.detector, params)
-    print(line(" ".join([args.detector, *args.p]), res, time.perf_counter() - started), flush=True)
+    res = evaluate(args.detector, params, args.rules)
+    print(line(" ".join([args.detector, *args.p, f"[{args.rules}]"]), res, time.perf_counter() - started), flush=True)
     if args.check:
         import eval_detect
 
         series, times = corpus()
-        mine = scores(args.detector, params, series, times)
+        mine = scores(args.detector, params, series, times, args.rules)
         ben = str(Path(sys.executable).with_name("ben"))
         eval_detect.WORK.mkdir(parents=True, exist_ok=True)
         for i, s in enumerate(series):
             path = eval_detect.WORK / f"{i:02d}.ndjson"
             path.write_bytes(eval_detect.envelopes(s))
-            if eval_detect.run_detector(ben, args.detector, path) != mine[i]:
+            extra = nab.hints(s) if args.rules == "nab" else []
+            if eval_detect.run_detector(ben, args.detector, path, extra) != mine[i]:
                 print(f"differs on {s.name}", file=sys.stderr)
                 return 1
         print("same scores as ben detect on every row", flush=True)

@@ -85,6 +85,13 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.strip())
 
 
+def hints(series: Series) -> list[str]:
+    """The two facts NAB's harness hands every detector for a file, as ``ben detect`` parameters:
+    the whole file's value range and its probation length (NAB's ``inputMin``/``inputMax`` and
+    ``probationaryPeriod``). Runs given them are "NAB's rules"; runs without, "blind streaming"."""
+    return [f"range={min(series.values)!r}:{max(series.values)!r}", f"probation={series.probation}"]
+
+
 def load_corpus(root: Path = NAB) -> list[Series]:
     """Every NAB file with its windows, in a stable order (sorted by ``category/file``)."""
     labels = json.loads((root / "labels" / "combined_windows.json").read_text())

@@ -115,6 +115,8 @@ def test_bad_parameters_are_usage_errors_naming_the_option():
     assert usage_error("-p", "lambda") == "ben detect: --param: 'lambda' is not NAME=VALUE"
     assert usage_error("-d", "nosuch").startswith("ben detect: --detector: unknown detector 'nosuch'; known: adwin, art, auto, cad")
     assert usage_error("-d", "mad", "-p", "window=2") == "ben detect: --param: mad: window must be at least 3"
+    assert usage_error("-p", "range=5") == "ben detect: --param: auto: range must be LO:HI, two finite numbers with LO <= HI, not '5'"
+    assert usage_error("-d", "cad", "-p", "probation=-2") == "ben detect: --param: cad: probation must be 0 or more points"
     assert usage_error("--by", ",") == "ben detect: --by: needs at least one field"
     assert usage_error("--expire", "soon").startswith("ben detect: --expire: not a duration: 'soon'")
 

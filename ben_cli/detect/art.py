@@ -30,7 +30,8 @@ instead of invalidating them.
 ARTime (Hampton, in NAB) learns ART categories over windowed, downsampled features with dual
 vigilance, scores anomalies from the similarity of new categories and masks re-alarms after a
 detection; it takes each file's range and probation length from NAB in advance. Here the range is
-learned as the series goes.
+learned as the series goes, unless given with ``-p range=LO:HI``; ``-p probation=N`` makes the
+first N points training only (scored 0), as ARTime's probation.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ MISMATCH_FLOOR = 0.01
 
 @dataclass(frozen=True)
 class ArtConfig(Config):
-    window: int = param(8, "values in the window a category holds")
+    window: int = param(4, "values in the window a category holds")
     categories: int = param(24, "most categories kept (the least recently used gives way)")
     vigilance: float = param(0.9, "least match for a category to learn a window (else a new one)")
     beta: float = param(0.1, "how far a resonating box stretches towards the window (1: all the way)")
@@ -92,7 +93,11 @@ class Art(Detector[ArtConfig]):
         recent = self.recent
         self.steps += 1
         if self.steps == 1:
-            self.lo = self.hi = value
+            lo, hi = cfg.range_lo, cfg.range_hi
+            if lo is None or hi is None:
+                self.lo = self.hi = value
+            else:  # the range known ahead (NAB's rules): boxes are measured in it from the first window
+                self.lo, self.hi = min(lo, value), max(hi, value)
         elif value < self.lo:
             self.lo = value
         elif value > self.hi:

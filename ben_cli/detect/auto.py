@@ -1,5 +1,10 @@
 """``auto``, the default: a small ensemble, the best of the combinations tried on NAB.
 
+Its parts: the log-daily and weekly seasonal profiles, adwin, a coarse short-memory ``cad`` (4
+levels, contexts of 2, novelty rate over 40 points) that measures values in their learned range
+even when a range is given (``range=``: measured, the given range coarsens it), and a ``cad`` of
+6 levels and first-order contexts (transitions), which takes a given range.
+
 Each part is a full detector with its own defaults, but only its model is used (its surprise
 before warm-up, calibration and hold-off); the ensemble reports the largest part's surprise less
 ``log10(parts)`` (Bonferroni: looking several times costs significance), and then applies the
@@ -20,7 +25,7 @@ from ben_cli import registry
 from ben_cli.detect.base import TAIL_WEIGHT_HELP, Config, Detector, derived, param
 from ben_cli.registry import detectors
 
-DEFAULT_PARTS = "seasonal:transform=log,seasonal:period=604800:bins=168:unseen=quiet,adwin,cad:levels=8:bits=12,cad:levels=4:bits=10:order=2:horizon=40"
+DEFAULT_PARTS = "seasonal:transform=log,seasonal:period=604800:bins=168:unseen=quiet,adwin,cad:levels=4:bits=10:order=2:horizon=40:range=,cad:levels=6:bits=10:order=1:horizon=100"
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,10 @@ class AutoConfig(Config):
                 raise ValueError(exc.args[0]) from None
             if part.vector:
                 raise ValueError(f"{name} watches several fields and cannot be a part of auto")
-            parts.append((part, part.configure(part_params(part, spec))))
+            given = part_params(part, spec)
+            given.setdefault("range", self.value_range)  # the series' facts known ahead reach every part
+            given.setdefault("probation", self.probation)
+            parts.append((part, part.configure(given)))
         self._derive("part_configs", tuple(parts))
         self._derive("penalty", math.log10(len(names)))
 

@@ -17,6 +17,12 @@ detector shares, in this order:
    is the weighted geometric mean of the model's p-value and that learned-tail p-value;
 3. hold-off: after a surprise, later points score 0 unless they beat its echo, which halves every
    ``holdoff`` points. One incident then raises one alarm, not one per point it lasts.
+
+Two parameters every detector takes are *hints*, facts about a series known ahead that a stream
+usually lacks and NAB's harness hands each detector: ``range=LO:HI`` (the file's minimum and
+maximum; detectors that quantise or scale values, ``cad`` and ``art``, use it instead of the
+running range) and ``probation=N`` (the first N points are normal: the model and its tail learn
+them and they score 0). Unset, nothing changes.
 """
 
 from __future__ import annotations
@@ -63,10 +69,13 @@ class Param:
         return value
 
 
-def param(default: Any, help: str, *, name: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
+def param(default: Any, help: str, *, name: str | None = None, choices: tuple[str, ...] | None = None,
+          hint: bool = False) -> Any:
     """A configuration field that is a parameter: its default, its help for ``--list``, and the
-    name it is given by (``-p lambda=0.2`` when the field cannot be called ``lambda``)."""
-    return field(default=default, metadata={"help": help, "name": name, "choices": choices})
+    name it is given by (``-p lambda=0.2`` when the field cannot be called ``lambda``). A ``hint``
+    is a fact about the series known ahead (its range, its probation): left unset, a state file
+    does not record it, so state written before hints existed still loads."""
+    return field(default=default, metadata={"help": help, "name": name, "choices": choices, "hint": hint})
 
 
 def derived() -> Any:
@@ -92,10 +101,21 @@ class Config:
     warmup: int = param(30, "points a series must show before it is scored")
     tail_weight: float = param(0.5, TAIL_WEIGHT_HELP)
     holdoff: float = param(69.0, "points for an alarm's echo to halve; points that do not beat it score 0 (0: off)")
+    value_range: str = param("", "LO:HI, the values' range when known ahead (NAB's rules hand each file's in); "
+                             "empty: learned as the series goes", name="range", hint=True)
+    probation: int = param(0, "first points known to be normal (NAB's rules: 15 % of the file): learned, "
+                           "scored 0", hint=True)
     echo_keep: float = derived()
+    range_lo: float | None = derived()
+    range_hi: float | None = derived()
 
     def __post_init__(self) -> None:
         self._derive("echo_keep", 0.5 ** (1.0 / self.holdoff) if self.holdoff > 0 else 0.0)
+        lo, hi = parse_range(self.value_range)
+        self._derive("range_lo", lo)
+        self._derive("range_hi", hi)
+        if self.probation < 0:
+            raise ValueError("probation must be 0 or more points")
 
     def _derive(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)  # the config is frozen once built
@@ -130,12 +150,27 @@ class Config:
         return cls(**{names[name]: value for name, value in given.items()})
 
     def values(self) -> dict[str, Any]:
-        """Every parameter's value by name, as a state file records them."""
-        return {_param_name(f): getattr(self, f.name) for f in self.param_fields()}
+        """Every parameter's value by name, as a state file records them (hints only when set)."""
+        return {_param_name(f): getattr(self, f.name) for f in self.param_fields()
+                if not (f.metadata["hint"] and getattr(self, f.name) == f.default)}
 
 
 def _param_name(f: Field[Any]) -> str:
     return f.metadata["name"] or f.name
+
+
+def parse_range(text: str) -> tuple[float | None, float | None]:
+    """``LO:HI`` as two finite floats with ``LO <= HI``; ``("", "")`` gives ``(None, None)``."""
+    if not text.strip():
+        return None, None
+    lo_text, colon, hi_text = text.partition(":")
+    try:
+        lo, hi = float(lo_text), float(hi_text)
+    except ValueError:
+        lo = hi = math.nan
+    if not colon or not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ValueError(f"range must be LO:HI, two finite numbers with LO <= HI, not {text!r}")
+    return lo, hi
 
 
 C = TypeVar("C", bound=Config)
@@ -187,6 +222,8 @@ class Detector(Generic[C]):
         w = cfg.tail_weight
         if w > 0.0:
             s = (1.0 - w) * s + w * self._tail(s)
+        if self.count <= cfg.probation:  # known normal: the model and its tail learn, nothing is reported
+            return 0.0, expected
         keep = cfg.echo_keep
         if keep:
             echo = self.echo * keep

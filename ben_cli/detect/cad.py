@@ -22,7 +22,9 @@ follow a step, whose contexts are all new, score less than the step did: a step 
 CAD OSE (Smirnov, in NAB) quantises values and their recent context the same way and scores the
 share of the current contexts not predicted by those active before; it normalises values by the
 whole file's minimum and maximum, given in advance, which a stream cannot know. Here the range is
-learned as the series goes, and a new extreme is novel by construction.
+learned as the series goes, and a new extreme is novel by construction, unless it is given with
+``-p range=LO:HI`` (as NAB's harness gives CAD OSE the file's): then the levels are the given
+range's from the first point.
 """
 
 from __future__ import annotations
@@ -80,7 +82,12 @@ class Cad(Detector[CadConfig]):
         cfg = self.cfg
         lo = self.lo
         if lo is None:
-            self.lo = self.hi = lo = value
+            given_lo, given_hi = cfg.range_lo, cfg.range_hi
+            if given_lo is None or given_hi is None:
+                self.lo = self.hi = lo = value
+            else:  # the range known ahead (NAB's rules): the levels hold still from the first point
+                self.lo = lo = min(given_lo, value)
+                self.hi = max(given_hi, value)
         elif value < lo:
             self.lo = lo = value
         elif value > self.hi:
