@@ -42,8 +42,11 @@ from typing import Any, BinaryIO
 import orjson
 
 from ben_cli.errors import BenError, ExitStatus
+from ben_cli.ingest.summary import IngestSummary
 from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.keys import series_hash, shard_filter, shard_key, shardable
+from ben_cli.orchestrate.blocks import Input, block_inputs, decode, re_add
+from ben_cli.orchestrate.blocks import cut as cut_blocks
+from ben_cli.orchestrate.keys import first_keyed, series_hash, shard_filter, shard_key, shardable
 from ben_cli.orchestrate.pipeline import (
     Drain,
     Feed,
@@ -56,10 +59,11 @@ from ben_cli.orchestrate.pipeline import (
     wire,
 )
 from ben_cli.orchestrate.steps import Planned, Step, make_step, prepare
-from ben_cli.rejects import Summary
+from ben_cli.rejects import Rejects, Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
 IN_FLIGHT = 4  # batches a worker may hold unanswered before the reader waits for it
+DECODING = 2  # blocks a worker may hold undecoded before the main process waits for it
 # An answer is b"A", the batch number, the batch number the worker's state is saved through (0:
 # none) and the batch's output lines; b"F" and a pickle is the end (output of the flush, counts); b"E"
 # and a pickle a ben error (message, exit status).
@@ -76,18 +80,44 @@ class WorkerError(BenError):
 
 
 # the worker side --------------------------------------------------------------------------------
-def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int) -> None:
+@dataclass
+class Reading:
+    """What a worker needs to decode blocks of the input itself (``blocks.py``): the files, ingest's
+    options, how many of the stages run before the shares cross to their workers (the stateless
+    ones before the first keyed stage; all of them without a key), and how a record finds its
+    worker (the key's getters, the worker count, ``--shard``'s count and index)."""
+
+    inputs: list[Input]
+    options: Any
+    pre: int
+    getters: list[Callable[[dict], Any]] | None
+    n: int
+    shards: int = 1
+    shard: tuple[int, int] | None = None
+
+
+def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
+            reading: Reading | None = None) -> None:
     """Run ``plans`` over the batches arriving on ``conn_in``; answer on ``conn_out``. Batches
     numbered up to ``answered`` were answered by a worker before this one: only learned from."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the main process drains; a worker is told by its input
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        _work(plans, conn_in, conn_out, answered)
+        _work(plans, conn_in, conn_out, answered, reading)
     except BenError as exc:  # the user's to see (a strict reject, a held lock): no restart can help
         conn_out.send_bytes(b"E" + pickle.dumps((str(exc), int(exc.status))))
 
 
-def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int) -> None:
+def _through(steps: list[Step], batch: list[dict]) -> list[dict]:
+    for step in steps:
+        if not batch:
+            break
+        batch = step.feed(batch)
+    return batch
+
+
+def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
+          reading: Reading | None) -> None:
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     with ExitStack() as stack:
         rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
@@ -96,17 +126,19 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
             step.remember = False  # the process is the unit of recovery here (checkpoint files)
             stack.callback(step.close)
             step.start()
+        # with blocks, a batch (of records another worker decoded) starts at the first keyed stage
+        after = steps[reading.pre:] if reading is not None else steps
         since_save = 0
         while True:
             msg = conn_in.recv_bytes()
             if msg == _END:
                 break
-            (seq,) = struct.unpack_from("<Q", msg)
-            batch = orjson.loads(memoryview(msg)[8:])
-            for step in steps:
-                if not batch:
-                    break
-                batch = step.feed(batch)
+            if msg[:1] == b"D":
+                assert reading is not None
+                conn_out.send_bytes(b"P" + _decoded(reading, steps, pickle.loads(memoryview(msg)[1:])))
+                continue
+            (seq,) = struct.unpack_from("<Q", msg, 1)
+            batch = _through(after, orjson.loads(memoryview(msg)[9:]))
             since_save += 1
             saved = 0
             if since_save >= CHECKPOINT:
@@ -128,6 +160,30 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
         conn_out.send_bytes(b"F" + pickle.dumps((lines, [s.summary() for s in steps])))
 
 
+def _decoded(reading: Reading, steps: list[Step], job: tuple[int, int, int, int, int]) -> bytes:
+    """A block decoded (``blocks.decode``): without a series key, through every stage, as output
+    lines; with one, each record to the share of the worker its series hashes to, each share
+    through the stages before the keyed one, as an ``orjson`` array. The answer: the block's
+    number, its counts and bad lines, then the output lines or the shares."""
+    index, k, start, end, lineno = job
+    records, read, read_time, bad = decode(reading.inputs[k], reading.options, start, end, lineno)
+    decoded = len(records)
+    getters, n, shards, shard = reading.getters, reading.n, reading.shards, reading.shard
+    if shard is not None:
+        records = [rec for rec in records if series_hash(rec, getters) % shard[1] == shard[0]]
+    if getters is None:
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        lines = b"".join([dumps(rec, option=newline) for rec in _through(steps, records)])
+        return pickle.dumps((index, k, read, decoded, read_time, bad, lines, None))
+    shares: list[list[dict]] = [[] for _ in range(n)]
+    for rec in records:
+        shares[series_hash(rec, getters) // shards % n].append(rec)
+    pre = steps[:reading.pre]
+    outs = [_through(pre, share) for share in shares]
+    return pickle.dumps((index, k, read, decoded, read_time, bad, [orjson.dumps(o) if o else b"" for o in outs],
+                         [len(o) for o in outs]))
+
+
 # the main side ----------------------------------------------------------------------------------
 @dataclass
 class Worker:
@@ -144,11 +200,13 @@ class Worker:
     restarts = 0
     failures = 0  # restarts in a row without an answer between them
     generation = 0  # which process of this index: answers of one replaced are ignored
+    reading: Reading | None = None  # set when the workers decode the input's blocks
+    jobs: dict = field(default_factory=dict)  # block number -> its message, until its answer is taken
 
     def spawn(self, ctx: Any) -> None:
         recv_in, send_in = ctx.Pipe(duplex=False)
         recv_out, send_out = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered),
+        self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered, self.reading),
                                 name=f"ben run worker {self.index}", daemon=True)
         self.generation += 1
         self.proc.start()
@@ -161,7 +219,7 @@ class Shards:
     """The workers, the batches in flight, and the answers' way to the end of the pipeline."""
 
     def __init__(self, plans: list[Planned], n: int, flow: Flow, options: RunOptions, tell: Callable[[str], None],
-                 state_dir: Path):
+                 state_dir: Path, source: Planned | None = None, inputs: list[Input] | None = None):
         self.ctx = multiprocessing.get_context("fork")
         self.n, self.flow, self.options, self.tell = n, flow, options, tell
         self.getters = shard_key(plans)
@@ -169,6 +227,22 @@ class Shards:
         self.least_loaded = options.dispatch == "least-loaded"
         plans = prepare(plans)  # built once here, not once per worker
         self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
+        # blocks (blocks.py): numbered in input order; answers wait in `decoded` for their turn
+        self.inputs = inputs
+        self.blocks = self.forwarded = 0
+        self.decoded: dict[int, tuple] = {}
+        self.shares: list[list[bytes]] = [[] for _ in range(n)]
+        self.share_count = [0] * n
+        self.ingest: IngestSummary | None = None
+        if inputs is not None and source is not None:
+            pre = first_keyed(plans) if self.getters is not None else None
+            pre = len(plans) if pre is None else pre
+            reading = Reading(inputs, source.options, pre, self.getters, n, self.shards, options.shard)
+            for w in self.workers:
+                w.reading = reading
+            self.ingest = IngestSummary()
+            self.per_input = [[0, 0, 0] for _ in inputs]  # read, written, rejected
+            self.source_rejects: Any = None
         self.pending: list[list[dict]] = [[] for _ in range(n)]
         self.round = 0
         self.answers: queue.Queue = queue.Queue()
@@ -205,10 +279,82 @@ class Shards:
         w = self.workers[i]
         while w.sent - w.answered >= IN_FLIGHT:
             self.take(block=True)
+        self._send_body(w, orjson.dumps(recs))
+
+    def _send_body(self, w: Worker, body: bytes) -> None:
+        """A batch (an ``orjson`` array of records) to worker ``w``, numbered and kept until a
+        checkpoint covers it."""
         w.sent += 1
-        msg = struct.pack("<Q", w.sent) + orjson.dumps(recs)
+        msg = b"B" + struct.pack("<Q", w.sent) + body
         w.log.append((w.sent, msg))
         self._deliver(w, msg)
+
+    # blocks: the workers decode -------------------------------------------------------------------
+    def read_blocks(self, rejects: Rejects) -> IngestSummary:
+        """Hand out every block of the inputs (at most DECODING per worker in flight, to the worker
+        with the fewest), and pass their answers on in block order; ingest's summary."""
+        assert self.inputs is not None and self.ingest is not None
+        self.source_rejects = rejects
+        for k, start, end, lineno in cut_blocks(self.inputs):
+            if self.flow.draining:
+                break
+            w = min(self.workers, key=lambda x: len(x.jobs))
+            while len(w.jobs) >= DECODING:
+                self.take(block=True)
+                w = min(self.workers, key=lambda x: len(x.jobs))
+            self.blocks += 1
+            msg = b"D" + pickle.dumps((self.blocks, k, start, end, lineno))
+            w.jobs[self.blocks] = msg
+            self._deliver(w, msg)
+            self.take(block=False)
+        while self.forwarded < self.blocks:
+            self.take(block=True)
+        summary = self.ingest
+        for each, (read, written, rejected) in zip(self.inputs, self.per_input, strict=True):
+            summary.add(each.format, read, written, rejected)
+        summary.written, summary.rejected = sum(c[1] for c in self.per_input), rejects.count
+        return summary
+
+    def _decoded(self, w: Worker, answer: tuple) -> None:
+        """A block's answer: kept until every block before it is passed on, then passed on."""
+        index = answer[0]
+        if w.jobs.pop(index, None) is None:
+            return  # answered before (by a process replaced since)
+        w.failures = 0
+        self.decoded[index] = answer
+        while self.forwarded + 1 in self.decoded:
+            self.forwarded += 1
+            self._forward(self.decoded.pop(self.forwarded))
+
+    def _forward(self, answer: tuple) -> None:
+        _index, k, read, decoded, read_time, bad, out, counts = answer
+        assert self.ingest is not None
+        before = self.source_rejects.count
+        re_add(bad, self.source_rejects.add)
+        tally = self.per_input[k]
+        tally[0] += read
+        tally[1] += decoded
+        tally[2] += self.source_rejects.count - before
+        self.ingest.read_time += read_time
+        self.flow.source_read += decoded
+        if counts is None:  # no series key: the block's output lines, in input order
+            self.flow_lines(out)
+            return
+        size = self.options.batch
+        for i, (share, count) in enumerate(zip(out, counts, strict=True)):
+            if not count:
+                continue
+            self.shares[i].append(share)
+            self.share_count[i] += count
+            if self.share_count[i] >= size:
+                self._send_shares(i)
+
+    def _send_shares(self, i: int) -> None:
+        """Worker ``i``'s shares gathered so far, as one batch: the arrays joined without parsing."""
+        shares, self.shares[i], self.share_count[i] = self.shares[i], [], 0
+        if shares:
+            body = shares[0] if len(shares) == 1 else b"[" + b",".join([s[1:-1] for s in shares]) + b"]"
+            self._send_body(self.workers[i], body)
 
     def _deliver(self, w: Worker, msg: bytes) -> None:
         try:
@@ -221,6 +367,7 @@ class Shards:
         """The input has ended: send what is pending and the end, take every answer."""
         for i in range(self.n):
             self.send(i)
+            self._send_shares(i)
         for w in self.workers:
             self._deliver(w, _END)
             w.ended = True
@@ -278,6 +425,9 @@ class Shards:
             if msg is None:
                 self.restart(w)
                 continue
+            if msg[:1] == b"P":
+                self._decoded(w, pickle.loads(msg[1:]))
+                continue
             if msg[:1] == b"F":
                 w.final = pickle.loads(msg[1:])
                 continue
@@ -318,6 +468,8 @@ class Shards:
         with self.lock:
             w.spawn(self.ctx)
         for _seq, msg in list(w.log):
+            self._deliver(w, msg)
+        for msg in list(w.jobs.values()):  # blocks it had not answered: decoded again
             self._deliver(w, msg)
         if w.ended:
             self._deliver(w, _END)
@@ -361,7 +513,8 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
             step.start()
         flow = Flow(end_steps, writer, options, tell)
         state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ben-run-")))
-        shards = Shards(body, options.workers, flow, options, tell, state_dir)
+        inputs = block_inputs(source)
+        shards = Shards(body, options.workers, flow, options, tell, state_dir, source, inputs)
         stack.callback(shards.close)
         summaries: list[Summary] = []
         push = shards.push
@@ -372,7 +525,9 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         if options.reload is not None:
             _refuse_reload(tell, stack)
         try:
-            if source is not None:
+            if inputs is not None:
+                summaries.append(shards.read_blocks(first_rejects))
+            elif source is not None:
                 from ben_cli.ingest import run as ingest
 
                 feed = Feed(flow, options.batch, push=push)
