@@ -41,7 +41,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ben_cli.errors import BenError, ExitStatus
+from ben_cli.errors import BadRecord, BenError, ExitStatus
 from ben_cli.ingest.summary import IngestSummary
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.orchestrate.blocks import Input, block_inputs, decode, re_add
@@ -58,16 +58,19 @@ from ben_cli.orchestrate.pipeline import (
     summaries_of,
     wire,
 )
-from ben_cli.orchestrate.steps import Planned, Step, make_step, prepare
+from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, prepare
 from ben_cli.rejects import Rejects, Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
 IN_FLIGHT = 4  # batches a worker may hold unanswered before the reader waits for it
 DECODING = 2  # blocks a worker may hold undecoded before the main process waits for it
+# A batch is b"B", its number and an orjson array of records; a block to decode b"D" and a pickle.
 # An answer is b"A", the batch number, the batch number the worker's state is saved through (0:
-# none) and the batch's output lines; b"F" and a pickle is the end (output of the flush, counts); b"E"
-# and a pickle a ben error (message, exit status).
-_HEAD = struct.Struct("<QQ")
+# none), the size of the verdicts on its lines (pickled, when the worker checks them for the file
+# sink) and the batch's output lines; b"P" and a pickle the answer for a block; b"F" and a pickle
+# is the end (output of the flush, its verdicts, counts); b"E" and a pickle a ben error (message,
+# exit status).
+_HEAD = struct.Struct("<QQI")  # batch number, saved through, size of the pickled sink verdicts (0: none)
 _END = b""
 
 
@@ -97,13 +100,13 @@ class Reading:
 
 
 def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
-            reading: Reading | None = None) -> None:
+            reading: Reading | None = None, check: Callable[[dict], Any] | None = None) -> None:
     """Run ``plans`` over the batches arriving on ``conn_in``; answer on ``conn_out``. Batches
     numbered up to ``answered`` were answered by a worker before this one: only learned from."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the main process drains; a worker is told by its input
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        _work(plans, conn_in, conn_out, answered, reading)
+        _work(plans, conn_in, conn_out, answered, reading, check)
     except BenError as exc:  # the user's to see (a strict reject, a held lock): no restart can help
         conn_out.send_bytes(b"E" + pickle.dumps((str(exc), int(exc.status))))
 
@@ -116,9 +119,22 @@ def _through(steps: list[Step], batch: list[dict]) -> list[dict]:
     return batch
 
 
-def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
-          reading: Reading | None) -> None:
+def _lines(records: list[dict], check: Callable[[dict], Any] | None) -> tuple[bytes, list[tuple[int, str]]]:
+    """The records as NDJSON lines, and (with ``check``, the file sink's check of a record) the
+    index and reason of each record that fails it: the main process then stores the lines unread."""
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    bad: list[tuple[int, str]] = []
+    if check is not None:
+        for i, rec in enumerate(records):
+            try:
+                check(rec)
+            except BadRecord as exc:
+                bad.append((i, exc.reason))
+    return b"".join([dumps(rec, option=newline) for rec in records]), bad
+
+
+def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
+          reading: Reading | None, check: Callable[[dict], Any] | None) -> None:
     with ExitStack() as stack:
         rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
         steps = [make_step(p, r) for p, r in zip(plans, rejects, strict=True)]
@@ -135,7 +151,7 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
                 break
             if msg[:1] == b"D":
                 assert reading is not None
-                conn_out.send_bytes(b"P" + _decoded(reading, steps, pickle.loads(memoryview(msg)[1:])))
+                conn_out.send_bytes(b"P" + _decoded(reading, steps, pickle.loads(memoryview(msg)[1:]), check))
                 continue
             (seq,) = struct.unpack_from("<Q", msg, 1)
             batch = _through(after, orjson.loads(memoryview(msg)[9:]))
@@ -146,8 +162,9 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
                     step.save()
                 since_save, saved = 0, seq
             if seq > answered or saved:
-                body = b"".join([dumps(rec, option=newline) for rec in batch]) if seq > answered else b""
-                conn_out.send_bytes(b"A" + _HEAD.pack(seq, saved) + body)
+                body, bad = _lines(batch, check) if seq > answered else (b"", [])
+                verdicts = pickle.dumps(bad) if bad else b""
+                conn_out.send_bytes(b"A" + _HEAD.pack(seq, saved, len(verdicts)) + verdicts + body)
         out: list[dict] = []
         for i, step in enumerate(steps):
             rest = step.flush()
@@ -156,11 +173,12 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
             out += rest
         for step in steps:
             step.save()
-        lines = b"".join(dumps(rec, option=newline) for rec in out)
-        conn_out.send_bytes(b"F" + pickle.dumps((lines, [s.summary() for s in steps])))
+        lines, bad = _lines(out, check)
+        conn_out.send_bytes(b"F" + pickle.dumps((lines, bad, [s.summary() for s in steps])))
 
 
-def _decoded(reading: Reading, steps: list[Step], job: tuple[int, int, int, int, int]) -> bytes:
+def _decoded(reading: Reading, steps: list[Step], job: tuple[int, int, int, int, int],
+             check: Callable[[dict], Any] | None) -> bytes:
     """A block decoded (``blocks.decode``): without a series key, through every stage, as output
     lines; with one, each record to the share of the worker its series hashes to, each share
     through the stages before the keyed one, as an ``orjson`` array. The answer: the block's
@@ -172,9 +190,7 @@ def _decoded(reading: Reading, steps: list[Step], job: tuple[int, int, int, int,
     if shard is not None:
         records = [rec for rec in records if series_hash(rec, getters) % shard[1] == shard[0]]
     if getters is None:
-        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        lines = b"".join([dumps(rec, option=newline) for rec in _through(steps, records)])
-        return pickle.dumps((index, k, read, decoded, read_time, bad, lines, None))
+        return pickle.dumps((index, k, read, decoded, read_time, bad, _lines(_through(steps, records), check), None))
     shares: list[list[dict]] = [[] for _ in range(n)]
     for rec in records:
         shares[series_hash(rec, getters) // shards % n].append(rec)
@@ -196,17 +212,19 @@ class Worker:
     answered = 0  # the newest batch number whose answer was taken
     log: deque = field(default_factory=deque)  # (number, message) since the last checkpoint
     ended = False
-    final: tuple[bytes, list[Summary]] | None = None
+    final: tuple[bytes, list, list[Summary]] | None = None
     restarts = 0
     failures = 0  # restarts in a row without an answer between them
     generation = 0  # which process of this index: answers of one replaced are ignored
     reading: Reading | None = None  # set when the workers decode the input's blocks
     jobs: dict = field(default_factory=dict)  # block number -> its message, until its answer is taken
+    check: Callable[[dict], Any] | None = None  # the file sink's check, run by the worker on its answers
 
     def spawn(self, ctx: Any) -> None:
         recv_in, send_in = ctx.Pipe(duplex=False)
         recv_out, send_out = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered, self.reading),
+        self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered, self.reading,
+                                                          self.check),
                                 name=f"ben run worker {self.index}", daemon=True)
         self.generation += 1
         self.proc.start()
@@ -227,6 +245,11 @@ class Shards:
         self.least_loaded = options.dispatch == "least-loaded"
         plans = prepare(plans)  # built once here, not once per worker
         self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
+        # the file sink, when the workers check its records' times and it stores their lines unread
+        end = flow.steps[0] if len(flow.steps) == 1 and isinstance(flow.steps[0], SinkStep) else None
+        self.checked = end if end is not None and end.checker() is not None else None
+        for w in self.workers:
+            w.check = end.checker() if self.checked is not None and end is not None else None
         # blocks (blocks.py): numbered in input order; answers wait in `decoded` for their turn
         self.inputs = inputs
         self.blocks = self.forwarded = 0
@@ -338,7 +361,7 @@ class Shards:
         self.ingest.read_time += read_time
         self.flow.source_read += decoded
         if counts is None:  # no series key: the block's output lines, in input order
-            self.flow_lines(out)
+            self.flow_lines(*out)
             return
         size = self.options.batch
         for i, (share, count) in enumerate(zip(out, counts, strict=True)):
@@ -377,8 +400,8 @@ class Shards:
         summaries: list[Summary] = []
         for w in self.workers:
             assert w.final is not None
-            lines, per_stage = w.final
-            self.flow_lines(lines)
+            lines, bad, per_stage = w.final
+            self.flow_lines(lines, bad)
             if not summaries:
                 summaries = per_stage
             else:
@@ -434,18 +457,23 @@ class Shards:
             if msg[:1] == b"E":
                 message, status = pickle.loads(msg[1:])
                 raise WorkerError(message, status)
-            seq, saved = _HEAD.unpack_from(msg, 1)
+            seq, saved, size = _HEAD.unpack_from(msg, 1)
             if seq <= w.answered:
                 continue
             w.answered, w.failures = seq, 0
             if saved:
                 while w.log and w.log[0][0] <= saved:
                     w.log.popleft()
-            self.flow_lines(msg[1 + _HEAD.size:])
+            start = 1 + _HEAD.size
+            self.flow_lines(msg[start + size:], pickle.loads(msg[start:start + size]) if size else [])
 
-    def flow_lines(self, lines: bytes) -> None:
-        """A worker's answer to the end of the pipeline: stdout as it is, or the last stage."""
+    def flow_lines(self, lines: bytes, bad: list[tuple[int, str]]) -> None:
+        """A worker's answer to the end of the pipeline: stdout as it is, or the last stage (a
+        file sink takes the lines unread, with the worker's verdicts on them)."""
         if not lines:
+            return
+        if self.checked is not None:
+            self.flow.supervised(self.checked, lambda _b: self.checked.feed_checked(lines, bad) or [], [])  # type: ignore[union-attr]
             return
         self.flow.to_end(lines)
 

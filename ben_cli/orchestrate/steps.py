@@ -340,6 +340,21 @@ class SinkStep(Step):
         parse = _time_only if self.core.reads_time_only else orjson.loads
         self.store(_Lines(cut, [parse(line) for line in cut]))
 
+    def checker(self) -> Callable[[dict], Any] | None:
+        """What a worker process runs on each record it answers with, so that this step need not
+        read the line again (:meth:`feed_checked`): the sink's check of a record's time, when that
+        is all a file target checks and rejects are kept; else None."""
+        if not self.core.reads_time_only or self.plan.strict:
+            return None
+        return self.core.delivery.builder.ts_ns
+
+    def feed_checked(self, lines: bytes, bad: list[tuple[int, str]]) -> None:
+        """Store NDJSON lines a worker made and checked with :meth:`checker` (``bad``: the index
+        and reason of each line that failed): the lines are kept as they came, unread."""
+        cut = lines.splitlines(keepends=True)
+        self.read += len(cut)
+        self.core.feed_checked(cut, bad)
+
     def store(self, items: _Lines) -> None:
         self.read += len(items.lines)
         for _ in self.core.feed_positioned(items, items):
