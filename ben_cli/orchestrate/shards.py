@@ -41,7 +41,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ben_cli.errors import BadRecord, BenError, ExitStatus
+from ben_cli.errors import BenError, ExitStatus
 from ben_cli.ingest.summary import IngestSummary
 from ben_cli.ndjson import Reader, Writer
 from ben_cli.orchestrate.blocks import Input, block_inputs, decode, re_add
@@ -58,7 +58,7 @@ from ben_cli.orchestrate.pipeline import (
     summaries_of,
     wire,
 )
-from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, prepare
+from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, prepare, verdicts
 from ben_cli.rejects import Rejects, Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
@@ -123,13 +123,7 @@ def _lines(records: list[dict], check: Callable[[dict], Any] | None) -> tuple[by
     """The records as NDJSON lines, and (with ``check``, the file sink's check of a record) the
     index and reason of each record that fails it: the main process then stores the lines unread."""
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-    bad: list[tuple[int, str]] = []
-    if check is not None:
-        for i, rec in enumerate(records):
-            try:
-                check(rec)
-            except BadRecord as exc:
-                bad.append((i, exc.reason))
+    bad = verdicts(records, check) if check is not None else []
     return b"".join([dumps(rec, option=newline) for rec in records]), bad
 
 
