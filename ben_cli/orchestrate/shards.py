@@ -70,7 +70,8 @@ DECODING = 2  # blocks a worker may hold undecoded before the main process waits
 # sink) and the batch's output lines; b"P" and a pickle the answer for a block; b"F" and a pickle
 # is the end (output of the flush, its verdicts, counts); b"E" and a pickle a ben error (message,
 # exit status).
-_HEAD = struct.Struct("<QQI")  # batch number, saved through, size of the pickled sink verdicts (0: none)
+_HEAD = struct.Struct("<QQI")
+_BATCH = struct.Struct("<QI")  # batch number, size of its pickled layout (0: every record is in it)  # batch number, saved through, size of the pickled sink verdicts (0: none)
 _END = b""
 
 
@@ -100,13 +101,13 @@ class Reading:
 
 
 def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
-            reading: Reading | None = None, check: Callable[[dict], Any] | None = None) -> None:
+            reading: Reading | None = None, check: Callable[[dict], Any] | None = None, me: int = 0) -> None:
     """Run ``plans`` over the batches arriving on ``conn_in``; answer on ``conn_out``. Batches
     numbered up to ``answered`` were answered by a worker before this one: only learned from."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the main process drains; a worker is told by its input
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        _work(plans, conn_in, conn_out, answered, reading, check)
+        _work(plans, conn_in, conn_out, answered, reading, check, me)
     except BenError as exc:  # the user's to see (a strict reject, a held lock): no restart can help
         conn_out.send_bytes(b"E" + pickle.dumps((str(exc), int(exc.status))))
 
@@ -128,7 +129,7 @@ def _lines(records: list[dict], check: Callable[[dict], Any] | None) -> tuple[by
 
 
 def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
-          reading: Reading | None, check: Callable[[dict], Any] | None) -> None:
+          reading: Reading | None, check: Callable[[dict], Any] | None, me: int) -> None:
     with ExitStack() as stack:
         rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
         steps = [make_step(p, r) for p, r in zip(plans, rejects, strict=True)]
@@ -139,16 +140,22 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
         # with blocks, a batch (of records another worker decoded) starts at the first keyed stage
         after = steps[reading.pre:] if reading is not None else steps
         since_save = 0
+        kept: dict[int, list[dict]] = {}  # block number -> this worker's own share of it, not sent
         while True:
             msg = conn_in.recv_bytes()
             if msg == _END:
                 break
             if msg[:1] == b"D":
                 assert reading is not None
-                conn_out.send_bytes(b"P" + _decoded(reading, steps, pickle.loads(memoryview(msg)[1:]), check))
+                conn_out.send_bytes(b"P" + _decoded(reading, steps, pickle.loads(memoryview(msg)[1:]), check, me, kept))
                 continue
-            (seq,) = struct.unpack_from("<Q", msg, 1)
-            batch = _through(after, orjson.loads(memoryview(msg)[9:]))
+            seq, size = _BATCH.unpack_from(msg, 1)
+            start = 1 + _BATCH.size
+            batch = orjson.loads(memoryview(msg)[start + size:])
+            if size:  # shares kept here are part of it: put them in their place, in block order
+                assert reading is not None
+                batch = _laid_out(batch, pickle.loads(memoryview(msg)[start:start + size]), kept, reading, steps, me)
+            batch = _through(after, batch)
             since_save += 1
             saved = 0
             if since_save >= CHECKPOINT:
@@ -171,27 +178,65 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
         conn_out.send_bytes(b"F" + pickle.dumps((lines, bad, [s.summary() for s in steps])))
 
 
-def _decoded(reading: Reading, steps: list[Step], job: tuple[int, int, int, int, int],
-             check: Callable[[dict], Any] | None) -> bytes:
-    """A block decoded (``blocks.decode``): without a series key, through every stage, as output
-    lines; with one, each record to the share of the worker its series hashes to, each share
-    through the stages before the keyed one, as an ``orjson`` array. The answer: the block's
-    number, its counts and bad lines, then the output lines or the shares."""
-    index, k, start, end, lineno = job
+Job = tuple[int, int, int, int, int]  # block number, input, start, end, lines before it
+
+
+def _decode(reading: Reading, job: Job) -> tuple[list[dict], int, int, int, list]:
+    """The records of a block (those ``--shard`` keeps), the lines read, the records decoded,
+    those given the time of reading, and the bad lines."""
+    _index, k, start, end, lineno = job
     records, read, read_time, bad = decode(reading.inputs[k], reading.options, start, end, lineno)
     decoded = len(records)
-    getters, n, shards, shard = reading.getters, reading.n, reading.shards, reading.shard
-    if shard is not None:
-        records = [rec for rec in records if series_hash(rec, getters) % shard[1] == shard[0]]
-    if getters is None:
-        return pickle.dumps((index, k, read, decoded, read_time, bad, _lines(_through(steps, records), check), None))
+    if reading.shard is not None:
+        getters, (i, count) = reading.getters, reading.shard
+        records = [rec for rec in records if series_hash(rec, getters) % count == i]
+    return records, read, decoded, read_time, bad
+
+
+def _split(reading: Reading, records: list[dict]) -> list[list[dict]]:
+    """Records to the shares of the workers their series hash to."""
+    getters, n, shards = reading.getters, reading.n, reading.shards
     shares: list[list[dict]] = [[] for _ in range(n)]
     for rec in records:
         shares[series_hash(rec, getters) // shards % n].append(rec)
+    return shares
+
+
+def _decoded(reading: Reading, steps: list[Step], job: Job, check: Callable[[dict], Any] | None, me: int,
+             kept: dict[int, list[dict]]) -> bytes:
+    """A block decoded (``blocks.decode``): without a series key, through every stage, as output
+    lines; with one, each record to the share of the worker its series hashes to, each share
+    through the stages before the keyed one, as an ``orjson`` array, except this worker's own,
+    kept here until a batch names it. The answer: the job, its counts and bad lines, then the
+    output lines or the shares and their sizes."""
+    records, read, decoded, read_time, bad = _decode(reading, job)
+    if reading.getters is None:
+        return pickle.dumps((job, read, decoded, read_time, bad, _lines(_through(steps, records), check), None))
     pre = steps[:reading.pre]
-    outs = [_through(pre, share) for share in shares]
-    return pickle.dumps((index, k, read, decoded, read_time, bad, [orjson.dumps(o) if o else b"" for o in outs],
-                         [len(o) for o in outs]))
+    outs = [_through(pre, share) for share in _split(reading, records)]
+    if outs[me]:
+        kept[job[0]] = outs[me]
+    return pickle.dumps((job, read, decoded, read_time, bad,
+                         [orjson.dumps(o) if o and i != me else b"" for i, o in enumerate(outs)], [len(o) for o in outs]))
+
+
+def _laid_out(received: list[dict], layout: list, kept: dict[int, list[dict]], reading: Reading,
+              steps: list[Step], me: int) -> list[dict]:
+    """A batch from the records received and the shares this worker kept, in the order of
+    ``layout``: a number takes that many received records, a job its kept share (decoded again
+    when this process did not decode it: a worker started after a death)."""
+    batch: list[dict] = []
+    taken = 0
+    for item in layout:
+        if type(item) is int:
+            batch += received[taken:taken + item]
+            taken += item
+            continue
+        share = kept.pop(item[0], None)
+        if share is None:
+            share = _through(steps[:reading.pre], _split(reading, _decode(reading, item)[0])[me])
+        batch += share
+    return batch
 
 
 # the main side ----------------------------------------------------------------------------------
@@ -218,7 +263,7 @@ class Worker:
         recv_in, send_in = ctx.Pipe(duplex=False)
         recv_out, send_out = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered, self.reading,
-                                                          self.check),
+                                                          self.check, self.index),
                                 name=f"ben run worker {self.index}", daemon=True)
         self.generation += 1
         self.proc.start()
@@ -248,7 +293,7 @@ class Shards:
         self.inputs = inputs
         self.blocks = self.forwarded = 0
         self.decoded: dict[int, tuple] = {}
-        self.shares: list[list[bytes]] = [[] for _ in range(n)]
+        self.shares: list[list[tuple]] = [[] for _ in range(n)]  # (array or kept share's job, records)
         self.share_count = [0] * n
         self.ingest: IngestSummary | None = None
         if inputs is not None and source is not None:
@@ -298,11 +343,11 @@ class Shards:
             self.take(block=True)
         self._send_body(w, orjson.dumps(recs))
 
-    def _send_body(self, w: Worker, body: bytes) -> None:
-        """A batch (an ``orjson`` array of records) to worker ``w``, numbered and kept until a
-        checkpoint covers it."""
+    def _send_body(self, w: Worker, body: bytes, layout: bytes = b"") -> None:
+        """A batch (an ``orjson`` array of records, and how shares the worker kept fit among
+        them) to worker ``w``, numbered and kept until a checkpoint covers it."""
         w.sent += 1
-        msg = b"B" + struct.pack("<Q", w.sent) + body
+        msg = b"".join([b"B", _BATCH.pack(w.sent, len(layout)), layout, body])
         w.log.append((w.sent, msg))
         self._deliver(w, msg)
 
@@ -334,17 +379,18 @@ class Shards:
 
     def _decoded(self, w: Worker, answer: tuple) -> None:
         """A block's answer: kept until every block before it is passed on, then passed on."""
-        index = answer[0]
+        index = answer[0][0]
         if w.jobs.pop(index, None) is None:
             return  # answered before (by a process replaced since)
         w.failures = 0
-        self.decoded[index] = answer
+        self.decoded[index] = (answer, w.index)
         while self.forwarded + 1 in self.decoded:
             self.forwarded += 1
-            self._forward(self.decoded.pop(self.forwarded))
+            self._forward(*self.decoded.pop(self.forwarded))
 
-    def _forward(self, answer: tuple) -> None:
-        _index, k, read, decoded, read_time, bad, out, counts = answer
+    def _forward(self, answer: tuple, decoder: int) -> None:
+        job, read, decoded, read_time, bad, out, counts = answer
+        k = job[1]
         assert self.ingest is not None
         before = self.source_rejects.count
         re_add(bad, self.source_rejects.add)
@@ -361,17 +407,22 @@ class Shards:
         for i, (share, count) in enumerate(zip(out, counts, strict=True)):
             if not count:
                 continue
-            self.shares[i].append(share)
+            self.shares[i].append((job if i == decoder else share, count))  # the decoder kept its own
             self.share_count[i] += count
             if self.share_count[i] >= size:
                 self._send_shares(i)
 
     def _send_shares(self, i: int) -> None:
-        """Worker ``i``'s shares gathered so far, as one batch: the arrays joined without parsing."""
+        """Worker ``i``'s shares gathered so far, as one batch: the arrays joined without parsing,
+        and, when some shares are the worker's own, where they go among them."""
         shares, self.shares[i], self.share_count[i] = self.shares[i], [], 0
-        if shares:
-            body = shares[0] if len(shares) == 1 else b"[" + b",".join([s[1:-1] for s in shares]) + b"]"
-            self._send_body(self.workers[i], body)
+        if not shares:
+            return
+        arrays = [share for share, _count in shares if type(share) is bytes]
+        body = arrays[0] if len(arrays) == 1 else b"[" + b",".join([a[1:-1] for a in arrays]) + b"]"
+        own = len(arrays) < len(shares)
+        layout = pickle.dumps([count if type(share) is bytes else share for share, count in shares]) if own else b""
+        self._send_body(self.workers[i], body, layout)
 
     def _deliver(self, w: Worker, msg: bytes) -> None:
         try:
