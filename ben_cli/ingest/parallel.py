@@ -391,13 +391,13 @@ class Pipe(io.RawIOBase):
         self.out, self.busy, self.switched = partial, 0, False
 
 
-def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
-    """``(start, end, lines_before)`` of blocks of about BLOCK_BYTES that end just after a newline.
-    A line longer than a block is scanned for its end a block at a time, never held whole."""
+def _blocks(fd: int, size: int, block: int = BLOCK_BYTES) -> Iterator[tuple[int, int, int]]:
+    """``(start, end, lines_before)`` of blocks of about ``block`` bytes that end just after a
+    newline. A line longer than a block is scanned for its end a block at a time, never held whole."""
     start = 0
     lines = 0
     while start < size:
-        end = min(start + BLOCK_BYTES, size)
+        end = min(start + block, size)
         chunk = os.pread(fd, end - start, start)
         if end >= size:
             newlines = chunk.count(b"\n")
@@ -406,7 +406,7 @@ def _blocks(fd: int, size: int) -> Iterator[tuple[int, int, int]]:
             if cut < 0:  # one line longer than a block: the block runs to its end
                 newlines = 0
                 while end < size:
-                    more = os.pread(fd, BLOCK_BYTES, end)
+                    more = os.pread(fd, block, end)
                     nl = more.find(b"\n")
                     if nl >= 0:
                         end += nl + 1

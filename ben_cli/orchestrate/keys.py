@@ -16,12 +16,19 @@ from ben_cli.series import (
 
 def shard_key(plans: Sequence[Planned]) -> list[Callable[[dict], Any]] | None:
     """The getters of the series key: the ``--by`` of the first stage that keeps state per key."""
-    for plan in plans:
-        by = _by(plan)
-        if plan.use in ("detect", "count") and by:
-            return [path_getter(b) for b in by]
-        if plan.use == "rate":
-            return [path_getter("source"), path_getter("name")]  # a rate series is finer: it stays whole
+    i = first_keyed(plans)
+    if i is None:
+        return None
+    if plans[i].use == "rate":
+        return [path_getter("source"), path_getter("name")]  # a rate series is finer: it stays whole
+    return [path_getter(b) for b in _by(plans[i])]
+
+
+def first_keyed(plans: Sequence[Planned]) -> int | None:
+    """The index of the first stage that keeps state per series key (the one the key is its)."""
+    for i, plan in enumerate(plans):
+        if (plan.use in ("detect", "count") and _by(plan)) or plan.use == "rate":
+            return i
     return None
 
 

@@ -42,8 +42,11 @@ from typing import Any, BinaryIO
 import orjson
 
 from ben_cli.errors import BenError, ExitStatus
+from ben_cli.ingest.summary import IngestSummary
 from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.keys import series_hash, shard_filter, shard_key, shardable
+from ben_cli.orchestrate.blocks import Input, block_inputs, decode, re_add
+from ben_cli.orchestrate.blocks import cut as cut_blocks
+from ben_cli.orchestrate.keys import first_keyed, series_hash, shard_filter, shard_key, shardable
 from ben_cli.orchestrate.pipeline import (
     Drain,
     Feed,
@@ -55,15 +58,20 @@ from ben_cli.orchestrate.pipeline import (
     summaries_of,
     wire,
 )
-from ben_cli.orchestrate.steps import Planned, Step, make_step, prepare
-from ben_cli.rejects import Summary
+from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, prepare, verdicts
+from ben_cli.rejects import Rejects, Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
 IN_FLIGHT = 4  # batches a worker may hold unanswered before the reader waits for it
+DECODING = 2  # blocks a worker may hold undecoded before the main process waits for it
+# A batch is b"B", its number and an orjson array of records; a block to decode b"D" and a pickle.
 # An answer is b"A", the batch number, the batch number the worker's state is saved through (0:
-# none) and the batch's output lines; b"F" and a pickle is the end (output of the flush, counts); b"E"
-# and a pickle a ben error (message, exit status).
-_HEAD = struct.Struct("<QQ")
+# none), the size of the verdicts on its lines (pickled, when the worker checks them for the file
+# sink) and the batch's output lines; b"P" and a pickle the answer for a block; b"F" and a pickle
+# is the end (output of the flush, its verdicts, counts); b"E" and a pickle a ben error (message,
+# exit status).
+_HEAD = struct.Struct("<QQI")
+_BATCH = struct.Struct("<QI")  # batch number, size of its pickled layout (0: every record is in it)  # batch number, saved through, size of the pickled sink verdicts (0: none)
 _END = b""
 
 
@@ -76,19 +84,52 @@ class WorkerError(BenError):
 
 
 # the worker side --------------------------------------------------------------------------------
-def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int) -> None:
+@dataclass
+class Reading:
+    """What a worker needs to decode blocks of the input itself (``blocks.py``): the files, ingest's
+    options, how many of the stages run before the shares cross to their workers (the stateless
+    ones before the first keyed stage; all of them without a key), and how a record finds its
+    worker (the key's getters, the worker count, ``--shard``'s count and index)."""
+
+    inputs: list[Input]
+    options: Any
+    pre: int
+    getters: list[Callable[[dict], Any]] | None
+    n: int
+    shards: int = 1
+    shard: tuple[int, int] | None = None
+
+
+def _worker(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
+            reading: Reading | None = None, check: Callable[[dict], Any] | None = None, me: int = 0) -> None:
     """Run ``plans`` over the batches arriving on ``conn_in``; answer on ``conn_out``. Batches
     numbered up to ``answered`` were answered by a worker before this one: only learned from."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the main process drains; a worker is told by its input
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        _work(plans, conn_in, conn_out, answered)
+        _work(plans, conn_in, conn_out, answered, reading, check, me)
     except BenError as exc:  # the user's to see (a strict reject, a held lock): no restart can help
         conn_out.send_bytes(b"E" + pickle.dumps((str(exc), int(exc.status))))
 
 
-def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int) -> None:
+def _through(steps: list[Step], batch: list[dict]) -> list[dict]:
+    for step in steps:
+        if not batch:
+            break
+        batch = step.feed(batch)
+    return batch
+
+
+def _lines(records: list[dict], check: Callable[[dict], Any] | None) -> tuple[bytes, list[tuple[int, str]]]:
+    """The records as NDJSON lines, and (with ``check``, the file sink's check of a record) the
+    index and reason of each record that fails it: the main process then stores the lines unread."""
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    bad = verdicts(records, check) if check is not None else []
+    return b"".join([dumps(rec, option=newline) for rec in records]), bad
+
+
+def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
+          reading: Reading | None, check: Callable[[dict], Any] | None, me: int) -> None:
     with ExitStack() as stack:
         rejects = [stack.enter_context(plan.open_rejects()) for plan in plans]
         steps = [make_step(p, r) for p, r in zip(plans, rejects, strict=True)]
@@ -96,17 +137,25 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
             step.remember = False  # the process is the unit of recovery here (checkpoint files)
             stack.callback(step.close)
             step.start()
+        # with blocks, a batch (of records another worker decoded) starts at the first keyed stage
+        after = steps[reading.pre:] if reading is not None else steps
         since_save = 0
+        kept: dict[int, list[dict]] = {}  # block number -> this worker's own share of it, not sent
         while True:
             msg = conn_in.recv_bytes()
             if msg == _END:
                 break
-            (seq,) = struct.unpack_from("<Q", msg)
-            batch = orjson.loads(memoryview(msg)[8:])
-            for step in steps:
-                if not batch:
-                    break
-                batch = step.feed(batch)
+            if msg[:1] == b"D":
+                assert reading is not None
+                conn_out.send_bytes(b"P" + _decoded(reading, steps, pickle.loads(memoryview(msg)[1:]), check, me, kept))
+                continue
+            seq, size = _BATCH.unpack_from(msg, 1)
+            start = 1 + _BATCH.size
+            batch = orjson.loads(memoryview(msg)[start + size:])
+            if size:  # shares kept here are part of it: put them in their place, in block order
+                assert reading is not None
+                batch = _laid_out(batch, pickle.loads(memoryview(msg)[start:start + size]), kept, reading, steps, me)
+            batch = _through(after, batch)
             since_save += 1
             saved = 0
             if since_save >= CHECKPOINT:
@@ -114,8 +163,9 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
                     step.save()
                 since_save, saved = 0, seq
             if seq > answered or saved:
-                body = b"".join([dumps(rec, option=newline) for rec in batch]) if seq > answered else b""
-                conn_out.send_bytes(b"A" + _HEAD.pack(seq, saved) + body)
+                body, bad = _lines(batch, check) if seq > answered else (b"", [])
+                verdicts = pickle.dumps(bad) if bad else b""
+                conn_out.send_bytes(b"A" + _HEAD.pack(seq, saved, len(verdicts)) + verdicts + body)
         out: list[dict] = []
         for i, step in enumerate(steps):
             rest = step.flush()
@@ -124,8 +174,69 @@ def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answe
             out += rest
         for step in steps:
             step.save()
-        lines = b"".join(dumps(rec, option=newline) for rec in out)
-        conn_out.send_bytes(b"F" + pickle.dumps((lines, [s.summary() for s in steps])))
+        lines, bad = _lines(out, check)
+        conn_out.send_bytes(b"F" + pickle.dumps((lines, bad, [s.summary() for s in steps])))
+
+
+Job = tuple[int, int, int, int, int]  # block number, input, start, end, lines before it
+
+
+def _decode(reading: Reading, job: Job) -> tuple[list[dict], int, int, int, list]:
+    """The records of a block (those ``--shard`` keeps), the lines read, the records decoded,
+    those given the time of reading, and the bad lines."""
+    _index, k, start, end, lineno = job
+    records, read, read_time, bad = decode(reading.inputs[k], reading.options, start, end, lineno)
+    decoded = len(records)
+    if reading.shard is not None:
+        getters, (i, count) = reading.getters, reading.shard
+        records = [rec for rec in records if series_hash(rec, getters) % count == i]
+    return records, read, decoded, read_time, bad
+
+
+def _split(reading: Reading, records: list[dict]) -> list[list[dict]]:
+    """Records to the shares of the workers their series hash to."""
+    getters, n, shards = reading.getters, reading.n, reading.shards
+    shares: list[list[dict]] = [[] for _ in range(n)]
+    for rec in records:
+        shares[series_hash(rec, getters) // shards % n].append(rec)
+    return shares
+
+
+def _decoded(reading: Reading, steps: list[Step], job: Job, check: Callable[[dict], Any] | None, me: int,
+             kept: dict[int, list[dict]]) -> bytes:
+    """A block decoded (``blocks.decode``): without a series key, through every stage, as output
+    lines; with one, each record to the share of the worker its series hashes to, each share
+    through the stages before the keyed one, as an ``orjson`` array, except this worker's own,
+    kept here until a batch names it. The answer: the job, its counts and bad lines, then the
+    output lines or the shares and their sizes."""
+    records, read, decoded, read_time, bad = _decode(reading, job)
+    if reading.getters is None:
+        return pickle.dumps((job, read, decoded, read_time, bad, _lines(_through(steps, records), check), None))
+    pre = steps[:reading.pre]
+    outs = [_through(pre, share) for share in _split(reading, records)]
+    if outs[me]:
+        kept[job[0]] = outs[me]
+    return pickle.dumps((job, read, decoded, read_time, bad,
+                         [orjson.dumps(o) if o and i != me else b"" for i, o in enumerate(outs)], [len(o) for o in outs]))
+
+
+def _laid_out(received: list[dict], layout: list, kept: dict[int, list[dict]], reading: Reading,
+              steps: list[Step], me: int) -> list[dict]:
+    """A batch from the records received and the shares this worker kept, in the order of
+    ``layout``: a number takes that many received records, a job its kept share (decoded again
+    when this process did not decode it: a worker started after a death)."""
+    batch: list[dict] = []
+    taken = 0
+    for item in layout:
+        if type(item) is int:
+            batch += received[taken:taken + item]
+            taken += item
+            continue
+        share = kept.pop(item[0], None)
+        if share is None:
+            share = _through(steps[:reading.pre], _split(reading, _decode(reading, item)[0])[me])
+        batch += share
+    return batch
 
 
 # the main side ----------------------------------------------------------------------------------
@@ -140,15 +251,19 @@ class Worker:
     answered = 0  # the newest batch number whose answer was taken
     log: deque = field(default_factory=deque)  # (number, message) since the last checkpoint
     ended = False
-    final: tuple[bytes, list[Summary]] | None = None
+    final: tuple[bytes, list, list[Summary]] | None = None
     restarts = 0
     failures = 0  # restarts in a row without an answer between them
     generation = 0  # which process of this index: answers of one replaced are ignored
+    reading: Reading | None = None  # set when the workers decode the input's blocks
+    jobs: dict = field(default_factory=dict)  # block number -> its message, until its answer is taken
+    check: Callable[[dict], Any] | None = None  # the file sink's check, run by the worker on its answers
 
     def spawn(self, ctx: Any) -> None:
         recv_in, send_in = ctx.Pipe(duplex=False)
         recv_out, send_out = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered),
+        self.proc = ctx.Process(target=_worker, args=(self.plans, recv_in, send_out, self.answered, self.reading,
+                                                          self.check, self.index),
                                 name=f"ben run worker {self.index}", daemon=True)
         self.generation += 1
         self.proc.start()
@@ -161,7 +276,7 @@ class Shards:
     """The workers, the batches in flight, and the answers' way to the end of the pipeline."""
 
     def __init__(self, plans: list[Planned], n: int, flow: Flow, options: RunOptions, tell: Callable[[str], None],
-                 state_dir: Path):
+                 state_dir: Path, source: Planned | None = None, inputs: list[Input] | None = None):
         self.ctx = multiprocessing.get_context("fork")
         self.n, self.flow, self.options, self.tell = n, flow, options, tell
         self.getters = shard_key(plans)
@@ -169,6 +284,27 @@ class Shards:
         self.least_loaded = options.dispatch == "least-loaded"
         plans = prepare(plans)  # built once here, not once per worker
         self.workers = [Worker(i, [_private_state(p, i, n, state_dir) for p in plans]) for i in range(n)]
+        # the file sink, when the workers check its records' times and it stores their lines unread
+        end = flow.steps[0] if len(flow.steps) == 1 and isinstance(flow.steps[0], SinkStep) else None
+        self.checked = end if end is not None and end.checker() is not None else None
+        for w in self.workers:
+            w.check = end.checker() if self.checked is not None and end is not None else None
+        # blocks (blocks.py): numbered in input order; answers wait in `decoded` for their turn
+        self.inputs = inputs
+        self.blocks = self.forwarded = 0
+        self.decoded: dict[int, tuple] = {}
+        self.shares: list[list[tuple]] = [[] for _ in range(n)]  # (array or kept share's job, records)
+        self.share_count = [0] * n
+        self.ingest: IngestSummary | None = None
+        if inputs is not None and source is not None:
+            pre = first_keyed(plans) if self.getters is not None else None
+            pre = len(plans) if pre is None else pre
+            reading = Reading(inputs, source.options, pre, self.getters, n, self.shards, options.shard)
+            for w in self.workers:
+                w.reading = reading
+            self.ingest = IngestSummary()
+            self.per_input = [[0, 0, 0] for _ in inputs]  # read, written, rejected
+            self.source_rejects: Any = None
         self.pending: list[list[dict]] = [[] for _ in range(n)]
         self.round = 0
         self.answers: queue.Queue = queue.Queue()
@@ -205,10 +341,88 @@ class Shards:
         w = self.workers[i]
         while w.sent - w.answered >= IN_FLIGHT:
             self.take(block=True)
+        self._send_body(w, orjson.dumps(recs))
+
+    def _send_body(self, w: Worker, body: bytes, layout: bytes = b"") -> None:
+        """A batch (an ``orjson`` array of records, and how shares the worker kept fit among
+        them) to worker ``w``, numbered and kept until a checkpoint covers it."""
         w.sent += 1
-        msg = struct.pack("<Q", w.sent) + orjson.dumps(recs)
+        msg = b"".join([b"B", _BATCH.pack(w.sent, len(layout)), layout, body])
         w.log.append((w.sent, msg))
         self._deliver(w, msg)
+
+    # blocks: the workers decode -------------------------------------------------------------------
+    def read_blocks(self, rejects: Rejects) -> IngestSummary:
+        """Hand out every block of the inputs (at most DECODING per worker in flight, to the worker
+        with the fewest), and pass their answers on in block order; ingest's summary."""
+        assert self.inputs is not None and self.ingest is not None
+        self.source_rejects = rejects
+        for k, start, end, lineno in cut_blocks(self.inputs):
+            if self.flow.draining:
+                break
+            w = min(self.workers, key=lambda x: len(x.jobs))
+            while len(w.jobs) >= DECODING:
+                self.take(block=True)
+                w = min(self.workers, key=lambda x: len(x.jobs))
+            self.blocks += 1
+            msg = b"D" + pickle.dumps((self.blocks, k, start, end, lineno))
+            w.jobs[self.blocks] = msg
+            self._deliver(w, msg)
+            self.take(block=False)
+        while self.forwarded < self.blocks:
+            self.take(block=True)
+        summary = self.ingest
+        for each, (read, written, rejected) in zip(self.inputs, self.per_input, strict=True):
+            summary.add(each.format, read, written, rejected)
+        summary.written, summary.rejected = sum(c[1] for c in self.per_input), rejects.count
+        return summary
+
+    def _decoded(self, w: Worker, answer: tuple) -> None:
+        """A block's answer: kept until every block before it is passed on, then passed on."""
+        index = answer[0][0]
+        if w.jobs.pop(index, None) is None:
+            return  # answered before (by a process replaced since)
+        w.failures = 0
+        self.decoded[index] = (answer, w.index)
+        while self.forwarded + 1 in self.decoded:
+            self.forwarded += 1
+            self._forward(*self.decoded.pop(self.forwarded))
+
+    def _forward(self, answer: tuple, decoder: int) -> None:
+        job, read, decoded, read_time, bad, out, counts = answer
+        k = job[1]
+        assert self.ingest is not None
+        before = self.source_rejects.count
+        re_add(bad, self.source_rejects.add)
+        tally = self.per_input[k]
+        tally[0] += read
+        tally[1] += decoded
+        tally[2] += self.source_rejects.count - before
+        self.ingest.read_time += read_time
+        self.flow.source_read += decoded
+        if counts is None:  # no series key: the block's output lines, in input order
+            self.flow_lines(*out)
+            return
+        size = self.options.batch
+        for i, (share, count) in enumerate(zip(out, counts, strict=True)):
+            if not count:
+                continue
+            self.shares[i].append((job if i == decoder else share, count))  # the decoder kept its own
+            self.share_count[i] += count
+            if self.share_count[i] >= size:
+                self._send_shares(i)
+
+    def _send_shares(self, i: int) -> None:
+        """Worker ``i``'s shares gathered so far, as one batch: the arrays joined without parsing,
+        and, when some shares are the worker's own, where they go among them."""
+        shares, self.shares[i], self.share_count[i] = self.shares[i], [], 0
+        if not shares:
+            return
+        arrays = [share for share, _count in shares if type(share) is bytes]
+        body = arrays[0] if len(arrays) == 1 else b"[" + b",".join([a[1:-1] for a in arrays]) + b"]"
+        own = len(arrays) < len(shares)
+        layout = pickle.dumps([count if type(share) is bytes else share for share, count in shares]) if own else b""
+        self._send_body(self.workers[i], body, layout)
 
     def _deliver(self, w: Worker, msg: bytes) -> None:
         try:
@@ -221,6 +435,7 @@ class Shards:
         """The input has ended: send what is pending and the end, take every answer."""
         for i in range(self.n):
             self.send(i)
+            self._send_shares(i)
         for w in self.workers:
             self._deliver(w, _END)
             w.ended = True
@@ -230,8 +445,8 @@ class Shards:
         summaries: list[Summary] = []
         for w in self.workers:
             assert w.final is not None
-            lines, per_stage = w.final
-            self.flow_lines(lines)
+            lines, bad, per_stage = w.final
+            self.flow_lines(lines, bad)
             if not summaries:
                 summaries = per_stage
             else:
@@ -278,24 +493,32 @@ class Shards:
             if msg is None:
                 self.restart(w)
                 continue
+            if msg[:1] == b"P":
+                self._decoded(w, pickle.loads(msg[1:]))
+                continue
             if msg[:1] == b"F":
                 w.final = pickle.loads(msg[1:])
                 continue
             if msg[:1] == b"E":
                 message, status = pickle.loads(msg[1:])
                 raise WorkerError(message, status)
-            seq, saved = _HEAD.unpack_from(msg, 1)
+            seq, saved, size = _HEAD.unpack_from(msg, 1)
             if seq <= w.answered:
                 continue
             w.answered, w.failures = seq, 0
             if saved:
                 while w.log and w.log[0][0] <= saved:
                     w.log.popleft()
-            self.flow_lines(msg[1 + _HEAD.size:])
+            start = 1 + _HEAD.size
+            self.flow_lines(msg[start + size:], pickle.loads(msg[start:start + size]) if size else [])
 
-    def flow_lines(self, lines: bytes) -> None:
-        """A worker's answer to the end of the pipeline: stdout as it is, or the last stage."""
+    def flow_lines(self, lines: bytes, bad: list[tuple[int, str]]) -> None:
+        """A worker's answer to the end of the pipeline: stdout as it is, or the last stage (a
+        file sink takes the lines unread, with the worker's verdicts on them)."""
         if not lines:
+            return
+        if self.checked is not None:
+            self.flow.supervised(self.checked, lambda _b: self.checked.feed_checked(lines, bad) or [], [])  # type: ignore[union-attr]
             return
         self.flow.to_end(lines)
 
@@ -318,6 +541,8 @@ class Shards:
         with self.lock:
             w.spawn(self.ctx)
         for _seq, msg in list(w.log):
+            self._deliver(w, msg)
+        for msg in list(w.jobs.values()):  # blocks it had not answered: decoded again
             self._deliver(w, msg)
         if w.ended:
             self._deliver(w, _END)
@@ -361,7 +586,8 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
             step.start()
         flow = Flow(end_steps, writer, options, tell)
         state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ben-run-")))
-        shards = Shards(body, options.workers, flow, options, tell, state_dir)
+        inputs = block_inputs(source)
+        shards = Shards(body, options.workers, flow, options, tell, state_dir, source, inputs)
         stack.callback(shards.close)
         summaries: list[Summary] = []
         push = shards.push
@@ -372,7 +598,9 @@ def run_sharded(plans: Sequence[Planned], options: RunOptions, tell: Callable[[s
         if options.reload is not None:
             _refuse_reload(tell, stack)
         try:
-            if source is not None:
+            if inputs is not None:
+                summaries.append(shards.read_blocks(first_rejects))
+            elif source is not None:
                 from ben_cli.ingest import run as ingest
 
                 feed = Feed(flow, options.batch, push=push)

@@ -18,8 +18,10 @@ import gc
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
@@ -283,6 +285,39 @@ class Batcher:
                 sender.put(full)
             if tee:
                 yield rec, line
+
+    def feed_checked(self, lines: list[bytes], bad: Sequence[tuple[int, str]] = (), file: str = "-") -> None:
+        """Store NDJSON lines whose records another process checked as this sink would (with its
+        builder's ``ts_ns``: a worker of ``ben run``, which holds the records and made the lines):
+        ``bad`` gives (index, reason) of the lines that failed, which are rejected here, numbered
+        from 1 in ``lines`` as :meth:`feed_positioned` numbers them. For a target that stores lines
+        as they came and reads only their time (:attr:`reads_time_only`), with rejects kept (not
+        ``--strict``): nothing is left to do per line but keep it, so lines join a batch a slice
+        at a time, and the batch closes at the line that reaches a limit, as one by one."""
+        sender = self._start()
+        if bad:
+            skip = set()
+            for i, reason in bad:
+                self._reject(BadRecord(i + 1, reason, lines[i][:-1], file))
+                skip.add(i)
+            lines = [line for i, line in enumerate(lines) if i not in skip]
+        max_rows, max_bytes = self.limits.rows, self.limits.bytes
+        while lines:
+            with self.mu:
+                b = self.current
+                if not b.lines:
+                    b.started = self.clock()
+                take = lines[:max_rows - len(b.lines)]
+                ends = list(accumulate(map(len, take), initial=b.nbytes))
+                reach = bisect_left(ends, max_bytes, 1)  # the first line whose end reaches the limit
+                if reach < len(ends):
+                    take = take[:reach]
+                b.lines += take
+                b.nbytes = ends[len(take)]
+                full = self._cut() if len(b.lines) >= max_rows or b.nbytes >= max_bytes else None
+            if full is not None:
+                sender.put(full)
+            lines = lines[len(take):]
 
     def flush(self) -> Iterator[dict]:
         """Close and deliver the last batch and wait for every delivery; nothing comes out.
