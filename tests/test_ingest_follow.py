@@ -384,3 +384,45 @@ def test_ingest_o_after_a_kill_mid_write_appends_whole_lines(tmp_path):
     out.write_bytes(b'{"body":"half')  # nothing whole at all
     run_ben("ingest", "-q", "-f", "lines", "-o", str(out), str(log), check=True)
     assert len(bodies(out.read_bytes())) == 100_000
+
+
+def test_a_file_copied_and_truncated_after_a_run_found_it_empty_loses_nothing(tmp_path):
+    """Found by the IngestOffsets state machine: an empty log at one cron run, a line, logrotate's
+    copytruncate, another line: the copy has no first bytes known to find it by, so the entry
+    keeps what lay beside the empty file and takes the new copy for its lost lines."""
+    import io
+    import shutil
+
+    import orjson
+
+    from ben_cli import ingest
+    from ben_cli.ndjson import Writer
+    from ben_cli.rejects import Rejects
+
+    log, read = tmp_path / "app.log", []
+    log.write_bytes(b"")
+    (tmp_path / "app.log.2.gz").write_bytes(b"old")  # an older rotation, compressed: never read
+
+    def since_last() -> None:
+        out = io.BytesIO()
+        ingest.run([str(log)], Writer(out), Rejects(), ingest.IngestOptions(since_last=True, state=tmp_path / "S"))
+        read.extend(orjson.loads(line)["body"] for line in out.getvalue().splitlines())
+
+    def copy_and_truncate() -> None:
+        shutil.copyfile(log, tmp_path / "app.log.1")
+        with open(log, "r+b") as fh:
+            fh.truncate(0)
+
+    def append(text: str) -> None:
+        with open(log, "ab") as fh:
+            fh.write(orjson.dumps({"msg": text}) + b"\n")
+
+    since_last()
+    copy_and_truncate()  # a copy of the empty file: nothing in it
+    since_last()
+    append("L0")
+    copy_and_truncate()  # the copy holds L0, written over the earlier copy in place
+    append("L1")
+    since_last()
+    since_last()  # and nothing twice
+    assert read == ["L0", "L1"]

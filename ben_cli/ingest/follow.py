@@ -12,6 +12,11 @@ offset and line number). A run then finds one of these cases:
 - copied and truncated (logrotate's ``copytruncate``): same inode but shorter than the offset or
   with other first bytes; the copy is found beside it by its fingerprint and read from the
   offset, then the file from its start;
+- copied and truncated while nothing of it had been read (it was empty): there are no first
+  bytes to know the copy by, so while a file's offset is 0 its entry also keeps the inode, size
+  and modification time of each file beside it (``app.log.*``, ``app.log-*``); a file beside it
+  that is new or changed since, not compressed and not empty, is the copy, read whole before the
+  file itself (not with ``--ack``, whose rotated files follow their own entries);
 - never seen: read from the start.
 
 A last line without its newline is not read: the writer has not finished it, and the next run
@@ -76,9 +81,14 @@ class FileState:
     id: str = ""  # the input id records of this file are stamped with (acks.input_id), once known
     floor: int = -1  # where reading may rewind to at most, tied to a sink: -1 means offset
     floor_line: int = 0
+    # while offset is 0: [inode, size, mtime_ns] of each file beside it, to tell a copy made later
+    beside: list[list[int]] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return self.__dict__.copy()
+        data = self.__dict__.copy()
+        if not data["beside"]:
+            del data["beside"]  # kept only while it means something: state files stay as they were
+        return data
 
 
 @dataclass
@@ -184,7 +194,51 @@ def _file_state(key: str, value: object) -> FileState:
         bytes.fromhex(known.fingerprint)
     except ValueError:
         raise ValueError(f"fingerprint of {key} is not hex") from None
+    if type(known.beside) is not list or not all(type(b) is list and len(b) == 3 for b in known.beside):
+        raise ValueError(f"beside of {key} is not a list of [inode, size, mtime]")
+    for seen in known.beside:
+        for n in seen:
+            _count(n, f"a file beside {key}")
     return known
+
+
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z")
+
+
+def _beside(path: str) -> list[tuple[str, os.stat_result]]:
+    """The regular files next to ``path`` that logrotate names after it (``app.log.1``, ``app.log-20261125``)."""
+    folder, base = os.path.dirname(path), os.path.basename(path)
+    found = []
+    try:
+        names = sorted(os.listdir(folder or "."))
+    except OSError:
+        return []
+    for name in names:
+        if name != base and name.startswith((base + ".", base + "-")):
+            full = os.path.join(folder, name)
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue
+            if os.path.isfile(full):
+                found.append((full, st))
+    return found
+
+
+def _signature(st: os.stat_result) -> list[int]:
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _copied_unread(path: str, known: FileState) -> tuple[str, os.stat_result] | None:
+    """The copy logrotate's copytruncate made of ``path`` since a run found it empty: a file beside
+    it that is new or changed since then, not compressed, not empty (None when there is none)."""
+    if known.offset or known.fingerprint:
+        return None
+    for full, st in _beside(path):
+        if (_signature(st) not in known.beside and st.st_ino != known.inode and st.st_size
+                and not full.endswith(COMPRESSED)):
+            return full, st
+    return None
 
 
 def fingerprint(fd: int, upto: int | None = None) -> str:
@@ -396,6 +450,14 @@ class Follower:
             return self.catch_up(path, key) if tied else False
         with fh:
             st = os.fstat(fh.fileno())
+            if not tied and known is not None and (copy := _copied_unread(path, known)) is not None:
+                with open(copy[0], "rb") as cfh:
+                    progressed = self.read_file(key, copy[0], cfh, FileState(copy[1].st_dev, copy[1].st_ino),
+                                                current=False)
+                known.beside.append(_signature(copy[1]))
+                self.commit()
+                if self.stop.requested:
+                    return progressed
             if known is not None and not _same_file(st, fh.fileno(), known):
                 if tied:  # kept until the sink holds all of it
                     self.state.behind.setdefault(key, []).append(known)
@@ -417,7 +479,9 @@ class Follower:
                 progressed = self.catch_up(path, key)
                 if self.stop.requested:
                     return progressed
-            return self.read_file(key, path, fh, known) or progressed
+            progressed = self.read_file(key, path, fh, known) or progressed
+            known.beside = [] if known.offset or tied else [_signature(b) for _, b in _beside(path)]
+            return progressed
 
 
 def _undo_killed_run(state: State, path: str, out: BinaryIO, inputs: Sequence[str]) -> None:

@@ -391,9 +391,11 @@ class Pipe(io.RawIOBase):
         self.out, self.busy, self.switched = partial, 0, False
 
 
-def _blocks(fd: int, size: int, block: int = BLOCK_BYTES) -> Iterator[tuple[int, int, int]]:
-    """``(start, end, lines_before)`` of blocks of about ``block`` bytes that end just after a
-    newline. A line longer than a block is scanned for its end a block at a time, never held whole."""
+def _blocks(fd: int, size: int, block: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """``(start, end, lines_before)`` of blocks of about ``block`` bytes (BLOCK_BYTES, read when
+    called) that end just after a newline. A line longer than a block is scanned for its end a
+    block at a time, never held whole."""
+    block = block or BLOCK_BYTES
     start = 0
     lines = 0
     while start < size:
