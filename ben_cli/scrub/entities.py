@@ -98,6 +98,7 @@ _EMAIL = re.compile(
 )
 
 
+_LOCAL_CHARS = string.ascii_letters + string.digits + "._%+-"  # [A-Za-z0-9._%+-], the local part's
 _SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|automount|path|slice|scope|device|swap)$", A)
 
 
@@ -106,10 +107,13 @@ def find_email(text: str) -> Iterator[Span]:
     at = text.find("@")
     if at < 0:
         return
-    # No e-mail starts more than 64 characters (an ASCII local part) before the first "@", so the
-    # search starts there (lookbehinds still see the text before it); a quoted local part may be longer.
+    # An ASCII e-mail's local part is the whole run of local-part characters before its "@" (the
+    # lookbehind), at most 64 of them, and holds no "@": so no match starts before the run that ends
+    # at the first "@", and the search starts there (lookbehinds still see the text before it). A
+    # quoted local part may be longer.
     if text.isascii() and '"@' not in text:
-        matches = _EMAIL.finditer(text, max(0, at - 64))
+        before = text[max(0, at - 64):at]
+        matches = _EMAIL.finditer(text, at - len(before) + len(before.rstrip(_LOCAL_CHARS)))
     else:
         matches = _EMAIL_UNICODE.finditer(text)
     for m in matches:
