@@ -175,3 +175,13 @@ def test_a_settled_rescan_gives_what_rewriting_its_findings_gives(recs):
         dry_fast.scrub(rec)
         dry_slow.scrub(rec)
     assert dry_fast.findings == dry_slow.findings
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(USER_TEXT, TEXT, st.lists(st.sampled_from(["user ", "USER ", "User ", "xuser ", "_user ", "alice", ": ",
+                                                               " not found", "\u212a", "u", " "]), max_size=8).map("".join)))
+def test_user_contexts_searched_from_their_lead_word_find_what_a_whole_search_finds(text):
+    from ben_cli.scrub import entities as e
+
+    for _, pattern in e._USER_CONTEXTS:
+        assert [m.span() for m in pattern.finditer(text, e.context_start(pattern, text))] == [m.span() for m in pattern.finditer(text)]

@@ -653,6 +653,23 @@ def user_contexts_python(text: str) -> list[int]:
 _USER_GATES = Literals([(g, i) for i, (gate, _) in enumerate(_USER_CONTEXTS) for g in gate])
 
 
+# Contexts every match of which starts with a word (in either case): the search starts at the
+# word's first occurrence, found by str.find, instead of the regex engine trying every position
+# (\b and the alternation give it no prefix to skip to). Lookbehinds and \b still see the text
+# before the start.
+_USER_LEADS: dict[re.Pattern, str] = {p: gate[0] for gate, p in _USER_CONTEXTS if gate == ("user ",)}
+
+
+def context_start(pattern: re.Pattern, text: str) -> int:
+    """Where ``pattern`` (a user context) can first match in ``text``: 0, or for a context with a
+    lead word in ASCII text (where lower-casing keeps positions) the word's first occurrence."""
+    lead = _USER_LEADS.get(pattern)
+    if lead is None or not text.isascii():
+        return 0
+    at = _lower(text).find(lead)
+    return at if at >= 0 else len(text)
+
+
 def _user_contexts(text: str) -> list[int]:
     fired = _USER_GATES.present(text) if text.isascii() else None
     return user_contexts_python(text) if fired is None else sorted(fired)
@@ -663,7 +680,7 @@ def find_username(text: str) -> Iterator[Span]:
     names: dict[str, None] = {}
     for i in _user_contexts(text):
         pattern = _USER_CONTEXTS[i][1]
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(text, context_start(pattern, text)):
             if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
                 continue  # CLF: the remote user follows "ident " ("- alice [")
             for i in range(1, (m.lastindex or 0) + 1):
