@@ -586,9 +586,12 @@ _PROTECTED_LENGTHS = frozenset((8, 9, 10, 16, 32, 36, 40, 56, 64, 96, 128))
 
 def protected(value: str) -> bool:
     """Spans that are ids, digests or dates are never rewritten, whatever found them."""
-    if len(value) not in _PROTECTED_LENGTHS:
+    n = len(value)
+    if n not in _PROTECTED_LENGTHS:
         return False
-    return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value) or _DATE.fullmatch(value))
+    if n <= 10:  # only a date is this short (a UUID has 36 characters, a hex id 16 or more; a date at most 10)
+        return _DATE.fullmatch(value) is not None
+    return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value))
 
 
 # ---------------------------------------------------------------------------------------------

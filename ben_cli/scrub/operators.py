@@ -72,8 +72,7 @@ def mask(entity: str, value: str, key: Callable[[], bytes]) -> str:
 
 
 def pseudonym(entity: str, value: str, key: Callable[[], bytes]) -> str:
-    # hmac.digest is the one-shot C HMAC (hmac.new(...).hexdigest() builds two hash objects in Python)
-    digest = hmac.digest(key(), f"{entity}\x00{canonical(entity, value)}".encode(), "sha256").hex()
+    digest = hmac.new(key(), f"{entity}\x00{canonical(entity, value)}".encode(), hashlib.sha256).hexdigest()
     token = f"<{entity.upper()}:{digest[:DIGEST_HEX]}>"
     if entity == "email":
         return f"{token}@{_email_parts(value)[1]}"
