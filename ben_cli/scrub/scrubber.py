@@ -119,7 +119,7 @@ class Scrubber:
                     yield data + b"\n"
                     continue
                 fams = families(data)
-                if clean(data, fams):
+                if fams is not None and clean(data, fams):  # None: a line with an escape is never clean
                     body = data.rstrip()
                     yield body[:-1] + (_EMPTY_MARK if body == b"{}" or body[:-1].rstrip() == b"{" else b"," + _EMPTY_MARK)
                 else:
