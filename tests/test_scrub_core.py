@@ -129,3 +129,16 @@ def test_chain_of_scrubbers_is_idempotent():
     records = realistic()
     once = list(Scrubber(key=KEY).feed(records))
     assert list(chain([Scrubber(key=KEY), Scrubber(key=KEY)], records)) == once
+
+
+def test_a_rewrite_far_from_a_finding_can_expose_it_so_the_rescan_stays_whole():
+    """``lib+1.2.3.4 5.6.7.8``: the second address reads as a package version after
+    ``lib+1.2.3.4 `` (``libfoo 1.2.3.4``), so the first round truncates only the first one; that
+    rewrite ends the ``lib...`` word, and the second address is an address again. Neither the
+    finding's neighbourhood nor its entity bounds what a rewrite changes: this is why every
+    rewritten string is rescanned whole."""
+    scrubber = Scrubber(key=KEY)
+    assert scrubber.finder.find("lib+1.2.3.4 5.6.7.8") == [(4, 11, "ipv4")]
+    out, found = scrubber.scrub_text("lib+1.2.3.4 5.6.7.8")
+    assert (out, found) == ("lib+1.2.3.0/24 5.6.7.0/24", ["ipv4"])
+    assert scrubber.scrub_text(out)[0] == out

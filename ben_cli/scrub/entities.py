@@ -98,6 +98,7 @@ _EMAIL = re.compile(
 )
 
 
+_LOCAL_CHARS = string.ascii_letters + string.digits + "._%+-"  # [A-Za-z0-9._%+-], the local part's
 _SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|automount|path|slice|scope|device|swap)$", A)
 
 
@@ -106,10 +107,13 @@ def find_email(text: str) -> Iterator[Span]:
     at = text.find("@")
     if at < 0:
         return
-    # No e-mail starts more than 64 characters (an ASCII local part) before the first "@", so the
-    # search starts there (lookbehinds still see the text before it); a quoted local part may be longer.
+    # An ASCII e-mail's local part is the whole run of local-part characters before its "@" (the
+    # lookbehind), at most 64 of them, and holds no "@": so no match starts before the run that ends
+    # at the first "@", and the search starts there (lookbehinds still see the text before it). A
+    # quoted local part may be longer.
     if text.isascii() and '"@' not in text:
-        matches = _EMAIL.finditer(text, max(0, at - 64))
+        before = text[max(0, at - 64):at]
+        matches = _EMAIL.finditer(text, at - len(before) + len(before.rstrip(_LOCAL_CHARS)))
     else:
         matches = _EMAIL_UNICODE.finditer(text)
     for m in matches:
@@ -582,9 +586,12 @@ _PROTECTED_LENGTHS = frozenset((8, 9, 10, 16, 32, 36, 40, 56, 64, 96, 128))
 
 def protected(value: str) -> bool:
     """Spans that are ids, digests or dates are never rewritten, whatever found them."""
-    if len(value) not in _PROTECTED_LENGTHS:
+    n = len(value)
+    if n not in _PROTECTED_LENGTHS:
         return False
-    return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value) or _DATE.fullmatch(value))
+    if n <= 10:  # only a date is this short (a UUID has 36 characters, a hex id 16 or more; a date at most 10)
+        return _DATE.fullmatch(value) is not None
+    return bool(_UUID.fullmatch(value) or _HEX_ID.fullmatch(value))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -649,6 +656,23 @@ def user_contexts_python(text: str) -> list[int]:
 _USER_GATES = Literals([(g, i) for i, (gate, _) in enumerate(_USER_CONTEXTS) for g in gate])
 
 
+# Contexts every match of which starts with a word (in either case): the search starts at the
+# word's first occurrence, found by str.find, instead of the regex engine trying every position
+# (\b and the alternation give it no prefix to skip to). Lookbehinds and \b still see the text
+# before the start.
+_USER_LEADS: dict[re.Pattern, str] = {p: gate[0] for gate, p in _USER_CONTEXTS if gate == ("user ",)}
+
+
+def context_start(pattern: re.Pattern, text: str) -> int:
+    """Where ``pattern`` (a user context) can first match in ``text``: 0, or for a context with a
+    lead word in ASCII text (where lower-casing keeps positions) the word's first occurrence."""
+    lead = _USER_LEADS.get(pattern)
+    if lead is None or not text.isascii():
+        return 0
+    at = _lower(text).find(lead)
+    return at if at >= 0 else len(text)
+
+
 def _user_contexts(text: str) -> list[int]:
     fired = _USER_GATES.present(text) if text.isascii() else None
     return user_contexts_python(text) if fired is None else sorted(fired)
@@ -659,7 +683,7 @@ def find_username(text: str) -> Iterator[Span]:
     names: dict[str, None] = {}
     for i in _user_contexts(text):
         pattern = _USER_CONTEXTS[i][1]
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(text, context_start(pattern, text)):
             if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
                 continue  # CLF: the remote user follows "ident " ("- alice [")
             for i in range(1, (m.lastindex or 0) + 1):

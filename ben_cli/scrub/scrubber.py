@@ -119,7 +119,7 @@ class Scrubber:
                     yield data + b"\n"
                     continue
                 fams = families(data)
-                if clean(data, fams):
+                if fams is not None and clean(data, fams):  # None: a line with an escape is never clean
                     body = data.rstrip()
                     yield body[:-1] + (_EMPTY_MARK if body == b"{}" or body[:-1].rstrip() == b"{" else b"," + _EMPTY_MARK)
                 else:
@@ -352,9 +352,23 @@ class Scrubber:
             s = new
             rounds += 1
             findings = [f for f in self.finder.find(s, plan.context) if plan.operators.get(f[2]) != "keep"]
+            if findings and self._settled(s, findings, plan, found):
+                return s
             if rounds == _MAX_ROUNDS and findings:
                 raise Unscrubbable(f"{plan.path or 'text'} did not settle after {_MAX_ROUNDS} scrubbing rounds")
         return s
+
+    def _settled(self, s: str, findings: list[tuple[int, int, str]], plan: Plan, found: set[str]) -> bool:
+        """True when rewriting a rescan's findings would change nothing at all: each is already
+        its own rewrite (a truncated network), as the operator cache remembers it, of an entity
+        already in ``found``. :meth:`_replace` would then rebuild the same string, and on a
+        rescan an unchanged finding is neither counted nor new in ``found``."""
+        ops, applied = plan.operators, self._applied
+        for start, end, name in findings:
+            value = s[start:end]
+            if name not in found or applied.get((ops.get(name) or "redact", name, value)) != value or plain(value) != value:
+                return False
+        return True
 
     def _replace(self, s: str, findings: list[tuple[int, int, str]], plan: Plan, found: set[str], rescan: bool = False) -> str:
         parts, last = [], 0
