@@ -340,7 +340,8 @@ def _pipeline() -> Callable[[bytes], object]:
     return one
 
 
-@target("scrub_policy", "the scrub policy file (TOML)")
+@target("scrub_policy", "the scrub policy file (TOML)",
+        fixed=("tests/test_fuzz_regressions.py::test_a_scrub_policy_whose_tables_are_not_tables_is_refused_by_name",))
 def _scrub_policy() -> Callable[[bytes], object]:
     from ben_cli.scrub.policy import parse_policy
 

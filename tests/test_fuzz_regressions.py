@@ -104,3 +104,12 @@ def test_a_detector_state_whose_series_state_is_too_short_is_refused_by_name(tmp
     path.write_bytes(orjson.dumps(data))
     with pytest.raises(StateError, match=r"a series' state cannot be read \(series 'web/cpu': list index out of range"):
         SeriesTable(DetectOptions(detector="auto", state=path)).load()
+
+
+@pytest.mark.parametrize("text", ["scan=true", "operators = 1", "field = [1]", "field = [[1]]"])
+def test_a_scrub_policy_whose_tables_are_not_tables_is_refused_by_name(text: str):
+    """Found by the scrub_policy target: ``scan=true`` was a TypeError traceback."""
+    from ben_cli.scrub.policy import PolicyError, parse_policy
+
+    with pytest.raises(PolicyError, match=r"^p\.toml(:1)?: .*(table|\[\[field\]\])"):
+        parse_policy(text, "p.toml")

@@ -184,6 +184,9 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
     if unknown:
         key = sorted(unknown)[0]
         raise fail(f"unknown table or key {key!r}; expected [operators], [scan] or [[field]]", key)
+    for table in ("operators", "scan"):
+        if not isinstance(doc.get(table, {}), dict):
+            raise fail(f"{table} is a table: write [{table}] with its keys below it", table)
     known = set(registry.entities.names())
     operators: dict[str, str] = {}
     for name, op in doc.get("operators", {}).items():
@@ -212,6 +215,8 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
     if not isinstance(raw_fields, list):
         raise fail("field rules are written [[field]]", "field")
     for i, raw in enumerate(raw_fields):
+        if not isinstance(raw, dict):
+            raise fail("field rules are written [[field]], each a table of path, action, ...", "field")
         for key in raw:
             if key not in ("path", "action", "entity", "operators", "numbers"):
                 raise fail(f"unknown key {key!r} in [[field]]; expected path, action, entity, operators or numbers", key, "field", i)
