@@ -102,6 +102,18 @@ def line_position(line: bytes) -> tuple[str, int, int] | None:
     return None
 
 
+def whole_record(line: bytes) -> bool:
+    """Whether a last line that came without its newline is a whole JSON value. Its writer may
+    have been killed mid-line, and a line cut short can still show a whole ``_ingest`` mark (it
+    comes before ``redacted`` and ``anomaly``): acknowledging that position would tell ingest a
+    record was held that never will be, so only a whole record's position counts."""
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def input_id(fd: int, st: os.stat_result) -> str | None:
     """A compact id for the file open at ``fd``: device, inode and a checksum of its first line
     (at most 1 KiB), the identity ``--since-last`` already trusts; None while the first line is

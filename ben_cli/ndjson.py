@@ -519,7 +519,8 @@ class Reader:
         ``resume`` maps :func:`input_key` to a saved position: an input with the same device and
         inode is read from that offset (line numbers then count from there; a gzip input's
         offsets count decompressed bytes). With ``parse=False`` the record is None and only the
-        length limit is checked, for conversion elsewhere (worker processes)."""
+        length limit is checked, for conversion elsewhere (worker processes), except on a last
+        line without its newline: a line cut short is rejected here, as when parsing."""
         resume = resume or {}
         limit = self.max_line_bytes
         for path, stream in self._open():
@@ -552,19 +553,22 @@ class Reader:
                 if raw.isspace():  # strip() would copy every line to find out
                     self._blank += 1
                     continue
-                if raw[-1:] != b"\n" or raw[-2:] == b"\r\n":  # the last line, or CRLF
+                unended = raw[-1:] != b"\n"  # the last line: maybe cut short by a writer killed mid-line
+                if unended or raw[-2:] == b"\r\n":
                     raw = _strip_terminator(raw) + b"\n"
                 if len(raw) > limit + 1:
                     self.reject(too_long(len(raw) - 1, limit), raw[:-1])
                     continue
                 rec = None
-                if parse:
+                # unparsed, a cut line could still show a whole ``_ingest`` mark, and --ack would
+                # acknowledge the position of a record that was never stored: it is checked here
+                if parse or unended:
                     try:
                         rec = parse_object(raw, lineno, self.file)
                     except BadRecord as bad:
                         self.reject(bad.reason, raw[:-1])
                         continue
-                yield rec, raw, source, offset
+                yield rec if parse else None, raw, source, offset
 
 
 def iter_records(paths: Iterable[str], on_error: OnError | None = None,

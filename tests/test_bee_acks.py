@@ -8,6 +8,7 @@ import threading
 import time
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from ben_cli.bee import frames
 from ben_cli.bee.committed import Committed, stream_input
 from ben_cli.bee.framing import Wire
 from ben_cli.bee.handshake import initiate
+from ben_cli.bee.sender import Sender
 from ben_cli.bee.spooled import SpoolAcks
 from ben_cli.bee.window import Spool, blocks_of
 from tests import bee_support as bs
@@ -45,6 +47,23 @@ def test_records_read_again_are_dropped_and_every_position_passes_once(reads):
     for values in kept.values():
         assert values == list(range(1, len(values) + 1))
 
+
+
+@pytest.mark.parametrize(("last", "held"), [(line("a", 2)[:-2], [10, 1]), (line("a", 2)[:-1], [20, 2])])
+def test_a_last_line_without_its_newline_is_sent_and_held_only_when_whole(tmp_path, last, held):
+    """A stage killed mid-line leaves the sender a last line cut short whose ``_ingest`` mark is
+    whole: holding its position would make ingest skip a record the collector rejects."""
+    spool = Spool(tmp_path / "spool", SpoolAcks(tmp_path / "S", clock=lambda: 0.0))
+    r, w = os.pipe()
+    os.write(w, line("a", 1) + last)
+    os.close(w)
+    sender = Sender(None, None, r, spool)  # type: ignore[arg-type] - only stdin is read here
+    while not sender.eof:
+        sender._read_input()
+    os.close(r)
+    assert spool.acks is not None and spool.acks.inputs == {"a": held}
+    assert sender.stats.records == 2  # the cut line is sent too: the collector names it in its rejects
+    spool.close()
 
 def _crash(spool: Spool) -> None:
     """What SIGKILL leaves: the files as they are, the locks released, nothing saved."""

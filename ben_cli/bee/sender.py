@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ben_cli import acks
 from ben_cli.bee import frames
 from ben_cli.bee.address import Address
 from ben_cli.bee.framing import Closed, Wire
@@ -75,14 +76,17 @@ class Sender:
 
     def _read_input(self) -> None:
         data = os.read(self.fd, _READ)
+        unended = b""  # the last line, which came without its newline
         if not data:
             self.eof = True
-            data, self._partial = (self._partial + b"\n" if self._partial.strip() else b""), b""
+            unended, self._partial = (self._partial + b"\n" if self._partial.strip() else b""), b""
         else:
             data, self._partial = self._partial + data, b""
             cut = data.rfind(b"\n") + 1
             data, self._partial = data[:cut], data[cut:]
         data = self.window.fresh(data)  # --ack: records ingest read again that the spool holds
+        if unended:  # sent either way (a line cut short reaches the collector's rejects), held only whole
+            data += self.window.fresh(unended) if acks.whole_record(unended) else unended
         blocks, too_long = blocks_of(data, frames.MAX_DATA)
         if too_long:
             self.stats.too_long += too_long
