@@ -352,11 +352,13 @@ class Reader:
         self.lineno = 0
         self._done_lines = 0  # lines of the inputs already finished
         self._blank = 0
+        # (file, line number) of each file's last line left unread by :meth:`positioned`: cut short
+        self.unfinished: list[tuple[str, int]] = []
 
     @property
     def read(self) -> int:
         """Non-blank lines read so far (the ``read`` of every summary)."""
-        return self._done_lines + self.lineno - self._blank
+        return self._done_lines + self.lineno - self._blank - len(self.unfinished)
 
     def reject(self, reason: str, data: bytes = b"", size: int | None = None) -> None:
         """Send the current line to ``on_error`` (or raise it) with ``reason``; ``size`` is the
@@ -520,7 +522,8 @@ class Reader:
         inode is read from that offset (line numbers then count from there; a gzip input's
         offsets count decompressed bytes). With ``parse=False`` the record is None and only the
         length limit is checked, for conversion elsewhere (worker processes), except on a last
-        line without its newline: a line cut short is rejected here, as when parsing."""
+        line without its newline: cut short, it is rejected here, as when parsing, or, in a file,
+        left unread (:attr:`unfinished`): the file's writer is not done with it."""
         resume = resume or {}
         limit = self.max_line_bytes
         for path, stream in self._open():
@@ -566,6 +569,11 @@ class Reader:
                     try:
                         rec = parse_object(raw, lineno, self.file)
                     except BadRecord as bad:
+                        if unended and key is not None:
+                            # a file's last line cut short: its writer is not done; a run that
+                            # resumed past it would start mid-line, so the next run reads it whole
+                            self.unfinished.append((self.file, lineno))
+                            continue
                         self.reject(bad.reason, raw[:-1])
                         continue
                 yield rec if parse else None, raw, source, offset

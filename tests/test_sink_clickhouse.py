@@ -333,3 +333,23 @@ def test_a_saved_offset_on_a_line_boundary_resumes_there(sinkdb, tmp_path):
     proc = run_ben("sink", "--to", url, str(data))
     assert proc.returncode == 0, proc.stderr
     assert canonical(read_back(client, db)) == canonical(records[40:])
+
+
+def test_a_files_unfinished_last_line_is_left_for_the_next_run(sinkdb, tmp_path):
+    """A sink run from cron over a file being written finds its last line half written. Rejected,
+    the record would be lost and the saved position would fall mid-line once the writer finished
+    it (every later run refused); left unread, the next run resumes before it and stores it whole."""
+    url, client, db = sinkdb
+    records = varied_records(30, seed=10)
+    whole = ndjson(records)
+    data = tmp_path / "in.ndjson"
+    data.write_bytes(whole[:len(ndjson(records[:29])) + 25])  # the 30th line's first 25 bytes
+    proc = run_ben("sink", "--to", url, "--rejects", str(tmp_path / "bad"), str(data))
+    assert proc.returncode == 0, proc.stderr
+    assert b"in.ndjson:30: the last line has no newline and is not a whole record" in proc.stderr
+    assert b"read 29, wrote 29, rejected 0" in proc.stderr
+    assert not (tmp_path / "bad").exists() or (tmp_path / "bad").read_bytes() == b""
+    data.write_bytes(whole)  # the writer finished the line
+    proc = run_ben("sink", "--to", url, "--rejects", str(tmp_path / "bad"), str(data))
+    assert proc.returncode == 0, proc.stderr
+    assert canonical(read_back(client, db)) == canonical(records)

@@ -89,6 +89,9 @@ def run(inputs: Sequence[str], writer: Writer | None, rejects: DurableRejects, o
             finally:
                 writer.flush()
         core.flush()
+    for file, lineno in reader.unfinished:
+        notify(f"{file}:{lineno}: the last line has no newline and is not a whole record (its writer is not "
+               "done): left for the next run")
     summary = Summary("sink", read=reader.read, written=core.written, rejected=rejects.count)
     if isinstance(core.delivery, ClickHouseDelivery) and core.delivery.replayed:
         summary.extra["replayed"] = core.delivery.replayed
