@@ -37,7 +37,7 @@ from ben_cli.ingest.summary import IngestSummary
 from ben_cli.jetstream import Bus, JetStreamError, committed, owned, parse_address
 from ben_cli.ndjson import Writer
 from ben_cli.rejects import Rejects
-from ben_cli.retry import RetryPolicy
+from ben_cli.retry import RetryPolicy, retrying
 
 FETCH = 1024  # messages fetched per partition at a time
 POLL = 0.05  # seconds a fetch waits for a batch to fill (nats-py waits this long for a partial one)
@@ -149,33 +149,32 @@ class _Consumer:
         to start, if none was): with backoff, until :data:`RETRY_FOR` seconds have passed."""
         self.writer.flush()
         self.bus.close()
-        started, attempt = time.monotonic(), 0
-        while not self.stop:
-            waited = time.monotonic() - started
-            if waited > self.retry.give_up_after:
-                raise JetStreamError(f"gave up after {waited:.0f} s: {lost}")
-            attempt += 1
-            pause = self.retry.wait(attempt)
-            if self.options.notify is not None:
-                self.options.notify(f"{lost}; connecting again in {pause:.1f} s")
-            time.sleep(pause)
-            try:
-                bus = Bus(self.bus.address)
-            except JetStreamError as exc:
-                lost = exc
-                continue
+
+        def attempt() -> Bus | None:
+            if self.stop:
+                return None
+            bus = Bus(self.bus.address)
             try:
                 bus.ensure_stream(self.bus.partitions)
                 resume = {p: self.handed[p] + 1 if p in self.handed else self.starts[p] for p in self.subs}
                 self.subs = {p: bus.consumer(str(self.options.durable), p, at) for p, at in resume.items()}
-            except JetStreamError as exc:
+            except JetStreamError:
                 bus.close()
-                lost = exc
-                continue
-            self.bus = bus
-            for msgs in self.pending.values():
-                msgs.clear()
+                raise
+            return bus
+
+        def again(exc: Exception, pause: float) -> None:
+            if self.options.notify is not None:
+                self.options.notify(f"{exc}; connecting again in {pause:.1f} s")
+
+        bus = retrying(attempt, self.retry, transient=lambda exc: isinstance(exc, JetStreamError), on_retry=again,
+                       failed=lost, gave_up=lambda exc, waited: JetStreamError(f"gave up after {waited:.0f} s: {exc}"),
+                       sleep=lambda pause: None if self.stop else time.sleep(pause))
+        if bus is None:  # stopped (SIGTERM) while the server was away
             return
+        self.bus = bus
+        for msgs in self.pending.values():
+            msgs.clear()
 
     def _hand_on(self, partition: int, msgs: list[Any]) -> tuple[int, int]:
         """Write each message's record (a message that is not one goes to the rejects). A message

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from ben_cli.errors import BenError
 from ben_cli.ndjson import BadRecord
-from ben_cli.retry import RetryPolicy
+from ben_cli.retry import RetryPolicy, retrying
 from ben_cli.sink.batch import Batch
 from ben_cli.sink.http import TRANSIENT_STATUSES, ServerError
 from ben_cli.sink.rows import LEGACY, JsonLines, RowBuilder, RowList, insert_columns, to_columns
@@ -88,6 +88,10 @@ def classify(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return "transient"
     return "fatal"
+
+
+def _transient(exc: Exception) -> bool:
+    return classify(exc) == "transient"
 
 
 # Columns whose every value in a batch is the column's default are left out of the insert (the
@@ -170,22 +174,17 @@ class ClickHouseWriter:
         self.client.disconnect()
 
     def _with_retry(self, fn: Callable[[], T], what: str) -> T:
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except Exception as exc:  # noqa: BLE001 - classified below
-                kind = classify(exc)
-                if kind != "transient":
-                    raise SinkError(f"{what}: {server_reason(exc)}") from exc
-                attempt += 1
-                if time.monotonic() - started > self.retry.give_up_after:
-                    raise SinkError(f"{what}: gave up after {self.retry.give_up_after:.0f} s: {server_reason(exc)}") from exc
-                pause = self.retry.wait(attempt)
-                self.notify(f"{what}: {server_reason(exc)}; retrying in {pause:.1f} s")
-                self.client.disconnect()
-                self.sleep(pause)
+        def again(exc: Exception, pause: float) -> None:
+            self.notify(f"{what}: {server_reason(exc)}; retrying in {pause:.1f} s")
+            self.client.disconnect()
+
+        try:
+            return retrying(fn, self.retry, transient=_transient, on_retry=again, sleep=self.sleep, gave_up=lambda exc, _w: SinkError(
+                f"{what}: gave up after {self.retry.give_up_after:.0f} s: {server_reason(exc)}"))
+        except SinkError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - not transient: the server's reason, said once
+            raise SinkError(f"{what}: {server_reason(exc)}") from exc
 
     # delivery ---------------------------------------------------------------------------------
     def deliver(self, spooled: SpooledBatch, batch: Batch, replay: bool) -> None:
@@ -228,10 +227,10 @@ class ClickHouseWriter:
                             columnar=True, types_check=False, settings=settings)
 
     def _insert(self, spooled: SpooledBatch, batch: Batch, part: list[int]) -> None:
-        started = time.monotonic()
-        attempt = 0
         unsure = False  # an earlier attempt may have stored some rows
-        while True:
+
+        def attempt() -> None:
+            nonlocal part
             try:
                 if unsure and not self.dedup_tokens:
                     have = self._existing(spooled, batch)
@@ -245,7 +244,6 @@ class ClickHouseWriter:
                     settings["insert_deduplication_token"] = f"{spooled.batch_id}:{part[0]}:{part[-1]}:{len(part)}"
                 self._send(spooled, batch, part, settings)
                 self.stored += len(part)
-                return
             except Exception as exc:  # noqa: BLE001 - classified below
                 kind = classify(exc)
                 if kind == "data":
@@ -253,16 +251,18 @@ class ClickHouseWriter:
                     row = exc.row - 1 if isinstance(exc, ServerError) and exc.row is not None else None
                     raise DataError(server_reason(exc), row) from exc
                 if kind == "fatal":
-                    raise SinkError(f"insert into {self.target.database}.{self.target.table}: {server_reason(exc)}") from exc
-                attempt += 1
-                unsure = True
-                if time.monotonic() - started > self.retry.give_up_after:
-                    raise SinkError(f"gave up after {self.retry.give_up_after:.0f} s: {server_reason(exc)}; "
-                                    f"the spool keeps the batch for the next run") from exc
-                pause = self.retry.wait(attempt)
-                self.notify(f"insert: {server_reason(exc)}; retrying in {pause:.1f} s")
-                self.client.disconnect()
-                self.sleep(pause)
+                    raise SinkError(f"insert into {self.target.database}.{self.target.table}: "
+                                    f"{server_reason(exc)}") from exc
+                raise
+
+        def again(exc: Exception, pause: float) -> None:
+            nonlocal unsure
+            unsure = True
+            self.notify(f"insert: {server_reason(exc)}; retrying in {pause:.1f} s")
+            self.client.disconnect()
+
+        retrying(attempt, self.retry, transient=_transient, on_retry=again, sleep=self.sleep, gave_up=lambda exc, _w: SinkError(
+            f"gave up after {self.retry.give_up_after:.0f} s: {server_reason(exc)}; the spool keeps the batch for the next run"))
 
     def _existing(self, spooled: SpooledBatch, batch: Batch) -> set[int]:
         """Row numbers of this batch the server already has. The modern table finds them through

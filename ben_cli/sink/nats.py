@@ -30,7 +30,7 @@ import orjson
 
 from ben_cli.acks import position
 from ben_cli.jetstream import Bus, JetStreamError, parse_address
-from ben_cli.retry import RetryPolicy
+from ben_cli.retry import RetryPolicy, retrying
 from ben_cli.series import DEFAULT_KEY, key_getters, partition_of
 
 if TYPE_CHECKING:
@@ -88,22 +88,19 @@ class NatsDelivery:
     def _publish(self, messages: list[tuple[int, bytes, str]]) -> int:
         """Publish until JetStream acknowledged every message, reconnecting while the server is
         away, for up to the policy's time; the ids were made once, so a repeat is a duplicate."""
-        started, attempt = time.monotonic(), 0
-        while True:
-            try:
-                if self.bus is None:
-                    self.bus = Bus(self.address)
-                    self.bus.ensure_stream(self.partitions)
-                return self.bus.publish(messages)
-            except JetStreamError as exc:
-                attempt += 1
-                waited = time.monotonic() - started
-                if waited > self.retry.give_up_after:
-                    raise JetStreamError(f"gave up after {waited:.0f} s: {exc}") from None
-                pause = self.retry.wait(attempt)
-                self.notify(f"{exc}; retrying in {pause:.1f} s")
-                self.close()
-                self.sleep(pause)
+        def attempt() -> int:
+            if self.bus is None:
+                self.bus = Bus(self.address)
+                self.bus.ensure_stream(self.partitions)
+            return self.bus.publish(messages)
+
+        def again(exc: Exception, pause: float) -> None:
+            self.notify(f"{exc}; retrying in {pause:.1f} s")
+            self.close()
+
+        return retrying(attempt, self.retry, transient=lambda exc: isinstance(exc, JetStreamError), on_retry=again,
+                        gave_up=lambda exc, waited: JetStreamError(f"gave up after {waited:.0f} s: {exc}"),
+                        sleep=self.sleep)
 
     def save(self) -> None:
         """Nothing: a batch is durable once JetStream acknowledged it."""
