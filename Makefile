@@ -75,10 +75,12 @@ reliability: install system-packages
 # fuzz/results/TARGET.json; exits 1 on a new crash (its input is kept in fuzz/crashes/TARGET/).
 FUZZ_SECONDS ?= 60
 FUZZ_NATIVE := build/fuzz-native
-# ASan's checks are compiled in, but not its runtime linked: the runtime comes preloaded from
-# atheris' asan_with_fuzzer.so (clang's ASan with libFuzzer), so that one library provides both and
-# Python coverage still reaches the fuzzer. UBSan traps (no runtime needed): a trap is a crash.
-SANITIZE := -fsanitize=address,undefined -fsanitize-undefined-trap-on-error -fno-omit-frame-pointer -g -O1
+# Built with clang: ASan's checks and libFuzzer's coverage counters (fuzzer-no-link) are compiled
+# in, but no runtime linked: it comes preloaded from atheris' asan_with_fuzzer.so (clang's ASan with
+# libFuzzer), so that one library provides both and the fuzzer sees the C code's edges beside
+# Python's. UBSan traps (no runtime needed): a trap is a crash.
+FUZZ_CC ?= clang-14
+SANITIZE := -fsanitize=address,undefined,fuzzer-no-link -fsanitize-undefined-trap-on-error -fno-omit-frame-pointer -g -O1
 .PHONY: fuzz fuzz-seeds fuzz-native
 fuzz: install
 	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
@@ -89,11 +91,12 @@ fuzz-seeds: install
 # The C extensions built with AddressSanitizer and UndefinedBehaviorSanitizer into their own
 # folder, then their targets run with the ASan runtime preloaded (see fuzz/run.py).
 fuzz-native: install
+	@tests/support/install-system-packages tests/support/fuzz-packages
 	@mkdir -p $(FUZZ_NATIVE)
 	@inc=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
 	suffix=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'); \
 	for c in ben_cli/ingest/_logfmt.c ben_cli/contract/_check.c ben_cli/sink/_rowjson.c ben_cli/scrub/_scan.c; do \
 		n=$(FUZZ_NATIVE)/$$(basename $$c .c); \
-		$(CC) -c -fPIC $(SANITIZE) -I"$$inc" $$c -o $$n.o && $(CC) -shared $$n.o -o $$n$$suffix || exit 1; \
+		$(FUZZ_CC) -c -fPIC $(SANITIZE) -I"$$inc" $$c -o $$n.o && $(FUZZ_CC) -shared $$n.o -o $$n$$suffix || exit 1; \
 	done
 	$(BIN)/python fuzz/run.py --native $(FUZZ_NATIVE) --seconds $(FUZZ_SECONDS)

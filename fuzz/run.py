@@ -103,6 +103,7 @@ def run_one(name: str, seconds: float, runs: int | None, native: Path | None, ou
               "crashes_new": len(new), "crashes_fixed": list(t.fixed) if (t := targets.TARGETS.get(name)) else []}
     if native is not None:
         result["sanitizers"] = "address,undefined"
+        result["c_coverage"] = True  # built with clang's fuzzer-no-link: libFuzzer counts the C code's edges
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         tmp = out / f".{label}.json.tmp"
