@@ -437,17 +437,22 @@ def _native_logfmt() -> Callable[[bytes], object]:
     return one
 
 
-@target("native_scan", "scrub's compiled IPv4 scan against its pattern", native=True)
+@target("native_scan", "scrub's compiled IPv4 and trigger scans against their patterns", native=True)
 def _native_scan() -> Callable[[bytes], object]:
     from ben_cli.scrub import _scan
     from ben_cli.scrub.entities import ipv4_spans_python
+    from ben_cli.scrub.prefilter import families_python
 
     def one(data: bytes) -> object:
         text = data.decode("utf-8", "replace")  # 1-, 2- and 4-byte strings alike
         got, want = _scan.ipv4_spans(text), ipv4_spans_python(text)
         if got != want:
             raise Finding(f"the compiled scan and the pattern find different addresses in {text!r}: {got} / {want}")
-        return got
+        mask = _scan.families(text)
+        fams, want_fams = {n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1}, families_python(text)
+        if fams != want_fams:
+            raise Finding(f"the compiled trigger scan and the patterns find different families in {text!r}: {fams} / {want_fams}")
+        return got, mask
 
     return one
 

@@ -14,6 +14,13 @@ does not build on) :func:`families` reports every family, which is slower but fi
 
 from __future__ import annotations
 
+import re
+
+try:  # the compiled scan of a str (optional at build; a property test holds it to families_python)
+    from ben_cli.scrub import _scan
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _scan = None
+
 # family -> (trigger patterns, caseless?)
 TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "at": ([r"@"], False),
@@ -44,12 +51,31 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
 }
 ALL = frozenset(TRIGGERS)
 
+# The definition of a family firing: one of its triggers occurs in the UTF-8 bytes, searched as
+# Hyperscan searches (Python's re on bytes, like Hyperscan without its UTF-8 and Unicode flags,
+# reads \d, \s, \b and case as ASCII). Hyperscan and the compiled scan both compute this.
+# (Compiled on first use: the scrubber never needs it, and compiling costs start-up time.)
+_DEFINITION: list[tuple[str, re.Pattern[bytes]]] = []
+
+
+def families_python(data: bytes | str) -> set[str]:
+    """The families whose trigger occurs in ``data``: the definition, slow (a search per pattern)."""
+    if not _DEFINITION:
+        _DEFINITION.extend((name, re.compile(pattern.encode(), re.I if caseless else 0))
+                           for name, (patterns, caseless) in TRIGGERS.items() for pattern in patterns)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return {name for name, pattern in _DEFINITION if pattern.search(data)}
+
 
 class Prefilter:
-    """One Hyperscan block-mode database of every trigger; ``families(data)`` is one scan."""
+    """One Hyperscan block-mode database of every trigger; ``families(data)`` is one scan.
+    A str is scanned by the compiled scan where it is built: Hyperscan's call costs some 6k
+    instructions before its first byte, and the text would have to be encoded first."""
 
     def __init__(self) -> None:
         self.available = False
+        self._masks: dict[int, frozenset[str]] = {}  # the compiled scan's bit masks, as sets
         try:
             import hyperscan
         except ImportError:  # pragma: no cover - the wheel is a dependency; this is a safety net
@@ -71,10 +97,18 @@ class Prefilter:
 
     def families(self, data: bytes | str) -> frozenset[str] | set[str]:
         """The families whose trigger occurs in ``data`` (all of them when Hyperscan is missing)."""
-        if not self.available:
-            return ALL
         if isinstance(data, str):
+            if _scan is not None:
+                mask = _scan.families(data)
+                fams = self._masks.get(mask)
+                if fams is None:
+                    fams = self._masks[mask] = frozenset(n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1)
+                return fams
+            if not self.available:
+                return ALL
             data = data.encode("utf-8", "surrogatepass")
+        elif not self.available:
+            return ALL
         found: set[str] = set()
         names = self._names
 
