@@ -205,20 +205,34 @@ static const Probe probes[] = {
 };
 #define N_PROBES (sizeof(probes) / sizeof(probes[0]))
 
-/* The probes whose literal can start with each ASCII character, in table order, -1 ended. */
+/* The probes whose literal can start with each ASCII character, in table order, -1 ended; and
+ * which pairs of ASCII characters can start one (a literal of one character: any pair), so most
+ * positions are passed by one table load. */
 static short by_first[128][N_PROBES + 1];
+static unsigned char pair_starts[128][128];
+/* ASCII characters at which nothing can start: no literal, no digit or letter, none of % + ( : */
+static unsigned char inert[128];
 
 static void build_probe_table(void)
 {
     int counts[128] = {0};
     for (size_t p = 0; p < N_PROBES; p++) {
-        unsigned char c = (unsigned char)probes[p].lit[0];
-        by_first[c][counts[c]++] = (short)p;
-        if (probes[p].caseless && c >= 'a' && c <= 'z')
-            by_first[c - 32][counts[c - 32]++] = (short)p;
+        const char *lit = probes[p].lit;
+        int caseless = probes[p].caseless;
+        unsigned char c = (unsigned char)lit[0], d = (unsigned char)lit[1];
+        unsigned char firsts[2] = {c, caseless && c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c};
+        unsigned char seconds[2] = {d, caseless && d >= 'a' && d <= 'z' ? (unsigned char)(d - 32) : d};
+        for (int a = 0; a < (firsts[1] != firsts[0] ? 2 : 1); a++) {
+            by_first[firsts[a]][counts[firsts[a]]++] = (short)p;
+            for (int b = 0; b < 128; b++)
+                if (d == 0 || b == seconds[0] || b == seconds[1])
+                    pair_starts[firsts[a]][b] = 1;
+        }
     }
-    for (int c = 0; c < 128; c++)
+    for (int c = 0; c < 128; c++) {
         by_first[c][counts[c]] = -1;
+        inert[c] = counts[c] == 0 && !is_alnum((Py_UCS4)c) && c != '%' && c != '+' && c != '(' && c != ':';
+    }
 }
 
 /* The end of lit at i, or -1. */
@@ -447,24 +461,32 @@ INLINE unsigned scan_kind(const void *data, Py_ssize_t n, const int kind)
                 found |= 1u << F_UNI;
             continue;
         }
-        Py_UCS4 c1 = at(t, i + 1), lc1 = lower(c1);
-        for (const short *p = by_first[c]; *p >= 0; p++) {
-            const Probe *pr = &probes[*p];
-            if (found & (1u << pr->family))
-                continue;
-            if (pr->lit[1] && (Py_UCS4)(unsigned char)pr->lit[1] != (pr->caseless ? lc1 : c1))
-                continue;
-            Py_ssize_t j = literal(t, i, pr->lit, pr->caseless);
-            if (j >= 0 && tail_matches(t, pr->tail, j))
-                found |= 1u << pr->family;
+        if (inert[c])
+            continue;
+        Py_UCS4 c1 = at(t, i + 1);
+        if (c1 < 128 ? pair_starts[c][c1] : pair_starts[c][0]) { /* (a literal of one character also sets [c][0]) */
+            for (const short *p = by_first[c]; *p >= 0; p++) {
+                const Probe *pr = &probes[*p];
+                if (found & (1u << pr->family))
+                    continue;
+                Py_ssize_t j = literal(t, i, pr->lit, pr->caseless);
+                if (j >= 0 && tail_matches(t, pr->tail, j))
+                    found |= 1u << pr->family;
+            }
         }
-        if (is_digit(c))
+        if (is_digit(c)) {
             digit_triggers(t, i, &found);
-        if (is_alnum(c))
-            alnum_triggers(t, i, c, &found);
-        if (c >= 'A' && c <= 'Z' && at(t, i + 1) >= 'A' && at(t, i + 1) <= 'Z' && is_digit(at(t, i + 2))
-            && is_digit(at(t, i + 3)))
-            found |= 1u << F_IBAN; /* [A-Z]{2}\d\d */
+            if (c1 == '-' || c1 == '.')
+                alnum_triggers(t, i, c, &found);
+            continue;
+        }
+        if (is_alpha(c)) {
+            if (c1 == '-' || c1 == '.')
+                alnum_triggers(t, i, c, &found);
+            else if (c <= 'Z' && c1 >= 'A' && c1 <= 'Z' && is_digit(at(t, i + 2)) && is_digit(at(t, i + 3)))
+                found |= 1u << F_IBAN; /* [A-Z]{2}\d\d */
+            continue;
+        }
         switch (c) {
         case '%':
             if (is_hex(at(t, i + 1)) && is_hex(at(t, i + 2)))
