@@ -155,6 +155,16 @@ def test_user_context_gates_in_one_scan_are_the_substring_checks(text):
     assert e._user_contexts(text) == e.user_contexts_python(text)
 
 
+def test_the_user_gates_are_scanned_by_the_compiled_scan():
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub import entities as e
+
+    table = e._USER_GATES._table
+    assert table is not None and len(table) > 30
+    mask = _scan.literals("Failed password for alice FROM 10.0.0.1 - bob [1", table)
+    assert {i for i in range(64) if mask >> i & 1} == set(e.user_contexts_python("Failed password for alice FROM 10.0.0.1 - bob [1"))
+
+
 class _AlwaysRewrite(Scrubber):
     """The scrubber as it was before the settled check: every rescan rewrites its findings."""
 

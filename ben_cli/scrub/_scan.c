@@ -204,31 +204,38 @@ static const Probe probes[] = {
     {"secret", F_PROSE, 1, T_PROSE},
 };
 #define N_PROBES (sizeof(probes) / sizeof(probes[0]))
+_Static_assert(N_PROBES < 127, "a character's list of probes (LIST_MAX) holds each probe once and a -1");
 
 /* The probes whose literal can start with each ASCII character, in table order, -1 ended; and
  * which pairs of ASCII characters can start one (a literal of one character: any pair), so most
  * positions are passed by one table load. */
-static short by_first[128][N_PROBES + 1];
+#define LIST_MAX 128 /* more than the probes, or the literals of a table (64), and the -1 */
+static short by_first[128][LIST_MAX];
 static unsigned char pair_starts[128][128];
 /* ASCII characters at which nothing can start: no literal, no digit or letter, none of % + ( : */
 static unsigned char inert[128];
 
+/* Literal number k (ASCII) starts at its first character (both cases if caseless): into first[]
+ * (counts[] per character) and pairs[][] (any second character for a literal of one). */
+static void add_start(short first[128][LIST_MAX], int counts[128], unsigned char pairs[128][128], int k, const char *lit,
+                      int caseless)
+{
+    unsigned char c = (unsigned char)lit[0], d = (unsigned char)lit[1];
+    unsigned char firsts[2] = {c, caseless && c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c};
+    unsigned char seconds[2] = {d, caseless && d >= 'a' && d <= 'z' ? (unsigned char)(d - 32) : d};
+    for (int a = 0; a < (firsts[1] != firsts[0] ? 2 : 1); a++) {
+        first[firsts[a]][counts[firsts[a]]++] = (short)k;
+        for (int b = 0; b < 128; b++)
+            if (d == 0 || b == seconds[0] || b == seconds[1])
+                pairs[firsts[a]][b] = 1;
+    }
+}
+
 static void build_probe_table(void)
 {
     int counts[128] = {0};
-    for (size_t p = 0; p < N_PROBES; p++) {
-        const char *lit = probes[p].lit;
-        int caseless = probes[p].caseless;
-        unsigned char c = (unsigned char)lit[0], d = (unsigned char)lit[1];
-        unsigned char firsts[2] = {c, caseless && c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c};
-        unsigned char seconds[2] = {d, caseless && d >= 'a' && d <= 'z' ? (unsigned char)(d - 32) : d};
-        for (int a = 0; a < (firsts[1] != firsts[0] ? 2 : 1); a++) {
-            by_first[firsts[a]][counts[firsts[a]]++] = (short)p;
-            for (int b = 0; b < 128; b++)
-                if (d == 0 || b == seconds[0] || b == seconds[1])
-                    pair_starts[firsts[a]][b] = 1;
-        }
-    }
+    for (size_t p = 0; p < N_PROBES; p++)
+        add_start(by_first, counts, pair_starts, (int)p, probes[p].lit, probes[p].caseless);
     for (int c = 0; c < 128; c++) {
         by_first[c][counts[c]] = -1;
         inert[c] = counts[c] == 0 && !is_alnum((Py_UCS4)c) && c != '%' && c != '+' && c != '(' && c != ':';
@@ -538,9 +545,112 @@ families(PyObject *Py_UNUSED(self), PyObject *arg)
     return PyLong_FromUnsignedLong(scan_families(arg));
 }
 
+/* ------------------------------------------------------------------------------------------
+ * literals(text, table) is the set of ids of prefilter.Literals: table is a tuple of
+ * (lower-case ASCII literal, id) pairs, id 0-63, and bit id of the result is set when its literal
+ * occurs in text, ignoring ASCII case. The table is compiled on its first use and kept (with a
+ * reference) until another table is passed: there is one in the library, the user-name gates.
+ */
+
+#define MAX_LITERALS 64
+#define MAX_LITERAL_LEN 32
+
+static PyObject *lit_table = NULL;
+static char lit_text[MAX_LITERALS][MAX_LITERAL_LEN];
+static int lit_id[MAX_LITERALS];
+static short lit_first[128][LIST_MAX];
+static unsigned char lit_pairs[128][128];
+
+static int compile_literals(PyObject *table)
+{
+    if (!PyTuple_Check(table) || PyTuple_GET_SIZE(table) > MAX_LITERALS) {
+        PyErr_SetString(PyExc_ValueError, "literals() needs a tuple of at most 64 (literal, id) pairs");
+        return -1;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(table);
+    int counts[128] = {0};
+    memset(lit_pairs, 0, sizeof(lit_pairs));
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *pair = PyTuple_GET_ITEM(table, k);
+        Py_ssize_t len;
+        const char *lit;
+        long id;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0))
+            || (lit = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 0), &len)) == NULL || len < 1 || len >= MAX_LITERAL_LEN
+            || (id = PyLong_AsLong(PyTuple_GET_ITEM(pair, 1))) < 0 || id >= 64) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "literals(): each pair is (a literal of 1-31 characters, an id 0-63)");
+            Py_CLEAR(lit_table);
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < len; j++)
+            if ((unsigned char)lit[j] >= 128 || (lit[j] >= 'A' && lit[j] <= 'Z')) {
+                PyErr_SetString(PyExc_ValueError, "literals(): a literal must be lower-case ASCII");
+                Py_CLEAR(lit_table);
+                return -1;
+            }
+        memcpy(lit_text[k], lit, (size_t)len + 1);
+        lit_id[k] = (int)id;
+        add_start(lit_first, counts, lit_pairs, (int)k, lit, 1);
+    }
+    for (int c = 0; c < 128; c++)
+        lit_first[c][counts[c]] = -1;
+    Py_INCREF(table);
+    Py_XSETREF(lit_table, table);
+    return 0;
+}
+
+INLINE unsigned long long literals_kind(const void *data, Py_ssize_t n, const int kind)
+{
+    const Text text = {kind, data, n};
+    const Text *t = &text;
+    unsigned long long found = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 128)
+            continue;
+        Py_UCS4 c1 = at(t, i + 1);
+        if (!(c1 < 128 ? lit_pairs[c][c1] : lit_pairs[c][0]))
+            continue;
+        for (const short *p = lit_first[c]; *p >= 0; p++)
+            if (!(found >> lit_id[*p] & 1) && literal(t, i, lit_text[*p], 1) >= 0)
+                found |= 1ull << lit_id[*p];
+    }
+    return found;
+}
+
+PyDoc_STRVAR(literals_doc, "literals(text, table) -> int: bit id set for each (literal, id) of table found in text, ASCII case ignored.");
+
+static PyObject *
+literals(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "literals() needs a str and a table");
+        return NULL;
+    }
+    if (args[1] != lit_table && compile_literals(args[1]) < 0)
+        return NULL;
+    PyObject *text = args[0];
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    unsigned long long found;
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        found = literals_kind(data, n, PyUnicode_1BYTE_KIND);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        found = literals_kind(data, n, PyUnicode_2BYTE_KIND);
+        break;
+    default:
+        found = literals_kind(data, n, PyUnicode_4BYTE_KIND);
+    }
+    return PyLong_FromUnsignedLongLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"ipv4_spans", ipv4_spans, METH_O, ipv4_spans_doc},
     {"families", families, METH_O, families_doc},
+    {"literals", (PyCFunction)(void (*)(void))literals, METH_FASTCALL, literals_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -120,16 +120,21 @@ class Prefilter:
 
 
 class Literals:
-    """Which of some lower-case ASCII strings occur in an ASCII text, ignoring case: one Hyperscan
-    scan instead of a substring search per string (:func:`ben_cli.scrub.entities.find_username`
+    """Which of some lower-case ASCII strings occur in an ASCII text, ignoring case: one scan
+    instead of a substring search per string (:func:`ben_cli.scrub.entities.find_username`
     has some thirty gates). Each string has an id (several may share one); ``present(text)`` is
-    the set of ids found, or None where Hyperscan is missing. The database is compiled on first use."""
+    the set of ids found, or None where neither the compiled scan nor Hyperscan is there. The
+    compiled scan (``_scan.literals``) is used where it is built; Hyperscan's database is
+    compiled on first use otherwise."""
 
     def __init__(self, literals: list[tuple[str, int]]) -> None:
         self._literals = literals
         self._db: object | None = None
         self._scratch: object | None = None
         self.available: bool | None = None  # not known until the first use
+        # the compiled scan takes the table as a tuple (compiled on its first use); ids up to 63
+        self._table = tuple(literals) if max((i for _, i in literals), default=0) < 64 else None
+        self._sets: dict[int, set[int]] = {}
 
     def _compile(self) -> None:
         try:
@@ -144,6 +149,12 @@ class Literals:
         self._db, self._scratch, self.available = db, hyperscan.Scratch(db), True
 
     def present(self, text: str) -> set[int] | None:
+        if _scan is not None and self._table is not None:
+            mask = _scan.literals(text, self._table)
+            ids = self._sets.get(mask)
+            if ids is None:
+                ids = self._sets[mask] = {i for i in range(64) if mask >> i & 1}
+            return set(ids)
         if self.available is None:
             self._compile()
         if not self.available:
