@@ -74,8 +74,13 @@ class Prefilter:
     instructions before its first byte, and the text would have to be encoded first."""
 
     def __init__(self) -> None:
-        self.available = False
+        self.available: bool | None = None  # not known until the first scan of bytes (compiled then)
         self._masks: dict[int, frozenset[str]] = {}  # the compiled scan's bit masks, as sets
+
+    def _compile(self) -> None:
+        """The Hyperscan database, compiled when bytes are first scanned: about a fifth of the
+        start-up of ``ben scrub``, which a stream of records that all have escapes never needs."""
+        self.available = False
         try:
             import hyperscan
         except ImportError:  # pragma: no cover - the wheel is a dependency; this is a safety net
@@ -104,10 +109,10 @@ class Prefilter:
                 if fams is None:
                     fams = self._masks[mask] = frozenset(n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1)
                 return fams
-            if not self.available:
-                return ALL
             data = data.encode("utf-8", "surrogatepass")
-        elif not self.available:
+        if self.available is None:
+            self._compile()
+        if not self.available:
             return ALL
         found: set[str] = set()
         names = self._names
