@@ -1,7 +1,8 @@
-/* Finders of ben_cli/scrub/entities.py, compiled.
+/* Scans of ben_cli/scrub, compiled: the IPv4 finder's pattern (entities.py), the prefilter's
+ * triggers and the user-name gate words (prefilter.py).
  *
- * The Python patterns stay the definition; each function here gives exactly what iterating its
- * pattern gives, and a property test compares them on random text.
+ * The Python definitions stay: each function here gives exactly what its definition gives, and a
+ * property test (and the native_scan fuzz target) compares them on random text.
  *
  * ipv4_spans(text) is [m.span() for m in entities._IPV4.finditer(text)], the pattern being
  *
@@ -657,7 +658,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "ben_cli.scrub._scan",
-    .m_doc = "Compiled finders; ben_cli.scrub.entities holds their definitions in Python.",
+    .m_doc = "Compiled scans of ben_cli.scrub; entities and prefilter hold their definitions in Python.",
     .m_size = -1,
     .m_methods = methods,
 };
