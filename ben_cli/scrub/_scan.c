@@ -111,6 +111,13 @@ ipv4_spans(PyObject *Py_UNUSED(self), PyObject *arg)
         return NULL;
     Py_ssize_t p = 0;
     while (p < t.n) {
+        if (t.kind == PyUnicode_1BYTE_KIND) { /* to the next digit, one load per character */
+            const Py_UCS1 *s = (const Py_UCS1 *)t.data;
+            while (p < t.n && !is_digit(s[p]))
+                p++;
+            if (p == t.n)
+                break;
+        }
         Py_UCS4 c = PyUnicode_READ(t.kind, t.data, p);
         Py_ssize_t e = -1;
         if (is_digit(c)) {
@@ -122,7 +129,10 @@ ipv4_spans(PyObject *Py_UNUSED(self), PyObject *arg)
             p++;
             continue;
         }
-        PyObject *span = Py_BuildValue("(nn)", p, e);
+        PyObject *start = PyLong_FromSsize_t(p), *end = PyLong_FromSsize_t(e);
+        PyObject *span = start && end ? PyTuple_Pack(2, start, end) : NULL;
+        Py_XDECREF(start);
+        Py_XDECREF(end);
         if (span == NULL || PyList_Append(out, span) < 0) {
             Py_XDECREF(span);
             Py_DECREF(out);
