@@ -437,17 +437,24 @@ def _native_logfmt() -> Callable[[bytes], object]:
     return one
 
 
-@target("native_scan", "scrub's compiled IPv4 scan against its pattern", native=True)
+@target("native_scan", "scrub's compiled IPv4, trigger and user-gate scans against their definitions", native=True)
 def _native_scan() -> Callable[[bytes], object]:
     from ben_cli.scrub import _scan
-    from ben_cli.scrub.entities import ipv4_spans_python
+    from ben_cli.scrub.entities import _user_contexts, ipv4_spans_python, user_contexts_python
+    from ben_cli.scrub.prefilter import families_python
 
     def one(data: bytes) -> object:
         text = data.decode("utf-8", "replace")  # 1-, 2- and 4-byte strings alike
         got, want = _scan.ipv4_spans(text), ipv4_spans_python(text)
         if got != want:
             raise Finding(f"the compiled scan and the pattern find different addresses in {text!r}: {got} / {want}")
-        return got
+        mask = _scan.families(text)
+        fams, want_fams = {n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1}, families_python(text)
+        if fams != want_fams:
+            raise Finding(f"the compiled trigger scan and the patterns find different families in {text!r}: {fams} / {want_fams}")
+        if text.isascii() and _user_contexts(text) != user_contexts_python(text):
+            raise Finding(f"the compiled user-name gates and the substring checks differ on {text!r}")
+        return got, mask
 
     return one
 

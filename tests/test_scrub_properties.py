@@ -155,6 +155,16 @@ def test_user_context_gates_in_one_scan_are_the_substring_checks(text):
     assert e._user_contexts(text) == e.user_contexts_python(text)
 
 
+def test_the_user_gates_are_scanned_by_the_compiled_scan():
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub import entities as e
+
+    table = e._USER_GATES._table
+    assert table is not None and len(table) > 30
+    mask = _scan.literals("Failed password for alice FROM 10.0.0.1 - bob [1", table)
+    assert {i for i in range(64) if mask >> i & 1} == set(e.user_contexts_python("Failed password for alice FROM 10.0.0.1 - bob [1"))
+
+
 class _AlwaysRewrite(Scrubber):
     """The scrubber as it was before the settled check: every rescan rewrites its findings."""
 
@@ -185,3 +195,41 @@ def test_user_contexts_searched_from_their_lead_word_find_what_a_whole_search_fi
 
     for _, pattern in e._USER_CONTEXTS:
         assert [m.span() for m in pattern.finditer(text, e.context_start(pattern, text))] == [m.span() for m in pattern.finditer(text)]
+
+
+# Text near every trigger: each literal (in other cases too), its pieces, the characters its
+# checks look at next (digits, separators, blanks of every kind, quotes), Unicode spaces and
+# zero-width characters, characters of every width and a lone surrogate.
+TRIGGER_TEXT = st.lists(st.one_of(st.sampled_from([
+    "@", "pass", "PWD", "Secret", "token", "key", "credential", "sess", "sid", "cookie", "auth", "hmac", "signature", "bearer",
+    "basic", "aws", "AKIA", "ASCA", "gh", "p", "_", "github_pat_", "xox", "b", "xapp-", "hooks.slack.com", "sk_", "rk_", "live",
+    "test", "whsec_", "AIza", "PRIVATE KEY", "eyJ", "phone", "Tel", "mobile", "cell", "call", "contact", "fax", "sms", "msisdn",
+    "whatsapp", "number", "reach", "dial", "ph", "MOB", "user", "login", "logname", "TTY=", "(to ", "su for ", "uid=", "for ",
+    " from", "incorrect password", "command not allowed", "/dev/", "permissions: set(", "for '", "] ok ", "] FAIL ", ") ", "cmd ",
+    "begin edit ", "end edit", "- ", " [", "passw", "passphrase", "pass phrase", "passcode", "pin", " is ", " was ", " will ",
+    " has ", " set ", " changed ", " reset ", " for ", "0", "1", "12", "123", "1234", "9", ".", "-", " ", ":", "::", "%", "%4",
+    "A", "F", "GB", "DE89", "(", ")", "+", "+0", "/", "=", "'", '"', "\t", "\n", "\x0b", "\x00", "ab", "f", "x", "\u00a0",
+    "\u00ad", "\u2000", "\u200f", "\u2010", "\u202f", "\u205f", "\u2060", "\ufeff", "\u3000", "\u00e9", "\u212a", "\U0001f600",
+    "\ud800", "a-1", "4111 1111 1111", "203.0.113.9", "1-2-3-4", "ip-10-0-0-5.x", "aa:bb", "0a-1b-2c-3d-4"]),
+    st.text(max_size=4)), max_size=14).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(TRIGGER_TEXT, TEXT, st.text(max_size=40)))
+def test_compiled_trigger_scan_finds_the_families_the_patterns_find(text):
+    """The compiled scan of a str reports the families whose trigger occurs in its UTF-8 bytes,
+    as searching each trigger pattern (and Hyperscan, which scans the raw lines) reports them."""
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub.prefilter import families_python
+
+    mask = _scan.families(text)
+    assert {n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1} == families_python(text)
+    assert FAST.prefilter.families(text.encode("utf-8", "surrogatepass")) == families_python(text)
+
+
+def test_the_compiled_trigger_scan_is_built_and_used():
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub.prefilter import TRIGGERS
+
+    assert _scan.FAMILIES == tuple(TRIGGERS)
+    assert FAST.families('203.0.113.9 - alice [25/Nov/2026:10:00:00 +0000] "GET /" u@x.io') == {"at", "ipv4", "user"}

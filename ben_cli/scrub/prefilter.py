@@ -14,6 +14,13 @@ does not build on) :func:`families` reports every family, which is slower but fi
 
 from __future__ import annotations
 
+import re
+
+try:  # the compiled scan of a str (optional at build; a property test holds it to families_python)
+    from ben_cli.scrub import _scan
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _scan = None
+
 # family -> (trigger patterns, caseless?)
 TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "at": ([r"@"], False),
@@ -44,11 +51,35 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
 }
 ALL = frozenset(TRIGGERS)
 
+# The definition of a family firing: one of its triggers occurs in the UTF-8 bytes, searched as
+# Hyperscan searches (Python's re on bytes, like Hyperscan without its UTF-8 and Unicode flags,
+# reads \d, \s, \b and case as ASCII). Hyperscan and the compiled scan both compute this.
+# (Compiled on first use: the scrubber never needs it, and compiling costs start-up time.)
+_DEFINITION: list[tuple[str, re.Pattern[bytes]]] = []
+
+
+def families_python(data: bytes | str) -> set[str]:
+    """The families whose trigger occurs in ``data``: the definition, slow (a search per pattern)."""
+    if not _DEFINITION:
+        _DEFINITION.extend((name, re.compile(pattern.encode(), re.I if caseless else 0))
+                           for name, (patterns, caseless) in TRIGGERS.items() for pattern in patterns)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return {name for name, pattern in _DEFINITION if pattern.search(data)}
+
 
 class Prefilter:
-    """One Hyperscan block-mode database of every trigger; ``families(data)`` is one scan."""
+    """One Hyperscan block-mode database of every trigger; ``families(data)`` is one scan.
+    A str is scanned by the compiled scan where it is built: Hyperscan's call costs some 6k
+    instructions before its first byte, and the text would have to be encoded first."""
 
     def __init__(self) -> None:
+        self.available: bool | None = None  # not known until the first scan of bytes (compiled then)
+        self._masks: dict[int, frozenset[str]] = {}  # the compiled scan's bit masks, as sets
+
+    def _compile(self) -> None:
+        """The Hyperscan database, compiled when bytes are first scanned: about a fifth of the
+        start-up of ``ben scrub``, which a stream of records that all have escapes never needs."""
         self.available = False
         try:
             import hyperscan
@@ -71,10 +102,18 @@ class Prefilter:
 
     def families(self, data: bytes | str) -> frozenset[str] | set[str]:
         """The families whose trigger occurs in ``data`` (all of them when Hyperscan is missing)."""
+        if isinstance(data, str):
+            if _scan is not None:
+                mask = _scan.families(data)
+                fams = self._masks.get(mask)
+                if fams is None:
+                    fams = self._masks[mask] = frozenset(n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1)
+                return fams
+            data = data.encode("utf-8", "surrogatepass")
+        if self.available is None:
+            self._compile()
         if not self.available:
             return ALL
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogatepass")
         found: set[str] = set()
         names = self._names
 
@@ -86,16 +125,21 @@ class Prefilter:
 
 
 class Literals:
-    """Which of some lower-case ASCII strings occur in an ASCII text, ignoring case: one Hyperscan
-    scan instead of a substring search per string (:func:`ben_cli.scrub.entities.find_username`
+    """Which of some lower-case ASCII strings occur in an ASCII text, ignoring case: one scan
+    instead of a substring search per string (:func:`ben_cli.scrub.entities.find_username`
     has some thirty gates). Each string has an id (several may share one); ``present(text)`` is
-    the set of ids found, or None where Hyperscan is missing. The database is compiled on first use."""
+    the set of ids found, or None where neither the compiled scan nor Hyperscan is there. The
+    compiled scan (``_scan.literals``) is used where it is built; Hyperscan's database is
+    compiled on first use otherwise."""
 
     def __init__(self, literals: list[tuple[str, int]]) -> None:
         self._literals = literals
         self._db: object | None = None
         self._scratch: object | None = None
         self.available: bool | None = None  # not known until the first use
+        # the compiled scan takes the table as a tuple (compiled on its first use); ids up to 63
+        self._table = tuple(literals) if max((i for _, i in literals), default=0) < 64 else None
+        self._sets: dict[int, set[int]] = {}
 
     def _compile(self) -> None:
         try:
@@ -110,6 +154,12 @@ class Literals:
         self._db, self._scratch, self.available = db, hyperscan.Scratch(db), True
 
     def present(self, text: str) -> set[int] | None:
+        if _scan is not None and self._table is not None:
+            mask = _scan.literals(text, self._table)
+            ids = self._sets.get(mask)
+            if ids is None:
+                ids = self._sets[mask] = {i for i in range(64) if mask >> i & 1}
+            return set(ids)
         if self.available is None:
             self._compile()
         if not self.available:
