@@ -280,6 +280,7 @@ TEMPLATES: list[tuple[str, str]] = [
     ("java", "2026-11-25 10:{mm}:{ss}.{n} ERROR 4242 --- [main] c.e.Setup : the password is {prose}"),
     ("java", "2026-11-25 10:{mm}:{ss}.{n}  INFO 4242 --- [main] c.e.Setup : temporary passphrase was {prose}, rotate it"),
     ("java", "2026-11-25 10:{mm}:{ss}.{n}  INFO 4242 --- [main] c.e.Setup : connecting with pwd: {kvsecret}"),
+    ("logfmt", 'time=2026-11-25T10:{mm}:{ss}Z level=debug msg="auth ok: token={kvsecret}" user_agent=curl/8.5'),
     ("java", "2026-11-25 10:{mm}:{ss}.{n} DEBUG 4242 --- [main] o.s.web.client.RestTemplate : POST https://auth.example.com/{tokenpath} 200 in {duration}"),
     ("systemd", "systemd[1]: Started {unit} - Getty on tty1."),
     ("systemd", "Created symlink /etc/systemd/system/getty.target.wants/{unit} \u2192 /lib/systemd/system/getty@.service."),

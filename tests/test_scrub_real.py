@@ -89,6 +89,11 @@ STILL_FOUND = [
     ("block 4111111111111111 charged", "4111111111111111"),  # a card is still a card
     ("Cookie: sessionid=8f3kLq92xZ", "8f3kLq92xZ"),
     ("password: 1234", "1234"),  # a numeric password is still a password
+    # a pair inside an ordinary key's value (the ordinary pair used to swallow it)
+    ("ok: password=hunter2", "hunter2"),
+    ("msg: token=abcd1234efgh", "abcd1234efgh"),
+    ("login: pwd: s3cr3tvalue", "s3cr3tvalue"),
+    ('msg="password: hunter2"', "hunter2"),
     ("call +44 20 7946 0958 now", "7946 0958"),
     ("client 1.2.3.4 connected", "1.2.3.4"),
 ]

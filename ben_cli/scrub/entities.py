@@ -217,11 +217,15 @@ def _kv_findings(text: str) -> list[tuple[str, int, int]]:
     if _LAST_KV[0] == text:
         return _LAST_KV[1]
     out = []
-    for m in _KV.finditer(text):
+    pos = 0
+    while (m := _KV.search(text, pos)) is not None:
+        g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
         kind = key_entity(m.group(2))
+        # an ordinary key's value may hold a pair itself (``msg: token=…``, ``msg="pwd: …"``): the
+        # search goes on from the value, not past it
+        pos = m.start(g) if kind is None or kind == "auth_header" else m.end()
         if kind is None or kind == "auth_header":
             continue
-        g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
         value = m.group(g)
         if g == 5 and value.lower() in DEBIAN_ARCHES and text[m.end(2) + len(m.group(1))] == ":":
             continue  # pkg:arch
