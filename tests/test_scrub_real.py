@@ -79,6 +79,11 @@ def test_a_key_scan_is_counted_in_the_report():
     "Depends: zlib1g (>= 1:1.2.2.0), perl-modules-5.36 (>= 5.36.0-7+deb12u2)",
     "Breaks: libfoo (<< 1.2.3.4), libbar (= 4.3.2.1)",
     "2025-06-24 14:36:25 upgrade libx11-6:amd64 2:1.8.4.1 2:1.8.4.2",
+    "COMMAND=/usr/bin/mysql -u root -p -h db app",  # -p alone prompts
+    "mysql -P 3306 -h db app",  # -P is the port
+    "wget --password-file /etc/wgetpw http://mirror.example/x",
+    "app --token-file /run/secrets/t --secret-name db-creds",
+    "curl -fsS https://mirror.example/health",
 ])
 def test_real_log_vocabulary_is_not_damaged(text):
     assert body(text) == text
@@ -94,6 +99,13 @@ STILL_FOUND = [
     ("msg: token=abcd1234efgh", "abcd1234efgh"),
     ("login: pwd: s3cr3tvalue", "s3cr3tvalue"),
     ('msg="password: hunter2"', "hunter2"),
+    # passwords on a command line (sudo's COMMAND=, auditd, shell history)
+    ("COMMAND=/usr/bin/mysql -u root -pS3cret! app", "S3cret!"),
+    ("sshpass -p hunter2 ssh root@db", "hunter2"),
+    ("redis-cli -h cache -a myredispass ping", "myredispass"),
+    ("curl -u admin:hunter2 https://x.example", "hunter2"),
+    ("docker login -u bob -p hunter2 registry.example", "hunter2"),
+    ("mysqldump --password hunter2 app", "hunter2"),
     ("call +44 20 7946 0958 now", "7946 0958"),
     ("client 1.2.3.4 connected", "1.2.3.4"),
 ]

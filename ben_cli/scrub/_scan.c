@@ -158,9 +158,9 @@ ipv4_spans(PyObject *Py_UNUSED(self), PyObject *arg)
  */
 
 enum { F_AT, F_KV, F_KW, F_VENDOR, F_CARD, F_PCT, F_UNI, F_SSN, F_IBAN, F_PHONE, F_IPV4, F_USER, F_IPHOST, F_PROSE,
-       F_COLON, F_COUNT };
+       F_COLON, F_CLI, F_COUNT };
 static const char *const family_names[F_COUNT] = {"at", "kv", "kw", "vendor", "card", "pct", "uni", "ssn", "iban", "phone",
-                                                  "ipv4", "user", "iphost", "prose", "colon"};
+                                                  "ipv4", "user", "iphost", "prose", "colon", "cli"};
 
 INLINE Py_UCS4 lower(Py_UCS4 c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 INLINE int is_hex(Py_UCS4 c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -213,6 +213,11 @@ static const Probe probes[] = {
     {"passw", F_PROSE, 1, T_PROSE}, {"passphrase", F_PROSE, 1, T_PROSE}, {"pass phrase", F_PROSE, 1, T_PROSE},
     {"pwd", F_PROSE, 1, T_PROSE}, {"passcode", F_PROSE, 1, T_PROSE}, {"pin", F_PROSE, 1, T_PROSE},
     {"secret", F_PROSE, 1, T_PROSE},
+    /* cli: commands that take a password on their command line, and --password X */
+    {"sshpass", F_CLI, 1, T_NONE}, {"mysql", F_CLI, 1, T_NONE}, {"mariadb", F_CLI, 1, T_NONE},
+    {"redis-cli", F_CLI, 1, T_NONE}, {"curl ", F_CLI, 1, T_NONE}, {"docker login", F_CLI, 1, T_NONE},
+    {"--pass", F_CLI, 1, T_NONE}, {"--token", F_CLI, 1, T_NONE}, {"--secret", F_CLI, 1, T_NONE},
+    {"--api", F_CLI, 1, T_NONE},
 };
 #define N_PROBES (sizeof(probes) / sizeof(probes[0]))
 _Static_assert(N_PROBES < 127, "a character's list of probes (LIST_MAX) holds each probe once and a -1");

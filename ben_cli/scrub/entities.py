@@ -259,6 +259,28 @@ def find_secret(text: str) -> Iterator[Span]:
             yield s, e
 
 
+# Passwords handed to a command on its command line, as sudo's COMMAND=, auditd's execve records
+# and shell histories log them. Flags are case-sensitive (mysql's -P is a port, -p alone prompts).
+_ARG = r"([^\s\"';|&]+)"
+_CLI_SECRETS = [re.compile(pattern, A) for pattern in (
+    rf"\bsshpass(?:\s+-[defv]\S*)*\s+-p\s*{_ARG}",
+    rf"\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n;|&]*?\s-p{_ARG}",
+    rf"\bredis-cli\b[^\n;|&]*?\s-a\s+{_ARG}",
+    rf"\bcurl\b[^\n;|&]*?(?:\s-u\s*|\s--user[\s=]+)[^\s:\"']+:{_ARG}",
+    rf"\bdocker login\b[^\n;|&]*?\s(?:-p|--password)\s+{_ARG}",
+    rf"(?<![\w-])--(?:password|passwd|pass|token|secret|api-key|apikey|api-token)\s+(?!-){_ARG}",
+)]
+
+
+@entity("cli_secret", "cli", 71, "redact",
+        "passwords on a command line: sshpass -p X, mysql -pX, redis-cli -a X, curl -u user:X, docker login -p X, --password X")
+def find_cli_secret(text: str) -> Iterator[Span]:
+    for pattern in _CLI_SECRETS:
+        for m in pattern.finditer(text):
+            if secret_value(m.group(1)):
+                yield m.start(1), m.end(1)
+
+
 _AWS_SECRET_SHAPE = re.compile(r"[A-Za-z0-9/+]{40}", A)
 _AWS_SECRET_CONTEXT = re.compile(r"(?i)aws[\w.-]{0,30}?(?:secret)[\w.\"' -]{0,30}?[=:\s][\s\"']*([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])", A)
 

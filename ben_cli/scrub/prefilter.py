@@ -48,6 +48,7 @@ TRIGGERS: dict[str, tuple[list[str], bool]] = {
     "colon": ([r"::", r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
                r"[0-9A-Fa-f]-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]",
                r"[0-9A-Fa-f]\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]"], False),
+    "cli": ([r"sshpass|mysql|mariadb|redis-cli|curl |docker login|--pass|--token|--secret|--api"], True),
 }
 ALL = frozenset(TRIGGERS)
 
