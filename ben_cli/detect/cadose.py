@@ -1,0 +1,330 @@
+"""``cadose``: the contextual anomaly detector of CAD OSE (Smirnov, 2016, in NAB), rebuilt from its description.
+
+Each value is placed in the series' range (given with ``-p range=LO:HI``, else the running minimum
+and maximum) and quantised to ``bits`` bits; each bit is a *fact* (bit ``i`` is 0, or bit ``i`` is 1),
+so a value is ``bits`` facts out of ``2 * bits``. A *context* pairs a **left semi-context** (a set of
+facts of the previous step: its value's bits and the contexts that were active then, fed back as
+*neuron* facts) with a **right semi-context** (a set of facts of the current value). The dictionary
+of contexts learns online:
+
+* every step makes a *zero-level* context of the whole previous fact group and the whole current
+  value, if it is new;
+* each known context whose left part was fully present at the previous step is *selected*: it
+  predicted its right part, and counts how much of it came true; it is *active* when all of it did;
+* when a zero-level context was new, the intersections of old zero-level contexts with what
+  happened (left parts of at most ``left`` facts) become candidate contexts: generalisations the
+  dictionary did not hold;
+* the ``neurons`` most often confirmed active contexts become facts of the next left group, so
+  a context can say "after *this situation*, then *that* value";
+* the contexts whose left part matches the new group fully, with the best record of coming true,
+  predict the next value's facts.
+
+The raw score of a point whose facts were not all predicted is the mean of the share of selected
+contexts that failed and the share of candidate contexts that were new; a point that was fully
+predicted scores 0. After a raw score at or above ``threshold`` nothing is reported for ``rest``
+points (NAB's harness gives CAD OSE a fifth of the probation); the series' first ``rest`` points
+are a rest as well.
+
+Memory is bounded, unlike the original: at most ``contexts`` contexts, each a slot whose number
+is its neuron fact. A new context past the cap takes the slot of the context least recently
+selected; left semi-contexts that name a neuron fact of a reused slot are dropped with their
+contexts, so no context is ever matched by a stranger's neuron.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from typing import Any
+
+from ben_cli.detect.base import Config, Detector, derived, param
+from ben_cli.registry import detectors
+
+TOP = 0.999999  # the largest score ``ben detect`` prints; a raw 1 is reported as this
+
+
+@dataclass(frozen=True)
+class CadoseConfig(Config):
+    bits: int = param(3, "bits a value is quantised to inside its range (2**bits levels), one fact a bit")
+    threshold: float = param(0.75, "base threshold: a raw score at or above it starts a rest")
+    rest: int = param(0, "points without a report after a high score (0: a fifth of the probation, or 30 without one)")
+    left: int = param(7, "most facts in a left semi-context made by crossing contexts")
+    neurons: int = param(15, "most active contexts fed back as facts of the next step")
+    contexts: int = param(1000, "most contexts remembered; past it the least recently selected is forgotten")
+    warmup: int = param(0, "points a series must show before it is scored")
+    tail_weight: float = param(0.0, "weight of the series' learned tail against the model's (0: report the raw score)")
+    holdoff: float = param(0.0, "points for an alarm's echo to halve (0: off; the rest period does this job)")
+    steps: int = derived()
+    rest_points: int = derived()
+    sensor_mask: int = derived()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.bits <= 8 or not 1 <= self.left <= 64 or not 0 <= self.neurons <= 64:
+            raise ValueError("bits must be 1 to 8, left 1 to 64 and neurons 0 to 64")
+        if not 16 <= self.contexts <= 100_000 or not 0.0 < self.threshold <= 1.0 or self.rest < 0:
+            raise ValueError("contexts must be 16 to 100000, threshold in (0, 1] and rest 0 or more")
+        self._derive("steps", (1 << self.bits) - 1)
+        rest = self.rest or (max(1, self.probation // 5) if self.probation else 30)
+        self._derive("rest_points", rest)
+        self._derive("sensor_mask", (1 << (2 * self.bits)) - 1)
+
+    def alarm_s(self) -> float:
+        return 1.0  # squash(s, 1) = s / (s + 1): the surprise c / (1 - c) is reported as the raw score c
+
+
+@detectors.register("cadose")
+class Cadose(Detector[CadoseConfig]):
+    summary = "contexts of quantised values and of active contexts, learned online (CAD OSE)"
+    config = CadoseConfig
+    __slots__ = ("lo", "hi", "calm", "group", "predicted", "clock", "lefts", "c_right", "c_total", "c_hits", "c_act",
+                 "c_zero", "c_last", "free", "index", "c_left", "crossed")
+
+    def __init__(self, cfg: CadoseConfig):
+        super().__init__(cfg)
+        self.lo: float | None = None
+        self.hi = 0.0
+        self.calm = 0  # points since the last raw score at or above the threshold (the start counts as one)
+        self.group = 0  # the previous step's facts as a bit set: value facts, then one neuron fact a slot
+        self.predicted = 0  # value facts the dictionary predicted for this step
+        self.clock = 0
+        # contexts, one slot each: right part, facts predicted, facts that came true, times fully
+        # confirmed, whether it was ever a zero-level context, when last selected (-1: a free slot)
+        self.c_right = array("q")
+        self.c_total = array("q")
+        self.c_hits = array("q")
+        self.c_act = array("q")
+        self.c_zero = array("b")
+        self.c_last = array("q")
+        self.free: list[int] = []
+        # left part (a fact bit set) -> right part -> slot, in the order they were learned
+        self.index: dict[int, dict[int, int]] = {}
+        self.lefts: list = []  # the index as saved (filled by state() only)
+        self.c_left: list[int] = []  # each slot's left part (derived from the index)
+        self.crossed: list[tuple[int, int]] = []  # left parts the group meets, with the facts met (derived)
+
+    # -- state: big bit sets travel as lists of bit numbers ------------------------------------
+    @classmethod
+    def state_slots(cls) -> tuple[str, ...]:
+        return tuple(s for s in super().state_slots() if s not in ("index", "c_left", "crossed"))
+
+    def state(self) -> list:
+        self.lefts = [[_bits(left), list(rights.values())] for left, rights in self.index.items()]
+        try:
+            out = super().state()
+        finally:
+            self.lefts = []
+        at = self.state_slots().index("group")
+        out[at] = _bits(self.group)
+        return out
+
+    @classmethod
+    def restore(cls, cfg: CadoseConfig, state: list) -> Detector[CadoseConfig]:
+        names = cls.state_slots()
+        state = list(state)
+        at = names.index("group")
+        state[at] = _mask(state[at])
+        lefts = state[names.index("lefts")]
+        state[names.index("lefts")] = []
+        det = super().restore(cfg, state)
+        assert isinstance(det, Cadose)
+        det.c_left = [-1] * len(det.c_right)
+        if type(lefts) is not list:
+            raise ValueError("lefts is not a list")
+        for item in lefts:
+            bits, slots = item
+            left = _mask(bits)
+            det.index[left] = {det.c_right[slot]: slot for slot in slots}
+            for slot in slots:
+                det.c_left[slot] = left
+        group = det.group
+        det.crossed = [(left, left & group) for left in det.index if left & group]
+        return det
+
+    # -- the dictionary ----------------------------------------------------------------------
+    def _add(self, left: int, right: int, zero: int) -> int:
+        """A new context's slot (the dictionary holds no ``(left, right)`` yet)."""
+        if self.free:
+            slot = self.free.pop()
+            self._purge(slot)
+        elif len(self.c_right) < self.cfg.contexts:
+            slot = len(self.c_right)
+            for column in (self.c_right, self.c_total, self.c_hits, self.c_act, self.c_last):
+                column.append(0)
+            self.c_zero.append(0)
+            self.c_left.append(-1)
+        else:  # full: the least recently selected context gives up its slot
+            last = self.c_last
+            slot = min(range(len(last)), key=last.__getitem__)
+            self._drop(slot)
+            self.free.remove(slot)
+            self._purge(slot)
+        rights = self.index.get(left)
+        if rights is None:
+            rights = self.index[left] = {}
+        rights[right] = slot
+        self.c_left[slot] = left
+        self.c_right[slot] = right
+        self.c_total[slot] = self.c_hits[slot] = self.c_act[slot] = 0
+        self.c_zero[slot] = zero
+        self.c_last[slot] = self.clock
+        return slot
+
+    def _drop(self, slot: int) -> None:
+        """Forget the context in ``slot`` (the slot goes to the free list)."""
+        left = self.c_left[slot]
+        rights = self.index[left]
+        del rights[self.c_right[slot]]
+        self.c_left[slot] = -1
+        self.c_last[slot] = -1
+        self.free.append(slot)
+        if not rights:
+            del self.index[left]
+            self.crossed = [(lf, met) for lf, met in self.crossed if lf != left]
+
+    def _purge(self, slot: int) -> None:
+        """Before ``slot`` is reused: drop every left semi-context that names its old neuron fact."""
+        bit = 1 << (2 * self.cfg.bits + slot)
+        for left in [lf for lf in self.index if lf & bit]:
+            for other in list(self.index[left].values()):
+                self._drop(other)  # the last one forgets the left part too
+        self.group &= ~bit
+
+    # -- one step ----------------------------------------------------------------------------
+    def _facts(self, value: float) -> int:
+        cfg = self.cfg
+        lo = self.lo
+        if lo is None:
+            given_lo, given_hi = cfg.range_lo, cfg.range_hi
+            if given_lo is None or given_hi is None:
+                self.lo = self.hi = lo = value
+            else:  # the range known ahead (NAB's rules): the quantisation holds still from the first point
+                self.lo = lo = min(given_lo, value)
+                self.hi = max(given_hi, value)
+        elif value < lo:
+            self.lo = lo = value
+        elif value > self.hi:
+            self.hi = value
+        span = self.hi - lo
+        level = 0 if span <= 0.0 else min(cfg.steps, int((value - lo) / span * cfg.steps))
+        facts = 0
+        for i in range(cfg.bits):
+            facts |= 1 << (2 * i + ((level >> i) & 1))
+        return facts
+
+    def raw(self, value: float) -> float:
+        """The raw CAD score of ``value`` in [0, 1], after which the dictionary has learned it."""
+        cfg = self.cfg
+        self.clock += 1
+        clock = self.clock
+        facts = self._facts(value)
+        unpredicted = facts & ~self.predicted
+        before = self.group
+        index = self.index
+        c_total, c_hits, c_act, c_zero, c_last = self.c_total, self.c_hits, self.c_act, self.c_zero, self.c_last
+        # the zero-level context: the whole previous group, then the whole current value
+        new_slot = -1
+        candidates: set[tuple[int, int]] = set()
+        if before:
+            candidates.add((before, facts))
+            slot = index.get(before, {}).get(facts)
+            if slot is None:
+                new_slot = self._add(before, facts, 1)
+            else:
+                c_zero[slot] = 1
+        fresh = new_slot >= 0
+        # the contexts the previous group selected: which came true, and the crossings worth learning
+        selected = 0
+        active: list[int] = []
+        crossings: list[tuple[int, int]] = []
+        most = cfg.left
+        for left, met in self.crossed:
+            full = met == left
+            small = fresh and met.bit_count() <= most
+            for right, slot in index[left].items():
+                if slot == new_slot:
+                    continue
+                hit = right & facts
+                if full:
+                    selected += 1
+                    c_last[slot] = clock
+                    c_total[slot] += right.bit_count()
+                    if hit:
+                        c_hits[slot] += hit.bit_count()
+                        if hit == right:
+                            c_act[slot] += 1
+                            active.append(slot)
+                        elif small and c_zero[slot]:
+                            crossings.append((met, hit))
+                elif hit and small and c_zero[slot]:
+                    crossings.append((met, hit))
+        share_active = len(active) / selected if selected else 0.0
+        # the most confirmed active contexts become facts of the next step's left group
+        if len(active) > cfg.neurons:
+            active.sort(key=lambda s: (c_act[s], s))
+            active = active[len(active) - cfg.neurons:] if cfg.neurons else []
+        shift = 2 * cfg.bits
+        group = facts
+        for slot in active:
+            group |= 1 << (shift + slot)
+        self.group = group  # a slot reused below takes its neuron fact out of the group
+        added = 0
+        for left, right in crossings:
+            rights = index.get(left)
+            if rights is None or right not in rights:
+                self._add(left, right, 0)
+                added += 1
+        candidates.update(crossings)
+        group = self.group
+        # cross the dictionary's left parts with the new group; the fully met ones predict
+        crossed = []
+        best = 0.0
+        predicted = 0
+        for left, rights in index.items():
+            met = left & group
+            if not met:
+                continue
+            crossed.append((left, met))
+            if met == left:
+                for right, slot in rights.items():
+                    total = c_total[slot]
+                    weight = c_hits[slot] / total if total else 0.0
+                    if weight > best:
+                        best = weight
+                        predicted = right
+                    elif weight == best:
+                        predicted |= right
+        self.crossed = crossed
+        self.predicted = predicted
+        if not unpredicted:
+            return 0.0
+        share_added = (added + 1) / len(candidates) if fresh else 0.0
+        return (1.0 - share_active + share_added) / 2.0
+
+    def surprise(self, value: float, t: float) -> tuple[float, Any]:
+        cfg = self.cfg
+        score = self.raw(value)
+        reported = score if self.calm >= cfg.rest_points else 0.0
+        self.calm = 0 if score >= cfg.threshold else self.calm + 1
+        if reported >= TOP:
+            reported = TOP
+        return reported / (1.0 - reported), None
+
+
+def _bits(mask: int) -> list[int]:
+    """The numbers of the bits set in ``mask``, lowest first."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def _mask(bits: Any) -> int:
+    if type(bits) is not list or not all(type(b) is int and 0 <= b < 1 << 20 for b in bits):
+        raise ValueError("a fact set must be a list of bit numbers")
+    mask = 0
+    for b in bits:
+        mask |= 1 << b
+    return mask
