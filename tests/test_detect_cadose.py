@@ -51,6 +51,7 @@ def feed(det, values: list[float], start: int = 0) -> list[float]:
 
 
 def alarms(scores: list[float]) -> list[int]:
+    """Where ben detect marks an anomaly: a score of 0.5, which is a raw score at the base threshold."""
     return [i for i, s in enumerate(scores) if s >= 0.5]
 
 
@@ -109,14 +110,15 @@ def test_a_constant_series_never_alarms(level, params):
 
 @SETTINGS
 @given(st.floats(-1e6, 1e6, allow_nan=False), st.floats(0.5, 1e6))
-def test_a_step_alarms_once_each_way(a, rise):
-    """Up, down and up again: one alarm each, within a few points of the step."""
+def test_a_step_alarms_once(a, rise):
+    """Up and down: one alarm each, at the step. Up again repeats a transition it has met: at most one."""
     b = a + rise + 0.05 * abs(a)
     values = [a] * 300 + [b] * 300 + [a] * 300 + [b] * 300
     found = alarms(feed(Cadose(configure()), values))
-    for step in (300, 600, 900):
+    for step in (300, 600):
         here = [i for i in found if step <= i < step + 300]
-        assert len(here) == 1 and here[0] < step + 5, (a, b, found)
+        assert here == [step], (a, b, found)
+    assert len([i for i in found if i >= 900]) <= 1, (a, b, found)
     assert all(i >= 300 for i in found), found
 
 
@@ -139,11 +141,13 @@ def test_a_learned_pattern_is_predicted_and_a_break_of_it_is_not():
 
 
 def test_the_rest_period_silences_the_points_after_a_high_score():
-    values = [0.0] * 200 + [7.0, 0.0, 7.0, 0.0, 7.0] + [0.0] * 20
+    """Three levels never met, five points apart: each alarms only if the rest is shorter than that.
+    The series' start is a rest too (its second point, a first transition, is news to an empty dictionary)."""
+    values = [0.0] * 200 + [7.0] + [0.0] * 5 + [3.0] + [0.0] * 5 + [5.0] + [0.0] * 20
     quiet = feed(Cadose(configure(range="0:7", rest=30)), values)
     loud = feed(Cadose(configure(range="0:7", rest=1)), values)
-    assert len(alarms(quiet[200:])) == 1
-    assert len(alarms(loud[200:])) > 1
+    assert alarms(quiet) == [200]
+    assert alarms(loud) == [1, 200, 206, 212]
 
 
 def test_the_rest_is_a_fifth_of_the_probation_when_one_is_given():

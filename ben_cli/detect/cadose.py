@@ -41,6 +41,8 @@ from ben_cli.detect.base import Config, Detector, derived, param
 from ben_cli.registry import detectors
 
 TOP = 0.999999  # the largest score ``ben detect`` prints; a raw 1 is reported as this
+HALVE_AT = 1 << 30
+FRESH, FREED = -2, -1  # the rank of a slot never used, and of one whose neuron fact may still be named
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class CadoseConfig(Config):
     rest: int = param(0, "points without a report after a high score (0: a fifth of the probation, or 30 without one)")
     left: int = param(7, "most facts in a left semi-context made by crossing contexts")
     neurons: int = param(15, "most active contexts fed back as facts of the next step")
-    contexts: int = param(1000, "most contexts remembered; past it the least recently selected is forgotten")
+    contexts: int = param(256, "most contexts remembered (slots, about 60 B each); past it the least recently selected is forgotten")
     warmup: int = param(0, "points a series must show before it is scored")
     tail_weight: float = param(0.0, "weight of the series' learned tail against the model's (0: report the raw score)")
     holdoff: float = param(0.0, "points for an alarm's echo to halve (0: off; the rest period does this job)")
@@ -62,23 +64,24 @@ class CadoseConfig(Config):
         super().__post_init__()
         if not 1 <= self.bits <= 8 or not 1 <= self.left <= 64 or not 0 <= self.neurons <= 64:
             raise ValueError("bits must be 1 to 8, left 1 to 64 and neurons 0 to 64")
-        if not 16 <= self.contexts <= 100_000 or not 0.0 < self.threshold <= 1.0 or self.rest < 0:
-            raise ValueError("contexts must be 16 to 100000, threshold in (0, 1] and rest 0 or more")
+        if not 16 <= self.contexts <= 4096 or not 0.0 < self.threshold <= 1.0 or self.rest < 0:
+            raise ValueError("contexts must be 16 to 4096, threshold in (0, 1] and rest 0 or more")
         self._derive("steps", (1 << self.bits) - 1)
         rest = self.rest or (max(1, self.probation // 5) if self.probation else 30)
         self._derive("rest_points", rest)
         self._derive("sensor_mask", (1 << (2 * self.bits)) - 1)
 
     def alarm_s(self) -> float:
-        return 1.0  # squash(s, 1) = s / (s + 1): the surprise c / (1 - c) is reported as the raw score c
+        # the surprise of a raw score c is c / (1 - c), so a raw score at the base threshold scores 0.5
+        return self.threshold / (1.0 - self.threshold) if self.threshold < 1.0 else 1e6
 
 
 @detectors.register("cadose")
 class Cadose(Detector[CadoseConfig]):
     summary = "contexts of quantised values and of active contexts, learned online (CAD OSE)"
     config = CadoseConfig
-    __slots__ = ("lo", "hi", "calm", "group", "predicted", "clock", "lefts", "c_right", "c_total", "c_hits", "c_act",
-                 "c_zero", "c_last", "free", "index", "c_left", "crossed")
+    __slots__ = ("lo", "hi", "calm", "group", "predicted", "clock", "lefts", "c_left", "c_right", "c_total", "c_hits",
+                 "c_act", "c_zero", "c_rank", "crossed")
 
     def __init__(self, cfg: CadoseConfig):
         super().__init__(cfg)
@@ -88,107 +91,113 @@ class Cadose(Detector[CadoseConfig]):
         self.group = 0  # the previous step's facts as a bit set: value facts, then one neuron fact a slot
         self.predicted = 0  # value facts the dictionary predicted for this step
         self.clock = 0
-        # contexts, one slot each: right part, facts predicted, facts that came true, times fully
-        # confirmed, whether it was ever a zero-level context, when last selected (-1: a free slot)
-        self.c_right = array("q")
-        self.c_total = array("q")
-        self.c_hits = array("q")
-        self.c_act = array("q")
-        self.c_zero = array("b")
-        self.c_last = array("q")
-        self.free: list[int] = []
-        # left part (a fact bit set) -> right part -> slot, in the order they were learned
-        self.index: dict[int, dict[int, int]] = {}
-        self.lefts: list = []  # the index as saved (filled by state() only)
-        self.c_left: list[int] = []  # each slot's left part (derived from the index)
-        self.crossed: list[tuple[int, int]] = []  # left parts the group meets, with the facts met (derived)
+        # contexts, one slot each: left part (a fact bit set; 0 in a free slot), right part, facts
+        # predicted, facts that came true, times fully confirmed, whether it was ever a zero-level
+        # context, and when it was last selected (the least recent is forgotten first; FRESH and FREED
+        # slots rank below any)
+        size = cfg.contexts
+        self.c_left: list[int] = [0] * size
+        self.c_right = array("B", bytes(size))
+        self.c_total = array("i", bytes(4 * size))
+        self.c_hits = array("i", bytes(4 * size))
+        self.c_act = array("i", bytes(4 * size))
+        self.c_zero = array("B", bytes(size))
+        self.c_rank = array("i", [FRESH]) * size
+        self.lefts: list = []  # the distinct left parts as saved (filled by state() only)
+        self.crossed = array("H")  # slots whose left part the group meets (derived from the group)
 
-    # -- state: big bit sets travel as lists of bit numbers ------------------------------------
+    # -- state: bit sets travel as lists of bit numbers, each left part once ------------------
     @classmethod
     def state_slots(cls) -> tuple[str, ...]:
-        return tuple(s for s in super().state_slots() if s not in ("index", "c_left", "crossed"))
+        return tuple(s for s in super().state_slots() if s != "crossed")
 
     def state(self) -> list:
-        self.lefts = [[_bits(left), list(rights.values())] for left, rights in self.index.items()]
-        try:
-            out = super().state()
-        finally:
-            self.lefts = []
-        at = self.state_slots().index("group")
-        out[at] = _bits(self.group)
+        distinct: dict[int, int] = {0: -1}
+        for left in self.c_left:
+            distinct.setdefault(left, len(distinct) - 1)
+        names = self.state_slots()
+        out = super().state()
+        out[names.index("group")] = _bits(self.group)
+        out[names.index("lefts")] = [_bits(left) for left in distinct if left]
+        out[names.index("c_left")] = [distinct[left] for left in self.c_left]
         return out
 
     @classmethod
     def restore(cls, cfg: CadoseConfig, state: list) -> Detector[CadoseConfig]:
         names = cls.state_slots()
         state = list(state)
-        at = names.index("group")
-        state[at] = _mask(state[at])
+        group = _mask(state[names.index("group")])
         lefts = state[names.index("lefts")]
+        at = state[names.index("c_left")]
+        if type(lefts) is not list or type(at) is not list or len(at) != cfg.contexts:
+            raise ValueError(f"left parts must be a list and {cfg.contexts} slots")
+        masks = [_mask(bits) for bits in lefts]
+        if not all(type(i) is int and -1 <= i < len(masks) for i in at):
+            raise ValueError("a slot names no left part")
+        state[names.index("group")] = 0
         state[names.index("lefts")] = []
+        state[names.index("c_left")] = []
         det = super().restore(cfg, state)
         assert isinstance(det, Cadose)
-        det.c_left = [-1] * len(det.c_right)
-        if type(lefts) is not list:
-            raise ValueError("lefts is not a list")
-        for item in lefts:
-            bits, slots = item
-            left = _mask(bits)
-            det.index[left] = {det.c_right[slot]: slot for slot in slots}
-            for slot in slots:
-                det.c_left[slot] = left
-        group = det.group
-        det.crossed = [(left, left & group) for left in det.index if left & group]
+        if any(len(column) != cfg.contexts for column in (det.c_right, det.c_total, det.c_hits, det.c_act, det.c_zero,
+                                                           det.c_rank)):
+            raise ValueError(f"a column does not hold {cfg.contexts} slots")
+        det.c_left = [masks[i] if i >= 0 else 0 for i in at]
+        det.group = group
+        det.crossed = array("H", [slot for slot, left in enumerate(det.c_left) if left & group])
         return det
 
     # -- the dictionary ----------------------------------------------------------------------
+    def _find(self, left: int, right: int) -> int:
+        """The slot of context ``(left, right)``, or -1."""
+        c_left, c_right = self.c_left, self.c_right
+        at = -1
+        try:
+            while True:
+                at = c_left.index(left, at + 1)
+                if c_right[at] == right:
+                    return at
+        except ValueError:
+            return -1
+
     def _add(self, left: int, right: int, zero: int) -> int:
-        """A new context's slot (the dictionary holds no ``(left, right)`` yet)."""
-        if self.free:
-            slot = self.free.pop()
+        """A new context's slot (the dictionary holds no ``(left, right)`` yet): a free one, else
+        the one ranked lowest is forgotten."""
+        rank = self.c_rank
+        slot = rank.index(min(rank))
+        if rank[slot] != FRESH:
+            if rank[slot] != FREED:
+                self.c_left[slot] = 0
             self._purge(slot)
-        elif len(self.c_right) < self.cfg.contexts:
-            slot = len(self.c_right)
-            for column in (self.c_right, self.c_total, self.c_hits, self.c_act, self.c_last):
-                column.append(0)
-            self.c_zero.append(0)
-            self.c_left.append(-1)
-        else:  # full: the least recently selected context gives up its slot
-            last = self.c_last
-            slot = min(range(len(last)), key=last.__getitem__)
-            self._drop(slot)
-            self.free.remove(slot)
-            self._purge(slot)
-        rights = self.index.get(left)
-        if rights is None:
-            rights = self.index[left] = {}
-        rights[right] = slot
-        self.c_left[slot] = left
+        c_left = self.c_left
+        try:  # share one int among the contexts of one left part
+            left = c_left[c_left.index(left)]
+        except ValueError:
+            pass
+        c_left[slot] = left
         self.c_right[slot] = right
         self.c_total[slot] = self.c_hits[slot] = self.c_act[slot] = 0
         self.c_zero[slot] = zero
-        self.c_last[slot] = self.clock
+        rank[slot] = self.clock
         return slot
 
-    def _drop(self, slot: int) -> None:
-        """Forget the context in ``slot`` (the slot goes to the free list)."""
-        left = self.c_left[slot]
-        rights = self.index[left]
-        del rights[self.c_right[slot]]
-        self.c_left[slot] = -1
-        self.c_last[slot] = -1
-        self.free.append(slot)
-        if not rights:
-            del self.index[left]
-            self.crossed = [(lf, met) for lf, met in self.crossed if lf != left]
-
     def _purge(self, slot: int) -> None:
-        """Before ``slot`` is reused: drop every left semi-context that names its old neuron fact."""
+        """Before ``slot`` is reused: forget every context whose left part names its old neuron fact."""
         bit = 1 << (2 * self.cfg.bits + slot)
-        for left in [lf for lf in self.index if lf & bit]:
-            for other in list(self.index[left].values()):
-                self._drop(other)  # the last one forgets the left part too
+        c_left, rank = self.c_left, self.c_rank
+        for other, left in enumerate(c_left):
+            if left & bit:
+                c_left[other] = 0
+                rank[other] = FREED
         self.group &= ~bit
+
+    def _rebase(self) -> None:
+        rank = self.c_rank
+        base = min((r for r in rank if r >= 0), default=self.clock)
+        for slot, r in enumerate(rank):
+            if r >= 0:
+                rank[slot] = r - base
+        self.clock -= base
 
     # -- one step ----------------------------------------------------------------------------
     def _facts(self, value: float) -> int:
@@ -215,20 +224,20 @@ class Cadose(Detector[CadoseConfig]):
     def raw(self, value: float) -> float:
         """The raw CAD score of ``value`` in [0, 1], after which the dictionary has learned it."""
         cfg = self.cfg
+        if self.clock >= HALVE_AT:  # keep the clock in 32 bits: only the order of the ranks matters
+            self._rebase()
         self.clock += 1
         clock = self.clock
         facts = self._facts(value)
         unpredicted = facts & ~self.predicted
         before = self.group
-        index = self.index
-        c_total, c_hits, c_act, c_zero, c_last = self.c_total, self.c_hits, self.c_act, self.c_zero, self.c_last
+        c_left, c_right, c_total, c_hits, c_act, c_zero, rank = (self.c_left, self.c_right, self.c_total, self.c_hits,
+                                                                 self.c_act, self.c_zero, self.c_rank)
         # the zero-level context: the whole previous group, then the whole current value
         new_slot = -1
-        candidates: set[tuple[int, int]] = set()
         if before:
-            candidates.add((before, facts))
-            slot = index.get(before, {}).get(facts)
-            if slot is None:
+            slot = self._find(before, facts)
+            if slot < 0:
                 new_slot = self._add(before, facts, 1)
             else:
                 c_zero[slot] = 1
@@ -238,26 +247,31 @@ class Cadose(Detector[CadoseConfig]):
         active: list[int] = []
         crossings: list[tuple[int, int]] = []
         most = cfg.left
-        for left, met in self.crossed:
-            full = met == left
-            small = fresh and met.bit_count() <= most
-            for right, slot in index[left].items():
-                if slot == new_slot:
-                    continue
-                hit = right & facts
-                if full:
-                    selected += 1
-                    c_last[slot] = clock
-                    c_total[slot] += right.bit_count()
-                    if hit:
-                        c_hits[slot] += hit.bit_count()
-                        if hit == right:
-                            c_act[slot] += 1
-                            active.append(slot)
-                        elif small and c_zero[slot]:
-                            crossings.append((met, hit))
-                elif hit and small and c_zero[slot]:
-                    crossings.append((met, hit))
+        for slot in self.crossed:
+            left = c_left[slot]
+            met = left & before
+            if not met or slot == new_slot:
+                continue
+            right = c_right[slot]
+            hit = right & facts
+            small = fresh and c_zero[slot] and met.bit_count() <= most
+            if met == left:
+                selected += 1
+                if c_total[slot] > HALVE_AT:  # keep the counters in 32 bits: halving keeps the weight
+                    c_total[slot] >>= 1
+                    c_hits[slot] >>= 1
+                    c_act[slot] >>= 1
+                c_total[slot] += right.bit_count()
+                if hit:
+                    c_hits[slot] += hit.bit_count()
+                    if hit == right:
+                        c_act[slot] += 1
+                        active.append(slot)
+                    elif small:
+                        crossings.append((met, hit))
+                rank[slot] = clock
+            elif hit and small:
+                crossings.append((met, hit))
         share_active = len(active) / selected if selected else 0.0
         # the most confirmed active contexts become facts of the next step's left group
         if len(active) > cfg.neurons:
@@ -269,36 +283,37 @@ class Cadose(Detector[CadoseConfig]):
             group |= 1 << (shift + slot)
         self.group = group  # a slot reused below takes its neuron fact out of the group
         added = 0
+        unique = {(before, facts)} if fresh else set()
         for left, right in crossings:
-            rights = index.get(left)
-            if rights is None or right not in rights:
+            if (left, right) in unique:
+                continue
+            unique.add((left, right))
+            if self._find(left, right) < 0:
                 self._add(left, right, 0)
                 added += 1
-        candidates.update(crossings)
         group = self.group
         # cross the dictionary's left parts with the new group; the fully met ones predict
         crossed = []
         best = 0.0
         predicted = 0
-        for left, rights in index.items():
+        for slot, left in enumerate(c_left):
             met = left & group
             if not met:
                 continue
-            crossed.append((left, met))
+            crossed.append(slot)
             if met == left:
-                for right, slot in rights.items():
-                    total = c_total[slot]
-                    weight = c_hits[slot] / total if total else 0.0
-                    if weight > best:
-                        best = weight
-                        predicted = right
-                    elif weight == best:
-                        predicted |= right
-        self.crossed = crossed
+                total = c_total[slot]
+                weight = c_hits[slot] / total if total else 0.0
+                if weight > best:
+                    best = weight
+                    predicted = c_right[slot]
+                elif weight == best:
+                    predicted |= c_right[slot]
+        self.crossed = array("H", crossed)
         self.predicted = predicted
         if not unpredicted:
             return 0.0
-        share_added = (added + 1) / len(candidates) if fresh else 0.0
+        share_added = (added + 1) / len(unique) if fresh else 0.0
         return (1.0 - share_active + share_added) / 2.0
 
     def surprise(self, value: float, t: float) -> tuple[float, Any]:
