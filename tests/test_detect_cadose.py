@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ben_cli.detect  # noqa: F401  (registers the built-ins)
-from ben_cli import registry
 from ben_cli.detect import DetectOptions, SeriesTable
 from ben_cli.detect.cadose import Cadose
 from ben_cli.detect.pvalue import squash

@@ -53,6 +53,8 @@ class CadoseConfig(Config):
     left: int = param(7, "most facts in a left semi-context made by crossing contexts")
     neurons: int = param(15, "most active contexts fed back as facts of the next step")
     contexts: int = param(256, "most contexts remembered (slots, about 60 B each); past it the least recently selected is forgotten")
+    lag: int = param(64, "a new context ranks as if last selected this many points ago (forgotten sooner if never selected)")
+    margin: float = param(0.5, "a learned range widens past a new extreme by this share of itself (fewer re-quantisations)")
     warmup: int = param(0, "points a series must show before it is scored")
     tail_weight: float = param(0.0, "weight of the series' learned tail against the model's (0: report the raw score)")
     holdoff: float = param(0.0, "points for an alarm's echo to halve (0: off; the rest period does this job)")
@@ -178,7 +180,7 @@ class Cadose(Detector[CadoseConfig]):
         self.c_right[slot] = right
         self.c_total[slot] = self.c_hits[slot] = self.c_act[slot] = 0
         self.c_zero[slot] = zero
-        rank[slot] = self.clock
+        rank[slot] = max(0, self.clock - self.cfg.lag)
         return slot
 
     def _purge(self, slot: int) -> None:
@@ -211,11 +213,12 @@ class Cadose(Detector[CadoseConfig]):
                 self.lo = lo = min(given_lo, value)
                 self.hi = max(given_hi, value)
         elif value < lo:
-            self.lo = lo = value
+            self.lo = lo = value - cfg.margin * (self.hi - value)
         elif value > self.hi:
-            self.hi = value
+            self.hi = value + cfg.margin * (value - lo)
         span = self.hi - lo
-        level = 0 if span <= 0.0 else min(cfg.steps, int((value - lo) / span * cfg.steps))
+        where = (value - lo) / span * cfg.steps if span > 0.0 else 0.0
+        level = min(cfg.steps, int(where)) if where == where else 0  # NaN: a range of infinite width
         facts = 0
         for i in range(cfg.bits):
             facts |= 1 << (2 * i + ((level >> i) & 1))
