@@ -155,7 +155,7 @@ def test_the_rest_is_a_fifth_of_the_probation_when_one_is_given():
     assert configure(probation=750, rest=12).rest_points == 12
 
 
-@pytest.mark.parametrize("bad", [{"bits": 0}, {"bits": 9}, {"contexts": 3}, {"threshold": 0.0}, {"left": 0}, {"rest": -1}])
+@pytest.mark.parametrize("bad", [{"bits": 0}, {"bits": 5}, {"contexts": 3}, {"threshold": 0.0}, {"left": 0}, {"rest": -1}])
 def test_parameters_that_make_no_sense_are_refused(bad):
     with pytest.raises(ValueError):
         configure(**bad)

@@ -42,6 +42,7 @@ from ben_cli.registry import detectors
 
 TOP = 0.999999  # the largest score ``ben detect`` prints; a raw 1 is reported as this
 HALVE_AT = 1 << 30
+POPCOUNT = [n.bit_count() for n in range(256)]  # facts in a right part (at most 4 bits, 8 facts: a byte)
 FRESH, FREED = -2, -1  # the rank of a slot never used, and of one whose neuron fact may still be named
 
 
@@ -64,8 +65,8 @@ class CadoseConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 1 <= self.bits <= 8 or not 1 <= self.left <= 64 or not 0 <= self.neurons <= 64:
-            raise ValueError("bits must be 1 to 8, left 1 to 64 and neurons 0 to 64")
+        if not 1 <= self.bits <= 4 or not 1 <= self.left <= 64 or not 0 <= self.neurons <= 64:
+            raise ValueError("bits must be 1 to 4, left 1 to 64 and neurons 0 to 64")
         if not 16 <= self.contexts <= 4096 or not 0.0 < self.threshold <= 1.0 or self.rest < 0:
             raise ValueError("contexts must be 16 to 4096, threshold in (0, 1] and rest 0 or more")
         self._derive("steps", (1 << self.bits) - 1)
@@ -83,7 +84,7 @@ class Cadose(Detector[CadoseConfig]):
     summary = "contexts of quantised values and of active contexts, learned online (CAD OSE)"
     config = CadoseConfig
     __slots__ = ("lo", "hi", "calm", "group", "predicted", "clock", "lefts", "c_left", "c_right", "c_total", "c_hits",
-                 "c_act", "c_zero", "c_rank", "crossed")
+                 "c_act", "c_zero", "c_rank", "crossed", "full")
 
     def __init__(self, cfg: CadoseConfig):
         super().__init__(cfg)
@@ -107,11 +108,12 @@ class Cadose(Detector[CadoseConfig]):
         self.c_rank = array("i", [FRESH]) * size
         self.lefts: list = []  # the distinct left parts as saved (filled by state() only)
         self.crossed = array("H")  # slots whose left part the group meets (derived from the group)
+        self.full = array("H")  # the slots among them whose left part the group holds in full
 
     # -- state: bit sets travel as lists of bit numbers, each left part once ------------------
     @classmethod
     def state_slots(cls) -> tuple[str, ...]:
-        return tuple(s for s in super().state_slots() if s != "crossed")
+        return tuple(s for s in super().state_slots() if s not in ("crossed", "full"))
 
     def state(self) -> list:
         distinct: dict[int, int] = {0: -1}
@@ -147,6 +149,7 @@ class Cadose(Detector[CadoseConfig]):
         det.c_left = [masks[i] if i >= 0 else 0 for i in at]
         det.group = group
         det.crossed = array("H", [slot for slot, left in enumerate(det.c_left) if left & group])
+        det.full = array("H", [slot for slot in det.crossed if not det.c_left[slot] & ~group])
         return det
 
     # -- the dictionary ----------------------------------------------------------------------
@@ -250,35 +253,34 @@ class Cadose(Detector[CadoseConfig]):
         active: list[int] = []
         crossings: list[tuple[int, int]] = []
         most = cfg.left
-        for slot in self.crossed:
+        for slot in self.crossed if fresh else self.full:  # only a new zero-level context makes crossings
             left = c_left[slot]
             met = left & before
             if not met or slot == new_slot:
                 continue
             right = c_right[slot]
             hit = right & facts
-            small = fresh and c_zero[slot] and met.bit_count() <= most
             if met == left:
                 selected += 1
                 if c_total[slot] > HALVE_AT:  # keep the counters in 32 bits: halving keeps the weight
                     c_total[slot] >>= 1
                     c_hits[slot] >>= 1
                     c_act[slot] >>= 1
-                c_total[slot] += right.bit_count()
-                if hit:
-                    c_hits[slot] += hit.bit_count()
-                    if hit == right:
-                        c_act[slot] += 1
-                        active.append(slot)
-                    elif small:
-                        crossings.append((met, hit))
+                c_total[slot] += POPCOUNT[right]
                 rank[slot] = clock
-            elif hit and small:
+                if hit == right:
+                    c_act[slot] += 1
+                    c_hits[slot] += POPCOUNT[hit]
+                    active.append(slot)
+                    continue
+                if hit:
+                    c_hits[slot] += POPCOUNT[hit]
+            if hit and fresh and c_zero[slot] and met.bit_count() <= most:
                 crossings.append((met, hit))
         share_active = len(active) / selected if selected else 0.0
         # the most confirmed active contexts become facts of the next step's left group
         if len(active) > cfg.neurons:
-            active.sort(key=lambda s: (c_act[s], s))
+            active.sort(key=c_act.__getitem__)  # stable: ties stay in slot order
             active = active[len(active) - cfg.neurons:] if cfg.neurons else []
         shift = 2 * cfg.bits
         group = facts
@@ -296,23 +298,21 @@ class Cadose(Detector[CadoseConfig]):
                 added += 1
         group = self.group
         # cross the dictionary's left parts with the new group; the fully met ones predict
-        crossed = []
+        crossed = [slot for slot, left in enumerate(c_left) if left & group]
+        outside = ~group
+        full = [slot for slot in crossed if not c_left[slot] & outside]
         best = 0.0
         predicted = 0
-        for slot, left in enumerate(c_left):
-            met = left & group
-            if not met:
-                continue
-            crossed.append(slot)
-            if met == left:
-                total = c_total[slot]
-                weight = c_hits[slot] / total if total else 0.0
-                if weight > best:
-                    best = weight
-                    predicted = c_right[slot]
-                elif weight == best:
-                    predicted |= c_right[slot]
+        for slot in full:
+            total = c_total[slot]
+            weight = c_hits[slot] / total if total else 0.0
+            if weight > best:
+                best = weight
+                predicted = c_right[slot]
+            elif weight == best:
+                predicted |= c_right[slot]
         self.crossed = array("H", crossed)
+        self.full = array("H", full)
         self.predicted = predicted
         if not unpredicted:
             return 0.0
