@@ -43,7 +43,7 @@ from ben_cli.registry import detectors
 TOP = 0.999999  # the largest score ``ben detect`` prints; a raw 1 is reported as this
 HALVE_AT = 1 << 30
 POPCOUNT = [n.bit_count() for n in range(256)]  # facts in a right part (at most 4 bits, 8 facts: a byte)
-FRESH, FREED = -2, -1  # the rank of a slot never used, and of one whose neuron fact may still be named
+FREED = -1  # the rank of a free slot (whose neuron fact may still be named)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class CadoseConfig(Config):
     threshold: float = param(0.75, "base threshold: a raw score at or above it starts a rest")
     rest: int = param(0, "points without a report after a high score (0: a fifth of the probation, or 30 without one)")
     left: int = param(7, "most facts in a left semi-context made by crossing contexts")
-    neurons: int = param(15, "most active contexts fed back as facts of the next step")
+    neurons: int = param(3, "most active contexts fed back as facts of the next step")
     contexts: int = param(256, "most contexts remembered (slots, about 60 B each); past it the least recently selected is forgotten")
     lag: int = param(64, "a new context ranks as if last selected this many points ago (forgotten sooner if never selected)")
     margin: float = param(0.5, "a learned range widens past a new extreme by this share of itself (fewer re-quantisations)")
@@ -96,16 +96,15 @@ class Cadose(Detector[CadoseConfig]):
         self.clock = 0
         # contexts, one slot each: left part (a fact bit set; 0 in a free slot), right part, facts
         # predicted, facts that came true, times fully confirmed, whether it was ever a zero-level
-        # context, and when it was last selected (the least recent is forgotten first; FRESH and FREED
-        # slots rank below any)
-        size = cfg.contexts
-        self.c_left: list[int] = [0] * size
-        self.c_right = array("B", bytes(size))
-        self.c_total = array("i", bytes(4 * size))
-        self.c_hits = array("i", bytes(4 * size))
-        self.c_act = array("i", bytes(4 * size))
-        self.c_zero = array("B", bytes(size))
-        self.c_rank = array("i", [FRESH]) * size
+        # context, and when it was last selected (the least recent is forgotten first; a FREED slot
+        # ranks below any)
+        self.c_left: list[int] = []  # the columns grow to ``contexts`` slots, then slots are reused
+        self.c_right = array("B")
+        self.c_total = array("i")
+        self.c_hits = array("i")
+        self.c_act = array("i")
+        self.c_zero = array("B")
+        self.c_rank = array("i")
         self.lefts: list = []  # the distinct left parts as saved (filled by state() only)
         self.crossed = array("H")  # slots whose left part the group meets (derived from the group)
         self.full = array("H")  # the slots among them whose left part the group holds in full
@@ -133,8 +132,8 @@ class Cadose(Detector[CadoseConfig]):
         group = _mask(state[names.index("group")])
         lefts = state[names.index("lefts")]
         at = state[names.index("c_left")]
-        if type(lefts) is not list or type(at) is not list or len(at) != cfg.contexts:
-            raise ValueError(f"left parts must be a list and {cfg.contexts} slots")
+        if type(lefts) is not list or type(at) is not list or len(at) > cfg.contexts:
+            raise ValueError(f"left parts must be a list and at most {cfg.contexts} slots")
         masks = [_mask(bits) for bits in lefts]
         if not all(type(i) is int and -1 <= i < len(masks) for i in at):
             raise ValueError("a slot names no left part")
@@ -143,9 +142,9 @@ class Cadose(Detector[CadoseConfig]):
         state[names.index("c_left")] = []
         det = super().restore(cfg, state)
         assert isinstance(det, Cadose)
-        if any(len(column) != cfg.contexts for column in (det.c_right, det.c_total, det.c_hits, det.c_act, det.c_zero,
+        if any(len(column) != len(at) for column in (det.c_right, det.c_total, det.c_hits, det.c_act, det.c_zero,
                                                            det.c_rank)):
-            raise ValueError(f"a column does not hold {cfg.contexts} slots")
+            raise ValueError(f"a column does not hold {len(at)} slots")
         det.c_left = [masks[i] if i >= 0 else 0 for i in at]
         det.group = group
         det.crossed = array("H", [slot for slot, left in enumerate(det.c_left) if left & group])
@@ -169,12 +168,17 @@ class Cadose(Detector[CadoseConfig]):
         """A new context's slot (the dictionary holds no ``(left, right)`` yet): a free one, else
         the one ranked lowest is forgotten."""
         rank = self.c_rank
-        slot = rank.index(min(rank))
-        if rank[slot] != FRESH:
-            if rank[slot] != FREED:
-                self.c_left[slot] = 0
-            self._purge(slot)
         c_left = self.c_left
+        if len(rank) < self.cfg.contexts:
+            slot = len(rank)
+            for column in (self.c_right, self.c_total, self.c_hits, self.c_act, self.c_zero, rank):
+                column.append(0)
+            c_left.append(0)
+        else:
+            slot = rank.index(min(rank))
+            if rank[slot] != FREED:
+                c_left[slot] = 0
+            self._purge(slot)
         try:  # share one int among the contexts of one left part
             left = c_left[c_left.index(left)]
         except ValueError:
