@@ -55,7 +55,7 @@ class CadoseConfig(Config):
     neurons: int = param(3, "most active contexts fed back as facts of the next step")
     contexts: int = param(256, "most contexts remembered (slots, about 60 B each); past it the least recently selected is forgotten")
     lag: int = param(64, "a new context ranks as if last selected this many points ago (forgotten sooner if never selected)")
-    margin: float = param(0.5, "a learned range widens past a new extreme by this share of itself (fewer re-quantisations)")
+    margin: float = param(1.0, "a learned range widens past a new extreme by this share of itself (fewer re-quantisations)")
     warmup: int = param(0, "points a series must show before it is scored")
     tail_weight: float = param(0.0, "weight of the series' learned tail against the model's (0: report the raw score)")
     holdoff: float = param(0.0, "points for an alarm's echo to halve (0: off; the rest period does this job)")
