@@ -67,8 +67,8 @@ class CadoseConfig(Config):
         super().__post_init__()
         if not 1 <= self.bits <= 4 or not 1 <= self.left <= 64 or not 0 <= self.neurons <= 64:
             raise ValueError("bits must be 1 to 4, left 1 to 64 and neurons 0 to 64")
-        if not 16 <= self.contexts <= 4096 or not 0.0 < self.threshold <= 1.0 or self.rest < 0:
-            raise ValueError("contexts must be 16 to 4096, threshold in (0, 1] and rest 0 or more")
+        if not 16 <= self.contexts <= 65_535 or not 0.0 < self.threshold <= 1.0 or self.rest < 0:
+            raise ValueError("contexts must be 16 to 65535, threshold in (0, 1] and rest 0 or more")
         self._derive("steps", (1 << self.bits) - 1)
         rest = self.rest or (max(1, self.probation // 5) if self.probation else 30)
         self._derive("rest_points", rest)
