@@ -42,7 +42,7 @@ import nab_scorer as nab  # noqa: E402
 ROOT = HERE.parent
 WORK = HERE / ".work" / "nab"
 OUT = ROOT / "BENCHMARKS.md"
-DETECTORS = ["auto", "seasonal", "ewma", "cusum", "mad", "pagehinkley", "adwin", "cad", "knn", "art"]
+DETECTORS = ["auto", "seasonal", "ewma", "cusum", "mad", "pagehinkley", "adwin", "cad", "cadose", "knn", "art"]
 PROFILE_NAMES = list(nab.PROFILES)
 
 

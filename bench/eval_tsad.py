@@ -182,7 +182,7 @@ def main() -> int:
     args = sys.argv[1:]
     if args[:1] == ["--rules"]:
         rules, args = args[1], args[2:]
-    detectors = args or ["auto", "seasonal", "ewma", "cusum", "mad", "pagehinkley", "adwin", "cad", "knn", "art"]
+    detectors = args or ["auto", "seasonal", "ewma", "cusum", "mad", "pagehinkley", "adwin", "cad", "cadose", "knn", "art"]
     corpus, results = evaluate(detectors, rules)
     print(section(corpus, results, rules=rules))
     return 0

@@ -17,7 +17,7 @@ from ben_cli.record import format_ts
 from .conftest import run_ben
 
 T0 = 1_700_000_000 * 1_000_000_000
-DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "cad", "knn", "art"]
+DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "cad", "cadose", "knn", "art"]
 
 
 def stream(n: int = 400, series: int = 3, seed: int = 1, spike_at: int = 300) -> list[dict]:

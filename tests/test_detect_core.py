@@ -21,7 +21,7 @@ from ben_cli.rejects import Rejects
 from ben_cli.stage import Stage, Stateful, chain
 
 T0 = 1_700_000_000 * 1_000_000_000
-DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "cad", "knn", "art"]
+DETECTORS = ["auto", "ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "cad", "cadose", "knn", "art"]
 
 
 def stream(n: int = 120, series: int = 3, seed: int = 1) -> list[dict]:
@@ -234,7 +234,7 @@ def test_a_huge_surprise_scores_below_one():
     assert all(0.0 <= s < 1.0 for s in scores)
 
 
-@pytest.mark.parametrize("detector", ["ewma", "cusum", "seasonal", "pagehinkley", "spca", "mad", "adwin", "auto", "cad", "knn", "art"])
+@pytest.mark.parametrize("detector", ["ewma", "cusum", "seasonal", "pagehinkley", "spca", "mad", "adwin", "auto", "cad", "cadose", "knn", "art"])
 def test_huge_opposite_values_never_put_a_nan_into_the_state(tmp_path, detector):
     """1e308 then -1e308 made inf - inf = NaN, saved as null, and every later run a TypeError."""
     fields = ("value", "other") if detector == "spca" else ("value",)

@@ -23,7 +23,7 @@ from ben_cli.detect import DetectOptions, SeriesTable
 from ben_cli.detect.auto import DEFAULT_PARTS
 from ben_cli.detect.pvalue import squash
 
-LEARNED = ["cad", "knn", "art", "auto"]
+LEARNED = ["cad", "cadose", "knn", "art", "auto"]
 MAX_BYTES = 16 * 1024
 
 

@@ -25,6 +25,9 @@ NEAR = 40  # an alarm this many points after a step answers it (adwin tests ever
 # adwin may cut again after a step, when the old points its first cut left behind become
 # significant against the new level (the textbook algorithm); every other detector: once.
 MAX_PER_STEP = {"adwin": 3}
+# cadose (CAD OSE) learns which value follows which: the third step repeats the first one's
+# transition, which it has met, so it may stay silent there (it must answer the first two)
+KNOWN_TRANSITIONS = {"cadose"}
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LONG = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # 4,680 points a series
 
@@ -91,10 +94,12 @@ def test_a_step_between_two_levels_is_one_alarm_per_step(a, b):
         vector = registry.detectors.get(name).vector
         if vector:  # spca: a step along the correlation it learned is news only the first time
             first = first[:1]
+        elif name in KNOWN_TRANSITIONS:
+            first = first[:2]
         assert None not in first, (name, lo, hi, found)
         for s in steps:
             here = [i for i in found if s <= i < s + SEGMENT]
-            least = 0 if vector and s != steps[0] else 1
+            least = 0 if (vector and s != steps[0]) or (name in KNOWN_TRANSITIONS and s == steps[2]) else 1
             assert least <= len(here) <= MAX_PER_STEP.get(name, 1), (name, lo, hi, found)
         assert all(i >= SEASON for i in found), (name, lo, hi, found)
 

@@ -18,6 +18,7 @@ from ben_cli.detect import adwin as _adwin  # noqa: F401  (registers the detecto
 from ben_cli.detect import art as _art  # noqa: F401
 from ben_cli.detect import auto as _auto  # noqa: F401
 from ben_cli.detect import cad as _cad  # noqa: F401
+from ben_cli.detect import cadose as _cadose  # noqa: F401
 from ben_cli.detect import cusum as _cusum  # noqa: F401
 from ben_cli.detect import ewma as _ewma  # noqa: F401
 from ben_cli.detect import knn as _knn  # noqa: F401

@@ -1,0 +1,171 @@
+"""Issue 25: ``cadose``, the contextual anomaly detector of CAD OSE, with bounded memory.
+
+What every learned detector promises: a run cut anywhere resumes exactly from its saved state
+(blind and under NAB's rules), memory bounded by its parameters (a cap on contexts, under 16 KiB a
+series), scores in [0, 1), no alarm on a constant series and one alarm per step. And what makes
+it CAD OSE: a pattern once learned is predicted (scores 0), a value out of its context is not,
+and the rest period silences the points after a high score.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tracemalloc
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ben_cli.detect  # noqa: F401  (registers the built-ins)
+from ben_cli.detect import DetectOptions, SeriesTable
+from ben_cli.detect.cadose import Cadose
+from ben_cli.detect.pvalue import squash
+
+SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def wave(n: int, seed: int = 3) -> list[float]:
+    """A wave with noise, rare spikes and a level shift half way, inside [0, 100]."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        v = 40 + 20 * math.sin(2 * math.pi * i / 96) + rng.gauss(0, 2)
+        if rng.random() < 0.01:
+            v += rng.uniform(20, 35)
+        if i > n // 2:
+            v += 10
+        out.append(round(min(100.0, max(0.0, v)), 3))
+    return out
+
+
+def configure(**values):
+    return Cadose.configure(values)
+
+
+def feed(det, values: list[float], start: int = 0) -> list[float]:
+    alarm = det.cfg.alarm_s()
+    return [squash(det.score(v, 60.0 * (start + i))[0], alarm) for i, v in enumerate(values)]
+
+
+def alarms(scores: list[float]) -> list[int]:
+    """Where ben detect marks an anomaly: a score of 0.5, which is a raw score at the base threshold."""
+    return [i for i, s in enumerate(scores) if s >= 0.5]
+
+
+@SETTINGS
+@given(st.integers(1, 599), st.integers(0, 10**6), st.sampled_from([{}, {"range": "0:100", "probation": 90}, {"contexts": 40}]))
+def test_a_run_cut_anywhere_resumes_exactly(cut, seed, params):
+    """Split run equals whole run: blind, under NAB's rules, and with a cap small enough to evict."""
+    cfg = configure(**params)
+    values = wave(600, seed)
+    whole = feed(Cadose(cfg), values)
+    first = Cadose(cfg)
+    head = feed(first, values[:cut])
+    second = Cadose.restore(cfg, orjson.loads(orjson.dumps(first.state())))
+    assert head + feed(second, values[cut:], cut) == whole
+
+
+def test_the_state_file_round_trips_through_ben_detect(tmp_path):
+    """Two runs of the command with --state equal one run, on several series."""
+    rng = random.Random(9)
+    recs = [{"ts": f"2026-11-25T{i // 60 % 24:02d}:{i % 60:02d}:00Z", "source": f"h{i % 3}", "name": "x",
+             "value": round(50 + 10 * math.sin(i / 7) + rng.gauss(0, 1), 2)} for i in range(900)]
+    whole = [r["anomaly"]["score"] for r in SeriesTable(DetectOptions(detector="cadose")).feed(dict(r) for r in recs)]
+    state = tmp_path / "state"
+    opts = DetectOptions(detector="cadose", state=state)
+    parts = []
+    for chunk in (recs[:400], recs[400:]):
+        with SeriesTable(opts) as table:
+            parts += [r["anomaly"]["score"] for r in table.feed(dict(r) for r in chunk)]
+            table.save()
+    assert parts == whole
+
+
+def test_memory_is_bounded_by_the_cap_on_contexts():
+    """Four times the points cost (nearly) the same memory, under 16 KiB, and the cap holds."""
+    sizes = []
+    for n in (1500, 6000):
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        det = Cadose(configure())
+        for i, v in enumerate(wave(n)):
+            det.score(v, 60.0 * i)
+        held = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        sizes.append(held)
+        assert held < 16 * 1024, (n, held)
+        assert len(det.c_right) <= det.cfg.contexts
+    assert sizes[1] < sizes[0] + 1024, sizes
+    assert len(orjson.dumps(det.state())) < 16 * 1024
+
+
+@SETTINGS
+@given(st.floats(-1e9, 1e9, allow_nan=False), st.sampled_from([{}, {"probation": 100}]))
+def test_a_constant_series_never_alarms(level, params):
+    assert alarms(feed(Cadose(configure(**params)), [level] * 800)) == []
+
+
+@SETTINGS
+@given(st.floats(-1e6, 1e6, allow_nan=False), st.floats(0.5, 1e6))
+def test_a_step_alarms_once(a, rise):
+    """Up and down: one alarm each, at the step. Up again repeats a transition it has met: at most one."""
+    b = a + rise + 0.05 * abs(a)
+    values = [a] * 300 + [b] * 300 + [a] * 300 + [b] * 300
+    found = alarms(feed(Cadose(configure()), values))
+    for step in (300, 600):
+        here = [i for i in found if step <= i < step + 300]
+        assert here == [step], (a, b, found)
+    assert len([i for i in found if i >= 900]) <= 1, (a, b, found)
+    assert all(i >= 300 for i in found), found
+
+
+@SETTINGS
+@given(st.lists(st.floats(-1e12, 1e12, allow_nan=False), min_size=1, max_size=300))
+def test_scores_lie_in_zero_one(values):
+    out = list(SeriesTable(DetectOptions(detector="cadose")).feed({"ts": "2026-11-25T00:00:00Z", "value": v}
+                                                                  for v in values))
+    assert all(0.0 <= r["anomaly"]["score"] < 1.0 for r in out)
+
+
+def test_a_learned_pattern_is_predicted_and_a_break_of_it_is_not():
+    """A repeating sawtooth over the eight levels is learned; a level out of turn scores high."""
+    saw = [float(i % 8) for i in range(600)]
+    det = Cadose(configure(range="0:7", rest=5))
+    scores = feed(det, saw)
+    assert max(scores[200:]) == 0.0  # every step of the pattern is predicted
+    broken = feed(det, [0.0, 1.0, 2.0, 6.0, 4.0, 5.0, 6.0, 7.0], 600)
+    assert broken[3] >= 0.5, broken
+
+
+def test_the_rest_period_silences_the_points_after_a_high_score():
+    """Three levels never met, five points apart: each alarms only if the rest is shorter than that.
+    The series' start is a rest too (its second point, a first transition, is news to an empty dictionary)."""
+    values = [0.0] * 200 + [7.0] + [0.0] * 5 + [3.0] + [0.0] * 5 + [5.0] + [0.0] * 20
+    quiet = feed(Cadose(configure(range="0:7", rest=30)), values)
+    loud = feed(Cadose(configure(range="0:7", rest=1)), values)
+    assert alarms(quiet) == [200]
+    assert alarms(loud) == [1, 200, 206, 212]
+
+
+def test_the_rest_is_a_fifth_of_the_probation_when_one_is_given():
+    assert configure(probation=750).rest_points == 150
+    assert configure().rest_points == 30
+    assert configure(probation=750, rest=12).rest_points == 12
+
+
+@pytest.mark.parametrize("bad", [{"bits": 0}, {"bits": 5}, {"contexts": 3}, {"threshold": 0.0}, {"left": 0}, {"rest": -1}])
+def test_parameters_that_make_no_sense_are_refused(bad):
+    with pytest.raises(ValueError):
+        configure(**bad)
+
+
+@pytest.mark.parametrize("slot,bad", [("group", [1, "x"]), ("lefts", [[[0, 2], "y"]])])
+def test_a_broken_state_is_refused(slot, bad):
+    det = Cadose(configure())
+    feed(det, wave(100))
+    state = orjson.loads(orjson.dumps(det.state()))
+    state[Cadose.state_slots().index(slot)] = bad
+    with pytest.raises((ValueError, TypeError, KeyError, IndexError)):
+        Cadose.restore(det.cfg, state)
