@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,9 @@ while True:
 
 class Tmux:
     def __init__(self, tmp: Path):
-        self.socket = f"ben-watch-test-{os.getpid()}"
+        # a server of its own per test: kill-server returns before the old server is gone, and a
+        # new session on the same socket then met it exiting ("server exited unexpectedly")
+        self.socket = f"ben-watch-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.tmp = tmp
 
     def __call__(self, *args: str) -> str:

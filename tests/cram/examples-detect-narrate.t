@@ -36,7 +36,7 @@ Example 4: a more sensitive EWMA, then the list of detectors:
   $ cp all.ndjson metrics.ndjson
   $ ben detect --detector ewma --param L=2.5 metrics.ndjson > /dev/null && ben detect --list | grep -c '^[a-z]'
   ben detect: read 600, wrote 600, rejected 0, series 3
-  11
+  12
 
 ben narrate, example 1: a health report on a marked stream (app.log: the bundled sample):
 
