@@ -89,7 +89,9 @@ for _fmt, _what in [("ndjson", "one JSON object per line"), ("logfmt", "key=valu
                     ("journal", "journalctl -o json"), ("otlp", "OTLP/JSON export requests"),
                     ("lines", "plain log lines through the built-in layouts, multi-line off")]:
     target(f"ingest_{_fmt}", f"ingest --format {_fmt}: {_what}",
-           json_prefix=0 if _fmt in ("ndjson", "journal", "otlp") else None)(lambda _f=_fmt: _ingest(_f))
+           json_prefix=0 if _fmt in ("ndjson", "journal", "otlp") else None,
+           fixed=("tests/test_fuzz_regressions.py::test_a_thread_id_past_64_bits_stays_text_and_the_record_can_be_written",)
+           if _fmt == "lines" else ())(lambda _f=_fmt: _ingest(_f))
 
 
 @target("ingest_sniff", "ingest's format guess on a file's first bytes")

@@ -113,3 +113,19 @@ def test_a_scrub_policy_whose_tables_are_not_tables_is_refused_by_name(text: str
 
     with pytest.raises(PolicyError, match=r"^p\.toml(:1)?: .*(table|\[\[field\]\])"):
         parse_policy(text, "p.toml")
+
+
+def test_a_thread_id_past_64_bits_stays_text_and_the_record_can_be_written():
+    """ingest_lines: nginx's error log ``PID#TID:`` with a TID of 98 digits became a Python int no
+    JSON writer takes (orjson: "Integer exceeds 64-bit range"), a traceback for ``ben ingest``."""
+    import orjson
+
+    from ben_cli.ingest import DecodeOptions, Ingester
+
+    line = b"2026/03/04 09:12:31 [error] 2#" + b"4" * 98 + b"2: *1 connect() failed\n"
+    ingester = Ingester("lines", DecodeOptions(), file="t")
+    recs = [*ingester.feed([line]), *ingester.flush()]
+    assert recs[0]["attrs"]["tid"] == "4" * 98 + "2" and recs[0]["attrs"]["pid"] == 2
+    orjson.dumps(recs[0])
+    proc = run_ben("ingest", "-f", "lines", input=line)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr

@@ -55,6 +55,17 @@ _MORE_LEVELS = {"LOG": "info", "STATEMENT": "info", "DETAIL": "info", "HINT": "i
 # or a level word's), and Hadoop's starts with six digits: two checks in C tell most plain
 # lines from candidates, so they pay no call per layout.
 _INT_ATTRS = frozenset(("pid", "tid", "status", "bytes", "port", "connection", "source_line"))
+_INT64_MAX = (1 << 63) - 1
+
+
+def _number(value: str) -> int | str:
+    """A run of digits as a number when JSON writers and ClickHouse hold it (a signed 64-bit
+    integer); a longer one stays text, rather than a record no later stage can write."""
+    if value.isdigit():
+        n = int(value)
+        if n <= _INT64_MAX:
+            return n
+    return value
 
 
 def _severity_of_status(status: int) -> str:
@@ -141,7 +152,7 @@ class LinesDecoder:
         for key, value in g.items():
             if value is None or key in STAMP_GROUPS or key in ENVELOPE_GROUPS or value == "-":
                 continue
-            attrs[key] = int(value) if key in _INT_ATTRS and value.isdigit() else value
+            attrs[key] = _number(value) if key in _INT_ATTRS else value
         if layout.kind == "access":
             status = int(g["status"])
             rec["name"] = "http.access"
@@ -163,7 +174,7 @@ class LinesDecoder:
                     attrs["level"] = level
             for key in ("pid", "tid"):
                 if g.get(key):
-                    attrs[key] = int(g[key]) if g[key].isdigit() else g[key]
+                    attrs[key] = _number(g[key])
             for key in ("thread", "logger"):
                 if g.get(key):
                     attrs[key] = g[key].strip()
