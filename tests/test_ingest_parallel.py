@@ -8,7 +8,7 @@ import io
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ben_cli import ingest
@@ -312,6 +312,11 @@ _LINE = st.one_of(
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(lines=st.lists(_LINE, min_size=1, max_size=400), crlf=st.lists(st.booleans(), min_size=1, max_size=400),
        last_newline=st.booleans(), fmt=st.sampled_from(["ndjson", "logfmt"]), split=st.floats(0, 1))
+# found by CI: a CRLF line over the limit whose CR ended one read and LF began the next was said
+# to be one byte longer than the file read says (the CR was looked for in the kept start)
+@example(lines=[b"", b"{broken", b"{broken", b"x" * 318, b"{broken",
+                b'{"ts":"2026-11-25T10:00:40Z","msg":"m 1000000","s":"======"}', b"a=1 " * 591],
+         crlf=[True, False, True], last_newline=False, fmt="ndjson", split=0.0)
 def test_a_fast_pipe_is_decoded_by_the_workers_and_writes_what_the_file_read_writes(
         tmp_path_factory, small_pipe, monkeypatch, lines, crlf, last_newline, fmt, split):
     """Issue 15 item 6: a pipe that keeps the reader busy goes to the workers, in order, and back

@@ -289,8 +289,9 @@ def decode_stream(jobs: int, fmt: Format, read: Callable[[], bytes], first: byte
                 continue
             if cut < 0 and len(pending) > limit + 2:  # a line over the limit: keep its start only
                 head, tail = bytes(pending[:limit + 2]), len(pending) - limit - 2
+                # the last byte read, which precedes the next read (a CR there makes the ending CRLF)
+                before, ending = bytes(pending[-1:]), b""  # b"": no newline
                 pending = bytearray()
-                before, ending = head[-1:], b""  # the byte before the newline, for CRLF; b"": no newline
                 while True:
                     more = read()
                     if not more:
