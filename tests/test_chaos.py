@@ -31,6 +31,14 @@ def test_chaos(tmp_path, name):
 
 # --- regressions of what the scenarios found ---------------------------------------------------
 
+def test_a_spool_batch_mutated_into_another_valid_one_is_read_and_the_run_fails_only_at_the_closed_port(tmp_path):
+    # A 20-run round found this seed: the batch header's "inputs" became {}, a valid batch, and the
+    # rerun failed to connect (the scenario's server is down), which the check took for a refusal
+    # that did not name the file.
+    note = cs.corrupt_sink_spool(tmp_path, random.Random("895643179-corrupted state: sink spool-1"))
+    assert "mutated inputs" in note and note.endswith("(accepted; then the closed port)"), note
+
+
 def test_an_installed_policy_record_that_is_not_one_is_a_state_error_naming_it(tmp_path):
     from ben_cli.errors import StateError
     from ben_cli.policy.bundle import Installed
