@@ -559,7 +559,8 @@ def _private_state(plan: Planned, index: int, n: int, state_dir: Path) -> Planne
     user's ``--state`` with a suffix, or one in ``state_dir``), saved only when the worker says."""
     if plan.use == "detect":
         if plan.options.state is None:
-            plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.detect"))
+            plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.detect"),
+                           replays=False)
         plan = replace(plan, options=replace(plan.options, checkpoint=0.0))
     elif plan.use == "count" and plan.options.state is None:
         plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.count"))

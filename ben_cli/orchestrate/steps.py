@@ -56,6 +56,7 @@ class Planned:
     strict: bool = False
     keep_raw: bool = True
     max_reject_share: float | None = None  # ingest: exit 1 when more of its lines were rejected
+    replays: bool = True  # detect --state: records read again are not learned twice (see DetectStep)
 
     def open_rejects(self) -> Rejects:
         if self.use == "sink":
@@ -211,7 +212,10 @@ class ScrubStep(Step):
 
 class DetectStep(Step):
     """With ``--state``, records read again after a crash (at or below the positions learned,
-    ``STATE.positions``) are marked but not learned twice, as ``ben detect --state`` does."""
+    ``STATE.positions``) are marked but not learned twice, as ``ben detect --state`` does. Not
+    with a state file a worker made for itself in a folder of this run (``plan.replays`` off):
+    no earlier run learned from it, and a worker restarted in this run is sent only what came
+    after its checkpoint, so no record there is read again."""
 
     STATE = ("table", "newest", "expired", "reset", "evicted", "ticks")
     replays: Replays | None = None
@@ -219,7 +223,7 @@ class DetectStep(Step):
     def build(self) -> SeriesTable:
         o: DetectOptions = self.plan.options
         table = table_for(o, on_reject=self.reject)
-        if o.state is not None and not o.joint:
+        if o.state is not None and not o.joint and self.plan.replays:
             self.replays = Replays(table, o.state)
             table.on_save = self.replays.save
         return table
