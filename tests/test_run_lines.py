@@ -58,3 +58,25 @@ def test_a_record_at_the_depth_limit_is_serialised_as_alone() -> None:
     with pytest.raises(orjson.JSONEncodeError):
         orjson.dumps([record])
     assert ndjson_lines([{"x": 1}, record]) == per_record([{"x": 1}, record])
+
+
+def test_a_workers_own_state_file_has_no_replays_and_a_users_keeps_them(tmp_path) -> None:
+    """A detector's state file made for a worker in the run's own folder: no earlier run learned
+    from it, so records are not checked against learned positions (``Replays``); the user's
+    ``--state`` (suffixed per worker) keeps the check, as ``ben detect --state`` has it."""
+    from ben_cli.detect import DetectOptions
+    from ben_cli.orchestrate.shards import _private_state
+    from ben_cli.orchestrate.steps import DetectStep, Planned
+    from ben_cli.rejects import Rejects
+
+    own = _private_state(Planned("detect", DetectOptions.from_text(by="source,name"), where="stage 2 (detect)"),
+                         0, 2, tmp_path)
+    users = _private_state(Planned("detect", DetectOptions.from_text(by="source,name", state=str(tmp_path / "d"))),
+                           1, 2, tmp_path)
+    assert own.options.state is not None and own.options.state.parent == tmp_path and not own.replays
+    assert users.options.state == tmp_path / "d.1-of-2" and users.replays
+    for plan, replays in ((own, False), (users, True)):
+        step = DetectStep(plan, Rejects(None, stage="detect"))
+        step.start()
+        assert (step.replays is not None) is replays
+        step.close()
