@@ -89,7 +89,7 @@ def test_any_object_becomes_an_envelope_or_a_reason(obj):
 
     n = Normaliser(DecodeOptions(clock=lambda: FIXED))
     try:
-        rec = n.normalise(obj)
+        rec = n.normalise(dict(obj))  # a copy: the fast path makes the object it is given the attrs
     except DecodeError as exc:
         assert str(exc)
         return
@@ -190,3 +190,19 @@ def test_missing_file_is_an_error_not_a_traceback():
 def test_bad_flag_values_are_usage_errors():
     assert run_ben("ingest", "--lane", "metrics").returncode == 2
     assert run_ben("ingest", "--format", "yaml").returncode == 2
+
+
+def test_the_shape_fast_path_makes_the_decoders_object_its_attrs():
+    """A producer's usual record: the envelope fields taken out of the object, which then is the
+    attrs (its other keys in their order); the general path, given a copy, agrees."""
+    obj = {"timestamp": "2026-11-25T09:46:40.007Z", "level": "debug", "host": "web-1", "msg": "GET /healthz",
+           "path": "/healthz", "status": 200, "ok": True, "trace_id": "8d11"}
+    n = Normaliser(DecodeOptions(clock=lambda: FIXED))
+    for _ in range(2):  # the first record plans the shape, the second takes the plan
+        given = dict(obj)
+        rec = n.normalise(given)
+        assert rec == n.normalise_general(dict(obj))
+        assert rec["attrs"] is given and list(given) == ["path", "status", "ok", "trace_id"]
+    odd = dict(obj, status=2.5)  # a float is not a plain value: the general path, the object left whole
+    rec = n.normalise(odd)
+    assert rec["attrs"]["status"] == 2.5 and odd == dict(obj, status=2.5)

@@ -204,12 +204,13 @@ _SEVERITY_SEEN: dict[str, str] = {}
 class _Plan:
     """How one key set maps onto the envelope, for records whose values have the usual types."""
 
-    __slots__ = ("ts", "source", "name", "severity", "body", "attr_keys")
+    __slots__ = ("ts", "source", "name", "severity", "body", "attr_keys", "chosen")
 
     def __init__(self, ts: str | None, source: str | None, name: str | None, severity: str | None,
                  body: str | None, attr_keys: tuple[str, ...]):
         self.ts, self.source, self.name, self.severity, self.body = ts, source, name, severity, body
         self.attr_keys = attr_keys
+        self.chosen = tuple(k for k in (ts, source, name, severity, body) if k is not None)
 
     @classmethod
     def for_keys(cls, keys: tuple) -> _Plan | None:
@@ -229,7 +230,10 @@ class _Plan:
                    tuple(k for k in keys if k not in chosen))
 
     def apply(self, obj: dict, normaliser: Normaliser) -> dict | None:
-        """The envelope, or None when a value is not of the type this plan assumes."""
+        """The envelope, or None when a value is not of the type this plan assumes. ``obj`` is
+        the decoder's own, made for this call: once every check has passed, it becomes the
+        envelope's ``attrs`` itself (the envelope fields taken out of it, the other keys in
+        their order), which spares building a second dict per record."""
         opts = normaliser.options
         out: dict = {}
         if self.ts is None:
@@ -274,11 +278,12 @@ class _Plan:
                 return None
             out["body"] = v
         if self.attr_keys:
-            attrs = {k: obj[k] for k in self.attr_keys}
-            for v in attrs.values():
-                if type(v) not in _PLAIN:
-                    return None
-            out["attrs"] = attrs
+            # every value plain (the envelope fields taken above are strings, or a level's number)
+            if not _PLAIN.issuperset(map(type, obj.values())):
+                return None
+            for k in self.chosen:
+                del obj[k]
+            out["attrs"] = obj
         return out
 
 

@@ -30,7 +30,7 @@ import orjson
 
 from ben_cli.errors import BenError, UsageError
 from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.steps import Planned, RouteStep, SinkStep, Step, make_step
+from ben_cli.orchestrate.steps import Planned, RouteStep, SinkStep, Step, make_step, ndjson_lines
 from ben_cli.record import format_ts, now_ns
 from ben_cli.rejects import Rejects, Summary
 
@@ -160,9 +160,15 @@ class Flow:
         self.out.count += lines.count(b"\n")
 
     def emit(self, batch: list[dict]) -> None:
-        write = self.out.write  # a sink or a report passes nothing on: its batches come out empty
-        for rec in batch:
-            write(rec)
+        """The last stage's output to stdout, a batch in one write (a sink or a report passes
+        nothing on: its batches come out empty)."""
+        if not batch:
+            return
+        out = self.out
+        out.stream.write(ndjson_lines(batch))
+        out.count += len(batch)
+        if out.line_buffered:
+            out.flush()
 
     def supervised(self, step: Step, call: Callable[[list[dict]], list[dict]], batch: list[dict]) -> list[dict]:
         """``call(batch)``, restarting the step on a failure that is not a ben error."""

@@ -58,7 +58,7 @@ from ben_cli.orchestrate.pipeline import (
     summaries_of,
     wire,
 )
-from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, prepare, verdicts
+from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, ndjson_lines, prepare, verdicts
 from ben_cli.rejects import Rejects, Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
@@ -123,9 +123,8 @@ def _through(steps: list[Step], batch: list[dict]) -> list[dict]:
 def _lines(records: list[dict], check: Callable[[dict], Any] | None) -> tuple[bytes, list[tuple[int, str]]]:
     """The records as NDJSON lines, and (with ``check``, the file sink's check of a record) the
     index and reason of each record that fails it: the main process then stores the lines unread."""
-    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     bad = verdicts(records, check) if check is not None else []
-    return b"".join([dumps(rec, option=newline) for rec in records]), bad
+    return ndjson_lines(records), bad
 
 
 def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,
@@ -560,7 +559,8 @@ def _private_state(plan: Planned, index: int, n: int, state_dir: Path) -> Planne
     user's ``--state`` with a suffix, or one in ``state_dir``), saved only when the worker says."""
     if plan.use == "detect":
         if plan.options.state is None:
-            plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.detect"))
+            plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.detect"),
+                           replays=False)
         plan = replace(plan, options=replace(plan.options, checkpoint=0.0))
     elif plan.use == "count" and plan.options.state is None:
         plan = replace(plan, options=replace(plan.options, state=state_dir / f"{plan.where.replace(' ', '-')}.count"))

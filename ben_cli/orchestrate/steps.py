@@ -56,6 +56,7 @@ class Planned:
     strict: bool = False
     keep_raw: bool = True
     max_reject_share: float | None = None  # ingest: exit 1 when more of its lines were rejected
+    replays: bool = True  # detect --state: records read again are not learned twice (see DetectStep)
 
     def open_rejects(self) -> Rejects:
         if self.use == "sink":
@@ -211,7 +212,10 @@ class ScrubStep(Step):
 
 class DetectStep(Step):
     """With ``--state``, records read again after a crash (at or below the positions learned,
-    ``STATE.positions``) are marked but not learned twice, as ``ben detect --state`` does."""
+    ``STATE.positions``) are marked but not learned twice, as ``ben detect --state`` does. Not
+    with a state file a worker made for itself in a folder of this run (``plan.replays`` off):
+    no earlier run learned from it, and a worker restarted in this run is sent only what came
+    after its checkpoint, so no record there is read again."""
 
     STATE = ("table", "newest", "expired", "reset", "evicted", "ticks")
     replays: Replays | None = None
@@ -219,7 +223,7 @@ class DetectStep(Step):
     def build(self) -> SeriesTable:
         o: DetectOptions = self.plan.options
         table = table_for(o, on_reject=self.reject)
-        if o.state is not None and not o.joint:
+        if o.state is not None and not o.joint and self.plan.replays:
             self.replays = Replays(table, o.state)
             table.on_save = self.replays.save
         return table
@@ -330,8 +334,7 @@ class SinkStep(Step):
         from ``orjson.dumps`` alone keeps the 4 KiB buffer it was written in, and a sink batch
         holds 100,000 of them (400 MB where 50 MB do). When the check of each record's time is
         all the target needs (:meth:`checker`), it is made here and the lines are stored whole."""
-        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        block = b"".join([dumps(rec, option=newline) for rec in batch])
+        block = ndjson_lines(batch)
         if self.time_check is not None:
             self.feed_checked(block, verdicts(batch, self.time_check))
             return []
@@ -366,6 +369,28 @@ class SinkStep(Step):
         self.read += len(items.lines)
         for _ in self.core.feed_positioned(items, items):
             pass
+
+
+_CUT = orjson.Fragment(b"\n")  # put between records as it is: no compact JSON text holds a newline byte
+
+
+def ndjson_lines(records: list[dict]) -> bytes:
+    """The records as NDJSON lines, in one block: one ``orjson.dumps`` of the whole batch with a
+    raw newline between the records, then the array's commas around each newline taken out. A
+    call per record costs four times as much (each allocates and shrinks a buffer of its own:
+    0.2 CPU-s per 100,000 envelopes against 0.05). The cut is certain because compact JSON
+    escapes every newline inside a string. When the batch cannot be serialised whole, each
+    record is, so that an error is the one a record alone raises."""
+    if not records:
+        return b""
+    items: list[Any] = [_CUT] * (2 * len(records))
+    items[::2] = records
+    try:
+        body = orjson.dumps(items)
+    except orjson.JSONEncodeError:
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        return b"".join([dumps(rec, option=newline) for rec in records])
+    return body[1:-3].replace(b",\n,", b"\n") + b"\n"  # b'[' r1 b',\n,' r2 ... rN b',\n]'
 
 
 def verdicts(records: list[dict], check: Callable[[dict], Any]) -> list[tuple[int, str]]:
