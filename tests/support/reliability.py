@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -126,6 +127,13 @@ class Result:
     failures: list[str] = field(default_factory=list)
 
 
+def anonymous(text: str, folder: str) -> str:
+    """``text`` without the paths of the machine it ran on: the run's folder as RUN, pytest's
+    temporary folders as TMP, the checkout as ``.``."""
+    text = text.replace(folder, "RUN").replace(str(ROOT) + "/", "")
+    return re.sub(re.escape(tempfile.gettempdir()) + r"/pytest-of-[^/]+/pytest-\d+", "TMP", text)
+
+
 def run_in_process(name: str, scenario, runs: int, seed: int) -> Result:
     result = Result(name, CHECKS[name])
     for i in range(runs):
@@ -137,10 +145,10 @@ def run_in_process(name: str, scenario, runs: int, seed: int) -> Result:
                 note = scenario(Path(folder), random.Random(run_seed))
                 result.passed += 1
                 if len(result.notes) < 3:
-                    result.notes.append(note.replace(folder, "RUN"))
+                    result.notes.append(anonymous(note, folder))
             except Exception as exc:  # noqa: BLE001 - every failure is reported, the rest still runs
                 detail = str(exc) if isinstance(exc, AssertionError) else traceback.format_exc(limit=3)
-                detail = detail.replace(folder, "RUN").strip().splitlines()[0][:300]
+                detail = anonymous(detail, folder).strip().splitlines()[0][:300]
                 result.failures.append(f"seed {run_seed!r}: {detail}")
         result.runs += 1
         result.seconds += time.monotonic() - start
@@ -171,8 +179,8 @@ def run_killed(names: list[str], runs: int, seed: int) -> list[Result]:
                     seen[name] += 1
                     results[name].seconds += float(case.get("time") or 0)
                     for bad in (*case.iter("failure"), *case.iter("error"), *case.iter("skipped")):
-                        outcome[name].append(f"seed {seed + i}: {case.get('name')}: "
-                                             f"{(bad.get('message') or bad.tag).splitlines()[0][:300]}")
+                        message = anonymous((bad.get("message") or bad.tag).splitlines()[0], folder)
+                        outcome[name].append(f"seed {seed + i}: {case.get('name')}: {message[:300]}")
             for name in names:
                 res = results[name]
                 res.runs += 1
