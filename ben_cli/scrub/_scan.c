@@ -663,10 +663,115 @@ literals(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromUnsignedLongLong(found);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * user_matches(text, which) is entities.user_context_spans_python(i, text) for two of the
+ * user-name contexts (which 0: the `user NAME` context, 1: the CLF remote user): the list of
+ * (start, end, name start, name end) of each match of the context's pattern, searched from the
+ * start of text (re.ASCII):
+ *
+ *     which 0:  \b(?:USER|user) NAME(?=: | \(Login failed\)|: authentication failure| not found|$)
+ *     which 1:  - NAME \[\d
+ *     NAME   =  ([A-Za-z0-9_][A-Za-z0-9._$@-]{0,62}(?<![.@-]))
+ *
+ * No backtracking is needed: NAME is followed in both by a space, a colon or the end of the text
+ * (or a final newline, for $), none of which NAME can take. So a NAME the engine settles on is
+ * the whole run of name characters from its start, at most 63 of them, not ending in . @ or -:
+ * a shorter one is followed by a name character, which nothing after it accepts.
+ */
+
+INLINE int is_name(Py_UCS4 c) { return is_word(c) || c == '.' || c == '$' || c == '@' || c == '-'; }
+
+/* The end of the NAME starting at q, or -1. */
+INLINE Py_ssize_t name_end(const Text *t, Py_ssize_t q)
+{
+    if (!is_word(at(t, q)))
+        return -1;
+    Py_ssize_t e = q + 1;
+    while (e < t->n && is_name(PyUnicode_READ(t->kind, t->data, e)))
+        if (++e - q > 63)
+            return -1;
+    Py_UCS4 last = PyUnicode_READ(t->kind, t->data, e - 1);
+    return last == '.' || last == '@' || last == '-' ? -1 : e;
+}
+
+/* Does text hold lit (ASCII, case as written) at i? */
+INLINE int holds(const Text *t, Py_ssize_t i, const char *lit)
+{
+    for (; *lit; lit++, i++)
+        if (i >= t->n || PyUnicode_READ(t->kind, t->data, i) != (Py_UCS4)(unsigned char)*lit)
+            return 0;
+    return 1;
+}
+
+/* The end of a match of context which at p (its name in *q, *e), or -1. */
+static Py_ssize_t user_match(const Text *t, Py_ssize_t p, int which, Py_ssize_t *q, Py_ssize_t *e)
+{
+    if (which == 1) {
+        if (!holds(t, p, "- "))
+            return -1;
+        *q = p + 2;
+        *e = name_end(t, *q);
+        if (*e < 0 || !holds(t, *e, " [") || !is_digit(at(t, *e + 2)))
+            return -1;
+        return *e + 3;
+    }
+    if (!(holds(t, p, "user ") || holds(t, p, "USER ")) || (p > 0 && is_word(PyUnicode_READ(t->kind, t->data, p - 1))))
+        return -1;
+    *q = p + 5;
+    *e = name_end(t, *q);
+    if (*e < 0)
+        return -1;
+    Py_ssize_t r = *e;
+    if (r == t->n || (r == t->n - 1 && at(t, r) == '\n') || holds(t, r, ": ") || holds(t, r, " (Login failed)")
+        || holds(t, r, ": authentication failure") || holds(t, r, " not found"))
+        return r;
+    return -1;
+}
+
+PyDoc_STRVAR(user_matches_doc,
+             "user_matches(text, which) -> [(start, end, name_start, name_end), ...]: the matches of a user-name context.");
+
+static PyObject *
+user_matches(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+    int which;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1])
+        || ((which = (int)PyLong_AsLong(args[1])) != 0 && which != 1)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "user_matches() needs a str and 0 or 1");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    const Py_UCS4 lead1 = which ? '-' : 'u', lead2 = which ? '-' : 'U';
+    Py_ssize_t p = 0;
+    while (p < t.n) {
+        Py_UCS4 c = PyUnicode_READ(t.kind, t.data, p);
+        Py_ssize_t q, e, end;
+        if ((c != lead1 && c != lead2) || (end = user_match(&t, p, which, &q, &e)) < 0) {
+            p++;
+            continue;
+        }
+        PyObject *m = Py_BuildValue("(nnnn)", p, end, q, e);
+        if (m == NULL || PyList_Append(out, m) < 0) {
+            Py_XDECREF(m);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(m);
+        p = end;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"ipv4_spans", ipv4_spans, METH_O, ipv4_spans_doc},
     {"families", families, METH_O, families_doc},
     {"literals", (PyCFunction)(void (*)(void))literals, METH_FASTCALL, literals_doc},
+    {"user_matches", (PyCFunction)(void (*)(void))user_matches, METH_FASTCALL, user_matches_doc},
     {NULL, NULL, 0, NULL},
 };
 

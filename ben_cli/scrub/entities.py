@@ -699,24 +699,52 @@ def context_start(pattern: re.Pattern, text: str) -> int:
     return at if at >= 0 else len(text)
 
 
-def _user_contexts(text: str) -> list[int]:
-    fired = _USER_GATES.present(text) if text.isascii() else None
-    return user_contexts_python(text) if fired is None else sorted(fired)
+def _user_contexts(text: str) -> list[int] | tuple[int, ...]:
+    fired = _USER_GATES.ids(text) if text.isascii() else None
+    return user_contexts_python(text) if fired is None else fired
+
+
+def user_context_spans_python(i: int, text: str) -> list[tuple[int, ...]]:
+    """Each match of the user-name context ``i`` in ``text``: its span, then the span of each of
+    its groups ((-1, -1) for one that took no part). The definition ``_scan.user_matches``
+    computes for the contexts in _COMPILED_CONTEXTS."""
+    pattern = _USER_CONTEXTS[i][1]
+    return [m.span() + tuple(x for g in range(1, pattern.groups + 1) for x in m.span(g))
+            for m in pattern.finditer(text, context_start(pattern, text))]
+
+
+# The contexts an access log's every line meets (the CLF remote user; `user NAME`), compiled:
+# context index -> the ``which`` of ``_scan.user_matches``.
+_COMPILED_CONTEXTS = {next(i for i, (g, _) in enumerate(_USER_CONTEXTS) if g == ("user ",)): 0,
+                      next(i for i, (g, _) in enumerate(_USER_CONTEXTS) if g == (" [",)): 1}
+
+try:  # the compiled twin (optional at build; a property test holds it to the definition)
+    from ben_cli.scrub._scan import user_matches as _user_matches
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _user_matches = None
+
+
+def user_context_spans(i: int, text: str) -> list[tuple[int, ...]]:
+    """:func:`user_context_spans_python`, compiled where it is."""
+    which = _COMPILED_CONTEXTS.get(i)
+    if which is None or _user_matches is None:
+        return user_context_spans_python(i, text)
+    return _user_matches(text, which)
 
 
 @entity("username", "user", 45, "pseudonym", "user names in login contexts (sshd, PAM user=, sudo, su, login, ftpd, cron, access logs)")
 def find_username(text: str) -> Iterator[Span]:
     names: dict[str, None] = {}
     for i in _user_contexts(text):
-        pattern = _USER_CONTEXTS[i][1]
-        for m in pattern.finditer(text, context_start(pattern, text)):
-            if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
+        for spans in user_context_spans(i, text):
+            if spans[0] and text[spans[0]] == "-" and not text[spans[0] - 1].isspace():
                 continue  # CLF: the remote user follows "ident " ("- alice [")
-            for i in range(1, (m.lastindex or 0) + 1):
-                name = m.group(i)
-                if name is not None and _person(name):
-                    names[name] = None
-                    yield m.span(i)
+            for j in range(2, len(spans), 2):
+                if spans[j] >= 0:
+                    name = text[spans[j]:spans[j + 1]]
+                    if _person(name):
+                        names[name] = None
+                        yield spans[j], spans[j + 1]
     for m in _SPARK_USERS.finditer(text) if "permissions: Set(" in text else ():
         for part in re.finditer(r"[^,\s]+", m.group(1)):
             if _person(part.group()):
