@@ -555,6 +555,9 @@ except ImportError:  # pragma: no cover - only where the extension could not be 
 @entity("ipv4", "ipv4", 55, "truncate", "IPv4 addresses (and CIDR networks)")
 def find_ipv4(text: str) -> Iterator[Span]:
     for s, e in ipv4_spans(text):
+        if not s:  # nothing before it: no guard below can match an empty window
+            yield s, e
+            continue
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
             continue
         if (_VERSION_BEFORE.search(text, max(0, s - 12), s) and not _HOST_SLASH.search(text, max(0, s - 255), s)
