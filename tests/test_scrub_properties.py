@@ -193,6 +193,33 @@ def test_the_compiled_user_contexts_are_built_and_used():
     assert [line[s:t] for s, t in e.find_username(line)] == ["bob", "alice", "bob", "alice"]  # contexts, then everywhere
 
 
+# Text near e-mail addresses: local parts of every length around the 64-character limit, the
+# characters the lookbehind refuses, labels of every length around 63, hyphens at their ends,
+# top-level labels of 1-25 letters, and what the final lookahead refuses after them.
+EMAIL_TEXT = st.lists(st.sampled_from(["a", "b_", "_", ".", "%", "+", "-", "@", "@@", "x.com", ".com", "com", "co", "c", "1", " ",
+                                       "a" * 20, "b" * 40, "c" * 62, "ab-", "-c", "..", "a.b.c.", "x" * 30, ".ab", "9", "\u00e9",
+                                       "\U0001f600", "u0@example.com", "@example.org", "q" * 24, "\n", ".1", "-@"]),
+                      max_size=12).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(EMAIL_TEXT, TEXT), st.integers(0, 80))
+def test_compiled_email_scan_finds_what_the_pattern_finds(text, pos):
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub.entities import email_spans_python
+
+    assert _scan.email_spans(text, min(pos, len(text))) == email_spans_python(text, min(pos, len(text)))
+
+
+def test_the_compiled_email_scan_is_built_and_used():
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub import entities as e
+
+    assert e._email_spans is _scan.email_spans
+    many = "u@" + "a." * 70 + "com"  # more labels than the compiled scan holds: the pattern decides
+    assert _scan.email_spans(many, 0) is None and e.email_spans(many) == e.email_spans_python(many) == [(0, len(many))]
+
+
 class _AlwaysRewrite(Scrubber):
     """The scrubber as it was before the settled check: every rescan rewrites its findings."""
 

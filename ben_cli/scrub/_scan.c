@@ -767,11 +767,122 @@ user_matches(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* ------------------------------------------------------------------------------------------
+ * email_spans(text, pos) is entities.email_spans_python(text, pos): the spans of
+ * entities._EMAIL.finditer(text, pos), the pattern being (re.ASCII)
+ *
+ *     (?<![A-Za-z0-9._%+-])[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}@
+ *     (?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9@-]|\.[A-Za-z0-9])
+ *
+ * Only the repetition of labels backtracks. Every other run is followed by a character it cannot
+ * take (the local part by "@", a label by ".", the top-level label by what the lookahead refuses,
+ * which is every letter), so the engine can only settle on its longest run: the local part is the
+ * whole run before "@" (at most 64 characters, the first not ".%+-"), each label the whole run of
+ * letters, digits and "-" before its "." (1-63, a letter or digit at both ends), the top-level
+ * label the whole run of letters after the last label taken (2-24). The labels are taken greedily,
+ * then given back one at a time until a top-level label fits after them.
+ */
+
+INLINE int is_local(Py_UCS4 c) { return is_word(c) || c == '.' || c == '%' || c == '+' || c == '-'; }
+INLINE int is_label(Py_UCS4 c) { return is_alnum(c) || c == '-'; }
+
+#define MAX_LABELS 64
+
+/* The end of the e-mail starting at p (its lookbehind already checked), or -1. */
+static Py_ssize_t email_at(const Text *t, Py_ssize_t p)
+{
+    if (!is_word(at(t, p)))
+        return -1;
+    Py_ssize_t q = p + 1;
+    while (q < t->n && is_local(PyUnicode_READ(t->kind, t->data, q)))
+        if (++q - p > 64)
+            return -1;
+    if (at(t, q) != '@')
+        return -1;
+    /* the labels, each ending in ".": starts[j] is where the text after j labels begins */
+    Py_ssize_t starts[MAX_LABELS + 1];
+    int k = 0;
+    Py_ssize_t x = q + 1;
+    starts[0] = x;
+    for (;;) {
+        Py_ssize_t y = x;
+        while (y < t->n && is_label(PyUnicode_READ(t->kind, t->data, y)))
+            y++;
+        if (y == x || y - x > 63 || at(t, y) != '.' || !is_alnum(at(t, x)) || !is_alnum(at(t, y - 1)))
+            break;
+        x = y + 1;
+        if (k == MAX_LABELS) { /* more labels than the table holds: give up on the fast way */
+            k = -1;
+            break;
+        }
+        starts[++k] = x;
+    }
+    if (k < 0)
+        return -2;
+    for (int j = k; j >= 1; j--) {
+        Py_ssize_t z = starts[j], r = z;
+        while (r < t->n && is_alpha(PyUnicode_READ(t->kind, t->data, r)))
+            r++;
+        if (r - z < 2 || r - z > 24)
+            continue;
+        Py_UCS4 c = at(t, r);
+        if (is_alnum(c) || c == '@' || c == '-' || (c == '.' && is_alnum(at(t, r + 1))))
+            continue;
+        return r;
+    }
+    return -1;
+}
+
+PyDoc_STRVAR(email_spans_doc, "email_spans(text, pos) -> [(start, end), ...]: what entities._EMAIL.finditer(text, pos) finds, or None.");
+
+static PyObject *
+email_spans(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t p;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "email_spans() needs a str and a position");
+        return NULL;
+    }
+    if ((p = PyLong_AsSsize_t(args[1])) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "email_spans(): the position must not be negative");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    while (p < t.n) {
+        Py_ssize_t e = -1;
+        if (is_word(PyUnicode_READ(t.kind, t.data, p)) && !(p > 0 && is_local(PyUnicode_READ(t.kind, t.data, p - 1))))
+            e = email_at(&t, p);
+        if (e == -2) {
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        if (e < 0) {
+            p++;
+            continue;
+        }
+        PyObject *span = Py_BuildValue("(nn)", p, e);
+        if (span == NULL || PyList_Append(out, span) < 0) {
+            Py_XDECREF(span);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(span);
+        p = e;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"ipv4_spans", ipv4_spans, METH_O, ipv4_spans_doc},
     {"families", families, METH_O, families_doc},
     {"literals", (PyCFunction)(void (*)(void))literals, METH_FASTCALL, literals_doc},
     {"user_matches", (PyCFunction)(void (*)(void))user_matches, METH_FASTCALL, user_matches_doc},
+    {"email_spans", (PyCFunction)(void (*)(void))email_spans, METH_FASTCALL, email_spans_doc},
     {NULL, NULL, 0, NULL},
 };
 

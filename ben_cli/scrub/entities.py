@@ -102,6 +102,24 @@ _LOCAL_CHARS = string.ascii_letters + string.digits + "._%+-"  # [A-Za-z0-9._%+-
 _SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|automount|path|slice|scope|device|swap)$", A)
 
 
+def email_spans_python(text: str, pos: int = 0) -> list[Span]:
+    """The spans of _EMAIL in ``text`` from ``pos``: the definition ``_scan.email_spans`` is compiled from."""
+    return [m.span() for m in _EMAIL.finditer(text, pos)]
+
+
+try:  # the compiled twin (optional at build; a property test holds it to the definition)
+    from ben_cli.scrub._scan import email_spans as _email_spans
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _email_spans = None
+
+
+def email_spans(text: str, pos: int = 0) -> list[Span]:
+    """:func:`email_spans_python`, compiled where it is (which gives None for an address of over
+    64 labels, left to the pattern)."""
+    spans = _email_spans(text, pos) if _email_spans is not None else None
+    return email_spans_python(text, pos) if spans is None else spans
+
+
 @entity("email", "at", 50, "pseudonym", "e-mail addresses (user@example.com)")
 def find_email(text: str) -> Iterator[Span]:
     at = text.find("@")
@@ -113,13 +131,13 @@ def find_email(text: str) -> Iterator[Span]:
     # quoted local part may be longer.
     if text.isascii() and '"@' not in text:
         before = text[max(0, at - 64):at]
-        matches = _EMAIL.finditer(text, at - len(before) + len(before.rstrip(_LOCAL_CHARS)))
+        spans = email_spans(text, at - len(before) + len(before.rstrip(_LOCAL_CHARS)))
     else:
-        matches = _EMAIL_UNICODE.finditer(text)
-    for m in matches:
-        if _SYSTEMD_UNIT.search(m.group()):
+        spans = [m.span() for m in _EMAIL_UNICODE.finditer(text)]
+    for s, e in spans:
+        if _SYSTEMD_UNIT.search(text[s:e]):
             continue  # getty@tty1.service, user@1000.service: a systemd template unit's instance
-        yield m.span()
+        yield s, e
 
 
 _URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/?]+)@[^\s/?#@]", A)

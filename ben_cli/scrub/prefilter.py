@@ -76,7 +76,10 @@ class Prefilter:
 
     def __init__(self) -> None:
         self.available: bool | None = None  # not known until the first scan of bytes (compiled then)
-        self._masks: dict[int, frozenset[str]] = {}  # the compiled scan's bit masks, as sets
+        self.masks: dict[int, frozenset[str]] = {}  # the compiled scan's bit masks, as sets
+        # the compiled scan of a str (None where it is not built): families(text) is
+        # masks[scan_str(text)] once that mask has been seen
+        self.scan_str = _scan.families if _scan is not None else None
 
     def _compile(self) -> None:
         """The Hyperscan database, compiled when bytes are first scanned: about a fifth of the
@@ -106,9 +109,9 @@ class Prefilter:
         if isinstance(data, str):
             if _scan is not None:
                 mask = _scan.families(data)
-                fams = self._masks.get(mask)
+                fams = self.masks.get(mask)
                 if fams is None:
-                    fams = self._masks[mask] = frozenset(n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1)
+                    fams = self.masks[mask] = frozenset(n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1)
                 return fams
             data = data.encode("utf-8", "surrogatepass")
         if self.available is None:
