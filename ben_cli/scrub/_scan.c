@@ -96,6 +96,19 @@ static Py_ssize_t octets(const Text *t, Py_ssize_t q, int k)
     return -1;
 }
 
+/* Append item (a new reference, or NULL after a failure) to out, releasing it; on a failure out
+ * is released too and -1 returned. */
+static int append_new(PyObject *out, PyObject *item)
+{
+    if (item == NULL || PyList_Append(out, item) < 0) {
+        Py_XDECREF(item);
+        Py_DECREF(out);
+        return -1;
+    }
+    Py_DECREF(item);
+    return 0;
+}
+
 PyDoc_STRVAR(ipv4_spans_doc, "ipv4_spans(text) -> [(start, end), ...]: what entities._IPV4.finditer(text) finds.");
 
 static PyObject *
@@ -133,12 +146,8 @@ ipv4_spans(PyObject *Py_UNUSED(self), PyObject *arg)
         PyObject *span = start && end ? PyTuple_Pack(2, start, end) : NULL;
         Py_XDECREF(start);
         Py_XDECREF(end);
-        if (span == NULL || PyList_Append(out, span) < 0) {
-            Py_XDECREF(span);
-            Py_DECREF(out);
+        if (append_new(out, span) < 0)
             return NULL;
-        }
-        Py_DECREF(span);
         p = e;
     }
     return out;
@@ -755,13 +764,8 @@ user_matches(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
             p++;
             continue;
         }
-        PyObject *m = Py_BuildValue("(nnnn)", p, end, q, e);
-        if (m == NULL || PyList_Append(out, m) < 0) {
-            Py_XDECREF(m);
-            Py_DECREF(out);
+        if (append_new(out, Py_BuildValue("(nnnn)", p, end, q, e)) < 0)
             return NULL;
-        }
-        Py_DECREF(m);
         p = end;
     }
     return out;
@@ -865,13 +869,8 @@ email_spans(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
             p++;
             continue;
         }
-        PyObject *span = Py_BuildValue("(nn)", p, e);
-        if (span == NULL || PyList_Append(out, span) < 0) {
-            Py_XDECREF(span);
-            Py_DECREF(out);
+        if (append_new(out, Py_BuildValue("(nn)", p, e)) < 0)
             return NULL;
-        }
-        Py_DECREF(span);
         p = e;
     }
     return out;
