@@ -439,10 +439,17 @@ def _native_logfmt() -> Callable[[bytes], object]:
     return one
 
 
-@target("native_scan", "scrub's compiled IPv4, trigger and user-gate scans against their definitions", native=True)
+@target("native_scan", "scrub's compiled IPv4, trigger, user-gate, user-context and e-mail scans against their definitions", native=True)
 def _native_scan() -> Callable[[bytes], object]:
     from ben_cli.scrub import _scan
-    from ben_cli.scrub.entities import _user_contexts, ipv4_spans_python, user_contexts_python
+    from ben_cli.scrub.entities import (
+        _COMPILED_CONTEXTS,
+        _user_contexts,
+        email_spans_python,
+        ipv4_spans_python,
+        user_context_spans_python,
+        user_contexts_python,
+    )
     from ben_cli.scrub.prefilter import families_python
 
     def one(data: bytes) -> object:
@@ -454,8 +461,14 @@ def _native_scan() -> Callable[[bytes], object]:
         fams, want_fams = {n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1}, families_python(text)
         if fams != want_fams:
             raise Finding(f"the compiled trigger scan and the patterns find different families in {text!r}: {fams} / {want_fams}")
-        if text.isascii() and _user_contexts(text) != user_contexts_python(text):
+        if text.isascii() and list(_user_contexts(text)) != user_contexts_python(text):
             raise Finding(f"the compiled user-name gates and the substring checks differ on {text!r}")
+        emails = _scan.email_spans(text, 0)
+        if emails is not None and emails != email_spans_python(text):
+            raise Finding(f"the compiled e-mail scan and the pattern find different addresses in {text!r}: {emails}")
+        for i, which in _COMPILED_CONTEXTS.items():
+            if _scan.user_matches(text, which) != user_context_spans_python(i, text):
+                raise Finding(f"the compiled user-name context {i} and its pattern differ on {text!r}")
         return got, mask
 
     return one

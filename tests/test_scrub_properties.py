@@ -152,7 +152,7 @@ USER_TEXT = st.lists(st.sampled_from(["Invalid user", "ILLEGAL USER", " from", "
 def test_user_context_gates_in_one_scan_are_the_substring_checks(text):
     from ben_cli.scrub import entities as e
 
-    assert e._user_contexts(text) == e.user_contexts_python(text)
+    assert list(e._user_contexts(text)) == e.user_contexts_python(text)
 
 
 def test_the_user_gates_are_scanned_by_the_compiled_scan():
@@ -163,6 +163,61 @@ def test_the_user_gates_are_scanned_by_the_compiled_scan():
     assert table is not None and len(table) > 30
     mask = _scan.literals("Failed password for alice FROM 10.0.0.1 - bob [1", table)
     assert {i for i in range(64) if mask >> i & 1} == set(e.user_contexts_python("Failed password for alice FROM 10.0.0.1 - bob [1"))
+
+
+# Text near the compiled user-name contexts: their lead words in every case, names of every
+# length around the 63-character limit, the characters a name may not end in, and what may follow.
+NAME_TEXT = st.lists(st.sampled_from(["user ", "USER ", "User ", "xuser ", "_user ", ".user ", "- ", "-", " [", "[", "[1", "1",
+                                      "alice", "a.", "b@", "$x", "_", "a" * 30, "b" * 31, ": ", ":", " (Login failed)",
+                                      ": authentication failure", " not found", " not", "\n", " ", "\t", "\u212a", "\u00e9",
+                                      "\U0001f600", "@", "."]), max_size=10).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(NAME_TEXT, USER_TEXT, TEXT))
+def test_compiled_user_contexts_find_what_their_patterns_find(text):
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub import entities as e
+
+    for i, which in e._COMPILED_CONTEXTS.items():
+        assert _scan.user_matches(text, which) == e.user_context_spans_python(i, text)
+
+
+def test_the_compiled_user_contexts_are_built_and_used():
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub import entities as e
+
+    assert e._user_matches is _scan.user_matches
+    assert sorted(e._COMPILED_CONTEXTS.values()) == [0, 1]
+    line = '203.0.113.9 - alice [25/Nov/2026:10:00:00 +0000] "GET /" user bob'
+    assert [line[s:t] for s, t in e.find_username(line)] == ["bob", "alice", "bob", "alice"]  # contexts, then everywhere
+
+
+# Text near e-mail addresses: local parts of every length around the 64-character limit, the
+# characters the lookbehind refuses, labels of every length around 63, hyphens at their ends,
+# top-level labels of 1-25 letters, and what the final lookahead refuses after them.
+EMAIL_TEXT = st.lists(st.sampled_from(["a", "b_", "_", ".", "%", "+", "-", "@", "@@", "x.com", ".com", "com", "co", "c", "1", " ",
+                                       "a" * 20, "b" * 40, "c" * 62, "ab-", "-c", "..", "a.b.c.", "x" * 30, ".ab", "9", "\u00e9",
+                                       "\U0001f600", "u0@example.com", "@example.org", "q" * 24, "\n", ".1", "-@"]),
+                      max_size=12).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(EMAIL_TEXT, TEXT), st.integers(0, 80))
+def test_compiled_email_scan_finds_what_the_pattern_finds(text, pos):
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub.entities import email_spans_python
+
+    assert _scan.email_spans(text, min(pos, len(text))) == email_spans_python(text, min(pos, len(text)))
+
+
+def test_the_compiled_email_scan_is_built_and_used():
+    from ben_cli.scrub import _scan
+    from ben_cli.scrub import entities as e
+
+    assert e._email_spans is _scan.email_spans
+    many = "u@" + "a." * 70 + "com"  # more labels than the compiled scan holds: the pattern decides
+    assert _scan.email_spans(many, 0) is None and e.email_spans(many) == e.email_spans_python(many) == [(0, len(many))]
 
 
 class _AlwaysRewrite(Scrubber):

@@ -96,6 +96,19 @@ static Py_ssize_t octets(const Text *t, Py_ssize_t q, int k)
     return -1;
 }
 
+/* Append item (a new reference, or NULL after a failure) to out, releasing it; on a failure out
+ * is released too and -1 returned. */
+static int append_new(PyObject *out, PyObject *item)
+{
+    if (item == NULL || PyList_Append(out, item) < 0) {
+        Py_XDECREF(item);
+        Py_DECREF(out);
+        return -1;
+    }
+    Py_DECREF(item);
+    return 0;
+}
+
 PyDoc_STRVAR(ipv4_spans_doc, "ipv4_spans(text) -> [(start, end), ...]: what entities._IPV4.finditer(text) finds.");
 
 static PyObject *
@@ -133,12 +146,8 @@ ipv4_spans(PyObject *Py_UNUSED(self), PyObject *arg)
         PyObject *span = start && end ? PyTuple_Pack(2, start, end) : NULL;
         Py_XDECREF(start);
         Py_XDECREF(end);
-        if (span == NULL || PyList_Append(out, span) < 0) {
-            Py_XDECREF(span);
-            Py_DECREF(out);
+        if (append_new(out, span) < 0)
             return NULL;
-        }
-        Py_DECREF(span);
         p = e;
     }
     return out;
@@ -663,10 +672,216 @@ literals(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromUnsignedLongLong(found);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * user_matches(text, which) is entities.user_context_spans_python(i, text) for two of the
+ * user-name contexts (which 0: the `user NAME` context, 1: the CLF remote user): the list of
+ * (start, end, name start, name end) of each match of the context's pattern, searched from the
+ * start of text (re.ASCII):
+ *
+ *     which 0:  \b(?:USER|user) NAME(?=: | \(Login failed\)|: authentication failure| not found|$)
+ *     which 1:  - NAME \[\d
+ *     NAME   =  ([A-Za-z0-9_][A-Za-z0-9._$@-]{0,62}(?<![.@-]))
+ *
+ * No backtracking is needed: NAME is followed in both by a space, a colon or the end of the text
+ * (or a final newline, for $), none of which NAME can take. So a NAME the engine settles on is
+ * the whole run of name characters from its start, at most 63 of them, not ending in . @ or -:
+ * a shorter one is followed by a name character, which nothing after it accepts.
+ */
+
+INLINE int is_name(Py_UCS4 c) { return is_word(c) || c == '.' || c == '$' || c == '@' || c == '-'; }
+
+/* The end of the NAME starting at q, or -1. */
+INLINE Py_ssize_t name_end(const Text *t, Py_ssize_t q)
+{
+    if (!is_word(at(t, q)))
+        return -1;
+    Py_ssize_t e = q + 1;
+    while (e < t->n && is_name(PyUnicode_READ(t->kind, t->data, e)))
+        if (++e - q > 63)
+            return -1;
+    Py_UCS4 last = PyUnicode_READ(t->kind, t->data, e - 1);
+    return last == '.' || last == '@' || last == '-' ? -1 : e;
+}
+
+/* Does text hold lit (ASCII, case as written) at i? */
+INLINE int holds(const Text *t, Py_ssize_t i, const char *lit)
+{
+    for (; *lit; lit++, i++)
+        if (i >= t->n || PyUnicode_READ(t->kind, t->data, i) != (Py_UCS4)(unsigned char)*lit)
+            return 0;
+    return 1;
+}
+
+/* The end of a match of context which at p (its name in *q, *e), or -1. */
+static Py_ssize_t user_match(const Text *t, Py_ssize_t p, int which, Py_ssize_t *q, Py_ssize_t *e)
+{
+    if (which == 1) {
+        if (!holds(t, p, "- "))
+            return -1;
+        *q = p + 2;
+        *e = name_end(t, *q);
+        if (*e < 0 || !holds(t, *e, " [") || !is_digit(at(t, *e + 2)))
+            return -1;
+        return *e + 3;
+    }
+    if (!(holds(t, p, "user ") || holds(t, p, "USER ")) || (p > 0 && is_word(PyUnicode_READ(t->kind, t->data, p - 1))))
+        return -1;
+    *q = p + 5;
+    *e = name_end(t, *q);
+    if (*e < 0)
+        return -1;
+    Py_ssize_t r = *e;
+    if (r == t->n || (r == t->n - 1 && at(t, r) == '\n') || holds(t, r, ": ") || holds(t, r, " (Login failed)")
+        || holds(t, r, ": authentication failure") || holds(t, r, " not found"))
+        return r;
+    return -1;
+}
+
+PyDoc_STRVAR(user_matches_doc,
+             "user_matches(text, which) -> [(start, end, name_start, name_end), ...]: the matches of a user-name context.");
+
+static PyObject *
+user_matches(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+    int which;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1])
+        || ((which = (int)PyLong_AsLong(args[1])) != 0 && which != 1)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "user_matches() needs a str and 0 or 1");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    const Py_UCS4 lead1 = which ? '-' : 'u', lead2 = which ? '-' : 'U';
+    Py_ssize_t p = 0;
+    while (p < t.n) {
+        Py_UCS4 c = PyUnicode_READ(t.kind, t.data, p);
+        Py_ssize_t q, e, end;
+        if ((c != lead1 && c != lead2) || (end = user_match(&t, p, which, &q, &e)) < 0) {
+            p++;
+            continue;
+        }
+        if (append_new(out, Py_BuildValue("(nnnn)", p, end, q, e)) < 0)
+            return NULL;
+        p = end;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * email_spans(text, pos) is entities.email_spans_python(text, pos): the spans of
+ * entities._EMAIL.finditer(text, pos), the pattern being (re.ASCII)
+ *
+ *     (?<![A-Za-z0-9._%+-])[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}@
+ *     (?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9@-]|\.[A-Za-z0-9])
+ *
+ * Only the repetition of labels backtracks. Every other run is followed by a character it cannot
+ * take (the local part by "@", a label by ".", the top-level label by what the lookahead refuses,
+ * which is every letter), so the engine can only settle on its longest run: the local part is the
+ * whole run before "@" (at most 64 characters, the first not ".%+-"), each label the whole run of
+ * letters, digits and "-" before its "." (1-63, a letter or digit at both ends), the top-level
+ * label the whole run of letters after the last label taken (2-24). The labels are taken greedily,
+ * then given back one at a time until a top-level label fits after them.
+ */
+
+INLINE int is_local(Py_UCS4 c) { return is_word(c) || c == '.' || c == '%' || c == '+' || c == '-'; }
+INLINE int is_label(Py_UCS4 c) { return is_alnum(c) || c == '-'; }
+
+#define MAX_LABELS 64
+
+/* The end of the e-mail starting at p (its lookbehind already checked), or -1. */
+static Py_ssize_t email_at(const Text *t, Py_ssize_t p)
+{
+    if (!is_word(at(t, p)))
+        return -1;
+    Py_ssize_t q = p + 1;
+    while (q < t->n && is_local(PyUnicode_READ(t->kind, t->data, q)))
+        if (++q - p > 64)
+            return -1;
+    if (at(t, q) != '@')
+        return -1;
+    /* the labels, each ending in ".": starts[j] is where the text after j labels begins */
+    Py_ssize_t starts[MAX_LABELS + 1];
+    int k = 0;
+    Py_ssize_t x = q + 1;
+    starts[0] = x;
+    for (;;) {
+        Py_ssize_t y = x;
+        while (y < t->n && is_label(PyUnicode_READ(t->kind, t->data, y)))
+            y++;
+        if (y == x || y - x > 63 || at(t, y) != '.' || !is_alnum(at(t, x)) || !is_alnum(at(t, y - 1)))
+            break;
+        x = y + 1;
+        if (k == MAX_LABELS) { /* more labels than the table holds: give up on the fast way */
+            k = -1;
+            break;
+        }
+        starts[++k] = x;
+    }
+    if (k < 0)
+        return -2;
+    for (int j = k; j >= 1; j--) {
+        Py_ssize_t z = starts[j], r = z;
+        while (r < t->n && is_alpha(PyUnicode_READ(t->kind, t->data, r)))
+            r++;
+        if (r - z < 2 || r - z > 24)
+            continue;
+        Py_UCS4 c = at(t, r);
+        if (is_alnum(c) || c == '@' || c == '-' || (c == '.' && is_alnum(at(t, r + 1))))
+            continue;
+        return r;
+    }
+    return -1;
+}
+
+PyDoc_STRVAR(email_spans_doc, "email_spans(text, pos) -> [(start, end), ...]: what entities._EMAIL.finditer(text, pos) finds, or None.");
+
+static PyObject *
+email_spans(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t p;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "email_spans() needs a str and a position");
+        return NULL;
+    }
+    if ((p = PyLong_AsSsize_t(args[1])) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "email_spans(): the position must not be negative");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    while (p < t.n) {
+        Py_ssize_t e = -1;
+        if (is_word(PyUnicode_READ(t.kind, t.data, p)) && !(p > 0 && is_local(PyUnicode_READ(t.kind, t.data, p - 1))))
+            e = email_at(&t, p);
+        if (e == -2) {
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        if (e < 0) {
+            p++;
+            continue;
+        }
+        if (append_new(out, Py_BuildValue("(nn)", p, e)) < 0)
+            return NULL;
+        p = e;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"ipv4_spans", ipv4_spans, METH_O, ipv4_spans_doc},
     {"families", families, METH_O, families_doc},
     {"literals", (PyCFunction)(void (*)(void))literals, METH_FASTCALL, literals_doc},
+    {"user_matches", (PyCFunction)(void (*)(void))user_matches, METH_FASTCALL, user_matches_doc},
+    {"email_spans", (PyCFunction)(void (*)(void))email_spans, METH_FASTCALL, email_spans_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -102,6 +102,24 @@ _LOCAL_CHARS = string.ascii_letters + string.digits + "._%+-"  # [A-Za-z0-9._%+-
 _SYSTEMD_UNIT = re.compile(r"@[^.@]*\.(?:service|socket|target|timer|mount|automount|path|slice|scope|device|swap)$", A)
 
 
+def email_spans_python(text: str, pos: int = 0) -> list[Span]:
+    """The spans of _EMAIL in ``text`` from ``pos``: the definition ``_scan.email_spans`` is compiled from."""
+    return [m.span() for m in _EMAIL.finditer(text, pos)]
+
+
+try:  # the compiled twin (optional at build; a property test holds it to the definition)
+    from ben_cli.scrub._scan import email_spans as _email_spans
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _email_spans = None
+
+
+def email_spans(text: str, pos: int = 0) -> list[Span]:
+    """:func:`email_spans_python`, compiled where it is (which gives None for an address of over
+    64 labels, left to the pattern)."""
+    spans = _email_spans(text, pos) if _email_spans is not None else None
+    return email_spans_python(text, pos) if spans is None else spans
+
+
 @entity("email", "at", 50, "pseudonym", "e-mail addresses (user@example.com)")
 def find_email(text: str) -> Iterator[Span]:
     at = text.find("@")
@@ -113,13 +131,13 @@ def find_email(text: str) -> Iterator[Span]:
     # quoted local part may be longer.
     if text.isascii() and '"@' not in text:
         before = text[max(0, at - 64):at]
-        matches = _EMAIL.finditer(text, at - len(before) + len(before.rstrip(_LOCAL_CHARS)))
+        spans = email_spans(text, at - len(before) + len(before.rstrip(_LOCAL_CHARS)))
     else:
-        matches = _EMAIL_UNICODE.finditer(text)
-    for m in matches:
-        if _SYSTEMD_UNIT.search(m.group()):
+        spans = [m.span() for m in _EMAIL_UNICODE.finditer(text)]
+    for s, e in spans:
+        if _SYSTEMD_UNIT.search(text[s:e]):
             continue  # getty@tty1.service, user@1000.service: a systemd template unit's instance
-        yield m.span()
+        yield s, e
 
 
 _URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/?]+)@[^\s/?#@]", A)
@@ -555,6 +573,9 @@ except ImportError:  # pragma: no cover - only where the extension could not be 
 @entity("ipv4", "ipv4", 55, "truncate", "IPv4 addresses (and CIDR networks)")
 def find_ipv4(text: str) -> Iterator[Span]:
     for s, e in ipv4_spans(text):
+        if not s:  # nothing before it: no guard below can match an empty window
+            yield s, e
+            continue
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalnum():
             continue
         if (_VERSION_BEFORE.search(text, max(0, s - 12), s) and not _HOST_SLASH.search(text, max(0, s - 255), s)
@@ -699,24 +720,52 @@ def context_start(pattern: re.Pattern, text: str) -> int:
     return at if at >= 0 else len(text)
 
 
-def _user_contexts(text: str) -> list[int]:
-    fired = _USER_GATES.present(text) if text.isascii() else None
-    return user_contexts_python(text) if fired is None else sorted(fired)
+def _user_contexts(text: str) -> list[int] | tuple[int, ...]:
+    fired = _USER_GATES.ids(text) if text.isascii() else None
+    return user_contexts_python(text) if fired is None else fired
+
+
+def user_context_spans_python(i: int, text: str) -> list[tuple[int, ...]]:
+    """Each match of the user-name context ``i`` in ``text``: its span, then the span of each of
+    its groups ((-1, -1) for one that took no part). The definition ``_scan.user_matches``
+    computes for the contexts in _COMPILED_CONTEXTS."""
+    pattern = _USER_CONTEXTS[i][1]
+    return [m.span() + tuple(x for g in range(1, pattern.groups + 1) for x in m.span(g))
+            for m in pattern.finditer(text, context_start(pattern, text))]
+
+
+# The contexts an access log's every line meets (the CLF remote user; `user NAME`), compiled:
+# context index -> the ``which`` of ``_scan.user_matches``.
+_COMPILED_CONTEXTS = {next(i for i, (g, _) in enumerate(_USER_CONTEXTS) if g == ("user ",)): 0,
+                      next(i for i, (g, _) in enumerate(_USER_CONTEXTS) if g == (" [",)): 1}
+
+try:  # the compiled twin (optional at build; a property test holds it to the definition)
+    from ben_cli.scrub._scan import user_matches as _user_matches
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _user_matches = None
+
+
+def user_context_spans(i: int, text: str) -> list[tuple[int, ...]]:
+    """:func:`user_context_spans_python`, compiled where it is."""
+    which = _COMPILED_CONTEXTS.get(i)
+    if which is None or _user_matches is None:
+        return user_context_spans_python(i, text)
+    return _user_matches(text, which)
 
 
 @entity("username", "user", 45, "pseudonym", "user names in login contexts (sshd, PAM user=, sudo, su, login, ftpd, cron, access logs)")
 def find_username(text: str) -> Iterator[Span]:
     names: dict[str, None] = {}
     for i in _user_contexts(text):
-        pattern = _USER_CONTEXTS[i][1]
-        for m in pattern.finditer(text, context_start(pattern, text)):
-            if m.start() and m.group(0)[0] == "-" and not text[m.start() - 1].isspace():
+        for spans in user_context_spans(i, text):
+            if spans[0] and text[spans[0]] == "-" and not text[spans[0] - 1].isspace():
                 continue  # CLF: the remote user follows "ident " ("- alice [")
-            for i in range(1, (m.lastindex or 0) + 1):
-                name = m.group(i)
-                if name is not None and _person(name):
-                    names[name] = None
-                    yield m.span(i)
+            for j in range(2, len(spans), 2):
+                if spans[j] >= 0:
+                    name = text[spans[j]:spans[j + 1]]
+                    if _person(name):
+                        names[name] = None
+                        yield spans[j], spans[j + 1]
     for m in _SPARK_USERS.finditer(text) if "permissions: Set(" in text else ():
         for part in re.finditer(r"[^,\s]+", m.group(1)):
             if _person(part.group()):

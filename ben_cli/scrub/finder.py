@@ -80,6 +80,9 @@ class EntityFinder:
         self.prefilter = shared_prefilter() if use_prefilter else None
         self.memo: dict[tuple[str, str], list[Finding]] = {}  # (short text, context) -> its findings
         self._chosen: dict[frozenset[str], list[tuple[Entity, bool]]] = {}
+        # the prefilter's compiled scan of a str and its masks, called here without two calls between
+        self._scan_str = self.prefilter.scan_str if self.prefilter is not None else None
+        self._masks = self.prefilter.masks if self.prefilter is not None else {}
 
     def families(self, data: bytes | str) -> frozenset[str] | set[str]:
         return self.prefilter.families(data) if self.prefilter is not None else ALL
@@ -111,7 +114,11 @@ class EntityFinder:
         if not text.isascii() and _UNICODE.search(text):
             folded, pos = _fold(text)
             return [(pos[s], pos[e - 1] + 1, n) for s, e, n in self.find(folded)] if folded else []
-        fams = families if families is not None else self.families(text)
+        if families is not None:
+            fams = families
+        else:  # what self.families(text) gives; a mask not seen before is made a set there
+            known = self._masks.get(self._scan_str(text)) if self._scan_str is not None else None
+            fams = known if known is not None else self.families(text)
         if not fams and not self.always:
             return []
         taken: list[Finding] = []

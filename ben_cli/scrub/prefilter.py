@@ -76,7 +76,10 @@ class Prefilter:
 
     def __init__(self) -> None:
         self.available: bool | None = None  # not known until the first scan of bytes (compiled then)
-        self._masks: dict[int, frozenset[str]] = {}  # the compiled scan's bit masks, as sets
+        self.masks: dict[int, frozenset[str]] = {}  # the compiled scan's bit masks, as sets
+        # the compiled scan of a str (None where it is not built): families(text) is
+        # masks[scan_str(text)] once that mask has been seen
+        self.scan_str = _scan.families if _scan is not None else None
 
     def _compile(self) -> None:
         """The Hyperscan database, compiled when bytes are first scanned: about a fifth of the
@@ -106,9 +109,9 @@ class Prefilter:
         if isinstance(data, str):
             if _scan is not None:
                 mask = _scan.families(data)
-                fams = self._masks.get(mask)
+                fams = self.masks.get(mask)
                 if fams is None:
-                    fams = self._masks[mask] = frozenset(n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1)
+                    fams = self.masks[mask] = frozenset(n for k, n in enumerate(_scan.FAMILIES) if mask >> k & 1)
                 return fams
             data = data.encode("utf-8", "surrogatepass")
         if self.available is None:
@@ -141,6 +144,7 @@ class Literals:
         # the compiled scan takes the table as a tuple (compiled on its first use); ids up to 63
         self._table = tuple(literals) if max((i for _, i in literals), default=0) < 64 else None
         self._sets: dict[int, set[int]] = {}
+        self._ordered: dict[int, tuple[int, ...]] = {}
 
     def _compile(self) -> None:
         try:
@@ -153,6 +157,18 @@ class Literals:
         db.compile(expressions=["".join(f"\\x{ord(c):02x}" for c in lit).encode() for lit, _ in self._literals],
                    ids=[i for _, i in self._literals], elements=len(self._literals), flags=[flags] * len(self._literals))
         self._db, self._scratch, self.available = db, hyperscan.Scratch(db), True
+
+    def ids(self, text: str) -> tuple[int, ...] | None:
+        """The ids :meth:`present` finds, in order, as a tuple shared by every text with the same
+        ids (callers must not change it)."""
+        if _scan is not None and self._table is not None:
+            mask = _scan.literals(text, self._table)
+            ids = self._ordered.get(mask)
+            if ids is None:
+                ids = self._ordered[mask] = tuple(i for i in range(64) if mask >> i & 1)
+            return ids
+        found = self.present(text)
+        return None if found is None else tuple(sorted(found))
 
     def present(self, text: str) -> set[int] | None:
         if _scan is not None and self._table is not None:

@@ -53,6 +53,9 @@ class Plan:
     numbers: bool
     context: str = ""  # words the key lends its value (a field named phone)
     key_plan: Plan | None = None  # how this object's keys are scanned (None: keys are left alone)
+    # For the walk's shortcuts (False and True are always safe: the walk then takes the long way).
+    plain: bool = False  # scanned as text: action scan, no entity implied by the key
+    scalars: bool = True  # numbers are read as text (numbers on, an implied entity or an operator)
 
 
 class Scrubber:
@@ -172,7 +175,8 @@ class Scrubber:
             ops.update(rule.operators)
             if rule.numbers is not None:
                 numbers = rule.numbers
-        plan = Plan(path, never, action, entity, key_entity, ops, numbers, context, self._key_plan(path, ops))
+        plan = Plan(path, never, action, entity, key_entity, ops, numbers, context, self._key_plan(path, ops),
+                    action == "scan" and key_entity is None, bool(numbers or key_entity or action != "scan"))
         if len(self._plans) < _PLAN_CACHE_LIMIT:
             self._plans[ck] = plan
         return plan
@@ -265,12 +269,19 @@ class Scrubber:
             if plan.never:
                 out[k] = val
                 continue
-            if type(val) is str and len(val) <= short and plan.action == "scan" and plan.key_entity is None \
-                    and not memo.get((val, plan.context), True):
-                out[k] = val  # a short string already known to hold nothing (what _value would find again)
-                continue
+            t = type(val)
             try:
-                out[k] = self._value(val, plan, found)
+                if t is str:
+                    if plan.plain and len(val) <= short and not memo.get((val, plan.context), True):
+                        out[k] = val  # a short string already known to hold nothing (what _string would find again)
+                    else:
+                        out[k] = self._string(val, plan, found)
+                elif t is dict:
+                    out[k] = self._dict(val, plan.path, plan, found)
+                elif t is list or plan.scalars:
+                    out[k] = self._value(val, plan, found)
+                else:
+                    out[k] = val  # a number, true, false or null that is not read as text (what _value gives)
             except Drop as dropped:
                 found.add(str(dropped))
                 if self.dry_run:
