@@ -202,6 +202,9 @@ class Detector(Generic[C]):
         """``(-log10 p, expected value)`` of ``value`` at time ``t`` (seconds); then learn it."""
         raise NotImplementedError
 
+    def settle(self) -> None:
+        """Bring the slots up to date; a detector whose state lives in compiled code copies it here."""
+
     # -- shared ------------------------------------------------------------------------------
     @classmethod
     def all_params(cls) -> tuple[Param, ...]:
@@ -346,6 +349,8 @@ def state_fault(probe: Any, value: Any, where: str) -> str | None:
     if isinstance(probe, Detector):
         if type(value) is not kind:
             return f"{where}: not a {kind.__name__} state"
+        probe.settle()
+        value.settle()
         for name in _slots(kind):
             fault = state_fault(getattr(probe, name), getattr(value, name), f"{where}.{name}")
             if fault:
