@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install system-packages demo test unit cram bench eval-detect man man-check lint clean reliability
 
-$(BIN)/ben: pyproject.toml ben_cli/ingest/_logfmt.c ben_cli/sink/_rowjson.c ben_cli/contract/_check.c ben_cli/scrub/_scan.c
+$(BIN)/ben: pyproject.toml ben_cli/ingest/_logfmt.c ben_cli/sink/_rowjson.c ben_cli/contract/_check.c ben_cli/scrub/_scan.c ben_cli/detect/_cadose.c
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@

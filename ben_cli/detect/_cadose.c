@@ -23,6 +23,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* built with -ffp-contract=off (pyproject.toml): no fused multiply-add, the same floats as Python */
@@ -61,7 +62,8 @@ typedef struct {
     int32_t *total, *hits, *act, *rank;
 } Core;
 
-/* scratch shared by every core (the GIL is held throughout a step) */
+/* scratch shared by every core (the GIL is held throughout a step): one buffer a process, sized by
+ * the largest cap met, from malloc (a series' own memory, from PyMem, is what tracemalloc shows) */
 static int32_t *s_active;
 static Pair *s_cross;
 static Pair *s_unique;
@@ -72,15 +74,15 @@ scratch(int size)
 {
     if (size <= s_size)
         return 0;
-    int32_t *a = PyMem_Realloc(s_active, sizeof(int32_t) * (size_t)size);
+    int32_t *a = realloc(s_active, sizeof(int32_t) * (size_t)size);
     if (a == NULL)
         goto fail;
     s_active = a;
-    Pair *c = PyMem_Realloc(s_cross, sizeof(Pair) * (size_t)size);
+    Pair *c = realloc(s_cross, sizeof(Pair) * (size_t)size);
     if (c == NULL)
         goto fail;
     s_cross = c;
-    Pair *u = PyMem_Realloc(s_unique, sizeof(Pair) * (size_t)(size + 1));
+    Pair *u = realloc(s_unique, sizeof(Pair) * (size_t)(size + 1));
     if (u == NULL)
         goto fail;
     s_unique = u;
