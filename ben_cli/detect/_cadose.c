@@ -93,10 +93,12 @@ fail:
     return -1;
 }
 
+static uint8_t POPCOUNT[256];
+
 static inline int
 popcount8(unsigned v)
 {
-    return __builtin_popcount(v & 0xFFu);
+    return POPCOUNT[v & 0xFFu];
 }
 
 static inline int
@@ -140,16 +142,11 @@ meet(const Core *c, int slot, const Left *g, Left *met)
     return popcount8(met->sens) + m;
 }
 
-/* whether the left part of `slot` lies inside group g (and meets it) */
+/* whether the neuron facts of `slot` all lie in group g */
 static inline int
-within(const Core *c, int slot, const Left *g)
+neurons_within(const Core *c, int slot, const Left *g)
 {
     int na = c->l_n[slot];
-    uint8_t sens = c->l_sens[slot];
-    if (sens & ~g->sens)
-        return 0;
-    if (sens == 0 && na == 0)
-        return 0;
     const uint16_t *a = c->l_neu + (size_t)slot * c->k;
     int j = 0;
     for (int i = 0; i < na; i++) {
@@ -160,6 +157,19 @@ within(const Core *c, int slot, const Left *g)
         j++;
     }
     return 1;
+}
+
+/* whether the left part of `slot` lies inside group g (and meets it) */
+static inline int
+within(const Core *c, int slot, const Left *g)
+{
+    int na = c->l_n[slot];
+    uint8_t sens = c->l_sens[slot];
+    if (sens & ~g->sens)
+        return 0;
+    if (sens == 0 && na == 0)
+        return 0;
+    return neurons_within(c, slot, g);
 }
 
 static inline int
@@ -363,14 +373,22 @@ step(Core *c, double value)
     int selected = 0, n_active = 0, n_cross = 0;
     Left met;
     for (int slot = 0; slot < c->n; slot++) {
-        if (slot == new_slot)
-            continue;
-        int size = meet(c, slot, &before, &met);
-        if (size == 0)
+        uint8_t sens = c->l_sens[slot];
+        if (slot == new_slot || (sens == 0 && c->l_n[slot] == 0))
             continue;
         uint8_t right = c->right[slot];
         uint8_t hit = right & facts;
-        if (met.sens == c->l_sens[slot] && met.n == c->l_n[slot]) {
+        int size = 0;
+        int whole; /* the left part lies inside the previous group: the context was selected */
+        if (hit && fresh && c->zero[slot]) { /* a crossing may come of it: the meet itself is needed */
+            size = meet(c, slot, &before, &met);
+            if (size == 0)
+                continue;
+            whole = met.sens == sens && met.n == c->l_n[slot];
+        }
+        else /* only a selected context does anything: its left part met in full */
+            whole = !(sens & ~before.sens) && neurons_within(c, slot, &before);
+        if (whole) {
             selected++;
             if (c->total[slot] > HALVE_AT) {
                 c->total[slot] >>= 1;
@@ -393,7 +411,7 @@ step(Core *c, double value)
             if (hit && bump(&c->hits[slot], popcount8(hit)) < 0)
                 return -1.0;
         }
-        if (hit && fresh && c->zero[slot] && size <= c->most) {
+        if (size && size <= c->most) { /* size is set only where hit, fresh and a zero-level context */
             s_cross[n_cross].left = met;
             s_cross[n_cross].right = hit;
             n_cross++;
@@ -707,6 +725,9 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__cadose(void)
 {
+    for (int v = 0; v < 256; v++)
+        POPCOUNT[v] = (uint8_t)((v & 1) + ((v >> 1) & 1) + ((v >> 2) & 1) + ((v >> 3) & 1) + ((v >> 4) & 1) +
+                                ((v >> 5) & 1) + ((v >> 6) & 1) + ((v >> 7) & 1));
     if (PyType_Ready(&CoreType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);

@@ -193,6 +193,11 @@ class Cadose(Detector[CadoseConfig]):
                       self.c_zero, self.c_rank)
         except (ValueError, TypeError, OverflowError):  # columns of another shape than the definition makes
             return False
+        # the core holds the dictionary now: the slots' copy (a restored series') is let go until settle()
+        self.c_left, self.lefts = [], []
+        self.c_right, self.c_zero = array("B"), array("B")
+        self.c_total, self.c_hits, self.c_act, self.c_rank = array("i"), array("i"), array("i"), array("i")
+        self.crossed, self.full = array("H"), array("H")
         return core
 
     def state(self) -> list:
