@@ -64,9 +64,10 @@ class CadoseConfig(Config):
     threshold: float = param(0.75, "base threshold: a raw score at or above it starts a rest")
     rest: int = param(0, "points without a report after a high score (0: a fifth of the probation, or 30 without one)")
     left: int = param(7, "most facts in a left semi-context made by crossing contexts")
-    neurons: int = param(3, "most active contexts fed back as facts of the next step")
-    contexts: int = param(256, "most contexts remembered (slots, about 60 B each); past it the least recently selected is forgotten")
-    lag: int = param(64, "a new context ranks as if last selected this many points ago (forgotten sooner if never selected)")
+    neurons: int = param(5, "most active contexts fed back as facts of the next step")
+    contexts: int = param(480, "most contexts remembered (slots, 20 B each plus 2 B a neuron compiled); past it the least "
+                          "recently selected is forgotten")
+    lag: int = param(0, "a new context ranks as if last selected this many points ago (forgotten sooner if never selected)")
     margin: float = param(1.0, "a learned range widens past a new extreme by this share of itself (fewer re-quantisations)")
     warmup: int = param(0, "points a series must show before it is scored")
     tail_weight: float = param(0.0, "weight of the series' learned tail against the model's (0: report the raw score)")
