@@ -308,10 +308,10 @@ facts_of(Core *c, double value)
             c->hi = value > c->range_hi ? value : c->range_hi;
         }
     }
-    else if (value < lo)
-        c->lo = lo = value - c->margin * (c->hi - value);
+    else if (value < lo) /* base.track_range: margin 0 moves the end to the value itself */
+        c->lo = lo = c->margin != 0.0 ? value - c->margin * (c->hi - value) : value;
     else if (value > c->hi)
-        c->hi = value + c->margin * (value - lo);
+        c->hi = c->margin != 0.0 ? value + c->margin * (value - lo) : value;
     double span = c->hi - lo;
     double where = span > 0.0 ? (value - lo) / span * c->steps : 0.0;
     int level;

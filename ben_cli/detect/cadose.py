@@ -43,7 +43,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from ben_cli.detect.base import Config, Detector, derived, param
+from ben_cli.detect.base import Config, Detector, derived, param, track_range
 from ben_cli.registry import detectors
 
 _cadose: Any
@@ -299,19 +299,8 @@ class Cadose(Detector[CadoseConfig]):
     # -- one step ----------------------------------------------------------------------------
     def _facts(self, value: float) -> int:
         cfg = self.cfg
-        lo = self.lo
-        if lo is None:
-            given_lo, given_hi = cfg.range_lo, cfg.range_hi
-            if given_lo is None or given_hi is None:
-                self.lo = self.hi = lo = value
-            else:  # the range known ahead (NAB's rules): the quantisation holds still from the first point
-                self.lo = lo = min(given_lo, value)
-                self.hi = max(given_hi, value)
-        elif value < lo:
-            self.lo = lo = value - cfg.margin * (self.hi - value)
-        elif value > self.hi:
-            self.hi = value + cfg.margin * (value - lo)
-        span = self.hi - lo
+        self.lo, self.hi = lo, hi = track_range(self.lo, self.hi, value, cfg, cfg.margin)
+        span = hi - lo
         where = (value - lo) / span * cfg.steps if span > 0.0 else 0.0
         level = min(cfg.steps, int(where)) if where == where else 0  # NaN: a range of infinite width
         facts = 0
