@@ -56,6 +56,8 @@ TOP = 0.999999  # the largest score ``ben detect`` prints; a raw 1 is reported a
 HALVE_AT = 1 << 30
 POPCOUNT = [n.bit_count() for n in range(256)]  # facts in a right part (at most 4 bits, 8 facts: a byte)
 FREED = -1  # the rank of a free slot (whose neuron fact may still be named)
+_EMPTY_LIST: list = []
+_EMPTY_B, _EMPTY_I, _EMPTY_H = array("B"), array("i"), array("H")
 
 
 @dataclass(frozen=True)
@@ -194,15 +196,27 @@ class Cadose(Detector[CadoseConfig]):
                       self.c_zero, self.c_rank)
         except (ValueError, TypeError, OverflowError):  # columns of another shape than the definition makes
             return False
-        # the core holds the dictionary now: the slots' copy (a restored series') is let go until settle()
-        self.c_left, self.lefts = [], []
-        self.c_right, self.c_zero = array("B"), array("B")
-        self.c_total, self.c_hits, self.c_act, self.c_rank = array("i"), array("i"), array("i"), array("i")
-        self.crossed, self.full = array("H"), array("H")
+        self._release()
         return core
+
+    def _release(self) -> None:
+        """The core holds the dictionary: the slots' copy is let go (until settle() makes another). The
+        empty columns are shared by every compiled series, never written: settle() and the
+        definition's restore make their own."""
+        self.c_left, self.lefts = _EMPTY_LIST, _EMPTY_LIST
+        self.c_right = self.c_zero = _EMPTY_B
+        self.c_total = self.c_hits = self.c_act = self.c_rank = _EMPTY_I
+        self.crossed = self.full = _EMPTY_H
 
     def state(self) -> list:
         self.settle()
+        try:
+            return self._state()
+        finally:
+            if self.core:
+                self._release()
+
+    def _state(self) -> list:
         distinct: dict[int, int] = {0: -1}
         for left in self.c_left:
             distinct.setdefault(left, len(distinct) - 1)
