@@ -30,11 +30,12 @@ is its neuron fact. A new context past the cap takes the slot of the context lea
 selected; left semi-contexts that name a neuron fact of a reused slot are dropped with their
 contexts, so no context is ever matched by a stranger's neuron.
 
-Speed: the step is compiled (``ben_cli/detect/_cadose.c``, about 20 times faster) where the
-extension is built; :meth:`Cadose._raw_python` stays the definition, and a property test checks
-that both give the same scores and states. A state the compiled core cannot hold (a left part
-naming more than ``neurons`` slots or a slot past ``contexts``, numbers of the wrong type, as only
-a hand-made state file has) stays with the definition.
+Speed: the step is compiled (``ben_cli/detect/_cadose.c``; ``ben detect -d cadose`` runs about 7
+times faster end to end) where the extension is built; :meth:`Cadose._raw_python` stays the
+definition, and property tests check that both give the same scores and states. A state the
+compiled core cannot hold (a left part naming more than ``neurons`` slots or a slot past
+``contexts``, numbers of the wrong type, as only a hand-made state file has) stays with the
+definition.
 """
 
 from __future__ import annotations
