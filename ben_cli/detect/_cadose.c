@@ -575,7 +575,7 @@ read_ints(PyObject *buf, int32_t *dst, int n)
     if (PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE) < 0)
         return -1;
     int ok = view.len == (Py_ssize_t)sizeof(int32_t) * n;
-    if (ok)
+    if (ok && n)
         memcpy(dst, view.buf, (size_t)view.len);
     PyBuffer_Release(&view);
     if (!ok)
@@ -590,7 +590,7 @@ read_bytes(PyObject *buf, uint8_t *dst, int n)
     if (PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE) < 0)
         return -1;
     int ok = view.len == n;
-    if (ok)
+    if (ok && n) /* an empty dictionary has no columns yet (NULL) */
         memcpy(dst, view.buf, (size_t)n);
     PyBuffer_Release(&view);
     if (!ok)
