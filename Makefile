@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install system-packages demo test unit cram bench eval-detect man man-check lint clean reliability
 
-$(BIN)/ben: pyproject.toml ben_cli/ingest/_logfmt.c ben_cli/sink/_rowjson.c ben_cli/contract/_check.c ben_cli/scrub/_scan.c
+$(BIN)/ben: pyproject.toml ben_cli/ingest/_logfmt.c ben_cli/sink/_rowjson.c ben_cli/contract/_check.c ben_cli/scrub/_scan.c ben_cli/detect/_cadose.c
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
@@ -95,7 +95,7 @@ fuzz-native: install
 	@mkdir -p $(FUZZ_NATIVE)
 	@inc=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
 	suffix=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'); \
-	for c in ben_cli/ingest/_logfmt.c ben_cli/contract/_check.c ben_cli/sink/_rowjson.c ben_cli/scrub/_scan.c; do \
+	for c in ben_cli/ingest/_logfmt.c ben_cli/contract/_check.c ben_cli/sink/_rowjson.c ben_cli/scrub/_scan.c ben_cli/detect/_cadose.c; do \
 		n=$(FUZZ_NATIVE)/$$(basename $$c .c); \
 		$(FUZZ_CC) -c -fPIC $(SANITIZE) -I"$$inc" $$c -o $$n.o && $(FUZZ_CC) -shared $$n.o -o $$n$$suffix || exit 1; \
 	done

@@ -93,7 +93,7 @@ def run(h: Harness) -> str:
 
     what = f"{N:,} in {SERIES:,} series"
     jq = row("`jq -c .` (reference)", what, f"jq -c . {h.q(metrics)}", N, None)
-    for detector in ("ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "cad", "auto"):
+    for detector in ("ewma", "cusum", "mad", "seasonal", "pagehinkley", "adwin", "cad", "cadose", "auto"):
         row(f"`ben detect -d {detector}`", what, f"{h.ben} detect -q -d {detector} {h.q(metrics)}", N, jq)
     row("`ben count --every 1h --by source,name`", what, f"{h.ben} count -q --every 1h --by source,name {h.q(metrics)}", N, jq)
     what = f"{N_SPCA:,} vectors in 200 series"

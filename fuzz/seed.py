@@ -55,6 +55,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "native_check": ("test_contract_enforce.py", "data/*.ndjson"),
     "native_rowjson": ("test_sink_*.py", "data/*.ndjson"),
     "native_scan": ("test_scrub*.py", "scrub_logs.py"),
+    "native_cadose": (),
 }
 # targets whose first byte picks a sub-parser: literals are tried behind each choice
 SELECTOR: dict[str, tuple[bytes, ...]] = {

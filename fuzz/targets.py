@@ -5,7 +5,7 @@ A parser's contract is that it returns a value or raises the project's documente
 as the bee's ``BadFrame``). Any other exception, a hang or a crash is a finding. Targets that read
 records also check what comes out: every record an ingest decoder yields serializes as JSON.
 
-The native targets hold the four C extensions to their Python twins (a differential check) as
+The native targets hold the five C extensions to their Python twins (a differential check) as
 well as to the contract, and are run under AddressSanitizer by ``make fuzz-native``.
 
 A target is named here and built lazily (``build()`` imports what it fuzzes), so the runner can
@@ -470,6 +470,49 @@ def _native_scan() -> Callable[[bytes], object]:
             if _scan.user_matches(text, which) != user_context_spans_python(i, text):
                 raise Finding(f"the compiled user-name context {i} and its pattern differ on {text!r}")
         return got, mask
+
+    return one
+
+
+@target("native_cadose", "cadose's compiled step against its definition, cut and resumed through its state", native=True)
+def _native_cadose() -> Callable[[bytes], object]:
+    import struct
+
+    import orjson
+
+    from ben_cli.detect.cadose import Cadose
+
+    variants = [{}, {"range": "0:100", "probation": 20}, {"contexts": 16}, {"contexts": 24, "neurons": 15},
+                {"bits": 4, "neurons": 0, "contexts": 16}, {"bits": 1, "margin": 0.0, "lag": 0}]
+
+    def one(data: bytes) -> object:
+        if len(data) < 2:
+            return None
+        cfg = Cadose.configure(variants[data[0] % len(variants)])
+        # a byte a point (levels a small dictionary meets again), or doubles within +-1e100 (what
+        # ben detect scores; past it the range's arithmetic overflows and a saved state holds nulls)
+        body = data[2:]
+        if data[1] & 1:
+            values = [v for (v,) in struct.iter_unpack("<d", body[: len(body) // 8 * 8]) if abs(v) <= 1e100]
+        else:
+            values = [float(b) for b in body]
+        cut = data[1] >> 1
+        native, python = Cadose(cfg), Cadose(cfg)
+        python.use_definition()
+        got = [native.raw(v) for v in values[:cut]]
+        want = [python.raw(v) for v in values[:cut]]
+        saved = orjson.loads(orjson.dumps(python.state()))  # both resume from the definition's state
+        if orjson.loads(orjson.dumps(native.state())) != saved:
+            raise Finding(f"the compiled cadose and its definition hold different states after {values[:cut]!r}")
+        native, python = Cadose.restore(cfg, saved), Cadose.restore(cfg, saved)
+        python.use_definition()
+        got += [native.raw(v) for v in values[cut:]]
+        want += [python.raw(v) for v in values[cut:]]
+        if got != want:
+            raise Finding(f"the compiled cadose and its definition score {values!r} differently: {got} / {want}")
+        if orjson.dumps(native.state()) != orjson.dumps(python.state()):
+            raise Finding(f"the compiled cadose and its definition end in different states after {values!r}")
+        return got
 
     return one
 

@@ -23,21 +23,14 @@ from ben_cli.detect import DetectOptions, SeriesTable
 from ben_cli.detect.cadose import Cadose
 from ben_cli.detect.pvalue import squash
 
+from .detect_support import wave as shared_wave
+
 SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def wave(n: int, seed: int = 3) -> list[float]:
-    """A wave with noise, rare spikes and a level shift half way, inside [0, 100]."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        v = 40 + 20 * math.sin(2 * math.pi * i / 96) + rng.gauss(0, 2)
-        if rng.random() < 0.01:
-            v += rng.uniform(20, 35)
-        if i > n // 2:
-            v += 10
-        out.append(round(min(100.0, max(0.0, v)), 3))
-    return out
+    """The shared wave with a level shift half way."""
+    return shared_wave(n, seed, shift=10.0)
 
 
 def configure(**values):
@@ -52,19 +45,6 @@ def feed(det, values: list[float], start: int = 0) -> list[float]:
 def alarms(scores: list[float]) -> list[int]:
     """Where ben detect marks an anomaly: a score of 0.5, which is a raw score at the base threshold."""
     return [i for i, s in enumerate(scores) if s >= 0.5]
-
-
-@SETTINGS
-@given(st.integers(1, 599), st.integers(0, 10**6), st.sampled_from([{}, {"range": "0:100", "probation": 90}, {"contexts": 40}]))
-def test_a_run_cut_anywhere_resumes_exactly(cut, seed, params):
-    """Split run equals whole run: blind, under NAB's rules, and with a cap small enough to evict."""
-    cfg = configure(**params)
-    values = wave(600, seed)
-    whole = feed(Cadose(cfg), values)
-    first = Cadose(cfg)
-    head = feed(first, values[:cut])
-    second = Cadose.restore(cfg, orjson.loads(orjson.dumps(first.state())))
-    assert head + feed(second, values[cut:], cut) == whole
 
 
 def test_the_state_file_round_trips_through_ben_detect(tmp_path):
@@ -84,13 +64,16 @@ def test_the_state_file_round_trips_through_ben_detect(tmp_path):
 
 
 def test_memory_is_bounded_by_the_cap_on_contexts():
-    """Four times the points cost (nearly) the same memory, under 16 KiB, and the cap holds."""
+    """Four times the points cost (nearly) the same memory, under 16 KiB, and the cap holds (the
+    config is the run's, shared by every series: made before counting)."""
     sizes = []
+    cfg = configure()
     for n in (1500, 6000):
+        values = wave(n)  # made before counting: the floats the test feeds (and Python's float free list) are not the series'
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        det = Cadose(configure())
-        for i, v in enumerate(wave(n)):
+        det = Cadose(cfg)
+        for i, v in enumerate(values):
             det.score(v, 60.0 * i)
         held = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
@@ -169,3 +152,94 @@ def test_a_broken_state_is_refused(slot, bad):
     state[Cadose.state_slots().index(slot)] = bad
     with pytest.raises((ValueError, TypeError, KeyError, IndexError)):
         Cadose.restore(det.cfg, state)
+
+
+# -- the compiled step (ben_cli/detect/_cadose.c) against its definition (Cadose._raw_python) --
+
+VARIANTS = [{}, {"range": "0:100", "probation": 90}, {"contexts": 16}, {"contexts": 40}, {"contexts": 40, "neurons": 15},
+            {"neurons": 0, "contexts": 24}, {"bits": 4, "neurons": 5, "left": 3, "contexts": 64},
+            {"bits": 1, "margin": 0.0}, {"lag": 0, "threshold": 0.5}]
+
+
+def run(det, values: list[float], start: int = 0) -> list[float]:
+    return [det.score(v, 60.0 * (start + i))[0] for i, v in enumerate(values)]
+
+
+def definition(cfg) -> Cadose:
+    det = Cadose(cfg)
+    det.use_definition()
+    return det
+
+
+def test_the_compiled_step_is_built():
+    """make install builds it; without it cadose runs about 20 times slower."""
+    from ben_cli.detect import cadose
+
+    assert cadose._cadose is not None
+    det = Cadose(configure())
+    det.score(1.0, 0.0)
+    assert det.core
+
+
+@SETTINGS
+@given(st.integers(0, 10**6), st.sampled_from(VARIANTS), st.integers(50, 1500))
+def test_the_compiled_step_gives_the_definitions_scores_and_state(seed, params, n):
+    """Same floats point by point and the same state after, blind, hinted, and evicting hard."""
+    cfg = configure(**params)
+    values = wave(n, seed)
+    native, python = Cadose(cfg), definition(cfg)
+    assert run(native, values) == run(python, values)
+    assert native.state() == python.state()
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.floats(-1e12, 1e12, allow_nan=False), st.sampled_from([0.0, 1e-300, 1e308, -1e308])),
+                min_size=1, max_size=400), st.sampled_from(VARIANTS))
+def test_the_compiled_step_agrees_on_wild_values(values, params):
+    """Extremes that overflow the range's arithmetic to infinities are quantised alike."""
+    cfg = configure(**params)
+    native, python = Cadose(cfg), definition(cfg)
+    assert run(native, values) == run(python, values)
+    assert native.state() == python.state()
+
+
+@SETTINGS
+@given(st.integers(1, 899), st.integers(0, 10**6), st.sampled_from(VARIANTS), st.booleans())
+def test_a_run_cut_anywhere_resumes_exactly(cut, seed, params, resume_compiled):
+    """Split run equals whole run (blind, under NAB's rules, with a cap small enough to evict): the
+    compiled core's state, saved and restored, continues the definition's whole run in the core or in the definition."""
+    cfg = configure(**params)
+    values = wave(900, seed)
+    whole = run(definition(cfg), values)
+    first = Cadose(cfg)
+    head = run(first, values[:cut])
+    second = Cadose.restore(cfg, orjson.loads(orjson.dumps(first.state())))
+    if not resume_compiled:
+        second.use_definition()
+    assert head + run(second, values[cut:], cut) == whole
+
+
+def test_a_state_the_core_cannot_hold_stays_with_the_definition():
+    """Left parts naming five slots, read with neurons=3 (a hand-edited file): the definition runs it."""
+    values = wave(1200)
+    five = Cadose(configure(neurons=5))
+    run(five, values[:600])
+    saved = orjson.loads(orjson.dumps(five.state()))
+    cfg = configure(neurons=3)
+    native, python = Cadose.restore(cfg, saved), Cadose.restore(cfg, saved)
+    python.use_definition()
+    assert run(native, values[600:], 600) == run(python, values[600:], 600)
+    assert native.core is False
+
+
+def test_the_state_checks_see_the_cores_state():
+    """A range overflowed to infinity (values past the command's +-1e100, fed to the library) is a
+    fault the state check finds: it settles the core's state into the slots before reading them."""
+    from ben_cli.detect.base import state_fault
+
+    probe = SeriesTable(DetectOptions(detector="cadose")).probe()
+    det = Cadose(probe.cfg)
+    run(det, [1e308, -1e308, 0.0])
+    assert det.core
+    assert state_fault(probe, det, "state") is not None
+    assert det.lo == -math.inf

@@ -10,7 +10,6 @@ once, scores lie in [0, 1).
 
 from __future__ import annotations
 
-import math
 import random
 
 import orjson
@@ -23,20 +22,10 @@ from ben_cli import registry
 from ben_cli.detect import DetectOptions, SeriesTable
 from ben_cli.detect.pvalue import squash
 
+from .detect_support import wave
+
 HINTED = ["cad", "art", "auto"]
 HINTS = {"range": "0:100", "probation": 150}
-
-
-def wave(n: int, seed: int = 3) -> list[float]:
-    """A wave with noise and rare spikes, kept inside [0, 100]."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        v = 40 + 20 * math.sin(2 * math.pi * i / 96) + rng.gauss(0, 2)
-        if rng.random() < 0.01:
-            v += rng.uniform(20, 35)
-        out.append(round(min(100.0, max(0.0, v)), 3))
-    return out
 
 
 def feed(det, values: list[float], start: int = 0) -> list[float]:

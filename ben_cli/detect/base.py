@@ -173,6 +173,25 @@ def parse_range(text: str) -> tuple[float | None, float | None]:
     return lo, hi
 
 
+def track_range(lo: float | None, hi: float, value: float, cfg: Config, margin: float = 0.0) -> tuple[float, float]:
+    """The range ``(lo, hi)`` after ``value``, for detectors that quantise in it (``cad``, ``cadose``).
+
+    The first value sets it: the given range (``-p range=``) widened to hold the value, else the
+    value alone. Later, a value past an end moves that end to it and ``margin`` times the distance
+    to the other end beyond (0: just to it), so that a slowly growing range is not redrawn at
+    every new extreme (every redraw changes what each learned level means)."""
+    if lo is None:
+        given_lo, given_hi = cfg.range_lo, cfg.range_hi
+        if given_lo is None or given_hi is None:
+            return value, value
+        return min(given_lo, value), max(given_hi, value)  # known ahead: the levels hold still from the first point
+    if value < lo:
+        return (value - margin * (hi - value) if margin else value), hi
+    if value > hi:
+        return lo, (value + margin * (value - lo) if margin else value)
+    return lo, hi
+
+
 C = TypeVar("C", bound=Config)
 
 
@@ -199,8 +218,12 @@ class Detector(Generic[C]):
 
     # -- what subclasses provide ------------------------------------------------------------
     def surprise(self, value: Any, t: float) -> tuple[float, Any]:
-        """``(-log10 p, expected value)`` of ``value`` at time ``t`` (seconds); then learn it."""
+        """``(-log10 p, expected value)`` of ``value`` at time ``t`` (seconds); then learn it. Not
+        abstract: ``joint``'s detector scores several series at once through its own entry and has none."""
         raise NotImplementedError
+
+    def settle(self) -> None:
+        """Bring the slots up to date; a detector whose state lives in compiled code copies it here."""
 
     # -- shared ------------------------------------------------------------------------------
     @classmethod
@@ -346,6 +369,8 @@ def state_fault(probe: Any, value: Any, where: str) -> str | None:
     if isinstance(probe, Detector):
         if type(value) is not kind:
             return f"{where}: not a {kind.__name__} state"
+        probe.settle()
+        value.settle()
         for name in _slots(kind):
             fault = state_fault(getattr(probe, name), getattr(value, name), f"{where}.{name}")
             if fault:

@@ -33,7 +33,7 @@ import math
 from array import array
 from dataclasses import dataclass
 
-from ben_cli.detect.base import Config, Detector, derived, param
+from ben_cli.detect.base import Config, Detector, derived, param, track_range
 from ben_cli.registry import detectors
 
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: multiply by 2**64 / golden ratio, keep the top bits
@@ -80,19 +80,8 @@ class Cad(Detector[CadConfig]):
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         cfg = self.cfg
-        lo = self.lo
-        if lo is None:
-            given_lo, given_hi = cfg.range_lo, cfg.range_hi
-            if given_lo is None or given_hi is None:
-                self.lo = self.hi = lo = value
-            else:  # the range known ahead (NAB's rules): the levels hold still from the first point
-                self.lo = lo = min(given_lo, value)
-                self.hi = max(given_hi, value)
-        elif value < lo:
-            self.lo = lo = value
-        elif value > self.hi:
-            self.hi = value
-        span = self.hi - lo
+        self.lo, self.hi = lo, hi = track_range(self.lo, self.hi, value, cfg)
+        span = hi - lo
         fact = 0 if span <= 0.0 else min(cfg.levels - 1, int((value - lo) / span * cfg.levels))
         facts = self.facts
         bits = self.seen_bits
