@@ -143,6 +143,15 @@ async def test_feed_toggles_and_enter_shows_the_record_in_full():
         assert cells(feed)[0][:5] == ["10:59:00Z", "event", "web-2", "http.request", "info"]  # newest first
 
 
+async def test_a_frame_due_while_the_app_shuts_down_draws_nothing():
+    app = app_over(data())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        frames = app.frames
+    app.tick()  # the panels are gone: a timer firing now must not query them
+    assert app.frames == frames and not app.is_running
+
+
 async def test_tab_numbers_help_and_full_screen():
     app = app_over(data())
     async with app.run_test(size=(120, 40)) as pilot:

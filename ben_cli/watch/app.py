@@ -164,6 +164,10 @@ class WatchApp(App[None]):
 
     # -- frames ----------------------------------------------------------------------------------
     def tick(self) -> None:
+        if not self.is_running:
+            # shutting down: textual removes the screens' widgets before it stops the timers, and a
+            # frame drawn in between finds no panels (seen on a loaded machine)
+            return
         now = time.monotonic()
         if self._last_tick is not None:
             late = (now - self._last_tick) / self.refresh_s
