@@ -1,4 +1,4 @@
-"""``ben run`` makes a batch's NDJSON lines with one ``orjson.dumps`` (``steps.ndjson_lines``):
+"""``ben run`` makes a batch's NDJSON lines with one ``orjson.dumps`` (``ndjson.dumps_lines``):
 the bytes must be those of a ``dumps`` per record, whatever the records hold."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ben_cli.orchestrate.steps import ndjson_lines
+from ben_cli.ndjson import dumps_lines
 
 TEXT = st.text(alphabet=st.sampled_from(["a", ",", "\n", "{", "}", "[", "]", '"', "\\", "é", "\u2028", "\x00", " "]))
 SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1),
@@ -25,25 +25,25 @@ def per_record(records: list[dict]) -> bytes:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(RECORD, max_size=8))
 def test_a_batch_serialised_once_is_each_record_serialised(records: list[dict]) -> None:
-    assert ndjson_lines(records) == per_record(records)
+    assert dumps_lines(records) == per_record(records)
 
 
 def test_newlines_and_separators_inside_strings_stay_inside_their_line() -> None:
     records = [{"body": "a,\n,b", "attrs": {"k": ",\n,"}}, {"list": [{"x": "\n"}, {"y": ",\n]"}]}, {}]
-    out = ndjson_lines(records)
+    out = dumps_lines(records)
     assert out == per_record(records)
     assert [orjson.loads(line) for line in out.splitlines()] == records
 
 
 def test_no_records_make_no_bytes() -> None:
-    assert ndjson_lines([]) == b""
+    assert dumps_lines([]) == b""
 
 
 def test_a_record_that_cannot_be_serialised_raises_what_it_raises_alone() -> None:
     with pytest.raises(orjson.JSONEncodeError) as alone:
         orjson.dumps({"n": 2**64})
     with pytest.raises(orjson.JSONEncodeError) as batch:
-        ndjson_lines([{"ok": 1}, {"n": 2**64}])
+        dumps_lines([{"ok": 1}, {"n": 2**64}])
     assert str(batch.value) == str(alone.value)
 
 
@@ -57,7 +57,7 @@ def test_a_record_at_the_depth_limit_is_serialised_as_alone() -> None:
         inner = inner["a"]
     with pytest.raises(orjson.JSONEncodeError):
         orjson.dumps([record])
-    assert ndjson_lines([{"x": 1}, record]) == per_record([{"x": 1}, record])
+    assert dumps_lines([{"x": 1}, record]) == per_record([{"x": 1}, record])
 
 
 def test_a_workers_own_state_file_has_no_replays_and_a_users_keeps_them(tmp_path) -> None:

@@ -29,8 +29,8 @@ from typing import Any, BinaryIO
 import orjson
 
 from ben_cli.errors import BenError, UsageError
-from ben_cli.ndjson import Reader, Writer
-from ben_cli.orchestrate.steps import Planned, RouteStep, SinkStep, Step, make_step, ndjson_lines
+from ben_cli.ndjson import Reader, Writer, dumps_lines
+from ben_cli.orchestrate.steps import Planned, RouteStep, SinkStep, Step, make_step
 from ben_cli.record import format_ts, now_ns
 from ben_cli.rejects import Rejects, Summary
 
@@ -156,19 +156,13 @@ class Flow:
         if self.steps:
             self.push(parse_lines(lines))
             return
-        self.out.stream.write(lines)
-        self.out.count += lines.count(b"\n")
+        self.out.write_lines(lines)
 
     def emit(self, batch: list[dict]) -> None:
         """The last stage's output to stdout, a batch in one write (a sink or a report passes
         nothing on: its batches come out empty)."""
-        if not batch:
-            return
-        out = self.out
-        out.stream.write(ndjson_lines(batch))
-        out.count += len(batch)
-        if out.line_buffered:
-            out.flush()
+        if batch:
+            self.out.write_lines(dumps_lines(batch), len(batch))
 
     def supervised(self, step: Step, call: Callable[[list[dict]], list[dict]], batch: list[dict]) -> list[dict]:
         """``call(batch)``, restarting the step on a failure that is not a ben error."""

@@ -43,7 +43,7 @@ import orjson
 
 from ben_cli.errors import BenError, ExitStatus
 from ben_cli.ingest.summary import IngestSummary
-from ben_cli.ndjson import Reader, Writer
+from ben_cli.ndjson import Reader, Writer, dumps_lines
 from ben_cli.orchestrate.blocks import Input, block_inputs, decode, re_add
 from ben_cli.orchestrate.blocks import cut as cut_blocks
 from ben_cli.orchestrate.keys import first_keyed, series_hash, shard_filter, shard_key, shardable
@@ -58,7 +58,7 @@ from ben_cli.orchestrate.pipeline import (
     summaries_of,
     wire,
 )
-from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, ndjson_lines, prepare, verdicts
+from ben_cli.orchestrate.steps import Planned, SinkStep, Step, make_step, prepare, verdicts
 from ben_cli.rejects import Rejects, Summary
 
 CHECKPOINT = 16  # batches between a worker's state saves
@@ -124,7 +124,7 @@ def _lines(records: list[dict], check: Callable[[dict], Any] | None) -> tuple[by
     """The records as NDJSON lines, and (with ``check``, the file sink's check of a record) the
     index and reason of each record that fails it: the main process then stores the lines unread."""
     bad = verdicts(records, check) if check is not None else []
-    return ndjson_lines(records), bad
+    return dumps_lines(records), bad
 
 
 def _work(plans: list[Planned], conn_in: Connection, conn_out: Connection, answered: int,

@@ -24,7 +24,7 @@ from ben_cli.detect import DetectOptions, SeriesTable, table_for
 from ben_cli.detect.replay import Replays
 from ben_cli.detect.stream import check_by
 from ben_cli.errors import BadRecord, UsageError
-from ben_cli.ndjson import Writer
+from ben_cli.ndjson import Writer, dumps_lines
 from ben_cli.rejects import Rejects, Summary
 from ben_cli.scrub import Scrubber, ScrubOptions
 from ben_cli.scrub.policy import Policy, load_policy
@@ -334,7 +334,7 @@ class SinkStep(Step):
         from ``orjson.dumps`` alone keeps the 4 KiB buffer it was written in, and a sink batch
         holds 100,000 of them (400 MB where 50 MB do). When the check of each record's time is
         all the target needs (:meth:`checker`), it is made here and the lines are stored whole."""
-        block = ndjson_lines(batch)
+        block = dumps_lines(batch)
         if self.time_check is not None:
             self.feed_checked(block, verdicts(batch, self.time_check))
             return []
@@ -369,28 +369,6 @@ class SinkStep(Step):
         self.read += len(items.lines)
         for _ in self.core.feed_positioned(items, items):
             pass
-
-
-_CUT = orjson.Fragment(b"\n")  # put between records as it is: no compact JSON text holds a newline byte
-
-
-def ndjson_lines(records: list[dict]) -> bytes:
-    """The records as NDJSON lines, in one block: one ``orjson.dumps`` of the whole batch with a
-    raw newline between the records, then the array's commas around each newline taken out. A
-    call per record costs four times as much (each allocates and shrinks a buffer of its own:
-    0.2 CPU-s per 100,000 envelopes against 0.05). The cut is certain because compact JSON
-    escapes every newline inside a string. When the batch cannot be serialised whole, each
-    record is, so that an error is the one a record alone raises."""
-    if not records:
-        return b""
-    items: list[Any] = [_CUT] * (2 * len(records))
-    items[::2] = records
-    try:
-        body = orjson.dumps(items)
-    except orjson.JSONEncodeError:
-        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        return b"".join([dumps(rec, option=newline) for rec in records])
-    return body[1:-3].replace(b",\n,", b"\n") + b"\n"  # b'[' r1 b',\n,' r2 ... rN b',\n]'
 
 
 def verdicts(records: list[dict], check: Callable[[dict], Any]) -> list[tuple[int, str]]:
