@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -53,9 +53,13 @@ class Plan:
     numbers: bool
     context: str = ""  # words the key lends its value (a field named phone)
     key_plan: Plan | None = None  # how this object's keys are scanned (None: keys are left alone)
-    # For the walk's shortcuts (False and True are always safe: the walk then takes the long way).
-    plain: bool = False  # scanned as text: action scan, no entity implied by the key
-    scalars: bool = True  # numbers are read as text (numbers on, an implied entity or an operator)
+    # For the walk's shortcuts, derived from the fields above once rather than at every value.
+    plain: bool = field(init=False)  # scanned as text: action scan, no entity implied by the key
+    scalars: bool = field(init=False)  # numbers are read as text (numbers on, an implied entity or an operator)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain", self.action == "scan" and self.key_entity is None)
+        object.__setattr__(self, "scalars", bool(self.numbers or self.key_entity or self.action != "scan"))
 
 
 class Scrubber:
@@ -175,8 +179,7 @@ class Scrubber:
             ops.update(rule.operators)
             if rule.numbers is not None:
                 numbers = rule.numbers
-        plan = Plan(path, never, action, entity, key_entity, ops, numbers, context, self._key_plan(path, ops),
-                    action == "scan" and key_entity is None, bool(numbers or key_entity or action != "scan"))
+        plan = Plan(path, never, action, entity, key_entity, ops, numbers, context, self._key_plan(path, ops))
         if len(self._plans) < _PLAN_CACHE_LIMIT:
             self._plans[ck] = plan
         return plan
