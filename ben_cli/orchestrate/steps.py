@@ -113,6 +113,8 @@ class Step:
 
     # the core's life -------------------------------------------------------------------------
     def build(self) -> Any:
+        """The stage's core (its command's library object). Not abstract: a route builds none, its
+        branches' stages are the cores (RouteStep overrides start)."""
         raise NotImplementedError
 
     def start(self) -> None:
