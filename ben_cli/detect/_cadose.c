@@ -58,7 +58,9 @@ typedef struct {
     uint8_t predicted;
     int n, alloc;
     uint8_t *l_sens, *l_n, *right, *zero;
-    uint16_t *l_neu; /* k a slot */
+    uint32_t *l_off; /* where a slot's l_n neurons start in the pool */
+    uint16_t *pool;  /* the slots' neuron numbers, packed (a slot reused leaves its old ones as garbage) */
+    uint32_t pool_len, pool_cap;
     int32_t *total, *hits, *act, *rank;
 } Core;
 
@@ -67,6 +69,7 @@ typedef struct {
 static int32_t *s_active;
 static Pair *s_cross;
 static Pair *s_unique;
+static uint64_t *s_in; /* the group being tested, one bit a slot (cleared after each use) */
 static int s_size;
 
 static int
@@ -86,6 +89,11 @@ scratch(int size)
     if (u == NULL)
         goto fail;
     s_unique = u;
+    uint64_t *in = realloc(s_in, sizeof(uint64_t) * (size_t)(size / 64 + 1));
+    if (in == NULL)
+        goto fail;
+    memset(in, 0, sizeof(uint64_t) * (size_t)(size / 64 + 1));
+    s_in = in;
     s_size = size;
     return 0;
 fail:
@@ -113,53 +121,66 @@ left_eq(const Left *a, const Left *b)
     return a->sens == b->sens && a->n == b->n && memcmp(a->neu, b->neu, sizeof(uint16_t) * a->n) == 0;
 }
 
+static inline const uint16_t *
+neurons_of(const Core *c, int slot)
+{
+    return c->pool + c->l_off[slot];
+}
+
 static inline int
 slot_eq(const Core *c, int slot, const Left *a)
 {
     return c->l_sens[slot] == a->sens && c->l_n[slot] == a->n &&
-           memcmp(c->l_neu + (size_t)slot * c->k, a->neu, sizeof(uint16_t) * a->n) == 0;
+           memcmp(neurons_of(c, slot), a->neu, sizeof(uint16_t) * a->n) == 0;
 }
 
-/* met = left part of `slot` & group (both sorted); returns met's fact count */
+/* The group's slots as bits of s_in while a loop tests slots against it: a slot's neurons are then
+ * looked up one by one, instead of merging two sorted lists (the same sets, found faster). */
+static inline void
+mark(const Left *g, int on)
+{
+    for (int i = 0; i < g->n; i++) {
+        uint64_t bit = (uint64_t)1 << (g->neu[i] & 63);
+        if (on)
+            s_in[g->neu[i] >> 6] |= bit;
+        else
+            s_in[g->neu[i] >> 6] &= ~bit;
+    }
+}
+
+static inline int
+marked(uint16_t slot)
+{
+    return (int)((s_in[slot >> 6] >> (slot & 63)) & 1);
+}
+
+/* met = left part of `slot` & the marked group g (kept sorted); returns met's fact count */
 static inline int
 meet(const Core *c, int slot, const Left *g, Left *met)
 {
-    const uint16_t *a = c->l_neu + (size_t)slot * c->k;
-    int na = c->l_n[slot], i = 0, j = 0, m = 0;
-    while (i < na && j < g->n) {
-        if (a[i] < g->neu[j])
-            i++;
-        else if (a[i] > g->neu[j])
-            j++;
-        else {
+    const uint16_t *a = neurons_of(c, slot);
+    int na = c->l_n[slot], m = 0;
+    for (int i = 0; i < na; i++)
+        if (marked(a[i]))
             met->neu[m++] = a[i];
-            i++;
-            j++;
-        }
-    }
     met->n = (uint8_t)m;
     met->sens = c->l_sens[slot] & g->sens;
     return popcount8(met->sens) + m;
 }
 
-/* whether the neuron facts of `slot` all lie in group g */
+/* whether the neuron facts of `slot` all lie in the marked group */
 static inline int
-neurons_within(const Core *c, int slot, const Left *g)
+neurons_within(const Core *c, int slot)
 {
     int na = c->l_n[slot];
-    const uint16_t *a = c->l_neu + (size_t)slot * c->k;
-    int j = 0;
-    for (int i = 0; i < na; i++) {
-        while (j < g->n && g->neu[j] < a[i])
-            j++;
-        if (j == g->n || g->neu[j] != a[i])
+    const uint16_t *a = neurons_of(c, slot);
+    for (int i = 0; i < na; i++)
+        if (!marked(a[i]))
             return 0;
-        j++;
-    }
     return 1;
 }
 
-/* whether the left part of `slot` lies inside group g (and meets it) */
+/* whether the left part of `slot` lies inside the marked group g (and meets it) */
 static inline int
 within(const Core *c, int slot, const Left *g)
 {
@@ -169,13 +190,13 @@ within(const Core *c, int slot, const Left *g)
         return 0;
     if (sens == 0 && na == 0)
         return 0;
-    return neurons_within(c, slot, g);
+    return neurons_within(c, slot);
 }
 
 static inline int
 names(const Core *c, int slot, int neuron)
 {
-    const uint16_t *a = c->l_neu + (size_t)slot * c->k;
+    const uint16_t *a = neurons_of(c, slot);
     for (int i = 0; i < c->l_n[slot]; i++)
         if (a[i] == neuron)
             return 1;
@@ -197,7 +218,7 @@ grow(Core *c)
     int want = c->alloc ? c->alloc * 2 : 16;
     if (want > c->cap)
         want = c->cap;
-    size_t w = (size_t)want, kk = (size_t)(c->k ? c->k : 1);
+    size_t w = (size_t)want;
 #define GROW(field, type, count)                                          \
     do {                                                                  \
         type *p = PyMem_Realloc(c->field, sizeof(type) * (count));        \
@@ -211,7 +232,7 @@ grow(Core *c)
     GROW(l_n, uint8_t, w);
     GROW(right, uint8_t, w);
     GROW(zero, uint8_t, w);
-    GROW(l_neu, uint16_t, w * kk);
+    GROW(l_off, uint32_t, w);
     GROW(total, int32_t, w);
     GROW(hits, int32_t, w);
     GROW(act, int32_t, w);
@@ -219,6 +240,51 @@ grow(Core *c)
 #undef GROW
     c->alloc = want;
     return 0;
+}
+
+/* Room in the pool for `need` more neurons: the live ones are first packed into a new buffer (in
+ * slot order, dropping the garbage of reused slots), which grows only when they still do not fit.
+ * The pool so holds about what the slots name, not `neurons` a slot: most left parts name few. */
+static int
+reserve(Core *c, uint32_t need)
+{
+    if (c->pool != NULL && c->pool_len + need <= c->pool_cap)
+        return 0;
+    uint32_t live = 0;
+    for (int s = 0; s < c->n; s++)
+        live += c->l_n[s];
+    uint32_t cap = c->pool_cap;
+    if (c->pool == NULL || live + need > cap) {
+        cap = live + need;
+        cap += cap / 8 + 16;
+    }
+    uint16_t *pool = PyMem_Malloc(sizeof(uint16_t) * cap);
+    if (pool == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint32_t at = 0;
+    for (int s = 0; s < c->n; s++) {
+        memcpy(pool + at, neurons_of(c, s), sizeof(uint16_t) * c->l_n[s]);
+        c->l_off[s] = at;
+        at += c->l_n[s];
+    }
+    PyMem_Free(c->pool);
+    c->pool = pool;
+    c->pool_len = at;
+    c->pool_cap = cap;
+    return 0;
+}
+
+/* a slot's left part: its value facts and neurons (the pool must have room: see reserve) */
+static void
+set_left(Core *c, int slot, const Left *left)
+{
+    c->l_sens[slot] = left->sens;
+    c->l_n[slot] = left->n;
+    c->l_off[slot] = c->pool_len;
+    memcpy(c->pool + c->pool_len, left->neu, sizeof(uint16_t) * left->n);
+    c->pool_len += left->n;
 }
 
 static void
@@ -249,6 +315,7 @@ add(Core *c, const Left *left, uint8_t right, uint8_t zero)
         slot = c->n++;
         c->l_sens[slot] = 0;
         c->l_n[slot] = 0;
+        c->l_off[slot] = 0;
         c->rank[slot] = 0;
     }
     else {
@@ -262,9 +329,9 @@ add(Core *c, const Left *left, uint8_t right, uint8_t zero)
         }
         purge(c, slot);
     }
-    c->l_sens[slot] = left->sens;
-    c->l_n[slot] = left->n;
-    memcpy(c->l_neu + (size_t)slot * c->k, left->neu, sizeof(uint16_t) * left->n);
+    if (reserve(c, left->n) < 0)
+        return -1;
+    set_left(c, slot, left);
     c->right[slot] = right;
     c->total[slot] = c->hits[slot] = c->act[slot] = 0;
     c->zero[slot] = zero;
@@ -345,6 +412,49 @@ cmp_u16(const void *a, const void *b)
     return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* The group's neurons: the k active slots confirmed most often (of equals, the higher slots), as the
+ * definition's stable sort by times confirmed keeps its last k. A min-heap of k on (times, slot). */
+static int
+keep_most_active(const Core *c, int n_active, uint16_t *out)
+{
+    if (n_active <= c->k) {
+        for (int i = 0; i < n_active; i++)
+            out[i] = (uint16_t)s_active[i];
+        return n_active;
+    }
+    int k = c->k, n = 0;
+#define BELOW(x, y) (c->act[x] < c->act[y] || (c->act[x] == c->act[y] && (x) < (y)))
+    for (int i = 0; i < n_active && k > 0; i++) {
+        int s = s_active[i], at;
+        if (n < k) { /* a new leaf rises */
+            at = n++;
+            while (at > 0 && BELOW(s, out[(at - 1) / 2])) {
+                out[at] = out[(at - 1) / 2];
+                at = (at - 1) / 2;
+            }
+        }
+        else if (BELOW(out[0], s)) { /* it replaces the minimum, and sinks */
+            at = 0;
+            for (;;) {
+                int child = 2 * at + 1;
+                if (child >= n)
+                    break;
+                if (child + 1 < n && BELOW(out[child + 1], out[child]))
+                    child++;
+                if (!BELOW(out[child], s))
+                    break;
+                out[at] = out[child];
+                at = child;
+            }
+        }
+        else
+            continue;
+        out[at] = (uint16_t)s;
+    }
+#undef BELOW
+    return n;
+}
+
 /* one step; -1.0 with an exception set on error */
 static double
 step(Core *c, double value)
@@ -372,6 +482,7 @@ step(Core *c, double value)
     int fresh = new_slot >= 0;
     int selected = 0, n_active = 0, n_cross = 0;
     Left met;
+    mark(&before, 1);
     for (int slot = 0; slot < c->n; slot++) {
         uint8_t sens = c->l_sens[slot];
         if (slot == new_slot || (sens == 0 && c->l_n[slot] == 0))
@@ -387,7 +498,7 @@ step(Core *c, double value)
             whole = met.sens == sens && met.n == c->l_n[slot];
         }
         else /* only a selected context does anything: its left part met in full */
-            whole = !(sens & ~before.sens) && neurons_within(c, slot, &before);
+            whole = !(sens & ~before.sens) && neurons_within(c, slot);
         if (whole) {
             selected++;
             if (c->total[slot] > HALVE_AT) {
@@ -396,20 +507,20 @@ step(Core *c, double value)
                 c->act[slot] >>= 1;
             }
             if (bump(&c->total[slot], popcount8(right)) < 0)
-                return -1.0;
+                goto unmark;
             if (clock > INT32_MAX) {
                 PyErr_SetString(PyExc_OverflowError, "signed integer is greater than maximum");
-                return -1.0;
+                goto unmark;
             }
             c->rank[slot] = (int32_t)clock;
             if (hit == right) {
                 if (bump(&c->act[slot], 1) < 0 || bump(&c->hits[slot], popcount8(hit)) < 0)
-                    return -1.0;
+                    goto unmark;
                 s_active[n_active++] = slot;
                 continue;
             }
             if (hit && bump(&c->hits[slot], popcount8(hit)) < 0)
-                return -1.0;
+                goto unmark;
         }
         if (size && size <= c->most) { /* size is set only where hit, fresh and a zero-level context */
             s_cross[n_cross].left = met;
@@ -418,27 +529,11 @@ step(Core *c, double value)
         }
     }
     double share_active = selected ? (double)n_active / (double)selected : 0.0;
-    int keep = n_active;
-    if (n_active > c->k) {
-        /* stable insertion sort by times confirmed; the last k are kept */
-        for (int i = 1; i < n_active; i++) {
-            int32_t s = s_active[i];
-            int32_t key = c->act[s];
-            int j = i - 1;
-            while (j >= 0 && c->act[s_active[j]] > key) {
-                s_active[j + 1] = s_active[j];
-                j--;
-            }
-            s_active[j + 1] = s;
-        }
-        keep = c->k;
-    }
+    mark(&before, 0);
     Left *g = &c->group;
     g->sens = facts;
-    g->n = (uint8_t)keep;
-    for (int i = 0; i < keep; i++)
-        g->neu[i] = (uint16_t)s_active[n_active - keep + i];
-    qsort(g->neu, (size_t)keep, sizeof(uint16_t), cmp_u16);
+    g->n = (uint8_t)keep_most_active(c, n_active, g->neu);
+    qsort(g->neu, (size_t)g->n, sizeof(uint16_t), cmp_u16);
     int added = 0, n_unique = 0;
     if (fresh) {
         s_unique[0].left = before;
@@ -464,6 +559,7 @@ step(Core *c, double value)
     }
     double best = 0.0;
     uint8_t predicted = 0;
+    mark(g, 1);
     for (int slot = 0; slot < c->n; slot++) {
         if (!within(c, slot, g))
             continue;
@@ -476,11 +572,15 @@ step(Core *c, double value)
         else if (weight == best)
             predicted |= c->right[slot];
     }
+    mark(g, 0);
     c->predicted = predicted;
     if (!unpredicted)
         return 0.0;
     double share_added = fresh ? (double)(added + 1) / (double)n_unique : 0.0;
     return (1.0 - share_active + share_added) / 2.0;
+unmark: /* an error inside the loop over the previous group: the scratch bits must be left clear */
+    mark(&before, 0);
+    return -1.0;
 }
 
 /* -- the Python type ------------------------------------------------------------------------ */
@@ -492,7 +592,8 @@ core_dealloc(Core *c)
     PyMem_Free(c->l_n);
     PyMem_Free(c->right);
     PyMem_Free(c->zero);
-    PyMem_Free(c->l_neu);
+    PyMem_Free(c->l_off);
+    PyMem_Free(c->pool);
     PyMem_Free(c->total);
     PyMem_Free(c->hits);
     PyMem_Free(c->act);
@@ -618,13 +719,14 @@ core_load(Core *c, PyObject *args)
             return NULL;
     if (read_left(group, c->k, c->cap, &c->group) < 0)
         return NULL;
+    c->n = 0; /* the slots read so far, which reserve() keeps */
+    c->pool_len = 0;
     for (int s = 0; s < n; s++) {
         Left l;
-        if (read_left(PyList_GET_ITEM(lefts, s), c->k, c->cap, &l) < 0)
+        if (read_left(PyList_GET_ITEM(lefts, s), c->k, c->cap, &l) < 0 || reserve(c, l.n) < 0)
             return NULL;
-        c->l_sens[s] = l.sens;
-        c->l_n[s] = l.n;
-        memcpy(c->l_neu + (size_t)s * c->k, l.neu, sizeof(uint16_t) * l.n);
+        set_left(c, s, &l);
+        c->n = s + 1;
     }
     if (read_bytes(right, c->right, n) < 0 || read_bytes(zero, c->zero, n) < 0 || read_ints(total, c->total, n) < 0 ||
         read_ints(hits, c->hits, n) < 0 || read_ints(act, c->act, n) < 0 || read_ints(rank, c->rank, n) < 0)
@@ -664,7 +766,7 @@ core_dump(Core *c, PyObject *Py_UNUSED(ignored))
     if (lefts == NULL)
         return NULL;
     for (int s = 0; s < c->n; s++) {
-        PyObject *t = left_tuple(c->l_sens[s], c->l_neu + (size_t)s * c->k, c->l_n[s]);
+        PyObject *t = left_tuple(c->l_sens[s], neurons_of(c, s), c->l_n[s]);
         if (t == NULL) {
             Py_DECREF(lefts);
             return NULL;
@@ -690,8 +792,8 @@ core_dump(Core *c, PyObject *Py_UNUSED(ignored))
 static PyObject *
 core_sizeof(Core *c, PyObject *Py_UNUSED(ignored))
 {
-    size_t per = 4 + 4 * 4 + 2 * (size_t)c->k;
-    return PyLong_FromSize_t(sizeof(Core) + per * (size_t)c->alloc);
+    size_t per = 4 + 4 * 4 + 4; /* four bytes, four counters, the pool offset */
+    return PyLong_FromSize_t(sizeof(Core) + per * (size_t)c->alloc + sizeof(uint16_t) * c->pool_cap);
 }
 
 static PyMethodDef core_methods[] = {
