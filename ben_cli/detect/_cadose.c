@@ -58,8 +58,7 @@ typedef struct {
     uint8_t predicted;
     int n, alloc;
     uint8_t *l_sens, *l_n, *right, *zero;
-    uint32_t *l_off; /* where a slot's l_n neurons start in the pool */
-    uint16_t *pool;  /* the slots' neuron numbers, packed (a slot reused leaves its old ones as garbage) */
+    uint16_t *pool; /* the slots' neuron numbers, slot after slot (l_n each), nothing between */
     uint32_t pool_len, pool_cap;
     int32_t *total, *hits, *act, *rank;
 } Core;
@@ -121,17 +120,22 @@ left_eq(const Left *a, const Left *b)
     return a->sens == b->sens && a->n == b->n && memcmp(a->neu, b->neu, sizeof(uint16_t) * a->n) == 0;
 }
 
-static inline const uint16_t *
-neurons_of(const Core *c, int slot)
+/* Every loop over the slots walks the pool beside them (`a`, the slot's neurons, moves on by its
+ * l_n), so no slot keeps an offset: a left part costs 2 B a neuron it names and nothing more. */
+static inline uint32_t
+offset_of(const Core *c, int slot)
 {
-    return c->pool + c->l_off[slot];
+    uint32_t at = 0;
+    for (int s = 0; s < slot; s++)
+        at += c->l_n[s];
+    return at;
 }
 
 static inline int
-slot_eq(const Core *c, int slot, const Left *a)
+slot_eq(const Core *c, int slot, const uint16_t *a, const Left *left)
 {
-    return c->l_sens[slot] == a->sens && c->l_n[slot] == a->n &&
-           memcmp(neurons_of(c, slot), a->neu, sizeof(uint16_t) * a->n) == 0;
+    return c->l_sens[slot] == left->sens && c->l_n[slot] == left->n &&
+           memcmp(a, left->neu, sizeof(uint16_t) * left->n) == 0;
 }
 
 /* The group's slots as bits of s_in while a loop tests slots against it: a slot's neurons are then
@@ -156,9 +160,8 @@ marked(uint16_t slot)
 
 /* met = left part of `slot` & the marked group g (kept sorted); returns met's fact count */
 static inline int
-meet(const Core *c, int slot, const Left *g, Left *met)
+meet(const Core *c, int slot, const uint16_t *a, const Left *g, Left *met)
 {
-    const uint16_t *a = neurons_of(c, slot);
     int na = c->l_n[slot], m = 0;
     for (int i = 0; i < na; i++)
         if (marked(a[i]))
@@ -170,10 +173,9 @@ meet(const Core *c, int slot, const Left *g, Left *met)
 
 /* whether the neuron facts of `slot` all lie in the marked group */
 static inline int
-neurons_within(const Core *c, int slot)
+neurons_within(const Core *c, int slot, const uint16_t *a)
 {
     int na = c->l_n[slot];
-    const uint16_t *a = neurons_of(c, slot);
     for (int i = 0; i < na; i++)
         if (!marked(a[i]))
             return 0;
@@ -182,7 +184,7 @@ neurons_within(const Core *c, int slot)
 
 /* whether the left part of `slot` lies inside the marked group g (and meets it) */
 static inline int
-within(const Core *c, int slot, const Left *g)
+within(const Core *c, int slot, const uint16_t *a, const Left *g)
 {
     int na = c->l_n[slot];
     uint8_t sens = c->l_sens[slot];
@@ -190,14 +192,13 @@ within(const Core *c, int slot, const Left *g)
         return 0;
     if (sens == 0 && na == 0)
         return 0;
-    return neurons_within(c, slot);
+    return neurons_within(c, slot, a);
 }
 
 static inline int
-names(const Core *c, int slot, int neuron)
+names(const uint16_t *a, int na, int neuron)
 {
-    const uint16_t *a = neurons_of(c, slot);
-    for (int i = 0; i < c->l_n[slot]; i++)
+    for (int i = 0; i < na; i++)
         if (a[i] == neuron)
             return 1;
     return 0;
@@ -206,8 +207,9 @@ names(const Core *c, int slot, int neuron)
 static int
 find(const Core *c, const Left *left, uint8_t right)
 {
-    for (int slot = 0; slot < c->n; slot++)
-        if (c->right[slot] == right && slot_eq(c, slot, left))
+    const uint16_t *a = c->pool;
+    for (int slot = 0; slot < c->n; a += c->l_n[slot], slot++)
+        if (c->right[slot] == right && slot_eq(c, slot, a, left))
             return slot;
     return -1;
 }
@@ -232,7 +234,6 @@ grow(Core *c)
     GROW(l_n, uint8_t, w);
     GROW(right, uint8_t, w);
     GROW(zero, uint8_t, w);
-    GROW(l_off, uint32_t, w);
     GROW(total, int32_t, w);
     GROW(hits, int32_t, w);
     GROW(act, int32_t, w);
@@ -242,60 +243,62 @@ grow(Core *c)
     return 0;
 }
 
-/* Room in the pool for `need` more neurons: the live ones are first packed into a new buffer (in
- * slot order, dropping the garbage of reused slots), which grows only when they still do not fit.
- * The pool so holds about what the slots name, not `neurons` a slot: most left parts name few. */
+/* Room in the pool for `need` more neurons (a little more, so that a run of adds reallocates seldom) */
 static int
 reserve(Core *c, uint32_t need)
 {
     if (c->pool != NULL && c->pool_len + need <= c->pool_cap)
         return 0;
-    uint32_t live = 0;
-    for (int s = 0; s < c->n; s++)
-        live += c->l_n[s];
-    uint32_t cap = c->pool_cap;
-    if (c->pool == NULL || live + need > cap) {
-        cap = live + need;
-        cap += cap / 8 + 16;
-    }
-    uint16_t *pool = PyMem_Malloc(sizeof(uint16_t) * cap);
+    uint32_t cap = c->pool_len + need;
+    cap += cap / 16 + 16;
+    uint16_t *pool = PyMem_Realloc(c->pool, sizeof(uint16_t) * cap);
     if (pool == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    uint32_t at = 0;
-    for (int s = 0; s < c->n; s++) {
-        memcpy(pool + at, neurons_of(c, s), sizeof(uint16_t) * c->l_n[s]);
-        c->l_off[s] = at;
-        at += c->l_n[s];
-    }
-    PyMem_Free(c->pool);
     c->pool = pool;
-    c->pool_len = at;
     c->pool_cap = cap;
     return 0;
 }
 
-/* a slot's left part: its value facts and neurons (the pool must have room: see reserve) */
-static void
+/* slot's left part becomes `left` (its old neurons, if any, give way; the slots after it move) */
+static int
 set_left(Core *c, int slot, const Left *left)
 {
+    int old = c->l_n[slot];
+    if ((left->n > old || c->pool == NULL) && reserve(c, left->n > old ? (uint32_t)(left->n - old) : 0) < 0)
+        return -1;
+    uint32_t at = offset_of(c, slot);
+    memmove(c->pool + at + left->n, c->pool + at + old, sizeof(uint16_t) * (c->pool_len - at - (uint32_t)old));
+    memcpy(c->pool + at, left->neu, sizeof(uint16_t) * left->n);
+    c->pool_len = c->pool_len - (uint32_t)old + left->n;
     c->l_sens[slot] = left->sens;
     c->l_n[slot] = left->n;
-    c->l_off[slot] = c->pool_len;
-    memcpy(c->pool + c->pool_len, left->neu, sizeof(uint16_t) * left->n);
-    c->pool_len += left->n;
+    return 0;
 }
 
+/* Before `slot` is reused: its own left part and every one naming its neuron are forgotten (those
+ * slots freed), the pool closing up behind them in the same pass. */
 static void
 purge(Core *c, int slot)
 {
-    for (int other = 0; other < c->n; other++)
-        if (names(c, other, slot)) {
+    uint32_t read = 0, write = 0;
+    for (int other = 0; other < c->n; other++) {
+        int na = c->l_n[other];
+        const uint16_t *a = c->pool + read;
+        read += (uint32_t)na;
+        if (other == slot || names(a, na, slot)) {
+            if (other != slot)
+                c->rank[other] = FREED;
             c->l_sens[other] = 0;
             c->l_n[other] = 0;
-            c->rank[other] = FREED;
+            continue;
         }
+        if (write != read - (uint32_t)na)
+            memmove(c->pool + write, a, sizeof(uint16_t) * (size_t)na);
+        write += (uint32_t)na;
+    }
+    c->pool_len = write;
     Left *g = &c->group;
     for (int i = 0; i < g->n; i++)
         if (g->neu[i] == slot) {
@@ -315,7 +318,6 @@ add(Core *c, const Left *left, uint8_t right, uint8_t zero)
         slot = c->n++;
         c->l_sens[slot] = 0;
         c->l_n[slot] = 0;
-        c->l_off[slot] = 0;
         c->rank[slot] = 0;
     }
     else {
@@ -323,15 +325,10 @@ add(Core *c, const Left *left, uint8_t right, uint8_t zero)
         for (int s = 1; s < c->n; s++)
             if (c->rank[s] < c->rank[slot])
                 slot = s;
-        if (c->rank[slot] != FREED) {
-            c->l_sens[slot] = 0;
-            c->l_n[slot] = 0;
-        }
         purge(c, slot);
     }
-    if (reserve(c, left->n) < 0)
+    if (set_left(c, slot, left) < 0)
         return -1;
-    set_left(c, slot, left);
     c->right[slot] = right;
     c->total[slot] = c->hits[slot] = c->act[slot] = 0;
     c->zero[slot] = zero;
@@ -483,7 +480,8 @@ step(Core *c, double value)
     int selected = 0, n_active = 0, n_cross = 0;
     Left met;
     mark(&before, 1);
-    for (int slot = 0; slot < c->n; slot++) {
+    const uint16_t *a = c->pool;
+    for (int slot = 0; slot < c->n; a += c->l_n[slot], slot++) {
         uint8_t sens = c->l_sens[slot];
         if (slot == new_slot || (sens == 0 && c->l_n[slot] == 0))
             continue;
@@ -492,13 +490,13 @@ step(Core *c, double value)
         int size = 0;
         int whole; /* the left part lies inside the previous group: the context was selected */
         if (hit && fresh && c->zero[slot]) { /* a crossing may come of it: the meet itself is needed */
-            size = meet(c, slot, &before, &met);
+            size = meet(c, slot, a, &before, &met);
             if (size == 0)
                 continue;
             whole = met.sens == sens && met.n == c->l_n[slot];
         }
         else /* only a selected context does anything: its left part met in full */
-            whole = !(sens & ~before.sens) && neurons_within(c, slot);
+            whole = !(sens & ~before.sens) && neurons_within(c, slot, a);
         if (whole) {
             selected++;
             if (c->total[slot] > HALVE_AT) {
@@ -560,8 +558,9 @@ step(Core *c, double value)
     double best = 0.0;
     uint8_t predicted = 0;
     mark(g, 1);
-    for (int slot = 0; slot < c->n; slot++) {
-        if (!within(c, slot, g))
+    a = c->pool;
+    for (int slot = 0; slot < c->n; a += c->l_n[slot], slot++) {
+        if (!within(c, slot, a, g))
             continue;
         int32_t total = c->total[slot];
         double weight = total ? (double)c->hits[slot] / (double)total : 0.0;
@@ -592,7 +591,6 @@ core_dealloc(Core *c)
     PyMem_Free(c->l_n);
     PyMem_Free(c->right);
     PyMem_Free(c->zero);
-    PyMem_Free(c->l_off);
     PyMem_Free(c->pool);
     PyMem_Free(c->total);
     PyMem_Free(c->hits);
@@ -719,14 +717,14 @@ core_load(Core *c, PyObject *args)
             return NULL;
     if (read_left(group, c->k, c->cap, &c->group) < 0)
         return NULL;
-    c->n = 0; /* the slots read so far, which reserve() keeps */
+    c->n = 0;
     c->pool_len = 0;
     for (int s = 0; s < n; s++) {
         Left l;
-        if (read_left(PyList_GET_ITEM(lefts, s), c->k, c->cap, &l) < 0 || reserve(c, l.n) < 0)
-            return NULL;
-        set_left(c, s, &l);
+        c->l_n[s] = 0;
         c->n = s + 1;
+        if (read_left(PyList_GET_ITEM(lefts, s), c->k, c->cap, &l) < 0 || set_left(c, s, &l) < 0)
+            return NULL;
     }
     if (read_bytes(right, c->right, n) < 0 || read_bytes(zero, c->zero, n) < 0 || read_ints(total, c->total, n) < 0 ||
         read_ints(hits, c->hits, n) < 0 || read_ints(act, c->act, n) < 0 || read_ints(rank, c->rank, n) < 0)
@@ -765,8 +763,9 @@ core_dump(Core *c, PyObject *Py_UNUSED(ignored))
     PyObject *lefts = PyList_New(c->n);
     if (lefts == NULL)
         return NULL;
-    for (int s = 0; s < c->n; s++) {
-        PyObject *t = left_tuple(c->l_sens[s], neurons_of(c, s), c->l_n[s]);
+    const uint16_t *a = c->pool;
+    for (int s = 0; s < c->n; a += c->l_n[s], s++) {
+        PyObject *t = left_tuple(c->l_sens[s], a, c->l_n[s]);
         if (t == NULL) {
             Py_DECREF(lefts);
             return NULL;
@@ -792,7 +791,7 @@ core_dump(Core *c, PyObject *Py_UNUSED(ignored))
 static PyObject *
 core_sizeof(Core *c, PyObject *Py_UNUSED(ignored))
 {
-    size_t per = 4 + 4 * 4 + 4; /* four bytes, four counters, the pool offset */
+    size_t per = 4 + 4 * 4; /* four bytes, four counters */
     return PyLong_FromSize_t(sizeof(Core) + per * (size_t)c->alloc + sizeof(uint16_t) * c->pool_cap);
 }
 
