@@ -243,3 +243,19 @@ def test_the_state_checks_see_the_cores_state():
     assert det.core
     assert state_fault(probe, det, "state") is not None
     assert det.lo == -math.inf
+
+
+def test_counts_are_halved_before_they_pass_16_bits_in_the_core_and_the_definition_alike():
+    """A constant series confirms its contexts at every point: 23,000 points count past 65,535
+    facts, so the counts are halved (keeping their weights), the same in both implementations."""
+    from ben_cli.detect.cadose import HALVE_COUNTS_AT
+
+    compiled, definition = Cadose(configure(range="0:10")), Cadose(configure(range="0:10"))
+    definition.use_definition()
+    values = [5.0] * 23_000
+    assert [compiled.raw(v) for v in values] == [definition.raw(v) for v in values]
+    compiled.settle()
+    assert compiled.state() == definition.state()
+    assert max(definition.c_total) <= HALVE_COUNTS_AT + 4
+    assert max(definition.c_act) < 20_000  # confirmed at nearly every point, it would count about 23,000 unhalved
+    assert definition.c_total.typecode == "H"

@@ -124,8 +124,33 @@ def test_hints_are_named_in_state_only_when_given():
 
 
 def test_auto_hands_its_hints_to_every_part_unless_the_part_says_otherwise():
-    cfg = registry.detectors.get("auto").configure({"parts": "cad,cad:range=,seasonal", "range": "1:9"})
+    cfg = registry.detectors.get("auto").configure({"parts": "cad,cad:range=,seasonal", "range": "1:9", "ranged": ""})
     assert [part_cfg.value_range for _, part_cfg in cfg.part_configs] == ["1:9", "", "1:9"]
+
+
+def scores_of(detector: str, params: dict, values: list[float]) -> list[float]:
+    records = [{"ts": f"2026-11-25T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z", "value": v} for i, v in enumerate(values)]
+    out = SeriesTable(DetectOptions(detector=detector, params=params)).feed(records)
+    return [r["anomaly"]["score"] for r in out]
+
+
+def test_auto_with_a_range_given_is_cadose_and_without_one_its_ensemble():
+    """The range known ahead is what cadose needs (NAB's rules hand it in); without it auto's parts run."""
+    values = [v + (40.0 if i == 700 else 0.0) for i, v in enumerate(wave(900, seed=4))]
+    ranged = scores_of("auto", {"range": "0:200"}, values)
+    assert ranged == scores_of("cadose", {"range": "0:200"}, values)
+    assert ranged != scores_of("auto", {"range": "0:200", "ranged": ""}, values)
+    assert scores_of("auto", {}, values) == scores_of("auto", {"ranged": ""}, values)
+    cfg = registry.detectors.get("auto").configure({"range": "0:200", "probation": 50})
+    assert cfg.lead is not None and cfg.lead.value_range == "0:200" and cfg.lead.probation == 50
+    assert cfg.alarm_s() == registry.detectors.get("cadose").configure().alarm_s()
+    assert registry.detectors.get("auto").configure().alarm_s() == 6.0
+
+
+@pytest.mark.parametrize("ranged", ["auto", "auto:parts=cad", "nosuch", "spca", "cadose:neurons=x"])
+def test_auto_refuses_a_ranged_detector_it_cannot_run(ranged):
+    with pytest.raises(ValueError):
+        registry.detectors.get("auto").configure({"ranged": ranged})
 
 
 @pytest.mark.parametrize("text", ["5", "5:", "a:b", "3:1", "nan:1", "1:inf", "1:2:3"])

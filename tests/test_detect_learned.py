@@ -8,9 +8,12 @@ series and one per step (the latter two also in test_detect_numerics.py, over ev
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import tracemalloc
+import zlib
+from array import array
 
 import orjson
 import pytest
@@ -21,6 +24,7 @@ import ben_cli.detect  # noqa: F401  (registers the built-ins)
 from ben_cli import registry
 from ben_cli.detect import DetectOptions, SeriesTable
 from ben_cli.detect.auto import DEFAULT_PARTS
+from ben_cli.detect.base import UNPACKED_MAX, ZLIB, _pack, _unpack
 from ben_cli.detect.pvalue import squash
 
 LEARNED = ["cad", "cadose", "knn", "art", "auto"]
@@ -163,6 +167,10 @@ def test_seasonal_log_transform_reports_the_expected_value_in_the_series_units()
 @pytest.mark.parametrize(("detector", "slot", "bad"), [
     ("cad", "seen_bits", "not base64!"), ("cad", "seen_bits", "AAAA"), ("cad", "rates", [0.5, 0.5, 0.5]),
     ("knn", "values", "AAE="), ("art", "boxes", 3.0),
+    ("knn", "values", ZLIB + "AAAA"),  # not a deflated stream
+    ("knn", "values", ZLIB + base64.b64encode(zlib.compress(bytes(16))[:-3]).decode()),  # cut short
+    ("knn", "values", ZLIB + base64.b64encode(zlib.compress(bytes(16)) + b"x").decode()),  # followed by more
+    ("knn", "values", ZLIB + base64.b64encode(zlib.compress(bytes(UNPACKED_MAX + 8))).decode()),  # a bomb
 ])
 def test_a_state_with_a_broken_buffer_is_refused(tmp_path, detector, slot, bad):
     """Buffers travel as base64 of their bytes; one of the wrong length, not base64 or not a string is a StateError."""
@@ -178,3 +186,28 @@ def test_a_state_with_a_broken_buffer_is_refused(tmp_path, detector, slot, bad):
     state.write_bytes(orjson.dumps(saved))
     with pytest.raises(StateError, match="a series' state cannot be read"):
         SeriesTable(DetectOptions(detector=detector, state=state)).load()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["i", "H", "B", "d"]), st.lists(st.integers(0, 255), max_size=600))
+def test_a_buffer_comes_back_exactly_deflated_or_plain(typecode, numbers):
+    """A buffer is saved deflated only where that is shorter; either form, and the plain form every
+    earlier state file holds, reads back as the same array."""
+    buffer = array(typecode, [float(n) if typecode == "d" else n for n in numbers])
+    text = _pack(buffer)
+    assert _unpack(array(typecode), text) == buffer
+    plain = base64.b64encode(buffer.tobytes()).decode()
+    assert len(text) <= len(plain)
+    assert text.startswith(ZLIB) == (text != plain)
+    assert _unpack(array(typecode), plain) == buffer
+
+
+def test_long_runs_of_small_counts_are_saved_deflated():
+    assert _pack(array("i", [3] * 480)).startswith(ZLIB)
+
+
+def test_a_deflated_buffer_may_not_grow_past_the_bound():
+    bomb = ZLIB + base64.b64encode(zlib.compress(bytes(UNPACKED_MAX + 8))).decode()
+    with pytest.raises(ValueError, match="holds more than"):
+        _unpack(array("d"), bomb)
+    assert len(_unpack(array("d"), ZLIB + base64.b64encode(zlib.compress(bytes(UNPACKED_MAX))).decode())) == UNPACKED_MAX // 8

@@ -17,8 +17,8 @@
  * step and the loop of the next, the only slots whose left part changes are the reused slot of a
  * new zero-level context (skipped by both) and the slots it purged (left part 0: met by nothing).
  *
- * Integer columns are 32-bit as in the definition's arrays; where the definition's array would
- * refuse a value (OverflowError), so does this.
+ * Integer columns have the widths of the definition's arrays (counts 16-bit, ranks 32-bit); where
+ * the definition's array would refuse a value (OverflowError), so does this.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -29,6 +29,7 @@
 /* built with -ffp-contract=off (pyproject.toml): no fused multiply-add, the same floats as Python */
 
 #define HALVE_AT (1 << 30)
+#define HALVE_COUNTS_AT 65528 /* a count past it is halved before it grows (by 4 at most): 16 bits hold it */
 #define FREED (-1)
 #define MAX_NEURONS 64
 
@@ -60,7 +61,8 @@ typedef struct {
     uint8_t *l_sens, *l_n, *right, *zero;
     uint16_t *pool; /* the slots' neuron numbers, slot after slot (l_n each), nothing between */
     uint32_t pool_len, pool_cap;
-    int32_t *total, *hits, *act, *rank;
+    uint16_t *total, *hits, *act; /* counts, halved together past HALVE_COUNTS_AT */
+    int32_t *rank;
 } Core;
 
 /* scratch shared by every core (the GIL is held throughout a step): one buffer a process, sized by
@@ -234,9 +236,9 @@ grow(Core *c)
     GROW(l_n, uint8_t, w);
     GROW(right, uint8_t, w);
     GROW(zero, uint8_t, w);
-    GROW(total, int32_t, w);
-    GROW(hits, int32_t, w);
-    GROW(act, int32_t, w);
+    GROW(total, uint16_t, w);
+    GROW(hits, uint16_t, w);
+    GROW(act, uint16_t, w);
     GROW(rank, int32_t, w);
 #undef GROW
     c->alloc = want;
@@ -392,14 +394,14 @@ facts_of(Core *c, double value)
 }
 
 static int
-bump(int32_t *cell, int by)
+bump(uint16_t *cell, int by)
 {
-    int64_t v = (int64_t)*cell + by;
-    if (v > INT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "signed integer is greater than maximum");
+    int v = (int)*cell + by;
+    if (v > UINT16_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "unsigned short is greater than maximum");
         return -1;
     }
-    *cell = (int32_t)v;
+    *cell = (uint16_t)v;
     return 0;
 }
 
@@ -499,7 +501,7 @@ step(Core *c, double value)
             whole = !(sens & ~before.sens) && neurons_within(c, slot, a);
         if (whole) {
             selected++;
-            if (c->total[slot] > HALVE_AT) {
+            if (c->total[slot] > HALVE_COUNTS_AT) {
                 c->total[slot] >>= 1;
                 c->hits[slot] >>= 1;
                 c->act[slot] >>= 1;
@@ -668,12 +670,12 @@ read_left(PyObject *pair, int k, int cap, Left *out)
 }
 
 static int
-read_ints(PyObject *buf, int32_t *dst, int n)
+read_column(PyObject *buf, void *dst, size_t item, int n)
 {
     Py_buffer view;
     if (PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE) < 0)
         return -1;
-    int ok = view.len == (Py_ssize_t)sizeof(int32_t) * n;
+    int ok = view.len == (Py_ssize_t)(item * (size_t)n);
     if (ok && n)
         memcpy(dst, view.buf, (size_t)view.len);
     PyBuffer_Release(&view);
@@ -726,8 +728,8 @@ core_load(Core *c, PyObject *args)
         if (read_left(PyList_GET_ITEM(lefts, s), c->k, c->cap, &l) < 0 || set_left(c, s, &l) < 0)
             return NULL;
     }
-    if (read_bytes(right, c->right, n) < 0 || read_bytes(zero, c->zero, n) < 0 || read_ints(total, c->total, n) < 0 ||
-        read_ints(hits, c->hits, n) < 0 || read_ints(act, c->act, n) < 0 || read_ints(rank, c->rank, n) < 0)
+    if (read_bytes(right, c->right, n) < 0 || read_bytes(zero, c->zero, n) < 0 || read_column(total, c->total, 2, n) < 0 ||
+        read_column(hits, c->hits, 2, n) < 0 || read_column(act, c->act, 2, n) < 0 || read_column(rank, c->rank, 4, n) < 0)
         return NULL;
     c->n = n;
     c->has_lo = lo != Py_None;
@@ -782,8 +784,8 @@ core_dump(Core *c, PyObject *Py_UNUSED(ignored))
 #define COL(p) ((p) != NULL ? (const char *)(p) : none) /* y# makes None of a NULL pointer */
     PyObject *lo = c->has_lo ? PyFloat_FromDouble(c->lo) : Py_NewRef(Py_None);
     return Py_BuildValue("(NdNiLNy#y#y#y#y#y#)", lo, c->hi, group, (int)c->predicted, (long long)c->clock, lefts,
-                         COL(c->right), (Py_ssize_t)n, COL(c->total), (Py_ssize_t)(n * 4), COL(c->hits),
-                         (Py_ssize_t)(n * 4), COL(c->act), (Py_ssize_t)(n * 4), COL(c->zero), (Py_ssize_t)n,
+                         COL(c->right), (Py_ssize_t)n, COL(c->total), (Py_ssize_t)(n * 2), COL(c->hits),
+                         (Py_ssize_t)(n * 2), COL(c->act), (Py_ssize_t)(n * 2), COL(c->zero), (Py_ssize_t)n,
                          COL(c->rank), (Py_ssize_t)(n * 4));
 #undef COL
 }
@@ -791,7 +793,7 @@ core_dump(Core *c, PyObject *Py_UNUSED(ignored))
 static PyObject *
 core_sizeof(Core *c, PyObject *Py_UNUSED(ignored))
 {
-    size_t per = 4 + 4 * 4; /* four bytes, four counters */
+    size_t per = 4 + 3 * 2 + 4; /* four bytes, three counts, the rank */
     return PyLong_FromSize_t(sizeof(Core) + per * (size_t)c->alloc + sizeof(uint16_t) * c->pool_cap);
 }
 

@@ -1,4 +1,14 @@
-"""``auto``, the default: a small ensemble, the best of the combinations tried on NAB.
+"""``auto``, the default: ``cadose`` where the series' range is known ahead, else a small ensemble.
+
+A quantising model of contexts (``cadose``, after CAD OSE) is the best detector measured here when
+it is told the range its values live in (``-p range=LO:HI``, as NAB's harness tells every
+detector, or as an operator knows a percentage, a temperature sensor's span, a queue's bound); it
+is among the worst when it must learn the range as it goes, because each new extreme redraws its
+levels and every context learned before is a stranger. So ``auto`` runs ``ranged`` (``cadose`` by
+default), report and all, when the range is given, and the ensemble below when it is not: one
+configuration, which uses what is known about a series and does not pretend to know more.
+
+The ensemble, the best of the combinations tried on NAB blind:
 
 Its parts: the log-daily and weekly seasonal profiles, adwin, a coarse short-memory ``cad`` (4
 levels, contexts of 2, novelty rate over 40 points) that measures values in their learned range
@@ -33,8 +43,11 @@ class AutoConfig(Config):
     parts: str = param(DEFAULT_PARTS, "comma-separated detectors to combine, each NAME or NAME:PARAM=VALUE:...")
     tail_weight: float = param(0.7, TAIL_WEIGHT_HELP)
     alarm: float = param(6.0, "surprise (-log10 p) that scores 0.5; 6 is about the best threshold on NAB")
+    ranged: str = param("cadose", "the detector run instead of the parts when the range is given (range=), NAME or "
+                        "NAME:PARAM=VALUE:...; empty: the parts always")
     part_configs: tuple[tuple[type[Detector[Any]], Config], ...] = derived()
     penalty: float = derived()
+    lead: Config | None = derived()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -42,23 +55,33 @@ class AutoConfig(Config):
         names = [spec.split(":")[0].strip() for spec in specs]
         if not names or "auto" in names:
             raise ValueError("parts must name one or more detectors other than auto")
-        parts = []
-        for spec, name in zip(specs, names, strict=True):
-            try:
-                part: type[Detector[Any]] = registry.detectors.get(name)
-            except KeyError as exc:
-                raise ValueError(exc.args[0]) from None
-            if part.vector:
-                raise ValueError(f"{name} watches several fields and cannot be a part of auto")
-            given = part_params(part, spec)
-            given.setdefault("range", self.value_range)  # the series' facts known ahead reach every part
-            given.setdefault("probation", self.probation)
-            parts.append((part, part.configure(given)))
-        self._derive("part_configs", tuple(parts))
-        self._derive("penalty", math.log10(len(names)))
+        if self.ranged.split(":")[0].strip() == "auto":
+            raise ValueError("ranged must name a detector other than auto")
+        parts = [self._member(spec, name) for spec, name in zip(specs, names, strict=True)]
+        lead = self._member(self.ranged, self.ranged.split(":")[0].strip()) if self.ranged.strip() else None
+        if lead is not None and self.value_range:
+            self._derive("part_configs", (lead,))
+            self._derive("lead", lead[1])
+        else:
+            self._derive("part_configs", tuple(parts))
+            self._derive("lead", None)
+        self._derive("penalty", math.log10(len(self.part_configs)))
+
+    def _member(self, spec: str, name: str) -> tuple[type[Detector[Any]], Config]:
+        """A member's detector and config from ``NAME:PARAM=VALUE:...``, given the series' facts known ahead."""
+        try:
+            part: type[Detector[Any]] = registry.detectors.get(name)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        if part.vector:
+            raise ValueError(f"{name} watches several fields and cannot be a part of auto")
+        given = part_params(part, spec)
+        given.setdefault("range", self.value_range)  # the series' facts known ahead reach every part
+        given.setdefault("probation", self.probation)
+        return part, part.configure(given)
 
     def alarm_s(self) -> float:
-        return self.alarm
+        return self.lead.alarm_s() if self.lead is not None else self.alarm
 
     def uses_time(self) -> bool:
         return any(part_cfg.uses_time() for _, part_cfg in self.part_configs)
@@ -79,13 +102,18 @@ def part_params(part: type[Detector[Any]], spec: str) -> dict[str, Any]:
 
 @detectors.register("auto")
 class Auto(Detector[AutoConfig]):
-    summary = "ensemble (default: log-daily and weekly seasonal + adwin + two cad), the best combination on NAB"
+    summary = "cadose when the range is given, else an ensemble (log-daily and weekly seasonal + adwin + two cad)"
     config = AutoConfig
     __slots__ = ("members",)
 
     def __init__(self, cfg: AutoConfig):
         super().__init__(cfg)
         self.members: list[Detector[Any]] = [cls(part_cfg) for cls, part_cfg in cfg.part_configs]
+
+    def score(self, value: Any, t: float) -> tuple[float, Any]:
+        if self.cfg.lead is not None:  # the ranged detector reports as it would alone
+            return self.members[0].score(value, t)
+        return super().score(value, t)
 
     def surprise(self, value: float, t: float) -> tuple[float, float | None]:
         best = 0.0

@@ -54,7 +54,8 @@ except ImportError:  # not built (the extension is optional): the definition run
     _cadose = None
 
 TOP = 0.999999  # the largest score ``ben detect`` prints; a raw 1 is reported as this
-HALVE_AT = 1 << 30
+HALVE_AT = 1 << 30  # the clock is rebased past it (ranks are 32-bit)
+HALVE_COUNTS_AT = 65_528  # a context's counts are halved past it, before they grow (by 4 at most): 16 bits hold them
 POPCOUNT = [n.bit_count() for n in range(256)]  # facts in a right part (at most 4 bits, 8 facts: a byte)
 FREED = -1  # the rank of a free slot (whose neuron fact may still be named)
 _EMPTY_LIST: list = []
@@ -67,8 +68,8 @@ class CadoseConfig(Config):
     threshold: float = param(0.75, "base threshold: a raw score at or above it starts a rest")
     rest: int = param(0, "points without a report after a high score (0: a fifth of the probation, or 30 without one)")
     left: int = param(7, "most facts in a left semi-context made by crossing contexts")
-    neurons: int = param(5, "most active contexts fed back as facts of the next step")
-    contexts: int = param(480, "most contexts remembered (slots, 20 B each plus 2 B a neuron compiled); past it the least "
+    neurons: int = param(15, "most active contexts fed back as facts of the next step")
+    contexts: int = param(480, "most contexts remembered (slots, 14 B each plus 2 B a neuron named, compiled); past it the least "
                           "recently selected is forgotten")
     lag: int = param(0, "a new context ranks as if last selected this many points ago (forgotten sooner if never selected)")
     margin: float = param(1.0, "a learned range widens past a new extreme by this share of itself (fewer re-quantisations)")
@@ -118,9 +119,9 @@ class Cadose(Detector[CadoseConfig]):
         # ranks below any)
         self.c_left: list[int] = []  # the columns grow to ``contexts`` slots, then slots are reused
         self.c_right = array("B")
-        self.c_total = array("i")
-        self.c_hits = array("i")
-        self.c_act = array("i")
+        self.c_total = array("H")
+        self.c_hits = array("H")
+        self.c_act = array("H")
         self.c_zero = array("B")
         self.c_rank = array("i")
         self.lefts: list = []  # the distinct left parts as saved (filled by state() only)
@@ -156,7 +157,8 @@ class Cadose(Detector[CadoseConfig]):
         self.group = made.get(group) or group[0] | sum(1 << (shift + slot) for slot in group[1])
         self.c_left = [made[left] for left in lefts]
         self.c_right, self.c_zero = array("B", right), array("B", zero)
-        self.c_total, self.c_hits, self.c_act, self.c_rank = (_ints(total), _ints(hits), _ints(act), _ints(rank))
+        self.c_total, self.c_hits, self.c_act = _column("H", total), _column("H", hits), _column("H", act)
+        self.c_rank = _column("i", rank)
         self.crossed = array("H", [slot for slot, left in enumerate(self.c_left) if left & self.group])
         self.full = array("H", [slot for slot in self.crossed if not self.c_left[slot] & ~self.group])
 
@@ -206,7 +208,8 @@ class Cadose(Detector[CadoseConfig]):
         definition's restore make their own."""
         self.c_left, self.lefts = _EMPTY_LIST, _EMPTY_LIST
         self.c_right = self.c_zero = _EMPTY_B
-        self.c_total = self.c_hits = self.c_act = self.c_rank = _EMPTY_I
+        self.c_total = self.c_hits = self.c_act = _EMPTY_H
+        self.c_rank = _EMPTY_I
         self.crossed = self.full = _EMPTY_H
 
     def state(self) -> list:
@@ -365,7 +368,7 @@ class Cadose(Detector[CadoseConfig]):
             hit = right & facts
             if met == left:
                 selected += 1
-                if c_total[slot] > HALVE_AT:  # keep the counters in 32 bits: halving keeps the weight
+                if c_total[slot] > HALVE_COUNTS_AT:  # keep the counts in 16 bits: halving keeps the weight
                     c_total[slot] >>= 1
                     c_hits[slot] >>= 1
                     c_act[slot] >>= 1
@@ -442,8 +445,8 @@ def _bits(mask: int) -> list[int]:
     return out
 
 
-def _ints(raw: bytes) -> array:
-    out = array("i")
+def _column(typecode: str, raw: bytes) -> array:
+    out = array(typecode)
     out.frombytes(raw)
     return out
 
