@@ -14,6 +14,15 @@ line) pass through unmarked:
   $ ben detect -q cpu.ndjson | tail -1
   {"ts":"2026-11-25T02:00:00Z","source":"web-1","name":"log","body":"done"}
 
+Told the range its values live in (CPU is a percentage), the default runs CAD OSE's contexts
+(`cadose`, the better model when the range is known) and scores exactly as it does:
+
+  $ ben detect -q --only-anomalies -p range=0:100 cpu.ndjson | jq -c '[.value, .anomaly.detector, .anomaly.score]'
+  [95,"auto",0.999997]
+  $ ben detect -q -p range=0:100 cpu.ndjson | jq -c .anomaly.score > auto.scores
+  $ ben detect -q -d cadose -p range=0:100 cpu.ndjson | jq -c .anomaly.score | cmp - auto.scores && echo same
+  same
+
 Every detector and its parameters:
 
   $ ben detect --list | grep -A4 '^cusum'
