@@ -43,8 +43,9 @@ class AutoConfig(Config):
     parts: str = param(DEFAULT_PARTS, "comma-separated detectors to combine, each NAME or NAME:PARAM=VALUE:...")
     tail_weight: float = param(0.7, TAIL_WEIGHT_HELP)
     alarm: float = param(6.0, "surprise (-log10 p) that scores 0.5; 6 is about the best threshold on NAB")
-    ranged: str = param("cadose", "the detector run instead of the parts when the range is given (range=), NAME or "
-                        "NAME:PARAM=VALUE:...; empty: the parts always")
+    ranged: str = param("cadose", "the detector run instead of the parts when the range is given (range=), reporting "
+                        "as it does alone (its own warm-up, tail and hold-off); NAME or NAME:PARAM=VALUE:...; "
+                        "empty: the parts always")
     part_configs: tuple[tuple[type[Detector[Any]], Config], ...] = derived()
     penalty: float = derived()
     lead: Config | None = derived()
