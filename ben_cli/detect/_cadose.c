@@ -268,7 +268,7 @@ static int
 set_left(Core *c, int slot, const Left *left)
 {
     int old = c->l_n[slot];
-    if ((left->n > old || c->pool == NULL) && reserve(c, left->n > old ? (uint32_t)(left->n - old) : 0) < 0)
+    if (reserve(c, left->n > old ? (uint32_t)(left->n - old) : 0) < 0) /* returns at once when it fits */
         return -1;
     uint32_t at = offset_of(c, slot);
     memmove(c->pool + at + left->n, c->pool + at + old, sizeof(uint16_t) * (c->pool_len - at - (uint32_t)old));

@@ -53,13 +53,13 @@ class AutoConfig(Config):
     def __post_init__(self) -> None:
         super().__post_init__()
         specs = [p.strip() for p in self.parts.split(",") if p.strip()]
-        names = [spec.split(":")[0].strip() for spec in specs]
+        names = [_name(spec) for spec in specs]
         if not names or "auto" in names:
             raise ValueError("parts must name one or more detectors other than auto")
-        if self.ranged.split(":")[0].strip() == "auto":
+        if _name(self.ranged) == "auto":
             raise ValueError("ranged must name a detector other than auto")
-        parts = [self._member(spec, name) for spec, name in zip(specs, names, strict=True)]
-        lead = self._member(self.ranged, self.ranged.split(":")[0].strip()) if self.ranged.strip() else None
+        parts = [self._member(spec) for spec in specs]
+        lead = self._member(self.ranged) if self.ranged.strip() else None
         if lead is not None and self.value_range:
             self._derive("part_configs", (lead,))
             self._derive("lead", lead[1])
@@ -68,8 +68,9 @@ class AutoConfig(Config):
             self._derive("lead", None)
         self._derive("penalty", math.log10(len(self.part_configs)))
 
-    def _member(self, spec: str, name: str) -> tuple[type[Detector[Any]], Config]:
+    def _member(self, spec: str) -> tuple[type[Detector[Any]], Config]:
         """A member's detector and config from ``NAME:PARAM=VALUE:...``, given the series' facts known ahead."""
+        name = _name(spec)
         try:
             part: type[Detector[Any]] = registry.detectors.get(name)
         except KeyError as exc:
@@ -86,6 +87,11 @@ class AutoConfig(Config):
 
     def uses_time(self) -> bool:
         return any(part_cfg.uses_time() for _, part_cfg in self.part_configs)
+
+
+def _name(spec: str) -> str:
+    """The detector a ``NAME:PARAM=VALUE:...`` spec names."""
+    return spec.split(":")[0].strip()
 
 
 def part_params(part: type[Detector[Any]], spec: str) -> dict[str, Any]:
